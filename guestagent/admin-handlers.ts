@@ -1,0 +1,73 @@
+// The guest verbs for databases, users, access and root, mapped to the engine's capabilities; an
+// engine without the capability answers NotSupportedError (rendered by the API as Trove's 501).
+import type { Handlers } from '../src/rpc/contract.js';
+import type { GuestContract } from '../src/rpc/contracts/guest.js';
+import type { WireDatabase, WireUser } from '../src/rpc/contracts/common.js';
+import { NotSupportedError, type DatabaseSpec, type Engine, type UserSpec } from './capabilities.js';
+
+type AdminVerbs =
+  | 'create_database' | 'list_databases' | 'delete_database' | 'create_user' | 'list_users' | 'get_user' | 'delete_user'
+  | 'change_passwords' | 'update_attributes' | 'grant_access' | 'revoke_access' | 'list_access'
+  | 'enable_root' | 'enable_root_with_password' | 'disable_root' | 'is_root_enabled';
+
+const toDb = (d: WireDatabase): DatabaseSpec => ({ name: d._name, characterSet: d._character_set ?? undefined, collate: d._collate ?? undefined });
+const fromDb = (d: DatabaseSpec): WireDatabase => ({ _name: d.name, _character_set: d.characterSet ?? null, _collate: d.collate ?? null });
+const toUser = (u: WireUser): UserSpec => ({ name: u._name, host: u._host ?? '%', password: u._password ?? undefined, databases: u._databases.map((d) => d._name) });
+const fromUser = (u: UserSpec): WireUser => ({ _name: u.name, _host: u.host, _password: null, _databases: u.databases.map((d) => ({ _name: d })) });
+
+export function adminHandlers(engine: Engine): Pick<Handlers<GuestContract>, AdminVerbs> {
+  const need = <T>(cap: T | undefined, what: string): T => {
+    if (!cap) throw new NotSupportedError(`${what} are not supported for the '${engine.name}' datastore.`);
+    return cap;
+  };
+  const dbs = () => need(engine.databases, 'Databases');
+  const users = () => need(engine.users, 'Users');
+  const root = () => need(engine.root, 'Root users');
+  return {
+    create_database: async (a) => dbs().createDatabases(a.databases.map(toDb)),
+    list_databases: async (a) => {
+      const page = await dbs().listDatabases(a.limit ?? undefined, a.marker ?? undefined, a.include_marker);
+      return [page.items.map(fromDb), page.nextMarker];
+    },
+    delete_database: async (a) => dbs().deleteDatabase(a.database._name),
+    create_user: async (a) => users().createUsers(a.users.map(toUser)),
+    list_users: async (a) => {
+      const page = await users().listUsers(a.limit ?? undefined, a.marker ?? undefined, a.include_marker);
+      return [page.items.map(fromUser), page.nextMarker];
+    },
+    get_user: async (a) => {
+      const u = await users().getUser(a.username, a.hostname ?? '%');
+      return u ? fromUser(u) : null;
+    },
+    delete_user: async (a) => users().deleteUser(a.user._name, a.user._host ?? '%'),
+    change_passwords: async (a) => users().changePasswords(a.users.map((u) => ({ name: u.name, host: u.host ?? '%', password: u.password }))),
+    update_attributes: async (a) => {
+      if (a.user_attrs.name || a.user_attrs.host) {
+        throw new NotSupportedError('Renaming a user or changing its host is not supported yet.');
+      }
+      if (a.user_attrs.password) await users().changePasswords([{ name: a.username, host: a.hostname ?? '%', password: a.user_attrs.password }]);
+    },
+    grant_access: async (a) => {
+      await users().grantAccess(a.username, a.hostname ?? '%', a.databases);
+      return null;
+    },
+    revoke_access: async (a) => {
+      await users().revokeAccess(a.username, a.hostname ?? '%', a.database);
+      return null;
+    },
+    list_access: async (a) => (await users().listAccess(a.username, a.hostname ?? '%')).map(fromDb),
+    enable_root: async () => {
+      const r = await root().enableRoot();
+      return { _name: r.name, _password: r.password, _host: '%', _databases: [] };
+    },
+    enable_root_with_password: async (a) => {
+      const r = await root().enableRoot(a.root_password ?? undefined);
+      return { _name: r.name, _password: r.password, _host: '%', _databases: [] };
+    },
+    disable_root: async () => {
+      await root().disableRoot();
+      return null;
+    },
+    is_root_enabled: async () => root().isRootEnabled(),
+  };
+}

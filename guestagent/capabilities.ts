@@ -1,0 +1,99 @@
+// What an engine can do, as separate capabilities: the guest's verb dispatch asks the engine for
+// a capability and answers NotSupportedError (Trove's 501) when it lacks it.
+
+export interface DatabaseSpec {
+  name: string;
+  characterSet?: string | undefined;
+  collate?: string | undefined;
+}
+
+export interface UserSpec {
+  name: string;
+  host: string;
+  password?: string | undefined;
+  databases: string[];
+}
+
+export interface PrepareSpec {
+  memoryMb: number;
+  packages: string[];
+  databases: DatabaseSpec[];
+  users: UserSpec[];
+  rootPassword?: string | undefined;
+  overrides: Record<string, unknown>;
+  configContents?: string | undefined;
+}
+
+export interface FsStats {
+  block_size: number;
+  total_blocks: number;
+  free_blocks: number;
+  total: number;
+  free: number;
+  used: number;
+}
+
+/** The service status descriptions the conductor understands. */
+export type HealthStatus = 'healthy' | 'running' | 'shutdown' | 'crashed' | 'blocked' | 'failed to spawn' | 'building';
+
+export interface Lifecycle {
+  prepare(spec: PrepareSpec): Promise<void>;
+  /** Starts the engine again after a reboot of the agent (the data is there already). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  /** Rewrites the engine's config for a new memory size and restarts. */
+  reconfigure(memoryMb: number): Promise<void>;
+  health(): Promise<HealthStatus>;
+  filesystemStats(): Promise<FsStats>;
+  /** Whether prepare has completed on this data directory. */
+  prepared(): Promise<boolean>;
+  /** Refuses (true) or allows (false) users' writes, as a full volume would. */
+  setReadOnly(readOnly: boolean): Promise<void>;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextMarker: string | null;
+}
+
+export interface Databases {
+  createDatabases(dbs: DatabaseSpec[]): Promise<void>;
+  listDatabases(limit?: number, marker?: string, includeMarker?: boolean): Promise<Page<DatabaseSpec>>;
+  deleteDatabase(name: string): Promise<void>;
+}
+
+export interface Users {
+  createUsers(users: UserSpec[]): Promise<void>;
+  listUsers(limit?: number, marker?: string, includeMarker?: boolean): Promise<Page<UserSpec>>;
+  getUser(name: string, host: string): Promise<UserSpec | null>;
+  deleteUser(name: string, host: string): Promise<void>;
+  changePasswords(users: Array<{ name: string; host: string; password: string }>): Promise<void>;
+  grantAccess(name: string, host: string, databases: string[]): Promise<void>;
+  revokeAccess(name: string, host: string, database: string): Promise<void>;
+  listAccess(name: string, host: string): Promise<DatabaseSpec[]>;
+}
+
+export interface Root {
+  enableRoot(password?: string): Promise<{ name: string; password: string }>;
+  disableRoot(): Promise<void>;
+  isRootEnabled(): Promise<boolean>;
+}
+
+export interface Engine {
+  readonly name: string;
+  lifecycle: Lifecycle;
+  databases?: Databases;
+  users?: Users;
+  root?: Root;
+}
+
+/** The guest's answer for a verb whose capability the engine lacks (rendered as Trove's 501). */
+export class NotSupportedError extends Error {
+  override name = 'NotSupportedError';
+}
+
+/** A name, password or host the engine refuses (rendered as 400). */
+export class InvalidValueError extends Error {
+  override name = 'InvalidValueError';
+}

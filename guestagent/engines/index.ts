@@ -1,0 +1,32 @@
+// The engine registry: the only file that lists the engines.
+import type { Logger } from '../../src/common/log.js';
+import type { RawConfig } from '../../src/common/config/reader.js';
+import type { Engine } from '../capabilities.js';
+import { mariadbEngine } from './mariadb/manager.js';
+import { mysqlEngine } from './mysql/manager.js';
+import { detectMariadb } from './mariadb/detect.js';
+import { detectMysql } from './mysql/detect.js';
+import type { DetectedEngine } from './detect.js';
+
+type Factory = (raw: RawConfig, stateDir: string, log: Logger) => Engine;
+
+const ENGINES: Record<string, Factory> = {
+  mariadb: mariadbEngine,
+  mysql: mysqlEngine,
+};
+
+export function engineFor(manager: string, raw: RawConfig, stateDir: string, log: Logger): Engine {
+  const factory = ENGINES[manager];
+  if (!factory) throw new Error(`no engine for datastore manager '${manager}' (known: ${Object.keys(ENGINES).join(', ')})`);
+  return factory(raw, stateDir, log);
+}
+
+export function knownEngines(): string[] {
+  return Object.keys(ENGINES);
+}
+
+/** The engines installed on this machine that the agent can manage. */
+export async function detectEngines(): Promise<DetectedEngine[]> {
+  const found = await Promise.all([detectMariadb(), detectMysql()]);
+  return found.filter((e): e is DetectedEngine => e !== undefined);
+}

@@ -1,0 +1,13 @@
+// MariaDB: the MySQL-family lifecycle and admin with MariaDB's initialiser and name rules.
+import type { Logger } from '../../../src/common/log.js';
+import type { RawConfig } from '../../../src/common/config/reader.js';
+import { configSection } from '../../../src/common/config/schema.js';
+import type { Engine } from '../../capabilities.js';
+import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
+import { mariadbSection } from './config.js';
+
+export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
+  const c = configSection(raw, 'mariadb', mariadbSection);
+  const lifecycle = new MysqlLifecycle(c, stateDir, log, 80);
+  return { name: 'mariadb', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin };
+}

@@ -1,0 +1,187 @@
+// Databases, users, grants and root on a MySQL-family server, as the agent's own admin user over
+// the unix socket. Identifiers go through ?? (escaped identifiers), values through ? (bound
+// literals); names are checked against the engine's rules before any SQL is sent.
+import mysql, { type Connection } from 'mysql2/promise';
+import { randomBytes } from 'node:crypto';
+import { InvalidValueError, type DatabaseSpec, type Databases, type Page, type Root, type UserSpec, type Users } from '../../capabilities.js';
+
+export const SYSTEM_DATABASES = ['mysql', 'information_schema', 'performance_schema', 'sys', 'lost+found', '#mysql50#lost+found'];
+export const RESERVED_USERS = ['root', 'os_admin', 'debian-sys-maint', 'mariadb.sys', 'mysql.sys', 'mysql.session', 'mysql.infoschema', 'PUBLIC'];
+
+export interface AdminOptions {
+  socket: string;
+  adminUser: string;
+  adminPassword: () => string;
+  maxUserNameLength: number;
+}
+
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export class MysqlAdmin implements Databases, Users, Root {
+  constructor(private readonly o: AdminOptions) {}
+
+  async connect(): Promise<Connection> {
+    return mysql.createConnection({ socketPath: this.o.socket, user: this.o.adminUser, password: this.o.adminPassword(), multipleStatements: false });
+  }
+
+  private async run<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
+    const c = await this.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  // ---- validation ----
+  checkDatabaseName(name: string): void {
+    if (!name || name.length > 64) throw new InvalidValueError(`Database name '${name}' must be 1 to 64 characters.`);
+    if (/[\x00-\x1f/\\.]|\s$/.test(name)) throw new InvalidValueError(`Database name '${name}' contains characters that are not allowed.`);
+    if (SYSTEM_DATABASES.includes(name.toLowerCase())) throw new InvalidValueError(`Database name '${name}' is reserved.`);
+  }
+
+  checkUserName(name: string): void {
+    const max = this.o.maxUserNameLength;
+    if (!name || name.length > max) throw new InvalidValueError(`User name '${name}' must be 1 to ${max} characters.`);
+    if (/[\x00-\x1f]|^\s|\s$/.test(name)) throw new InvalidValueError(`User name '${name}' contains characters that are not allowed.`);
+    if (RESERVED_USERS.map((u) => u.toLowerCase()).includes(name.toLowerCase())) throw new InvalidValueError(`User name '${name}' is reserved.`);
+  }
+
+  checkHost(host: string): void {
+    if (!/^[A-Za-z0-9%_.:\-/]{1,255}$/.test(host)) throw new InvalidValueError(`Host '${host}' is not a valid host.`);
+  }
+
+  checkPassword(password: string | undefined): void {
+    if (password === undefined) return;
+    if (password.length === 0 || password.length > 255) throw new InvalidValueError('A password must be 1 to 255 characters.');
+  }
+
+  // ---- databases ----
+  async createDatabases(dbs: DatabaseSpec[]): Promise<void> {
+    dbs.forEach((d) => this.checkDatabaseName(d.name));
+    await this.run(async (c) => {
+      for (const d of dbs) {
+        const cs = d.characterSet ?? 'utf8mb4';
+        const coll = d.collate ?? (cs === 'utf8mb4' ? 'utf8mb4_general_ci' : undefined);
+        if (!/^\w+$/.test(cs) || (coll && !/^\w+$/.test(coll))) throw new InvalidValueError(`Invalid character set or collation for '${d.name}'.`);
+        await c.query(`CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ${cs}${coll ? ` COLLATE ${coll}` : ''}`, [d.name]);
+      }
+    });
+  }
+
+  async listDatabases(limit = 1000, marker?: string, includeMarker = false): Promise<Page<DatabaseSpec>> {
+    return this.run(async (c) => {
+      const [rows] = await c.query(
+        `SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA
+         WHERE SCHEMA_NAME NOT IN (?) ${marker ? `AND SCHEMA_NAME ${includeMarker ? '>=' : '>'} ?` : ''} ORDER BY SCHEMA_NAME LIMIT ?`,
+        marker ? [SYSTEM_DATABASES, marker, limit + 1] : [SYSTEM_DATABASES, limit + 1],
+      );
+      const list = (rows as Array<{ name: string; cs: string; coll: string }>).map((r) => ({ name: r.name, characterSet: r.cs, collate: r.coll }));
+      const items = list.slice(0, limit);
+      return { items, nextMarker: list.length > limit ? items[items.length - 1]!.name : null };
+    });
+  }
+
+  async deleteDatabase(name: string): Promise<void> {
+    this.checkDatabaseName(name);
+    await this.run((c) => c.query('DROP DATABASE IF EXISTS ??', [name]));
+  }
+
+  // ---- users ----
+  async createUsers(users: UserSpec[]): Promise<void> {
+    for (const u of users) {
+      this.checkUserName(u.name);
+      this.checkHost(u.host);
+      this.checkPassword(u.password);
+      u.databases.forEach((d) => this.checkDatabaseName(d));
+    }
+    await this.run(async (c) => {
+      for (const u of users) {
+        await c.query('CREATE USER ?@? IDENTIFIED BY ?', [u.name, u.host, u.password ?? generatePassword()]);
+        for (const d of u.databases) await c.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [d, u.name, u.host]);
+      }
+    });
+  }
+
+  private async grantsOf(c: Connection, name: string, host: string): Promise<string[]> {
+    const [rows] = await c.query('SELECT Db AS db FROM mysql.db WHERE User = ? AND Host = ? ORDER BY Db', [name, host]);
+    return (rows as Array<{ db: string }>).map((r) => r.db).filter((d) => !SYSTEM_DATABASES.includes(d));
+  }
+
+  async listUsers(limit = 1000, marker?: string, includeMarker = false): Promise<Page<UserSpec>> {
+    return this.run(async (c) => {
+      const [rows] = await c.query(
+        `SELECT User AS name, Host AS host FROM mysql.user WHERE User <> '' AND User NOT IN (?) AND CONCAT(User, '@', Host) ${includeMarker ? '>=' : '>'} ? ORDER BY User, Host LIMIT ?`,
+        [RESERVED_USERS, marker ?? '', limit + 1],
+      );
+      const list = rows as Array<{ name: string; host: string }>;
+      const items: UserSpec[] = [];
+      for (const r of list.slice(0, limit)) items.push({ name: r.name, host: r.host, databases: await this.grantsOf(c, r.name, r.host) });
+      const last = items[items.length - 1];
+      return { items, nextMarker: list.length > limit && last ? `${last.name}@${last.host}` : null };
+    });
+  }
+
+  async getUser(name: string, host: string): Promise<UserSpec | null> {
+    return this.run(async (c) => {
+      const [rows] = await c.query('SELECT User FROM mysql.user WHERE User = ? AND Host = ?', [name, host]);
+      if ((rows as unknown[]).length === 0 || RESERVED_USERS.includes(name)) return null;
+      return { name, host, databases: await this.grantsOf(c, name, host) };
+    });
+  }
+
+  async deleteUser(name: string, host: string): Promise<void> {
+    this.checkUserName(name);
+    await this.run((c) => c.query('DROP USER IF EXISTS ?@?', [name, host]));
+  }
+
+  async changePasswords(users: Array<{ name: string; host: string; password: string }>): Promise<void> {
+    users.forEach((u) => (this.checkUserName(u.name), this.checkPassword(u.password)));
+    await this.run(async (c) => {
+      for (const u of users) await c.query('ALTER USER ?@? IDENTIFIED BY ?', [u.name, u.host, u.password]);
+    });
+  }
+
+  async grantAccess(name: string, host: string, databases: string[]): Promise<void> {
+    this.checkUserName(name);
+    databases.forEach((d) => this.checkDatabaseName(d));
+    await this.run(async (c) => {
+      for (const d of databases) await c.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [d, name, host]);
+    });
+  }
+
+  async revokeAccess(name: string, host: string, database: string): Promise<void> {
+    this.checkUserName(name);
+    this.checkDatabaseName(database);
+    await this.run((c) => c.query('REVOKE ALL PRIVILEGES ON ??.* FROM ?@?', [database, name, host]));
+  }
+
+  async listAccess(name: string, host: string): Promise<DatabaseSpec[]> {
+    return this.run(async (c) => (await this.grantsOf(c, name, host)).map((d) => ({ name: d })));
+  }
+
+  // ---- root ----
+  async enableRoot(password?: string): Promise<{ name: string; password: string }> {
+    const pw = password ?? generatePassword();
+    this.checkPassword(pw);
+    await this.run(async (c) => {
+      await c.query("CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY ?", [pw]);
+      await c.query("ALTER USER 'root'@'%' IDENTIFIED BY ?", [pw]);
+      await c.query("GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION");
+    });
+    return { name: 'root', password: pw };
+  }
+
+  async disableRoot(): Promise<void> {
+    await this.run((c) => c.query("DROP USER IF EXISTS 'root'@'%'"));
+  }
+
+  async isRootEnabled(): Promise<boolean> {
+    return this.run(async (c) => {
+      const [rows] = await c.query("SELECT User FROM mysql.user WHERE User = 'root' AND Host NOT IN ('localhost', '127.0.0.1', '::1')");
+      return (rows as unknown[]).length > 0;
+    });
+  }
+}

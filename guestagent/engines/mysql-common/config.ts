@@ -1,0 +1,46 @@
+// my.cnf rendered from the flavor's memory and a configuration group's overrides.
+import type { MysqlFamilyConfig, MysqlPaths } from './settings.js';
+
+const MB = 1024 * 1024;
+
+/** Memory-derived settings: half the RAM for the buffer pool, connections scaled with RAM. */
+export function memorySettings(memoryMb: number): Record<string, string | number> {
+  const pool = Math.max(32, Math.floor(memoryMb * 0.5));
+  return {
+    innodb_buffer_pool_size: pool * MB,
+    max_connections: Math.min(4000, Math.max(50, Math.floor(memoryMb / 12))),
+    table_open_cache: Math.min(8000, Math.max(400, Math.floor(memoryMb / 2))),
+    tmp_table_size: Math.max(16, Math.floor(memoryMb / 64)) * MB,
+    max_heap_table_size: Math.max(16, Math.floor(memoryMb / 64)) * MB,
+  };
+}
+
+function line(k: string, v: unknown): string {
+  if (v === true || v === '') return k;
+  return `${k} = ${String(v)}`;
+}
+
+export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, overrides: Record<string, unknown> = {}, runAs?: string): string {
+  const base: Record<string, unknown> = {
+    datadir: p.dataDir,
+    socket: p.socket,
+    port: c.port,
+    'bind-address': c.bind_host,
+    'pid-file': p.pidFile,
+    'log-error': p.errorLog,
+    'skip-name-resolve': true,
+    'character-set-server': 'utf8mb4',
+    'collation-server': 'utf8mb4_general_ci',
+    'innodb_file_per_table': 1,
+    ...(runAs ? { user: runAs } : {}),
+    ...memorySettings(memoryMb),
+  };
+  const lines = ['# written by the trove-ts guest agent; overrides come from the configuration group', '[mysqld]'];
+  for (const [k, v] of Object.entries(base)) lines.push(line(k, v));
+  if (Object.keys(overrides).length) {
+    lines.push('', '# configuration group overrides');
+    for (const [k, v] of Object.entries(overrides)) lines.push(line(k, v));
+  }
+  lines.push('', '[client]', `socket = ${p.socket}`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,201 @@
+// Prepare, start, stop and watch a MySQL-family server on this machine (the database VM, or an
+// all-in-one instance's directory): initialise the datadir, write my.cnf from the flavor, start
+// the server, secure it, create the databases and users of the create call.
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { promisify } from 'node:util';
+import mysql from 'mysql2/promise';
+import type { Logger } from '../../../src/common/log.js';
+import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
+import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
+import { filesystemStats } from '../../platform/volume.js';
+import { generatePassword, MysqlAdmin } from './admin.js';
+import { renderMyCnf } from './config.js';
+import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.js';
+
+const run = promisify(execFile);
+const ADMIN_USER = 'os_admin';
+
+interface OsUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+function lookupUser(name: string): OsUser | undefined {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    if (!line) return undefined;
+    const [, , uid, gid] = line.split(':');
+    return { name, uid: Number(uid), gid: Number(gid) };
+  } catch {
+    return undefined;
+  }
+}
+
+export class MysqlLifecycle implements Lifecycle {
+  readonly paths: MysqlPaths;
+  readonly admin: MysqlAdmin;
+  private memoryMb = 1024;
+  private overrides: Record<string, unknown> = {};
+  private readonly stateFile: string;
+
+  constructor(
+    private readonly c: MysqlFamilyConfig,
+    stateDir: string,
+    private readonly log: Logger,
+    maxUserNameLength: number,
+  ) {
+    this.paths = mysqlPaths(c, stateDir);
+    this.stateFile = `${stateDir}/engine-state.json`;
+    if (existsSync(this.stateFile)) {
+      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown> };
+      this.memoryMb = saved.memoryMb;
+      this.overrides = saved.overrides;
+    }
+    this.admin = new MysqlAdmin({
+      socket: this.paths.socket,
+      adminUser: ADMIN_USER,
+      adminPassword: () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim(),
+      maxUserNameLength,
+    });
+  }
+
+  /** The OS user the server runs as: run_as when the agent is root, else the agent's own user. */
+  private serverUser(): OsUser | undefined {
+    if (process.getuid?.() !== 0) return undefined;
+    return lookupUser(this.c.run_as);
+  }
+
+  private writeConfig(): void {
+    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides }), { mode: 0o600 });
+    const u = this.serverUser();
+    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, this.overrides, u?.name ?? (process.getuid?.() === 0 ? 'root' : undefined)), { mode: 0o644 });
+  }
+
+  private ownDirs(): void {
+    mkdirSync(this.paths.dataDir, { recursive: true });
+    const u = this.serverUser();
+    const stateDir = this.paths.socket.replace(/\/[^/]+$/, '');
+    for (const d of [this.c.mount_point, this.paths.dataDir, stateDir]) {
+      chmodSync(d, 0o755);
+      if (u) chownSync(d, u.uid, u.gid);
+    }
+  }
+
+  async prepared(): Promise<boolean> {
+    return existsSync(this.paths.preparedMarker);
+  }
+
+  private async initialise(): Promise<void> {
+    if (existsSync(this.paths.dataDir) && readdirSync(this.paths.dataDir).length > 0) return;
+    this.ownDirs();
+    const user = this.serverUser()?.name ?? userInfo().username;
+    const args =
+      this.c.init_style === 'install-db'
+        ? [`--datadir=${this.paths.dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']
+        : [`--defaults-file=${this.paths.cnf}`, '--initialize-insecure', `--datadir=${this.paths.dataDir}`, `--user=${user}`];
+    const bin = this.c.init_style === 'install-db' ? this.c.install_db_bin : this.c.mysqld_bin;
+    this.log.info({ bin }, 'initialising the data directory');
+    await run(bin, args, { maxBuffer: 16 * 1024 * 1024 });
+  }
+
+  async start(): Promise<void> {
+    if (isAlive(readPid(this.paths.pidFile))) return;
+    this.ownDirs();
+    this.writeConfig();
+    startDaemon(this.c.mysqld_bin, [`--defaults-file=${this.paths.cnf}`], this.paths.errorLog);
+    await waitFor(async () => (await this.ping()) !== undefined, this.c.start_timeout * 1000, 'the database server to accept connections');
+  }
+
+  /** A real connection over the socket: as os_admin once secured, else root without password. */
+  private async ping(): Promise<'admin' | 'root' | undefined> {
+    const attempts: Array<['admin' | 'root', mysql.ConnectionOptions]> = [['root', { user: 'root', password: '' }]];
+    if (existsSync(this.paths.adminPasswordFile)) attempts.unshift(['admin', { user: ADMIN_USER, password: readFileSync(this.paths.adminPasswordFile, 'utf8').trim() }]);
+    for (const [who, opts] of attempts) {
+      try {
+        const conn = await mysql.createConnection({ socketPath: this.paths.socket, connectTimeout: 2000, ...opts });
+        await conn.query('SELECT 1');
+        await conn.end();
+        return who;
+      } catch {
+        /* try the next identity */
+      }
+    }
+    return undefined;
+  }
+
+  /** os_admin with a random password kept 0600; no anonymous users, no test db, root unusable remotely. */
+  private async secure(rootPassword?: string): Promise<void> {
+    if (existsSync(this.paths.adminPasswordFile) && (await this.ping()) === 'admin') return;
+    const pw = generatePassword();
+    const conn = await mysql.createConnection({ socketPath: this.paths.socket, user: 'root', password: '' });
+    try {
+      for (const host of ['localhost', '127.0.0.1']) {
+        await conn.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
+        await conn.query('ALTER USER ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
+        await conn.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [ADMIN_USER, host]);
+      }
+      await conn.query("DELETE FROM mysql.global_priv WHERE User = ''").catch(() => conn.query("DELETE FROM mysql.user WHERE User = ''"));
+      await conn.query('DROP DATABASE IF EXISTS test');
+      writeFileSync(this.paths.adminPasswordFile, pw, { mode: 0o600 });
+      // root stays only as root@localhost, with a password nobody is told (root enable makes root@%).
+      const [roots] = await conn.query("SELECT Host AS host FROM mysql.user WHERE User = 'root' AND Host <> 'localhost'");
+      for (const r of roots as Array<{ host: string }>) await conn.query("DROP USER 'root'@?", [r.host]);
+      await conn.query("ALTER USER 'root'@'localhost' IDENTIFIED BY ?", [rootPassword ?? generatePassword()]);
+      await conn.query('FLUSH PRIVILEGES');
+    } finally {
+      await conn.end().catch(() => undefined);
+    }
+  }
+
+  async prepare(spec: PrepareSpec): Promise<void> {
+    const started = Date.now();
+    this.memoryMb = spec.memoryMb;
+    this.overrides = spec.overrides;
+    mkdirSync(this.c.mount_point, { recursive: true });
+    this.ownDirs();
+    this.writeConfig();
+    await this.initialise();
+    await this.start();
+    await this.secure(spec.rootPassword);
+    if (spec.databases.length) await this.admin.createDatabases(spec.databases);
+    if (spec.users.length) await this.admin.createUsers(spec.users);
+    writeFileSync(this.paths.preparedMarker, new Date().toISOString());
+    this.log.info({ databases: spec.databases.length, users: spec.users.length, prepare_ms: Date.now() - started }, 'prepare done');
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(readPid(this.paths.pidFile), 60_000);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async reconfigure(memoryMb: number): Promise<void> {
+    this.memoryMb = memoryMb;
+    await this.restart();
+  }
+
+  async health(): Promise<HealthStatus> {
+    const pid = readPid(this.paths.pidFile);
+    if (!isAlive(pid)) return existsSync(this.paths.pidFile) ? 'crashed' : 'shutdown';
+    return (await this.ping()) === 'admin' ? 'healthy' : 'blocked';
+  }
+
+  async setReadOnly(readOnly: boolean): Promise<void> {
+    const c = await this.admin.connect();
+    try {
+      await c.query(`SET GLOBAL read_only = ${readOnly ? 'ON' : 'OFF'}`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  async filesystemStats(): Promise<FsStats> {
+    return filesystemStats(this.c.mount_point);
+  }
+}

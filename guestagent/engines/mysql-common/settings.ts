@@ -1,0 +1,46 @@
+// Where a MySQL-family engine keeps its files and how it is started, from the engine's config
+// section ([mariadb] / [mysql]) and the agent's state directory.
+import { z } from 'zod';
+import { opt } from '../../../src/common/config/schema.js';
+import path from 'node:path';
+
+export const mysqlFamilySection = (defaults: { mysqld: string; installDb: string; initStyle: 'install-db' | 'initialize' }) =>
+  z.object({
+    /** Where the data volume is mounted (Trove's key); the data directory is <mount_point>/data. */
+    mount_point: opt.str('/var/lib/mysql'),
+    port: opt.int(3306, 1, 65535),
+    bind_host: opt.str('0.0.0.0'),
+    /** (trove-ts) The server binary and the datadir initialiser. */
+    mysqld_bin: opt.str(defaults.mysqld),
+    install_db_bin: opt.str(defaults.installDb),
+    /** (trove-ts) 'install-db' (mariadb-install-db) or 'initialize' (mysqld --initialize-insecure). */
+    init_style: z.enum(['install-db', 'initialize']).default(defaults.initStyle),
+    /** (trove-ts) The OS user the server runs as when the agent runs as root. */
+    run_as: opt.str('mysql'),
+    /** (trove-ts) Seconds to wait for the server to accept connections. */
+    start_timeout: opt.int(120, 5),
+  });
+
+export type MysqlFamilyConfig = z.output<ReturnType<typeof mysqlFamilySection>>;
+
+export interface MysqlPaths {
+  dataDir: string;
+  socket: string;
+  pidFile: string;
+  cnf: string;
+  errorLog: string;
+  adminPasswordFile: string;
+  preparedMarker: string;
+}
+
+export function mysqlPaths(c: MysqlFamilyConfig, stateDir: string): MysqlPaths {
+  return {
+    dataDir: path.join(c.mount_point, 'data'),
+    socket: path.join(stateDir, 'mysqld.sock'),
+    pidFile: path.join(stateDir, 'mysqld.pid'),
+    cnf: path.join(stateDir, 'my.cnf'),
+    errorLog: path.join(stateDir, 'mysqld.err'),
+    adminPasswordFile: path.join(stateDir, 'os_admin.secret'),
+    preparedMarker: path.join(c.mount_point, '.trove-prepared'),
+  };
+}

@@ -1,0 +1,13 @@
+// MySQL: the MySQL-family lifecycle and admin with MySQL 8's user name limit (32).
+import type { Logger } from '../../../src/common/log.js';
+import type { RawConfig } from '../../../src/common/config/reader.js';
+import { configSection } from '../../../src/common/config/schema.js';
+import type { Engine } from '../../capabilities.js';
+import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
+import { mysqlSection } from './config.js';
+
+export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
+  const c = configSection(raw, 'mysql', mysqlSection);
+  const lifecycle = new MysqlLifecycle(c, stateDir, log, 32);
+  return { name: 'mysql', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin };
+}

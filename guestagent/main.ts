@@ -1,0 +1,58 @@
+// trove-guestagent: reads its config, picks the engine, serves guestagent.<instance id> on the
+// bus and sends heartbeats to the conductor every report_interval seconds.
+import { mkdirSync } from 'node:fs';
+import { configSection } from '../src/common/config/schema.js';
+import { createLogger } from '../src/common/log.js';
+import { createTransport, messagingDefaults } from '../src/rpc/config.js';
+import { RpcClient, RpcServer } from '../src/rpc/rpc.js';
+import { guestContract, guestTopic } from '../src/rpc/contracts/guest.js';
+import { CONDUCTOR_TOPIC, conductorContract } from '../src/rpc/contracts/conductor.js';
+import { loadServiceConfig, runService } from '../src/cmd/service-config.js';
+import { detectEngines, engineFor } from './engines/index.js';
+import { guestDefaults } from './config.js';
+import { StatusReporter, guestHandlers } from './manager.js';
+import { VolumeQuota } from './platform/volume-quota.js';
+
+if (process.argv.includes('--detect-engines')) {
+  // `trove-guestagent --detect-engines`: the engines this machine can run, as JSON (all-in-one).
+  process.stdout.write(`${JSON.stringify(await detectEngines())}\n`);
+  process.exit(0);
+}
+
+await runService('trove-guestagent', async () => {
+  const raw = loadServiceConfig('trove-guestagent');
+  const c = configSection(raw, 'DEFAULT', guestDefaults);
+  const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
+  const log = createLogger('trove-guestagent', { level: c.log_level }).child({ instance_id: c.guest_id });
+  mkdirSync(c.state_dir, { recursive: true, mode: 0o755 });
+  const section = (raw[c.datastore_manager] ??= {});
+  if (c.data_mount_point) section.mount_point = c.data_mount_point;
+  if (c.data_bind_host) section.bind_host = c.data_bind_host;
+  const engine = engineFor(c.datastore_manager, raw, c.state_dir, log);
+  const transport = createTransport(messaging, log);
+  const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
+  const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC);
+  const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
+  const options = { instanceId: c.guest_id, engine, conductor, log, quota };
+  const reporter = new StatusReporter(options);
+  const server = new RpcServer(transport, log);
+
+  // After a reboot of the agent (or its VM), bring a prepared engine back up.
+  if (await engine.lifecycle.prepared()) await engine.lifecycle.start().catch((err) => log.error({ err: err.message }, 'could not start the engine'));
+  await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter));
+  log.info({ engine: engine.name }, 'guest agent serving');
+
+  const beat = setInterval(() => void reporter.report().catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed')), c.report_interval * 1000);
+  void reporter.report().catch(() => undefined);
+
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'guest agent stopping');
+    clearInterval(beat);
+    await server.close();
+    await client.close();
+    await transport.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+});

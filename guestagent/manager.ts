@@ -1,0 +1,138 @@
+// The guest's verb dispatch: each verb of the guest contract to the engine's capability; a verb
+// whose capability the engine lacks answers NotSupportedError (Trove's 501).
+import type { Logger } from '../src/common/log.js';
+import type { Handlers, Stub } from '../src/rpc/contract.js';
+import type { GuestContract } from '../src/rpc/contracts/guest.js';
+import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
+import type { WireUser } from '../src/rpc/contracts/common.js';
+import { NotSupportedError, type Engine, type FsStats, type HealthStatus } from './capabilities.js';
+import { adminHandlers } from './admin-handlers.js';
+import type { VolumeQuota } from './platform/volume-quota.js';
+
+export interface GuestManagerOptions {
+  instanceId: string;
+  engine: Engine;
+  conductor: Stub<ConductorContract>;
+  log: Logger;
+  /** A sized data directory (all-in-one volume): measured and enforced at every report. */
+  quota?: VolumeQuota | undefined;
+}
+
+/** Sends the engine's status (and volume usage) to the conductor. */
+export class StatusReporter {
+  private preparing = false;
+  private readOnly = false;
+
+  constructor(private readonly o: GuestManagerOptions) {}
+
+  setPreparing(v: boolean): void {
+    this.preparing = v;
+  }
+
+  async report(status?: HealthStatus): Promise<void> {
+    const { instanceId, engine, conductor } = this.o;
+    let s = status;
+    if (!s) {
+      if (this.preparing) s = 'building';
+      else if (!(await engine.lifecycle.prepared())) return; // nothing to say before prepare
+      else s = await engine.lifecycle.health().catch((): HealthStatus => 'crashed');
+    }
+    const sent = Date.now() / 1000;
+    await conductor.heartbeat({ instance_id: instanceId, payload: { service_status: s }, sent });
+    if (s === 'healthy') {
+      const fs: (FsStats & { full?: boolean }) | undefined = this.o.quota
+        ? await this.o.quota.stats()
+        : await engine.lifecycle.filesystemStats().catch(() => undefined);
+      if (fs) await conductor.report_usage({ instance_id: instanceId, used_gb: fs.used, total_gb: fs.total, sent });
+      if (fs?.full !== undefined && fs.full !== this.readOnly) {
+        // a full volume refuses writes; room again (a resize) allows them
+        await engine.lifecycle.setReadOnly(fs.full);
+        this.readOnly = fs.full;
+        this.o.log.warn({ used_gb: fs.used, total_gb: fs.total, read_only: fs.full }, fs.full ? 'the data volume is full: writes refused' : 'the data volume has room again: writes allowed');
+      }
+    }
+  }
+}
+
+const toUser = (u: WireUser) => ({
+  name: u._name,
+  host: u._host ?? '%',
+  password: u._password ?? undefined,
+  databases: u._databases.map((d) => d._name),
+});
+
+/** Verbs this agent has no implementation of yet answer as a missing capability does. */
+function unsupported(what: string): never {
+  throw new NotSupportedError(`${what}: not supported by this guest agent yet.`);
+}
+
+export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter): Handlers<GuestContract> {
+  const { engine, log } = o;
+  const lc = engine.lifecycle;
+  return {
+    prepare: async (a) => {
+      if (await lc.prepared()) {
+        log.info('prepare: already prepared, starting the engine');
+        await lc.start();
+        await reporter.report();
+        return;
+      }
+      reporter.setPreparing(true);
+      await reporter.report('building').catch(() => undefined);
+      try {
+        await lc.prepare({
+          memoryMb: a.memory_mb,
+          packages: a.packages,
+          databases: a.databases.map((d) => ({ name: d._name, characterSet: d._character_set ?? undefined, collate: d._collate ?? undefined })),
+          users: a.users.map(toUser),
+          rootPassword: a.root_password ?? undefined,
+          overrides: (a.overrides ?? {}) as Record<string, unknown>,
+          configContents: a.config_contents ?? undefined,
+        });
+        reporter.setPreparing(false);
+        await reporter.report();
+      } catch (err) {
+        reporter.setPreparing(false);
+        log.error({ err: (err as Error).message }, 'prepare failed');
+        await reporter.report('failed to spawn').catch(() => undefined);
+        throw err;
+      }
+    },
+    restart: async () => {
+      await lc.restart();
+      await reporter.report();
+      return null;
+    },
+    stop_db: async () => {
+      await lc.stop();
+      await reporter.report();
+      return null;
+    },
+    start_db_with_conf_changes: async (a) => {
+      if (a.memory_mb) await lc.reconfigure(a.memory_mb);
+      else await lc.start();
+      await reporter.report();
+      return null;
+    },
+    get_filesystem_stats: async () => {
+      if (!o.quota) return lc.filesystemStats();
+      const { full: _full, ...fs } = await o.quota.stats();
+      return fs;
+    },
+    resize_fs: async () => {
+      // A plain data directory grows with its filesystem (a sized one rereads its size at the
+      // report); a block device would be resized here.
+      await reporter.report();
+      return null;
+    },
+    rpc_ping: async () => true,
+    mount_volume: async () => unsupported('Mounting volumes'),
+    unmount_volume: async () => unsupported('Unmounting volumes'),
+    update_overrides: async () => unsupported('Configuration groups'),
+    apply_overrides: async () => unsupported('Configuration groups'),
+    reset_configuration: async () => unsupported('Configuration groups'),
+    create_backup: async () => unsupported('Backups'),
+    guest_log_list: async () => unsupported('Guest logs'),
+    ...adminHandlers(engine),
+  };
+}

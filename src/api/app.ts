@@ -1,0 +1,51 @@
+// The trove-api Koa application: the ordered middleware list, then the resource routers.
+import Koa from 'koa';
+import Router from '@koa/router';
+import { BadMethodError, NotImplementedError } from '../common/errors.js';
+import type { ApiDeps } from './deps.js';
+import { requestId } from './middleware/request-id.js';
+import { accessLog } from './middleware/access-log.js';
+import { fault } from './middleware/fault.js';
+import { projectScope } from './middleware/project-scope.js';
+import { jsonBody } from './middleware/json-body.js';
+import { versionRoutes } from './resources/versions/routes.js';
+import { datastoreRoutes } from './resources/datastores/routes.js';
+import { flavorRoutes } from './resources/flavors/routes.js';
+import { limitRoutes } from './resources/limits/routes.js';
+import { quotaRoutes } from './resources/quotas/routes.js';
+import { instanceRoutes } from './resources/instances/routes.js';
+
+/** Every resource router, mounted under /v1.0/{project_id}. */
+function projectRouters(deps: ApiDeps): Router[] {
+  return [datastoreRoutes(deps), flavorRoutes(deps), limitRoutes(deps), quotaRoutes(deps), instanceRoutes(deps)];
+}
+
+export function createApp(deps: ApiDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+
+  app.use(requestId());
+  app.use(accessLog(deps.log));
+  app.use(fault(deps.log));
+  app.use(
+    projectScope(
+      { tokens: deps.tokens, adminRoles: deps.config.admin_roles, wwwAuthenticateUri: deps.wwwAuthenticateUri },
+      deps.rateLimiter,
+    ),
+  );
+  app.use(jsonBody(deps.config.max_request_body_size));
+
+  const allowed = {
+    throw: true,
+    methodNotAllowed: () => new BadMethodError('The method specified is not allowed for this resource.'),
+    notImplemented: () => new NotImplementedError('The method specified is not implemented.'),
+  };
+  const root = versionRoutes();
+  app.use(root.routes()).use(root.allowedMethods(allowed));
+
+  const project = new Router({ prefix: '/v1.0/:tenant_id' });
+  for (const r of projectRouters(deps)) project.use(r.routes(), r.allowedMethods(allowed));
+  app.use(project.routes()).use(project.allowedMethods(allowed));
+
+  return app;
+}

@@ -1,0 +1,38 @@
+// [DEFAULT] keys the API reads (Trove's names), and [oslo_policy].
+import { z } from 'zod';
+import { opt } from '../common/config/schema.js';
+
+export const apiDefaults = z.object({
+  bind_host: opt.str('0.0.0.0'),
+  bind_port: opt.int(8779, 0, 65535),
+  /** Datastore used when a create call names none ('' = none: the call must name one). */
+  default_datastore: opt.str(''),
+  trove_volume_support: opt.bool(true),
+  max_accepted_volume_size: opt.int(10, 1),
+  admin_roles: opt.list(['admin']),
+  max_instances_per_tenant: opt.int(10, -1),
+  max_ram_per_tenant: opt.int(-1, -1),
+  max_volumes_per_tenant: opt.int(40, -1),
+  max_backups_per_tenant: opt.int(50, -1),
+  http_get_rate: opt.int(200, 0),
+  http_post_rate: opt.int(200, 0),
+  http_put_rate: opt.int(200, 0),
+  http_delete_rate: opt.int(200, 0),
+  http_mgmt_post_rate: opt.int(200, 0),
+  /** Largest accepted request body, bytes (trove-ts; Trove relies on its WSGI server). */
+  max_request_body_size: opt.int(1024 * 1024, 1024),
+  /** Scheme written into `links` hrefs. Trove hardcodes https; keep it unless you know your clients. */
+  links_scheme: opt.str('https'),
+  log_level: opt.str('info'),
+  /** Seconds without a guest heartbeat after which an instance shows SHUTDOWN (Trove's agent_heartbeat_expiry). */
+  agent_heartbeat_expiry: opt.int(90, 1),
+  os_region_name: opt.str('RegionOne'),
+  /** Page size cap for paginated lists (Trove: 20). */
+  paginate_max_limit: opt.int(20, 1, 1000),
+});
+
+export type ApiDefaults = z.output<typeof apiDefaults>;
+
+export const osloPolicySection = z.object({
+  policy_file: opt.optStr(),
+});

@@ -1,0 +1,57 @@
+// What the API's routes are given: storage, identity, policy and the cloud clients.
+import type { Context } from 'koa';
+import type { Db } from '../db/connection.js';
+import type { Logger } from '../common/log.js';
+import type { TokenInfo, TokenValidator } from '../clients/identity.js';
+import type { Compute } from '../clients/compute.js';
+import type { BlockStorage } from '../clients/volume.js';
+import type { RequestContext } from '../common/context.js';
+import type { QuotaLimits } from '../db/quotas.js';
+import type { ApiDefaults } from './config.js';
+import type { Authorizer } from './authorizer.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { LinkBase } from './links.js';
+import type { Stub } from '../rpc/contract.js';
+import type { CreateInstanceArgs, TaskmanagerContract } from '../rpc/contracts/taskmanager.js';
+
+export interface UserClients {
+  compute: Compute;
+  blockStorage: BlockStorage;
+}
+
+/** The taskmanager's typed stub (casts: the API answers before the work is done). */
+export type TaskManagerApi = Stub<TaskmanagerContract>;
+export type CreateInstanceCast = CreateInstanceArgs;
+
+export interface ApiDeps {
+  taskmanager: TaskManagerApi;
+  config: ApiDefaults;
+  db: Db;
+  log: Logger;
+  tokens: TokenValidator;
+  authorizer: Authorizer;
+  rateLimiter: RateLimiter;
+  quotaDefaults: QuotaLimits;
+  wwwAuthenticateUri?: string | undefined;
+  /** Cloud clients acting with the caller's token. */
+  userClients(context: RequestContext, token: TokenInfo): UserClients;
+}
+
+export function requestContext(ctx: Context): RequestContext {
+  return ctx.state.context as RequestContext;
+}
+
+export function tokenInfo(ctx: Context): TokenInfo {
+  return ctx.state.tokenInfo as TokenInfo;
+}
+
+export function linkBase(ctx: Context, deps: ApiDeps): LinkBase {
+  return { scheme: deps.config.links_scheme, host: ctx.host, projectId: requestContext(ctx).projectId };
+}
+
+/** A path parameter the route declares (always present when the route matched). */
+export function param(ctx: Context, name: string): string {
+  const v = (ctx.params as Record<string, string | undefined> | undefined)?.[name];
+  if (v === undefined) throw new Error(`route has no :${name} parameter`);
+  return v;
+}

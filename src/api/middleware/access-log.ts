@@ -1,0 +1,27 @@
+// One pino JSON line per request: method, path, status, duration, ids. Never headers or bodies.
+import type { Middleware } from 'koa';
+import type { Logger } from '../../common/log.js';
+
+export function accessLog(log: Logger): Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const context = ctx.state.context as { projectId?: string; userId?: string } | undefined;
+      log.info(
+        {
+          request_id: ctx.state.requestId,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+          project_id: context?.projectId,
+          user_id: context?.userId,
+          remote: ctx.ip,
+        },
+        'request',
+      );
+    }
+  };
+}

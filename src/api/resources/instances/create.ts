@@ -1,0 +1,167 @@
+// POST /instances: validate against flavors, datastores, volume rules and quotas, store the
+// instance as BUILD with its quota usage in one transaction, then hand it to the taskmanager.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Context } from 'koa';
+import {
+  BadRequestError,
+  NotFoundError,
+  NotImplementedError,
+  OverLimitError,
+  QuotaExceededError,
+  ServiceUnavailableError,
+} from '../../../common/errors.js';
+import { ComputeNotFoundError, type Flavor } from '../../../clients/compute.js';
+import { insertInstance, getInstance, recordFault, setTask } from '../../../db/instances.js';
+import { Tasks } from '../../../common/instance-tasks.js';
+import { applyUsage, changeUsage, ensureUsageRows, quotaLimits } from '../../../db/quotas.js';
+import { versionMetadata } from '../../../db/datastores.js';
+import { requestContext, tokenInfo, type ApiDeps, type CreateInstanceCast } from '../../deps.js';
+import { resolveForCreate } from '../datastores/lookup.js';
+import type { InstanceCreateBody } from './schemas.js';
+
+export async function findFlavor(ctx: Context, deps: ApiDeps, flavorRef: string | undefined): Promise<Flavor> {
+  if (!flavorRef) throw new BadRequestError('Resource None cannot be found.');
+  try {
+    return await deps.userClients(requestContext(ctx), tokenInfo(ctx)).compute.getFlavor(flavorRef);
+  } catch (err) {
+    if (err instanceof ComputeNotFoundError) throw new BadRequestError(`Resource ${flavorRef} cannot be found.`);
+    throw err;
+  }
+}
+
+function checkUnique<T>(items: T[], key: (t: T) => string, message: string): void {
+  const seen = new Set<string>();
+  for (const it of items) {
+    const k = key(it);
+    if (seen.has(k)) throw new BadRequestError(message);
+    seen.add(k);
+  }
+}
+
+function unsupported(body: InstanceCreateBody): void {
+  if (body.replica_of || body.replica_count) throw new NotImplementedError('Replication is not supported yet by this deployment.');
+  if (body.restorePoint) throw new NotImplementedError('Restoring an instance from a backup is not supported yet by this deployment.');
+  if (body.modules?.length) throw new NotImplementedError('Modules are not supported by this deployment.');
+}
+
+async function checkVolume(ctx: Context, deps: ApiDeps, body: InstanceCreateBody, versionId: string): Promise<{ size: number | null; type: string | null }> {
+  const { trove_volume_support: supported, max_accepted_volume_size: max } = deps.config;
+  if (!supported) {
+    if (body.volume) throw new NotImplementedError('Volume support is not enabled.');
+    return { size: null, type: null };
+  }
+  if (!body.volume) throw new BadRequestError('Volume size was not specified.');
+  const size = body.volume.size;
+  if (size > max) {
+    throw new OverLimitError(`Volume 'size' cannot exceed maximum of ${max} GB, ${size} cannot be accommodated.`);
+  }
+  const type = body.volume.type ?? null;
+  if (type) {
+    const allowed = await versionMetadata(deps.db, versionId, 'volume_type');
+    const types = await deps.userClients(requestContext(ctx), tokenInfo(ctx)).blockStorage.listVolumeTypes();
+    const found = types.find((t) => t.id === type || t.name === type);
+    if (!found) throw new BadRequestError(`Volume type ${type} cannot be found.`);
+    if (allowed.length && !allowed.includes(found.id) && !allowed.includes(found.name)) {
+      throw new BadRequestError(`Volume type ${type} is not allowed for this datastore version.`);
+    }
+  }
+  return { size, type };
+}
+
+export async function createInstance(ctx: Context, deps: ApiDeps, body: InstanceCreateBody) {
+  const context = requestContext(ctx);
+  unsupported(body);
+  const flavor = await findFlavor(ctx, deps, body.flavorRef);
+  const { datastore, version } = await resolveForCreate(deps.db, body.datastore ?? {}, deps.config.default_datastore);
+  const allowedFlavors = await versionMetadata(deps.db, version.id, 'flavor');
+  if (allowedFlavors.length && !allowedFlavors.includes(flavor.id)) {
+    throw new BadRequestError(`Flavor ${flavor.id} is not supported for datastore ${datastore.name} version ${version.name}.`);
+  }
+  const volume = await checkVolume(ctx, deps, body, version.id);
+  const databases = body.databases ?? [];
+  const users = (body.users ?? []).map((u) => ({
+    name: u.name,
+    password: u.password,
+    host: u.host ?? '%',
+    databases: (u.databases ?? []).map((d) => d.name),
+  }));
+  checkUnique(databases, (d) => d.name, 'Two or more databases share the same name in the request.');
+  checkUnique(users, (u) => `${u.name}@${u.host}`, 'Two or more users share the same name and host in the request.');
+  for (const u of users) {
+    for (const d of u.databases) {
+      if (!databases.some((x) => x.name === d)) {
+        throw new BadRequestError(`Database '${d}' of user '${u.name}' is not in the request's databases.`);
+      }
+    }
+  }
+  if (body.configuration) {
+    const cfg = await deps.db('configurations').where({ id: body.configuration, deleted: false, tenant_id: context.projectId }).first();
+    if (!cfg) throw new NotFoundError(`Configuration group ${body.configuration} cannot be found.`);
+    if (cfg.datastore_version_id !== version.id) {
+      throw new BadRequestError('The configuration group is for another datastore version than the instance.');
+    }
+  }
+  const nics = (body.nics ?? []).map((n) => ({
+    network_id: n['net-id'] ?? n.network_id,
+    subnet_id: n.subnet_id,
+    ip_address: n.ip_address ?? n['v4-fixed-ip'],
+  }));
+  const access = { is_public: body.access?.is_public ?? false, allowed_cidrs: body.access?.allowed_cidrs ?? [] };
+
+  const id = randomUUID();
+  const limits = await quotaLimits(deps.db, context.projectId, deps.quotaDefaults);
+  const usage = { instances: 1, ram: flavor.ram, volumes: volume.size ?? 0 };
+  await ensureUsageRows(deps.db, context.projectId, usage);
+  await deps.db.transaction(async (trx) => {
+    const over = await applyUsage(trx, context.projectId, usage, limits);
+    if (over.length) throw new QuotaExceededError(over);
+    await insertInstance(trx, {
+      id,
+      name: body.name,
+      flavor_id: flavor.id,
+      volume_size: volume.size,
+      volume_type: volume.type,
+      tenant_id: context.projectId,
+      datastore_version_id: version.id,
+      configuration_id: body.configuration ?? null,
+      slave_of_id: null,
+      region_id: body.region_name ?? deps.config.os_region_name,
+      encrypted_key: randomBytes(32).toString('base64'),
+      availability_zone: body.availability_zone ?? null,
+      locality: body.locality ?? null,
+      access,
+    });
+  });
+
+  const cast: CreateInstanceCast = {
+    instance_id: id,
+    name: body.name,
+    flavor_id: flavor.id,
+    image_id: version.image_id,
+    image_tags: (version.image_tags ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    databases,
+    users,
+    datastore_manager: version.manager,
+    packages: (version.packages ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    volume_size: volume.size,
+    volume_type: volume.type,
+    availability_zone: body.availability_zone ?? null,
+    root_password: null,
+    nics,
+    configuration_id: body.configuration ?? null,
+    locality: body.locality ?? null,
+    access,
+    ds_version: version.version ?? version.name,
+  };
+  try {
+    await deps.taskmanager.create_instance(cast);
+  } catch (err) {
+    // The instance must not sit in BUILD forever: show the failure and give the quota back.
+    await setTask(deps.db, id, Tasks.BUILDING_ERROR_SERVER);
+    await recordFault(deps.db, id, 'The taskmanager could not be reached to build the instance.', String((err as Error).message));
+    await changeUsage(deps.db, context.projectId, { instances: -1, ram: -flavor.ram, volumes: -(volume.size ?? 0) }, limits);
+    throw new ServiceUnavailableError('The taskmanager could not be reached; the instance was not built.');
+  }
+  const row = await getInstance(deps.db, id);
+  return row!;
+}

@@ -1,0 +1,93 @@
+// /instances: list, detail, create, show, update, delete.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { BadRequestError, NotImplementedError } from '../../../common/errors.js';
+import { Tasks } from '../../../common/instance-tasks.js';
+import { listInstances, setTask, updateInstance, parseAccess } from '../../../db/instances.js';
+import { param, requestContext, type ApiDeps } from '../../deps.js';
+import { parseBody } from '../../validate.js';
+import { nextLink, pageParams } from '../../pagination.js';
+import { createInstance } from './create.js';
+import { assertCanAct, assertCanDelete } from './availability.js';
+import { loadInstance, renderDetail, renderSummary, viewInputs } from './lookup.js';
+import { instanceCreate, instanceUpdate } from './schemas.js';
+import { instanceActionRoutes } from './actions.js';
+
+export function instanceRoutes(deps: ApiDeps): Router {
+  const router = new Router();
+  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+
+  async function list(ctx: Context, detail: boolean) {
+    authorize(ctx, detail ? 'instance:detail' : 'instance:index');
+    const { limit, marker } = pageParams(ctx, deps.config.paginate_max_limit);
+    const includeClustered = String(ctx.query.include_clustered ?? '').toLowerCase() === 'true';
+    const page = await listInstances(deps.db, { projectId: requestContext(ctx).projectId, limit, marker, includeClustered });
+    const render = detail ? renderDetail : renderSummary;
+    const instances = [];
+    for (const r of page.items) instances.push(await render(ctx, deps, r));
+    ctx.body = { instances, ...(page.more ? { links: [nextLink(ctx, deps, page.items[page.items.length - 1]!.id)] } : {}) };
+  }
+
+  router.get('/instances', (ctx) => list(ctx, false));
+  router.get('/instances/detail', (ctx) => list(ctx, true));
+
+  router.post('/instances', async (ctx) => {
+    authorize(ctx, 'instance:create');
+    const body = parseBody(instanceCreate, ctx.request.body).instance;
+    const row = await createInstance(ctx, deps, body);
+    ctx.status = 200;
+    ctx.body = { instance: await renderDetail(ctx, deps, row) };
+  });
+
+  router.get('/instances/:id', async (ctx) => {
+    authorize(ctx, 'instance:show');
+    const row = await loadInstance(ctx, deps, param(ctx, 'id'));
+    ctx.body = { instance: await renderDetail(ctx, deps, row) };
+  });
+
+  async function update(ctx: Context) {
+    authorize(ctx, ctx.method === 'PATCH' ? 'instance:edit' : 'instance:update');
+    const row = await loadInstance(ctx, deps, param(ctx, 'id'));
+    const body = parseBody(instanceUpdate, ctx.request.body).instance;
+    const { name, ...rest } = body;
+    const actions = Object.keys(rest);
+    if (actions.length > 1) throw new BadRequestError(`Only one of ${actions.join(', ')} can be changed at a time.`);
+    if (name !== undefined) await updateInstance(deps.db, row.id, { name });
+    const action = actions[0];
+    if (action === 'access' && body.access) {
+      assertCanAct(row, (await viewInputs(deps, row)).backupRunning);
+      const current = parseAccess(row) ?? { is_public: false, allowed_cidrs: [] };
+      const access = {
+        is_public: body.access.is_public ?? current.is_public,
+        allowed_cidrs: body.access.allowed_cidrs ?? current.allowed_cidrs,
+      };
+      await setTask(deps.db, row.id, Tasks.UPDATING, [Tasks.NONE, Tasks.RESTART_REQUIRED], { access: JSON.stringify(access) });
+      await deps.taskmanager.update_access({ instance_id: row.id, access });
+    } else if (action === 'configuration') {
+      throw new NotImplementedError('Configuration groups are not supported yet by this deployment.');
+    } else if (action === 'replica_of' || action === 'slave_of') {
+      throw new NotImplementedError('Replication is not supported yet by this deployment.');
+    } else if (action === 'datastore_version') {
+      throw new NotImplementedError('Datastore version upgrades are not supported yet by this deployment.');
+    }
+    ctx.status = 202;
+  }
+  router.put('/instances/:id', update);
+  router.patch('/instances/:id', update);
+
+  router.delete('/instances/:id', async (ctx) => {
+    authorize(ctx, 'instance:delete');
+    const row = await loadInstance(ctx, deps, param(ctx, 'id'));
+    if (row.task_id !== Tasks.DELETING.code) {
+      assertCanDelete(row);
+      const replicas = await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).first('id');
+      if (replicas) throw new BadRequestError(`Instance ${row.id} has replicas; delete them first.`);
+      await setTask(deps.db, row.id, Tasks.DELETING);
+    }
+    await deps.taskmanager.delete_instance({ instance_id: row.id });
+    ctx.status = 202;
+  });
+
+  router.use(instanceActionRoutes(deps).routes());
+  return router;
+}

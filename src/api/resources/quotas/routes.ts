@@ -1,0 +1,34 @@
+// /mgmt/quotas/{project}: show (own project, or any as admin) and update (admin).
+import Router from '@koa/router';
+import { ForbiddenError, NotFoundError } from '../../../common/errors.js';
+import { isQuotaResource, quotaUsages, setQuotaLimits, type QuotaLimits } from '../../../db/quotas.js';
+import { param, requestContext, type ApiDeps } from '../../deps.js';
+import { parseBody } from '../../validate.js';
+import { quotaUpdateBody } from './schemas.js';
+
+export function quotaRoutes(deps: ApiDeps): Router {
+  const router = new Router();
+
+  router.get('/mgmt/quotas/:project', async (ctx) => {
+    const context = requestContext(ctx);
+    const project = param(ctx, 'project');
+    if (project !== context.projectId && !context.isAdmin) {
+      throw new ForbiddenError(`User does not have permission to view quotas of project ${project}.`);
+    }
+    const rows = await quotaUsages(deps.db, project, deps.quotaDefaults);
+    ctx.body = { quotas: rows.map((r) => ({ resource: r.resource, in_use: r.in_use, reserved: r.reserved, limit: r.limit })) };
+  });
+
+  router.put('/mgmt/quotas/:project', async (ctx) => {
+    const context = requestContext(ctx);
+    deps.authorizer.authorize('quota:update', context, param(ctx, 'project'));
+    const body = parseBody(quotaUpdateBody, ctx.request.body);
+    const unknown = Object.keys(body.quotas).filter((k) => !isQuotaResource(k));
+    if (unknown.length) {
+      throw new NotFoundError(`Unknown quota resources [${unknown.map((u) => `'${u}'`).join(', ')}].`);
+    }
+    const changed = await setQuotaLimits(deps.db, param(ctx, 'project'), body.quotas as Partial<QuotaLimits>);
+    ctx.body = { quotas: changed };
+  });
+  return router;
+}

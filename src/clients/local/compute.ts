@@ -1,0 +1,221 @@
+// Compute on this machine: a "server" is a guest agent process with its own directory and its own
+// loopback address (127.0.N.x), started detached so it outlives the taskmanager, as a VM would.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, type ServerSpec } from '../compute.js';
+import type { LocalConfig } from './config.js';
+
+interface ServerRecord {
+  id: string;
+  instanceId: string;
+  name: string;
+  address: string;
+  flavor: Flavor;
+  volumeId?: string | undefined;
+  stopped?: boolean;
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function canBind(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, address, () => s.close(() => resolve(true)));
+  });
+}
+
+export function parseFlavors(spec: string): Flavor[] {
+  return spec.split(',').filter(Boolean).map((f) => {
+    const [id, name, ram, vcpus, disk] = f.split(':');
+    return { id: id!, name: name!, ram: Number(ram), vcpus: Number(vcpus), disk: Number(disk), ephemeral: 0 };
+  });
+}
+
+export class LocalCompute implements ServerCompute {
+  private readonly flavors: Flavor[];
+  private readonly serversDir: string;
+
+  constructor(
+    private readonly c: LocalConfig,
+    private readonly volumeDir: (volumeId: string) => string,
+  ) {
+    this.flavors = parseFlavors(c.flavors);
+    this.serversDir = path.join(c.state_dir, 'servers');
+  }
+
+  async listFlavors(): Promise<Flavor[]> {
+    return this.flavors;
+  }
+
+  async getFlavor(id: string): Promise<Flavor> {
+    const f = this.flavors.find((x) => x.id === id || x.name === id);
+    if (!f) throw new ComputeNotFoundError('flavor', id);
+    return f;
+  }
+
+  private dir(id: string): string {
+    return path.join(this.serversDir, id);
+  }
+
+  private read(id: string): ServerRecord {
+    const file = path.join(this.dir(id), 'server.json');
+    if (!existsSync(file)) throw new ComputeNotFoundError('server', id);
+    return JSON.parse(readFileSync(file, 'utf8')) as ServerRecord;
+  }
+
+  private write(r: ServerRecord): void {
+    writeFileSync(path.join(this.dir(r.id), 'server.json'), JSON.stringify(r, null, 2));
+  }
+
+  private agentPid(id: string): number | undefined {
+    const f = path.join(this.dir(id), 'agent.pid');
+    return existsSync(f) ? Number(readFileSync(f, 'utf8')) : undefined;
+  }
+
+  private async allocateAddress(): Promise<string> {
+    const used = new Set<string>();
+    if (existsSync(this.serversDir)) {
+      for (const d of readdirSync(this.serversDir)) {
+        try {
+          used.add(this.read(d).address);
+        } catch {
+          /* a half-written server: its address is free again */
+        }
+      }
+    }
+    for (let host = 2; host < 255; host++) {
+      const address = `127.0.${this.c.address_subnet}.${host}`;
+      if (!used.has(address) && (await canBind(address, 3306))) return address;
+    }
+    throw new Error('no free loopback address left for a local instance');
+  }
+
+  private startAgent(r: ServerRecord): void {
+    const dir = this.dir(r.id);
+    const log = openSync(path.join(dir, 'agent.log'), 'a');
+    try {
+      const files = [path.join(dir, 'guest.conf'), ...(this.c.guest_config_file ? [this.c.guest_config_file] : []), path.join(dir, 'local.conf')];
+      const child = spawn(process.execPath, [this.c.guestagent_bin, ...files.flatMap((f) => ['--config-file', f])], {
+        detached: true,
+        stdio: ['ignore', log, log],
+        cwd: dir,
+      });
+      child.unref();
+      writeFileSync(path.join(dir, 'agent.pid'), String(child.pid));
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  async createServer(spec: ServerSpec): Promise<Server> {
+    const existing = await this.findServerForInstance(spec.instanceId);
+    if (existing) return existing;
+    const id = spec.instanceId;
+    const dir = this.dir(id);
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    const address = await this.allocateAddress();
+    const mount = spec.volumeId ? this.volumeDir(spec.volumeId) : path.join(dir, 'data');
+    mkdirSync(mount, { recursive: true });
+    writeFileSync(path.join(dir, 'guest.conf'), spec.guestConfig, { mode: 0o600 });
+    writeFileSync(
+      path.join(dir, 'local.conf'),
+      `# written by the local compute driver\n[DEFAULT]\nstate_dir = ${path.join(dir, 'agent')}\ndata_mount_point = ${mount}\ndata_bind_host = ${address}\n` +
+        (spec.volumeId ? `data_volume_file = ${path.join(mount, '..', 'volume.json')}\ndata_volume_unit_mb = ${this.c.volume_unit_mb}\n` : ''),
+      { mode: 0o600 },
+    );
+    const r: ServerRecord = { id, instanceId: spec.instanceId, name: spec.name, address, flavor: spec.flavor, volumeId: spec.volumeId };
+    this.write(r);
+    this.startAgent(r);
+    return this.getServer(id);
+  }
+
+  async getServer(id: string): Promise<Server> {
+    const r = this.read(id);
+    const up = alive(this.agentPid(id));
+    return {
+      id,
+      status: up ? 'ACTIVE' : r.stopped ? 'SHUTOFF' : 'ERROR',
+      addresses: [{ address: r.address, type: 'private', network: 'loopback' }],
+      fault: up || r.stopped ? undefined : 'the guest agent process is not running',
+    };
+  }
+
+  async findServerForInstance(instanceId: string): Promise<Server | undefined> {
+    return existsSync(path.join(this.dir(instanceId), 'server.json')) ? this.getServer(instanceId) : undefined;
+  }
+
+  private async stopAll(id: string): Promise<void> {
+    const pids: number[] = [];
+    const agent = this.agentPid(id);
+    if (agent) pids.push(agent);
+    const stateDir = path.join(this.dir(id), 'agent');
+    if (existsSync(stateDir)) {
+      for (const f of readdirSync(stateDir).filter((x) => x.endsWith('.pid'))) {
+        const pid = Number(readFileSync(path.join(stateDir, f), 'utf8'));
+        if (pid) pids.push(pid);
+      }
+    }
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+
+  async deleteServer(id: string): Promise<void> {
+    if (!existsSync(this.dir(id))) return;
+    await this.stopAll(id);
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  async rebootServer(id: string): Promise<void> {
+    const r = this.read(id);
+    await this.stopAll(id);
+    this.startAgent(r);
+  }
+
+  async resizeServer(id: string, flavor: Flavor): Promise<void> {
+    const r = this.read(id);
+    this.write({ ...r, flavor });
+  }
+
+  /** Starts the guest agent of every server whose agent is not running (after a restart of the machine or of the all-in-one service). */
+  async resumeServers(): Promise<string[]> {
+    if (!existsSync(this.serversDir)) return [];
+    const started: string[] = [];
+    for (const id of readdirSync(this.serversDir)) {
+      let r: ServerRecord;
+      try {
+        r = this.read(id);
+      } catch {
+        continue;
+      }
+      if (!r.stopped && !alive(this.agentPid(id))) {
+        this.startAgent(r);
+        started.push(id);
+      }
+    }
+    return started;
+  }
+
+  /** Stops every server's guest agent and engine, keeping their data (all-in-one shutdown). */
+  async stopServers(): Promise<void> {
+    if (!existsSync(this.serversDir)) return;
+    await Promise.all(readdirSync(this.serversDir).map((id) => this.stopAll(id)));
+  }
+
+  async confirmResize(): Promise<void> {
+    /* nothing to confirm: a local resize takes effect when the engine restarts */
+  }
+}

@@ -1,0 +1,80 @@
+// Builds the OpenStack drivers: with the service's own identity (taskmanager, trove-manage), or
+// with a user's token and that token's catalog (the API's flavor and volume-type proxies).
+import type { TokenInfo } from '../identity.js';
+import { EndpointNotFoundError, findEndpoint, type EndpointQuery } from '../identity.js';
+import type { IdentityConfig } from './config.js';
+import { KeystoneServiceIdentity, KeystoneTokenValidator } from './keystone.js';
+import { NovaCompute } from './nova.js';
+import { CinderBlockStorage } from './cinder.js';
+import { GlanceImages } from './glance.js';
+import { NovaServers } from './nova-servers.js';
+import { CinderVolumes } from './cinder-volumes.js';
+import { NeutronNetwork } from './neutron.js';
+
+type Kind = 'compute' | 'volume' | 'image' | 'object-store' | 'network';
+
+function query(c: IdentityConfig, kind: Kind): { query: EndpointQuery; override?: string | undefined } {
+  const e = c.endpoints;
+  const table = {
+    compute: [e.nova_compute_service_type, e.nova_compute_endpoint_type, e.nova_compute_url],
+    volume: [e.cinder_service_type, e.cinder_endpoint_type, e.cinder_url],
+    image: [e.glance_service_type, e.glance_endpoint_type, e.glance_url],
+    'object-store': [e.swift_service_type, e.swift_endpoint_type, e.swift_url],
+    network: [e.neutron_service_type, e.neutron_endpoint_type, e.neutron_url],
+  } as const;
+  const [type, iface, override] = table[kind];
+  return { query: { type, interface: iface, region: c.service.region_name ?? e.os_region_name }, override };
+}
+
+export function serviceIdentity(c: IdentityConfig): KeystoneServiceIdentity {
+  return new KeystoneServiceIdentity(c.service);
+}
+
+export function tokenValidator(c: IdentityConfig, identity: KeystoneServiceIdentity): KeystoneTokenValidator {
+  return new KeystoneTokenValidator(c.authtoken.auth_url!, identity, {
+    cacheSeconds: c.authtoken.token_cache_time,
+    maxEntries: c.authtoken.cache_max_entries,
+    timeoutMs: c.authtoken.http_connect_timeout * 1000,
+  });
+}
+
+export function serviceClients(c: IdentityConfig, identity: KeystoneServiceIdentity) {
+  const opts = (kind: Kind) => {
+    const { query: q, override } = query(c, kind);
+    return { endpoint: async () => override ?? identity.endpoint(q), token: (fresh?: boolean) => identity.token(fresh) };
+  };
+  return {
+    identity,
+    compute: new NovaCompute(opts('compute')),
+    blockStorage: new CinderBlockStorage(opts('volume')),
+    images: new GlanceImages(opts('image')),
+    endpointOptions: opts,
+  };
+}
+
+/** The taskmanager's drivers: servers, volumes and security groups with the service's identity. */
+export function serviceFlowDrivers(c: IdentityConfig, identity: KeystoneServiceIdentity, managementNetworks: string[]) {
+  const { endpointOptions } = serviceClients(c, identity);
+  return {
+    compute: new NovaServers(endpointOptions('compute'), managementNetworks),
+    volumes: new CinderVolumes(endpointOptions('volume')),
+    network: new NeutronNetwork(endpointOptions('network')),
+  };
+}
+
+/** Drivers acting with the caller's token, at the endpoints of the caller's catalog. */
+export function userClients(c: IdentityConfig, info: TokenInfo, userToken: string, identity: KeystoneServiceIdentity) {
+  const opts = (kind: Kind) => {
+    const { query: q, override } = query(c, kind);
+    return {
+      endpoint: async () => {
+        if (override) return override.replace('%(tenant_id)s', info.projectId).replace('$(tenant_id)s', info.projectId);
+        const url = findEndpoint(info.catalog, q) ?? (await identity.endpoint(q).catch(() => undefined));
+        if (!url) throw new EndpointNotFoundError(q);
+        return url;
+      },
+      token: async () => userToken,
+    };
+  };
+  return { compute: new NovaCompute(opts('compute')), blockStorage: new CinderBlockStorage(opts('volume')) };
+}

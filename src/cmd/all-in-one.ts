@@ -1,0 +1,187 @@
+// trove-api --all-in-one (npm start): the whole service on one machine with no OpenStack, no
+// RabbitMQ and no MySQL server — SQLite for the control database, an embedded bus on a unix
+// socket, instances as local guest agent processes managing real engines, an admin token for
+// the CLI. Registers the engines installed here, prints how to point the CLI at it, and stops
+// everything it started on SIGINT/SIGTERM. A second start finds its instances again.
+import { execFile } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Command } from 'commander';
+import { ConfigError } from '../common/errors.js';
+import { readRawConfig, type RawConfig } from '../common/config/reader.js';
+import { configSection } from '../common/config/schema.js';
+import { createLogger } from '../common/log.js';
+import { databaseSection } from '../db/config.js';
+import { openDatabase } from '../db/connection.js';
+import { syncSchema } from '../db/migrate.js';
+import { loadConfigParameters, setDefaultVersion, upsertVersion } from '../db/datastores.js';
+import { MemoryBroker, MemoryTransport } from '../rpc/transports/memory.js';
+import { SocketBroker } from '../rpc/transports/socket-broker.js';
+import { RpcClient } from '../rpc/rpc.js';
+import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
+import { buildDeps, startApiServer } from '../api/server.js';
+import { startConductor } from '../conductor/service.js';
+import { startTaskmanager } from '../taskmanager/service.js';
+import { LocalCompute } from '../clients/local/compute.js';
+import { localSection } from '../clients/local/config.js';
+import { LocalVolumes } from '../clients/local/volume.js';
+import { runService } from './service-config.js';
+
+const run = promisify(execFile);
+const REPO = path.resolve(new URL('../../', import.meta.url).pathname);
+
+interface Options {
+  stateDir: string;
+  port: string;
+  configFile: string[];
+}
+
+function parse(): Options {
+  return new Command('trove-api --all-in-one')
+    .option('--all-in-one', 'run the whole service on this machine')
+    .option('--state-dir <dir>', 'where everything is kept', '.state/all-in-one')
+    .option('--port <port>', 'the API port', '8779')
+    .option('--config-file <path>', 'extra configuration (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .allowExcessArguments(false)
+    .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
+    .parse(process.argv)
+    .opts<Options>();
+}
+
+/** One server per state directory: a lock file holding the owner's pid. */
+function lock(file: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8'));
+      let alive = false;
+      try {
+        process.kill(pid, 0);
+        alive = pid !== process.pid;
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new ConfigError(`another all-in-one trove-ts (pid ${pid}) is using ${path.dirname(file)}`);
+      rmSync(file, { force: true }); // stale: its owner is gone
+    }
+  }
+  throw new ConfigError(`cannot lock ${file}`);
+}
+
+await runService('trove-api', async () => {
+  const o = parse();
+  const state = path.resolve(o.stateDir);
+  try {
+    mkdirSync(state, { recursive: true, mode: 0o755 });
+    accessSync(state, constants.W_OK);
+  } catch (err) {
+    throw new ConfigError(`the state directory ${state} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const unlock = lock(path.join(state, 'lock'));
+  try {
+    await serve(o, state);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  process.once('exit', unlock);
+});
+
+async function serve(o: Options, state: string): Promise<void> {
+  const tokenFile = path.join(state, 'admin-token');
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+  const token = readFileSync(tokenFile, 'utf8').trim();
+
+  const defaults: RawConfig = {
+    DEFAULT: {
+      bind_host: '127.0.0.1',
+      bind_port: o.port,
+      admin_token: token,
+      admin_project_id: 'admin',
+      compute_driver: 'local',
+      transport_url: `unix://${path.join(state, 'bus.sock')}`,
+      report_interval: '5',
+      server_sync_interval: '5',
+      usage_timeout: '300',
+      flow_lease_seconds: '10',
+    },
+    database: { connection: `sqlite:///${path.join(state, 'trove.db')}` },
+    local: { state_dir: path.join(state, 'local'), guestagent_bin: path.join(REPO, 'bin/trove-guestagent.js') },
+  };
+  const extra = readRawConfig({ files: o.configFile });
+  const raw: RawConfig = { ...defaults };
+  for (const [s, kv] of Object.entries(extra)) raw[s] = { ...(raw[s] ?? {}), ...kv };
+
+  const log = createLogger('trove-ts', { level: raw.DEFAULT?.log_level ?? 'info' });
+  const db = openDatabase(configSection(raw, 'database', databaseSection));
+  await syncSchema(db);
+
+  // the engines installed here, each registered as a datastore with its real version
+  const { stdout } = await run(process.execPath, [path.join(REPO, 'bin/trove-guestagent.js'), '--detect-engines']);
+  const engines = JSON.parse(stdout) as Array<{ manager: string; version: string; name: string }>;
+  for (const e of engines) {
+    const { version } = await upsertVersion(db, { datastore: e.manager, name: e.name, manager: e.manager, imageId: 'local', imageTags: [], packages: [], active: true, version: e.version });
+    await setDefaultVersion(db, version.datastore_id, version.id);
+    const rules = path.join(REPO, 'etc/datastores', e.manager, 'validation-rules.json');
+    if (existsSync(rules)) await loadConfigParameters(db, version.id, JSON.parse(readFileSync(rules, 'utf8'))['configuration-parameters']);
+  }
+  if (engines[0] && !raw.DEFAULT!.default_datastore) raw.DEFAULT!.default_datastore = engines[0].manager;
+
+  const broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const rpc = new RpcClient(transport, log);
+  // the API first: a taken port fails the start before anything else runs
+  const api = await startApiServer(buildDeps(raw, { db, log: log.child({ svc: 'api' }), taskmanager: rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC) })).catch(async (err) => {
+    await db.destroy();
+    throw err;
+  });
+  const bus = new SocketBroker(broker, path.join(state, 'bus.sock'), log);
+  await bus.listen();
+  const conductor = await startConductor(raw, log.child({ svc: 'conductor' }), { db, transport });
+  const taskmanager = await startTaskmanager(raw, log.child({ svc: 'taskmanager' }), { db, transport });
+
+  const local = configSection(raw, 'local', localSection);
+  const volumes = new LocalVolumes(local);
+  const compute = new LocalCompute(local, (id) => volumes.dir(id));
+  const resumed = await compute.resumeServers();
+  if (resumed.length) log.info({ instances: resumed }, 'restarted the guest agents of existing instances');
+
+  const endpoint = `${api.url}/v1.0/admin`;
+  process.stdout.write(
+    [
+      '',
+      `trove-ts all-in-one is up: ${api.url}   (state: ${state})`,
+      `datastores: ${engines.map((e) => `${e.manager} ${e.name} (${e.version})`).join(', ') || 'none found — install one, e.g. apt-get install mariadb-server'}`,
+      'Point the openstack CLI at it:',
+      `  export OS_AUTH_TYPE=admin_token OS_ENDPOINT=${endpoint} OS_TOKEN=$(cat ${tokenFile})`,
+      '  openstack datastore list',
+      `  openstack database instance create db1 --flavor ds1G --size 1 --datastore ${engines[0]?.manager ?? 'mariadb'} --databases shop --users app:secret`,
+      '  openstack database instance show db1        # then: mysql -h <ip> -u app -p shop',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: API, taskmanager, conductor, every instance');
+    await api.close().catch(() => undefined);
+    await taskmanager.stop().catch(() => undefined);
+    await conductor.stop().catch(() => undefined);
+    await compute.stopServers().catch(() => undefined);
+    await rpc.close();
+    await bus.close();
+    await db.destroy().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,19 @@
+// trove-api: parse config, wire, listen; stop cleanly on SIGINT/SIGTERM.
+import { buildDeps, startApiServer } from '../api/server.js';
+import { loadServiceConfig, runService } from './service-config.js';
+
+if (process.argv.includes('--all-in-one')) {
+  await import('./all-in-one.js');
+} else await runService('trove-api', async () => {
+  const raw = loadServiceConfig('trove-api');
+  const deps = buildDeps(raw);
+  const server = await startApiServer(deps);
+  deps.log.info({ url: server.url }, 'trove-api listening');
+  const stop = async () => {
+    deps.log.info('trove-api stopping');
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+});

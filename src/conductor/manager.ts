@@ -1,0 +1,46 @@
+// trove-conductor's handlers: guest reports into the database, stale ones dropped.
+import type { Db } from '../db/connection.js';
+import type { Logger } from '../common/log.js';
+import type { Handlers } from '../rpc/contract.js';
+import type { ConductorContract } from '../rpc/contracts/conductor.js';
+import { applyHeartbeat } from './heartbeat.js';
+import { acceptIfNewer, ensureLastSeenRow } from './last-seen.js';
+
+export function conductorHandlers(db: Db, log: Logger): Handlers<ConductorContract> {
+  return {
+    heartbeat: async (a) => {
+      await applyHeartbeat(db, log, a);
+    },
+    report_usage: async (a) => {
+      const sent = a.sent ?? Date.now() / 1000;
+      await ensureLastSeenRow(db, a.instance_id, 'report_usage');
+      await db.transaction(async (trx) => {
+        if (!(await acceptIfNewer(trx, a.instance_id, 'report_usage', sent))) return;
+        await trx('instances').where({ id: a.instance_id, deleted: false }).update({ volume_used: a.used_gb });
+      });
+    },
+    update_backup: async (a) => {
+      // only the backup of that instance, and only the fields the guest reported
+      const fields: Record<string, unknown> = { updated: new Date() };
+      if (a.size !== undefined && a.size !== null) fields.size = a.size;
+      if (a.state) fields.state = a.state;
+      if (a.backup_type) fields.backup_type = a.backup_type;
+      if (a.checksum) fields.checksum = a.checksum;
+      if (a.location) fields.location = a.location;
+      if (a.success !== undefined && !a.state) fields.state = a.success ? 'COMPLETED' : 'FAILED';
+      const n = await db('backups').where({ id: a.backup_id, instance_id: a.instance_id, deleted: false }).update(fields);
+      if (!n) log.warn({ instance_id: a.instance_id, backup_id: a.backup_id }, 'update_backup for an unknown backup');
+    },
+    report_root: async (a) => {
+      const existing = await db('root_enabled_history').where({ id: a.instance_id }).first('id');
+      if (existing) await db('root_enabled_history').where({ id: a.instance_id }).update({ user: a.user ?? null, created: new Date(), deleted_at: null });
+      else await db('root_enabled_history').insert({ id: a.instance_id, user: a.user ?? null, created: new Date() });
+    },
+    notify_end: async (a) => {
+      log.info({ event: a.serialized_notification.event_type ?? null }, 'guest notification');
+    },
+    notify_exc_info: async (a) => {
+      log.warn({ event: a.serialized_notification.event_type ?? null, message: a.message }, 'guest error notification');
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// Instances with their service status and latest fault: the rows every instance view is made of.
+import type { Knex } from 'knex';
+import type { Db } from './connection.js';
+import { Tasks, type InstanceTask } from '../common/instance-tasks.js';
+import { ServiceStatuses, type ServiceStatus } from '../common/service-status.js';
+import { randomUUID } from 'node:crypto';
+
+export interface Address {
+  address: string;
+  type: 'private' | 'public';
+  network?: string;
+}
+
+export interface Access {
+  is_public: boolean;
+  allowed_cidrs: string[];
+}
+
+export interface InstanceRow {
+  id: string;
+  created: Date;
+  updated: Date;
+  name: string;
+  hostname: string | null;
+  compute_instance_id: string | null;
+  task_id: number;
+  task_description: string;
+  task_start_time: Date | null;
+  volume_id: string | null;
+  flavor_id: string;
+  volume_size: number | null;
+  volume_type: string | null;
+  volume_used: number | null;
+  tenant_id: string;
+  server_status: string | null;
+  deleted: boolean;
+  deleted_at: Date | null;
+  datastore_version_id: string;
+  configuration_id: string | null;
+  slave_of_id: string | null;
+  cluster_id: string | null;
+  shard_id: string | null;
+  type: string | null;
+  region_id: string | null;
+  encrypted_key: string | null;
+  access: string | null;
+  addresses: string | null;
+  availability_zone: string | null;
+  locality: string | null;
+  server_group_id: string | null;
+  flow_state: string | null;
+  flow_owner: string | null;
+  flow_lease_until: Date | null;
+}
+
+export interface InstanceRecord extends InstanceRow {
+  service_status_id: number | null;
+  service_status_updated: Date | null;
+  fault_message: string | null;
+  fault_details: string | null;
+  fault_created: Date | null;
+}
+
+export type NewInstance = Pick<
+  InstanceRow,
+  | 'id' | 'name' | 'flavor_id' | 'volume_size' | 'volume_type' | 'tenant_id' | 'datastore_version_id'
+  | 'configuration_id' | 'slave_of_id' | 'region_id' | 'encrypted_key' | 'availability_zone' | 'locality'
+> & { access: Access };
+
+function selectRecords(db: Db | Knex.Transaction): Knex.QueryBuilder {
+  return db('instances as i')
+    .leftJoin('service_statuses as s', 's.instance_id', 'i.id')
+    .select(
+      'i.*',
+      's.status_id as service_status_id',
+      's.updated_at as service_status_updated',
+      db.raw(
+        '(select f.message from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_message',
+      ),
+      db.raw(
+        '(select f.details from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_details',
+      ),
+      db.raw(
+        '(select f.created from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_created',
+      ),
+    );
+}
+
+function normalise(row: Record<string, unknown>): InstanceRecord {
+  return { ...(row as unknown as InstanceRecord), deleted: Boolean(row.deleted) };
+}
+
+export async function insertInstance(trx: Knex.Transaction, n: NewInstance, now = new Date()): Promise<void> {
+  await trx('instances').insert({
+    ...n,
+    access: JSON.stringify(n.access),
+    created: now,
+    updated: now,
+    task_id: Tasks.BUILDING.code,
+    task_description: Tasks.BUILDING.description,
+    task_start_time: now,
+    server_status: null,
+    deleted: false,
+  });
+  await trx('service_statuses').insert({
+    id: randomUUID(),
+    instance_id: n.id,
+    status_id: ServiceStatuses.NEW.code,
+    status_description: ServiceStatuses.NEW.description,
+    updated_at: now,
+  });
+}
+
+export async function getInstance(db: Db, id: string, projectId?: string, includeDeleted = false): Promise<InstanceRecord | undefined> {
+  const q = selectRecords(db).where('i.id', id);
+  if (!includeDeleted) q.where('i.deleted', false);
+  if (projectId !== undefined) q.where('i.tenant_id', projectId);
+  const row = await q.first();
+  return row ? normalise(row) : undefined;
+}
+
+export interface ListQuery {
+  projectId?: string | undefined;
+  limit: number;
+  marker?: string | undefined;
+  includeClustered?: boolean;
+  includeDeleted?: boolean;
+}
+
+/** A page ordered newest first (created desc, id desc); the marker is the last id of the previous page. */
+export async function listInstances(db: Db, q: ListQuery): Promise<{ items: InstanceRecord[]; more: boolean }> {
+  const query = selectRecords(db).orderBy([{ column: 'i.created', order: 'desc' }, { column: 'i.id', order: 'desc' }]);
+  if (!q.includeDeleted) query.where('i.deleted', false);
+  if (q.projectId !== undefined) query.where('i.tenant_id', q.projectId);
+  if (!q.includeClustered) query.whereNull('i.cluster_id');
+  if (q.marker) {
+    const m = await db('instances').where({ id: q.marker }).first('created', 'id');
+    if (m) {
+      query.where((w) => w.where('i.created', '<', m.created).orWhere((x) => x.where('i.created', m.created).andWhere('i.id', '<', m.id)));
+    }
+  }
+  const rows = await query.limit(q.limit + 1);
+  return { items: rows.slice(0, q.limit).map(normalise), more: rows.length > q.limit };
+}
+
+/**
+ * Moves an instance to a task only if it is in one of the expected tasks (compare-and-set, so two
+ * actions never run at once). Returns false when another task got there first.
+ */
+export async function setTask(
+  db: Db | Knex.Transaction,
+  id: string,
+  task: InstanceTask,
+  expected?: InstanceTask[],
+  extra: Partial<InstanceRow> = {},
+): Promise<boolean> {
+  const q = db('instances').where({ id, deleted: false });
+  if (expected) q.whereIn('task_id', expected.map((t) => t.code));
+  const n = await q.update({
+    ...extra,
+    task_id: task.code,
+    task_description: task.description,
+    task_start_time: new Date(),
+    updated: new Date(),
+  });
+  return n > 0;
+}
+
+export async function updateInstance(db: Db | Knex.Transaction, id: string, fields: Partial<InstanceRow>): Promise<void> {
+  await db('instances').where({ id }).update({ ...fields, updated: new Date() });
+}
+
+export async function setServiceStatus(db: Db | Knex.Transaction, instanceId: string, status: ServiceStatus, at = new Date()): Promise<void> {
+  await db('service_statuses')
+    .where({ instance_id: instanceId })
+    .update({ status_id: status.code, status_description: status.description, updated_at: at });
+}
+
+export async function recordFault(db: Db | Knex.Transaction, instanceId: string, message: string, details: string): Promise<void> {
+  const now = new Date();
+  await db('instance_faults').insert({
+    id: randomUUID(),
+    instance_id: instanceId,
+    message,
+    details,
+    created: now,
+    updated: now,
+    deleted: false,
+  });
+}
+
+export async function clearFaults(db: Db | Knex.Transaction, instanceId: string): Promise<void> {
+  await db('instance_faults').where({ instance_id: instanceId, deleted: false }).update({ deleted: true, deleted_at: new Date() });
+}
+
+export async function markDeleted(db: Db | Knex.Transaction, id: string): Promise<void> {
+  const now = new Date();
+  await db('instances').where({ id }).update({ deleted: true, deleted_at: now, updated: now, task_id: Tasks.NONE.code, task_description: Tasks.NONE.description });
+  await db('service_statuses')
+    .where({ instance_id: id })
+    .update({ status_id: ServiceStatuses.DELETED.code, status_description: ServiceStatuses.DELETED.description, updated_at: now });
+}
+
+export function parseAddresses(row: InstanceRow): Address[] {
+  return row.addresses ? (JSON.parse(row.addresses) as Address[]) : [];
+}
+
+export function parseAccess(row: InstanceRow): Access | undefined {
+  return row.access ? (JSON.parse(row.access) as Access) : undefined;
+}

@@ -1,0 +1,52 @@
+// Applies the migrations in migrations/ (knex migrator with our own file source, so TypeScript
+// files load through the same loader as the rest of the code). Re-running is a no-op.
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import type { Db } from './connection.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+interface MigrationModule {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+class DirectorySource implements Knex.MigrationSource<string> {
+  constructor(private readonly dir: string) {}
+
+  async getMigrations(): Promise<string[]> {
+    return readdirSync(this.dir)
+      .filter((f) => /^\d{14}_[a-z0-9_]+\.ts$/.test(f))
+      .sort();
+  }
+
+  getMigrationName(migration: string): string {
+    return migration;
+  }
+
+  async getMigration(migration: string): Promise<MigrationModule> {
+    return (await import(pathToFileURL(path.join(this.dir, migration)).href)) as MigrationModule;
+  }
+}
+
+export interface SyncResult {
+  applied: string[];
+}
+
+export async function syncSchema(db: Db, dir = MIGRATIONS_DIR): Promise<SyncResult> {
+  const [, applied] = (await db.migrate.latest({
+    migrationSource: new DirectorySource(dir),
+    tableName: 'migrate_version',
+  })) as [number, string[]];
+  return { applied };
+}
+
+export async function pendingMigrations(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const [, pending] = (await db.migrate.list({
+    migrationSource: new DirectorySource(dir),
+    tableName: 'migrate_version',
+  })) as [unknown[], Array<{ file: string } | string>];
+  return pending.map((p) => (typeof p === 'string' ? p : p.file));
+}

@@ -1,0 +1,70 @@
+// trove-conductor: what guests report (all casts; the conductor drops messages older than the
+// last one it applied, by `sent`).
+import { z } from 'zod';
+import { defineContract } from '../contract.js';
+import { backupState, jsonObject, nothing } from './common.js';
+
+export { CONDUCTOR_TOPIC } from '../topics.js';
+
+/** seconds since the epoch, with a fraction (Python's timeutils.utcnow_ts(microsecond=True)) */
+const sent = z.number().optional();
+
+export const conductorContract = defineContract({
+  heartbeat: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({
+      instance_id: z.string(),
+      payload: z.object({ service_status: z.string().optional() }).passthrough(),
+      sent,
+    }),
+    result: nothing,
+  },
+  update_backup: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({
+      instance_id: z.string(),
+      backup_id: z.string(),
+      sent,
+      size: z.number().nullish(),
+      state: backupState.optional(),
+      backup_type: z.string().nullish(),
+      checksum: z.string().nullish(),
+      location: z.string().nullish(),
+      success: z.boolean().optional(),
+    }),
+    result: nothing,
+  },
+  report_root: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({ instance_id: z.string(), user: z.string().nullish() }),
+    result: nothing,
+  },
+  notify_end: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({ serialized_notification: jsonObject, notification_args: jsonObject.default({}) }),
+    result: nothing,
+  },
+  notify_exc_info: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({
+      serialized_notification: jsonObject,
+      message: z.string(),
+      exception: z.union([z.string(), z.array(z.string())]).nullish(),
+    }),
+    result: nothing,
+  },
+  /** trove-ts: the guest's data volume usage in GB, shown as volume.used. */
+  report_usage: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({ instance_id: z.string(), used_gb: z.number(), total_gb: z.number(), sent }),
+    result: nothing,
+  },
+});
+
+export type ConductorContract = typeof conductorContract;

@@ -1,0 +1,123 @@
+// guestagent.<instance id>: what the taskmanager and the API ask of a guest (Trove's
+// guestagent/api.py). Databases and users travel as Trove's underscore-keyed wire objects.
+import { z } from 'zod';
+import { defineContract } from '../contract.js';
+import { backupInfo, jsonObject, nothing, restoreInfo, wireDatabase, wireUser } from './common.js';
+
+export { guestTopic } from '../topics.js';
+
+const fsStats = z.object({
+  block_size: z.number(),
+  total_blocks: z.number(),
+  free_blocks: z.number(),
+  total: z.number(),
+  free: z.number(),
+  used: z.number(),
+});
+
+const page = z.object({
+  limit: z.number().int().positive().nullish(),
+  marker: z.string().nullish(),
+  include_marker: z.boolean().default(false),
+});
+
+/** A user named on the wire as (username, hostname); a null host is Trove's '%'. */
+const userRef = { username: z.string(), hostname: z.string().nullish() };
+
+const volume = z.object({ device_path: z.string().nullish(), mount_point: z.string().nullish() });
+
+/** One guest log as guest_log_list shows it (Trove's GuestLog.show()). */
+const guestLog = z.object({
+  name: z.string(),
+  type: z.enum(['USER', 'SYS']),
+  status: z.string(),
+  published: z.number(),
+  pending: z.number(),
+  container: z.string().nullish(),
+  prefix: z.string().nullish(),
+  metafile: z.string().nullish(),
+});
+
+const call = <A extends z.ZodType, R extends z.ZodType>(args: A, result: R, since = '1.0') => ({ kind: 'call' as const, since, args, result });
+const cast = <A extends z.ZodType>(args: A, since = '1.0') => ({ kind: 'cast' as const, since, args, result: nothing });
+const none = z.object({});
+
+export const guestContract = defineContract({
+  // --- lifecycle
+  prepare: cast(
+    z.object({
+      memory_mb: z.number().int().positive(),
+      packages: z.array(z.string()).default([]),
+      databases: z.array(wireDatabase).default([]),
+      users: z.array(wireUser).default([]),
+      device_path: z.string().nullish(),
+      mount_point: z.string().nullish(),
+      backup_info: restoreInfo.nullish(),
+      config_contents: z.string().nullish(),
+      root_password: z.string().nullish(),
+      overrides: jsonObject.nullish(),
+      cluster_config: jsonObject.nullish(),
+      snapshot: jsonObject.nullish(),
+      modules: z.array(jsonObject).nullish(),
+      ds_version: z.string().nullish(),
+    }),
+    '1.1',
+  ),
+  restart: call(none, nothing),
+  stop_db: call(z.object({ do_not_start_on_reboot: z.boolean().optional() }), nothing, '1.1'),
+  start_db_with_conf_changes: call(
+    z.object({
+      config_contents: z.string().nullish(),
+      ds_version: z.string().nullish(),
+      /** trove-ts: the new flavor's RAM, for an engine that renders its own configuration */
+      memory_mb: z.number().int().positive().optional(),
+    }),
+    nothing,
+    '1.1',
+  ),
+  rpc_ping: call(none, z.boolean()),
+
+  // --- volume
+  get_filesystem_stats: call(z.object({ fs_path: z.string().nullish() }), fsStats),
+  resize_fs: call(volume.extend({ online: z.boolean().optional() }), nothing, '1.1'),
+  mount_volume: call(volume, nothing),
+  unmount_volume: call(volume, nothing),
+
+  // --- databases
+  create_database: cast(z.object({ databases: z.array(wireDatabase) })),
+  list_databases: call(page, z.tuple([z.array(wireDatabase), z.string().nullable()])),
+  delete_database: cast(z.object({ database: wireDatabase })),
+
+  // --- users and access
+  create_user: cast(z.object({ users: z.array(wireUser) })),
+  list_users: call(page, z.tuple([z.array(wireUser), z.string().nullable()])),
+  get_user: call(z.object(userRef), wireUser.nullable()),
+  delete_user: cast(z.object({ user: wireUser })),
+  change_passwords: cast(z.object({ users: z.array(z.object({ name: z.string(), host: z.string().nullish(), password: z.string() })) })),
+  update_attributes: cast(
+    z.object({
+      ...userRef,
+      user_attrs: z.object({ name: z.string().nullish(), host: z.string().nullish(), password: z.string().nullish() }),
+    }),
+  ),
+  grant_access: call(z.object({ ...userRef, databases: z.array(z.string()) }), nothing),
+  revoke_access: call(z.object({ ...userRef, database: z.string() }), nothing),
+  list_access: call(z.object(userRef), z.array(wireDatabase)),
+
+  // --- root
+  enable_root: call(none, wireUser),
+  enable_root_with_password: call(z.object({ root_password: z.string().nullish() }), wireUser),
+  disable_root: call(none, nothing),
+  is_root_enabled: call(none, z.boolean()),
+
+  // --- configuration
+  update_overrides: call(z.object({ overrides: jsonObject, remove: z.boolean().default(false) }), nothing),
+  apply_overrides: call(z.object({ overrides: jsonObject }), nothing),
+  reset_configuration: call(z.object({ configuration: z.object({ config_contents: z.string() }) }), nothing),
+
+  // --- backups and logs
+  create_backup: cast(z.object({ backup_info: backupInfo })),
+  guest_log_list: call(none, z.array(guestLog)),
+});
+
+export type GuestContract = typeof guestContract;

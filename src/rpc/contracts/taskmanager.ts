@@ -1,0 +1,57 @@
+// taskmanager: the long flows the API hands over (all casts: the API answers first).
+import { z } from 'zod';
+import { defineContract } from '../contract.js';
+import { backupInfo, nothing } from './common.js';
+
+export { TASKMANAGER_TOPIC } from '../topics.js';
+
+const instanceOnly = z.object({ instance_id: z.string() });
+const access = z.object({ is_public: z.boolean(), allowed_cidrs: z.array(z.string()) });
+
+export const createInstanceArgs = z.object({
+  instance_id: z.string(),
+  name: z.string(),
+  flavor_id: z.string(),
+  image_id: z.string().nullable(),
+  image_tags: z.array(z.string()),
+  databases: z.array(z.object({ name: z.string(), character_set: z.string().optional(), collate: z.string().optional() })),
+  users: z.array(z.object({ name: z.string(), password: z.string(), host: z.string(), databases: z.array(z.string()) })),
+  datastore_manager: z.string(),
+  packages: z.array(z.string()),
+  volume_size: z.number().int().nullable(),
+  volume_type: z.string().nullable(),
+  availability_zone: z.string().nullable(),
+  root_password: z.string().nullable(),
+  nics: z.array(z.object({ network_id: z.string().optional(), subnet_id: z.string().optional(), ip_address: z.string().optional() })),
+  configuration_id: z.string().nullable(),
+  locality: z.string().nullable(),
+  access,
+  ds_version: z.string(),
+});
+
+export type CreateInstanceArgs = z.output<typeof createInstanceArgs>;
+
+export const taskmanagerContract = defineContract({
+  create_instance: { kind: 'cast', since: '1.0', args: createInstanceArgs, result: nothing },
+  delete_instance: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  restart: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  reboot: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  stop_db: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  start_db: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  resize_flavor: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({ instance_id: z.string(), old_flavor_id: z.string(), new_flavor_id: z.string() }),
+    result: nothing,
+  },
+  resize_volume: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), new_size: z.number().int() }), result: nothing },
+  update_access: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), access }), result: nothing },
+  create_backup: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), backup_info: backupInfo }), result: nothing },
+  /** the one verb without an instance: the backup's own id */
+  delete_backup: { kind: 'cast', since: '1.0', args: z.object({ backup_id: z.string() }), result: nothing },
+  detach_replica: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  promote_to_replica_source: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  eject_replica_source: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+});
+
+export type TaskmanagerContract = typeof taskmanagerContract;

@@ -1,0 +1,74 @@
+// The byte-moving layer under the RPC protocol: named queues bound to routing keys of one topic
+// exchange and to fanout exchanges, direct sends to a queue (replies), consumers acknowledged
+// when their handler settles, and the connection's state. It never parses a message.
+
+export interface QueueOptions {
+  /** Survives a broker restart, and so do its persistent messages. */
+  durable: boolean;
+  /** One consumer's private queue, deleted when that consumer or its connection goes (replies, fanout). */
+  exclusive?: boolean;
+  /** Also bound to this fanout exchange (oslo's `<topic>_fanout`). */
+  fanout?: string;
+  /** Also bound to a direct exchange of its own name, where oslo (Python) servers send replies. */
+  replyExchange?: boolean;
+}
+
+export interface Consumer {
+  cancel(): Promise<void>;
+}
+
+/** Called per message; the message is acknowledged when the promise settles (or on receipt). */
+export type MessageHandler = (body: Buffer) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Acknowledge before the handler runs (oslo's RPC servers do): a handler that runs for hours
+   * is not redelivered when the broker's consumer timeout closes the channel; a crash loses it. */
+  ackOnReceipt?: boolean;
+}
+
+/** connecting → connected ⇄ disconnected (reconnecting) → closed. */
+export type TransportState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface Transport {
+  readonly state: TransportState;
+  /** Called on every state change; returns the unsubscribe function. */
+  onState(listener: (state: TransportState) => void): () => void;
+  /** Declares a queue and its bindings (idempotent); messages wait there for a consumer. */
+  declare(queue: string, routingKeys: string[], options: QueueOptions): Promise<void>;
+  /** Consumes a declared queue. Several consumers of one queue share its messages. */
+  consume(queue: string, handler: MessageHandler, options?: ConsumeOptions): Promise<Consumer>;
+  /** Publishes to the topic exchange, confirmed by the broker; unroutable messages are dropped.
+   * A message still queued after expirationMs is dropped (a call whose caller gave up). */
+  publish(routingKey: string, body: Buffer, persistent: boolean, expirationMs?: number): Promise<void>;
+  /** Publishes to a fanout exchange: every queue bound to it gets a copy; none bound → dropped. */
+  fanout(exchange: string, body: Buffer): Promise<void>;
+  /** Sends straight to one queue (replies); a queue that is gone drops it. */
+  send(queue: string, body: Buffer): Promise<void>;
+  /** Stops consuming and disconnects; later operations fail. */
+  close(): Promise<void>;
+}
+
+/** The state and its listeners, for Transport implementations. */
+export class StateSignal {
+  private current: TransportState;
+  private readonly listeners = new Set<(state: TransportState) => void>();
+
+  constructor(initial: TransportState) {
+    this.current = initial;
+  }
+
+  get state(): TransportState {
+    return this.current;
+  }
+
+  set(state: TransportState): void {
+    if (state === this.current || this.current === 'closed') return;
+    this.current = state;
+    for (const l of [...this.listeners]) l(state);
+  }
+
+  on(listener: (state: TransportState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

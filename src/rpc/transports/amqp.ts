@@ -1,0 +1,299 @@
+// AMQP 0-9-1 transport (amqplib) with oslo.messaging's rabbit layout: one topic exchange
+// (control_exchange), fanout exchanges `<topic>_fanout`, publisher confirms, manual acks (after the
+// handler or on receipt), and a reconnect loop (exponential backoff over every broker URL, until
+// closed or idle) that re-declares every queue and consumer this transport had.
+import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import { redactUrl, type Logger } from '../../common/log.js';
+import { TransportUnavailableError } from '../errors.js';
+import { StateSignal, type ConsumeOptions, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
+
+interface Declared {
+  queue: string;
+  keys: string[];
+  options: QueueOptions;
+}
+
+interface Subscription {
+  queue: string;
+  handler: MessageHandler;
+  options: ConsumeOptions;
+  tag?: string;
+  cancelled: boolean;
+}
+
+export interface AmqpOptions {
+  /** amqp:// or amqps:// URLs, tried in turn. */
+  urls: string[];
+  exchange: string;
+  log: Logger;
+  /** AMQP heartbeat interval (s); 0 turns heartbeats off. */
+  heartbeatSeconds?: number;
+  prefetch?: number;
+  /** First reconnect delay, its exponential growth step, and the cap (ms). */
+  retryIntervalMs?: number;
+  retryBackoffMs?: number;
+  retryMaxMs?: number;
+  /** An operation waits this long for a connection before it fails. */
+  connectTimeoutMs?: number;
+  /** TLS options for amqps:// (e.g. the CA). */
+  socketOptions?: Record<string, unknown>;
+}
+
+/** The broker refused the operation itself (access, not found, different declare arguments):
+ * trying again cannot help. */
+const refused = (err: unknown): boolean => [403, 404, 406].includes((err as { code?: number }).code ?? 0);
+
+// oslo's declare arguments for fanout and reply exchanges, so Python services on the same broker agree.
+const PRIVATE_EXCHANGE: Options.AssertExchange = { durable: false, autoDelete: true };
+
+export class AmqpTransport implements Transport {
+  private conn?: ChannelModel;
+  private channel?: ConfirmChannel;
+  private connecting?: Promise<void>;
+  private readonly waiters = new Set<(ch?: ConfirmChannel) => void>();
+  private readonly declared = new Map<string, Declared>();
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly signal = new StateSignal('connecting');
+  /** wakes the reconnect loop's sleep */
+  private sleeping?: () => void;
+  private urlIndex = 0;
+
+  constructor(private readonly o: AmqpOptions) {}
+
+  private closed = (): boolean => this.signal.state === 'closed';
+
+  get state(): TransportState {
+    return this.signal.state;
+  }
+
+  onState(listener: (state: TransportState) => void): () => void {
+    return this.signal.on(listener);
+  }
+
+  /** The live channel, waiting up to connectTimeoutMs for a (re)connection. */
+  private ready(): Promise<ConfirmChannel> {
+    if (this.closed()) return Promise.reject(new Error('transport closed'));
+    if (this.channel) return Promise.resolve(this.channel);
+    this.startConnecting();
+    const waitMs = this.o.connectTimeoutMs ?? 60_000;
+    return new Promise<ConfirmChannel>((resolve, reject) => {
+      const done = (ch?: ConfirmChannel) => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        if (ch) resolve(ch);
+        else reject(new Error('transport closed'));
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(done);
+        reject(new TransportUnavailableError(`no AMQP broker reachable within ${Math.round(waitMs / 1000)} s`));
+      }, waitMs);
+      this.waiters.add(done);
+    });
+  }
+
+  /** No consumer to restore and no operation waiting. */
+  private idle = (): boolean => this.subscriptions.size === 0 && this.waiters.size === 0;
+
+  private startConnecting(): void {
+    this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
+  }
+
+  private delay(attempt: number): number {
+    const first = this.o.retryIntervalMs ?? 1000;
+    const step = this.o.retryBackoffMs ?? 2000;
+    return Math.min(this.o.retryMaxMs ?? 30_000, first + step * (2 ** Math.min(attempt, 20) - 1));
+  }
+
+  private async connectLoop(): Promise<void> {
+    for (let attempt = 0; !this.closed(); attempt++) {
+      const url = this.o.urls[this.urlIndex % this.o.urls.length]!;
+      try {
+        await this.open(url);
+        for (const w of [...this.waiters]) w(this.channel);
+        return;
+      } catch (err) {
+        this.urlIndex += 1;
+        if (this.closed() || this.idle()) return; // nobody needs it now: the next operation reconnects
+        const wait = this.delay(attempt);
+        this.o.log.warn({ url: redactUrl(url), attempt: attempt + 1, wait_ms: wait, err: (err as Error).message }, 'AMQP connection failed; retrying');
+        await new Promise<void>((wake) => {
+          const timer = setTimeout(wake, wait);
+          this.sleeping = () => (clearTimeout(timer), wake());
+        });
+        this.sleeping = undefined;
+      }
+    }
+  }
+
+  private async open(url: string): Promise<void> {
+    const u = new URL(url);
+    if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(this.o.heartbeatSeconds ?? 30));
+    const conn = await amqp.connect(u.toString(), this.o.socketOptions);
+    conn.on('error', () => undefined); // 'close' follows and drives the reconnect
+    try {
+      const ch = await conn.createConfirmChannel();
+      ch.on('error', () => undefined);
+      await ch.prefetch(this.o.prefetch ?? 16);
+      await ch.assertExchange(this.o.exchange, 'topic', { durable: false });
+      for (const d of this.declared.values()) await this.assert(ch, d);
+      for (const s of this.subscriptions) await this.subscribe(ch, s);
+      if (this.closed()) throw new Error('transport closed');
+      conn.on('close', () => this.lost(conn));
+      // A channel error (e.g. a refused declare) leaves the connection up: start over on a new one.
+      ch.on('close', () => this.channel === ch && void conn.close().catch(() => undefined));
+      this.conn = conn;
+      this.channel = ch;
+      this.signal.set('connected');
+      this.o.log.info({ url: redactUrl(url) }, 'AMQP connected');
+    } catch (err) {
+      await conn.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private lost(conn: ChannelModel): void {
+    if (this.conn !== conn) return;
+    this.channel = undefined;
+    this.conn = undefined;
+    if (this.closed()) return;
+    this.signal.set('disconnected');
+    if (this.idle()) {
+      // a publisher only (the API): reconnect on the next publish, and let an idle process exit
+      this.o.log.warn('AMQP connection lost; reconnecting when next used');
+      return;
+    }
+    this.o.log.warn('AMQP connection lost; reconnecting');
+    this.startConnecting();
+  }
+
+  private async assert(ch: ConfirmChannel, d: Declared): Promise<void> {
+    const { durable, exclusive, fanout, replyExchange } = d.options;
+    await ch.assertQueue(d.queue, { durable, exclusive: Boolean(exclusive), autoDelete: Boolean(exclusive) });
+    for (const k of d.keys) await ch.bindQueue(d.queue, this.o.exchange, k);
+    if (fanout) {
+      await ch.assertExchange(fanout, 'fanout', PRIVATE_EXCHANGE);
+      await ch.bindQueue(d.queue, fanout, '');
+    }
+    if (replyExchange) {
+      await ch.assertExchange(d.queue, 'direct', PRIVATE_EXCHANGE);
+      await ch.bindQueue(d.queue, d.queue, d.queue);
+    }
+  }
+
+  private async subscribe(ch: ConfirmChannel, s: Subscription): Promise<void> {
+    const r = await ch.consume(s.queue, (msg) => {
+      if (!msg) {
+        // The broker cancelled us (the queue was deleted): reconnect, which re-declares it.
+        if (!s.cancelled) void this.conn?.close().catch(() => undefined);
+        return;
+      }
+      let acked = false;
+      const ack = () => {
+        if (acked) return;
+        acked = true;
+        try {
+          ch.ack(msg);
+        } catch {
+          /* the channel closed meanwhile: the broker redelivers */
+        }
+      };
+      if (s.options.ackOnReceipt) ack();
+      void s.handler(msg.content).then(ack, ack);
+    });
+    s.tag = r.consumerTag;
+  }
+
+  async declare(queue: string, routingKeys: string[], options: QueueOptions): Promise<void> {
+    const d = { queue, keys: routingKeys, options };
+    this.declared.set(queue, d);
+    await this.onChannel((ch) => this.assert(ch, d)).catch((err: unknown) => {
+      if (refused(err)) this.declared.delete(queue); // or every reconnection would fail on it
+      throw err;
+    });
+  }
+
+  async consume(queue: string, handler: MessageHandler, options: ConsumeOptions = {}): Promise<Consumer> {
+    const s: Subscription = { queue, handler, options, cancelled: false };
+    this.subscriptions.add(s);
+    await this.onChannel(async (ch) => {
+      if (!s.tag) await this.subscribe(ch, s); // else a reconnection meanwhile subscribed it
+    }).catch((err: unknown) => {
+      this.subscriptions.delete(s);
+      throw err;
+    });
+    return {
+      cancel: async () => {
+        s.cancelled = true;
+        this.subscriptions.delete(s);
+        if (this.channel && s.tag) await this.channel.cancel(s.tag).catch(() => undefined);
+        if (this.declared.get(queue)?.options.exclusive) {
+          this.declared.delete(queue);
+          await this.channel?.deleteQueue(queue).catch(() => undefined);
+        }
+      },
+    };
+  }
+
+  /** Runs an operation on the live channel; one cut by a lost connection runs again on the next
+   * (declares are idempotent; a re-sent message is dropped as a duplicate by its server). */
+  private async onChannel<T>(op: (ch: ConfirmChannel) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const ch = await this.ready();
+      try {
+        return await op(ch);
+      } catch (err) {
+        if (refused(err) || attempt >= 3 || this.closed() || (err as Error).message === 'message nacked') throw err;
+        if (this.channel === ch) {
+          // the channel is dead (its close event may not have arrived yet): start over
+          this.channel = undefined;
+          void this.conn?.close().catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  /** Publishes and waits for the broker's confirm. */
+  private confirmed(publish: (ch: ConfirmChannel, done: (err: unknown) => void) => Promise<void> | void): Promise<void> {
+    return this.onChannel(
+      (ch) =>
+        new Promise<void>((resolve, reject) => {
+          Promise.resolve()
+            .then(() => publish(ch, (err) => (err ? reject(err) : resolve())))
+            .catch(reject);
+        }),
+    );
+  }
+
+  async publish(routingKey: string, body: Buffer, persistent: boolean, expirationMs?: number): Promise<void> {
+    const expiration = expirationMs === undefined ? undefined : String(Math.max(1, Math.round(expirationMs)));
+    await this.confirmed((ch, done) => {
+      ch.publish(this.o.exchange, routingKey, body, { persistent, expiration, contentType: 'application/json' }, done);
+    });
+  }
+
+  async fanout(exchange: string, body: Buffer): Promise<void> {
+    // declared each time, as oslo does: an auto-delete exchange goes with its last queue
+    await this.confirmed(async (ch, done) => {
+      await ch.assertExchange(exchange, 'fanout', PRIVATE_EXCHANGE);
+      ch.publish(exchange, '', body, { contentType: 'application/json' }, done);
+    });
+  }
+
+  async send(queue: string, body: Buffer): Promise<void> {
+    // the default exchange: a reply queue that is gone drops the message without a channel error
+    await this.confirmed((ch, done) => {
+      ch.sendToQueue(queue, body, { contentType: 'application/json' }, done);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.signal.set('closed');
+    this.sleeping?.();
+    for (const w of [...this.waiters]) w(undefined);
+    const [conn, ch] = [this.conn, this.channel];
+    this.conn = undefined;
+    this.channel = undefined;
+    await ch?.close().catch(() => undefined); // flushes its acks first: channels' frames are not ordered with the connection's
+    await conn?.close().catch(() => undefined);
+  }
+}

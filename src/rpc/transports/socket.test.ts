@@ -1,0 +1,46 @@
+import test from 'ava';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { transportContract, quietLog } from '../../../test/helpers/transport.contract.js';
+import { MemoryBroker } from './memory.js';
+import { SocketBroker } from './socket-broker.js';
+import { SocketTransport } from './socket.js';
+
+const sock = path.join(mkdtempSync(path.join(tmpdir(), 'bus-')), 'bus.sock');
+const broker = new SocketBroker(new MemoryBroker(), sock, quietLog);
+test.before(() => broker.listen());
+test.after.always(() => broker.close());
+
+transportContract(test, async () => new SocketTransport(sock, quietLog), 'socket');
+
+test.serial('socket: a guest re-subscribes after the bus restarts', async (t) => {
+  const { z } = await import('zod');
+  const { defineContract } = await import('../contract.js');
+  const { RpcClient, RpcServer } = await import('../rpc.js');
+  const path2 = path.join(mkdtempSync(path.join(tmpdir(), 'bus2-')), 'bus.sock');
+  const mem = new MemoryBroker();
+  let b = new SocketBroker(mem, path2, quietLog);
+  await b.listen();
+  const contract = defineContract({ echo: { kind: 'call', since: '1.0', args: z.object({ v: z.string() }), result: z.string() } });
+  const guest = new SocketTransport(path2, quietLog);
+  const server = new RpcServer(guest, quietLog);
+  await server.serve('guestagent.x', contract, { echo: async ({ v }) => v });
+  const caller = new SocketTransport(path2, quietLog);
+  const client = new RpcClient(caller, quietLog, { timeoutMs: 1000 });
+  t.is(await client.stub(contract, 'guestagent.x').echo({ v: 'one' }), 'one');
+  await b.close();
+  b = new SocketBroker(mem, path2, quietLog);
+  await b.listen();
+  let answer: string | undefined;
+  for (let i = 0; i < 30 && !answer; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    answer = await client.stub(contract, 'guestagent.x').echo({ v: 'two' }, { timeoutMs: 500 }).catch(() => undefined);
+  }
+  t.is(answer, 'two');
+  await client.close();
+  await server.close();
+  await guest.close();
+  await caller.close();
+  await b.close();
+});

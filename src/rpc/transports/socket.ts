@@ -1,0 +1,133 @@
+// The guest side of the all-in-one bus (transport_url = unix:///path/bus.sock): the Transport
+// interface over the SocketBroker's frames, reconnecting and re-subscribing if the broker restarts.
+import { connect, type Socket } from 'node:net';
+import type { Logger } from '../../common/log.js';
+import { StateSignal, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
+import { frameReader, type Frame } from './socket-broker.js';
+
+interface Pending {
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+export class SocketTransport implements Transport {
+  private socket?: Socket;
+  private connecting?: Promise<Socket>;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly handlers = new Map<number, { queue: string; handler: MessageHandler }>();
+  private readonly declared = new Map<string, Frame>();
+  private closed = false;
+  private readonly signal = new StateSignal('connecting');
+
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger,
+  ) {}
+
+  get state(): TransportState {
+    return this.signal.state;
+  }
+
+  onState(listener: (state: TransportState) => void): () => void {
+    return this.signal.on(listener);
+  }
+
+  private async ready(): Promise<Socket> {
+    if (this.closed) throw new Error('transport closed');
+    if (this.socket) return this.socket;
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Socket> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const s = await new Promise<Socket>((resolve, reject) => {
+          const sock = connect(this.path, () => resolve(sock));
+          sock.once('error', reject);
+        });
+        s.on('error', () => undefined);
+        s.on('data', frameReader((f) => this.onFrame(f)));
+        s.on('close', () => {
+          this.socket = undefined;
+          for (const p of this.pending.values()) p.reject(new Error('bus connection lost'));
+          this.pending.clear();
+          this.signal.set('disconnected');
+          if (!this.closed) void this.ready().catch((err) => this.log.error({ err: (err as Error).message }, 'bus reconnect gave up'));
+        });
+        this.socket = s;
+        for (const d of this.declared.values()) await this.request(d);
+        for (const [id, h] of this.handlers) await this.request({ op: 'consume', id, queue: h.queue });
+        this.signal.set('connected');
+        return s;
+      } catch (err) {
+        if (this.closed || attempt > 120) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.op === 'deliver') {
+      const h = this.handlers.get(f.consumer!);
+      if (h) void h.handler(Buffer.from(f.body!, 'base64')).catch(() => undefined);
+      return;
+    }
+    const p = f.id !== undefined ? this.pending.get(f.id) : undefined;
+    if (!p) return;
+    this.pending.delete(f.id!);
+    if (f.op === 'error') p.reject(new Error(f.message));
+    else p.resolve();
+  }
+
+  private request(f: Frame): Promise<void> {
+    const s = this.socket!;
+    const id = f.id ?? this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      s.write(`${JSON.stringify({ ...f, id })}\n`);
+    });
+  }
+
+  async declare(queue: string, routingKeys: string[], options: QueueOptions): Promise<void> {
+    const f: Frame = { op: 'declare', queue, keys: routingKeys, durable: options.durable, exclusive: options.exclusive, exchange: options.fanout };
+    this.declared.set(queue, f);
+    await this.ready();
+    await this.request(f);
+  }
+
+  async consume(queue: string, handler: MessageHandler): Promise<Consumer> {
+    const id = this.nextId++;
+    this.handlers.set(id, { queue, handler });
+    await this.ready();
+    await this.request({ op: 'consume', id, queue });
+    return {
+      cancel: async () => {
+        this.handlers.delete(id);
+        if (this.socket) await this.request({ op: 'cancel', consumer: id }).catch(() => undefined);
+      },
+    };
+  }
+
+  async publish(routingKey: string, body: Buffer, _persistent = false, expirationMs?: number): Promise<void> {
+    await this.ready();
+    await this.request({ op: 'publish', key: routingKey, body: body.toString('base64'), ttl: expirationMs });
+  }
+
+  async fanout(exchange: string, body: Buffer): Promise<void> {
+    await this.ready();
+    await this.request({ op: 'fanout', exchange, body: body.toString('base64') });
+  }
+
+  async send(queue: string, body: Buffer): Promise<void> {
+    await this.ready();
+    await this.request({ op: 'send', queue, body: body.toString('base64') });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.signal.set('closed');
+    this.socket?.destroy();
+  }
+}

@@ -1,0 +1,36 @@
+// [DEFAULT] keys of trove-taskmanager (Trove's names where Trove has them).
+import { z } from 'zod';
+import { opt } from '../common/config/schema.js';
+
+export const taskmanagerDefaults = z.object({
+  /** (trove-ts) openstack: Nova/Cinder/Neutron; local: guest processes on this machine. */
+  compute_driver: z.enum(['openstack', 'local']).default('openstack'),
+  /** Seconds a new instance may take from POST to the guest's first healthy report. */
+  usage_timeout: opt.int(900, 10),
+  volume_time_out: opt.int(60, 5),
+  server_delete_time_out: opt.int(60, 5),
+  state_change_wait_time: opt.int(180, 5),
+  resize_time_out: opt.int(900, 10),
+  reboot_time_out: opt.int(60, 5),
+  agent_call_low_timeout: opt.int(15, 1),
+  agent_call_high_timeout: opt.int(180, 1),
+  /** Seconds between heartbeats the guests send (given to them in their config). */
+  report_interval: opt.int(30, 1),
+  /** Seconds between the taskmanager's sweeps of server states and unowned flows. */
+  server_sync_interval: opt.int(20, 1),
+  /** Secret that seals a pending flow's user passwords in the database. Change it. */
+  taskmanager_rpc_encr_key: opt.str('bzH6y0SGmjuoY0FNSTptrhgieGXNDX6PIhvz'),
+  log_level: opt.str('info'),
+  /** Networks every database server gets (Trove's management_networks): how guests reach the bus. */
+  management_networks: opt.list([]),
+  /** (trove-ts) Seconds a taskmanager's claim on a running flow lasts without renewal; after that
+   * another taskmanager resumes the flow. */
+  flow_lease_seconds: opt.int(60, 2),
+});
+
+export type TaskmanagerConfig = z.output<typeof taskmanagerDefaults>;
+
+/** [<datastore manager>] tcp_ports: the ports the instance's security group opens. */
+export const datastorePortsSection = z.object({
+  tcp_ports: opt.list([]),
+});

@@ -1,0 +1,167 @@
+// Resumable flows: a flow is an ordered list of named steps over one instance. After every step
+// the flow's state (next step + the data it gathered, e.g. created resource ids) is written to
+// instances.flow_state, so a taskmanager that dies mid-flow is resumed by the next one from the
+// last finished step. A failing step (or the deadline) runs the flow's `fail` handler, which
+// cleans up and leaves the instance in a visible error state.
+import type { Db } from '../db/connection.js';
+import type { Logger } from '../common/log.js';
+
+export interface FlowState<D> {
+  flow: string;
+  step: number;
+  data: D;
+  /** Epoch ms after which the flow fails with a timeout. */
+  deadline: number;
+}
+
+export interface StepContext<D> {
+  instanceId: string;
+  data: D;
+  deadline: number;
+  log: Logger;
+  /** Persists `data` now (e.g. right after a resource was created, before waiting on it). */
+  save(): Promise<void>;
+}
+
+export interface Step<D> {
+  name: string;
+  run(ctx: StepContext<D>): Promise<void>;
+}
+
+export interface FlowDefinition<D> {
+  name: string;
+  steps: Step<D>[];
+  /** Called once when a step throws or the deadline passes: roll back and record the fault. */
+  fail(ctx: StepContext<D>, error: Error, step: string): Promise<void>;
+  /** Called after the last step. */
+  done?(ctx: StepContext<D>): Promise<void>;
+}
+
+export class FlowTimeoutError extends Error {
+  constructor(flow: string, step: string) {
+    super(`${flow} timed out in step ${step}`);
+    this.name = 'FlowTimeoutError';
+  }
+}
+
+export interface FlowRunnerOptions {
+  db: Db;
+  log: Logger;
+  /** This taskmanager's identity for leases (host:pid). */
+  owner: string;
+  leaseSeconds?: number;
+}
+
+/** Runs and resumes flows, one at a time per instance, with a lease renewed while a step runs. */
+export class FlowRunner {
+  private readonly flows = new Map<string, FlowDefinition<unknown>>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly leaseSeconds: number;
+
+  constructor(private readonly o: FlowRunnerOptions) {
+    this.leaseSeconds = o.leaseSeconds ?? 60;
+  }
+
+  register<D>(flow: FlowDefinition<D>): void {
+    this.flows.set(flow.name, flow as FlowDefinition<unknown>);
+  }
+
+  /** Starts a flow for an instance (its row must exist). Resolves when the flow has ended. */
+  async start<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<void> {
+    const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
+    await this.o.db('instances').where({ id: instanceId }).update({ flow_state: JSON.stringify(state) });
+    return this.run(instanceId);
+  }
+
+  /**
+   * Records a flow for an instance unless one is already recorded (a redelivered message must not
+   * restart a flow from step 0), then runs it in the background. Resolves once recorded.
+   */
+  async begin<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<void> {
+    const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
+    const n = await this.o.db('instances').where({ id: instanceId }).whereNull('flow_state').update({ flow_state: JSON.stringify(state) });
+    if (n === 0) this.o.log.info({ instance_id: instanceId, flow: flowName }, 'a flow is already recorded for this instance; resuming it');
+    void this.run(instanceId).catch((err) => this.o.log.error({ instance_id: instanceId, err: String(err) }, 'flow crashed'));
+  }
+
+  /** Resumes every flow whose lease is free or expired (at startup, and periodically). */
+  async resumeAll(): Promise<string[]> {
+    const rows = await this.o.db('instances')
+      .whereNotNull('flow_state')
+      .andWhere((q) => q.whereNull('flow_lease_until').orWhere('flow_lease_until', '<', new Date()))
+      .select('id');
+    const ids = rows.map((r: { id: string }) => r.id).filter((id: string) => !this.running.has(id));
+    for (const id of ids) void this.run(id).catch((err) => this.o.log.error({ instance_id: id, err: String(err) }, 'flow crashed'));
+    return ids;
+  }
+
+  /** Waits for every flow this runner is executing. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private run(instanceId: string): Promise<void> {
+    const existing = this.running.get(instanceId);
+    if (existing) return existing;
+    const p = this.execute(instanceId).finally(() => this.running.delete(instanceId));
+    this.running.set(instanceId, p);
+    return p;
+  }
+
+  private async acquire(instanceId: string): Promise<boolean> {
+    const until = new Date(Date.now() + this.leaseSeconds * 1000);
+    const n = await this.o.db('instances')
+      .where({ id: instanceId })
+      .whereNotNull('flow_state')
+      .andWhere((q) =>
+        q.whereNull('flow_lease_until').orWhere('flow_lease_until', '<', new Date()).orWhere('flow_owner', this.o.owner),
+      )
+      .update({ flow_owner: this.o.owner, flow_lease_until: until });
+    return n > 0;
+  }
+
+  private async execute(instanceId: string): Promise<void> {
+    if (!(await this.acquire(instanceId))) return;
+    const row = await this.o.db('instances').where({ id: instanceId }).first('flow_state');
+    if (!row?.flow_state) return;
+    const state = JSON.parse(row.flow_state) as FlowState<unknown>;
+    const flow = this.flows.get(state.flow);
+    const log = this.o.log.child({ instance_id: instanceId, flow: state.flow });
+    if (!flow) {
+      log.error('unknown flow in flow_state; leaving it for a taskmanager that knows it');
+      return;
+    }
+    const renew = setInterval(() => void this.acquire(instanceId).catch(() => undefined), (this.leaseSeconds * 1000) / 3);
+    renew.unref();
+    const persist = async () => {
+      await this.o.db('instances').where({ id: instanceId, flow_owner: this.o.owner }).update({ flow_state: JSON.stringify(state) });
+    };
+    const ctx: StepContext<unknown> = { instanceId, data: state.data, deadline: state.deadline, log, save: persist };
+    try {
+      while (state.step < flow.steps.length) {
+        const step = flow.steps[state.step]!;
+        try {
+          if (Date.now() > state.deadline) throw new FlowTimeoutError(flow.name, step.name);
+          log.info({ step: step.name }, 'flow step');
+          await step.run(ctx);
+        } catch (err) {
+          const error = err instanceof Error ? err : new Error(String(err));
+          log.warn({ step: step.name, err: error.message }, 'flow step failed');
+          await flow.fail(ctx, error, step.name);
+          await this.finish(instanceId);
+          return;
+        }
+        state.step += 1;
+        await persist();
+      }
+      await flow.done?.(ctx);
+      await this.finish(instanceId);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async finish(instanceId: string): Promise<void> {
+    await this.o.db('instances').where({ id: instanceId }).update({ flow_state: null, flow_owner: null, flow_lease_until: null });
+  }
+}

@@ -1,0 +1,68 @@
+// Delete: stop the database (best effort), remove server, volume and security group, then mark
+// the instance deleted and give its quota back in one transaction. Idempotent.
+import { ComputeNotFoundError } from '../../clients/compute.js';
+import { recordFault, setTask, markDeleted } from '../../db/instances.js';
+import { applyUsage, ensureUsageRows, quotaLimits } from '../../db/quotas.js';
+import { Tasks } from '../../common/instance-tasks.js';
+import type { FlowDefinition } from '../flow.js';
+import { guestOf, type TaskContext } from '../context.js';
+import { teardownResources } from './teardown.js';
+
+export const DELETE = 'delete';
+
+export interface DeleteData {
+  leftovers?: string[];
+}
+
+export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
+  const row = (id: string) => ctx.db('instances').where({ id }).first();
+  return {
+    name: DELETE,
+    steps: [
+      {
+        name: 'stop_database',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          if (!r?.compute_instance_id || r.server_status !== 'ACTIVE') return;
+          await guestOf(ctx, s.instanceId)
+            .stop_db({}, { timeoutMs: ctx.config.agent_call_low_timeout * 1000 })
+            .catch((err: Error) => s.log.warn({ err: err.message }, 'the guest did not stop the database; deleting anyway'));
+        },
+      },
+      {
+        name: 'delete_resources',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          const server = r?.compute_instance_id ?? (await ctx.compute.findServerForInstance(s.instanceId).catch(() => undefined))?.id;
+          const volume = r?.volume_id ?? (await ctx.volumes.findVolume(`trove-${s.instanceId}`).catch(() => undefined))?.id;
+          s.data.leftovers = await teardownResources(ctx, { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}` }, s.log);
+          await s.save();
+          if (s.data.leftovers.length) throw new Error(`could not remove: ${s.data.leftovers.join('; ')}`);
+        },
+      },
+      {
+        name: 'mark_deleted',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          if (!r || r.deleted) return;
+          const ram = await ctx.compute.getFlavor(r.flavor_id).then((f) => f.ram, (err) => {
+            if (!(err instanceof ComputeNotFoundError)) throw err;
+            s.log.warn({ flavor_id: r.flavor_id }, 'the flavor is gone; its RAM is not given back to the quota');
+            return 0;
+          });
+          const limits = await quotaLimits(ctx.db, r.tenant_id, { instances: -1, ram: -1, volumes: -1, backups: -1 });
+          const release = { instances: -1, ram: -ram, volumes: -(r.volume_size ?? 0) };
+          await ensureUsageRows(ctx.db, r.tenant_id, release);
+          await ctx.db.transaction(async (trx) => {
+            await applyUsage(trx, r.tenant_id, release, limits);
+            await markDeleted(trx, s.instanceId);
+          });
+        },
+      },
+    ],
+    fail: async (s, error) => {
+      await recordFault(ctx.db, s.instanceId, `Deleting the instance failed: ${error.message}`, error.stack ?? error.message);
+      await setTask(ctx.db, s.instanceId, Tasks.NONE, undefined, { server_status: 'ERROR' });
+    },
+  };
+}

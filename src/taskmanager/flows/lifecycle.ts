@@ -1,0 +1,119 @@
+// The short lifecycle flows: restart, stop, start, reboot, resize flavor, resize volume, access.
+// Each ends with the task back to NONE; a failure also records a fault the user sees.
+import { Tasks } from '../../common/instance-tasks.js';
+import { clearFaults, recordFault, setTask, updateInstance, parseAccess } from '../../db/instances.js';
+import { changeUsage, quotaLimits } from '../../db/quotas.js';
+import { configSection } from '../../common/config/schema.js';
+import type { FlowDefinition, Step } from '../flow.js';
+import { guestOf, type TaskContext } from '../context.js';
+import { waitForGuestReady, waitForServer } from '../waits.js';
+import { datastorePortsSection } from '../config.js';
+
+export interface ActionData {
+  oldFlavorId?: string;
+  newFlavorId?: string;
+  newSize?: number;
+  startedAt?: string;
+}
+
+function action(ctx: TaskContext, name: string, label: string, steps: Step<ActionData>[]): FlowDefinition<ActionData> {
+  return {
+    name,
+    steps: [
+      {
+        name: 'begin',
+        run: async (s) => {
+          s.data.startedAt = new Date().toISOString();
+          await s.save();
+        },
+      },
+      ...steps,
+    ],
+    done: async (s) => {
+      await clearFaults(ctx.db, s.instanceId);
+      await setTask(ctx.db, s.instanceId, Tasks.NONE);
+    },
+    fail: async (s, error, step) => {
+      await recordFault(ctx.db, s.instanceId, `${label} failed in step ${step}: ${error.message}`, error.stack ?? error.message);
+      await setTask(ctx.db, s.instanceId, Tasks.NONE);
+    },
+  };
+}
+
+export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
+  const guest = (id: string) => guestOf(ctx, id);
+  const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
+  const ready = { name: 'wait_ready', run: async (s: { instanceId: string; data: ActionData; deadline: number }) => waitForGuestReady(ctx, s.instanceId, new Date(s.data.startedAt!), s.deadline) };
+  const row = (id: string) => ctx.db('instances').where({ id }).first();
+
+  return [
+    action(ctx, 'restart', 'Restart', [{ name: 'restart', run: async (s) => void (await guest(s.instanceId).restart({}, high)) }, ready]),
+    action(ctx, 'stop_db', 'Stop', [{ name: 'stop', run: async (s) => void (await guest(s.instanceId).stop_db({}, high)) }]),
+    action(ctx, 'start_db', 'Start', [
+      { name: 'start', run: async (s) => void (await guest(s.instanceId).start_db_with_conf_changes({}, high)) },
+      ready,
+    ]),
+    action(ctx, 'reboot', 'Reboot', [
+      {
+        name: 'reboot',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          await ctx.compute.rebootServer(r.compute_instance_id);
+          const server = await waitForServer(ctx, r.compute_instance_id, ['ACTIVE'], Date.now() + ctx.config.reboot_time_out * 1000);
+          await updateInstance(ctx.db, s.instanceId, { server_status: server.status, addresses: JSON.stringify(server.addresses) });
+        },
+      },
+      ready,
+    ]),
+    action(ctx, 'resize_flavor', 'Resize', [
+      {
+        name: 'resize_server',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
+          await ctx.compute.resizeServer(r.compute_instance_id, flavor);
+          await waitForServer(ctx, r.compute_instance_id, ['VERIFY_RESIZE', 'ACTIVE'], Date.now() + ctx.config.resize_time_out * 1000);
+          await ctx.compute.confirmResize(r.compute_instance_id);
+        },
+      },
+      {
+        name: 'reconfigure',
+        run: async (s) => {
+          const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
+          await guest(s.instanceId).start_db_with_conf_changes({ memory_mb: flavor.ram }, high);
+          const r = await row(s.instanceId);
+          const old = await ctx.compute.getFlavor(s.data.oldFlavorId!).catch(() => undefined);
+          await updateInstance(ctx.db, s.instanceId, { flavor_id: flavor.id });
+          if (old && old.ram > flavor.ram) {
+            const limits = await quotaLimits(ctx.db, r.tenant_id, { instances: -1, ram: -1, volumes: -1, backups: -1 });
+            await changeUsage(ctx.db, r.tenant_id, { ram: flavor.ram - old.ram }, limits);
+          }
+        },
+      },
+      ready,
+    ]),
+    action(ctx, 'resize_volume', 'Volume resize', [
+      {
+        name: 'extend',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          if (r.volume_id) await ctx.volumes.extendVolume(r.volume_id, s.data.newSize!);
+          await guest(s.instanceId).resize_fs({}, high);
+          await updateInstance(ctx.db, s.instanceId, { volume_size: s.data.newSize! });
+        },
+      },
+    ]),
+    action(ctx, 'update_access', 'Access update', [
+      {
+        name: 'rules',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          const access = parseAccess(r) ?? { is_public: false, allowed_cidrs: [] };
+          const ports = configSection(ctx.raw, (await ctx.db('datastore_versions').where({ id: r.datastore_version_id }).first('manager')).manager, datastorePortsSection).tcp_ports;
+          const cidrs = access.allowed_cidrs.length ? access.allowed_cidrs : ['0.0.0.0/0'];
+          await ctx.network.replaceRules(`SecGroup_${s.instanceId}`, ports.flatMap((p) => cidrs.map((cidr) => ({ protocol: 'tcp' as const, port: Number(p), cidr }))));
+        },
+      },
+    ]),
+  ];
+}

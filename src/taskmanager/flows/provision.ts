@@ -1,0 +1,153 @@
+// Provision: volume → security group → server with the guest's config → wait for the server →
+// prepare the guest → wait for it to report the database ready. Each created resource's id is
+// saved as soon as it exists, so a resumed flow reuses it and a failed flow deletes it.
+import { Tasks, type InstanceTask } from '../../common/instance-tasks.js';
+import { configSection } from '../../common/config/schema.js';
+import { recordFault, setTask, updateInstance } from '../../db/instances.js';
+import type { CreateInstanceArgs } from '../../rpc/contracts/taskmanager.js';
+import type { FlowDefinition, StepContext } from '../flow.js';
+import { FlowTimeoutError } from '../flow.js';
+import { datastorePortsSection } from '../config.js';
+import { guestOf, type TaskContext } from '../context.js';
+import { renderGuestConfig } from '../guest-config.js';
+import { waitForGuestReady, waitForServer } from '../waits.js';
+import { teardownResources } from './teardown.js';
+
+export interface ProvisionData {
+  /** The create call's arguments with users' passwords sealed (SecretBox). */
+  args: Omit<CreateInstanceArgs, 'users'> & { sealedUsers: string };
+  tenantId: string;
+  volumeId?: string;
+  securityGroup?: string;
+  serverId?: string;
+  preparedAt?: string;
+}
+
+export const PROVISION = 'provision';
+
+const FAULTS: Record<string, InstanceTask> = {
+  volume: Tasks.BUILDING_ERROR_VOLUME,
+  security_group: Tasks.BUILDING_ERROR_SEC_GROUP,
+  server: Tasks.BUILDING_ERROR_SERVER,
+  wait_server: Tasks.BUILDING_ERROR_SERVER,
+  prepare: Tasks.BUILDING_ERROR_SERVER,
+  wait_guest: Tasks.BUILDING_ERROR_TIMEOUT_GA,
+};
+
+export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
+  const deadlineOf = (s: StepContext<ProvisionData>, seconds: number) => Math.min(s.deadline, Date.now() + seconds * 1000);
+  return {
+    name: PROVISION,
+    steps: [
+      {
+        name: 'volume',
+        run: async (s) => {
+          const a = s.data.args;
+          if (!a.volume_size) return;
+          const v = await ctx.volumes.ensureVolume(`trove-${s.instanceId}`, a.volume_size, a.volume_type, a.availability_zone);
+          s.data.volumeId = v.id;
+          await s.save();
+          await updateInstance(ctx.db, s.instanceId, { volume_id: v.id });
+          const deadline = deadlineOf(s, ctx.config.volume_time_out);
+          for (let vol = v; vol.status !== 'available'; vol = await ctx.volumes.getVolume(v.id)) {
+            if (vol.status === 'error') throw new Error(`The volume ${v.id} went to error.`);
+            if (Date.now() > deadline) throw new Error(`The volume ${v.id} was not available in time (${vol.status}).`);
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        },
+      },
+      {
+        name: 'security_group',
+        run: async (s) => {
+          const ports = configSection(ctx.raw, s.data.args.datastore_manager, datastorePortsSection).tcp_ports;
+          const cidrs = s.data.args.access.allowed_cidrs.length ? s.data.args.access.allowed_cidrs : ['0.0.0.0/0'];
+          const rules = ports.flatMap((p) => cidrs.map((cidr) => ({ protocol: 'tcp' as const, port: Number(p), cidr })));
+          s.data.securityGroup = await ctx.network.ensureSecurityGroup(`SecGroup_${s.instanceId}`, rules);
+          await s.save();
+        },
+      },
+      {
+        name: 'server',
+        run: async (s) => {
+          const a = s.data.args;
+          const flavor = await ctx.compute.getFlavor(a.flavor_id);
+          const server = await ctx.compute.createServer({
+            instanceId: s.instanceId,
+            name: a.name,
+            flavor,
+            imageId: a.image_id ?? '',
+            guestConfig: renderGuestConfig(
+              { instanceId: s.instanceId, tenantId: s.data.tenantId, manager: a.datastore_manager, version: a.ds_version, reportInterval: ctx.config.report_interval },
+              ctx.messaging,
+            ),
+            volumeId: s.data.volumeId,
+            volumeSizeGb: a.volume_size ?? undefined,
+            availabilityZone: a.availability_zone ?? undefined,
+            networkIds: a.nics.map((n) => n.network_id).filter((x): x is string => Boolean(x)),
+            securityGroupIds: s.data.securityGroup ? [s.data.securityGroup] : [],
+          });
+          s.data.serverId = server.id;
+          await s.save();
+          await updateInstance(ctx.db, s.instanceId, { compute_instance_id: server.id, server_status: server.status });
+        },
+      },
+      {
+        name: 'wait_server',
+        run: async (s) => {
+          const server = await waitForServer(ctx, s.data.serverId!, ['ACTIVE'], s.deadline);
+          await updateInstance(ctx.db, s.instanceId, { server_status: server.status, addresses: JSON.stringify(server.addresses) });
+        },
+      },
+      {
+        name: 'prepare',
+        run: async (s) => {
+          const a = s.data.args;
+          const users = JSON.parse(ctx.secrets.open(s.data.args.sealedUsers)) as CreateInstanceArgs['users'];
+          const flavor = await ctx.compute.getFlavor(a.flavor_id);
+          const overrides = a.configuration_id
+            ? Object.fromEntries(
+                (await ctx.db('configuration_parameters').where({ configuration_id: a.configuration_id, deleted: false })).map(
+                  (p: { configuration_key: string; configuration_value: string }) => [p.configuration_key, JSON.parse(p.configuration_value)],
+                ),
+              )
+            : {};
+          s.data.preparedAt = new Date().toISOString();
+          await s.save();
+          await ctx.rpc.prepareTopic(`guestagent.${s.instanceId}`);
+          await guestOf(ctx, s.instanceId).prepare({
+            memory_mb: flavor.ram,
+            packages: a.packages,
+            databases: a.databases.map((d) => ({ _name: d.name, _character_set: d.character_set ?? null, _collate: d.collate ?? null })),
+            users: users.map((u) => ({ _name: u.name, _password: u.password, _host: u.host, _databases: u.databases.map((d) => ({ _name: d })) })),
+            root_password: a.root_password,
+            overrides,
+            ds_version: a.ds_version,
+          });
+        },
+      },
+      {
+        name: 'wait_guest',
+        run: async (s) => {
+          await waitForGuestReady(ctx, s.instanceId, new Date(s.data.preparedAt ?? 0), s.deadline);
+        },
+      },
+    ],
+    done: async (s) => {
+      await setTask(ctx.db, s.instanceId, Tasks.NONE);
+      s.log.info('instance is ACTIVE');
+    },
+    fail: async (s, error, step) => {
+      const task = FAULTS[step] ?? Tasks.BUILDING_ERROR_SERVER;
+      const what = error instanceof FlowTimeoutError ? `timed out (${step})` : `failed in step ${step}: ${error.message}`;
+      const leftovers = await teardownResources(ctx, { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup }, s.log);
+      const details = [`${error.name}: ${error.stack ?? error.message}`, ...leftovers.map((l) => `cleanup: ${l}`)].join('\n');
+      await recordFault(ctx.db, s.instanceId, `Building the instance ${what}`, details);
+      // Ids stay recorded only for what could not be removed, so a delete retries exactly that.
+      await setTask(ctx.db, s.instanceId, task, undefined, {
+        server_status: 'ERROR',
+        ...(leftovers.some((l) => l.startsWith('server')) ? {} : { compute_instance_id: null }),
+        ...(leftovers.some((l) => l.startsWith('volume')) ? {} : { volume_id: null }),
+      });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// Removes an instance's cloud resources: server (waiting until it is gone, so its volume is
+// detached), volume, security group. Best effort per resource; returns what could not be removed.
+import type { Logger } from '../../common/log.js';
+import type { TaskContext } from '../context.js';
+import { waitForServerGone } from '../waits.js';
+
+export interface Resources {
+  serverId?: string | null | undefined;
+  volumeId?: string | null | undefined;
+  securityGroup?: string | null | undefined;
+}
+
+async function retry(what: string, attempts: number, fn: () => Promise<void>): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 1000 * (i + 1)));
+    }
+  }
+  throw new Error(`${what}: ${(last as Error).message}`);
+}
+
+export async function teardownResources(ctx: TaskContext, r: Resources, log: Logger): Promise<string[]> {
+  const leftovers: string[] = [];
+  if (r.serverId) {
+    try {
+      await retry('server', 3, async () => {
+        await ctx.compute.deleteServer(r.serverId!);
+        await waitForServerGone(ctx, r.serverId!, Date.now() + ctx.config.server_delete_time_out * 1000);
+      });
+    } catch (err) {
+      leftovers.push(`server ${r.serverId}: ${(err as Error).message}`);
+    }
+  }
+  if (r.volumeId) {
+    try {
+      await retry('volume', 5, () => ctx.volumes.deleteVolume(r.volumeId!));
+    } catch (err) {
+      leftovers.push(`volume ${r.volumeId}: ${(err as Error).message}`);
+    }
+  }
+  if (r.securityGroup) {
+    try {
+      await retry('security group', 3, () => ctx.network.deleteSecurityGroup(r.securityGroup!));
+    } catch (err) {
+      leftovers.push(`security group ${r.securityGroup}: ${(err as Error).message}`);
+    }
+  }
+  if (leftovers.length) log.error({ leftovers }, 'resources left behind');
+  return leftovers;
+}

@@ -1,0 +1,28 @@
+// The guest agent's configuration the taskmanager injects into a new server (guest_info).
+import type { MessagingConfig } from '../rpc/config.js';
+
+export interface GuestInfo {
+  instanceId: string;
+  tenantId: string;
+  manager: string;
+  version: string;
+  reportInterval: number;
+}
+
+const clean = (v: string) => v.replace(/[\r\n]/g, '');
+
+export function renderGuestConfig(info: GuestInfo, messaging: MessagingConfig): string {
+  return [
+    '# written by trove-taskmanager',
+    '[DEFAULT]',
+    `guest_id = ${clean(info.instanceId)}`,
+    `datastore_manager = ${clean(info.manager)}`,
+    `datastore_version = ${clean(info.version)}`,
+    `tenant_id = ${clean(info.tenantId)}`,
+    `transport_url = ${clean(messaging.transport_url)}`,
+    `control_exchange = ${clean(messaging.control_exchange)}`,
+    `rpc_response_timeout = ${messaging.rpc_response_timeout}`,
+    `report_interval = ${info.reportInterval}`,
+    '',
+  ].join('\n');
+}

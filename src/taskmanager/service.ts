@@ -1,0 +1,70 @@
+// Builds a running taskmanager from its configuration: drivers, bus, flows; resumes unfinished
+// flows at start. Used by the trove-taskmanager process and by tests.
+import { hostname } from 'node:os';
+import type { RawConfig } from '../common/config/reader.js';
+import { configSection } from '../common/config/schema.js';
+import type { Logger } from '../common/log.js';
+import { SecretBox } from '../common/secret-box.js';
+import { databaseSection } from '../db/config.js';
+import { openDatabase, type Db } from '../db/connection.js';
+import { createTransport, messagingDefaults } from '../rpc/config.js';
+import { RpcClient, RpcServer } from '../rpc/rpc.js';
+import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
+import type { Transport } from '../rpc/transport.js';
+import { localSection } from '../clients/local/config.js';
+import { LocalCompute } from '../clients/local/compute.js';
+import { LocalVolumes } from '../clients/local/volume.js';
+import { LocalNetwork } from '../clients/local/network.js';
+import { taskmanagerDefaults } from './config.js';
+import { ConfigError } from '../common/errors.js';
+import { identityConfig, keystoneConfigured } from '../clients/openstack/config.js';
+import { serviceFlowDrivers, serviceIdentity } from '../clients/openstack/factory.js';
+import type { TaskContext } from './context.js';
+import { FlowRunner } from './flow.js';
+import { registerFlows, taskmanagerHandlers } from './manager.js';
+import { startSweeper } from './server-sync.js';
+
+export interface Taskmanager {
+  ctx: TaskContext;
+  stop(): Promise<void>;
+}
+
+function drivers(raw: RawConfig, driver: 'openstack' | 'local') {
+  if (driver === 'local') {
+    const local = configSection(raw, 'local', localSection);
+    const volumes = new LocalVolumes(local);
+    return { compute: new LocalCompute(local, (id) => volumes.dir(id)), volumes, network: new LocalNetwork() };
+  }
+  const identity = identityConfig(raw);
+  if (!keystoneConfigured(identity)) {
+    throw new ConfigError('trove.conf [service_credentials] auth_url: compute_driver = openstack needs a Keystone (or use compute_driver = local)');
+  }
+  const { management_networks } = configSection(raw, 'DEFAULT', taskmanagerDefaults);
+  return serviceFlowDrivers(identity, serviceIdentity(identity), management_networks);
+}
+
+export async function startTaskmanager(raw: RawConfig, log: Logger, options: { db?: Db; transport?: Transport; owner?: string } = {}): Promise<Taskmanager> {
+  const config = configSection(raw, 'DEFAULT', taskmanagerDefaults);
+  const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
+  const db = options.db ?? openDatabase(configSection(raw, 'database', databaseSection));
+  const transport = options.transport ?? createTransport(messaging, log);
+  const rpc = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
+  const runner = new FlowRunner({ db, log, owner: options.owner ?? `${hostname()}:${process.pid}`, leaseSeconds: config.flow_lease_seconds });
+  const ctx: TaskContext = { db, log, raw, config, messaging, rpc, runner, secrets: new SecretBox(config.taskmanager_rpc_encr_key), ...drivers(raw, config.compute_driver) };
+  registerFlows(ctx);
+  const server = new RpcServer(transport, log);
+  await server.serve(TASKMANAGER_TOPIC, taskmanagerContract, taskmanagerHandlers(ctx));
+  const resumed = await runner.resumeAll();
+  if (resumed.length) log.info({ instances: resumed }, 'resuming unfinished flows');
+  const stopSweeper = startSweeper(ctx);
+  return {
+    ctx,
+    async stop() {
+      stopSweeper();
+      await server.close();
+      await rpc.close();
+      if (!options.transport) await transport.close();
+      if (!options.db) await db.destroy();
+    },
+  };
+}

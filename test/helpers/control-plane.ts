@@ -1,0 +1,134 @@
+// The whole control plane for the cross-process tiers: a throwaway MariaDB database, a RabbitMQ
+// vhost, trove-api (in-process, admin token), trove-conductor (in-process) and trove-taskmanager
+// (in-process, or as real child processes that a test may kill), with the local compute driver
+// running each instance's guest agent as a process managing a real mariadbd.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import axios, { type AxiosInstance } from 'axios';
+import { buildDeps, startApiServer, type ApiServer } from '../../src/api/server.js';
+import { createLogger } from '../../src/common/log.js';
+import type { RawConfig } from '../../src/common/config/reader.js';
+import { startConductor } from '../../src/conductor/service.js';
+import { startTaskmanager, type Taskmanager } from '../../src/taskmanager/service.js';
+import { createThrowawayDb, type ThrowawayDb } from './throwaway-db.js';
+import { createVhost, type Vhost } from './rabbit.js';
+import { writeConf } from './api-process.js';
+import { REPO } from './run-bin.js';
+
+export const ADMIN_TOKEN = 'cp-admin-token-7f3e';
+
+export interface ControlPlane {
+  raw: RawConfig;
+  confFile: string;
+  tdb: ThrowawayDb;
+  vhost: Vhost;
+  api: ApiServer;
+  stateDir: string;
+  logs: string[];
+  http: AxiosInstance;
+  taskmanager?: Taskmanager;
+  spawnTaskmanager(): ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  inProcessTaskmanager?: boolean;
+  config?: Record<string, Record<string, string>>;
+  guestConfig?: string;
+}
+
+export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const tdb = await createThrowawayDb();
+  const vhost = createVhost();
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'trove-cp-'));
+  chmodSync(stateDir, 0o755);
+  const guestConf = path.join(stateDir, 'guest-extra.conf');
+  writeFileSync(guestConf, o.guestConfig ?? '[DEFAULT]\nlog_level = info\n');
+  const subnet = 100 + Math.floor(Math.random() * 150);
+  const sections: Record<string, Record<string, string>> = {
+    DEFAULT: {
+      transport_url: vhost.url,
+      compute_driver: 'local',
+      report_interval: '2',
+      server_sync_interval: '2',
+      usage_timeout: '180',
+      flow_lease_seconds: '4',
+      admin_token: ADMIN_TOKEN,
+      admin_project_id: 'p-local',
+      bind_host: '127.0.0.1',
+      bind_port: '0',
+      agent_heartbeat_expiry: '30',
+      ...(o.config?.DEFAULT ?? {}),
+    },
+    database: { connection: tdb.url },
+    local: { state_dir: stateDir, address_subnet: String(subnet), guest_config_file: guestConf, ...(o.config?.local ?? {}) },
+  };
+  for (const [k, v] of Object.entries(o.config ?? {})) if (k !== 'DEFAULT' && k !== 'local') sections[k] = v;
+  const raw: RawConfig = sections;
+  const confFile = writeConf(sections);
+  const logs: string[] = [];
+  const log = createLogger('cp', { destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }), level: 'debug' });
+  const api = await startApiServer(buildDeps(raw, { log: log.child({ svc: 'api' }) }));
+  const conductor = await startConductor(raw, log.child({ svc: 'conductor' }));
+  const taskmanager = o.inProcessTaskmanager === false ? undefined : await startTaskmanager(raw, log.child({ svc: 'taskmanager' }));
+  const children: ChildProcess[] = [];
+  return {
+    raw,
+    confFile,
+    tdb,
+    vhost,
+    api,
+    stateDir,
+    logs,
+    taskmanager,
+    http: axios.create({ baseURL: `${api.url}/v1.0/p-local`, headers: { 'X-Auth-Token': ADMIN_TOKEN }, validateStatus: () => true }),
+    spawnTaskmanager() {
+      const child = spawn(process.execPath, [`${REPO}bin/trove-taskmanager.js`, '--config-file', confFile], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (d) => logs.push(String(d)));
+      child.stderr!.on('data', (d) => logs.push(String(d)));
+      children.push(child);
+      return child;
+    },
+    async stop() {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      await taskmanager?.stop();
+      await conductor.stop();
+      await api.close();
+      // any guest agent or engine still running under the state dir
+      await killUnder(stateDir);
+      rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      vhost.drop();
+      await tdb.drop();
+    },
+  };
+}
+
+/** Stops every process whose command line names `dir` (guest agents, engines) and waits until they are gone. */
+async function killUnder(dir: string): Promise<void> {
+  const alive = () => spawnSync('pgrep', ['-f', dir]).status === 0;
+  spawnSync('pkill', ['-TERM', '-f', dir]);
+  for (let i = 0; i < 50 && alive(); i++) await new Promise((res) => setTimeout(res, 200));
+  if (alive()) spawnSync('pkill', ['-KILL', '-f', dir]);
+  for (let i = 0; i < 25 && alive(); i++) await new Promise((res) => setTimeout(res, 200));
+}
+
+/** Polls GET /instances/{id} until `done` says so; returns the last instance body. */
+export async function waitForInstance(
+  http: AxiosInstance,
+  id: string,
+  done: (i: Record<string, unknown> | undefined, status: number) => boolean,
+  timeoutMs = 180_000,
+): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Record<string, unknown> | undefined;
+  for (;;) {
+    const r = await http.get(`/instances/${id}`);
+    last = r.data?.instance;
+    if (done(last, r.status)) return last;
+    if (Date.now() > deadline) throw new Error(`instance ${id} did not get there in time; last: ${JSON.stringify(r.data)}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}

@@ -1,0 +1,101 @@
+// Resumable flows on a real MariaDB: steps persist, a second runner resumes after the first one
+// dies (lease expiry), failures and deadlines call `fail` once and clear the flow.
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { createThrowawayDb, type ThrowawayDb } from '../helpers/throwaway-db.js';
+import { FlowRunner, FlowTimeoutError, type FlowDefinition } from '../../src/taskmanager/flow.js';
+import { createLogger } from '../../src/common/log.js';
+
+const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+async function instanceRow(tdb: ThrowawayDb): Promise<string> {
+  const id = randomUUID();
+  await tdb.db('instances').insert({ id, name: 'f', tenant_id: 'p', deleted: false, task_id: 5, created: new Date(), updated: new Date() });
+  return id;
+}
+
+interface Data { ran: string[]; made?: string }
+
+test('a flow killed mid-step is resumed by another runner from the unfinished step', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const id = await instanceRow(tdb);
+  const calls: string[] = [];
+  let hang = true;
+  const flow = (who: string): FlowDefinition<Data> => ({
+    name: 'demo',
+    steps: [
+      { name: 'one', run: async (c) => { calls.push(`${who}:one`); c.data.ran.push('one'); } },
+      {
+        name: 'two',
+        run: async (c) => {
+          calls.push(`${who}:two`);
+          c.data.made ??= 'resource-1';
+          await c.save();
+          if (hang) await new Promise(() => undefined); // the first runner "dies" here
+          c.data.ran.push('two');
+        },
+      },
+      { name: 'three', run: async (c) => { calls.push(`${who}:three`); c.data.ran.push('three'); } },
+    ],
+    fail: async () => { calls.push(`${who}:fail`); },
+  });
+  const first = new FlowRunner({ db: tdb.db, log, owner: 'tm-a', leaseSeconds: 1 });
+  first.register(flow('a'));
+  void first.start('demo', id, { ran: [] }, 60);
+  await new Promise((r) => setTimeout(r, 300));
+  // tm-a is now stuck in step two. Stop it renewing (as a dead process would) by clearing its lease owner.
+  (first as unknown as { acquire: () => Promise<boolean> }).acquire = async () => false;
+  await new Promise((r) => setTimeout(r, 1500));
+  hang = false;
+  const second = new FlowRunner({ db: tdb.db, log, owner: 'tm-b', leaseSeconds: 1 });
+  second.register(flow('b'));
+  t.deepEqual(await second.resumeAll(), [id]);
+  await second.idle();
+  t.deepEqual(calls, ['a:one', 'a:two', 'b:two', 'b:three']);
+  const row = await tdb.db('instances').where({ id }).first();
+  t.is(row.flow_state, null);
+  t.is(row.flow_owner, null);
+});
+
+test('a held lease is not taken over', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const id = await instanceRow(tdb);
+  await tdb.db('instances').where({ id }).update({
+    flow_state: JSON.stringify({ flow: 'demo', step: 0, data: {}, deadline: Date.now() + 60_000 }),
+    flow_owner: 'tm-a',
+    flow_lease_until: new Date(Date.now() + 60_000),
+  });
+  const runner = new FlowRunner({ db: tdb.db, log, owner: 'tm-b' });
+  runner.register({ name: 'demo', steps: [{ name: 'x', run: async () => t.fail('must not run') }], fail: async () => undefined });
+  t.deepEqual(await runner.resumeAll(), []);
+});
+
+test('a failing step and an expired deadline call fail once and clear the flow', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const failures: Array<[string, string]> = [];
+  const runner = new FlowRunner({ db: tdb.db, log, owner: 'tm' });
+  runner.register<Data>({
+    name: 'boom',
+    steps: [
+      { name: 'ok', run: async () => undefined },
+      { name: 'bad', run: async () => { throw new Error('volume quota exceeded'); } },
+      { name: 'never', run: async () => t.fail('must not run') },
+    ],
+    fail: async (_c, err, step) => { failures.push([step, err.message]); },
+  });
+  runner.register<Data>({
+    name: 'slow',
+    steps: [{ name: 'wait', run: async () => undefined }],
+    fail: async (_c, err, step) => { failures.push([step, err instanceof FlowTimeoutError ? 'timeout' : err.message]); },
+  });
+  const a = await instanceRow(tdb);
+  await runner.start('boom', a, { ran: [] }, 60);
+  const b = await instanceRow(tdb);
+  await runner.start('slow', b, { ran: [] }, -1);
+  t.deepEqual(failures, [['bad', 'volume quota exceeded'], ['wait', 'timeout']]);
+  t.is((await tdb.db('instances').where({ id: a }).first()).flow_state, null);
+});

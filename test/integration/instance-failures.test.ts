@@ -1,0 +1,88 @@
+// Failure paths on real parts: a taskmanager killed mid-create is resumed by the next one (ACTIVE,
+// one server, nothing orphaned); a guest that never reports ends in ERROR after the timeout with
+// its server and volume removed; an engine that cannot start ends in ERROR at once.
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+
+async function seed(cp: ControlPlane): Promise<void> {
+  const ds = randomUUID();
+  const v = randomUUID();
+  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
+  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+}
+
+const body = (name: string) => ({ instance: { name, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11' } } });
+const dirs = (cp: ControlPlane, sub: string) => (existsSync(path.join(cp.stateDir, sub)) ? readdirSync(path.join(cp.stateDir, sub)) : []);
+
+test('a taskmanager killed in the middle of a create is resumed by the next one', async (t) => {
+  const cp = await startControlPlane({ inProcessTaskmanager: false });
+  t.teardown(() => cp.stop());
+  await seed(cp);
+  const first = cp.spawnTaskmanager();
+  // wait until it serves, then create
+  const r = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      if (cp.logs.join('').includes('trove-taskmanager serving')) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    return cp.http.post('/instances', body('resumed'));
+  })();
+  t.is(r.status, 200);
+  const id = r.data.instance.id as string;
+  // kill it as soon as the flow has created the server (step index >= 3)
+  for (let i = 0; i < 300; i++) {
+    const row = await cp.tdb.db('instances').where({ id }).first('flow_state');
+    if (row.flow_state && JSON.parse(row.flow_state).step >= 3) break;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  first.kill('SIGKILL');
+  const mid = await cp.tdb.db('instances').where({ id }).first('flow_state', 'flow_owner');
+  t.truthy(mid.flow_state, 'killed while the flow was in progress');
+  cp.spawnTaskmanager();
+  const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' || i?.status === 'ERROR', 120_000);
+  t.is(active?.status, 'ACTIVE', JSON.stringify(active?.fault));
+  t.deepEqual(dirs(cp, 'servers'), [id], 'exactly one server, no orphan');
+  t.is(dirs(cp, 'volumes').length, 1, 'exactly one volume');
+  const row = await cp.tdb.db('instances').where({ id }).first();
+  t.not(row.flow_owner, mid.flow_owner ?? 'x');
+  t.is(await cp.http.delete(`/instances/${id}`).then((x) => x.status), 202);
+  await waitForInstance(cp.http, id, (_i, s) => s === 404, 120_000);
+  t.deepEqual(dirs(cp, 'servers'), []);
+  t.deepEqual(dirs(cp, 'volumes'), []);
+});
+
+test('a guest that never reports ready ends in ERROR after the timeout, with nothing left behind', async (t) => {
+  // mariadbd replaced by a program that never listens: the guest waits, the flow's deadline passes
+  const cp0 = { dir: '' };
+  const cp = await startControlPlane({
+    config: { DEFAULT: { usage_timeout: '12' } },
+    guestConfig: '[mariadb]\nmysqld_bin = /bin/sleep\ninstall_db_bin = /bin/true\nstart_timeout = 600\n',
+  });
+  cp0.dir = cp.stateDir;
+  t.teardown(() => cp.stop());
+  await seed(cp);
+  const r = await cp.http.post('/instances', body('silent'));
+  t.is(r.status, 200);
+  const id = r.data.instance.id as string;
+  const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 90_000);
+  t.regex(String((failed!.fault as { message: string }).message), /timed out|did not report/);
+  t.deepEqual(dirs(cp, 'servers'), [], 'the server was removed');
+  t.deepEqual(dirs(cp, 'volumes'), [], 'the volume was removed');
+  const del = await cp.http.delete(`/instances/${id}`);
+  t.is(del.status, 202, 'an ERROR instance can be deleted');
+  await waitForInstance(cp.http, id, (_i, s) => s === 404, 60_000);
+});
+
+test('an engine that cannot start ends in ERROR with the reason', async (t) => {
+  const cp = await startControlPlane({ guestConfig: '[mariadb]\nmysqld_bin = /nonexistent/mariadbd\n' });
+  t.teardown(() => cp.stop());
+  await seed(cp);
+  const r = await cp.http.post('/instances', body('broken'));
+  const id = r.data.instance.id as string;
+  const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 90_000);
+  t.regex(String((failed!.fault as { message: string }).message), /failed to spawn|could not start/);
+  t.deepEqual(dirs(cp, 'servers'), []);
+});
