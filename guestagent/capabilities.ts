@@ -80,12 +80,21 @@ export interface Root {
   isRootEnabled(): Promise<boolean>;
 }
 
+/** A configuration group's values on the engine (Trove's update_overrides / apply_overrides). */
+export interface Configuration {
+  /** Writes the overrides into the engine's configuration so they hold across restarts; remove drops them all. */
+  updateOverrides(overrides: Record<string, unknown>, remove: boolean): Promise<void>;
+  /** Sets values on the running engine without a restart (only the dynamic parameters are passed). */
+  applyOverrides(overrides: Record<string, unknown>): Promise<void>;
+}
+
 export interface Engine {
   readonly name: string;
   lifecycle: Lifecycle;
   databases?: Databases;
   users?: Users;
   root?: Root;
+  configuration?: Configuration;
 }
 
 /** The guest's answer for a verb whose capability the engine lacks (rendered as Trove's 501). */
