@@ -24,13 +24,22 @@ export function adminHandlers(engine: Engine): Pick<Handlers<GuestContract>, Adm
   const users = () => need(engine.users, 'Users');
   const root = () => need(engine.root, 'Root users');
   return {
-    create_database: async (a) => dbs().createDatabases(a.databases.map(toDb)),
+    create_database: async (a) => {
+      await dbs().createDatabases(a.databases.map(toDb));
+      return null;
+    },
     list_databases: async (a) => {
       const page = await dbs().listDatabases(a.limit ?? undefined, a.marker ?? undefined, a.include_marker);
       return [page.items.map(fromDb), page.nextMarker];
     },
-    delete_database: async (a) => dbs().deleteDatabase(a.database._name),
-    create_user: async (a) => users().createUsers(a.users.map(toUser)),
+    delete_database: async (a) => {
+      await dbs().deleteDatabase(a.database._name);
+      return null;
+    },
+    create_user: async (a) => {
+      await users().createUsers(a.users.map(toUser));
+      return null;
+    },
     list_users: async (a) => {
       const page = await users().listUsers(a.limit ?? undefined, a.marker ?? undefined, a.include_marker);
       return [page.items.map(fromUser), page.nextMarker];
@@ -39,13 +48,25 @@ export function adminHandlers(engine: Engine): Pick<Handlers<GuestContract>, Adm
       const u = await users().getUser(a.username, a.hostname ?? '%');
       return u ? fromUser(u) : null;
     },
-    delete_user: async (a) => users().deleteUser(a.user._name, a.user._host ?? '%'),
-    change_passwords: async (a) => users().changePasswords(a.users.map((u) => ({ name: u.name, host: u.host ?? '%', password: u.password }))),
+    delete_user: async (a) => {
+      await users().deleteUser(a.user._name, a.user._host ?? '%');
+      return null;
+    },
+    change_passwords: async (a) => {
+      await users().changePasswords(a.users.map((u) => ({ name: u.name, host: u.host ?? '%', password: u.password })));
+      return null;
+    },
     update_attributes: async (a) => {
-      if (a.user_attrs.name || a.user_attrs.host) {
-        throw new NotSupportedError('Renaming a user or changing its host is not supported yet.');
+      const u = users();
+      const host = a.hostname ?? '%';
+      if (a.user_attrs.password) await u.changePasswords([{ name: a.username, host, password: a.user_attrs.password }]);
+      const newName = a.user_attrs.name ?? a.username;
+      const newHost = a.user_attrs.host ?? host;
+      if (newName !== a.username || newHost !== host) {
+        if (!u.renameUser) throw new NotSupportedError(`Renaming a user is not supported for the '${engine.name}' datastore.`);
+        await u.renameUser(a.username, host, newName, newHost);
       }
-      if (a.user_attrs.password) await users().changePasswords([{ name: a.username, host: a.hostname ?? '%', password: a.user_attrs.password }]);
+      return null;
     },
     grant_access: async (a) => {
       await users().grantAccess(a.username, a.hostname ?? '%', a.databases);

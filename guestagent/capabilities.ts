@@ -72,6 +72,8 @@ export interface Users {
   grantAccess(name: string, host: string, databases: string[]): Promise<void>;
   revokeAccess(name: string, host: string, database: string): Promise<void>;
   listAccess(name: string, host: string): Promise<DatabaseSpec[]>;
+  /** Gives a user another name and/or host, keeping its password and grants. */
+  renameUser?(name: string, host: string, newName: string, newHost: string): Promise<void>;
 }
 
 export interface Root {

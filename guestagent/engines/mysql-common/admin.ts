@@ -144,6 +144,13 @@ export class MysqlAdmin implements Databases, Users, Root {
     });
   }
 
+  async renameUser(name: string, host: string, newName: string, newHost: string): Promise<void> {
+    this.checkUserName(name);
+    this.checkUserName(newName);
+    this.checkHost(newHost);
+    await this.run((c) => c.query('RENAME USER ?@? TO ?@?', [name, host, newName, newHost]));
+  }
+
   async grantAccess(name: string, host: string, databases: string[]): Promise<void> {
     this.checkUserName(name);
     databases.forEach((d) => this.checkDatabaseName(d));

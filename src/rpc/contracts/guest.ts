@@ -1,5 +1,7 @@
 // guestagent.<instance id>: what the taskmanager and the API ask of a guest (Trove's
 // guestagent/api.py). Databases and users travel as Trove's underscore-keyed wire objects.
+// Unlike Trove, the database and user verbs are calls: the API answers 202 only once the engine
+// has done the work, so a refused name or a failed grant is the caller's 4xx, not a lost cast.
 import { z } from 'zod';
 import { defineContract } from '../contract.js';
 import { backupInfo, jsonObject, nothing, restoreInfo, wireDatabase, wireUser } from './common.js';
@@ -84,21 +86,22 @@ export const guestContract = defineContract({
   unmount_volume: call(volume, nothing),
 
   // --- databases
-  create_database: cast(z.object({ databases: z.array(wireDatabase) })),
+  create_database: call(z.object({ databases: z.array(wireDatabase) }), nothing),
   list_databases: call(page, z.tuple([z.array(wireDatabase), z.string().nullable()])),
-  delete_database: cast(z.object({ database: wireDatabase })),
+  delete_database: call(z.object({ database: wireDatabase }), nothing),
 
   // --- users and access
-  create_user: cast(z.object({ users: z.array(wireUser) })),
+  create_user: call(z.object({ users: z.array(wireUser) }), nothing),
   list_users: call(page, z.tuple([z.array(wireUser), z.string().nullable()])),
   get_user: call(z.object(userRef), wireUser.nullable()),
-  delete_user: cast(z.object({ user: wireUser })),
-  change_passwords: cast(z.object({ users: z.array(z.object({ name: z.string(), host: z.string().nullish(), password: z.string() })) })),
-  update_attributes: cast(
+  delete_user: call(z.object({ user: wireUser }), nothing),
+  change_passwords: call(z.object({ users: z.array(z.object({ name: z.string(), host: z.string().nullish(), password: z.string() })) }), nothing),
+  update_attributes: call(
     z.object({
       ...userRef,
       user_attrs: z.object({ name: z.string().nullish(), host: z.string().nullish(), password: z.string().nullish() }),
     }),
+    nothing,
   ),
   grant_access: call(z.object({ ...userRef, databases: z.array(z.string()) }), nothing),
   revoke_access: call(z.object({ ...userRef, database: z.string() }), nothing),
