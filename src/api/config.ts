@@ -29,6 +29,10 @@ export const apiDefaults = z.object({
   os_region_name: opt.str('RegionOne'),
   /** Page size cap for paginated lists (Trove: 20). */
   paginate_max_limit: opt.int(20, 1, 1000),
+  /** Seconds to wait for a guest's answer to a quick call (lists, users, databases). */
+  agent_call_low_timeout: opt.int(15, 1),
+  /** Seconds to wait for a guest's answer to a slow call. */
+  agent_call_high_timeout: opt.int(180, 1),
 });
 
 export type ApiDefaults = z.output<typeof apiDefaults>;
@@ -36,3 +40,11 @@ export type ApiDefaults = z.output<typeof apiDefaults>;
 export const osloPolicySection = z.object({
   policy_file: opt.optStr(),
 });
+
+/** [<datastore manager>] names the API refuses before asking the guest (Trove's ignore_users / ignore_dbs). */
+export const datastoreNamesSection = z.object({
+  ignore_users: opt.list(['os_admin', 'root']),
+  ignore_dbs: opt.list([]),
+});
+
+export type DatastoreNames = z.output<typeof datastoreNamesSection>;

@@ -13,6 +13,8 @@ import type { RateLimiter } from './rate-limit.js';
 import type { LinkBase } from './links.js';
 import type { Stub } from '../rpc/contract.js';
 import type { CreateInstanceArgs, TaskmanagerContract } from '../rpc/contracts/taskmanager.js';
+import type { GuestContract } from '../rpc/contracts/guest.js';
+import type { DatastoreNames } from './config.js';
 
 export interface UserClients {
   compute: Compute;
@@ -22,9 +24,15 @@ export interface UserClients {
 /** The taskmanager's typed stub (casts: the API answers before the work is done). */
 export type TaskManagerApi = Stub<TaskmanagerContract>;
 export type CreateInstanceCast = CreateInstanceArgs;
+/** One instance's guest agent (calls wait for the engine's answer). */
+export type GuestApi = Stub<GuestContract>;
 
 export interface ApiDeps {
   taskmanager: TaskManagerApi;
+  /** The guest agent of an instance, on its own topic. */
+  guest(instanceId: string): GuestApi;
+  /** The names the API refuses for a datastore manager ([<manager>] ignore_users / ignore_dbs). */
+  datastoreNames(manager: string): DatastoreNames;
   config: ApiDefaults;
   db: Db;
   log: Logger;
@@ -33,6 +41,8 @@ export interface ApiDeps {
   rateLimiter: RateLimiter;
   quotaDefaults: QuotaLimits;
   wwwAuthenticateUri?: string | undefined;
+  /** Releases what buildDeps opened besides the database (its own bus connection). */
+  close?(): Promise<void>;
   /** Cloud clients acting with the caller's token. */
   userClients(context: RequestContext, token: TokenInfo): UserClients;
 }

@@ -19,13 +19,14 @@ import { taskmanagerDefaults } from '../taskmanager/config.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
-import { apiDefaults, osloPolicySection } from './config.js';
-import type { ApiDeps, TaskManagerApi, UserClients } from './deps.js';
+import { apiDefaults, datastoreNamesSection, osloPolicySection } from './config.js';
+import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from './deps.js';
 import { Policy } from './policy/policy.js';
 import { RateLimiter, rulesFromConfig } from './rate-limit.js';
 import { createTransport, messagingDefaults } from '../rpc/config.js';
 import { RpcClient } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
+import { guestContract, guestTopic } from '../rpc/contracts/guest.js';
 
 /** Identity without Keystone: a fixed admin token for one project (all-in-one, loopback only). */
 export const adminTokenSection = z.object({
@@ -41,6 +42,8 @@ export interface ApiServer {
 
 export interface ApiOverrides {
   taskmanager?: TaskManagerApi;
+  /** The bus the API talks to the taskmanager and the guests on (its owner closes it). */
+  rpc?: RpcClient;
   log?: Logger;
   db?: Db;
 }
@@ -85,17 +88,18 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     clientsFor = () => clients;
   }
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
-  let taskmanager = overrides.taskmanager;
-  let rpc: RpcClient | undefined;
-  if (!taskmanager && messaging.transport_url) {
-    rpc = new RpcClient(createTransport(messaging, log), log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
-    taskmanager = rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC);
+  let rpc = overrides.rpc;
+  let ownRpc: RpcClient | undefined;
+  if (!rpc && messaging.transport_url) {
+    rpc = ownRpc = new RpcClient(createTransport(messaging, log), log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
   }
-  taskmanager ??= new Proxy({} as TaskManagerApi, {
-    get: () => async () => {
-      throw new Error('no taskmanager bus configured ([DEFAULT] transport_url is empty)');
-    },
-  });
+  const noBus = (): never => {
+    throw new Error('no bus configured ([DEFAULT] transport_url is empty)');
+  };
+  const taskmanager = overrides.taskmanager ?? (rpc ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC) : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
+  const bus = rpc;
+  const guest = (instanceId: string): GuestApi => (bus ? bus.stub(guestContract, guestTopic(instanceId)) : new Proxy({} as GuestApi, { get: () => async () => noBus() }));
+  const datastoreNames = (manager: string) => configSection(raw, manager, datastoreNamesSection);
   return {
     config,
     db,
@@ -112,6 +116,11 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     wwwAuthenticateUri: identity.authtoken.www_authenticate_uri ?? identity.authtoken.auth_url?.replace(/\/v3\/?$/, ''),
     userClients: clientsFor,
     taskmanager,
+    guest,
+    datastoreNames,
+    close: async () => {
+      await ownRpc?.close();
+    },
   };
 }
 
@@ -132,6 +141,7 @@ export async function startApiServer(deps: ApiDeps): Promise<ApiServer> {
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await deps.close?.();
       await deps.db.destroy();
     },
   };

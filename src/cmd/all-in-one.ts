@@ -20,7 +20,6 @@ import { loadConfigParameters, setDefaultVersion, upsertVersion } from '../db/da
 import { MemoryBroker, MemoryTransport } from '../rpc/transports/memory.js';
 import { SocketBroker } from '../rpc/transports/socket-broker.js';
 import { RpcClient } from '../rpc/rpc.js';
-import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { buildDeps, startApiServer } from '../api/server.js';
 import { startConductor } from '../conductor/service.js';
 import { startTaskmanager } from '../taskmanager/service.js';
@@ -138,7 +137,7 @@ async function serve(o: Options, state: string): Promise<void> {
   const transport = new MemoryTransport(broker);
   const rpc = new RpcClient(transport, log);
   // the API first: a taken port fails the start before anything else runs
-  const api = await startApiServer(buildDeps(raw, { db, log: log.child({ svc: 'api' }), taskmanager: rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC) })).catch(async (err) => {
+  const api = await startApiServer(buildDeps(raw, { db, log: log.child({ svc: 'api' }), rpc })).catch(async (err) => {
     await db.destroy();
     throw err;
   });

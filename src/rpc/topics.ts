@@ -2,7 +2,7 @@
 
 export const TASKMANAGER_TOPIC = 'taskmanager';
 export const CONDUCTOR_TOPIC = 'trove-conductor';
-const GUEST_PREFIX = 'guestagent.';
+export const GUEST_PREFIX = 'guestagent.';
 
 /** A guest's topic: `guestagent.<instance id>`. */
 export const guestTopic = (instanceId: string): string => `${GUEST_PREFIX}${instanceId}`;

@@ -6,8 +6,8 @@ import http from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { createApp } from '../../src/api/app.js';
 import { taskmanagerContract } from '../../src/rpc/contracts/taskmanager.js';
-import { apiDefaults } from '../../src/api/config.js';
-import type { ApiDeps, TaskManagerApi, UserClients } from '../../src/api/deps.js';
+import { apiDefaults, datastoreNamesSection } from '../../src/api/config.js';
+import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from '../../src/api/deps.js';
 import { RateLimiter, rulesFromConfig } from '../../src/api/rate-limit.js';
 import { InvalidTokenError, type TokenInfo, type TokenValidator } from '../../src/clients/identity.js';
 import { configSection } from '../../src/common/config/schema.js';
@@ -72,6 +72,8 @@ export interface HarnessOptions {
   authorizer?: Authorizer;
   userClients?: ApiDeps['userClients'];
   taskmanager?: RecordingTaskManager;
+  /** The guest agents (default: none reachable). */
+  guest?: ApiDeps['guest'];
   sqlite?: boolean;
 }
 
@@ -87,6 +89,12 @@ export async function startApi(options: HarnessOptions): Promise<Harness> {
   const config = configSection({ DEFAULT: options.config ?? {} }, 'DEFAULT', apiDefaults);
   const deps: ApiDeps = {
     taskmanager: (options.taskmanager ?? new RecordingTaskManager()).stub,
+    guest:
+      options.guest ??
+      ((): GuestApi => {
+        throw new Error('no guest agents in this test');
+      }),
+    datastoreNames: (manager) => configSection({}, manager, datastoreNamesSection),
     config,
     db: tdb.db,
     log: createLogger('trove-api-test', { destination: sink }),

@@ -6,6 +6,7 @@ import { NotFoundError, TroveError, RateLimitedError } from '../../common/errors
 import type { Logger } from '../../common/log.js';
 import { RawBodyError } from '../webob-errors.js';
 import { translateDriverError } from '../driver-errors.js';
+import { translateGuestError } from '../guest-errors.js';
 
 export function faultBody(err: TroveError): Record<string, unknown> {
   return { [err.faultName]: { code: err.httpStatus, message: err.message, ...err.extra } };
@@ -20,7 +21,7 @@ export function fault(log: Logger): Middleware {
         throw new NotFoundError(`The resource could not be found: ${ctx.method} ${ctx.path}`);
       }
     } catch (caught) {
-      const err = translateDriverError(caught);
+      const err = translateGuestError(translateDriverError(caught));
       if (err instanceof RawBodyError) {
         ctx.status = err.httpStatus;
         for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { apiDefaults, osloPolicySection } from '../../api/config.js';
+import { apiDefaults, datastoreNamesSection, osloPolicySection } from '../../api/config.js';
 import { adminTokenSection } from '../../api/server.js';
 import { databaseSection } from '../../db/config.js';
 import { keystoneAuthtokenSection, openstackDefaults, serviceCredentialsSection } from '../../clients/openstack/config.js';
@@ -19,6 +19,7 @@ export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['DEFAULT', taskmanagerDefaults],
   ['local', localSection],
   ['mariadb', datastorePortsSection],
+  ['mariadb', datastoreNamesSection],
   ['database', databaseSection],
   ['keystone_authtoken', keystoneAuthtokenSection],
   ['service_credentials', serviceCredentialsSection],

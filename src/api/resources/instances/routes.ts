@@ -12,6 +12,9 @@ import { assertCanAct, assertCanDelete } from './availability.js';
 import { loadInstance, renderDetail, renderSummary, viewInputs } from './lookup.js';
 import { instanceCreate, instanceUpdate } from './schemas.js';
 import { instanceActionRoutes } from './actions.js';
+import { databaseRoutes } from './databases.js';
+import { userRoutes } from './users.js';
+import { rootRoutes } from './root.js';
 
 export function instanceRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -89,5 +92,6 @@ export function instanceRoutes(deps: ApiDeps): Router {
   });
 
   router.use(instanceActionRoutes(deps).routes());
+  for (const sub of [databaseRoutes(deps), userRoutes(deps), rootRoutes(deps)]) router.use(sub.routes());
   return router;
 }
