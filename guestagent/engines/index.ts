@@ -4,8 +4,10 @@ import type { RawConfig } from '../../src/common/config/reader.js';
 import type { Engine } from '../capabilities.js';
 import { mariadbEngine } from './mariadb/manager.js';
 import { mysqlEngine } from './mysql/manager.js';
+import { postgresqlEngine } from './postgresql/manager.js';
 import { detectMariadb } from './mariadb/detect.js';
 import { detectMysql } from './mysql/detect.js';
+import { detectPostgresql } from './postgresql/detect.js';
 import type { DetectedEngine } from './detect.js';
 
 type Factory = (raw: RawConfig, stateDir: string, log: Logger) => Engine;
@@ -13,6 +15,7 @@ type Factory = (raw: RawConfig, stateDir: string, log: Logger) => Engine;
 const ENGINES: Record<string, Factory> = {
   mariadb: mariadbEngine,
   mysql: mysqlEngine,
+  postgresql: postgresqlEngine,
 };
 
 export function engineFor(manager: string, raw: RawConfig, stateDir: string, log: Logger): Engine {
@@ -27,6 +30,6 @@ export function knownEngines(): string[] {
 
 /** The engines installed on this machine that the agent can manage. */
 export async function detectEngines(): Promise<DetectedEngine[]> {
-  const found = await Promise.all([detectMariadb(), detectMysql()]);
+  const found = await Promise.all([detectMariadb(), detectMysql(), detectPostgresql()]);
   return found.filter((e): e is DetectedEngine => e !== undefined);
 }

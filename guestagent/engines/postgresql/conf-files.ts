@@ -1,0 +1,55 @@
+// postgresql.conf from the flavor's memory, and the client authentication files: users by
+// scram-sha-256 over TCP from anywhere, the agent's admin role only over the unix socket, by peer.
+import { ADMIN_ROLE } from './admin.js';
+import type { PostgresqlConfig, PostgresqlPaths } from './config.js';
+
+const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.floor(n)));
+
+/** Memory-derived settings: a quarter of the RAM for shared buffers, three quarters as the planner's cache estimate. */
+export function memorySettings(memoryMb: number): Record<string, string | number> {
+  return {
+    shared_buffers: `${clamp(memoryMb * 0.25, 16, 64 * 1024)}MB`,
+    effective_cache_size: `${clamp(memoryMb * 0.75, 64, 1024 * 1024)}MB`,
+    max_connections: clamp(memoryMb / 8, 25, 1000),
+    maintenance_work_mem: `${clamp(memoryMb / 16, 16, 2048)}MB`,
+  };
+}
+
+/** A value in postgresql.conf syntax: always quoted, quotes doubled. */
+export const confValue = (v: unknown): string => `'${String(v).replace(/'/g, "''")}'`;
+
+export function renderPostgresqlConf(c: PostgresqlConfig, p: PostgresqlPaths, memoryMb: number): string {
+  const base: Record<string, unknown> = {
+    listen_addresses: c.bind_host === '0.0.0.0' ? '*' : c.bind_host,
+    port: c.port,
+    unix_socket_directories: p.runDir,
+    unix_socket_permissions: '0700',
+    password_encryption: 'scram-sha-256',
+    hba_file: `${p.dataDir}/pg_hba.conf`,
+    ident_file: `${p.dataDir}/pg_ident.conf`,
+    ...memorySettings(memoryMb),
+  };
+  const lines = ['# written by the trove-ts guest agent; configuration group overrides are in conf.d/'];
+  for (const [k, v] of Object.entries(base)) lines.push(`${k} = ${confValue(v)}`);
+  lines.push("include_dir = 'conf.d'", '');
+  return lines.join('\n');
+}
+
+export function renderHba(): string {
+  return [
+    '# written by the trove-ts guest agent',
+    '# TYPE  DATABASE  USER  ADDRESS  METHOD',
+    `local   all  ${ADMIN_ROLE}  peer map=trove`,
+    'local   all  all  reject',
+    `host    all  ${ADMIN_ROLE}  0.0.0.0/0  reject`,
+    `host    all  ${ADMIN_ROLE}  ::/0  reject`,
+    'host    all  all  0.0.0.0/0  scram-sha-256',
+    'host    all  all  ::/0  scram-sha-256',
+    '',
+  ].join('\n');
+}
+
+/** The OS user the agent runs as may log in as the admin role (and nobody else may). */
+export function renderIdent(agentUser: string): string {
+  return ['# written by the trove-ts guest agent', `trove  ${agentUser}  ${ADMIN_ROLE}`, ''].join('\n');
+}

@@ -1,0 +1,44 @@
+// [postgresql]: where the data volume is, which address and port the server listens on, and which
+// PostgreSQL installation runs it.
+import path from 'node:path';
+import { z } from 'zod';
+import { opt } from '../../../src/common/config/schema.js';
+
+export const postgresqlSection = z.object({
+  /** Where the data volume is mounted (Trove's key); the cluster is <mount_point>/data. */
+  mount_point: opt.str('/var/lib/postgresql'),
+  port: opt.int(5432, 1, 65535),
+  bind_host: opt.str('0.0.0.0'),
+  /** (trove-ts) The directory of initdb, pg_ctl and postgres; default: the newest /usr/lib/postgresql/<version>/bin. */
+  bin_dir: opt.optStr(),
+  /** (trove-ts) The OS user the server runs as when the agent runs as root (postgres refuses root). */
+  run_as: opt.str('postgres'),
+  /** (trove-ts) Seconds to wait for the server to accept connections. */
+  start_timeout: opt.int(120, 5),
+});
+
+export type PostgresqlConfig = z.output<typeof postgresqlSection>;
+
+export interface PostgresqlPaths {
+  dataDir: string;
+  /** The server's own directory under the agent's state dir: the unix socket and the server log. */
+  runDir: string;
+  logFile: string;
+  /** The postmaster's pid, copied where the local compute driver looks for engine pids. */
+  pidFile: string;
+  overridesFile: string;
+  preparedMarker: string;
+}
+
+export function postgresqlPaths(c: PostgresqlConfig, stateDir: string): PostgresqlPaths {
+  const dataDir = path.join(c.mount_point, 'data');
+  const runDir = path.join(stateDir, 'postgresql');
+  return {
+    dataDir,
+    runDir,
+    logFile: path.join(runDir, 'server.log'),
+    pidFile: path.join(stateDir, 'postgresql.pid'),
+    overridesFile: path.join(dataDir, 'conf.d', 'trove-overrides.conf'),
+    preparedMarker: path.join(c.mount_point, '.trove-prepared'),
+  };
+}
