@@ -72,6 +72,11 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   t.true(ds.some((d) => d.Name === 'mariadb'), 'the installed MariaDB is offered');
 
   cli(aio, state, 'database', 'instance', 'create', 'db1', '--flavor', 'ds1G', '--size', '1', '--datastore', 'mariadb', '--databases', 'shop', '--users', 'app:Aio-Secret-9');
+  // the project's own wait tool prints progress lines until the instance is ready
+  const waited = execFileSync(process.execPath, [`${REPO}bin/trove-wait.js`, 'db1', '--timeout', '120'], {
+    env: { PATH: process.env.PATH, OS_ENDPOINT: `${aio.url}/v1.0/admin`, OS_TOKEN: readFileSync(path.join(state, 'admin-token'), 'utf8').trim() },
+  }).toString();
+  t.regex(waited, /^\[\s*\d+\.\ds\] db1 is ACTIVE guest HEALTHY at 127\.0\.\d+\.\d+$/m);
   const shown = await waitShow(aio, state, 'db1', (s) => s.status === 'ACTIVE' && s.operating_status === 'HEALTHY');
   const ip = /127\.0\.\d+\.\d+/.exec(JSON.stringify(shown))![0];
   t.is(execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pAio-Secret-9', 'shop', '-N', '-e', 'CREATE TABLE t (v TEXT); INSERT INTO t VALUES ("kept"); SELECT v FROM t']).toString().trim(), 'kept');
