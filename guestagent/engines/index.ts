@@ -5,9 +5,11 @@ import type { Engine } from '../capabilities.js';
 import { mariadbEngine } from './mariadb/manager.js';
 import { mysqlEngine } from './mysql/manager.js';
 import { postgresqlEngine } from './postgresql/manager.js';
+import { redisEngine } from './redis/manager.js';
 import { detectMariadb } from './mariadb/detect.js';
 import { detectMysql } from './mysql/detect.js';
 import { detectPostgresql } from './postgresql/detect.js';
+import { detectRedis } from './redis/detect.js';
 import type { DetectedEngine } from './detect.js';
 
 type Factory = (raw: RawConfig, stateDir: string, log: Logger) => Engine;
@@ -16,6 +18,7 @@ const ENGINES: Record<string, Factory> = {
   mariadb: mariadbEngine,
   mysql: mysqlEngine,
   postgresql: postgresqlEngine,
+  redis: redisEngine,
 };
 
 export function engineFor(manager: string, raw: RawConfig, stateDir: string, log: Logger): Engine {
@@ -30,6 +33,6 @@ export function knownEngines(): string[] {
 
 /** The engines installed on this machine that the agent can manage. */
 export async function detectEngines(): Promise<DetectedEngine[]> {
-  const found = await Promise.all([detectMariadb(), detectMysql(), detectPostgresql()]);
+  const found = await Promise.all([detectMariadb(), detectMysql(), detectPostgresql(), detectRedis()]);
   return found.filter((e): e is DetectedEngine => e !== undefined);
 }

@@ -1,0 +1,41 @@
+// redis.conf from the flavor's memory, and the ACL file: the agent's own user, and the `default`
+// user (the one clients use) switched off until root is enabled.
+import { createHash } from 'node:crypto';
+import type { RedisConfig, RedisPaths } from './config.js';
+
+export const ADMIN_USER = 'os_admin';
+
+/** A value in redis.conf syntax: double-quoted, with backslashes and quotes escaped. */
+export const confValue = (v: unknown): string => `"${String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/** Three quarters of the RAM for the dataset, the rest for the server, forks and buffers. */
+export const maxMemoryMb = (memoryMb: number): number => Math.max(16, Math.floor(memoryMb * 0.75));
+
+export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number): string {
+  const base: Array<[string, unknown]> = [
+    ['port', c.port],
+    ['unixsocket', p.socket],
+    ['unixsocketperm', '700'],
+    ['protected-mode', 'no'], // the ACL file guards every connection
+    ['daemonize', 'no'],
+    ['pidfile', p.pidFile],
+    ['logfile', p.logFile],
+    ['dir', p.dataDir],
+    ['dbfilename', 'dump.rdb'],
+    ['appendonly', 'yes'],
+    ['maxmemory', `${maxMemoryMb(memoryMb)}mb`],
+    ['aclfile', p.aclFile],
+  ];
+  const bind = c.bind_host === '0.0.0.0' ? '* -::*' : confValue(c.bind_host);
+  const lines = ['# written by the trove-ts guest agent; configuration group overrides are in the include at the end', `bind ${bind}`];
+  for (const [k, v] of base) lines.push(`${k} ${confValue(v)}`);
+  lines.push(`include ${confValue(p.overridesFile)}`, '');
+  return lines.join('\n');
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** The initial ACL file: the agent's user by its password's hash; `default` off and without a password. */
+export function renderAcl(adminPassword: string): string {
+  return [`user ${ADMIN_USER} on #${sha256(adminPassword)} ~* &* +@all`, 'user default off resetpass ~* &* +@all', ''].join('\n');
+}

@@ -1,0 +1,43 @@
+// [redis]: where the data volume is, which address and port the server listens on, which binary runs it.
+import path from 'node:path';
+import { z } from 'zod';
+import { opt } from '../../../src/common/config/schema.js';
+
+export const redisSection = z.object({
+  /** Where the data volume is mounted (Trove's key); RDB and AOF files go to <mount_point>/data. */
+  mount_point: opt.str('/var/lib/redis'),
+  port: opt.int(6379, 1, 65535),
+  bind_host: opt.str('0.0.0.0'),
+  /** (trove-ts) The server binary. */
+  redis_server_bin: opt.str('/usr/bin/redis-server'),
+  /** (trove-ts) Seconds to wait for the server to accept connections. */
+  start_timeout: opt.int(60, 5),
+});
+
+export type RedisConfig = z.output<typeof redisSection>;
+
+export interface RedisPaths {
+  dataDir: string;
+  conf: string;
+  aclFile: string;
+  overridesFile: string;
+  socket: string;
+  pidFile: string;
+  logFile: string;
+  adminPasswordFile: string;
+  preparedMarker: string;
+}
+
+export function redisPaths(c: RedisConfig, stateDir: string): RedisPaths {
+  return {
+    dataDir: path.join(c.mount_point, 'data'),
+    conf: path.join(stateDir, 'redis.conf'),
+    aclFile: path.join(stateDir, 'users.acl'),
+    overridesFile: path.join(stateDir, 'redis-overrides.conf'),
+    socket: path.join(stateDir, 'redis.sock'),
+    pidFile: path.join(stateDir, 'redis.pid'),
+    logFile: path.join(stateDir, 'redis.log'),
+    adminPasswordFile: path.join(stateDir, 'os_admin.secret'),
+    preparedMarker: path.join(c.mount_point, '.trove-prepared'),
+  };
+}

@@ -1,0 +1,7 @@
+// Is Redis installed here, and which version?
+import { majorMinor, versionOf, type DetectedEngine } from '../detect.js';
+
+export async function detectRedis(bin = '/usr/bin/redis-server'): Promise<DetectedEngine | undefined> {
+  const v = await versionOf(bin, /Redis server v=(\d+\.\d+\.\d+)/);
+  return v ? { manager: 'redis', version: v, name: majorMinor(v) } : undefined;
+}

@@ -1,0 +1,98 @@
+// Prepare, start, stop and watch a Redis server on this machine (the database VM, or an
+// all-in-one instance's directory): redis.conf from the flavor, the ACL file with the agent's own
+// user, the server started detached and reached over its unix socket.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../../src/common/log.js';
+import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
+import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
+import { filesystemStats } from '../../platform/volume.js';
+import { RedisAdmin } from './admin-client.js';
+import { redisPaths, type RedisConfig, type RedisPaths } from './config.js';
+import { renderAcl, renderRedisConf } from './conf-files.js';
+import { renderOverrides } from './overrides.js';
+import { RedisRoot, ROOT_USER } from './root.js';
+
+export class RedisLifecycle implements Lifecycle {
+  readonly paths: RedisPaths;
+  readonly admin: RedisAdmin;
+  readonly root: RedisRoot;
+
+  constructor(
+    private readonly c: RedisConfig,
+    stateDir: string,
+    private readonly log: Logger,
+  ) {
+    this.paths = redisPaths(c, stateDir);
+    this.admin = new RedisAdmin(this.paths.socket, () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim());
+    this.root = new RedisRoot(this.admin);
+  }
+
+  async prepared(): Promise<boolean> {
+    return existsSync(this.paths.preparedMarker);
+  }
+
+  private writeConf(memoryMb: number): void {
+    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, memoryMb), { mode: 0o600 });
+  }
+
+  /** The agent's password and the ACL file, once: later changes (root) are saved by the server itself. */
+  private writeSecrets(): void {
+    if (!existsSync(this.paths.adminPasswordFile)) writeFileSync(this.paths.adminPasswordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+    if (!existsSync(this.paths.aclFile)) writeFileSync(this.paths.aclFile, renderAcl(readFileSync(this.paths.adminPasswordFile, 'utf8').trim()), { mode: 0o600 });
+  }
+
+  private async ping(): Promise<boolean> {
+    return this.admin.run(async (r) => (await r.ping()) === 'PONG').catch(() => false);
+  }
+
+  async start(): Promise<void> {
+    if (!isAlive(readPid(this.paths.pidFile))) {
+      mkdirSync(this.paths.dataDir, { recursive: true });
+      chmodSync(this.paths.dataDir, 0o700);
+      if (!existsSync(this.paths.overridesFile)) writeFileSync(this.paths.overridesFile, renderOverrides({}), { mode: 0o600 });
+      startDaemon(this.c.redis_server_bin, [this.paths.conf], this.paths.logFile);
+    }
+    await waitFor(() => this.ping(), this.c.start_timeout * 1000, 'the Redis server to accept connections');
+  }
+
+  async prepare(spec: PrepareSpec): Promise<void> {
+    const started = Date.now();
+    mkdirSync(this.c.mount_point, { recursive: true });
+    this.writeSecrets();
+    this.writeConf(spec.memoryMb);
+    writeFileSync(this.paths.overridesFile, renderOverrides(spec.overrides), { mode: 0o600 });
+    await this.start();
+    if (spec.rootPassword) await this.root.enableRoot(spec.rootPassword);
+    writeFileSync(this.paths.preparedMarker, new Date().toISOString());
+    this.log.info({ prepare_ms: Date.now() - started }, 'prepare done');
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(readPid(this.paths.pidFile), 60_000);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async reconfigure(memoryMb: number): Promise<void> {
+    this.writeConf(memoryMb);
+    await this.restart();
+  }
+
+  async health(): Promise<HealthStatus> {
+    if (!isAlive(readPid(this.paths.pidFile))) return existsSync(this.paths.pidFile) ? 'crashed' : 'shutdown';
+    return (await this.ping()) ? 'healthy' : 'blocked';
+  }
+
+  /** Takes the write commands from the clients' user (the agent's own keeps them); not saved to the ACL file. */
+  async setReadOnly(readOnly: boolean): Promise<void> {
+    await this.admin.run((r) => r.call('ACL', 'SETUSER', ROOT_USER, readOnly ? '-@write' : '+@all'));
+  }
+
+  async filesystemStats(): Promise<FsStats> {
+    return filesystemStats(this.c.mount_point);
+  }
+}
