@@ -96,7 +96,9 @@ export class LocalCompute implements ServerCompute {
     }
     for (let host = 2; host < 255; host++) {
       const address = `127.0.${this.c.address_subnet}.${host}`;
-      if (!used.has(address) && (await canBind(address, 3306))) return address;
+      if (used.has(address)) continue;
+      const free = await Promise.all(this.c.probe_ports.map((p) => canBind(address, Number(p))));
+      if (free.every(Boolean)) return address;
     }
     throw new Error('no free loopback address left for a local instance');
   }

@@ -9,6 +9,8 @@ export const localSection = z.object({
   state_dir: opt.str(path.resolve('.state/local')),
   /** Instances get 127.0.<subnet>.2-254, so every engine listens on its standard port. */
   address_subnet: opt.int(77, 0, 255),
+  /** Ports an engine may listen on: an address is handed out only when all of them are free on it. */
+  probe_ports: opt.list(['3306', '5432', '6379']),
   /** Flavors offered: id:name:ram_mb:vcpus:disk_gb, comma-separated. */
   flavors: opt.str('1:ds512M:512:1:5,2:ds1G:1024:1:10,3:ds2G:2048:2:20,4:ds4G:4096:4:40'),
   /** The guest agent's executable (node script). */
