@@ -69,6 +69,10 @@ function unsupported(what: string): never {
 export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter): Handlers<GuestContract> {
   const { engine, log } = o;
   const lc = engine.lifecycle;
+  const configuration = () => {
+    if (!engine.configuration) throw new NotSupportedError(`Configuration groups are not supported for the '${engine.name}' datastore.`);
+    return engine.configuration;
+  };
   return {
     prepare: async (a) => {
       if (await lc.prepared()) {
@@ -128,9 +132,22 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
     rpc_ping: async () => true,
     mount_volume: async () => unsupported('Mounting volumes'),
     unmount_volume: async () => unsupported('Unmounting volumes'),
-    update_overrides: async () => unsupported('Configuration groups'),
-    apply_overrides: async () => unsupported('Configuration groups'),
-    reset_configuration: async () => unsupported('Configuration groups'),
+    update_overrides: async (a) => {
+      await configuration().updateOverrides(a.overrides, a.remove);
+      log.info({ keys: Object.keys(a.overrides), remove: a.remove }, 'configuration overrides written');
+      return null;
+    },
+    apply_overrides: async (a) => {
+      await configuration().applyOverrides(a.overrides);
+      log.info({ keys: Object.keys(a.overrides) }, 'configuration overrides applied');
+      return null;
+    },
+    reset_configuration: async () => {
+      // The engines render their base configuration themselves (from the flavor's memory); Trove's
+      // template contents have nothing to replace. Only the capability is checked.
+      configuration();
+      return null;
+    },
     create_backup: async () => unsupported('Backups'),
     guest_log_list: async () => unsupported('Guest logs'),
     ...adminHandlers(engine),

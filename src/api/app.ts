@@ -14,10 +14,18 @@ import { flavorRoutes } from './resources/flavors/routes.js';
 import { limitRoutes } from './resources/limits/routes.js';
 import { quotaRoutes } from './resources/quotas/routes.js';
 import { instanceRoutes } from './resources/instances/routes.js';
+import { configurationRoutes } from './resources/configurations/routes.js';
 
 /** Every resource router, mounted under /v1.0/{project_id}. */
 function projectRouters(deps: ApiDeps): Router[] {
-  return [datastoreRoutes(deps), flavorRoutes(deps), limitRoutes(deps), quotaRoutes(deps), instanceRoutes(deps)];
+  return [
+    datastoreRoutes(deps),
+    flavorRoutes(deps),
+    limitRoutes(deps),
+    quotaRoutes(deps),
+    instanceRoutes(deps),
+    configurationRoutes(deps),
+  ];
 }
 
 export function createApp(deps: ApiDeps): Koa {

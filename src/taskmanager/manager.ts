@@ -6,11 +6,13 @@ import type { TaskContext } from './context.js';
 import { PROVISION, provisionFlow, type ProvisionData } from './flows/provision.js';
 import { DELETE, deleteFlow } from './flows/delete.js';
 import { lifecycleFlows } from './flows/lifecycle.js';
+import { CONFIGURATION, configurationFlow, type ConfigurationData } from './flows/configuration.js';
 
 export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(provisionFlow(ctx));
   ctx.runner.register(deleteFlow(ctx));
   for (const f of lifecycleFlows(ctx)) ctx.runner.register(f);
+  ctx.runner.register(configurationFlow(ctx));
 }
 
 function refuse(what: string): never {
@@ -39,6 +41,19 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
       begin('resize_flavor', a.instance_id, { oldFlavorId: a.old_flavor_id, newFlavorId: a.new_flavor_id }, c.resize_time_out + c.agent_call_high_timeout),
     resize_volume: async (a) => begin('resize_volume', a.instance_id, { newSize: a.new_size }, c.resize_time_out),
     update_access: async (a) => begin('update_access', a.instance_id, {}, c.state_change_wait_time),
+    apply_configuration: async (a) => {
+      const data: ConfigurationData = {
+        configurationId: a.configuration_id,
+        previousId: a.previous_configuration_id,
+        restartRequired: a.restart_required,
+        changed: a.changed,
+      };
+      await begin(CONFIGURATION, a.instance_id, data, c.agent_call_low_timeout * 2 + 30);
+    },
+    unassign_configuration: async (a) => {
+      const data: ConfigurationData = { configurationId: null, previousId: a.previous_configuration_id, restartRequired: a.restart_required, changed: null };
+      await begin(CONFIGURATION, a.instance_id, data, c.agent_call_low_timeout * 2 + 30);
+    },
     // Not built yet: the API answers these with Trove's 501 before casting; a cast from elsewhere is refused here.
     create_backup: async () => refuse('Backups'),
     delete_backup: async () => refuse('Backups'),

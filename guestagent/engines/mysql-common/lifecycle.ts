@@ -84,6 +84,21 @@ export class MysqlLifecycle implements Lifecycle {
     }
   }
 
+  /** A configuration group's values: kept with the engine state, in my.cnf from now on (read at the next start). */
+  setOverrides(overrides: Record<string, string | number | boolean>): void {
+    this.overrides = overrides;
+    this.writeConfig();
+  }
+
+  /** The configuration group's values as the engine has them (what my.cnf renders). */
+  currentOverrides(): Record<string, unknown> {
+    return { ...this.overrides };
+  }
+
+  isRunning(): boolean {
+    return isAlive(readPid(this.paths.pidFile));
+  }
+
   async prepared(): Promise<boolean> {
     return existsSync(this.paths.preparedMarker);
   }

@@ -4,10 +4,18 @@ import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
 import type { Engine } from '../../capabilities.js';
 import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
+import { MysqlConfiguration } from '../mysql-common/configuration.js';
 import { mysqlSection } from './config.js';
 
 export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'mysql', mysqlSection);
   const lifecycle = new MysqlLifecycle(c, stateDir, log, 32);
-  return { name: 'mysql', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin };
+  return {
+    name: 'mysql',
+    lifecycle,
+    databases: lifecycle.admin,
+    users: lifecycle.admin,
+    root: lifecycle.admin,
+    configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
+  };
 }

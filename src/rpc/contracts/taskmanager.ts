@@ -46,6 +46,34 @@ export const taskmanagerContract = defineContract({
   },
   resize_volume: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), new_size: z.number().int() }), result: nothing },
   update_access: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), access }), result: nothing },
+  /** A configuration group onto the instance's guest: on attach, and again after the group changed. */
+  apply_configuration: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({
+      instance_id: z.string(),
+      configuration_id: z.string(),
+      /** the group the instance had before (null: none), restored if the guest refuses the new one */
+      previous_configuration_id: z.string().nullable().default(null),
+      /** the instance needs a restart whatever the values (already pending, or values were dropped) */
+      restart_required: z.boolean().default(false),
+      /** the keys whose value changed (null: all); only a changed static value needs a restart */
+      changed: z.array(z.string()).nullable().default(null),
+    }),
+    result: nothing,
+  },
+  /** The instance's group is detached: the guest drops the overrides (in effect after a restart). */
+  unassign_configuration: {
+    kind: 'cast',
+    since: '1.0',
+    args: z.object({
+      instance_id: z.string(),
+      previous_configuration_id: z.string().nullable().default(null),
+      /** a restart was pending before (kept if the guest refuses) */
+      restart_required: z.boolean().default(false),
+    }),
+    result: nothing,
+  },
   create_backup: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), backup_info: backupInfo }), result: nothing },
   /** the one verb without an instance: the backup's own id */
   delete_backup: { kind: 'cast', since: '1.0', args: z.object({ backup_id: z.string() }), result: nothing },

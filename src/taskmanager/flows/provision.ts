@@ -4,6 +4,7 @@
 import { Tasks, type InstanceTask } from '../../common/instance-tasks.js';
 import { configSection } from '../../common/config/schema.js';
 import { recordFault, setTask, updateInstance } from '../../db/instances.js';
+import { configurationOverrides } from '../../db/configurations.js';
 import type { CreateInstanceArgs } from '../../rpc/contracts/taskmanager.js';
 import type { FlowDefinition, StepContext } from '../flow.js';
 import { FlowTimeoutError } from '../flow.js';
@@ -104,13 +105,8 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
           const a = s.data.args;
           const users = JSON.parse(ctx.secrets.open(s.data.args.sealedUsers)) as CreateInstanceArgs['users'];
           const flavor = await ctx.compute.getFlavor(a.flavor_id);
-          const overrides = a.configuration_id
-            ? Object.fromEntries(
-                (await ctx.db('configuration_parameters').where({ configuration_id: a.configuration_id, deleted: false })).map(
-                  (p: { configuration_key: string; configuration_value: string }) => [p.configuration_key, JSON.parse(p.configuration_value)],
-                ),
-              )
-            : {};
+          // the group's values are in the engine's configuration from its first start: no restart
+          const overrides = await configurationOverrides(ctx.db, a.configuration_id);
           s.data.preparedAt = new Date().toISOString();
           await s.save();
           await ctx.rpc.prepareTopic(`guestagent.${s.instanceId}`);

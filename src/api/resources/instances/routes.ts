@@ -12,6 +12,7 @@ import { assertCanAct, assertCanDelete } from './availability.js';
 import { loadInstance, renderDetail, renderSummary, viewInputs } from './lookup.js';
 import { instanceCreate, instanceUpdate } from './schemas.js';
 import { instanceActionRoutes } from './actions.js';
+import { attachConfiguration, detachConfiguration } from '../configurations/attach.js';
 import { databaseRoutes } from './databases.js';
 import { userRoutes } from './users.js';
 import { rootRoutes } from './root.js';
@@ -67,7 +68,8 @@ export function instanceRoutes(deps: ApiDeps): Router {
       await setTask(deps.db, row.id, Tasks.UPDATING, [Tasks.NONE, Tasks.RESTART_REQUIRED], { access: JSON.stringify(access) });
       await deps.taskmanager.update_access({ instance_id: row.id, access });
     } else if (action === 'configuration') {
-      throw new NotImplementedError('Configuration groups are not supported yet by this deployment.');
+      if (body.configuration) await attachConfiguration(ctx, deps, row, body.configuration);
+      else await detachConfiguration(deps, row);
     } else if (action === 'replica_of' || action === 'slave_of') {
       throw new NotImplementedError('Replication is not supported yet by this deployment.');
     } else if (action === 'datastore_version') {

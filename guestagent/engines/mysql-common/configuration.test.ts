@@ -1,0 +1,32 @@
+import test from 'ava';
+import { InvalidValueError } from '../../capabilities.js';
+import { checkOverrides } from './configuration.js';
+import { renderMyCnf } from './config.js';
+
+test('override names are option names; values scalars without control characters', (t) => {
+  t.deepEqual(checkOverrides({ max_connections: 200, character_set_server: 'utf8mb4', performance_schema: true }), {
+    max_connections: 200,
+    character_set_server: 'utf8mb4',
+    performance_schema: true,
+  });
+  for (const bad of [{ 'max_connections = 1; DROP': 1 }, { 'Max-Connections': 1 }, { '1abc': 1 }]) {
+    t.throws(() => checkOverrides(bad), { instanceOf: InvalidValueError });
+  }
+  t.throws(() => checkOverrides({ datadir: '/tmp' }), { instanceOf: InvalidValueError, message: /managed by the guest agent/ });
+  t.throws(() => checkOverrides({ read_only: 1 }), { instanceOf: InvalidValueError });
+  t.throws(() => checkOverrides({ character_set_server: 'x\ninit_file = /tmp/evil.sql' }), { instanceOf: InvalidValueError });
+  t.throws(() => checkOverrides({ max_connections: { a: 1 } }), { instanceOf: InvalidValueError });
+  t.throws(() => checkOverrides({ max_connections: Number.NaN }), { instanceOf: InvalidValueError });
+});
+
+test('my.cnf: the overrides come after the memory defaults, so they win', (t) => {
+  const cnf = renderMyCnf(
+    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10 },
+    { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', adminPasswordFile: '/a', preparedMarker: '/pm' },
+    512,
+    { max_connections: 250, innodb_open_files: 777 },
+  );
+  const lines = cnf.split('\n');
+  t.true(lines.lastIndexOf('max_connections = 250') > lines.findIndex((l) => l.startsWith('max_connections = 50')));
+  t.true(lines.includes('innodb_open_files = 777'));
+});

@@ -1,0 +1,104 @@
+// Attaching and detaching an instance's configuration group (PUT /instances/{id} with
+// `configuration`), and re-applying a changed group to the instances using it. The API checks
+// and takes the instance's task; the taskmanager has the guest write and apply the values.
+import type { Context } from 'koa';
+import type { Logger } from '../../../common/log.js';
+import { BadRequestError, NotFoundError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
+import { Tasks } from '../../../common/instance-tasks.js';
+import { setTask, type InstanceRecord } from '../../../db/instances.js';
+import { getConfiguration, instancesUsing } from '../../../db/configurations.js';
+import { requestContext, type ApiDeps } from '../../deps.js';
+import { assertCanAct } from '../instances/availability.js';
+import { viewInputs } from '../instances/lookup.js';
+
+const ACTIONABLE = [Tasks.NONE, Tasks.RESTART_REQUIRED];
+
+/** Takes the instance for the update (compare-and-set), or answers Trove's 422. */
+async function take(deps: ApiDeps, row: InstanceRecord, configurationId: string | null): Promise<void> {
+  assertCanAct(row, (await viewInputs(deps, row)).backupRunning);
+  if (!(await setTask(deps.db, row.id, Tasks.UPDATING, ACTIONABLE, { configuration_id: configurationId }))) {
+    assertCanAct({ ...row, task_id: Tasks.UPDATING.code }, false);
+  }
+}
+
+/** Gives the instance back as it was when the taskmanager could not be told. */
+async function untake(deps: ApiDeps, row: InstanceRecord, err: unknown): Promise<never> {
+  const task = row.task_id === Tasks.RESTART_REQUIRED.code ? Tasks.RESTART_REQUIRED : Tasks.NONE;
+  await setTask(deps.db, row.id, task, [Tasks.UPDATING], { configuration_id: row.configuration_id });
+  deps.log.warn({ instance_id: row.id, err: (err as Error).message }, 'the taskmanager could not be told about the configuration change');
+  throw new ServiceUnavailableError('The taskmanager could not be reached; the configuration group was not changed.');
+}
+
+export async function attachConfiguration(ctx: Context, deps: ApiDeps, row: InstanceRecord, configurationId: string): Promise<void> {
+  const context = requestContext(ctx);
+  if (row.configuration_id) {
+    throw new UnprocessableEntityError(`Instance ${row.id} already has a Configuration Group attached: ${row.configuration_id}.`);
+  }
+  const group = await getConfiguration(deps.db, configurationId, context.isAdmin ? undefined : context.projectId);
+  if (!group) throw new NotFoundError(`Configuration group id: ${configurationId} could not be found.`);
+  if (group.datastore_version_id !== row.datastore_version_id) {
+    throw new BadRequestError(
+      `Datastore Version on Configuration ${group.datastore_version_id} does not match the Datastore Version on the instance ${row.datastore_version_id}.`,
+    );
+  }
+  await take(deps, row, group.id);
+  try {
+    await deps.taskmanager.apply_configuration({
+      instance_id: row.id,
+      configuration_id: group.id,
+      previous_configuration_id: null,
+      restart_required: row.task_id === Tasks.RESTART_REQUIRED.code,
+      changed: null,
+    });
+  } catch (err) {
+    await untake(deps, row, err);
+  }
+}
+
+/** Detaching an instance without a group is a no-op, as in Trove. */
+export async function detachConfiguration(deps: ApiDeps, row: InstanceRecord): Promise<void> {
+  if (!row.configuration_id) return;
+  await take(deps, row, null);
+  try {
+    await deps.taskmanager.unassign_configuration({
+      instance_id: row.id,
+      previous_configuration_id: row.configuration_id,
+      restart_required: row.task_id === Tasks.RESTART_REQUIRED.code,
+    });
+  } catch (err) {
+    await untake(deps, row, err);
+  }
+}
+
+/**
+ * After a group's values changed: each instance using it gets them again. An instance busy with
+ * another task is skipped (logged); dropped values need a restart to leave the engine.
+ */
+export async function refreshInstances(
+  deps: ApiDeps,
+  log: Logger,
+  configurationId: string,
+  change: { changed: string[]; dropped: string[] },
+): Promise<void> {
+  if (change.changed.length === 0 && change.dropped.length === 0) return;
+  const { items } = await instancesUsing(deps.db, configurationId);
+  for (const inst of items) {
+    const wasPending = inst.task_id === Tasks.RESTART_REQUIRED.code;
+    if (!(await setTask(deps.db, inst.id, Tasks.UPDATING, ACTIONABLE))) {
+      log.warn({ instance_id: inst.id, configuration_id: configurationId }, 'instance busy: the changed configuration group was not re-applied to it');
+      continue;
+    }
+    try {
+      await deps.taskmanager.apply_configuration({
+        instance_id: inst.id,
+        configuration_id: configurationId,
+        previous_configuration_id: configurationId,
+        restart_required: wasPending || change.dropped.length > 0,
+        changed: change.changed,
+      });
+    } catch (err) {
+      await setTask(deps.db, inst.id, Tasks.RESTART_REQUIRED, [Tasks.UPDATING]);
+      log.warn({ instance_id: inst.id, err: (err as Error).message }, 'the taskmanager could not be told to re-apply the configuration group');
+    }
+  }
+}
