@@ -6,6 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ "${TROVE_TEST_SKIP_LAB:-}" != 1 ]; then
   bash tools/lab/keystone.sh up || { echo "test/run-all.sh: the lab Keystone could not be started" >&2; exit 1; }
 fi
+bash tools/lab/engines.sh || { echo "test/run-all.sh: the engine tools could not be installed" >&2; exit 1; }
 npx tsc -p tsconfig.json || { echo "test/run-all.sh: type check failed" >&2; exit 1; }
 log=$(mktemp)
 npx ava --tap "$@" 2>&1 | tee "$log"
