@@ -18,12 +18,12 @@ export function isAlive(pid: number | undefined): boolean {
   }
 }
 
-/** Starts a detached daemon with its output appended to logFile; returns its pid. */
-export function startDaemon(bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): number {
+/** Starts a detached daemon with its output appended to logFile (as another OS user when `as` is given); returns its pid. */
+export function startDaemon(bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number; cwd: string }): number {
   if (!existsSync(bin)) throw new Error(`could not start ${bin}: no such file`);
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, ...(as ?? {}) });
     child.on('error', () => undefined); // reported through the readiness wait instead
     child.unref();
     if (!child.pid) throw new Error(`could not start ${bin}`);

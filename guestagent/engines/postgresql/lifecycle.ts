@@ -11,7 +11,7 @@ import { ADMIN_ROLE, PgAdmin } from './admin.js';
 import { renderHba, renderIdent, renderPostgresqlConf } from './conf-files.js';
 import { postgresqlPaths, type PostgresqlConfig, type PostgresqlPaths } from './config.js';
 import { findBinDir } from './detect.js';
-import { agentUserName, chownAll, runAsServer, serverUser, type OsUser } from './os-user.js';
+import { agentUserName, chownAll, runAsServer, serverUser, type OsUser } from '../../platform/os-user.js';
 import { PgOverrides, READ_ONLY_KEY } from './overrides.js';
 
 export class PgLifecycle implements Lifecycle {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { InvalidValueError, type Configuration } from '../../capabilities.js';
 import type { PgAdmin } from './admin.js';
 import { confValue } from './conf-files.js';
-import { chownAll, type OsUser } from './os-user.js';
+import { chownAll, type OsUser } from '../../platform/os-user.js';
 
 /** Parameters the agent owns: a configuration group cannot move the server off its address or files. */
 const AGENT_OWNED = ['listen_addresses', 'port', 'unix_socket_directories', 'unix_socket_permissions', 'unix_socket_group', 'hba_file', 'ident_file', 'data_directory', 'config_file', 'external_pid_file', 'include', 'include_dir', 'include_if_exists'];

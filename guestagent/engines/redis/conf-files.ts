@@ -18,8 +18,7 @@ export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number)
     ['unixsocketperm', '700'],
     ['protected-mode', 'no'], // the ACL file guards every connection
     ['daemonize', 'no'],
-    ['pidfile', p.pidFile],
-    ['logfile', p.logFile],
+    ['logfile', ''], // standard output, appended to the agent's redis.log
     ['dir', p.dataDir],
     ['dbfilename', 'dump.rdb'],
     ['appendonly', 'yes'],

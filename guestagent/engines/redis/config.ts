@@ -10,6 +10,8 @@ export const redisSection = z.object({
   bind_host: opt.str('0.0.0.0'),
   /** (trove-ts) The server binary. */
   redis_server_bin: opt.str('/usr/bin/redis-server'),
+  /** (trove-ts) The OS user the server runs as when the agent runs as root. */
+  run_as: opt.str('redis'),
   /** (trove-ts) Seconds to wait for the server to accept connections. */
   start_timeout: opt.int(60, 5),
 });
@@ -18,10 +20,13 @@ export type RedisConfig = z.output<typeof redisSection>;
 
 export interface RedisPaths {
   dataDir: string;
+  /** The server's own directory under the agent's state dir (its user's, 0700): config, ACL file, socket. */
+  runDir: string;
   conf: string;
   aclFile: string;
   overridesFile: string;
   socket: string;
+  /** The server's pid, written by the agent (where the local compute driver looks for engine pids). */
   pidFile: string;
   logFile: string;
   adminPasswordFile: string;
@@ -29,12 +34,14 @@ export interface RedisPaths {
 }
 
 export function redisPaths(c: RedisConfig, stateDir: string): RedisPaths {
+  const runDir = path.join(stateDir, 'redis');
   return {
     dataDir: path.join(c.mount_point, 'data'),
-    conf: path.join(stateDir, 'redis.conf'),
-    aclFile: path.join(stateDir, 'users.acl'),
-    overridesFile: path.join(stateDir, 'redis-overrides.conf'),
-    socket: path.join(stateDir, 'redis.sock'),
+    runDir,
+    conf: path.join(runDir, 'redis.conf'),
+    aclFile: path.join(runDir, 'users.acl'),
+    overridesFile: path.join(runDir, 'redis-overrides.conf'),
+    socket: path.join(runDir, 'redis.sock'),
     pidFile: path.join(stateDir, 'redis.pid'),
     logFile: path.join(stateDir, 'redis.log'),
     adminPasswordFile: path.join(stateDir, 'os_admin.secret'),

@@ -1,22 +1,24 @@
 // Prepare, start, stop and watch a Redis server on this machine (the database VM, or an
 // all-in-one instance's directory): redis.conf from the flavor, the ACL file with the agent's own
-// user, the server started detached and reached over its unix socket.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// user, the server started detached (as run_as when the agent is root) and reached over its unix socket.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../src/common/log.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
+import { chownAll, serverUser, type OsUser } from '../../platform/os-user.js';
 import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { RedisAdmin } from './admin-client.js';
 import { redisPaths, type RedisConfig, type RedisPaths } from './config.js';
 import { renderAcl, renderRedisConf } from './conf-files.js';
-import { renderOverrides } from './overrides.js';
+import { RedisOverrides, renderOverrides } from './overrides.js';
 import { RedisRoot, ROOT_USER } from './root.js';
 
 export class RedisLifecycle implements Lifecycle {
   readonly paths: RedisPaths;
   readonly admin: RedisAdmin;
   readonly root: RedisRoot;
+  readonly overrides: RedisOverrides;
 
   constructor(
     private readonly c: RedisConfig,
@@ -26,17 +28,31 @@ export class RedisLifecycle implements Lifecycle {
     this.paths = redisPaths(c, stateDir);
     this.admin = new RedisAdmin(this.paths.socket, () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim());
     this.root = new RedisRoot(this.admin);
+    this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user());
+  }
+
+  private user(): OsUser | undefined {
+    return serverUser(this.c.run_as);
   }
 
   async prepared(): Promise<boolean> {
     return existsSync(this.paths.preparedMarker);
   }
 
-  private writeConf(memoryMb: number): void {
-    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, memoryMb), { mode: 0o600 });
+  /** The data and run directories (0700) and the files the server reads or rewrites, all the server's. */
+  private ownFiles(): void {
+    mkdirSync(this.c.mount_point, { recursive: true });
+    chmodSync(this.c.mount_point, 0o755);
+    for (const d of [this.paths.dataDir, this.paths.runDir]) {
+      mkdirSync(d, { recursive: true });
+      chmodSync(d, 0o700);
+    }
+    if (!existsSync(this.paths.overridesFile)) writeFileSync(this.paths.overridesFile, renderOverrides({}), { mode: 0o600 });
+    const files = [this.paths.conf, this.paths.aclFile, this.paths.overridesFile].filter((f) => existsSync(f));
+    chownAll([this.paths.dataDir, this.paths.runDir, ...files], this.user());
   }
 
-  /** The agent's password and the ACL file, once: later changes (root) are saved by the server itself. */
+  /** The agent's password (the agent's alone) and the ACL file, once: later changes (root) are saved by the server itself. */
   private writeSecrets(): void {
     if (!existsSync(this.paths.adminPasswordFile)) writeFileSync(this.paths.adminPasswordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
     if (!existsSync(this.paths.aclFile)) writeFileSync(this.paths.aclFile, renderAcl(readFileSync(this.paths.adminPasswordFile, 'utf8').trim()), { mode: 0o600 });
@@ -48,19 +64,19 @@ export class RedisLifecycle implements Lifecycle {
 
   async start(): Promise<void> {
     if (!isAlive(readPid(this.paths.pidFile))) {
-      mkdirSync(this.paths.dataDir, { recursive: true });
-      chmodSync(this.paths.dataDir, 0o700);
-      if (!existsSync(this.paths.overridesFile)) writeFileSync(this.paths.overridesFile, renderOverrides({}), { mode: 0o600 });
-      startDaemon(this.c.redis_server_bin, [this.paths.conf], this.paths.logFile);
+      this.ownFiles();
+      const u = this.user();
+      const pid = startDaemon(this.c.redis_server_bin, [this.paths.conf], this.paths.logFile, {}, u ? { uid: u.uid, gid: u.gid, cwd: this.paths.runDir } : undefined);
+      writeFileSync(this.paths.pidFile, String(pid));
     }
     await waitFor(() => this.ping(), this.c.start_timeout * 1000, 'the Redis server to accept connections');
   }
 
   async prepare(spec: PrepareSpec): Promise<void> {
     const started = Date.now();
-    mkdirSync(this.c.mount_point, { recursive: true });
+    this.ownFiles();
     this.writeSecrets();
-    this.writeConf(spec.memoryMb);
+    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, spec.memoryMb), { mode: 0o600 });
     writeFileSync(this.paths.overridesFile, renderOverrides(spec.overrides), { mode: 0o600 });
     await this.start();
     if (spec.rootPassword) await this.root.enableRoot(spec.rootPassword);
@@ -70,6 +86,7 @@ export class RedisLifecycle implements Lifecycle {
 
   async stop(): Promise<void> {
     await stopProcess(readPid(this.paths.pidFile), 60_000);
+    rmSync(this.paths.pidFile, { force: true });
   }
 
   async restart(): Promise<void> {
@@ -78,7 +95,7 @@ export class RedisLifecycle implements Lifecycle {
   }
 
   async reconfigure(memoryMb: number): Promise<void> {
-    this.writeConf(memoryMb);
+    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, memoryMb), { mode: 0o600 });
     await this.restart();
   }
 

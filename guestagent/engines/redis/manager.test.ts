@@ -2,7 +2,7 @@
 // until root is enabled, root's password over TCP, configuration overrides live and across a
 // restart, read-only, injection attempts, no databases or users capability.
 import test from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -45,6 +45,7 @@ if (!existsSync(BIN)) {
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'redis-engine-'));
+    chmodSync(root, 0o755);
     port = await freeTcpPort();
     mkdirSync(path.join(root, 'state'), { recursive: true });
     const raw = { DEFAULT: {}, redis: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } };
@@ -65,6 +66,15 @@ if (!existsSync(BIN)) {
     const lc = engine.lifecycle as RedisLifecycle;
     t.is(await configGet('dir'), lc.paths.dataDir);
     for (const f of [lc.paths.adminPasswordFile, lc.paths.aclFile, lc.paths.conf]) t.is(statSync(f).mode & 0o777, 0o600, f);
+    t.is(statSync(lc.paths.runDir).mode & 0o777, 0o700);
+    if (process.getuid?.() === 0) {
+      // never root: the server runs as the redis OS user, the agent's password stays root's
+      const uid = Number(readFileSync('/etc/passwd', 'utf8').match(/^redis:[^:]*:(\d+):/m)?.[1]);
+      const pid = readFileSync(lc.paths.pidFile, 'utf8').trim();
+      t.regex(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
+      t.is(statSync(lc.paths.dataDir).uid, uid);
+      t.is(statSync(lc.paths.adminPasswordFile).uid, 0);
+    }
     const secret = readFileSync(lc.paths.adminPasswordFile, 'utf8').trim();
     t.false(readFileSync(lc.paths.aclFile, 'utf8').includes(secret), 'the ACL file holds a hash, not the password');
     await t.throwsAsync(withClient(undefined, (r) => r.set('k', 'v')), { message: /NOAUTH|NOPERM|auth/i });

@@ -6,10 +6,9 @@ import { configSection } from '../../../src/common/config/schema.js';
 import type { Engine } from '../../capabilities.js';
 import { redisSection } from './config.js';
 import { RedisLifecycle } from './lifecycle.js';
-import { RedisOverrides } from './overrides.js';
 
 export function redisEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'redis', redisSection);
   const lifecycle = new RedisLifecycle(c, stateDir, log);
-  return { name: 'redis', lifecycle, root: lifecycle.root, configuration: new RedisOverrides(lifecycle.paths.overridesFile, lifecycle.admin) };
+  return { name: 'redis', lifecycle, root: lifecycle.root, configuration: lifecycle.overrides };
 }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { InvalidValueError, type Configuration } from '../../capabilities.js';
 import type { RedisAdmin } from './admin-client.js';
 import { confValue } from './conf-files.js';
+import { chownAll, type OsUser } from '../../platform/os-user.js';
 
 /** Directives the agent owns: a configuration group cannot move the server, its files or its users. */
 const AGENT_OWNED = [
@@ -30,10 +31,12 @@ export class RedisOverrides implements Configuration {
   constructor(
     private readonly file: string,
     private readonly admin: RedisAdmin,
+    private readonly owner: () => OsUser | undefined,
   ) {}
 
   async updateOverrides(overrides: Record<string, unknown>, remove: boolean): Promise<void> {
     writeFileSync(this.file, renderOverrides(remove ? {} : overrides), { mode: 0o600 });
+    chownAll([this.file], this.owner());
   }
 
   async applyOverrides(overrides: Record<string, unknown>): Promise<void> {

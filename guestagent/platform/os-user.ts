@@ -1,5 +1,5 @@
-// The OS user the server runs as: PostgreSQL refuses to run as root, so an agent running as root
-// runs initdb and pg_ctl as run_as (postgres) and hands it the directories the server writes.
+// The OS user an engine's server runs as: an agent running as root runs the server (and its tools)
+// as the engine's run_as user and hands it the directories the server writes.
 import { execFile } from 'node:child_process';
 import { chownSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
