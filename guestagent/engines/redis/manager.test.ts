@@ -9,7 +9,8 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../../src/common/log.js';
 import { freeTcpPort } from '../../../test/helpers/ports.js';
-import { InvalidValueError, type Engine } from '../../capabilities.js';
+import { InvalidValueError, NotSupportedError, type Engine } from '../../capabilities.js';
+import { adminHandlers } from '../../admin-handlers.js';
 import { redisEngine } from './manager.js';
 import type { RedisLifecycle } from './lifecycle.js';
 
@@ -82,6 +83,10 @@ if (!existsSync(BIN)) {
     t.false(await engine.root!.isRootEnabled());
     t.is(engine.databases, undefined);
     t.is(engine.users, undefined);
+    // the guest's dispatch answers Trove's 501 for the verbs of the capabilities Redis lacks
+    const handlers = adminHandlers(engine);
+    await t.throwsAsync(handlers.create_user({ users: [] } as never, {} as never), { instanceOf: NotSupportedError, message: /Users are not supported for the 'redis' datastore/ });
+    await t.throwsAsync(handlers.list_databases({ include_marker: false } as never, {} as never), { instanceOf: NotSupportedError });
   });
 
   test.serial('root enable returns a password that logs in over TCP and writes; disable closes it again', async (t) => {
