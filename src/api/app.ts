@@ -15,6 +15,8 @@ import { limitRoutes } from './resources/limits/routes.js';
 import { quotaRoutes } from './resources/quotas/routes.js';
 import { instanceRoutes } from './resources/instances/routes.js';
 import { configurationRoutes } from './resources/configurations/routes.js';
+import { backupRoutes } from './resources/backups/routes.js';
+import { backupStrategyRoutes } from './resources/backup-strategies/routes.js';
 
 /** Every resource router, mounted under /v1.0/{project_id}. */
 function projectRouters(deps: ApiDeps): Router[] {
@@ -25,6 +27,8 @@ function projectRouters(deps: ApiDeps): Router[] {
     quotaRoutes(deps),
     instanceRoutes(deps),
     configurationRoutes(deps),
+    backupRoutes(deps),
+    backupStrategyRoutes(deps),
   ];
 }
 

@@ -29,6 +29,10 @@ export const apiDefaults = z.object({
   os_region_name: opt.str('RegionOne'),
   /** Page size cap for paginated lists (Trove: 20). */
   paginate_max_limit: opt.int(20, 1, 1000),
+  /** Backups per page of GET /backups (Trove's backups_page_size). */
+  backups_page_size: opt.int(20, 1, 1000),
+  /** The container backups go to when neither the call nor a backup strategy names one. */
+  backup_swift_container: opt.str('database_backups'),
   /** Seconds to wait for a guest's answer to a quick call (lists, users, databases). */
   agent_call_low_timeout: opt.int(15, 1),
   /** Seconds to wait for a guest's answer to a slow call. */

@@ -15,6 +15,7 @@ import type { Stub } from '../rpc/contract.js';
 import type { CreateInstanceArgs, TaskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import type { GuestContract } from '../rpc/contracts/guest.js';
 import type { DatastoreNames } from './config.js';
+import type { BackupStorage } from '../rpc/contracts/common.js';
 
 export interface UserClients {
   compute: Compute;
@@ -43,6 +44,8 @@ export interface ApiDeps {
   wwwAuthenticateUri?: string | undefined;
   /** Releases what buildDeps opened besides the database (its own bus connection). */
   close?(): Promise<void>;
+  /** Where the caller's backups are stored, with the caller's rights (the user's Swift, or the local store). */
+  backupStorage(context: RequestContext, token: TokenInfo): Promise<BackupStorage>;
   /** Cloud clients acting with the caller's token. */
   userClients(context: RequestContext, token: TokenInfo): UserClients;
 }

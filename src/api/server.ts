@@ -61,12 +61,18 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
 
   let tokens!: TokenValidator;
   let clientsFor!: ApiDeps['userClients'];
+  let backupStorage: ApiDeps['backupStorage'] = async () => noCloud('object-store');
   const { compute_driver } = configSection(raw, 'DEFAULT', taskmanagerDefaults.pick({ compute_driver: true }));
   const local = compute_driver === 'local' ? configSection(raw, 'local', localSection) : undefined;
   if (keystoneConfigured(identity)) {
     const service = serviceIdentity(identity);
     tokens = tokenValidator(identity, service);
     clientsFor = (context, info) => userClients(identity, info, context.authToken, service);
+    backupStorage = async (context, info) => ({
+      driver: 'swift',
+      url: await userClients(identity, info, context.authToken, service).objectStoreUrl(),
+      auth_token: context.authToken,
+    });
   } else {
     const admin = configSection(raw, 'DEFAULT', adminTokenSection);
     if (!admin.admin_token) {
@@ -86,6 +92,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     const volumes = new LocalVolumes(local);
     const clients: UserClients = { compute: new LocalCompute(local, (id) => volumes.dir(id)), blockStorage: volumes };
     clientsFor = () => clients;
+    backupStorage = async () => ({ driver: 'local' });
   }
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
   let rpc = overrides.rpc;
@@ -115,6 +122,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     },
     wwwAuthenticateUri: identity.authtoken.www_authenticate_uri ?? identity.authtoken.auth_url?.replace(/\/v3\/?$/, ''),
     userClients: clientsFor,
+    backupStorage,
     taskmanager,
     guest,
     datastoreNames,

@@ -26,6 +26,10 @@ export const taskmanagerDefaults = z.object({
   /** (trove-ts) Seconds a taskmanager's claim on a running flow lasts without renewal; after that
    * another taskmanager resumes the flow. */
   flow_lease_seconds: opt.int(60, 2),
+  /** (trove-ts) Seconds a backup may run before it is marked FAILED. */
+  backup_timeout: opt.int(6 * 3600, 10),
+  /** Seconds without a guest heartbeat after which a running backup is marked FAILED. */
+  agent_heartbeat_expiry: opt.int(90, 1),
 });
 
 export type TaskmanagerConfig = z.output<typeof taskmanagerDefaults>;

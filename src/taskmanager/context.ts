@@ -12,6 +12,8 @@ import { guestContract, guestTopic, type GuestContract } from '../rpc/contracts/
 import type { MessagingConfig } from '../rpc/config.js';
 import type { TaskmanagerConfig } from './config.js';
 import type { FlowRunner } from './flow.js';
+import type { ObjectStore } from '../clients/object-store.js';
+import type { BackupStorage } from '../rpc/contracts/common.js';
 
 export interface TaskContext {
   db: Db;
@@ -25,6 +27,8 @@ export interface TaskContext {
   rpc: RpcClient;
   secrets: SecretBox;
   runner: FlowRunner;
+  /** The object store a backup lives in, with the rights the storage descriptor carries. */
+  objectStore(storage: BackupStorage): ObjectStore;
 }
 
 export function guestOf(ctx: TaskContext, instanceId: string): Stub<GuestContract> {

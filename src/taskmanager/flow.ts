@@ -75,13 +75,15 @@ export class FlowRunner {
 
   /**
    * Records a flow for an instance unless one is already recorded (a redelivered message must not
-   * restart a flow from step 0), then runs it in the background. Resolves once recorded.
+   * restart a flow from step 0), then runs it in the background. Resolves once recorded: true if
+   * this call recorded it, false if a flow was already there.
    */
-  async begin<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<void> {
+  async begin<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<boolean> {
     const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
     const n = await this.o.db('instances').where({ id: instanceId }).whereNull('flow_state').update({ flow_state: JSON.stringify(state) });
     if (n === 0) this.o.log.info({ instance_id: instanceId, flow: flowName }, 'a flow is already recorded for this instance; resuming it');
     void this.run(instanceId).catch((err) => this.o.log.error({ instance_id: instanceId, err: String(err) }, 'flow crashed'));
+    return n > 0;
   }
 
   /** Resumes every flow whose lease is free or expired (at startup, and periodically). */

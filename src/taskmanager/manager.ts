@@ -7,12 +7,16 @@ import { PROVISION, provisionFlow, type ProvisionData } from './flows/provision.
 import { DELETE, deleteFlow } from './flows/delete.js';
 import { lifecycleFlows } from './flows/lifecycle.js';
 import { CONFIGURATION, configurationFlow, type ConfigurationData } from './flows/configuration.js';
+import { BACKUP, backupFlow, type BackupData } from './flows/backup.js';
+import { deleteBackup } from './backup-delete.js';
+import { setBackupState } from '../db/backups.js';
 
 export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(provisionFlow(ctx));
   ctx.runner.register(deleteFlow(ctx));
   for (const f of lifecycleFlows(ctx)) ctx.runner.register(f);
   ctx.runner.register(configurationFlow(ctx));
+  ctx.runner.register(backupFlow(ctx));
 }
 
 function refuse(what: string): never {
@@ -23,24 +27,25 @@ function refuse(what: string): never {
 
 export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContract> {
   const c = ctx.config;
-  const begin = (flow: string, id: string, data: object, seconds: number) => ctx.runner.begin(flow, id, data, seconds);
+  const begin = (flow: string, id: string, data: object, seconds: number): Promise<boolean> => ctx.runner.begin(flow, id, data, seconds);
+  const record = async (flow: string, id: string, data: object, seconds: number): Promise<void> => void (await begin(flow, id, data, seconds));
   return {
     create_instance: async (a) => {
       const row = await ctx.db('instances').where({ id: a.instance_id }).first('tenant_id');
       if (!row) throw new Error(`instance ${a.instance_id} is not in the database`);
       const { users, ...rest } = a;
       const data: ProvisionData = { args: { ...rest, sealedUsers: ctx.secrets.seal(JSON.stringify(users)) }, tenantId: row.tenant_id };
-      await begin(PROVISION, a.instance_id, data, c.usage_timeout);
+      await record(PROVISION, a.instance_id, data, c.usage_timeout);
     },
-    delete_instance: async (a) => begin(DELETE, a.instance_id, {}, c.server_delete_time_out * 3 + c.agent_call_low_timeout + 60),
-    restart: async (a) => begin('restart', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout),
-    reboot: async (a) => begin('reboot', a.instance_id, {}, c.reboot_time_out + c.state_change_wait_time),
-    stop_db: async (a) => begin('stop_db', a.instance_id, {}, c.agent_call_high_timeout),
-    start_db: async (a) => begin('start_db', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout),
+    delete_instance: async (a) => record(DELETE, a.instance_id, {}, c.server_delete_time_out * 3 + c.agent_call_low_timeout + 60),
+    restart: async (a) => record('restart', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout),
+    reboot: async (a) => record('reboot', a.instance_id, {}, c.reboot_time_out + c.state_change_wait_time),
+    stop_db: async (a) => record('stop_db', a.instance_id, {}, c.agent_call_high_timeout),
+    start_db: async (a) => record('start_db', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout),
     resize_flavor: async (a) =>
-      begin('resize_flavor', a.instance_id, { oldFlavorId: a.old_flavor_id, newFlavorId: a.new_flavor_id }, c.resize_time_out + c.agent_call_high_timeout),
-    resize_volume: async (a) => begin('resize_volume', a.instance_id, { newSize: a.new_size }, c.resize_time_out),
-    update_access: async (a) => begin('update_access', a.instance_id, {}, c.state_change_wait_time),
+      record('resize_flavor', a.instance_id, { oldFlavorId: a.old_flavor_id, newFlavorId: a.new_flavor_id }, c.resize_time_out + c.agent_call_high_timeout),
+    resize_volume: async (a) => record('resize_volume', a.instance_id, { newSize: a.new_size }, c.resize_time_out),
+    update_access: async (a) => record('update_access', a.instance_id, {}, c.state_change_wait_time),
     apply_configuration: async (a) => {
       const data: ConfigurationData = {
         configurationId: a.configuration_id,
@@ -48,15 +53,25 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
         restartRequired: a.restart_required,
         changed: a.changed,
       };
-      await begin(CONFIGURATION, a.instance_id, data, c.agent_call_low_timeout * 2 + 30);
+      await record(CONFIGURATION, a.instance_id, data, c.agent_call_low_timeout * 2 + 30);
     },
     unassign_configuration: async (a) => {
       const data: ConfigurationData = { configurationId: null, previousId: a.previous_configuration_id, restartRequired: a.restart_required, changed: null };
-      await begin(CONFIGURATION, a.instance_id, data, c.agent_call_low_timeout * 2 + 30);
+      await record(CONFIGURATION, a.instance_id, data, c.agent_call_low_timeout * 2 + 30);
     },
     // Not built yet: the API answers these with Trove's 501 before casting; a cast from elsewhere is refused here.
-    create_backup: async () => refuse('Backups'),
-    delete_backup: async () => refuse('Backups'),
+    create_backup: async (a) => {
+      const data: BackupData = { backupInfo: a.backup_info, sealedStorage: ctx.secrets.seal(JSON.stringify(a.storage)) };
+      if (await begin(BACKUP, a.instance_id, data, c.backup_timeout)) return;
+      // another flow holds the instance (or this message was delivered twice): fail the backup unless it is ours
+      const row = await ctx.db('instances').where({ id: a.instance_id }).first('flow_state');
+      const recorded = row?.flow_state ? (JSON.parse(row.flow_state) as { data?: Partial<BackupData> }).data?.backupInfo?.id : undefined;
+      if (recorded !== a.backup_info.id) {
+        await setBackupState(ctx.db, a.backup_info.id, 'FAILED', ['NEW']);
+        ctx.log.warn({ instance_id: a.instance_id, backup_id: a.backup_info.id }, 'backup refused: the instance is busy with another task');
+      }
+    },
+    delete_backup: async (a) => deleteBackup(ctx, a.backup_id, a.storage),
     detach_replica: async () => refuse('Replication'),
     promote_to_replica_source: async () => refuse('Replication'),
     eject_replica_source: async () => refuse('Replication'),

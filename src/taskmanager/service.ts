@@ -15,6 +15,10 @@ import { localSection } from '../clients/local/config.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
 import { LocalNetwork } from '../clients/local/network.js';
+import { LocalObjectStore } from '../clients/local/object-store.js';
+import { SwiftObjectStore } from '../clients/openstack/swift.js';
+import type { ObjectStore } from '../clients/object-store.js';
+import type { BackupStorage } from '../rpc/contracts/common.js';
 import { taskmanagerDefaults } from './config.js';
 import { ConfigError } from '../common/errors.js';
 import { identityConfig, keystoneConfigured } from '../clients/openstack/config.js';
@@ -33,14 +37,20 @@ function drivers(raw: RawConfig, driver: 'openstack' | 'local') {
   if (driver === 'local') {
     const local = configSection(raw, 'local', localSection);
     const volumes = new LocalVolumes(local);
-    return { compute: new LocalCompute(local, (id) => volumes.dir(id)), volumes, network: new LocalNetwork() };
+    const objects = new LocalObjectStore(local);
+    return { compute: new LocalCompute(local, (id) => volumes.dir(id)), volumes, network: new LocalNetwork(), objectStore: () => objects };
   }
   const identity = identityConfig(raw);
   if (!keystoneConfigured(identity)) {
     throw new ConfigError('trove.conf [service_credentials] auth_url: compute_driver = openstack needs a Keystone (or use compute_driver = local)');
   }
   const { management_networks } = configSection(raw, 'DEFAULT', taskmanagerDefaults);
-  return serviceFlowDrivers(identity, serviceIdentity(identity), management_networks);
+  const objectStore = (s: BackupStorage): ObjectStore => {
+    if (s.driver !== 'swift' || !s.url || !s.auth_token) throw new ConfigError(`backups stored with '${s.driver}' cannot be reached from this taskmanager`);
+    const { url, auth_token } = s;
+    return new SwiftObjectStore({ endpoint: async () => url, token: async () => auth_token });
+  };
+  return { ...serviceFlowDrivers(identity, serviceIdentity(identity), management_networks), objectStore };
 }
 
 export async function startTaskmanager(raw: RawConfig, log: Logger, options: { db?: Db; transport?: Transport; owner?: string } = {}): Promise<Taskmanager> {

@@ -95,6 +95,7 @@ export async function startApi(options: HarnessOptions): Promise<Harness> {
         throw new Error('no guest agents in this test');
       }),
     datastoreNames: (manager) => configSection({}, manager, datastoreNamesSection),
+    backupStorage: async () => ({ driver: 'local' }),
     config,
     db: tdb.db,
     log: createLogger('trove-api-test', { destination: sink }),

@@ -76,5 +76,10 @@ export function userClients(c: IdentityConfig, info: TokenInfo, userToken: strin
       token: async () => userToken,
     };
   };
-  return { compute: new NovaCompute(opts('compute')), blockStorage: new CinderBlockStorage(opts('volume')) };
+  return {
+    compute: new NovaCompute(opts('compute')),
+    blockStorage: new CinderBlockStorage(opts('volume')),
+    /** The caller's Swift account URL. */
+    objectStoreUrl: () => opts('object-store').endpoint(),
+  };
 }

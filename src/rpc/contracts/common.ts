@@ -57,3 +57,16 @@ export const jsonObject = z.record(z.string(), z.unknown());
 
 /** The result of a call that answers nothing (Python's None). */
 export const nothing = z.null().or(z.undefined()).transform(() => null);
+
+/**
+ * Where backups are stored and with whose rights: the user's Swift (its URL from the user's
+ * catalog, the user's token: backups live in the user's own account, as in Trove), or the
+ * all-in-one local object directory.
+ */
+export const backupStorage = z.object({
+  driver: z.enum(['swift', 'local']),
+  url: z.string().nullish(),
+  auth_token: z.string().nullish(),
+});
+
+export type BackupStorage = z.output<typeof backupStorage>;

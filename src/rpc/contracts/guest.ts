@@ -4,7 +4,7 @@
 // has done the work, so a refused name or a failed grant is the caller's 4xx, not a lost cast.
 import { z } from 'zod';
 import { defineContract } from '../contract.js';
-import { backupInfo, jsonObject, nothing, restoreInfo, wireDatabase, wireUser } from './common.js';
+import { backupInfo, backupStorage, jsonObject, nothing, restoreInfo, wireDatabase, wireUser } from './common.js';
 
 export { guestTopic } from '../topics.js';
 
@@ -119,7 +119,7 @@ export const guestContract = defineContract({
   reset_configuration: call(z.object({ configuration: z.object({ config_contents: z.string() }) }), nothing),
 
   // --- backups and logs
-  create_backup: cast(z.object({ backup_info: backupInfo })),
+  create_backup: cast(z.object({ backup_info: backupInfo, storage: backupStorage.optional() })),
   guest_log_list: call(none, z.array(guestLog)),
 });
 

@@ -1,7 +1,7 @@
 // taskmanager: the long flows the API hands over (all casts: the API answers first).
 import { z } from 'zod';
 import { defineContract } from '../contract.js';
-import { backupInfo, nothing } from './common.js';
+import { backupInfo, backupStorage, nothing } from './common.js';
 
 export { TASKMANAGER_TOPIC } from '../topics.js';
 
@@ -74,9 +74,9 @@ export const taskmanagerContract = defineContract({
     }),
     result: nothing,
   },
-  create_backup: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), backup_info: backupInfo }), result: nothing },
+  create_backup: { kind: 'cast', since: '1.0', args: z.object({ instance_id: z.string(), backup_info: backupInfo, storage: backupStorage }), result: nothing },
   /** the one verb without an instance: the backup's own id */
-  delete_backup: { kind: 'cast', since: '1.0', args: z.object({ backup_id: z.string() }), result: nothing },
+  delete_backup: { kind: 'cast', since: '1.0', args: z.object({ backup_id: z.string(), storage: backupStorage }), result: nothing },
   detach_replica: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
   promote_to_replica_source: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
   eject_replica_source: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },

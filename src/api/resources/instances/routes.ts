@@ -1,7 +1,8 @@
 // /instances: list, detail, create, show, update, delete.
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError, NotImplementedError } from '../../../common/errors.js';
+import { BadRequestError, NotImplementedError, UnprocessableEntityError } from '../../../common/errors.js';
+import { runningBackupOf } from '../../../db/backups.js';
 import { Tasks } from '../../../common/instance-tasks.js';
 import { listInstances, setTask, updateInstance, parseAccess } from '../../../db/instances.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
@@ -85,6 +86,9 @@ export function instanceRoutes(deps: ApiDeps): Router {
     const row = await loadInstance(ctx, deps, param(ctx, 'id'));
     if (row.task_id !== Tasks.DELETING.code) {
       assertCanDelete(row);
+      if (await runningBackupOf(deps.db, row.id)) {
+        throw new UnprocessableEntityError(`Instance ${row.id} is not ready to be deleted: a backup is running (Status is BACKUP).`);
+      }
       const replicas = await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).first('id');
       if (replicas) throw new BadRequestError(`Instance ${row.id} has replicas; delete them first.`);
       await setTask(deps.db, row.id, Tasks.DELETING);

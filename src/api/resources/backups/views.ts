@@ -1,0 +1,25 @@
+// Backups as Trove shows them.
+import type { BackupRecord } from '../../../db/backups.js';
+import { isoNaive } from '../instances/views.js';
+
+export function backupView(b: BackupRecord): Record<string, unknown> {
+  return {
+    id: b.id,
+    name: b.name,
+    description: b.description,
+    locationRef: b.location,
+    instance_id: b.instance_id,
+    created: isoNaive(b.created),
+    updated: isoNaive(b.updated),
+    size: b.size,
+    status: b.state,
+    parent_id: b.parent_id,
+    project_id: b.tenant_id,
+    storage_driver: b.storage_driver,
+    datastore: {
+      type: b.datastore_name,
+      version: b.datastore_version_name,
+      version_id: b.datastore_version_id,
+    },
+  };
+}

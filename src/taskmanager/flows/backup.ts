@@ -1,0 +1,59 @@
+// A backup of an instance: the guest streams it from the engine into the object store and reports
+// through the conductor (update_backup); this flow starts it and waits for the end, so a backup
+// whose guest dies or hangs ends FAILED instead of BUILDING forever. The user's storage token is
+// kept sealed in the flow state.
+import type { BackupInfo, BackupStorage } from '../../rpc/contracts/common.js';
+import { setBackupState } from '../../db/backups.js';
+import type { FlowDefinition } from '../flow.js';
+import { guestOf, type TaskContext } from '../context.js';
+import { WaitError } from '../waits.js';
+
+export const BACKUP = 'backup';
+
+export interface BackupData {
+  backupInfo: BackupInfo;
+  sealedStorage: string;
+  castAt?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
+  return {
+    name: BACKUP,
+    steps: [
+      {
+        name: 'start',
+        run: async (s) => {
+          // recorded before the cast: a resumed flow never starts a second run of the same backup
+          s.data.castAt = new Date().toISOString();
+          await s.save();
+          await setBackupState(ctx.db, s.data.backupInfo.id, 'BUILDING', ['NEW']);
+          const storage = JSON.parse(ctx.secrets.open(s.data.sealedStorage)) as BackupStorage;
+          await guestOf(ctx, s.instanceId).create_backup({ backup_info: s.data.backupInfo, storage });
+        },
+      },
+      {
+        name: 'wait',
+        run: async (s) => {
+          const expiryMs = ctx.config.agent_heartbeat_expiry * 1000;
+          for (;;) {
+            const b = await ctx.db('backups').where({ id: s.data.backupInfo.id }).first('state');
+            if (!b || b.state === 'COMPLETED') return;
+            if (b.state === 'FAILED') throw new WaitError('the guest reported the backup failed');
+            const hb = await ctx.db('service_statuses').where({ instance_id: s.instanceId }).first('updated_at');
+            const castAt = new Date(s.data.castAt!).getTime();
+            const last = hb?.updated_at ? new Date(hb.updated_at).getTime() : 0;
+            if (Date.now() - Math.max(last, castAt) > expiryMs) throw new WaitError('the guest agent stopped reporting during the backup');
+            if (Date.now() > s.deadline) throw new WaitError('the backup did not finish in time (backup_timeout)');
+            await sleep(1000);
+          }
+        },
+      },
+    ],
+    fail: async (s, error) => {
+      const n = await setBackupState(ctx.db, s.data.backupInfo.id, 'FAILED', ['NEW', 'BUILDING', 'SAVING']);
+      if (n) s.log.warn({ backup_id: s.data.backupInfo.id, reason: error.message }, 'backup failed');
+    },
+  };
+}
