@@ -84,6 +84,8 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       reporter.setPreparing(true);
       await reporter.report('building').catch(() => undefined);
       try {
+        // a restore this agent cannot do must end in a visible failure, never in an empty instance
+        if (a.backup_info) throw new NotSupportedError('Restoring a backup is not supported by this guest agent yet.');
         await lc.prepare({
           memoryMb: a.memory_mb,
           packages: a.packages,

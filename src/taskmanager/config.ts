@@ -7,6 +7,8 @@ export const taskmanagerDefaults = z.object({
   compute_driver: z.enum(['openstack', 'local']).default('openstack'),
   /** Seconds a new instance may take from POST to the guest's first healthy report. */
   usage_timeout: opt.int(900, 10),
+  /** The same for an instance restored from a backup. */
+  restore_usage_timeout: opt.int(3600, 10),
   volume_time_out: opt.int(60, 5),
   server_delete_time_out: opt.int(60, 5),
   state_change_wait_time: opt.int(180, 5),

@@ -33,9 +33,16 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
     create_instance: async (a) => {
       const row = await ctx.db('instances').where({ id: a.instance_id }).first('tenant_id');
       if (!row) throw new Error(`instance ${a.instance_id} is not in the database`);
-      const { users, ...rest } = a;
-      const data: ProvisionData = { args: { ...rest, sealedUsers: ctx.secrets.seal(JSON.stringify(users)) }, tenantId: row.tenant_id };
-      await record(PROVISION, a.instance_id, data, c.usage_timeout);
+      const { users, restore_storage, ...rest } = a;
+      const data: ProvisionData = {
+        args: {
+          ...rest,
+          sealedUsers: ctx.secrets.seal(JSON.stringify(users)),
+          sealedStorage: restore_storage ? ctx.secrets.seal(JSON.stringify(restore_storage)) : null,
+        },
+        tenantId: row.tenant_id,
+      };
+      await record(PROVISION, a.instance_id, data, a.backup_id ? c.restore_usage_timeout : c.usage_timeout);
     },
     delete_instance: async (a) => record(DELETE, a.instance_id, {}, c.server_delete_time_out * 3 + c.agent_call_low_timeout + 60),
     restart: async (a) => record('restart', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout),

@@ -166,3 +166,26 @@ test.serial('backup strategies: create (per project, per instance), list, the co
   t.is((await api().delete(`${base()}/backup_strategies?instance_id=${inst}`)).status, 404);
   t.deepEqual((await api().get(`${base()}/backup_strategies`)).data.backup_strategies.map((s: { instance_id: string }) => s.instance_id), ['']);
 });
+
+test.serial('restore: POST /instances with restorePoint casts the backup and its storage; bad refs refused', async (t) => {
+  const inst = await readyInstance();
+  const b = (await api().post(`${base()}/backups`, { backup: { name: 'src', instance: inst } })).data.backup;
+  const create = (ref: string, over: Record<string, unknown> = {}) =>
+    api().post(`${base()}/instances`, { instance: { name: 'restored', flavorRef: '1', volume: { size: 2 }, restorePoint: { backupRef: ref }, ...over } });
+  const running = await create(b.id);
+  t.is(running.status, 409, 'a backup still running cannot be restored');
+  t.truthy(running.data.conflict);
+  t.is((await create(randomUUID())).status, 404);
+  await h.tdb.db('backups').where({ id: b.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/src', checksum: 'c', size: 3.5 });
+  const tooBig = await create(b.id);
+  t.is(tooBig.status, 403);
+  t.regex(tooBig.data.forbidden.message, /Backup is too large/);
+  const ok = await create(b.id, { volume: { size: 4 } });
+  t.is(ok.status, 200, JSON.stringify(ok.data));
+  t.deepEqual(ok.data.instance.datastore, { type: 'mariadb', version: '10.11', version_number: '10.11.19' }, 'the backup gives the datastore');
+  const cast = lastCast('create_instance')!;
+  t.is(cast.backup_id, b.id);
+  t.deepEqual(cast.restore_storage, { driver: 'local' });
+  const foreign = await api(OTHER.token).post(`${base(OTHER.projectId)}/instances`, { instance: { name: 'x', flavorRef: '1', volume: { size: 4 }, restorePoint: { backupRef: b.id } } });
+  t.is(foreign.status, 404, "another project's backup is not found");
+});

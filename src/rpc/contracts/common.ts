@@ -49,6 +49,8 @@ export const restoreInfo = z.object({
   storage_driver: z.string().nullish(),
 });
 
+export type RestoreInfo = z.output<typeof restoreInfo>;
+
 /** Trove's backup states. */
 export const backupState = z.enum(['NEW', 'BUILDING', 'SAVING', 'COMPLETED', 'FAILED', 'DELETE_FAILED']);
 

@@ -27,6 +27,9 @@ export const createInstanceArgs = z.object({
   locality: z.string().nullable(),
   access,
   ds_version: z.string(),
+  /** restore: the backup the new instance starts from, and where it is stored (the user's rights) */
+  backup_id: z.string().nullable().default(null),
+  restore_storage: backupStorage.nullish(),
 });
 
 export type CreateInstanceArgs = z.output<typeof createInstanceArgs>;

@@ -6,6 +6,7 @@ import { configSection } from '../../common/config/schema.js';
 import { recordFault, setTask, updateInstance } from '../../db/instances.js';
 import { configurationOverrides } from '../../db/configurations.js';
 import type { CreateInstanceArgs } from '../../rpc/contracts/taskmanager.js';
+import type { BackupStorage, RestoreInfo } from '../../rpc/contracts/common.js';
 import type { FlowDefinition, StepContext } from '../flow.js';
 import { FlowTimeoutError } from '../flow.js';
 import { datastorePortsSection } from '../config.js';
@@ -16,7 +17,7 @@ import { teardownResources } from './teardown.js';
 
 export interface ProvisionData {
   /** The create call's arguments with users' passwords sealed (SecretBox). */
-  args: Omit<CreateInstanceArgs, 'users'> & { sealedUsers: string };
+  args: Omit<CreateInstanceArgs, 'users' | 'restore_storage'> & { sealedUsers: string; sealedStorage?: string | null };
   tenantId: string;
   volumeId?: string;
   securityGroup?: string;
@@ -25,6 +26,13 @@ export interface ProvisionData {
 }
 
 export const PROVISION = 'provision';
+
+/** What the guest needs to restore a backup before its engine first starts (Trove's backup_info). */
+async function restoreInfoOf(ctx: TaskContext, backupId: string): Promise<RestoreInfo> {
+  const b = await ctx.db('backups').where({ id: backupId, deleted: false }).first();
+  if (!b || b.state !== 'COMPLETED' || !b.location) throw new Error(`The backup ${backupId} is no longer available to restore from.`);
+  return { id: b.id, instance_id: b.instance_id, location: b.location, type: b.backup_type ?? 'full', checksum: b.checksum, storage_driver: b.storage_driver };
+}
 
 const FAULTS: Record<string, InstanceTask> = {
   volume: Tasks.BUILDING_ERROR_VOLUME,
@@ -107,6 +115,8 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
           const flavor = await ctx.compute.getFlavor(a.flavor_id);
           // the group's values are in the engine's configuration from its first start: no restart
           const overrides = await configurationOverrides(ctx.db, a.configuration_id);
+          const restore = a.backup_id ? await restoreInfoOf(ctx, a.backup_id) : null;
+          const storage = a.sealedStorage ? (JSON.parse(ctx.secrets.open(a.sealedStorage)) as BackupStorage) : null;
           s.data.preparedAt = new Date().toISOString();
           await s.save();
           await ctx.rpc.prepareTopic(`guestagent.${s.instanceId}`);
@@ -118,6 +128,8 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
             root_password: a.root_password,
             overrides,
             ds_version: a.ds_version,
+            backup_info: restore,
+            storage,
           });
         },
       },

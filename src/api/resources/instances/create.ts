@@ -4,6 +4,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import {
   BadRequestError,
+  ConflictError,
+  ForbiddenError,
   NotFoundError,
   NotImplementedError,
   OverLimitError,
@@ -15,6 +17,7 @@ import { insertInstance, getInstance, recordFault, setTask } from '../../../db/i
 import { Tasks } from '../../../common/instance-tasks.js';
 import { applyUsage, changeUsage, ensureUsageRows, quotaLimits } from '../../../db/quotas.js';
 import { versionMetadata } from '../../../db/datastores.js';
+import { getBackup, type BackupRecord } from '../../../db/backups.js';
 import { requestContext, tokenInfo, type ApiDeps, type CreateInstanceCast } from '../../deps.js';
 import { resolveForCreate } from '../datastores/lookup.js';
 import type { InstanceCreateBody } from './schemas.js';
@@ -40,7 +43,6 @@ function checkUnique<T>(items: T[], key: (t: T) => string, message: string): voi
 
 function unsupported(body: InstanceCreateBody): void {
   if (body.replica_of || body.replica_count) throw new NotImplementedError('Replication is not supported yet by this deployment.');
-  if (body.restorePoint) throw new NotImplementedError('Restoring an instance from a backup is not supported yet by this deployment.');
   if (body.modules?.length) throw new NotImplementedError('Modules are not supported by this deployment.');
 }
 
@@ -68,16 +70,35 @@ async function checkVolume(ctx: Context, deps: ApiDeps, body: InstanceCreateBody
   return { size, type };
 }
 
+/** The backup a restorePoint names: the caller's, COMPLETED (Trove's 404 and 409 otherwise). */
+async function restorableBackup(ctx: Context, deps: ApiDeps, ref: string): Promise<BackupRecord> {
+  const context = requestContext(ctx);
+  const b = await getBackup(deps.db, ref, context.isAdmin ? undefined : context.projectId);
+  if (!b) throw new NotFoundError(`Backup ${ref} cannot be found.`);
+  if (b.state !== 'COMPLETED' || !b.location) throw new ConflictError(`Backup ${ref} is not complete (it is ${b.state}); only a COMPLETED backup can be restored.`);
+  return b;
+}
+
 export async function createInstance(ctx: Context, deps: ApiDeps, body: InstanceCreateBody) {
   const context = requestContext(ctx);
   unsupported(body);
   const flavor = await findFlavor(ctx, deps, body.flavorRef);
-  const { datastore, version } = await resolveForCreate(deps.db, body.datastore ?? {}, deps.config.default_datastore);
+  const backup = body.restorePoint ? await restorableBackup(ctx, deps, body.restorePoint.backupRef) : undefined;
+  const requested = body.datastore ?? (backup ? { type: backup.datastore_name ?? undefined, version: backup.datastore_version_name ?? undefined } : {});
+  const { datastore, version } = await resolveForCreate(deps.db, requested, deps.config.default_datastore);
+  if (backup && backup.datastore_version_id !== version.id) {
+    throw new BadRequestError(
+      `The backup ${backup.id} is of datastore ${backup.datastore_name} version ${backup.datastore_version_name}; it can only be restored into that version, not ${datastore.name} ${version.name}.`,
+    );
+  }
   const allowedFlavors = await versionMetadata(deps.db, version.id, 'flavor');
   if (allowedFlavors.length && !allowedFlavors.includes(flavor.id)) {
     throw new BadRequestError(`Flavor ${flavor.id} is not supported for datastore ${datastore.name} version ${version.name}.`);
   }
   const volume = await checkVolume(ctx, deps, body, version.id);
+  if (backup && volume.size !== null && backup.size !== null && backup.size > volume.size) {
+    throw new ForbiddenError(`Backup is too large for given flavor or volume. Backup size: ${backup.size} GBs. Available size: ${volume.size} GBs.`);
+  }
   const databases = body.databases ?? [];
   const users = (body.users ?? []).map((u) => ({
     name: u.name,
@@ -152,6 +173,8 @@ export async function createInstance(ctx: Context, deps: ApiDeps, body: Instance
     locality: body.locality ?? null,
     access,
     ds_version: version.version ?? version.name,
+    backup_id: backup?.id ?? null,
+    restore_storage: backup ? await deps.backupStorage(context, tokenInfo(ctx)) : null,
   };
   try {
     await deps.taskmanager.create_instance(cast);
