@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { configSection } from '../src/common/config/schema.js';
 import { createLogger } from '../src/common/log.js';
-import { createTransport, messagingDefaults } from '../src/rpc/config.js';
+import { transportFromConfig, messagingDefaults } from '../src/rpc/config.js';
 import { RpcClient, RpcServer } from '../src/rpc/rpc.js';
 import { guestContract, guestTopic } from '../src/rpc/contracts/guest.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../src/rpc/contracts/conductor.js';
@@ -29,7 +29,7 @@ await runService('trove-guestagent', async () => {
   if (c.data_mount_point) section.mount_point = c.data_mount_point;
   if (c.data_bind_host) section.bind_host = c.data_bind_host;
   const engine = engineFor(c.datastore_manager, raw, c.state_dir, log);
-  const transport = createTransport(messaging, log);
+  const transport = transportFromConfig(raw, log);
   const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC);
   const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;

@@ -23,7 +23,7 @@ import { apiDefaults, datastoreNamesSection, osloPolicySection } from './config.
 import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from './deps.js';
 import { Policy } from './policy/policy.js';
 import { RateLimiter, rulesFromConfig } from './rate-limit.js';
-import { createTransport, messagingDefaults } from '../rpc/config.js';
+import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { RpcClient } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { guestContract, guestTopic } from '../rpc/contracts/guest.js';
@@ -98,7 +98,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   let rpc = overrides.rpc;
   let ownRpc: RpcClient | undefined;
   if (!rpc && messaging.transport_url) {
-    rpc = ownRpc = new RpcClient(createTransport(messaging, log), log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
+    rpc = ownRpc = new RpcClient(transportFromConfig(raw, log), log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
   }
   const noBus = (): never => {
     throw new Error('no bus configured ([DEFAULT] transport_url is empty)');

@@ -5,7 +5,7 @@ import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { databaseSection } from '../db/config.js';
 import { openDatabase, type Db } from '../db/connection.js';
-import { createTransport, messagingDefaults } from '../rpc/config.js';
+import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { RpcServer } from '../rpc/rpc.js';
 import type { Transport } from '../rpc/transport.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../rpc/contracts/conductor.js';
@@ -17,7 +17,7 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
     throw new ConfigError('trove.conf [DEFAULT] transport_url: trove-conductor needs the bus (rabbit://...)');
   }
   const db = options.db ?? openDatabase(configSection(raw, 'database', databaseSection));
-  const transport = options.transport ?? createTransport(messaging, log);
+  const transport = options.transport ?? transportFromConfig(raw, log);
   const server = new RpcServer(transport, log);
   await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log));
   return {

@@ -3,7 +3,8 @@
 // honours. rabbit:// → AMQP; unix:///path → the all-in-one bus; '' → in-process.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { opt } from '../common/config/schema.js';
+import { configSection, opt } from '../common/config/schema.js';
+import type { RawConfig } from '../common/config/reader.js';
 import type { Logger } from '../common/log.js';
 import type { Transport } from './transport.js';
 import { AmqpTransport } from './transports/amqp.js';
@@ -71,4 +72,9 @@ export function createTransport(c: MessagingConfig, log: Logger, options: Transp
     connectTimeoutMs: c.rpc_response_timeout * 1000,
     socketOptions: r.ssl && r.ssl_ca_file ? { ca: [readFileSync(r.ssl_ca_file)] } : undefined,
   });
+}
+
+/** The transport a service's configuration names: [DEFAULT] transport_url with [oslo_messaging_rabbit]. */
+export function transportFromConfig(raw: RawConfig, log: Logger, options: Omit<TransportOptions, 'rabbit'> = {}): Transport {
+  return createTransport(configSection(raw, 'DEFAULT', messagingDefaults), log, { ...options, rabbit: configSection(raw, 'oslo_messaging_rabbit', rabbitSection) });
 }

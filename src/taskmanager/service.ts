@@ -7,7 +7,7 @@ import type { Logger } from '../common/log.js';
 import { SecretBox } from '../common/secret-box.js';
 import { databaseSection } from '../db/config.js';
 import { openDatabase, type Db } from '../db/connection.js';
-import { createTransport, messagingDefaults } from '../rpc/config.js';
+import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { RpcClient, RpcServer } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import type { Transport } from '../rpc/transport.js';
@@ -57,7 +57,7 @@ export async function startTaskmanager(raw: RawConfig, log: Logger, options: { d
   const config = configSection(raw, 'DEFAULT', taskmanagerDefaults);
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
   const db = options.db ?? openDatabase(configSection(raw, 'database', databaseSection));
-  const transport = options.transport ?? createTransport(messaging, log);
+  const transport = options.transport ?? transportFromConfig(raw, log);
   const rpc = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
   const runner = new FlowRunner({ db, log, owner: options.owner ?? `${hostname()}:${process.pid}`, leaseSeconds: config.flow_lease_seconds });
   const ctx: TaskContext = { db, log, raw, config, messaging, rpc, runner, secrets: new SecretBox(config.taskmanager_rpc_encr_key), ...drivers(raw, config.compute_driver) };

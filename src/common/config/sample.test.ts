@@ -7,7 +7,7 @@ import { adminTokenSection } from '../../api/server.js';
 import { databaseSection } from '../../db/config.js';
 import { keystoneAuthtokenSection, openstackDefaults, serviceCredentialsSection } from '../../clients/openstack/config.js';
 import { parseIni } from './reader.js';
-import { messagingDefaults } from '../../rpc/config.js';
+import { messagingDefaults, rabbitSection } from '../../rpc/config.js';
 import { datastorePortsSection, taskmanagerDefaults } from '../../taskmanager/config.js';
 import { localSection } from '../../clients/local/config.js';
 
@@ -24,6 +24,7 @@ export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['keystone_authtoken', keystoneAuthtokenSection],
   ['service_credentials', serviceCredentialsSection],
   ['oslo_policy', osloPolicySection],
+  ['oslo_messaging_rabbit', rabbitSection],
 ];
 
 test('every key of every section schema is in etc/trove.conf.sample', (t) => {
