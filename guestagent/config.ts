@@ -20,6 +20,8 @@ export const guestDefaults = z.object({
    * measures the data directory against it and makes the engine read-only when it is full. */
   data_volume_file: opt.optStr(),
   data_volume_unit_mb: opt.int(1024, 1),
+  /** This instance's RPC key (Trove's guest_info instance_rpc_encr_key); unset: plain messages. */
+  instance_rpc_encr_key: opt.optStr(),
 });
 
 export type GuestConfig = z.output<typeof guestDefaults>;

@@ -5,6 +5,7 @@ import { configSection } from '../src/common/config/schema.js';
 import { createLogger } from '../src/common/log.js';
 import { transportFromConfig, messagingDefaults } from '../src/rpc/config.js';
 import { RpcClient, RpcServer } from '../src/rpc/rpc.js';
+import { guestSerializers } from '../src/rpc/secure.js';
 import { guestContract, guestTopic } from '../src/rpc/contracts/guest.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../src/rpc/contracts/conductor.js';
 import { loadServiceConfig, runService } from '../src/cmd/service-config.js';
@@ -31,7 +32,8 @@ await runService('trove-guestagent', async () => {
   const engine = engineFor(c.datastore_manager, raw, c.state_dir, log);
   const transport = transportFromConfig(raw, log);
   const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
-  const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC);
+  const serializers = guestSerializers(c.guest_id, c.instance_rpc_encr_key);
+  const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
   const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
   const options = { instanceId: c.guest_id, engine, conductor, log, quota };
   const reporter = new StatusReporter(options);
@@ -39,7 +41,7 @@ await runService('trove-guestagent', async () => {
 
   // After a reboot of the agent (or its VM), bring a prepared engine back up.
   if (await engine.lifecycle.prepared()) await engine.lifecycle.start().catch((err) => log.error({ err: err.message }, 'could not start the engine'));
-  await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter));
+  await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own });
   log.info({ engine: engine.name }, 'guest agent serving');
 
   const beat = setInterval(() => void reporter.report().catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed')), c.report_interval * 1000);

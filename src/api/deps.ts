@@ -16,6 +16,7 @@ import type { CreateInstanceArgs, TaskmanagerContract } from '../rpc/contracts/t
 import type { GuestContract } from '../rpc/contracts/guest.js';
 import type { DatastoreNames } from './config.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
+import type { SecureRpc } from '../rpc/secure.js';
 
 export interface UserClients {
   compute: Compute;
@@ -30,8 +31,10 @@ export type GuestApi = Stub<GuestContract>;
 
 export interface ApiDeps {
   taskmanager: TaskManagerApi;
-  /** The guest agent of an instance, on its own topic. */
-  guest(instanceId: string): GuestApi;
+  /** The guest agent of an instance, on its own topic (encrypted with its key: instances.encrypted_key). */
+  guest(instanceId: string, encryptedKey: string | null): GuestApi;
+  /** RPC encryption settings. */
+  secure: SecureRpc;
   /** The names the API refuses for a datastore manager ([<manager>] ignore_users / ignore_dbs). */
   datastoreNames(manager: string): DatastoreNames;
   config: ApiDefaults;

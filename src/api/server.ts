@@ -27,6 +27,7 @@ import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { RpcClient } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { guestContract, guestTopic } from '../rpc/contracts/guest.js';
+import { secureRpc } from '../rpc/secure.js';
 
 /** Identity without Keystone: a fixed admin token for one project (all-in-one, loopback only). */
 export const adminTokenSection = z.object({
@@ -103,9 +104,10 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   const noBus = (): never => {
     throw new Error('no bus configured ([DEFAULT] transport_url is empty)');
   };
-  const taskmanager = overrides.taskmanager ?? (rpc ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC) : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
+  const secure = secureRpc(raw);
+  const taskmanager = overrides.taskmanager ?? (rpc ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC, { serializer: secure.taskmanager }) : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
   const bus = rpc;
-  const guest = (instanceId: string): GuestApi => (bus ? bus.stub(guestContract, guestTopic(instanceId)) : new Proxy({} as GuestApi, { get: () => async () => noBus() }));
+  const guest = (instanceId: string, encryptedKey: string | null): GuestApi => (bus ? bus.stub(guestContract, guestTopic(instanceId), { serializer: secure.guest(encryptedKey) }) : new Proxy({} as GuestApi, { get: () => async () => noBus() }));
   const datastoreNames = (manager: string) => configSection(raw, manager, datastoreNamesSection);
   return {
     config,
@@ -125,6 +127,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     backupStorage,
     taskmanager,
     guest,
+    secure,
     datastoreNames,
     close: async () => {
       await ownRpc?.close();

@@ -6,6 +6,7 @@ import type { Logger } from '../common/log.js';
 import { databaseSection } from '../db/config.js';
 import { openDatabase, type Db } from '../db/connection.js';
 import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
+import { secureRpc } from '../rpc/secure.js';
 import { RpcServer } from '../rpc/rpc.js';
 import type { Transport } from '../rpc/transport.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../rpc/contracts/conductor.js';
@@ -19,7 +20,9 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
   const db = options.db ?? openDatabase(configSection(raw, 'database', databaseSection));
   const transport = options.transport ?? transportFromConfig(raw, log);
   const server = new RpcServer(transport, log);
-  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log));
+  const secure = secureRpc(raw);
+  const keyOf = async (id: string) => (await db('instances').where({ id }).first('encrypted_key'))?.encrypted_key as string | null | undefined;
+  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log), { serializer: secure.conductor(keyOf) });
   return {
     async stop() {
       await server.close();

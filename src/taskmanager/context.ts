@@ -6,6 +6,7 @@ import type { VolumeService } from '../clients/volume.js';
 import type { Network } from '../clients/network.js';
 import type { RawConfig } from '../common/config/reader.js';
 import type { SecretBox } from '../common/secret-box.js';
+import type { SecureRpc } from '../rpc/secure.js';
 import type { RpcClient } from '../rpc/rpc.js';
 import type { Stub } from '../rpc/contract.js';
 import { guestContract, guestTopic, type GuestContract } from '../rpc/contracts/guest.js';
@@ -26,11 +27,23 @@ export interface TaskContext {
   network: Network;
   rpc: RpcClient;
   secrets: SecretBox;
+  /** RPC encryption: the taskmanager topic's and each guest's serializers. */
+  secure: SecureRpc;
   runner: FlowRunner;
   /** The object store a backup lives in, with the rights the storage descriptor carries. */
   objectStore(storage: BackupStorage): ObjectStore;
 }
 
+/** The instance's guest, its messages encrypted with the instance's key (read at each call). */
 export function guestOf(ctx: TaskContext, instanceId: string): Stub<GuestContract> {
-  return ctx.rpc.stub(guestContract, guestTopic(instanceId));
+  const stubFor = async () => {
+    const row = await ctx.db('instances').where({ id: instanceId }).first('encrypted_key');
+    return ctx.rpc.stub(guestContract, guestTopic(instanceId), { serializer: ctx.secure.guest(row?.encrypted_key) });
+  };
+  return new Proxy({} as Stub<GuestContract>, {
+    get: (_t, verb: string) => async (args?: unknown, options?: unknown) => {
+      const stub = (await stubFor()) as unknown as Record<string, (a?: unknown, o?: unknown) => Promise<unknown>>;
+      return stub[verb]!(args, options);
+    },
+  });
 }

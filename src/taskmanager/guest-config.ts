@@ -7,6 +7,8 @@ export interface GuestInfo {
   manager: string;
   version: string;
   reportInterval: number;
+  /** The instance's RPC key (Trove's instance_rpc_encr_key); null: plain messages. */
+  rpcKey: string | null;
 }
 
 const clean = (v: string) => v.replace(/[\r\n]/g, '');
@@ -23,6 +25,7 @@ export function renderGuestConfig(info: GuestInfo, messaging: MessagingConfig): 
     `control_exchange = ${clean(messaging.control_exchange)}`,
     `rpc_response_timeout = ${messaging.rpc_response_timeout}`,
     `report_interval = ${info.reportInterval}`,
+    ...(info.rpcKey ? [`instance_rpc_encr_key = ${clean(info.rpcKey)}`] : []),
     '',
   ].join('\n');
 }

@@ -7,6 +7,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { createApp } from '../../src/api/app.js';
 import { taskmanagerContract } from '../../src/rpc/contracts/taskmanager.js';
 import { apiDefaults, datastoreNamesSection } from '../../src/api/config.js';
+import { secureRpc } from '../../src/rpc/secure.js';
 import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from '../../src/api/deps.js';
 import { RateLimiter, rulesFromConfig } from '../../src/api/rate-limit.js';
 import { InvalidTokenError, type TokenInfo, type TokenValidator } from '../../src/clients/identity.js';
@@ -95,6 +96,7 @@ export async function startApi(options: HarnessOptions): Promise<Harness> {
         throw new Error('no guest agents in this test');
       }),
     datastoreNames: (manager) => configSection({}, manager, datastoreNamesSection),
+    secure: secureRpc({ DEFAULT: options.config ?? {} }),
     backupStorage: async () => ({ driver: 'local' }),
     config,
     db: tdb.db,

@@ -171,6 +171,16 @@ test.serial('root: show false, enable returns a password that logs in, show true
   t.deepEqual((await cp.http.get(`/instances/${id}/root`)).data, { rootEnabled: true }, 'Trove shows whether root was ever enabled');
 });
 
+test.serial('the guest talks encrypted: its config carries the instance key the control plane stores encrypted', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const conf = execFileSync('grep', ['-rh', 'instance_rpc_encr_key', cp.stateDir]).toString().trim();
+  const row = await cp.tdb.db('instances').where({ id }).first('encrypted_key');
+  const { secureRpc } = await import('../../src/rpc/secure.js');
+  const key = secureRpc(cp.raw).instanceKey(row.encrypted_key);
+  t.truthy(key);
+  t.is(conf, `instance_rpc_encr_key = ${key}`);
+});
+
 test.serial('operations while the instance is not ready → 422; unknown instance → 404', async (t) => {
   await cp.tdb.db('instances').where({ id }).update({ task_id: 0x05 });
   const r = await cp.http.get(`/instances/${id}/databases`);

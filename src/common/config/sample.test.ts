@@ -10,6 +10,7 @@ import { parseIni } from './reader.js';
 import { messagingDefaults, rabbitSection } from '../../rpc/config.js';
 import { datastorePortsSection, taskmanagerDefaults } from '../../taskmanager/config.js';
 import { localSection } from '../../clients/local/config.js';
+import { secureRpcDefaults } from '../../rpc/secure.js';
 
 export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['DEFAULT', apiDefaults],
@@ -17,6 +18,7 @@ export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['DEFAULT', openstackDefaults],
   ['DEFAULT', messagingDefaults],
   ['DEFAULT', taskmanagerDefaults],
+  ['DEFAULT', secureRpcDefaults],
   ['local', localSection],
   ['mariadb', datastorePortsSection],
   ['mariadb', datastoreNamesSection],

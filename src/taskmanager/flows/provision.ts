@@ -86,7 +86,14 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
             flavor,
             imageId: a.image_id ?? '',
             guestConfig: renderGuestConfig(
-              { instanceId: s.instanceId, tenantId: s.data.tenantId, manager: a.datastore_manager, version: a.ds_version, reportInterval: ctx.config.report_interval },
+              {
+                instanceId: s.instanceId,
+                tenantId: s.data.tenantId,
+                manager: a.datastore_manager,
+                version: a.ds_version,
+                reportInterval: ctx.config.report_interval,
+                rpcKey: ctx.secure.instanceKey((await ctx.db('instances').where({ id: s.instanceId }).first('encrypted_key'))?.encrypted_key),
+              },
               ctx.messaging,
             ),
             volumeId: s.data.volumeId,

@@ -1,6 +1,6 @@
 // POST /instances: validate against flavors, datastores, volume rules and quotas, store the
 // instance as BUILD with its quota usage in one transaction, then hand it to the taskmanager.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import {
   BadRequestError,
@@ -147,7 +147,7 @@ export async function createInstance(ctx: Context, deps: ApiDeps, body: Instance
       configuration_id: body.configuration ?? null,
       slave_of_id: null,
       region_id: body.region_name ?? deps.config.os_region_name,
-      encrypted_key: randomBytes(32).toString('base64'),
+      encrypted_key: deps.secure.newInstanceKey(),
       availability_zone: body.availability_zone ?? null,
       locality: body.locality ?? null,
       access,

@@ -29,7 +29,7 @@ export async function guestTarget(ctx: Context, deps: ApiDeps, id: string): Prom
   const version = await deps.db('datastore_versions').where({ id: row.datastore_version_id }).first('manager');
   return {
     row,
-    guest: deps.guest(row.id),
+    guest: deps.guest(row.id, row.encrypted_key),
     names: deps.datastoreNames(version?.manager ?? ''),
     quick: { timeoutMs: deps.config.agent_call_low_timeout * 1000 },
   };
