@@ -108,3 +108,35 @@ export class NotSupportedError extends Error {
 export class InvalidValueError extends Error {
   override name = 'InvalidValueError';
 }
+
+/** A backup tool's output (guestagent/backup/run-backup.ts streams it to storage). */
+export interface BackupStreamSource {
+  /** Ends only if the tool succeeded, errors otherwise; destroying it stops the tool. */
+  stream: import('node:stream').Readable;
+  /** Recorded with the backup and handed back to restoreStream/installRestored: e.g. 'xbstream', 'sql'. */
+  format: string;
+}
+
+/** The engine's restore tool, fed by guestagent/backup/run-restore.ts. */
+export interface RestoreStreamSink {
+  stream: import('node:stream').Writable;
+  /** Resolves when the tool finished successfully. */
+  done: Promise<void>;
+}
+
+/**
+ * Backups of the engine's data (Trove's create_backup, and prepare with backup_info). The engine
+ * only produces and consumes streams; compression, encryption, checksums and storage are the
+ * pipeline's. A restore runs: stagingDir → restoreStream (tool writes into the staging dir) →
+ * the pipeline verifies the checksum → installRestored (the data becomes the engine's).
+ */
+export interface Backup {
+  /** Starts a full backup of the running engine. */
+  backupStream(): Promise<BackupStreamSource>;
+  /** A fresh staging directory path for a restore, on the data volume (so installing is a rename). */
+  stagingDir(backupId: string): string;
+  /** Opens the restore tool writing a backup of `format` into stagingDir. */
+  restoreStream(format: string, stagingDir: string): Promise<RestoreStreamSink>;
+  /** Makes the verified data in stagingDir the engine's (the engine is usable with its own credentials afterwards). */
+  installRestored(format: string, stagingDir: string): Promise<void>;
+}

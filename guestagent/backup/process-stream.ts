@@ -100,3 +100,8 @@ export function processTransform(spec: ProcessSpec): Duplex {
   });
   return d;
 }
+
+/** Runs a process to completion; rejects with its stderr tail unless it exits 0. */
+export async function runProcess(spec: ProcessSpec): Promise<void> {
+  await start(spec, 'ignore', 'ignore').exited;
+}

@@ -5,7 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { createLogger } from '../../src/common/log.js';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { ObjectDirectory } from '../../src/common/object-directory.js';
@@ -96,6 +97,19 @@ test.serial('the checksum on record must match; a wrong service key is refused; 
   t.true(plain.location.endsWith('plain.raw.gz'));
   await runRestore({ storage, location: plain.location, stagingDir: path.join(target, '.s'), ...fileRestore(target) });
   t.true(readFileSync(path.join(target, 'data')).equals(data));
+});
+
+test.serial('log lines name the backup, never the service key or the wrapped data key', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+  const r = await runBackup({ source: chunks(randomBytes(100_000)), format: 'raw', storage, container: 'bk', name: 'logged', serviceKey: KEY, log });
+  const target = newTarget('target-logged');
+  await runRestore({ storage, location: r.location, serviceKey: KEY, stagingDir: path.join(target, '.s'), log, ...fileRestore(target) });
+  const text = lines.join('');
+  t.regex(text, /backup stored/);
+  t.regex(text, /backup restored/);
+  t.false(text.includes(KEY));
+  t.false(text.includes(r.metadata['wrapped-key']!));
 });
 
 test.serial('a backup tool that fails after writing leaves no backup and no segments', async (t) => {

@@ -4,6 +4,7 @@
 // place. On any failure the staging directory is removed and nothing else was touched.
 import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../src/common/log.js';
@@ -59,7 +60,8 @@ export interface RestoreRunResult {
 export async function runRestore(o: RestoreRunOptions): Promise<RestoreRunResult> {
   const started = Date.now();
   await rm(o.stagingDir, { recursive: true, force: true });
-  await mkdir(o.stagingDir, { recursive: true, mode: 0o700 });
+  await mkdir(path.dirname(o.stagingDir), { recursive: true });
+  await mkdir(o.stagingDir, { mode: 0o700 });
   try {
     const opened = await o.storage.open(o.location);
     const md = opened.metadata;

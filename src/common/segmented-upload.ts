@@ -128,7 +128,7 @@ export async function uploadSegments(source: Readable, o: SegmentedUploadOptions
         s.size += piece.length;
         const ok = s.body.write(piece);
         if (s.size >= o.segmentSize) close();
-        if (!ok) await Promise.race([new Promise((r) => s.body.once('drain', r).once('close', r)), failedP]);
+        if (!ok) await Promise.race([drained(s.body), failedP]);
       }
     }
     close();
@@ -144,6 +144,19 @@ export async function uploadSegments(source: Readable, o: SegmentedUploadOptions
   }
   results.sort((a, b) => a.index - b.index);
   return { segments: results, size: total, sha256: whole.digest('hex') };
+}
+
+/** Resolves at the stream's next 'drain' (or 'close'), leaving no listener behind. */
+function drained(s: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
 }
 
 async function removeAll(names: string[], o: SegmentedUploadOptions): Promise<void> {

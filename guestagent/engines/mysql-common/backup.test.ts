@@ -1,0 +1,142 @@
+// Backups of a real mariadbd in a temp dir: rows written, a physical backup (mariadb-backup)
+// through the pipeline into the local store, restored into a new data directory on which a second
+// mariadbd starts with the same CHECKSUM TABLE values and the source's users; then the logical
+// fallback (mariadb-dump) into a third, freshly prepared server.
+import test from 'ava';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import mysql from 'mysql2/promise';
+import { createLogger } from '../../../src/common/log.js';
+import { configSection } from '../../../src/common/config/schema.js';
+import { ObjectDirectory } from '../../../src/common/object-directory.js';
+import { freeTcpPort } from '../../../test/helpers/ports.js';
+import { runBackup } from '../../backup/run-backup.js';
+import { runRestore } from '../../backup/run-restore.js';
+import { LocalBackupStorage } from '../../backup/storage/local.js';
+import { mariadbSection } from '../mariadb/config.js';
+import { MysqlLifecycle } from './lifecycle.js';
+import { MysqlBackup } from './backup.js';
+
+const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+const KEY = 'backup-service-key';
+let root: string;
+const servers: MysqlLifecycle[] = [];
+
+async function server(name: string) {
+  const port = await freeTcpPort();
+  const c = configSection({ mariadb: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1' } }, 'mariadb', mariadbSection);
+  const state = path.join(root, name, 'state');
+  mkdirSync(state, { recursive: true });
+  const lifecycle = new MysqlLifecycle(c, state, log, 80);
+  servers.push(lifecycle);
+  return { c, lifecycle, port, backup: (method: 'auto' | 'logical' = 'auto') => new MysqlBackup(c, lifecycle, log, { method }) };
+}
+
+const prepare = (l: MysqlLifecycle) =>
+  l.prepare({ memoryMb: 256, packages: [], databases: [{ name: 'shop' }], users: [{ name: 'app', host: '%', password: 'app-Secret-1', databases: ['shop'] }], overrides: {} });
+
+async function checksums(l: MysqlLifecycle): Promise<Record<string, unknown>> {
+  const c = await l.admin.connect();
+  try {
+    const [rows] = await c.query('CHECKSUM TABLE shop.orders, shop.notes EXTENDED');
+    const [[count]] = (await c.query('SELECT COUNT(*) AS n FROM shop.orders')) as unknown as [[{ n: number }]];
+    return { checksums: Object.fromEntries((rows as Array<{ Table: string; Checksum: number }>).map((r) => [r.Table, String(r.Checksum)])), rows: Number(count.n) };
+  } finally {
+    await c.end();
+  }
+}
+
+let source: Awaited<ReturnType<typeof server>>;
+let expected: Record<string, unknown>;
+const storage = () => new LocalBackupStorage(path.join(root, 'objects'));
+
+test.before(async () => {
+  root = mkdtempSync(path.join(tmpdir(), 'mysql-backup-'));
+  chmodSync(root, 0o755);
+  source = await server('source');
+  await prepare(source.lifecycle);
+  const c = await mysql.createConnection({ host: '127.0.0.1', port: source.port, user: 'app', password: 'app-Secret-1', database: 'shop' });
+  await c.query('CREATE TABLE orders (id INT PRIMARY KEY, customer VARCHAR(40), amount DECIMAL(10,2), payload BLOB) ENGINE=InnoDB');
+  await c.query('CREATE TABLE notes (id INT PRIMARY KEY AUTO_INCREMENT, body TEXT) ENGINE=Aria');
+  for (let batch = 0; batch < 20; batch++) {
+    const rows = Array.from({ length: 1000 }, (_, i) => {
+      const id = batch * 1000 + i;
+      return [id, `customer-${id % 97}`, (id * 1.37).toFixed(2), Buffer.from(`payload ${id} `.repeat(8))];
+    });
+    await c.query('INSERT INTO orders VALUES ?', [rows]);
+  }
+  await c.query("INSERT INTO notes (body) VALUES ('first'), ('second, with a quote '' and a backslash \\\\')");
+  await c.end();
+  expected = await checksums(source.lifecycle);
+});
+
+test.after.always(async () => {
+  for (const s of servers) await s.stop().catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test.serial('physical: mariadb-backup → local store → new data dir; a second mariadbd has the same checksums and users', async (t) => {
+  const b = source.backup();
+  t.is(b.method(), 'xbstream');
+  const src = await b.backupStream();
+  const r = await runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'database_backups', name: 'phys-1', serviceKey: KEY, segmentSize: 8 * 1024 * 1024 });
+  t.true(r.rawSize > 1024 * 1024);
+  t.true(r.location.endsWith('.xbstream.zst.enc') || r.location.endsWith('.xbstream.gz.enc'));
+
+  const target = await server('target');
+  const tb = target.backup();
+  const staging = tb.stagingDir('phys-1');
+  await runRestore({
+    storage: storage(),
+    location: r.location,
+    checksum: r.checksum,
+    serviceKey: KEY,
+    stagingDir: staging,
+    sink: (dir, meta) => tb.restoreStream(meta.format, dir),
+    commit: (dir, meta) => tb.installRestored(meta.format, dir),
+  });
+  t.deepEqual(readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')), [], 'staging removed');
+  await target.lifecycle.start();
+  t.is(await target.lifecycle.health(), 'healthy');
+  t.deepEqual(await checksums(target.lifecycle), expected);
+  const app = await mysql.createConnection({ host: '127.0.0.1', port: target.port, user: 'app', password: 'app-Secret-1', database: 'shop' });
+  const [notes] = await app.query('SELECT body FROM notes ORDER BY id');
+  t.deepEqual(notes, [{ body: 'first' }, { body: "second, with a quote ' and a backslash \\" }]);
+  await app.end();
+  await target.lifecycle.stop();
+});
+
+test.serial('logical fallback: mariadb-dump → restore into a freshly prepared server; os_admin still manages it', async (t) => {
+  const b = source.backup('logical');
+  t.is(b.method(), 'sql');
+  const src = await b.backupStream();
+  const r = await runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'database_backups', name: 'logical-1', serviceKey: KEY });
+  t.true(r.location.includes('.sql.'));
+  const target = await server('logical');
+  await prepare(target.lifecycle);
+  const tb = target.backup('logical');
+  await runRestore({
+    storage: storage(),
+    location: r.location,
+    serviceKey: KEY,
+    stagingDir: tb.stagingDir('logical-1'),
+    sink: (dir, meta) => tb.restoreStream(meta.format, dir),
+    commit: (dir, meta) => tb.installRestored(meta.format, dir),
+  });
+  t.deepEqual(await checksums(target.lifecycle), expected);
+  t.is(await target.lifecycle.health(), 'healthy');
+  await target.lifecycle.restart();
+  t.is(await target.lifecycle.health(), 'healthy', 'os_admin works after a restart too');
+});
+
+test.serial('a backup of a stopped server fails and stores nothing', async (t) => {
+  const dead = await server('dead');
+  await prepare(dead.lifecycle);
+  await dead.lifecycle.stop();
+  const src = await dead.backup().backupStream();
+  await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'dead_backups', name: 'x', serviceKey: KEY }), { message: /mariadb-backup exited with code/ });
+  const dir = new ObjectDirectory(path.join(root, 'objects'));
+  t.deepEqual([...(await dir.listObjects('dead_backups')), ...(await dir.listObjects('dead_backups_segments'))], []);
+});

@@ -1,0 +1,211 @@
+// Backups of a MySQL-family server. Physical with mariadb-backup (xbstream on stdout; restore:
+// mbstream -x into the staging dir, mariadb-backup --prepare, the dir renamed into the datadir,
+// then os_admin given a fresh password through a short skip-grant-tables start). Without
+// mariadb-backup, logical with mariadb-dump/mysqldump (restore: the SQL loaded into the running
+// server, then os_admin's password set back). Credentials reach the tools through a 0600 option
+// file, never the command line.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chownSync, readdirSync, lstatSync, createWriteStream, createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { finished, pipeline } from 'node:stream/promises';
+import mysql from 'mysql2/promise';
+import type { Logger } from '../../../src/common/log.js';
+import type { Backup, BackupStreamSource, RestoreStreamSink } from '../../capabilities.js';
+import { findExecutable, processSink, processSource, runProcess } from '../../backup/process-stream.js';
+import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
+import { generatePassword } from './admin.js';
+import type { MysqlLifecycle } from './lifecycle.js';
+import type { MysqlFamilyConfig } from './settings.js';
+
+export interface MysqlBackupTools {
+  /** mariadb-backup; physical backups only when it (and mbstream) exist. */
+  backup?: string | undefined;
+  mbstream?: string | undefined;
+  dump?: string | undefined;
+  client?: string | undefined;
+  /** 'auto': physical when mariadb-backup is installed, else logical. */
+  method: 'auto' | 'physical' | 'logical';
+}
+
+const ADMIN_USER = 'os_admin';
+const DUMP_FILE = 'dump.sql';
+const cnfQuote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+export class MysqlBackup implements Backup {
+  private readonly tools: MysqlBackupTools;
+  private readonly stateDir: string;
+
+  constructor(
+    private readonly c: MysqlFamilyConfig,
+    private readonly lifecycle: MysqlLifecycle,
+    private readonly log: Logger,
+    tools: Partial<MysqlBackupTools> = {},
+  ) {
+    this.tools = {
+      backup: tools.backup ?? findExecutable('mariadb-backup') ?? findExecutable('mariabackup'),
+      mbstream: tools.mbstream ?? findExecutable('mbstream'),
+      dump: tools.dump ?? findExecutable('mariadb-dump') ?? findExecutable('mysqldump'),
+      client: tools.client ?? findExecutable('mariadb') ?? findExecutable('mysql'),
+      method: tools.method ?? 'auto',
+    };
+    this.stateDir = path.dirname(lifecycle.paths.cnf);
+  }
+
+  /** 'xbstream' (physical) or 'sql' (logical), as this machine's tools allow. */
+  method(): 'xbstream' | 'sql' {
+    const physical = Boolean(this.tools.backup && this.tools.mbstream);
+    if (this.tools.method === 'physical' && !physical) throw new Error('physical backups need mariadb-backup and mbstream, which are not installed');
+    return this.tools.method === 'logical' || !physical ? 'sql' : 'xbstream';
+  }
+
+  /** An option file with the server's config and os_admin's credentials, 0600. */
+  private credentialsFile(): string {
+    const file = path.join(this.stateDir, 'backup-client.cnf');
+    const pw = readFileSync(this.lifecycle.paths.adminPasswordFile, 'utf8').trim();
+    const client = [`user = ${ADMIN_USER}`, `password = ${cnfQuote(pw)}`, `socket = ${this.lifecycle.paths.socket}`];
+    writeFileSync(file, [`!include ${this.lifecycle.paths.cnf}`, '[client]', ...client, '[mariadb-backup]', ...client, ''].join('\n'), { mode: 0o600 });
+    return file;
+  }
+
+  async backupStream(): Promise<BackupStreamSource> {
+    const format = this.method();
+    const cnf = this.credentialsFile();
+    if (format === 'xbstream') {
+      const tmp = path.join(this.stateDir, 'backup-tmp');
+      await rm(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true, mode: 0o700 });
+      this.log.info({ tool: path.basename(this.tools.backup!) }, 'physical backup started');
+      return { format, stream: processSource({ bin: this.tools.backup!, args: [`--defaults-file=${cnf}`, '--backup', '--stream=xbstream', `--target-dir=${tmp}`, `--tmpdir=${tmp}`] }) };
+    }
+    if (!this.tools.dump) throw new Error('neither mariadb-backup nor mariadb-dump/mysqldump is installed');
+    this.log.info({ tool: path.basename(this.tools.dump) }, 'logical backup started');
+    const args = [`--defaults-file=${cnf}`, '--all-databases', '--single-transaction', '--routines', '--events', '--triggers', '--hex-blob', '--quick'];
+    return { format, stream: processSource({ bin: this.tools.dump, args }) };
+  }
+
+  stagingDir(backupId: string): string {
+    return path.join(this.c.mount_point, `.restore-${backupId.replace(/[^A-Za-z0-9_-]/g, '_')}`);
+  }
+
+  async restoreStream(format: string, stagingDir: string): Promise<RestoreStreamSink> {
+    if (format === 'xbstream') {
+      if (!this.tools.mbstream) throw new Error('restoring a physical backup needs mbstream (mariadb-backup), which is not installed');
+      return processSink({ bin: this.tools.mbstream, args: ['-x', '-C', stagingDir] });
+    }
+    if (format === 'sql') {
+      const stream = createWriteStream(path.join(stagingDir, DUMP_FILE), { mode: 0o600 });
+      return { stream, done: finished(stream) };
+    }
+    throw new Error(`a MySQL-family engine cannot restore a backup of format '${format}'`);
+  }
+
+  async installRestored(format: string, stagingDir: string): Promise<void> {
+    if (format === 'sql') return this.loadDump(path.join(stagingDir, DUMP_FILE));
+    if (format !== 'xbstream') throw new Error(`a MySQL-family engine cannot restore a backup of format '${format}'`);
+    await runProcess({ bin: this.tools.backup!, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] });
+    await this.lifecycle.stop();
+    const dataDir = this.lifecycle.paths.dataDir;
+    const replaced = `${dataDir}.replaced-${Date.now()}`;
+    chmodSync(this.c.mount_point, 0o755);
+    const had = existsSync(dataDir);
+    if (had) renameSync(dataDir, replaced);
+    try {
+      renameSync(stagingDir, dataDir);
+      this.ownTree(dataDir);
+      await this.resetAdmin();
+    } catch (e) {
+      await rm(dataDir, { recursive: true, force: true });
+      if (had) renameSync(replaced, dataDir);
+      throw e;
+    }
+    if (had) await rm(replaced, { recursive: true, force: true });
+    this.log.info({}, 'physical backup installed into the data directory');
+  }
+
+  /** The server's OS user when the agent runs as root (the files must be its). */
+  private serverIds(): { uid: number; gid: number } | undefined {
+    if (process.getuid?.() !== 0) return undefined;
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${this.c.run_as}:`));
+    if (!line) return undefined;
+    const [, , uid, gid] = line.split(':');
+    return { uid: Number(uid), gid: Number(gid) };
+  }
+
+  private ownTree(dir: string): void {
+    const ids = this.serverIds();
+    if (!ids) return;
+    const walk = (p: string) => {
+      chownSync(p, ids.uid, ids.gid);
+      if (lstatSync(p).isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
+    };
+    walk(dir);
+  }
+
+  /**
+   * The restored grant tables hold the source's os_admin password: start the server once without
+   * networking and grant checks, give os_admin a new password (kept 0600 as the lifecycle expects),
+   * stop it. The lifecycle's next start finds a server it can manage.
+   */
+  private async resetAdmin(): Promise<void> {
+    const run = path.join(this.stateDir, 'restore-run');
+    await rm(run, { recursive: true, force: true });
+    mkdirSync(run, { recursive: true, mode: 0o755 });
+    this.ownTree(run);
+    const sock = path.join(run, 'mysqld.sock');
+    const pidFile = path.join(run, 'mysqld.pid');
+    const out = path.join(this.stateDir, 'restore-server.log');
+    const args = ['--no-defaults', `--datadir=${this.lifecycle.paths.dataDir}`, `--socket=${sock}`, `--pid-file=${pidFile}`, '--skip-networking', '--skip-grant-tables'];
+    if (this.serverIds()) args.push(`--user=${this.c.run_as}`);
+    const pid = startDaemon(this.c.mysqld_bin, args, out);
+    const connect = () => mysql.createConnection({ socketPath: sock, user: 'root', connectTimeout: 2000 });
+    try {
+      for (const deadline = Date.now() + this.c.start_timeout * 1000; ; ) {
+        if (await connect().then((c) => (c.destroy(), true), () => false)) break;
+        if (!isAlive(pid) || Date.now() > deadline) {
+          const tail = readFileSync(out, 'utf8').trim().split('\n').filter((l) => /ERROR/.test(l)).slice(-3).join(' | ');
+          throw new Error(`the restored data directory did not start${tail ? `: ${tail}` : ''}`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const conn = await connect();
+      try {
+        const pw = generatePassword();
+        await conn.query('FLUSH PRIVILEGES');
+        for (const host of ['localhost', '127.0.0.1']) {
+          await conn.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
+          await conn.query('ALTER USER ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
+          await conn.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [ADMIN_USER, host]);
+        }
+        writeFileSync(this.lifecycle.paths.adminPasswordFile, pw, { mode: 0o600 });
+      } finally {
+        conn.destroy();
+      }
+    } finally {
+      await stopProcess(pid, 60_000);
+      await rm(run, { recursive: true, force: true });
+    }
+  }
+
+  /** Loads a logical backup into the running server; os_admin keeps this instance's password. */
+  private async loadDump(file: string): Promise<void> {
+    if (!this.tools.client) throw new Error('restoring a logical backup needs the mariadb/mysql client, which is not installed');
+    if (!isAlive(readPid(this.lifecycle.paths.pidFile))) await this.lifecycle.start();
+    const pw = readFileSync(this.lifecycle.paths.adminPasswordFile, 'utf8').trim();
+    const admin = await this.lifecycle.admin.connect(); // held open: the dump replaces the grant tables
+    try {
+      const cnf = this.credentialsFile();
+      const sink = processSink({ bin: this.tools.client, args: [`--defaults-file=${cnf}`, '--binary-mode'] });
+      await pipeline(createReadStream(file), sink.stream);
+      await sink.done;
+      for (const host of ['localhost', '127.0.0.1']) {
+        await admin.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
+        await admin.query('ALTER USER ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
+        await admin.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [ADMIN_USER, host]);
+      }
+      await admin.query('FLUSH PRIVILEGES');
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+    this.log.info({}, 'logical backup loaded');
+  }
+}
