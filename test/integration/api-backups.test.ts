@@ -72,24 +72,16 @@ test.serial('create: 202 NEW with Trove fields, quota taken, create_backup cast 
   t.is((await api().delete(`${base()}/backups/${b.id}`)).status, 422, 'a running backup is not deleted');
 });
 
-test.serial('incremental: explicit parent, or the last COMPLETED one; parent rules', async (t) => {
+test.serial('incremental: parent rules checked, then Trove\'s 501 (not built yet); delete refused while a child depends', async (t) => {
   const inst = await readyInstance();
   const full = (await api().post(`${base()}/backups`, { backup: { name: 'full', instance: inst } })).data.backup;
-  // the parent must be COMPLETED
   const early = await api().post(`${base()}/backups`, { backup: { name: 'inc0', instance: inst, parent_id: full.id } });
-  t.is(early.status, 422);
+  t.is(early.status, 422, 'the parent must be COMPLETED');
   await h.tdb.db('backups').where({ id: full.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/x', checksum: 'abc' });
   const inc = await api().post(`${base()}/backups`, { backup: { name: 'inc1', instance: inst, parent_id: full.id } });
-  t.is(inc.status, 202, JSON.stringify(inc.data));
-  t.is(inc.data.backup.parent_id, full.id);
-  t.is(lastCast('create_backup')!.backup_info.backup_type, 'incremental');
-  t.deepEqual(lastCast('create_backup')!.backup_info.parent, { location: 'local:///database_backups/x', checksum: 'abc' });
-  await h.tdb.db('backups').where({ id: inc.data.backup.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/y' });
-  const auto = await api().post(`${base()}/backups`, { backup: { name: 'inc2', instance: inst, incremental: 1 } });
-  t.is(auto.status, 202);
-  t.is(auto.data.backup.parent_id, inc.data.backup.id, 'incremental: 1 builds on the newest COMPLETED backup');
-  await h.tdb.db('backups').where({ id: auto.data.backup.id }).update({ state: 'FAILED' });
-
+  t.is(inc.status, 501);
+  t.regex(inc.data.notImplemented.message, /Incremental backups are not supported/);
+  t.is((await api().post(`${base()}/backups`, { backup: { name: 'inc2', instance: inst, incremental: 1 } })).status, 501);
   const unknown = await api().post(`${base()}/backups`, { backup: { name: 'x', instance: inst, parent_id: randomUUID() } });
   t.is(unknown.status, 404);
   const otherInst = await readyInstance();
@@ -97,14 +89,18 @@ test.serial('incremental: explicit parent, or the last COMPLETED one; parent rul
   t.is(foreign.status, 400);
   t.regex(foreign.data.badRequest.message, /another instance/);
 
-  // delete: refused while an incremental depends on it, then allowed from the leaf up
+  // a child (as an incremental would be) blocks deleting its parent; the leaf goes first
+  const child = randomUUID();
+  await h.tdb.db('backups').insert({ id: child, name: 'child', tenant_id: P, instance_id: inst, parent_id: full.id, state: 'COMPLETED', location: 'local:///database_backups/y', datastore_version_id: V, created: new Date(), updated: new Date(), deleted: false });
   const refused = await api().delete(`${base()}/backups/${full.id}`);
   t.is(refused.status, 400);
   t.regex(refused.data.badRequest.message, /incremental/);
-  t.is((await api().delete(`${base()}/backups/${auto.data.backup.id}`)).status, 202, 'a FAILED backup with nothing stored is deleted at once');
-  t.is((await api().get(`${base()}/backups/${auto.data.backup.id}`)).status, 404);
-  t.is((await api().delete(`${base()}/backups/${inc.data.backup.id}`)).status, 202);
-  t.deepEqual(lastCast('delete_backup'), { backup_id: inc.data.backup.id, storage: { driver: 'local' } });
+  t.is((await api().delete(`${base()}/backups/${child}`)).status, 202);
+  t.deepEqual(lastCast('delete_backup'), { backup_id: child, storage: { driver: 'local' } });
+  const failed = randomUUID();
+  await h.tdb.db('backups').insert({ id: failed, name: 'failed', tenant_id: P, instance_id: inst, state: 'FAILED', datastore_version_id: V, created: new Date(), updated: new Date(), deleted: false });
+  t.is((await api().delete(`${base()}/backups/${failed}`)).status, 202, 'a FAILED backup with nothing stored is deleted at once');
+  t.is((await api().get(`${base()}/backups/${failed}`)).status, 404);
 });
 
 test.serial('bad input: not ACTIVE, unknown or foreign instance, missing name, bad container, restore_from', async (t) => {
@@ -180,6 +176,8 @@ test.serial('restore: POST /instances with restorePoint casts the backup and its
   const tooBig = await create(b.id);
   t.is(tooBig.status, 403);
   t.regex(tooBig.data.forbidden.message, /Backup is too large/);
+  const withUsers = await create(b.id, { volume: { size: 4 }, users: [{ name: 'u', password: 'Pw-123456' }] });
+  t.is(withUsers.status, 400, 'databases and users come from the backup');
   const ok = await create(b.id, { volume: { size: 4 } });
   t.is(ok.status, 200, JSON.stringify(ok.data));
   t.deepEqual(ok.data.instance.datastore, { type: 'mariadb', version: '10.11', version_number: '10.11.19' }, 'the backup gives the datastore');

@@ -16,7 +16,6 @@ import {
   containerFor,
   getBackup,
   insertBackup,
-  lastCompletedBackup,
   listBackups,
   markBackupDeleted,
   RUNNING_BACKUP_STATES,
@@ -107,13 +106,16 @@ export function backupRoutes(deps: ApiDeps): Router {
     if (!version) throw new UnprocessableEntityError(`Instance ${instance.id} has no datastore version.`);
 
     let parent: BackupRecord | undefined;
+    if (body.parent_id || body.incremental === 1 || body.incremental === true) {
+      // checked first so that a bad parent still gets its own 4xx below
+      if (!body.parent_id) throw new NotImplementedError('Incremental backups are not supported yet; create a full backup.');
+    }
     if (body.parent_id) {
       parent = await getBackup(deps.db, body.parent_id, context.projectId);
       if (!parent) throw new NotFoundError(`Backup ${body.parent_id} cannot be found.`);
       if (parent.instance_id !== instance.id) throw new BadRequestError(`Backup ${parent.id} is a backup of another instance; an incremental backup builds on a backup of the same instance.`);
       if (parent.state !== 'COMPLETED') throw new UnprocessableEntityError(`Backup ${parent.id} is ${parent.state}; only a COMPLETED backup can be a parent.`);
-    } else if (body.incremental === 1 || body.incremental === true) {
-      parent = await lastCompletedBackup(deps.db, instance.id);
+      throw new NotImplementedError('Incremental backups are not supported yet; create a full backup.');
     }
 
     const storage = await deps.backupStorage(context, tokenInfo(ctx));

@@ -84,6 +84,9 @@ export async function createInstance(ctx: Context, deps: ApiDeps, body: Instance
   unsupported(body);
   const flavor = await findFlavor(ctx, deps, body.flavorRef);
   const backup = body.restorePoint ? await restorableBackup(ctx, deps, body.restorePoint.backupRef) : undefined;
+  if (backup && (body.databases?.length || body.users?.length)) {
+    throw new BadRequestError('An instance restored from a backup gets its databases and users from the backup; do not give any.');
+  }
   const requested = body.datastore ?? (backup ? { type: backup.datastore_name ?? undefined, version: backup.datastore_version_name ?? undefined } : {});
   const { datastore, version } = await resolveForCreate(deps.db, requested, deps.config.default_datastore);
   if (backup && backup.datastore_version_id !== version.id) {
