@@ -28,6 +28,9 @@ export const taskmanagerDefaults = z.object({
   /** (trove-ts) Seconds a taskmanager's claim on a running flow lasts without renewal; after that
    * another taskmanager resumes the flow. */
   flow_lease_seconds: opt.int(60, 2),
+  /** The key every guest wraps its backups' data keys with (Trove's name and default: change it;
+   * '' = backups are not encrypted). Given to guests in their guest_info. */
+  backup_aes_cbc_key: opt.str('default_aes_cbc_key'),
   /** (trove-ts) Seconds a backup may run before it is marked FAILED. */
   backup_timeout: opt.int(6 * 3600, 10),
   /** Seconds without a guest heartbeat after which a running backup is marked FAILED. */

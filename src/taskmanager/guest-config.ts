@@ -9,6 +9,8 @@ export interface GuestInfo {
   reportInterval: number;
   /** The instance's RPC key (Trove's instance_rpc_encr_key); null: plain messages. */
   rpcKey: string | null;
+  /** The service key that wraps each backup's data key (Trove's backup_aes_cbc_key). */
+  backupKey: string | null;
 }
 
 const clean = (v: string) => v.replace(/[\r\n]/g, '');
@@ -26,6 +28,7 @@ export function renderGuestConfig(info: GuestInfo, messaging: MessagingConfig): 
     `rpc_response_timeout = ${messaging.rpc_response_timeout}`,
     `report_interval = ${info.reportInterval}`,
     ...(info.rpcKey ? [`instance_rpc_encr_key = ${clean(info.rpcKey)}`] : []),
+    ...(info.backupKey ? [`backup_aes_cbc_key = ${clean(info.backupKey)}`] : []),
     '',
   ].join('\n');
 }

@@ -92,6 +92,7 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
                 manager: a.datastore_manager,
                 version: a.ds_version,
                 reportInterval: ctx.config.report_interval,
+                backupKey: ctx.config.backup_aes_cbc_key || null,
                 rpcKey: ctx.secure.instanceKey((await ctx.db('instances').where({ id: s.instanceId }).first('encrypted_key'))?.encrypted_key),
               },
               ctx.messaging,
