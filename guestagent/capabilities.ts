@@ -88,6 +88,8 @@ export interface Configuration {
   updateOverrides(overrides: Record<string, unknown>, remove: boolean): Promise<void>;
   /** Sets values on the running engine without a restart (only the dynamic parameters are passed). */
   applyOverrides(overrides: Record<string, unknown>): Promise<void>;
+  /** The engine's effective key settings: what its configuration file sets (memory included) with the group's overrides on top. */
+  effectiveSettings(): Promise<Record<string, string | number | boolean>>;
 }
 
 export interface Engine {

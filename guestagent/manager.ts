@@ -144,6 +144,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       log.info({ keys: Object.keys(a.overrides) }, 'configuration overrides applied');
       return null;
     },
+    get_configuration: async () => configuration().effectiveSettings(),
     reset_configuration: async () => {
       // The engines render their base configuration themselves (from the flavor's memory); Trove's
       // template contents have nothing to replace. Only the capability is checked.

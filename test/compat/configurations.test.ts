@@ -98,6 +98,11 @@ test.serial('configuration parameter list / create / list / show / attach / inst
   t.is(detach.code, 0, detach.stderr);
   const detached = await waitForInstance(http(), id, (i) => (i?.status === 'RESTART_REQUIRED' && i?.configuration === undefined) || i?.status === 'ERROR', 60_000);
   t.is(detached?.status, 'RESTART_REQUIRED');
+  // without a group: the engine's own my.cnf settings for the flavor (Trove's default configuration)
+  const defaults = await json<Record<string, unknown>>('database', 'configuration', 'default', 'cfgcli');
+  t.is(defaults.max_connections, 50);
+  t.is(defaults.innodb_buffer_pool_size, 256 * 1024 * 1024);
+  t.is(defaults.bind_address, ip);
   const del = await cli('database', 'configuration', 'delete', 'cli-tuned');
   t.is(del.code, 0, del.stderr);
   const gone = await cli('database', 'configuration', 'show', gid);

@@ -20,14 +20,16 @@ function line(k: string, v: unknown): string {
   return `${k} = ${String(v)}`;
 }
 
-export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, overrides: Record<string, unknown> = {}, runAs?: string): string {
-  const base: Record<string, unknown> = {
+/** The [mysqld] options my.cnf sets before a configuration group's overrides. */
+export function baseSettings(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, runAs?: string): Record<string, unknown> {
+  return {
     datadir: p.dataDir,
     socket: p.socket,
     port: c.port,
     'bind-address': c.bind_host,
     'pid-file': p.pidFile,
     'log-error': p.errorLog,
+    tmpdir: p.tmpDir,
     'skip-name-resolve': true,
     'character-set-server': 'utf8mb4',
     'collation-server': 'utf8mb4_general_ci',
@@ -35,6 +37,18 @@ export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: numbe
     ...(runAs ? { user: runAs } : {}),
     ...memorySettings(memoryMb),
   };
+}
+
+/** What the server runs with: the base options and the overrides on top, by option name (MySQL reads '-' and '_' alike). */
+export function effectiveSettings(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  // the overrides come last, so they win over a base option of either spelling
+  for (const [k, v] of [...Object.entries(base), ...Object.entries(overrides)]) out[k.replace(/-/g, '_')] = typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+  return out;
+}
+
+export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, overrides: Record<string, unknown> = {}, runAs?: string): string {
+  const base = baseSettings(c, p, memoryMb, runAs);
   const lines = ['# written by the trove-ts guest agent; overrides come from the configuration group', '[mysqld]'];
   for (const [k, v] of Object.entries(base)) lines.push(line(k, v));
   if (Object.keys(overrides).length) {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { InvalidValueError } from '../../capabilities.js';
 import { checkOverrides } from './configuration.js';
-import { renderMyCnf } from './config.js';
+import { baseSettings, effectiveSettings, renderMyCnf } from './config.js';
 
 test('override names are option names; values scalars without control characters', (t) => {
   t.deepEqual(checkOverrides({ max_connections: 200, character_set_server: 'utf8mb4', performance_schema: true }), {
@@ -22,11 +22,27 @@ test('override names are option names; values scalars without control characters
 test('my.cnf: the overrides come after the memory defaults, so they win', (t) => {
   const cnf = renderMyCnf(
     { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10 },
-    { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', adminPasswordFile: '/a', preparedMarker: '/pm' },
+    { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
     512,
     { max_connections: 250, innodb_open_files: 777 },
   );
   const lines = cnf.split('\n');
   t.true(lines.lastIndexOf('max_connections = 250') > lines.findIndex((l) => l.startsWith('max_connections = 50')));
   t.true(lines.includes('innodb_open_files = 777'));
+});
+
+test('effective settings: my.cnf\'s [mysqld] options by name, memory settings and the overrides on top', (t) => {
+  const base = baseSettings(
+    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10 },
+    { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
+    512,
+  );
+  const s = effectiveSettings(base, { max_connections: 250, skip_name_resolve: false, character_set_server: 'latin1' });
+  t.is(s.max_connections, 250);
+  t.is(s.innodb_buffer_pool_size, 256 * 1024 * 1024);
+  t.is(s.bind_address, '127.0.0.1');
+  t.is(s.port, 3306);
+  t.is(s.skip_name_resolve, false, 'an override wins over the base option of the other spelling');
+  t.is(s.character_set_server, 'latin1');
+  t.false('character-set-server' in s);
 });

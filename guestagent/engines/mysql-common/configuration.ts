@@ -33,6 +33,8 @@ export function checkOverrides(overrides: Record<string, unknown>): ScalarOverri
 export interface OverridesStore {
   setOverrides(overrides: ScalarOverrides): void;
   isRunning(): boolean;
+  /** The [mysqld] options my.cnf renders, overrides included. */
+  settings(): Record<string, string | number | boolean>;
 }
 
 export class MysqlConfiguration implements Configuration {
@@ -46,6 +48,10 @@ export class MysqlConfiguration implements Configuration {
     // Trove: remove drops the group's file, then non-empty overrides replace it; empty ones without remove change nothing
     if (!remove && Object.keys(checked).length === 0) return;
     this.store.setOverrides(checked);
+  }
+
+  async effectiveSettings(): Promise<Record<string, string | number | boolean>> {
+    return this.store.settings();
   }
 
   async applyOverrides(overrides: Record<string, unknown>): Promise<void> {

@@ -11,7 +11,7 @@ import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabi
 import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { generatePassword, MysqlAdmin } from './admin.js';
-import { renderMyCnf } from './config.js';
+import { baseSettings, effectiveSettings, renderMyCnf } from './config.js';
 import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.js';
 
 const run = promisify(execFile);
@@ -68,10 +68,19 @@ export class MysqlLifecycle implements Lifecycle {
     return lookupUser(this.c.run_as);
   }
 
+  /** The OS user name my.cnf names (none when the agent is not root). */
+  private runAsName(): string | undefined {
+    return this.serverUser()?.name ?? (process.getuid?.() === 0 ? 'root' : undefined);
+  }
+
   private writeConfig(): void {
     writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides }), { mode: 0o600 });
-    const u = this.serverUser();
-    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, this.overrides, u?.name ?? (process.getuid?.() === 0 ? 'root' : undefined)), { mode: 0o644 });
+    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, this.overrides, this.runAsName()), { mode: 0o644 });
+  }
+
+  /** The [mysqld] options as my.cnf renders them (memory settings, then the group's overrides on top). */
+  settings(): Record<string, string | number | boolean> {
+    return effectiveSettings(baseSettings(this.c, this.paths, this.memoryMb, this.runAsName()), this.overrides);
   }
 
   private ownDirs(): void {
@@ -82,6 +91,9 @@ export class MysqlLifecycle implements Lifecycle {
       chmodSync(d, 0o755);
       if (u) chownSync(d, u.uid, u.gid);
     }
+    mkdirSync(this.paths.tmpDir, { recursive: true });
+    chmodSync(this.paths.tmpDir, 0o700);
+    if (u) chownSync(this.paths.tmpDir, u.uid, u.gid);
   }
 
   /** A configuration group's values: kept with the engine state, in my.cnf from now on (read at the next start). */
@@ -109,7 +121,8 @@ export class MysqlLifecycle implements Lifecycle {
     const user = this.serverUser()?.name ?? userInfo().username;
     const args =
       this.c.init_style === 'install-db'
-        ? [`--datadir=${this.paths.dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']
+        ? // our my.cnf first: the machine's own (/etc/mysql) would give every instance the same tmpdir, error log and pid file
+          [`--defaults-file=${this.paths.cnf}`, `--datadir=${this.paths.dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']
         : [`--defaults-file=${this.paths.cnf}`, '--initialize-insecure', `--datadir=${this.paths.dataDir}`, `--user=${user}`];
     const bin = this.c.init_style === 'install-db' ? this.c.install_db_bin : this.c.mysqld_bin;
     this.log.info({ bin }, 'initialising the data directory');

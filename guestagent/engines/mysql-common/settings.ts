@@ -29,6 +29,8 @@ export interface MysqlPaths {
   pidFile: string;
   cnf: string;
   errorLog: string;
+  /** The server's own tmpdir: a starting server deletes every #sql* file in its tmpdir, so two instances never share one. */
+  tmpDir: string;
   adminPasswordFile: string;
   preparedMarker: string;
 }
@@ -40,6 +42,7 @@ export function mysqlPaths(c: MysqlFamilyConfig, stateDir: string): MysqlPaths {
     pidFile: path.join(stateDir, 'mysqld.pid'),
     cnf: path.join(stateDir, 'my.cnf'),
     errorLog: path.join(stateDir, 'mysqld.err'),
+    tmpDir: path.join(stateDir, 'tmp'),
     adminPasswordFile: path.join(stateDir, 'os_admin.secret'),
     preparedMarker: path.join(c.mount_point, '.trove-prepared'),
   };

@@ -35,6 +35,18 @@ export function renderPostgresqlConf(c: PostgresqlConfig, p: PostgresqlPaths, me
   return lines.join('\n');
 }
 
+/** The `name = 'value'` settings of a file written by renderPostgresqlConf or the overrides (include directives left out); numbers as numbers. */
+export function parseConf(text: string): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const m of text.matchAll(/^([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*'((?:[^']|'')*)'\s*$/gm)) {
+    const [, k, quoted] = m as unknown as [string, string, string];
+    if (/^include/.test(k)) continue;
+    const v = quoted.replace(/''/g, "'");
+    out[k] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  }
+  return out;
+}
+
 export function renderHba(): string {
   return [
     '# written by the trove-ts guest agent',

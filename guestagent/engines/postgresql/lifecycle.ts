@@ -28,7 +28,7 @@ export class PgLifecycle implements Lifecycle {
     this.paths = postgresqlPaths(c, stateDir);
     this.binDir = c.bin_dir ?? findBinDir();
     this.admin = new PgAdmin({ socketDir: this.paths.runDir, port: c.port });
-    this.overrides = new PgOverrides(this.paths.overridesFile, this.admin, () => this.user(), () => this.running());
+    this.overrides = new PgOverrides(this.paths.overridesFile, this.admin, () => this.user(), () => this.running(), path.join(this.paths.dataDir, 'postgresql.conf'));
   }
 
   private bin(name: string): string {

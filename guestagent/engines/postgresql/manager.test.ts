@@ -153,8 +153,12 @@ if (!binDir) {
     // a new group replaces the live value with the file's
     await engine.configuration!.updateOverrides({ work_mem: '12MB' }, false);
     t.is(await workMem(), '12MB');
+    const effective = await engine.configuration!.effectiveSettings();
+    t.like(effective, { work_mem: '12MB', shared_buffers: '128MB', max_connections: 64, port, listen_addresses: '127.0.0.1', password_encryption: 'scram-sha-256' });
+    t.false('include_dir' in effective);
     await engine.configuration!.updateOverrides({}, true);
     t.is(await workMem(), '4MB');
+    t.false('work_mem' in (await engine.configuration!.effectiveSettings()));
     await t.throwsAsync(engine.configuration!.applyOverrides({ no_such_parameter: 1 }), { instanceOf: InvalidValueError });
     await t.throwsAsync(engine.configuration!.applyOverrides({ 'work_mem = 1; DROP DATABASE shop; --': 1 }), { instanceOf: InvalidValueError });
     await t.throwsAsync(engine.configuration!.applyOverrides({ work_mem: "1MB'; DROP DATABASE shop; --" }), { instanceOf: InvalidValueError });

@@ -1,12 +1,12 @@
 // A configuration group on PostgreSQL: update_overrides writes conf.d/trove-overrides.conf (read at
 // every start and reload); apply_overrides sets the dynamic values live with ALTER SYSTEM and a
 // reload. The next update_overrides resets those ALTER SYSTEM values so the file is the authority again.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { InvalidValueError, type Configuration } from '../../capabilities.js';
 import type { PgAdmin } from './admin.js';
-import { confValue } from './conf-files.js';
+import { confValue, parseConf } from './conf-files.js';
 import { chownAll, type OsUser } from '../../platform/os-user.js';
 
 /** Parameters the agent owns: a configuration group cannot move the server off its address or files. */
@@ -30,7 +30,15 @@ export class PgOverrides implements Configuration {
     private readonly admin: PgAdmin,
     private readonly owner: () => OsUser | undefined,
     private readonly running: () => boolean,
+    /** postgresql.conf, as the agent renders it (read back for the effective settings). */
+    private readonly confFile: string,
   ) {}
+
+  /** postgresql.conf's settings (memory included) with the group's overrides file on top. */
+  async effectiveSettings(): Promise<Record<string, string | number>> {
+    const read = (f: string) => (existsSync(f) ? parseConf(readFileSync(f, 'utf8')) : {});
+    return { ...read(this.confFile), ...read(this.file) };
+  }
 
   async updateOverrides(overrides: Record<string, unknown>, remove: boolean): Promise<void> {
     const entries = remove ? [] : check(overrides);

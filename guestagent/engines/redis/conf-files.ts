@@ -32,6 +32,19 @@ export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number)
   return lines.join('\n');
 }
 
+/** The directives of a file written by renderRedisConf or renderOverrides (include left out): confValue unquoted, numbers as numbers. */
+export function parseConf(text: string): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const m of text.matchAll(/^([a-z][a-z0-9-]*)[ \t]+(.+)$/gm)) {
+    const [, k, raw] = m as unknown as [string, string, string];
+    if (k === 'include') continue;
+    const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(raw.trim());
+    const v = quoted ? quoted[1]!.replace(/\\(.)/g, '$1') : raw.trim();
+    out[k] = /^-?\d+$/.test(v) ? Number(v) : v;
+  }
+  return out;
+}
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** The initial ACL file: the agent's user by its password's hash; `default` off and without a password. */

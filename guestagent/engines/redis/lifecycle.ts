@@ -28,7 +28,7 @@ export class RedisLifecycle implements Lifecycle {
     this.paths = redisPaths(c, stateDir);
     this.admin = new RedisAdmin(this.paths.socket, () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim());
     this.root = new RedisRoot(this.admin);
-    this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user());
+    this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user(), this.paths.conf);
   }
 
   private user(): OsUser | undefined {

@@ -111,6 +111,9 @@ if (!existsSync(BIN)) {
     await engine.configuration!.applyOverrides({ 'maxmemory-policy': 'volatile-lru', timeout: 300 });
     t.is(await configGet('maxmemory-policy'), 'volatile-lru');
     t.is(await configGet('timeout'), '300');
+    const effective = await engine.configuration!.effectiveSettings();
+    t.like(effective, { 'maxmemory-policy': 'volatile-lru', timeout: 300, maxmemory: '384mb', appendonly: 'yes', port, bind: '127.0.0.1' });
+    t.false('include' in effective);
     await engine.lifecycle.restart();
     t.is(await configGet('maxmemory-policy'), 'volatile-lru');
     await engine.configuration!.updateOverrides({}, true);

@@ -1,9 +1,9 @@
 // A configuration group on Redis: update_overrides writes the include file redis.conf reads at
 // every start; apply_overrides sets the dynamic values on the running server (one atomic CONFIG SET).
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InvalidValueError, type Configuration } from '../../capabilities.js';
 import type { RedisAdmin } from './admin-client.js';
-import { confValue } from './conf-files.js';
+import { confValue, parseConf } from './conf-files.js';
 import { chownAll, type OsUser } from '../../platform/os-user.js';
 
 /** Directives the agent owns: a configuration group cannot move the server, its files or its users. */
@@ -32,7 +32,15 @@ export class RedisOverrides implements Configuration {
     private readonly file: string,
     private readonly admin: RedisAdmin,
     private readonly owner: () => OsUser | undefined,
+    /** redis.conf, as the agent renders it (read back for the effective settings). */
+    private readonly confFile: string,
   ) {}
+
+  /** redis.conf's directives (maxmemory from the flavor included) with the group's overrides on top. */
+  async effectiveSettings(): Promise<Record<string, string | number>> {
+    const read = (f: string) => (existsSync(f) ? parseConf(readFileSync(f, 'utf8')) : {});
+    return { ...read(this.confFile), ...read(this.file) };
+  }
 
   async updateOverrides(overrides: Record<string, unknown>, remove: boolean): Promise<void> {
     writeFileSync(this.file, renderOverrides(remove ? {} : overrides), { mode: 0o600 });

@@ -119,6 +119,8 @@ export const guestContract = defineContract({
   update_overrides: call(z.object({ overrides: jsonObject, remove: z.boolean().default(false) }), nothing),
   apply_overrides: call(z.object({ overrides: jsonObject }), nothing),
   reset_configuration: call(z.object({ configuration: z.object({ config_contents: z.string() }) }), nothing),
+  /** trove-ts: the engine's effective key settings (its rendered configuration + the group's overrides), for `configuration default` */
+  get_configuration: call(none, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
 
   // --- backups and logs
   create_backup: cast(z.object({ backup_info: backupInfo, storage: backupStorage.optional() })),

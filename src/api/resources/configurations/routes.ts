@@ -1,8 +1,9 @@
 // /configurations: list, create, show, instances, replace (PUT), merge (PATCH), delete; and
-// GET /instances/{id}/configuration (the instance's effective configuration).
+// GET /instances/{id}/configuration (the instance's effective configuration, from its guest).
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError, NotFoundError } from '../../../common/errors.js';
+import { BadRequestError, NotFoundError, UnprocessableEntityError } from '../../../common/errors.js';
+import { Tasks, taskFromCode } from '../../../common/instance-tasks.js';
 import {
   configurationValues,
   createConfiguration,
@@ -143,11 +144,16 @@ export function configurationRoutes(deps: ApiDeps): Router {
     empty(ctx, 202);
   });
 
+  // The engine's effective settings, as its guest renders them (Trove renders its template in the
+  // API; here the guest owns the engine's configuration): memory settings and the group's values.
   router.get('/instances/:id/configuration', async (ctx) => {
     const row = await loadInstance(ctx, deps, param(ctx, 'id'));
     authorize(ctx, 'instance:configuration');
-    const values = row.configuration_id ? await configurationValues(db, row.configuration_id, row.datastore_version_id) : {};
-    ctx.body = { instance: { configuration: values } };
+    if (row.task_id === Tasks.BUILDING.code || row.task_id === Tasks.DELETING.code || !row.compute_instance_id) {
+      throw new UnprocessableEntityError(`Instance ${row.id} is not ready, task: ${taskFromCode(row.task_id).action}.`);
+    }
+    const settings = await deps.guest(row.id, row.encrypted_key).get_configuration({}, { timeoutMs: deps.config.agent_call_low_timeout * 1000 });
+    ctx.body = { instance: { configuration: settings } };
   });
 
   return router;
