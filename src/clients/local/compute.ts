@@ -83,22 +83,54 @@ export class LocalCompute implements ServerCompute {
     return existsSync(f) ? Number(readFileSync(f, 'utf8')) : undefined;
   }
 
-  private async allocateAddress(): Promise<string> {
+  /** The claim file of an address: created exclusively, so two creates (or two taskmanagers) never share one. */
+  private claimFile(address: string): string {
+    return path.join(this.c.state_dir, 'addresses', address);
+  }
+
+  /** Claims the address for server `id`; false when another live server holds it. */
+  private claim(address: string, id: string): boolean {
+    const file = this.claimFile(address);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, id, { flag: 'wx' });
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const owner = readFileSync(file, 'utf8');
+        if (owner === id) return true;
+        // a server's directory exists from before its claim until after its release: no directory, a stale claim
+        if (!owner || existsSync(this.dir(owner))) return false;
+        rmSync(file, { force: true });
+      }
+    }
+    return false;
+  }
+
+  private release(address: string, id: string): void {
+    const file = this.claimFile(address);
+    if (existsSync(file) && readFileSync(file, 'utf8') === id) rmSync(file, { force: true });
+  }
+
+  private async allocateAddress(id: string): Promise<string> {
+    mkdirSync(path.dirname(this.claimFile('x')), { recursive: true });
+    // servers created before address claims existed hold theirs through their record
     const used = new Set<string>();
     if (existsSync(this.serversDir)) {
       for (const d of readdirSync(this.serversDir)) {
         try {
-          used.add(this.read(d).address);
+          if (d !== id) used.add(this.read(d).address);
         } catch {
-          /* a half-written server: its address is free again */
+          /* a server still being written: its claim file guards its address */
         }
       }
     }
     for (let host = 2; host < 255; host++) {
       const address = `127.0.${this.c.address_subnet}.${host}`;
-      if (used.has(address)) continue;
+      if (used.has(address) || !this.claim(address, id)) continue;
       const free = await Promise.all(this.c.probe_ports.map((p) => canBind(address, Number(p))));
       if (free.every(Boolean)) return address;
+      this.release(address, id); // something outside trove-ts listens there
     }
     throw new Error('no free loopback address left for a local instance');
   }
@@ -127,7 +159,7 @@ export class LocalCompute implements ServerCompute {
     const dir = this.dir(id);
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o755);
-    const address = await this.allocateAddress();
+    const address = await this.allocateAddress(id);
     const mount = spec.volumeId ? this.volumeDir(spec.volumeId) : path.join(dir, 'data');
     mkdirSync(mount, { recursive: true });
     writeFileSync(path.join(dir, 'guest.conf'), spec.guestConfig, { mode: 0o600 });
@@ -178,7 +210,9 @@ export class LocalCompute implements ServerCompute {
   async deleteServer(id: string): Promise<void> {
     if (!existsSync(this.dir(id))) return;
     await this.stopAll(id);
+    const address = existsSync(path.join(this.dir(id), 'server.json')) ? this.read(id).address : undefined;
     rmSync(this.dir(id), { recursive: true, force: true });
+    if (address) this.release(address, id);
   }
 
   async rebootServer(id: string): Promise<void> {

@@ -1,0 +1,57 @@
+// The local compute driver's address allocation: servers created at the same moment (one driver,
+// or two drivers as two taskmanagers would be) each get their own loopback address, and a deleted
+// server's address is handed out again.
+import test from 'ava';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalCompute } from './compute.js';
+import { localSection } from './config.js';
+
+/** A driver whose "guest agent" only sleeps, on a subnet of its own. */
+function setup(t: { teardown(fn: () => unknown): void }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'local-compute-'));
+  const agent = path.join(dir, 'agent.mjs');
+  writeFileSync(agent, 'setTimeout(() => undefined, 60_000);\nprocess.on("SIGTERM", () => process.exit(0));\n');
+  const subnet = String(100 + Math.floor(Math.random() * 150));
+  const config = localSection.parse({ state_dir: dir, address_subnet: subnet, guestagent_bin: agent });
+  const make = () => new LocalCompute(config, (id) => path.join(dir, 'volumes', id));
+  const created: Array<[LocalCompute, string]> = [];
+  t.teardown(async () => {
+    for (const [c, id] of created) await c.deleteServer(id);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const create = async (c: LocalCompute, id: string) => {
+    created.push([c, id]);
+    const flavor = await c.getFlavor('1');
+    return c.createServer({ instanceId: id, name: id, flavor, imageId: 'local', guestConfig: '[DEFAULT]\n', networkIds: [], securityGroupIds: [] });
+  };
+  return { make, create, subnet, dir };
+}
+
+test('servers created at the same moment get distinct addresses', async (t) => {
+  const { make, create, subnet } = setup(t);
+  const one = make();
+  const other = make(); // a second taskmanager on the same state directory
+  const servers = await Promise.all(Array.from({ length: 8 }, (_, i) => create(i % 2 ? other : one, `s${i}`)));
+  const addresses = servers.map((s) => s.addresses[0]!.address);
+  t.is(new Set(addresses).size, 8, addresses.join(', '));
+  for (const a of addresses) t.regex(a, new RegExp(`^127\\.0\\.${subnet}\\.\\d+$`));
+});
+
+test('a deleted server\'s address is free again; a re-created server keeps its own', async (t) => {
+  const { make, create } = setup(t);
+  const c = make();
+  const first = (await create(c, 'a')).addresses[0]!.address;
+  t.is((await create(c, 'a')).addresses[0]!.address, first, 'a retried create finds the same server');
+  await c.deleteServer('a');
+  const again = (await create(c, 'b')).addresses[0]!.address;
+  t.is(again, first);
+});
+
+test('a claim left by a server that no longer exists does not hold its address', async (t) => {
+  const { make, create, subnet, dir } = setup(t);
+  mkdirSync(path.join(dir, 'addresses'), { recursive: true });
+  writeFileSync(path.join(dir, 'addresses', `127.0.${subnet}.2`), 'gone-server');
+  t.is((await create(make(), 'fresh')).addresses[0]!.address, `127.0.${subnet}.2`);
+});
