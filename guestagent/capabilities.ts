@@ -99,6 +99,7 @@ export interface Engine {
   users?: Users;
   root?: Root;
   configuration?: Configuration;
+  backup?: Backup;
 }
 
 /** The guest's answer for a verb whose capability the engine lacks (rendered as Trove's 501). */

@@ -11,6 +11,7 @@ import { CONDUCTOR_TOPIC, conductorContract } from '../src/rpc/contracts/conduct
 import { loadServiceConfig, runService } from '../src/cmd/service-config.js';
 import { detectEngines, engineFor } from './engines/index.js';
 import { guestDefaults } from './config.js';
+import { backupDefaults } from './backup/config.js';
 import { StatusReporter, guestHandlers } from './manager.js';
 import { VolumeQuota } from './platform/volume-quota.js';
 
@@ -35,7 +36,7 @@ await runService('trove-guestagent', async () => {
   const serializers = guestSerializers(c.guest_id, c.instance_rpc_encr_key);
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
   const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
-  const options = { instanceId: c.guest_id, engine, conductor, log, quota };
+  const options = { instanceId: c.guest_id, engine, conductor, log, quota, backupConfig: configSection(raw, 'DEFAULT', backupDefaults) };
   const reporter = new StatusReporter(options);
   const server = new RpcServer(transport, log);
 

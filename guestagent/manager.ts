@@ -7,6 +7,8 @@ import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
 import type { WireUser } from '../src/rpc/contracts/common.js';
 import { NotSupportedError, type Engine, type FsStats, type HealthStatus } from './capabilities.js';
 import { adminHandlers } from './admin-handlers.js';
+import { backupHandlers, restoreInto } from './backup-handlers.js';
+import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
 
 export interface GuestManagerOptions {
@@ -16,6 +18,8 @@ export interface GuestManagerOptions {
   log: Logger;
   /** A sized data directory (all-in-one volume): measured and enforced at every report. */
   quota?: VolumeQuota | undefined;
+  /** Where backups go and how they are sealed ([DEFAULT] backup_* keys). */
+  backupConfig: BackupConfig;
 }
 
 /** Sends the engine's status (and volume usage) to the conductor. */
@@ -69,6 +73,7 @@ function unsupported(what: string): never {
 export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter): Handlers<GuestContract> {
   const { engine, log } = o;
   const lc = engine.lifecycle;
+  const backupOptions = { instanceId: o.instanceId, engine, conductor: o.conductor, log, config: o.backupConfig };
   const configuration = () => {
     if (!engine.configuration) throw new NotSupportedError(`Configuration groups are not supported for the '${engine.name}' datastore.`);
     return engine.configuration;
@@ -84,8 +89,8 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       reporter.setPreparing(true);
       await reporter.report('building').catch(() => undefined);
       try {
-        // a restore this agent cannot do must end in a visible failure, never in an empty instance
-        if (a.backup_info) throw new NotSupportedError('Restoring a backup is not supported by this guest agent yet.');
+        // a restore the engine cannot do fails before anything starts: never an empty instance
+        if (a.backup_info && !engine.backup) throw new NotSupportedError(`Backups are not supported for the '${engine.name}' datastore.`);
         await lc.prepare({
           memoryMb: a.memory_mb,
           packages: a.packages,
@@ -95,6 +100,9 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
           overrides: (a.overrides ?? {}) as Record<string, unknown>,
           configContents: a.config_contents ?? undefined,
         });
+        // the backup's data replaces the fresh engine's before the instance is anyone's
+        if (a.backup_info) await restoreInto(backupOptions, a.backup_info, a.storage);
+        if (!(await lc.health().then((h) => h === 'healthy' || h === 'running'))) await lc.start();
         reporter.setPreparing(false);
         await reporter.report();
       } catch (err) {
@@ -151,7 +159,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       configuration();
       return null;
     },
-    create_backup: async () => unsupported('Backups'),
+    ...backupHandlers(backupOptions),
     guest_log_list: async () => unsupported('Guest logs'),
     ...adminHandlers(engine),
   };

@@ -5,6 +5,7 @@ import { configSection } from '../../../src/common/config/schema.js';
 import type { Engine } from '../../capabilities.js';
 import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { MysqlConfiguration } from '../mysql-common/configuration.js';
+import { MysqlBackup } from '../mysql-common/backup.js';
 import { mariadbSection } from './config.js';
 
 export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
@@ -17,5 +18,6 @@ export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): En
     users: lifecycle.admin,
     root: lifecycle.admin,
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
+    backup: new MysqlBackup(c, lifecycle, log),
   };
 }

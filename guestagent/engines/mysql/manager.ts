@@ -5,6 +5,7 @@ import { configSection } from '../../../src/common/config/schema.js';
 import type { Engine } from '../../capabilities.js';
 import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { MysqlConfiguration } from '../mysql-common/configuration.js';
+import { MysqlBackup } from '../mysql-common/backup.js';
 import { mysqlSection } from './config.js';
 
 export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
@@ -17,5 +18,6 @@ export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engi
     users: lifecycle.admin,
     root: lifecycle.admin,
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
+    backup: new MysqlBackup(c, lifecycle, log, { method: 'logical' }),
   };
 }
