@@ -115,11 +115,12 @@ export class SwiftObjectStore implements ObjectStore {
     const headers = { ...metaHeaders(metadata), ...(options.contentType ? { 'Content-Type': options.contentType } : {}) };
     const put = await this.putStream(container, name, body, headers);
     // the checksum is known only once the bytes are sent: POST sets the metadata again with it
-    // (a POST replaces all user metadata, so the caller's keys are repeated).
+    // (a POST replaces all user metadata, so the caller's keys are repeated). No Content-Type: on a
+    // POST Swift takes one as the object's new type, and axios would send form-urlencoded.
     await this.send(`object ${container}/${name}`, {
       method: 'POST',
       url: swiftPath(container, name),
-      headers: metaHeaders({ ...metadata, [CHECKSUM_KEY]: put.sha256 }),
+      headers: { ...metaHeaders({ ...metadata, [CHECKSUM_KEY]: put.sha256 }), 'Content-Type': false },
     });
     return { ...put, segments: 0 };
   }
