@@ -17,6 +17,7 @@ import { instanceRoutes } from './resources/instances/routes.js';
 import { configurationRoutes } from './resources/configurations/routes.js';
 import { backupRoutes } from './resources/backups/routes.js';
 import { backupStrategyRoutes } from './resources/backup-strategies/routes.js';
+import { backupScheduleRoutes } from './resources/backup-schedules/routes.js';
 
 /** Every resource router, mounted under /v1.0/{project_id}. */
 function projectRouters(deps: ApiDeps): Router[] {
@@ -29,6 +30,8 @@ function projectRouters(deps: ApiDeps): Router[] {
     configurationRoutes(deps),
     backupRoutes(deps),
     backupStrategyRoutes(deps),
+    // trove-ts extensions, under /ts so that the stock client's paths stay Trove's
+    backupScheduleRoutes(deps),
   ];
 }
 

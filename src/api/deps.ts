@@ -2,7 +2,8 @@
 import type { Context } from 'koa';
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../common/log.js';
-import type { TokenInfo, TokenValidator } from '../clients/identity.js';
+import type { TokenInfo, TokenValidator, TrustDelegation } from '../clients/identity.js';
+import type { SecretBox } from '../common/secret-box.js';
 import type { Compute } from '../clients/compute.js';
 import type { BlockStorage } from '../clients/volume.js';
 import type { RequestContext } from '../common/context.js';
@@ -51,6 +52,11 @@ export interface ApiDeps {
   backupStorage(context: RequestContext, token: TokenInfo): Promise<BackupStorage>;
   /** Cloud clients acting with the caller's token. */
   userClients(context: RequestContext, token: TokenInfo): UserClients;
+  /**
+   * Keystone trusts for work done later without the caller's token (scheduled backups into the
+   * caller's Swift), and the box that seals their ids (the taskmanager's secret). Absent without Keystone.
+   */
+  trusts?: { delegation: TrustDelegation; box: SecretBox } | undefined;
 }
 
 export function requestContext(ctx: Context): RequestContext {

@@ -11,6 +11,8 @@ import { databaseSection } from '../db/config.js';
 import { openDatabase, type Db } from '../db/connection.js';
 import { identityConfig, keystoneConfigured } from '../clients/openstack/config.js';
 import { serviceIdentity, tokenValidator, userClients } from '../clients/openstack/factory.js';
+import { KeystoneTrusts } from '../clients/openstack/keystone.js';
+import { SecretBox } from '../common/secret-box.js';
 import { AdminTokenValidator, isLoopback } from '../clients/local/admin-token.js';
 import type { TokenValidator } from '../clients/identity.js';
 import { EndpointNotFoundError } from '../clients/identity.js';
@@ -63,12 +65,14 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   let tokens!: TokenValidator;
   let clientsFor!: ApiDeps['userClients'];
   let backupStorage: ApiDeps['backupStorage'] = async () => noCloud('object-store');
-  const { compute_driver } = configSection(raw, 'DEFAULT', taskmanagerDefaults.pick({ compute_driver: true }));
+  let trusts: ApiDeps['trusts'];
+  const { compute_driver, taskmanager_rpc_encr_key } = configSection(raw, 'DEFAULT', taskmanagerDefaults.pick({ compute_driver: true, taskmanager_rpc_encr_key: true }));
   const local = compute_driver === 'local' ? configSection(raw, 'local', localSection) : undefined;
   if (keystoneConfigured(identity)) {
     const service = serviceIdentity(identity);
     tokens = tokenValidator(identity, service);
     clientsFor = (context, info) => userClients(identity, info, context.authToken, service);
+    trusts = { delegation: new KeystoneTrusts(identity.service, service), box: new SecretBox(taskmanager_rpc_encr_key) };
     backupStorage = async (context, info) => ({
       driver: 'swift',
       url: await userClients(identity, info, context.authToken, service).objectStoreUrl(),
@@ -125,6 +129,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     wwwAuthenticateUri: identity.authtoken.www_authenticate_uri ?? identity.authtoken.auth_url?.replace(/\/v3\/?$/, ''),
     userClients: clientsFor,
     backupStorage,
+    trusts,
     taskmanager,
     guest,
     secure,

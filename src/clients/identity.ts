@@ -44,6 +44,22 @@ export interface ServiceIdentity {
   endpoint(query: EndpointQuery): Promise<string>;
 }
 
+/**
+ * Keystone trusts: a user delegates their roles on their project to the service user, so that the
+ * service can act for them later without their token (scheduled backups into the user's Swift).
+ */
+export interface TrustDelegation {
+  /**
+   * With the user's token: a trust from the user (trustor) to the service user (trustee) on the
+   * token's project, with the token's roles, impersonating the user. Resolves the trust id.
+   */
+  createTrust(userToken: string, user: TokenInfo): Promise<string>;
+  /** With the trustor's token, or a token scoped to the trust. A trust already gone is no error. */
+  deleteTrust(token: string, trustId: string): Promise<void>;
+  /** The service user's token scoped to the trust: it acts as the trustor on the trustor's project. */
+  trustToken(trustId: string): Promise<{ token: string; info: TokenInfo }>;
+}
+
 export class InvalidTokenError extends Error {
   constructor(message = 'The request you have made requires authentication.') {
     super(message);

@@ -1,6 +1,9 @@
 // Backups (the backups table, with their datastore version's names) and backup strategies.
 import type { Knex } from 'knex';
 import type { Db } from './connection.js';
+import { QuotaExceededError } from '../common/errors.js';
+import type { BackupInfo } from '../rpc/contracts/common.js';
+import { applyUsage, ensureUsageRows, type QuotaLimits } from './quotas.js';
 
 export const RUNNING_BACKUP_STATES = ['NEW', 'BUILDING', 'SAVING'] as const;
 export const BACKUP_STATES = ['NEW', 'BUILDING', 'SAVING', 'COMPLETED', 'FAILED', 'DELETE_FAILED', 'RESTORED'] as const;
@@ -20,6 +23,8 @@ export interface BackupRecord {
   parent_id: string | null;
   datastore_version_id: string | null;
   storage_driver: string | null;
+  /** the backup schedule that made it (trove-ts extension), null for a manual backup */
+  schedule_id: string | null;
   created: Date;
   updated: Date;
   datastore_name: string | null;
@@ -70,6 +75,7 @@ export interface NewBackup {
   datastoreVersionId: string;
   storageDriver: string;
   backupType: string;
+  scheduleId?: string | null;
 }
 
 export async function insertBackup(db: Db | Knex.Transaction, b: NewBackup, now = new Date()): Promise<void> {
@@ -83,11 +89,46 @@ export async function insertBackup(db: Db | Knex.Transaction, b: NewBackup, now 
     datastore_version_id: b.datastoreVersionId,
     storage_driver: b.storageDriver,
     backup_type: b.backupType,
+    schedule_id: b.scheduleId ?? null,
     state: 'NEW',
     created: now,
     updated: now,
     deleted: false,
   });
+}
+
+/**
+ * Takes one backup of the project's quota and inserts the NEW row in the same transaction (the
+ * API's POST /backups and the backup scheduler); throws QuotaExceededError, inserting nothing.
+ */
+export async function reserveBackup(db: Db, b: NewBackup, limits: QuotaLimits): Promise<void> {
+  await ensureUsageRows(db, b.tenantId, { backups: 1 });
+  await db.transaction(async (trx) => {
+    const over = await applyUsage(trx, b.tenantId, { backups: 1 }, limits);
+    if (over.length) throw new QuotaExceededError(over);
+    await insertBackup(trx, b);
+  });
+}
+
+/** What the guest is told about a new backup (Trove's backup_info). */
+export function newBackupInfo(
+  b: NewBackup,
+  version: { manager: string; name: string },
+  container: string,
+  parent: { location: string; checksum: string | null } | null = null,
+): BackupInfo {
+  return {
+    id: b.id,
+    name: b.name,
+    description: b.description,
+    instance_id: b.instanceId,
+    backup_type: b.backupType,
+    parent,
+    datastore: version.manager,
+    datastore_version: version.name,
+    storage_driver: b.storageDriver,
+    swift_container: container,
+  };
 }
 
 export async function setBackupState(db: Db | Knex.Transaction, id: string, state: BackupState, only?: readonly BackupState[]): Promise<number> {

@@ -35,6 +35,12 @@ export const taskmanagerDefaults = z.object({
   backup_timeout: opt.int(6 * 3600, 10),
   /** Seconds without a guest heartbeat after which a running backup is marked FAILED. */
   agent_heartbeat_expiry: opt.int(90, 1),
+  /** (trove-ts) Seconds between the taskmanager's passes over backup schedules (due runs, retention). */
+  backup_schedule_interval: opt.int(30, 1),
+  /** The API's key, read here for scheduled backups: backups per project unless `quotas` says otherwise. */
+  max_backups_per_tenant: opt.int(50, -1),
+  /** The API's key, read here for scheduled backups: their container when no backup strategy names one. */
+  backup_swift_container: opt.str('database_backups'),
 });
 
 export type TaskmanagerConfig = z.output<typeof taskmanagerDefaults>;

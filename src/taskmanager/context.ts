@@ -15,6 +15,7 @@ import type { TaskmanagerConfig } from './config.js';
 import type { FlowRunner } from './flow.js';
 import type { ObjectStore } from '../clients/object-store.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
+import type { TokenInfo, TrustDelegation } from '../clients/identity.js';
 
 export interface TaskContext {
   db: Db;
@@ -32,6 +33,11 @@ export interface TaskContext {
   runner: FlowRunner;
   /** The object store a backup lives in, with the rights the storage descriptor carries. */
   objectStore(storage: BackupStorage): ObjectStore;
+  /**
+   * Keystone trusts of backup schedules (absent without Keystone): trust-scoped tokens, and the
+   * trustor's Swift account URL from such a token's catalog.
+   */
+  scheduleTrusts?: { delegation: TrustDelegation; swiftUrl(info: TokenInfo, token: string): Promise<string> } | undefined;
 }
 
 /** The instance's guest, its messages encrypted with the instance's key (read at each call). */

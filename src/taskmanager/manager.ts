@@ -7,9 +7,8 @@ import { PROVISION, provisionFlow, type ProvisionData } from './flows/provision.
 import { DELETE, deleteFlow } from './flows/delete.js';
 import { lifecycleFlows } from './flows/lifecycle.js';
 import { CONFIGURATION, configurationFlow, type ConfigurationData } from './flows/configuration.js';
-import { BACKUP, backupFlow, type BackupData } from './flows/backup.js';
+import { backupFlow, beginBackup } from './flows/backup.js';
 import { deleteBackup } from './backup-delete.js';
-import { setBackupState } from '../db/backups.js';
 
 export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(provisionFlow(ctx));
@@ -66,19 +65,9 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
       const data: ConfigurationData = { configurationId: null, previousId: a.previous_configuration_id, restartRequired: a.restart_required, changed: null };
       await record(CONFIGURATION, a.instance_id, data, c.agent_call_low_timeout * 2 + 30);
     },
-    // Not built yet: the API answers these with Trove's 501 before casting; a cast from elsewhere is refused here.
-    create_backup: async (a) => {
-      const data: BackupData = { backupInfo: a.backup_info, sealedStorage: ctx.secrets.seal(JSON.stringify(a.storage)) };
-      if (await begin(BACKUP, a.instance_id, data, c.backup_timeout)) return;
-      // another flow holds the instance (or this message was delivered twice): fail the backup unless it is ours
-      const row = await ctx.db('instances').where({ id: a.instance_id }).first('flow_state');
-      const recorded = row?.flow_state ? (JSON.parse(row.flow_state) as { data?: Partial<BackupData> }).data?.backupInfo?.id : undefined;
-      if (recorded !== a.backup_info.id) {
-        await setBackupState(ctx.db, a.backup_info.id, 'FAILED', ['NEW']);
-        ctx.log.warn({ instance_id: a.instance_id, backup_id: a.backup_info.id }, 'backup refused: the instance is busy with another task');
-      }
-    },
+    create_backup: async (a) => void (await beginBackup(ctx, a.instance_id, a.backup_info, a.storage)),
     delete_backup: async (a) => deleteBackup(ctx, a.backup_id, a.storage),
+    // Not built yet: the API answers these with Trove's 501 before casting; a cast from elsewhere is refused here.
     detach_replica: async () => refuse('Replication'),
     promote_to_replica_source: async () => refuse('Replication'),
     eject_replica_source: async () => refuse('Replication'),

@@ -20,14 +20,17 @@ import { LocalObjectStore } from '../clients/local/object-store.js';
 import { SwiftObjectStore } from '../clients/openstack/swift.js';
 import type { ObjectStore } from '../clients/object-store.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
+import type { TokenInfo } from '../clients/identity.js';
 import { taskmanagerDefaults } from './config.js';
 import { ConfigError } from '../common/errors.js';
 import { identityConfig, keystoneConfigured } from '../clients/openstack/config.js';
-import { serviceFlowDrivers, serviceIdentity } from '../clients/openstack/factory.js';
+import { serviceFlowDrivers, serviceIdentity, userClients } from '../clients/openstack/factory.js';
+import { KeystoneTrusts } from '../clients/openstack/keystone.js';
 import type { TaskContext } from './context.js';
 import { FlowRunner } from './flow.js';
 import { registerFlows, taskmanagerHandlers } from './manager.js';
 import { startSweeper } from './server-sync.js';
+import { startBackupScheduler } from './backup-scheduler.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -51,10 +54,19 @@ function drivers(raw: RawConfig, driver: 'openstack' | 'local') {
     const { url, auth_token } = s;
     return new SwiftObjectStore({ endpoint: async () => url, token: async () => auth_token });
   };
-  return { ...serviceFlowDrivers(identity, serviceIdentity(identity), management_networks), objectStore };
+  const service = serviceIdentity(identity);
+  const scheduleTrusts = {
+    delegation: new KeystoneTrusts(identity.service, service),
+    swiftUrl: (info: TokenInfo, token: string) => userClients(identity, info, token, service).objectStoreUrl(),
+  };
+  return { ...serviceFlowDrivers(identity, service, management_networks), objectStore, scheduleTrusts };
 }
 
-export async function startTaskmanager(raw: RawConfig, log: Logger, options: { db?: Db; transport?: Transport; owner?: string } = {}): Promise<Taskmanager> {
+export async function startTaskmanager(
+  raw: RawConfig,
+  log: Logger,
+  options: { db?: Db; transport?: Transport; owner?: string; /** the backup scheduler's clock (tests) */ scheduleClock?: () => Date } = {},
+): Promise<Taskmanager> {
   const config = configSection(raw, 'DEFAULT', taskmanagerDefaults);
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
   const db = options.db ?? openDatabase(configSection(raw, 'database', databaseSection));
@@ -68,10 +80,12 @@ export async function startTaskmanager(raw: RawConfig, log: Logger, options: { d
   const resumed = await runner.resumeAll();
   if (resumed.length) log.info({ instances: resumed }, 'resuming unfinished flows');
   const stopSweeper = startSweeper(ctx);
+  const stopScheduler = startBackupScheduler(ctx, options.scheduleClock);
   return {
     ctx,
     async stop() {
       stopSweeper();
+      await stopScheduler();
       await server.close();
       await rpc.close();
       if (!options.transport) await transport.close();

@@ -79,6 +79,12 @@ export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   'backup_strategy:create': WRITER,
   'backup_strategy:index': OWNER,
   'backup_strategy:delete': WRITER,
+  // trove-ts extension: scheduled backups (/ts/instances/{id}/backup_schedules)
+  'backup_schedule:create': WRITER,
+  'backup_schedule:index': OWNER,
+  'backup_schedule:show': OWNER,
+  'backup_schedule:update': WRITER,
+  'backup_schedule:delete': WRITER,
   // configurations.py
   'configuration:create': WRITER,
   'configuration:delete': WRITER,

@@ -1,8 +1,8 @@
 import test from 'ava';
 import nock from 'nock';
-import { KeystoneServiceIdentity, KeystoneTokenValidator } from './keystone.js';
+import { KeystoneServiceIdentity, KeystoneTokenValidator, KeystoneTrusts } from './keystone.js';
 import { InvalidTokenError } from '../identity.js';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendRequestError, BackendUnavailableError } from '../errors.js';
 
 const KS = 'http://keystone.test:5000';
 const creds = {
@@ -97,4 +97,63 @@ test.serial('wrong service credentials say so without the password', async (t) =
   const err = await t.throwsAsync(new KeystoneServiceIdentity(creds).token());
   t.regex(err!.message, /refused the service credentials/);
   t.false(err!.message.includes('svc-secret'));
+});
+
+// ---- trusts (scheduled backups into the user's Swift)
+
+test.serial('createTrust: POST /v3/OS-TRUST/trusts with the user token, trustor = user, trustee = the service user, impersonating', async (t) => {
+  issueService();
+  const trusts = new KeystoneTrusts(creds, new KeystoneServiceIdentity(creds));
+  let seen: any;
+  const create = nock(KS, { reqheaders: { 'x-auth-token': 'user-tok' } })
+    .post('/v3/OS-TRUST/trusts', (b) => ((seen = b), true))
+    .reply(201, { trust: { id: 'trust-1', trustor_user_id: 'u1' } });
+  const user = { userId: 'u1', userName: 'alice', projectId: 'p1', projectName: 'demo', roles: ['member', 'reader'], expiresAt: new Date(), catalog: [] };
+  t.is(await trusts.createTrust('user-tok', user), 'trust-1');
+  t.true(create.isDone());
+  t.deepEqual(seen, {
+    trust: { trustor_user_id: 'u1', trustee_user_id: 's', project_id: 'p1', roles: [{ name: 'member' }, { name: 'reader' }], impersonation: true, allow_redelegation: false },
+  });
+});
+
+test.serial('createTrust: a refusal is a BackendRequestError with the status, never the token', async (t) => {
+  issueService();
+  const trusts = new KeystoneTrusts(creds, new KeystoneServiceIdentity(creds));
+  nock(KS).post('/v3/OS-TRUST/trusts').reply(403, { error: { code: 403, message: 'You are not authorized' } });
+  const user = { userId: 'u1', userName: 'alice', projectId: 'p1', projectName: 'demo', roles: ['member'], expiresAt: new Date(), catalog: [] };
+  const err = await t.throwsAsync(trusts.createTrust('secret-user-token', user), { instanceOf: BackendRequestError });
+  t.is(err?.status, 403);
+  t.false(err!.message.includes('secret-user-token'));
+});
+
+test.serial('trustToken: the service password scoped to the trust; the token and its catalog come back', async (t) => {
+  const trusts = new KeystoneTrusts(creds, new KeystoneServiceIdentity(creds));
+  let seen: any;
+  nock(KS)
+    .post('/v3/auth/tokens', (b) => ((seen = b), true))
+    .reply(201, { token: { ...userToken().token, catalog: [{ type: 'object-store', name: 'swift', endpoints: [{ url: 'http://swift:8080/v1/AUTH_p1', region_id: 'RegionOne', interface: 'public' }] }] } }, { 'X-Subject-Token': 'trust-scoped' });
+  const r = await trusts.trustToken('trust-1');
+  t.is(r.token, 'trust-scoped');
+  t.is(r.info.userId, 'u1', 'impersonation: the token acts as the trustor');
+  t.is(r.info.catalog[0]!.endpoints[0]!.url, 'http://swift:8080/v1/AUTH_p1');
+  t.deepEqual(seen, {
+    auth: {
+      identity: { methods: ['password'], password: { user: { name: 'trove', password: 'svc-secret', domain: { name: 'Default' } } } },
+      scope: { 'OS-TRUST:trust': { id: 'trust-1' } },
+    },
+  });
+  nock(KS).post('/v3/auth/tokens').reply(401, { error: { code: 401 } });
+  const err = await t.throwsAsync(trusts.trustToken('trust-gone'), { instanceOf: InvalidTokenError });
+  t.false(err!.message.includes('svc-secret'));
+});
+
+test.serial('deleteTrust: DELETE with the given token; a trust already gone is fine', async (t) => {
+  const trusts = new KeystoneTrusts(creds, new KeystoneServiceIdentity(creds));
+  const del = nock(KS, { reqheaders: { 'x-auth-token': 'user-tok' } }).delete('/v3/OS-TRUST/trusts/trust-1').reply(204);
+  await trusts.deleteTrust('user-tok', 'trust-1');
+  t.true(del.isDone());
+  nock(KS).delete('/v3/OS-TRUST/trusts/trust-2').reply(404, { error: { code: 404 } });
+  await t.notThrowsAsync(trusts.deleteTrust('user-tok', 'trust-2'));
+  nock(KS).delete('/v3/OS-TRUST/trusts/trust-3').reply(503, 'down');
+  await t.throwsAsync(trusts.deleteTrust('user-tok', 'trust-3'), { instanceOf: BackendUnavailableError });
 });

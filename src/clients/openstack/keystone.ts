@@ -1,5 +1,6 @@
-// Keystone v3: the service's own token (password auth, refreshed before expiry) and validation
-// of users' tokens (GET /v3/auth/tokens), cached by the token's hash until it expires.
+// Keystone v3: the service's own token (password auth, refreshed before expiry), validation
+// of users' tokens (GET /v3/auth/tokens), cached by the token's hash until it expires, and trusts
+// (OS-TRUST) from users to the service user.
 import { createHash } from 'node:crypto';
 import axios, { isAxiosError, type AxiosInstance } from 'axios';
 import {
@@ -11,6 +12,7 @@ import {
   type ServiceIdentity,
   type TokenInfo,
   type TokenValidator,
+  type TrustDelegation,
 } from '../identity.js';
 import { BackendUnavailableError } from '../errors.js';
 import { translateHttpError } from './errors.js';
@@ -90,10 +92,7 @@ export class KeystoneServiceIdentity implements ServiceIdentity {
   private async issue(): Promise<{ token: string; info: TokenInfo }> {
     const body = {
       auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: this.c.username, password: this.c.password, domain: { name: this.c.user_domain_name } } },
-        },
+        identity: passwordIdentity(this.c),
         scope: { project: { name: this.c.project_name, domain: { name: this.c.project_domain_name } } },
       },
     };
@@ -176,6 +175,65 @@ export class KeystoneTokenValidator implements TokenValidator {
         if (status === 401 || status === 403) throw new BackendUnavailableError('identity', `service token refused (${status})`);
       }
       throw translateHttpError('identity', 'token validation', err);
+    }
+  }
+}
+
+/** The service user's password (and the names that find it), as Keystone's password method wants them. */
+function passwordIdentity(c: ServiceCredentialsConfig) {
+  return { methods: ['password'], password: { user: { name: c.username, password: c.password, domain: { name: c.user_domain_name } } } };
+}
+
+/** OS-TRUST with the service user as trustee; the trustee's id comes from the service's own token. */
+export class KeystoneTrusts implements TrustDelegation {
+  private readonly http: AxiosInstance;
+
+  constructor(
+    private readonly c: ServiceCredentialsConfig,
+    private readonly service: { info(): Promise<TokenInfo> },
+  ) {
+    if (!c.auth_url) throw new Error('service credentials have no auth_url');
+    this.http = axios.create({ baseURL: v3Url(c.auth_url), timeout: c.http_connect_timeout * 1000 });
+  }
+
+  async createTrust(userToken: string, user: TokenInfo): Promise<string> {
+    const trustee = (await this.service.info()).userId;
+    const body = {
+      trust: {
+        trustor_user_id: user.userId,
+        trustee_user_id: trustee,
+        project_id: user.projectId,
+        roles: user.roles.map((name) => ({ name })),
+        impersonation: true,
+        allow_redelegation: false,
+      },
+    };
+    try {
+      const r = await this.http.post<{ trust: { id: string } }>('/OS-TRUST/trusts', body, { headers: { 'X-Auth-Token': userToken } });
+      return r.data.trust.id;
+    } catch (err) {
+      throw translateHttpError('identity', 'trust creation', err);
+    }
+  }
+
+  async deleteTrust(token: string, trustId: string): Promise<void> {
+    try {
+      await this.http.delete(`/OS-TRUST/trusts/${encodeURIComponent(trustId)}`, { headers: { 'X-Auth-Token': token } });
+    } catch (err) {
+      if (isAxiosError(err) && err.response?.status === 404) return;
+      throw translateHttpError('identity', `trust ${trustId}`, err);
+    }
+  }
+
+  async trustToken(trustId: string): Promise<{ token: string; info: TokenInfo }> {
+    const body = { auth: { identity: passwordIdentity(this.c), scope: { 'OS-TRUST:trust': { id: trustId } } } };
+    try {
+      const r = await this.http.post<{ token: KeystoneToken }>('/auth/tokens', body);
+      return { token: String(r.headers['x-subject-token']), info: toTokenInfo(r.data.token) };
+    } catch (err) {
+      // 401: the service credentials are wrong, or the trust is gone (deleted, expired, trustor disabled)
+      if (isAxiosError(err) && err.response?.status === 401) throw new InvalidTokenError(`Keystone refused a token for trust ${trustId} (deleted, expired, or the service credentials are wrong)`);
+      throw translateHttpError('identity', `trust ${trustId} token`, err);
     }
   }
 }

@@ -18,6 +18,23 @@ export interface BackupData {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Records the BACKUP flow for the instance and runs it (create_backup, and the backup scheduler).
+ * False when another flow holds the instance: the backup is then marked FAILED (unless the flow
+ * held is this very backup's, i.e. a redelivered message).
+ */
+export async function beginBackup(ctx: TaskContext, instanceId: string, backupInfo: BackupInfo, storage: BackupStorage): Promise<boolean> {
+  const data: BackupData = { backupInfo, sealedStorage: ctx.secrets.seal(JSON.stringify(storage)) };
+  if (await ctx.runner.begin(BACKUP, instanceId, data, ctx.config.backup_timeout)) return true;
+  const row = await ctx.db('instances').where({ id: instanceId }).first('flow_state');
+  const recorded = row?.flow_state ? (JSON.parse(row.flow_state) as { data?: Partial<BackupData> }).data?.backupInfo?.id : undefined;
+  if (recorded !== backupInfo.id) {
+    await setBackupState(ctx.db, backupInfo.id, 'FAILED', ['NEW']);
+    ctx.log.warn({ instance_id: instanceId, backup_id: backupInfo.id }, 'backup refused: the instance is busy with another task');
+  }
+  return false;
+}
+
 export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
   return {
     name: BACKUP,

@@ -7,7 +7,6 @@ import {
   BadRequestError,
   NotFoundError,
   NotImplementedError,
-  QuotaExceededError,
   ServiceUnavailableError,
   UnprocessableEntityError,
 } from '../../../common/errors.js';
@@ -15,14 +14,15 @@ import {
   childBackups,
   containerFor,
   getBackup,
-  insertBackup,
   listBackups,
   markBackupDeleted,
+  newBackupInfo,
+  reserveBackup,
   RUNNING_BACKUP_STATES,
   setBackupState,
   type BackupRecord,
 } from '../../../db/backups.js';
-import { applyUsage, changeUsage, ensureUsageRows, quotaLimits } from '../../../db/quotas.js';
+import { changeUsage, quotaLimits } from '../../../db/quotas.js';
 import { getVersionById } from '../../../db/datastores.js';
 import { param, requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
@@ -120,40 +120,25 @@ export function backupRoutes(deps: ApiDeps): Router {
 
     const storage = await deps.backupStorage(context, tokenInfo(ctx));
     const container = body.swift_container ?? (await containerFor(deps.db, context.projectId, instance.id, deps.config.backup_swift_container));
-    const id = randomUUID();
     const limits = await quotaLimits(deps.db, context.projectId, deps.quotaDefaults);
-    await ensureUsageRows(deps.db, context.projectId, { backups: 1 });
-    await deps.db.transaction(async (trx) => {
-      const over = await applyUsage(trx, context.projectId, { backups: 1 }, limits);
-      if (over.length) throw new QuotaExceededError(over);
-      await insertBackup(trx, {
-        id,
-        name: body.name,
-        description: body.description ?? null,
-        tenantId: context.projectId,
-        instanceId: instance.id,
-        parentId: parent?.id ?? null,
-        datastoreVersionId: version.id,
-        storageDriver: storage.driver,
-        backupType: parent ? 'incremental' : 'full',
-      });
-    });
+    const record = {
+      id: randomUUID(),
+      name: body.name,
+      description: body.description ?? null,
+      tenantId: context.projectId,
+      instanceId: instance.id,
+      parentId: parent?.id ?? null,
+      datastoreVersionId: version.id,
+      storageDriver: storage.driver,
+      backupType: parent ? 'incremental' : 'full',
+    };
+    const id = record.id;
+    await reserveBackup(deps.db, record, limits);
     try {
       await deps.taskmanager.create_backup({
         instance_id: instance.id,
         storage,
-        backup_info: {
-          id,
-          name: body.name,
-          description: body.description ?? null,
-          instance_id: instance.id,
-          backup_type: parent ? 'incremental' : 'full',
-          parent: parent?.location ? { location: parent.location, checksum: parent.checksum } : null,
-          datastore: version.manager,
-          datastore_version: version.name,
-          storage_driver: storage.driver,
-          swift_container: container,
-        },
+        backup_info: newBackupInfo(record, version, container, parent?.location ? { location: parent.location, checksum: parent.checksum } : null),
       });
     } catch (err) {
       await setBackupState(deps.db, id, 'FAILED');
