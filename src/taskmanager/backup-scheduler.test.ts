@@ -106,7 +106,7 @@ test('busy reasons: not ACTIVE, another task or flow, engine down, silent guest,
   t.is(busyReason(ok, false, 90, now), undefined);
   t.is(busyReason({ ...ok, task_id: Tasks.RESTART_REQUIRED.code }, false, 90, now), undefined);
   t.regex(busyReason({ ...ok, server_status: 'SHUTOFF' }, false, 90, now)!, /SHUTOFF/);
-  t.regex(busyReason({ ...ok, task_id: Tasks.BUILDING.code }, false, 90, now)!, /busy/);
+  t.regex(busyReason({ ...ok, task_id: Tasks.BUILDING.code }, false, 90, now)!, /busy \(task BUILDING\)/);
   t.regex(busyReason({ ...ok, flow_state: '{}' }, false, 90, now)!, /busy/);
   t.regex(busyReason({ ...ok, service_status_id: ServiceStatuses.SHUTDOWN.code }, false, 90, now)!, /not running/);
   t.regex(busyReason({ ...ok, service_status_updated: new Date(now - 91_000) }, false, 90, now)!, /not reported/);

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { nextRun } from '../common/cron-schedule.js';
 import { QuotaExceededError } from '../common/errors.js';
-import { Tasks } from '../common/instance-tasks.js';
+import { Tasks, taskFromCode } from '../common/instance-tasks.js';
 import { ServiceStatuses } from '../common/service-status.js';
 import {
   activeSchedules,
@@ -46,7 +46,7 @@ export function scheduledBackupName(scheduleName: string, at: Date): string {
 /** Why the instance cannot be backed up now, or undefined when it can. */
 export function busyReason(r: InstanceRecord, running: boolean, heartbeatExpirySeconds: number, now = Date.now()): string | undefined {
   if (r.server_status !== 'ACTIVE') return `instance status was ${r.server_status ?? 'BUILD'}`;
-  if (r.task_id !== Tasks.NONE.code && r.task_id !== Tasks.RESTART_REQUIRED.code) return 'the instance is busy with another task';
+  if (r.task_id !== Tasks.NONE.code && r.task_id !== Tasks.RESTART_REQUIRED.code) return `the instance is busy (task ${taskFromCode(r.task_id).action})`;
   if (r.flow_state) return 'the instance is busy with another task';
   if (!ENGINE_UP.has(r.service_status_id ?? -1)) return 'the database engine is not running';
   const seen = r.service_status_updated ? new Date(r.service_status_updated).getTime() : 0;
