@@ -209,3 +209,39 @@ test('retention deletes the schedule\'s oldest COMPLETED backups through deleteB
   t.deepEqual(await applyRetention(f.ctx), [], 'nothing more to delete');
   t.is((await f.tdb.db('backup_schedules').where({ id }).first()).retention_lease_until, null, 'lease released');
 });
+
+test('Swift: a run uses a trust-scoped token and the Swift URL of its catalog; a retired schedule deletes its trust', async (t) => {
+  const f = await fixture(t);
+  const calls: string[] = [];
+  f.ctx.scheduleTrusts = {
+    delegation: {
+      createTrust: async () => 'never',
+      trustToken: async (trustId: string) => {
+        calls.push(`token ${trustId}`);
+        return { token: `scoped-${trustId}`, info: { userId: 'u', userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] } };
+      },
+      deleteTrust: async (token: string, trustId: string) => void calls.push(`delete ${trustId} with ${token}`),
+    },
+    swiftUrl: async (info) => `http://swift.test/v1/AUTH_${info.projectId}`,
+  };
+  const inst = await instance(f);
+  const id = await schedule(f, inst);
+  await f.tdb.db('backup_schedules').where({ id }).update({ storage_driver: 'swift', sealed_credential: f.ctx.secrets.seal(JSON.stringify({ trust_id: 'tr-1' })) });
+  const [backupId] = await runDueSchedules(f.ctx, new Date('2026-01-01T03:00:05Z'));
+  t.truthy(backupId);
+  t.deepEqual(JSON.parse(f.ctx.secrets.open(f.begun[0]!.data.sealedStorage)), { driver: 'swift', url: `http://swift.test/v1/AUTH_${P}`, auth_token: 'scoped-tr-1' });
+  t.is((await f.tdb.db('backups').where({ id: backupId }).first()).storage_driver, 'swift');
+
+  await f.tdb.db('instances').where({ id: inst }).update({ deleted: true });
+  await runDueSchedules(f.ctx, new Date('2026-01-02T03:00:05Z'));
+  t.deepEqual(calls, ['token tr-1', 'token tr-1', 'delete tr-1 with scoped-tr-1']);
+  t.is(await getSchedule(f.tdb.db, id), undefined);
+
+  // without Keystone the run is skipped with the reason
+  const inst2 = await instance(f);
+  const id2 = await schedule(f, inst2);
+  await f.tdb.db('backup_schedules').where({ id: id2 }).update({ storage_driver: 'swift', sealed_credential: f.ctx.secrets.seal(JSON.stringify({ trust_id: 'tr-2' })) });
+  f.ctx.scheduleTrusts = undefined;
+  await runDueSchedules(f.ctx, new Date('2026-01-03T03:00:05Z'));
+  t.regex((await getSchedule(f.tdb.db, id2))!.last_error!, /no Keystone/);
+});
