@@ -17,7 +17,13 @@ let demoProject: string;
 
 test.before(async () => {
   tdb = await createThrowawayDb();
-  const conf = mergeConf({ database: { connection: tdb.url } }, keystoneConfig());
+  // the service looks up Nova/Cinder in this test's own region, where there are none (the cloud
+  // lab registers real ones in RegionOne)
+  const ks0 = keystoneConfig();
+  const conf = mergeConf({ database: { connection: tdb.url } }, {
+    keystone_authtoken: { ...ks0.keystone_authtoken, region_name: REGION },
+    service_credentials: { ...ks0.service_credentials, region_name: REGION },
+  });
   const confFile = writeConf(conf);
   const manage = async (...args: string[]) => {
     const r = await runBin('trove-manage', ['--config-file', confFile, ...args]);
