@@ -14,13 +14,14 @@ import { Policy } from '../../src/api/policy/policy.js';
 const P = 'proj-sched';
 const USER = { token: 'tok-sched-member', projectId: P, roles: ['member'], userId: 'user-sched' };
 const READER = { token: 'tok-sched-reader', projectId: P, roles: ['reader'] };
+const MEMBER2 = { token: 'tok-sched-member2', projectId: P, roles: ['member'], userId: 'user-sched-2' };
 const OTHER = { token: 'tok-sched-other', projectId: 'proj-sched-other', roles: ['member'] };
 const flavors: Flavor[] = [{ id: '1', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 }];
 const compute: Compute = { listFlavors: async () => flavors, getFlavor: async () => flavors[0]! };
 let h: Harness;
 
 test.before(async () => {
-  h = await startApi({ users: [USER, READER, OTHER], taskmanager: new RecordingTaskManager(), authorizer: Policy.load(), userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
+  h = await startApi({ users: [USER, MEMBER2, READER, OTHER], taskmanager: new RecordingTaskManager(), authorizer: Policy.load(), userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
   const ds = randomUUID();
   const v = randomUUID();
   await h.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
@@ -164,20 +165,23 @@ class RecordingTrusts implements TrustDelegation {
   readonly created: Array<{ token: string; user: TokenInfo }> = [];
   readonly deleted: Array<{ token: string; trustId: string }> = [];
   refuse = false;
+  /** Keystone's answer to a DELETE by a project member who is not the trustor */
+  notTrustor = new Set<string>();
   async createTrust(token: string, user: TokenInfo): Promise<string> {
     if (this.refuse) throw new BackendRequestError('identity', 403, 'You are not authorized to perform the requested action.');
     this.created.push({ token, user });
     return `trust-${this.created.length}`;
   }
   async deleteTrust(token: string, trustId: string): Promise<void> {
+    if (this.notTrustor.has(token)) throw new BackendRequestError('identity', 403, 'You are not authorized to perform the requested action.');
     this.deleted.push({ token, trustId });
   }
-  async trustToken(): Promise<never> {
-    throw new Error('the API never uses a trust');
+  async trustToken(trustId: string): Promise<{ token: string; info: TokenInfo }> {
+    return { token: `scoped-${trustId}`, info: { userId: USER.userId, userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] } };
   }
 }
 
-test.serial('Swift storage: create makes a trust from the caller (sealed in the row); delete removes it with the caller\'s token', async (t) => {
+test.serial('Swift storage: create makes a trust from the caller (sealed in the row); delete removes it with the caller\'s token, or the trust\'s own when the caller is not the trustor', async (t) => {
   const trusts = new RecordingTrusts();
   const box = new SecretBox('test-secret');
   const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
@@ -198,6 +202,12 @@ test.serial('Swift storage: create makes a trust from the caller (sealed in the 
 
   t.is((await api().delete(`${path(inst)}/${r.data.backup_schedule.id}`)).status, 202);
   t.deepEqual(trusts.deleted, [{ token: USER.token, trustId: 'trust-1' }]);
+
+  // another member of the project deletes a schedule: Keystone refuses their token, the trust's own token deletes it
+  const second = (await api().post(path(inst), { backup_schedule: { name: 'swifty3', cron: '0 5 * * *', retention: 2 } })).data.backup_schedule;
+  trusts.notTrustor.add(MEMBER2.token);
+  t.is((await api(MEMBER2.token).delete(`${path(inst)}/${second.id}`)).status, 202);
+  t.deepEqual(trusts.deleted.at(-1), { token: 'scoped-trust-2', trustId: 'trust-2' });
 
   trusts.refuse = true;
   const refused = await api().post(path(inst), { backup_schedule: { name: 'swifty2', cron: '0 4 * * *', retention: 2 } });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../../common/errors.js';
 import { CronError, nextRun, validateCron } from '../../../common/cron-schedule.js';
 import { BackendRequestError } from '../../../clients/errors.js';
+import { InvalidTokenError, type TrustDelegation } from '../../../clients/identity.js';
 import { getInstance, type InstanceRecord } from '../../../db/instances.js';
 import {
   countSchedules,
@@ -33,6 +34,27 @@ function checkedCron(expr: string): string {
   } catch (err) {
     if (err instanceof CronError) throw new ValidationError(`backup_schedule['cron'] ${JSON.stringify(expr)}: ${err.message}`);
     throw err;
+  }
+}
+
+/**
+ * Deletes the schedule's trust with the caller's token; when Keystone refuses it (the caller is
+ * another member of the project, not the trustor), with a token scoped to the trust itself, which
+ * acts as the trustor. A trust that no longer gives a token is gone already.
+ */
+async function removeTrust(trusts: TrustDelegation, callerToken: string, trustId: string): Promise<void> {
+  try {
+    await trusts.deleteTrust(callerToken, trustId);
+  } catch (err) {
+    if (!(err instanceof BackendRequestError && err.status === 403)) throw err;
+    let scoped: string;
+    try {
+      scoped = (await trusts.trustToken(trustId)).token;
+    } catch (e) {
+      if (e instanceof InvalidTokenError) return;
+      throw e;
+    }
+    await trusts.deleteTrust(scoped, trustId);
   }
 }
 
@@ -144,7 +166,7 @@ export function backupScheduleRoutes(deps: ApiDeps): Router {
     if (s.sealed_credential) {
       if (!deps.trusts) throw new ServiceUnavailableError('This schedule holds a Keystone trust, and this service has no Keystone to delete it with.');
       const { trust_id } = JSON.parse(deps.trusts.box.open(s.sealed_credential)) as { trust_id: string };
-      await deps.trusts.delegation.deleteTrust(requestContext(ctx).authToken, trust_id);
+      await removeTrust(deps.trusts.delegation, requestContext(ctx).authToken, trust_id);
       deps.log.info({ schedule_id: s.id, trust_id }, 'backup schedule trust deleted');
     }
     await markScheduleDeleted(deps.db, s.id);
