@@ -1,5 +1,6 @@
 // postgresql.conf from the flavor's memory, and the client authentication files: users by
-// scram-sha-256 over TCP from anywhere, the agent's admin role only over the unix socket, by peer.
+// scram-sha-256 over TCP from anywhere, the agent's admin role only over the unix socket, by peer
+// (replication connections too: pg_basebackup for backups).
 import { ADMIN_ROLE } from './admin.js';
 import type { PostgresqlConfig, PostgresqlPaths } from './config.js';
 
@@ -52,6 +53,7 @@ export function renderHba(): string {
     '# written by the trove-ts guest agent',
     '# TYPE  DATABASE  USER  ADDRESS  METHOD',
     `local   all  ${ADMIN_ROLE}  peer map=trove`,
+    `local   replication  ${ADMIN_ROLE}  peer map=trove`,
     'local   all  all  reject',
     `host    all  ${ADMIN_ROLE}  0.0.0.0/0  reject`,
     `host    all  ${ADMIN_ROLE}  ::/0  reject`,

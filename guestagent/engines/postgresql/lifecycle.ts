@@ -31,12 +31,14 @@ export class PgLifecycle implements Lifecycle {
     this.overrides = new PgOverrides(this.paths.overridesFile, this.admin, () => this.user(), () => this.running(), path.join(this.paths.dataDir, 'postgresql.conf'));
   }
 
-  private bin(name: string): string {
+  /** A program of this PostgreSQL installation (initdb, pg_ctl, pg_basebackup, postgres…). */
+  bin(name: string): string {
     if (!this.binDir) throw new Error('no PostgreSQL installation found under /usr/lib/postgresql: set [postgresql] bin_dir');
     return path.join(this.binDir, name);
   }
 
-  private user(): OsUser | undefined {
+  /** The OS user the server runs as (undefined when the agent is not root: the agent's own). */
+  user(): OsUser | undefined {
     return serverUser(this.c.run_as);
   }
 

@@ -1,13 +1,14 @@
-// PostgreSQL: lifecycle, databases, users, root and configuration groups on a local server.
+// PostgreSQL: lifecycle, databases, users, root, configuration groups and backups (pg_basebackup) on a local server.
 import type { Logger } from '../../../src/common/log.js';
 import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
 import type { Engine } from '../../capabilities.js';
 import { postgresqlSection } from './config.js';
 import { PgLifecycle } from './lifecycle.js';
+import { PostgresqlBackup } from './backup.js';
 
 export function postgresqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'postgresql', postgresqlSection);
   const lifecycle = new PgLifecycle(c, stateDir, log);
-  return { name: 'postgresql', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin, configuration: lifecycle.overrides };
+  return { name: 'postgresql', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin, configuration: lifecycle.overrides, backup: new PostgresqlBackup(c.mount_point, c.port, lifecycle, log) };
 }

@@ -31,7 +31,8 @@ export class RedisLifecycle implements Lifecycle {
     this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user(), this.paths.conf);
   }
 
-  private user(): OsUser | undefined {
+  /** The OS user the server runs as (undefined when the agent is not root: the agent's own). */
+  user(): OsUser | undefined {
     return serverUser(this.c.run_as);
   }
 
@@ -62,14 +63,20 @@ export class RedisLifecycle implements Lifecycle {
     return this.admin.run(async (r) => (await r.ping()) === 'PONG').catch(() => false);
   }
 
-  async start(): Promise<void> {
+  /** `extraArgs` override redis.conf for this run only (a restore starts with `--appendonly no`). */
+  async start(extraArgs: string[] = []): Promise<void> {
     if (!isAlive(readPid(this.paths.pidFile))) {
       this.ownFiles();
       const u = this.user();
-      const pid = startDaemon(this.c.redis_server_bin, [this.paths.conf], this.paths.logFile, {}, u ? { uid: u.uid, gid: u.gid, cwd: this.paths.runDir } : undefined);
+      const pid = startDaemon(this.c.redis_server_bin, [this.paths.conf, ...extraArgs], this.paths.logFile, {}, u ? { uid: u.uid, gid: u.gid, cwd: this.paths.runDir } : undefined);
       writeFileSync(this.paths.pidFile, String(pid));
     }
-    await waitFor(() => this.ping(), this.c.start_timeout * 1000, 'the Redis server to accept connections');
+    let exited = false;
+    await waitFor(async () => (await this.ping()) || (exited = !isAlive(readPid(this.paths.pidFile))), this.c.start_timeout * 1000, 'the Redis server to accept connections');
+    if (exited) {
+      const tail = existsSync(this.paths.logFile) ? readFileSync(this.paths.logFile, 'utf8').trim().split('\n').filter((l) => / # /.test(l)).slice(-3).join(' | ') : '';
+      throw new Error(`the Redis server exited while starting${tail ? `: ${tail}` : ''}`);
+    }
   }
 
   async prepare(spec: PrepareSpec): Promise<void> {

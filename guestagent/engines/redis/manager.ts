@@ -1,4 +1,4 @@
-// Redis: lifecycle, root (the `default` user's password) and configuration groups; no databases
+// Redis: lifecycle, root (the `default` user's password), configuration groups and RDB backups; no databases
 // or users, so those verbs answer NotSupportedError (Trove's 501).
 import type { Logger } from '../../../src/common/log.js';
 import type { RawConfig } from '../../../src/common/config/reader.js';
@@ -6,9 +6,10 @@ import { configSection } from '../../../src/common/config/schema.js';
 import type { Engine } from '../../capabilities.js';
 import { redisSection } from './config.js';
 import { RedisLifecycle } from './lifecycle.js';
+import { RedisBackup } from './backup.js';
 
 export function redisEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'redis', redisSection);
   const lifecycle = new RedisLifecycle(c, stateDir, log);
-  return { name: 'redis', lifecycle, root: lifecycle.root, configuration: lifecycle.overrides };
+  return { name: 'redis', lifecycle, root: lifecycle.root, configuration: lifecycle.overrides, backup: new RedisBackup(c.mount_point, lifecycle, log) };
 }

@@ -1,0 +1,160 @@
+// Backups of a PostgreSQL server: physical, with pg_basebackup streaming one tar to stdout
+// (`-Ft -X fetch`: the WAL the copy needs to be consistent is inside it), as the agent's admin role
+// over the unix socket by peer (a replication connection: pg_hba has a `local replication` line for
+// it). Restore: the tar is unpacked into a staging directory on the data volume, checked with
+// pg_verifybackup against its manifest, and installed by stopping the server and renaming it into
+// the data directory. The instance keeps its own postgresql.conf, postgresql.auto.conf, conf.d/,
+// pg_hba.conf and pg_ident.conf (the backup's are the source instance's: its port, its agent's OS
+// user); then a single-user start (which also replays the backup's WAL) gives the admin role back
+// the attributes the agent needs, whatever the source's users did to it.
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, lstatSync, readFileSync, readdirSync, renameSync, writeFileSync, chownSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../../src/common/log.js';
+import type { Backup, BackupStreamSource, RestoreStreamSink } from '../../capabilities.js';
+import { findExecutable, processSink, processSource, runProcess, ProcessFailedError } from '../../backup/process-stream.js';
+import type { OsUser } from '../../platform/os-user.js';
+import { ADMIN_ROLE } from './admin.js';
+import { renderHba } from './conf-files.js';
+import type { PgLifecycle } from './lifecycle.js';
+import { READ_ONLY_KEY } from './overrides.js';
+
+export const PG_FORMAT = 'pg-tar';
+
+/** The instance's own files in the data directory: never taken from a backup. */
+const INSTANCE_FILES = ['postgresql.conf', 'postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf', 'conf.d'];
+
+export interface PgBackupTools {
+  /** The tar binary that unpacks a backup (default: tar on PATH). */
+  tar?: string | undefined;
+}
+
+export class PostgresqlBackup implements Backup {
+  private readonly tar: string | undefined;
+
+  constructor(
+    private readonly mountPoint: string,
+    private readonly port: number,
+    private readonly lifecycle: PgLifecycle,
+    private readonly log: Logger,
+    tools: PgBackupTools = {},
+  ) {
+    this.tar = tools.tar ?? findExecutable('tar');
+  }
+
+  /** pg_hba.conf of an instance prepared before backups existed lacks the replication line: rewrite it and reload. */
+  private async allowReplication(): Promise<void> {
+    const hba = path.join(this.lifecycle.paths.dataDir, 'pg_hba.conf');
+    const text = existsSync(hba) ? readFileSync(hba, 'utf8') : '';
+    if (new RegExp(`^local\\s+replication\\s+${ADMIN_ROLE}\\s`, 'm').test(text)) return;
+    writeFileSync(hba, renderHba(), { mode: 0o600 });
+    const u = this.lifecycle.user();
+    if (u) chownSync(hba, u.uid, u.gid);
+    await this.lifecycle.admin.run((c) => c.query('SELECT pg_reload_conf()'));
+    await new Promise((r) => setTimeout(r, 1000)); // the postmaster reloads pg_hba.conf asynchronously
+    this.log.info({}, 'pg_hba.conf: replication over the unix socket allowed for the admin role');
+  }
+
+  async backupStream(): Promise<BackupStreamSource> {
+    await this.allowReplication();
+    const args = ['-h', this.lifecycle.paths.runDir, '-p', String(this.port), '-U', ADMIN_ROLE, '-w', '-D', '-', '-F', 't', '-X', 'fetch', '-c', 'fast', '-l', 'trove-ts backup'];
+    this.log.info({ tool: 'pg_basebackup' }, 'physical backup started');
+    return { format: PG_FORMAT, stream: processSource({ bin: this.lifecycle.bin('pg_basebackup'), args, env: { PGCONNECT_TIMEOUT: '10', PGAPPNAME: 'trove-backup' } }) };
+  }
+
+  stagingDir(backupId: string): string {
+    return path.join(this.mountPoint, `.restore-${backupId.replace(/[^A-Za-z0-9_-]/g, '_')}`);
+  }
+
+  async restoreStream(format: string, stagingDir: string): Promise<RestoreStreamSink> {
+    if (format !== PG_FORMAT) throw new Error(`a PostgreSQL engine cannot restore a backup of format '${format}'`);
+    if (!this.tar) throw new Error('restoring a PostgreSQL backup needs tar, which is not installed');
+    // GNU tar refuses absolute names and `..` by default; the files become the server's on install.
+    return processSink({ bin: this.tar, args: ['-x', '-f', '-', '-C', stagingDir, '--no-same-owner', '--no-same-permissions'] });
+  }
+
+  async installRestored(format: string, stagingDir: string): Promise<void> {
+    if (format !== PG_FORMAT) throw new Error(`a PostgreSQL engine cannot restore a backup of format '${format}'`);
+    if (!existsSync(path.join(stagingDir, 'PG_VERSION')) || !existsSync(path.join(stagingDir, 'backup_label'))) {
+      throw new Error('the backup is not a PostgreSQL base backup (no PG_VERSION or backup_label)');
+    }
+    await this.verify(stagingDir);
+    const dataDir = this.lifecycle.paths.dataDir;
+    await this.lifecycle.stop();
+    const replaced = `${dataDir}.replaced-${Date.now()}`;
+    const had = existsSync(dataDir);
+    if (had) renameSync(dataDir, replaced);
+    try {
+      renameSync(stagingDir, dataDir);
+      for (const f of INSTANCE_FILES) {
+        await rm(path.join(dataDir, f), { recursive: true, force: true });
+        if (had && existsSync(path.join(replaced, f))) cpSync(path.join(replaced, f), path.join(dataDir, f), { recursive: true, preserveTimestamps: true });
+      }
+      chmodSync(dataDir, 0o700);
+      ownTree(dataDir, this.lifecycle.user());
+      await this.resetAdmin();
+    } catch (e) {
+      await rm(dataDir, { recursive: true, force: true });
+      if (had) renameSync(replaced, dataDir);
+      throw e;
+    }
+    if (had) await rm(replaced, { recursive: true, force: true });
+    this.log.info({}, 'physical backup installed into the data directory');
+  }
+
+  /** pg_verifybackup against the backup's manifest (sizes, checksums, and that its WAL parses), when both are there. */
+  private async verify(dir: string): Promise<void> {
+    const bin = this.lifecycle.bin('pg_verifybackup');
+    if (!existsSync(path.join(dir, 'backup_manifest')) || !existsSync(bin)) return;
+    await runProcess({ bin, args: ['-q', dir] }).catch((e: Error) => {
+      throw new Error(`the restored files do not match the backup's manifest: ${e instanceof ProcessFailedError ? e.stderrTail : e.message}`);
+    });
+  }
+
+  /**
+   * A single-user start as the server's OS user: it replays the backup's WAL to a consistent state
+   * and gives the admin role its attributes back (it logs in by peer through this instance's own
+   * pg_ident.conf: no password to reset). Ends with a clean shutdown; the lifecycle starts it next.
+   */
+  private async resetAdmin(): Promise<void> {
+    const sql = [
+      `ALTER ROLE ${ADMIN_ROLE} WITH SUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS LOGIN PASSWORD NULL CONNECTION LIMIT -1 VALID UNTIL 'infinity';`,
+      `ALTER ROLE ${ADMIN_ROLE} SET ${READ_ONLY_KEY} = off;`,
+      '',
+    ].join('\n');
+    const args = ['--single', '-D', this.lifecycle.paths.dataDir, '-c', 'exit_on_error=on', '-c', 'listen_addresses=', 'postgres'];
+    await runWithInput(this.lifecycle.bin('postgres'), args, sql, this.lifecycle.paths.runDir, this.lifecycle.user());
+  }
+}
+
+/** chown -R to the server's user (when the agent is root). */
+function ownTree(dir: string, u: OsUser | undefined): void {
+  if (!u) return;
+  const walk = (p: string) => {
+    chownSync(p, u.uid, u.gid);
+    if (lstatSync(p).isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(dir);
+}
+
+/** Runs a program (as the server's user) with `input` on its stdin; rejects with its stderr's tail unless it exits 0. */
+function runWithInput(bin: string, args: string[], input: string, cwd: string, u: OsUser | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {
+      cwd,
+      stdio: ['pipe', 'ignore', 'pipe'],
+      ...(u ? { uid: u.uid, gid: u.gid, env: { ...process.env, HOME: cwd, USER: u.name, LOGNAME: u.name } } : {}),
+    });
+    let tail = '';
+    child.stderr.on('data', (d: Buffer) => (tail = (tail + d.toString('utf8')).slice(-2000)));
+    child.stdin.on('error', () => undefined);
+    child.once('error', (e) => reject(new ProcessFailedError(bin, null, e.message)));
+    child.once('close', (code) => {
+      const lines = tail.trim().split('\n').filter((l) => /ERROR|FATAL|PANIC/.test(l)).slice(-3).join(' | ');
+      if (code === 0) resolve();
+      else reject(new Error(`the restored data directory did not start: ${new ProcessFailedError(bin, code, lines).message}`));
+    });
+    child.stdin.end(input);
+  });
+}
