@@ -1,7 +1,9 @@
 // The real `openstack database ...` CLI through Keystone against the whole control plane with
 // PostgreSQL and Redis guests: instance create of each, db create/list and user create on
 // PostgreSQL checked with a real psql writing and reading a row; root enable on Redis checked with
-// a real redis-cli SET/GET; `configuration default` prints each engine's effective settings.
+// a real redis-cli SET/GET; `configuration default` prints each engine's effective settings; then
+// `backup create -i` of each and `instance create --backup` into a new instance, the data read back
+// with psql and redis-cli.
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -46,6 +48,17 @@ const ok = async (t: { is: (a: unknown, b: unknown, m?: string) => void }, ...ar
 };
 const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
 
+const psqlAt = (ip: string, sql: string) =>
+  execFileSync('psql', ['-h', ip, '-U', 'app', '-d', 'shop', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+    env: { PATH: '/usr/bin:/bin', PGPASSWORD: 'Pg-Cli-Pass-1', PGCONNECT_TIMEOUT: '5' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString().trim();
+const redisAt = (ip: string, password: string | undefined, ...args: string[]) =>
+  execFileSync('redis-cli', ['-h', ip, '-p', '6379', '--no-raw', ...args], {
+    env: { PATH: '/usr/bin:/bin', ...(password ? { REDISCLI_AUTH: password } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString().trim();
+
 async function createAndWait(name: string, datastore: string, version: string): Promise<{ id: string; ip: string }> {
   const created = await json<Record<string, unknown>>('database', 'instance', 'create', name, '--flavor', 'ds512M', '--size', '1', '--datastore', datastore, '--datastore-version', version);
   const id = String(created.id);
@@ -68,11 +81,7 @@ test.serial('postgresql: instance create, db create/list, user create; psql writ
   await ok(t, 'database', 'user', 'create', 'pg1', 'app', 'Pg-Cli-Pass-1', '--databases', 'shop');
   const users = await json<Array<Record<string, string>>>('database', 'user', 'list', 'pg1');
   t.deepEqual(users.map((u) => [u.Name, u.Host, u.Databases]), [['app', '%', 'shop']]);
-  const psql = (sql: string) =>
-    execFileSync('psql', ['-h', ip, '-U', 'app', '-d', 'shop', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
-      env: { PATH: '/usr/bin:/bin', PGPASSWORD: 'Pg-Cli-Pass-1', PGCONNECT_TIMEOUT: '5' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).toString().trim();
+  const psql = (sql: string) => psqlAt(ip, sql);
   psql('CREATE TABLE t (id INT PRIMARY KEY, v TEXT)');
   psql("INSERT INTO t VALUES (1, 'hello')");
   t.is(psql('SELECT v FROM t WHERE id = 1'), 'hello');
@@ -85,11 +94,7 @@ test.serial('postgresql: instance create, db create/list, user create; psql writ
 
 test.serial('redis: instance create, root enable; redis-cli SET/GET with that password', async (t) => {
   const { ip } = await createAndWait('rd1', 'redis', '7.0');
-  const redis = (password: string | undefined, ...args: string[]) =>
-    execFileSync('redis-cli', ['-h', ip, '-p', '6379', '--no-raw', ...args], {
-      env: { PATH: '/usr/bin:/bin', ...(password ? { REDISCLI_AUTH: password } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).toString().trim();
+  const redis = (password: string | undefined, ...args: string[]) => redisAt(ip, password, ...args);
   t.regex(redis(undefined, 'SET', 'k', 'v'), /NOAUTH|NOPERM|ERR/, 'closed until root is enabled');
   const before = await json<Record<string, unknown>>('database', 'root', 'show', 'rd1');
   t.is(before.is_root_enabled, false);
@@ -107,4 +112,44 @@ test.serial('redis: instance create, root enable; redis-cli SET/GET with that pa
   t.is(def.maxmemory, '384mb');
   t.is(def.appendonly, 'yes');
   t.is(def['maxmemory-policy'], undefined, 'no group: the engine default, not written');
+});
+
+/** `backup create -i <instance>`, then `backup show` until it is COMPLETED (or FAILED). */
+async function backupAndWait(name: string, instance: string): Promise<Record<string, unknown>> {
+  const b = await json<Record<string, unknown>>('database', 'backup', 'create', name, '-i', instance);
+  if (b.status !== 'NEW') throw new Error(`${name}: ${JSON.stringify(b)}`);
+  const deadline = Date.now() + 180_000;
+  let shown: Record<string, unknown>;
+  do {
+    await new Promise((r) => setTimeout(r, 1000));
+    shown = await json<Record<string, unknown>>('database', 'backup', 'show', name);
+  } while (shown.status !== 'COMPLETED' && shown.status !== 'FAILED' && Date.now() < deadline);
+  return shown;
+}
+
+/** `instance create --backup`, waited for. */
+async function restoreAndWait(name: string, backup: string): Promise<{ id: string; ip: string; status: unknown }> {
+  const created = await json<Record<string, unknown>>('database', 'instance', 'create', name, '--flavor', 'ds512M', '--size', '1', '--backup', backup);
+  const active = await waitForInstance(http, String(created.id), ready);
+  return { id: String(created.id), ip: String((active?.ip as string[] | undefined)?.[0]), status: active?.status };
+}
+
+test.serial('postgresql: backup create -i pg1, instance create --backup; psql reads the row back from the new instance', async (t) => {
+  const shown = await backupAndWait('pg-nightly', 'pg1');
+  t.is(shown.status, 'COMPLETED', JSON.stringify(shown));
+  const copy = await restoreAndWait('pg1-copy', 'pg-nightly');
+  t.is(copy.status, 'ACTIVE');
+  t.is(psqlAt(copy.ip, 'SELECT v FROM t WHERE id = 1'), 'hello');
+  const dbs = await json<Array<{ Name: string }>>('database', 'db', 'list', 'pg1-copy');
+  t.deepEqual(dbs.map((d) => d.Name), ['logs', 'shop']);
+});
+
+test.serial('redis: backup create -i rd1, instance create --backup; root enable on the new instance, redis-cli GET reads the value back', async (t) => {
+  const shown = await backupAndWait('rd-nightly', 'rd1');
+  t.is(shown.status, 'COMPLETED', JSON.stringify(shown));
+  const copy = await restoreAndWait('rd1-copy', 'rd-nightly');
+  t.is(copy.status, 'ACTIVE');
+  t.is((await json<Record<string, unknown>>('database', 'root', 'show', 'rd1-copy')).is_root_enabled, false, 'the new instance\'s own ACL');
+  const en = await json<Record<string, string>>('database', 'root', 'enable', 'rd1-copy');
+  t.is(redisAt(copy.ip, en.password, 'GET', 'greeting'), '"hello"');
 });
