@@ -6,11 +6,12 @@ import type { Logger } from '../src/common/log.js';
 import type { Handlers, Stub } from '../src/rpc/contract.js';
 import type { GuestContract } from '../src/rpc/contracts/guest.js';
 import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
-import type { BackupStorage as StorageDescriptor, RestoreInfo } from '../src/rpc/contracts/common.js';
-import { NotSupportedError, type Backup, type Engine } from './capabilities.js';
+import type { BackupInfo, BackupStorage as StorageDescriptor, RestoreInfo } from '../src/rpc/contracts/common.js';
+import { CHECKSUM_KEY } from '../src/common/stored-object.js';
+import { NotSupportedError, type Backup, type BackupStreamSource, type Engine } from './capabilities.js';
 import { backupStorage, type BackupConfig } from './backup/config.js';
 import { runBackup } from './backup/run-backup.js';
-import { runRestore } from './backup/run-restore.js';
+import { runChainRestore, runRestore } from './backup/run-restore.js';
 import type { BackupStorage } from './backup/storage/storage.js';
 
 export interface BackupHandlerOptions {
@@ -48,12 +49,14 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
         const started = Date.now();
         try {
           const b = capability(o.engine);
-          if (info.backup_type === 'incremental') throw new NotSupportedError('Incremental backups are not supported by this guest agent.');
-          const source = await b.backupStream();
+          const storage = storageFor(info.storage_driver, a.storage, o.config);
+          const incremental = info.backup_type === 'incremental';
+          const source = incremental ? await incrementalSource(b, storage, info.parent) : await b.backupStream();
           const r = await runBackup({
             source: source.stream,
             format: source.format,
-            storage: storageFor(info.storage_driver, a.storage, o.config),
+            finalMetadata: source.metadata,
+            storage,
             container: info.swift_container ?? 'database_backups',
             name: info.id,
             serviceKey: o.config.backup_aes_cbc_key,
@@ -61,11 +64,17 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
             compression: o.config.backup_compression,
             segmentSize: o.config.backup_segment_max_size,
             concurrency: o.config.backup_upload_concurrency,
-            metadata: { 'backup-id': info.id, 'instance-id': instanceId, datastore: info.datastore ?? '', 'datastore-version': info.datastore_version ?? '' },
+            metadata: {
+              'backup-id': info.id,
+              'instance-id': instanceId,
+              datastore: info.datastore ?? '',
+              'datastore-version': info.datastore_version ?? '',
+              ...(incremental && info.parent ? { 'parent-location': info.parent.location } : {}),
+            },
             log,
           });
           log.info({ backup_id: info.id, bytes: r.size, raw_bytes: r.rawSize, seconds: (Date.now() - started) / 1000 }, 'backup stored');
-          await report({ state: 'COMPLETED', size: Math.round((r.size / GB) * 1e6) / 1e6, checksum: r.checksum, location: r.location, backup_type: 'full', success: true });
+          await report({ state: 'COMPLETED', size: Math.round((r.size / GB) * 1e6) / 1e6, checksum: r.checksum, location: r.location, backup_type: incremental ? 'incremental' : 'full', success: true });
         } catch (err) {
           log.error({ backup_id: info.id, err: (err as Error).message }, 'backup failed');
           await report({ state: 'FAILED', success: false });
@@ -76,10 +85,41 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
   };
 }
 
-/** Restores a backup into the prepared engine (before its user sees it); throws if anything fails. */
-export async function restoreInto(o: BackupHandlerOptions, info: RestoreInfo, storage: StorageDescriptor | null | undefined): Promise<void> {
+/** An incremental backup's source: the engine continues from what the parent's stored object records. */
+async function incrementalSource(b: Backup, storage: BackupStorage, parent: BackupInfo['parent']): Promise<BackupStreamSource> {
+  if (!b.incrementalStream) throw new NotSupportedError('Incremental backups are not supported for this datastore.');
+  if (!parent?.location) throw new Error('an incremental backup needs its parent backup, and the call named none');
+  const head = await storage.head(parent.location);
+  if (parent.checksum && head.metadata[CHECKSUM_KEY] && head.metadata[CHECKSUM_KEY] !== parent.checksum) {
+    throw new Error("the parent backup's stored object does not match its recorded checksum");
+  }
+  return b.incrementalStream(head.metadata);
+}
+
+/**
+ * Restores a backup into the prepared engine (before its user sees it); throws if anything fails.
+ * An incremental backup comes with its chain (the full backup first): every piece is verified and
+ * applied in staging before anything is installed.
+ */
+export async function restoreInto(o: BackupHandlerOptions, info: RestoreInfo, storage: StorageDescriptor | null | undefined, chain?: RestoreInfo[] | null): Promise<void> {
   const b = capability(o.engine);
   const started = Date.now();
+  if (chain && chain.length > 1) {
+    if (chain[chain.length - 1]!.id !== info.id) throw new Error(`the backup chain does not end with the backup ${info.id}`);
+    const apply = b.applyIncremental?.bind(b);
+    if (!apply) throw new NotSupportedError('Restoring incremental backups is not supported for this datastore.');
+    await runChainRestore({
+      pieces: chain.map((p) => ({ storage: storageFor(p.storage_driver, storage, o.config), location: p.location, checksum: p.checksum ?? undefined, stagingDir: b.stagingDir(p.id) })),
+      serviceKey: o.config.backup_aes_cbc_key,
+      sink: (dir, meta) => b.restoreStream(meta.format, dir),
+      apply: (base, inc, meta) => apply(meta.format, base, inc),
+      commit: (dir, meta) => b.installRestored(meta.format, dir),
+      log: o.log,
+    });
+    o.log.info({ backup_id: info.id, pieces: chain.length, seconds: (Date.now() - started) / 1000 }, 'backup chain restored');
+    return;
+  }
+  if (info.type === 'incremental') throw new Error(`the backup ${info.id} is incremental and the call carried no chain to restore it with`);
   const r = await runRestore({
     storage: storageFor(info.storage_driver, storage, o.config),
     location: info.location,

@@ -118,6 +118,8 @@ export interface BackupStreamSource {
   stream: import('node:stream').Readable;
   /** Recorded with the backup and handed back to restoreStream/installRestored: e.g. 'xbstream', 'sql'. */
   format: string;
+  /** Read once the stream has ended: recorded with the stored object (e.g. the position an incremental backup continues from). */
+  metadata?: () => Record<string, string>;
 }
 
 /** The engine's restore tool, fed by guestagent/backup/run-restore.ts. */
@@ -131,11 +133,22 @@ export interface RestoreStreamSink {
  * Backups of the engine's data (Trove's create_backup, and prepare with backup_info). The engine
  * only produces and consumes streams; compression, encryption, checksums and storage are the
  * pipeline's. A restore runs: stagingDir → restoreStream (tool writes into the staging dir) →
- * the pipeline verifies the checksum → installRestored (the data becomes the engine's).
+ * the pipeline verifies the checksum → [for each incremental: restoreStream into its own staging
+ * dir, verified, applyIncremental] → installRestored (the data becomes the engine's).
  */
 export interface Backup {
   /** Starts a full backup of the running engine. */
   backupStream(): Promise<BackupStreamSource>;
+  /**
+   * Starts a backup of what changed since the parent backup, given the parent's stored metadata
+   * (what its source's `metadata()` recorded). Absent, or NotSupportedError: no incremental backups.
+   */
+  incrementalStream?(parentMetadata: Record<string, string>): Promise<BackupStreamSource>;
+  /**
+   * Applies an incremental backup, staged by restoreStream in incrementalDir and verified, onto the
+   * base staged in stagingDir (a restore of a chain: the full backup, then each incremental in order).
+   */
+  applyIncremental?(format: string, stagingDir: string, incrementalDir: string): Promise<void>;
   /** A fresh staging directory path for a restore, on the data volume (so installing is a rename). */
   stagingDir(backupId: string): string;
   /** Opens the restore tool writing a backup of `format` into stagingDir. */

@@ -101,7 +101,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
           configContents: a.config_contents ?? undefined,
         });
         // the backup's data replaces the fresh engine's before the instance is anyone's
-        if (a.backup_info) await restoreInto(backupOptions, a.backup_info, a.storage);
+        if (a.backup_info) await restoreInto(backupOptions, a.backup_info, a.storage, a.backup_chain);
         if (!(await lc.health().then((h) => h === 'healthy' || h === 'running'))) await lc.start();
         reporter.setPreparing(false);
         await reporter.report();

@@ -28,6 +28,8 @@ export interface BackupRunOptions {
   concurrency?: number;
   /** Extra metadata for the object (e.g. backup-id, datastore); lower-case keys. */
   metadata?: Record<string, string>;
+  /** Metadata the tool knows only once its output ended (e.g. the position it stopped at). */
+  finalMetadata?: () => Record<string, string>;
   log?: Logger;
 }
 
@@ -77,6 +79,7 @@ export async function runBackup(o: BackupRunOptions): Promise<BackupRunResult> {
     metadata,
     segmentSize: o.segmentSize ?? DEFAULT_SEGMENT_SIZE,
     concurrency: o.concurrency ?? 3,
+    finalMetadata: () => Object.assign(metadata, o.finalMetadata?.() ?? {}),
   });
   await flowing;
   const secs = (Date.now() - started) / 1000;

@@ -145,7 +145,7 @@ export class ObjectDirectory {
         size: up.size,
         contentType: options.contentType ?? null,
         lastModified: new Date().toISOString(),
-        metadata: { ...metadata, [CHECKSUM_KEY]: up.sha256 },
+        metadata: { ...metadata, ...normaliseMetadata(options.finalMetadata?.()), [CHECKSUM_KEY]: up.sha256 },
         large: true,
       });
       return { etag, size: up.size, sha256: up.sha256, segments: entries.length };

@@ -16,6 +16,8 @@ export interface LargePutOptions extends PutOptions {
   segmentSize?: number;
   /** Segment uploads in flight at once (one being read from the stream, the others finishing). Default 3. */
   concurrency?: number;
+  /** Metadata known only once the body has ended (e.g. where a backup tool stopped), merged over `metadata`. */
+  finalMetadata?: () => Record<string, string>;
 }
 
 export interface PutResult {

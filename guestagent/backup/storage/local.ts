@@ -28,6 +28,12 @@ export class LocalBackupStorage implements BackupStorage {
     return { body: await this.dir.getObject(container, name), size: head.size, metadata: head.metadata };
   }
 
+  async head(location: string): Promise<Omit<OpenedBackup, 'body'>> {
+    const { container, name } = await this.dir.parseLocation(location);
+    const head = await this.dir.headObject(container, name);
+    return { size: head.size, metadata: head.metadata };
+  }
+
   async remove(location: string): Promise<void> {
     const { container, name } = await this.dir.parseLocation(location);
     await this.dir.deleteObject(container, name);

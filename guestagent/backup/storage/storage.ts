@@ -17,6 +17,8 @@ export interface WriteOptions {
   metadata: Record<string, string>;
   segmentSize: number;
   concurrency: number;
+  /** Metadata known only once the body has ended (e.g. the position the backup tool stopped at), merged over `metadata`. */
+  finalMetadata?: () => Record<string, string>;
 }
 
 export interface OpenedBackup {
@@ -33,6 +35,8 @@ export interface BackupStorage {
   write(container: string, name: string, body: Readable, o: WriteOptions): Promise<StoredBackup>;
   /** Opens a location written by write() (or by the control plane's store of the same kind). */
   open(location: string): Promise<OpenedBackup>;
+  /** A location's size and metadata, without its body (an incremental backup reads its parent's). */
+  head(location: string): Promise<Omit<OpenedBackup, 'body'>>;
   /** Removes the backup and its segments; gone already is fine. */
   remove(location: string): Promise<void>;
 }

@@ -51,6 +51,7 @@ test.serial('backup to Swift as an SLO with metadata, restore from its location,
     commit: async () => undefined,
   });
   t.true(out.equals(data));
+  t.is((await storage().head(r.location)).metadata['backup-id'], 'b-1', 'head reads the metadata without the body');
   await storage().remove(r.location);
   t.is(swift.containers.get('database_backups_segments')!.size, 0);
   t.false(swift.containers.get('database_backups')!.has('b-1.xbstream.gz.enc'));
@@ -62,4 +63,16 @@ test.serial('a failed segment upload fails the backup with the request named, an
   t.regex(err!.message, /^Swift PUT bk_segments\/x\.sql\.gz\/0000000\d failed: HTTP 503$/);
   t.is(swift.containers.get('bk_segments')!.size, 0);
   t.false(swift.requests.some((q) => q.path.includes('multipart-manifest=put')));
+});
+
+test.serial('metadata known only after the body ended (finalMetadata) is on the manifest, and head reads it back', async (t) => {
+  let ended = false;
+  const source = chunks(randomBytes(300_000)).once('end', () => (ended = true));
+  const r = await runBackup({ source, format: 'xbstream', storage: storage(), container: 'bk', name: 'late', compression: 'gzip', segmentSize: 200_000, finalMetadata: () => ({ 'to-lsn': ended ? '4242' : 'too-early' }) });
+  t.is(r.metadata['to-lsn'], '4242');
+  const manifest = swift.requests.find((q) => q.path.endsWith('?multipart-manifest=put'))!;
+  t.is(manifest.headers['x-object-meta-to-lsn'], '4242');
+  const head = await storage().head(r.location);
+  t.is(head.metadata['to-lsn'], '4242');
+  t.is(head.metadata.sha256, r.checksum);
 });

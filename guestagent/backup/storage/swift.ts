@@ -20,6 +20,13 @@ const META = 'x-object-meta-';
 const path = (container: string, name?: string) =>
   `/${encodeURIComponent(container)}${name === undefined ? '' : `/${name.split('/').map(encodeURIComponent).join('/')}`}`;
 
+/** An object's size and metadata from its response headers. */
+function described(h: Record<string, unknown>): Omit<OpenedBackup, 'body'> {
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (k.toLowerCase().startsWith(META)) metadata[k.toLowerCase().slice(META.length)] = decodeURIComponent(String(v));
+  return { size: Number(h['content-length'] ?? 0), metadata };
+}
+
 export class SwiftRequestError extends Error {
   constructor(
     what: string,
@@ -69,8 +76,8 @@ export class SwiftBackupStorage implements BackupStorage {
     });
     const manifest = up.segments.map((s) => ({ path: `/${segC}/${s.name}`, etag: s.md5, size_bytes: s.size }));
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
-    for (const [k, v] of Object.entries({ ...meta, [CHECKSUM_KEY]: up.sha256 })) headers[`${META}${k}`] = encodeURIComponent(v);
     try {
+      for (const [k, v] of Object.entries({ ...meta, ...normaliseMetadata(o.finalMetadata?.()), [CHECKSUM_KEY]: up.sha256 })) headers[`${META}${k}`] = encodeURIComponent(v);
       if (manifest.length === 0) throw new Error(`backup ${name} is empty: the backup tool wrote nothing`);
       const r = await this.req(`PUT ${container}/${name} manifest`, { method: 'PUT', url: `${path(container, name)}?multipart-manifest=put`, data: JSON.stringify(manifest), headers });
       return { location: `${this.base}${path(container, name)}`, etag: String(r.headers.etag ?? '').replace(/"/g, ''), size: up.size, sha256: up.sha256 };
@@ -88,9 +95,12 @@ export class SwiftBackupStorage implements BackupStorage {
   async open(location: string): Promise<OpenedBackup> {
     const rel = this.rel(location);
     const r = await this.req<Readable>(`GET ${rel}`, { method: 'GET', url: rel, responseType: 'stream' });
-    const metadata: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.headers)) if (k.toLowerCase().startsWith(META)) metadata[k.toLowerCase().slice(META.length)] = decodeURIComponent(String(v));
-    return { body: r.data, size: Number(r.headers['content-length'] ?? 0), metadata };
+    return { body: r.data, ...described(r.headers) };
+  }
+
+  async head(location: string): Promise<Omit<OpenedBackup, 'body'>> {
+    const rel = this.rel(location);
+    return described((await this.req(`HEAD ${rel}`, { method: 'HEAD', url: rel })).headers);
   }
 
   async remove(location: string): Promise<void> {

@@ -1,7 +1,8 @@
 // Backups of a real mariadbd in a temp dir: rows written, a physical backup (mariadb-backup)
 // through the pipeline into the local store, restored into a new data directory on which a second
 // mariadbd starts with the same CHECKSUM TABLE values and the source's users; then the logical
-// fallback (mariadb-dump) into a third, freshly prepared server.
+// fallback (mariadb-dump) into a third, freshly prepared server; then a chain of a full and two
+// incremental backups restored up to each incremental.
 import test from 'ava';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +14,12 @@ import { configSection } from '../../../src/common/config/schema.js';
 import { ObjectDirectory } from '../../../src/common/object-directory.js';
 import { freeTcpPort } from '../../../test/helpers/ports.js';
 import { runBackup } from '../../backup/run-backup.js';
-import { runRestore } from '../../backup/run-restore.js';
+import { runChainRestore, runRestore } from '../../backup/run-restore.js';
 import { LocalBackupStorage } from '../../backup/storage/local.js';
 import { mariadbSection } from '../mariadb/config.js';
 import { MysqlLifecycle } from './lifecycle.js';
 import { MysqlBackup } from './backup.js';
+import { NotSupportedError } from '../../capabilities.js';
 
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const KEY = 'backup-service-key';
@@ -139,4 +141,76 @@ test.serial('a backup of a stopped server fails and stores nothing', async (t) =
   await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'dead_backups', name: 'x', serviceKey: KEY }), { message: /mariadb-backup exited with code/ });
   const dir = new ObjectDirectory(path.join(root, 'objects'));
   t.deepEqual([...(await dir.listObjects('dead_backups')), ...(await dir.listObjects('dead_backups_segments'))], []);
+});
+
+test.serial('incremental: full → rows → inc1 → rows → inc2; the chain restored up to inc1 and up to inc2 has each point\'s checksums', async (t) => {
+  const src = await server('chain-source');
+  await prepare(src.lifecycle);
+  const app = await mysql.createConnection({ host: '127.0.0.1', port: src.port, user: 'app', password: 'app-Secret-1', database: 'shop' });
+  await app.query('CREATE TABLE orders (id INT PRIMARY KEY, customer VARCHAR(40), amount DECIMAL(10,2), payload BLOB) ENGINE=InnoDB');
+  await app.query('CREATE TABLE notes (id INT PRIMARY KEY AUTO_INCREMENT, body TEXT) ENGINE=Aria');
+  const write = async (from: number, n: number) => {
+    const rows = Array.from({ length: n }, (_, i) => [from + i, `customer-${(from + i) % 97}`, ((from + i) * 1.37).toFixed(2), Buffer.from(`payload ${from + i} `.repeat(8))]);
+    await app.query('INSERT INTO orders VALUES ?', [rows]);
+    await app.query('INSERT INTO notes (body) VALUES (?)', [`after ${from + n}`]);
+  };
+  const b = src.backup();
+  const take = async (name: string, parent?: Record<string, string>) => {
+    const s = parent ? await b.incrementalStream(parent) : await b.backupStream();
+    return runBackup({ source: s.stream, format: s.format, finalMetadata: s.metadata, storage: storage(), container: 'chain_backups', name, serviceKey: KEY, segmentSize: 4 * 1024 * 1024 });
+  };
+  await write(0, 5000);
+  const full = await take('full');
+  t.regex(full.metadata['to-lsn']!, /^\d+$/);
+  await write(5000, 2000);
+  await app.query('UPDATE orders SET amount = amount + 1 WHERE id < 100');
+  const atInc1 = await checksums(src.lifecycle);
+  const inc1 = await take('inc1', (await storage().head(full.location)).metadata);
+  t.is(inc1.metadata['from-lsn'], full.metadata['to-lsn']);
+  t.true(inc1.rawSize < full.rawSize, `incremental ${inc1.rawSize} bytes, full ${full.rawSize}`);
+  await write(7000, 1500);
+  await app.query('DELETE FROM orders WHERE id BETWEEN 200 AND 299');
+  const atInc2 = await checksums(src.lifecycle);
+  const inc2 = await take('inc2', (await storage().head(inc1.location)).metadata);
+  t.is((await storage().head(inc2.location)).metadata['from-lsn'], inc1.metadata['to-lsn']);
+  await app.end();
+  t.notDeepEqual(atInc1, atInc2);
+
+  const restoreChain = async (name: string, chain: Array<{ location: string; checksum: string }>) => {
+    const target = await server(name);
+    const tb = target.backup();
+    await runChainRestore({
+      pieces: chain.map((p, i) => ({ storage: storage(), location: p.location, checksum: p.checksum, stagingDir: tb.stagingDir(`${name}-${i}`) })),
+      serviceKey: KEY,
+      sink: (dir, meta) => tb.restoreStream(meta.format, dir),
+      apply: (base, inc, meta) => tb.applyIncremental(meta.format, base, inc),
+      commit: (dir, meta) => tb.installRestored(meta.format, dir),
+    });
+    t.deepEqual(readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')), [], 'staging removed');
+    await target.lifecycle.start();
+    const sums = await checksums(target.lifecycle);
+    await target.lifecycle.stop();
+    return sums;
+  };
+  t.deepEqual(await restoreChain('upto-inc1', [full, inc1]), atInc1);
+  t.deepEqual(await restoreChain('upto-inc2', [full, inc1, inc2]), atInc2);
+
+  // a chain with a tampered incremental installs nothing: the target keeps its own data
+  const target = await server('chain-tampered');
+  await prepare(target.lifecycle);
+  const tb = target.backup();
+  await t.throwsAsync(
+    runChainRestore({
+      pieces: [full, { ...inc1, checksum: 'f'.repeat(64) }].map((p, i) => ({ storage: storage(), location: p.location, checksum: p.checksum, stagingDir: tb.stagingDir(`tampered-${i}`) })),
+      serviceKey: KEY,
+      sink: (dir, meta) => tb.restoreStream(meta.format, dir),
+      apply: (base, inc, meta) => tb.applyIncremental(meta.format, base, inc),
+      commit: (dir, meta) => tb.installRestored(meta.format, dir),
+    }),
+    { message: /checksum does not match/ },
+  );
+  t.deepEqual(readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')), []);
+  t.is(await target.lifecycle.health(), 'healthy');
+  await t.throwsAsync(src.backup('logical').incrementalStream(full.metadata), { instanceOf: NotSupportedError });
+  await src.lifecycle.stop();
 });

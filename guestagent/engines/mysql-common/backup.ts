@@ -1,6 +1,8 @@
 // Backups of a MySQL-family server. Physical with mariadb-backup (xbstream on stdout; restore:
 // mbstream -x into the staging dir, mariadb-backup --prepare, the dir renamed into the datadir,
-// then os_admin given a fresh password through a short skip-grant-tables start). Without
+// then os_admin given a fresh password through a short skip-grant-tables start). Incremental
+// physical backups start at the parent's to-lsn (recorded in its object's metadata) and are
+// restored by --prepare --incremental-dir onto the staged full backup, in order. Without
 // mariadb-backup, logical with mariadb-dump/mysqldump (restore: the SQL loaded into the running
 // server, then os_admin's password set back). Credentials reach the tools through a 0600 option
 // file, never the command line.
@@ -10,7 +12,7 @@ import path from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../../../src/common/log.js';
-import type { Backup, BackupStreamSource, RestoreStreamSink } from '../../capabilities.js';
+import { NotSupportedError, type Backup, type BackupStreamSource, type RestoreStreamSink } from '../../capabilities.js';
 import { findExecutable, processSink, processSource, runProcess } from '../../backup/process-stream.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
 import { generatePassword } from './admin.js';
@@ -28,6 +30,21 @@ export interface MysqlBackupTools {
 }
 
 const ADMIN_USER = 'os_admin';
+/** The stored object's metadata keys for mariadb-backup's checkpoints (where an incremental continues). */
+const TO_LSN = 'to-lsn';
+const FROM_LSN = 'from-lsn';
+
+/** xtrabackup_checkpoints (`backup_type = full-backuped`, `to_lsn = …`) of a directory; {} when absent. */
+function readCheckpoints(dir: string): Record<string, string> {
+  const file = path.join(dir, 'xtrabackup_checkpoints');
+  if (!existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([a-z_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
 const DUMP_FILE = 'dump.sql';
 const cnfQuote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
@@ -69,18 +86,46 @@ export class MysqlBackup implements Backup {
 
   async backupStream(): Promise<BackupStreamSource> {
     const format = this.method();
+    if (format === 'xbstream') return this.physicalStream();
     const cnf = this.credentialsFile();
-    if (format === 'xbstream') {
-      const tmp = path.join(this.stateDir, 'backup-tmp');
-      await rm(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true, mode: 0o700 });
-      this.log.info({ tool: path.basename(this.tools.backup!) }, 'physical backup started');
-      return { format, stream: processSource({ bin: this.tools.backup!, args: [`--defaults-file=${cnf}`, '--backup', '--stream=xbstream', `--target-dir=${tmp}`, `--tmpdir=${tmp}`] }) };
-    }
     if (!this.tools.dump) throw new Error('neither mariadb-backup nor mariadb-dump/mysqldump is installed');
     this.log.info({ tool: path.basename(this.tools.dump) }, 'logical backup started');
     const args = [`--defaults-file=${cnf}`, '--all-databases', '--single-transaction', '--routines', '--events', '--triggers', '--hex-blob', '--quick'];
     return { format, stream: processSource({ bin: this.tools.dump, args }) };
+  }
+
+  /**
+   * What changed since the parent (a physical backup): mariadb-backup --incremental-lsn at the
+   * parent's recorded end position. A logical backup has no position to continue from.
+   */
+  async incrementalStream(parentMetadata: Record<string, string>): Promise<BackupStreamSource> {
+    if (this.method() !== 'xbstream') throw new NotSupportedError('Incremental backups need physical backups (mariadb-backup), which this instance does not take.');
+    const lsn = parentMetadata[TO_LSN];
+    if (parentMetadata.format !== 'xbstream' || !lsn || !/^\d+$/.test(lsn)) {
+      throw new NotSupportedError('The parent backup records no end position (to-lsn) to continue from; take a full backup first.');
+    }
+    return this.physicalStream(lsn);
+  }
+
+  /** mariadb-backup's xbstream; its checkpoints (written to --extra-lsndir) become the object's metadata. */
+  private async physicalStream(incrementalLsn?: string): Promise<BackupStreamSource> {
+    const cnf = this.credentialsFile();
+    const tmp = path.join(this.stateDir, 'backup-tmp');
+    const lsnDir = path.join(tmp, 'lsn');
+    await rm(tmp, { recursive: true, force: true });
+    mkdirSync(lsnDir, { recursive: true, mode: 0o700 });
+    const args = [`--defaults-file=${cnf}`, '--backup', '--stream=xbstream', `--target-dir=${tmp}`, `--tmpdir=${tmp}`, `--extra-lsndir=${lsnDir}`];
+    if (incrementalLsn) args.push(`--incremental-lsn=${incrementalLsn}`);
+    this.log.info({ tool: path.basename(this.tools.backup!), incremental: Boolean(incrementalLsn) }, 'physical backup started');
+    return {
+      format: 'xbstream',
+      stream: processSource({ bin: this.tools.backup!, args }),
+      metadata: () => {
+        const cp = readCheckpoints(lsnDir);
+        if (!cp.to_lsn) throw new Error('mariadb-backup wrote no end position (xtrabackup_checkpoints to_lsn)');
+        return { [TO_LSN]: cp.to_lsn, [FROM_LSN]: cp.from_lsn ?? '0' };
+      },
+    };
   }
 
   stagingDir(backupId: string): string {
@@ -102,7 +147,7 @@ export class MysqlBackup implements Backup {
   async installRestored(format: string, stagingDir: string): Promise<void> {
     if (format === 'sql') return this.loadDump(path.join(stagingDir, DUMP_FILE));
     if (format !== 'xbstream') throw new Error(`a MySQL-family engine cannot restore a backup of format '${format}'`);
-    await runProcess({ bin: this.tools.backup!, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] });
+    await this.prepareStaged(stagingDir);
     await this.lifecycle.stop();
     const dataDir = this.lifecycle.paths.dataDir;
     const replaced = `${dataDir}.replaced-${Date.now()}`;
@@ -120,6 +165,21 @@ export class MysqlBackup implements Backup {
     }
     if (had) await rm(replaced, { recursive: true, force: true });
     this.log.info({}, 'physical backup installed into the data directory');
+  }
+
+  /** Prepares the staged full backup (once), then applies the staged incremental onto it. */
+  async applyIncremental(format: string, stagingDir: string, incrementalDir: string): Promise<void> {
+    if (format !== 'xbstream') throw new Error(`a MySQL-family engine cannot apply an incremental backup of format '${format}'`);
+    await this.prepareStaged(stagingDir);
+    await runProcess({ bin: this.tools.backup!, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`, `--incremental-dir=${incrementalDir}`] });
+    this.log.info({}, 'incremental backup applied to the staged data');
+  }
+
+  /** mariadb-backup --prepare, unless the staged backup is prepared already (it was the base of an incremental). */
+  private async prepareStaged(stagingDir: string): Promise<void> {
+    if (readCheckpoints(stagingDir).backup_type === 'full-prepared') return;
+    if (!this.tools.backup) throw new Error('restoring a physical backup needs mariadb-backup, which is not installed');
+    await runProcess({ bin: this.tools.backup, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] });
   }
 
   /** The server's OS user when the agent runs as root (the files must be its). */

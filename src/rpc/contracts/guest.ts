@@ -55,6 +55,8 @@ export const guestContract = defineContract({
       device_path: z.string().nullish(),
       mount_point: z.string().nullish(),
       backup_info: restoreInfo.nullish(),
+      /** trove-ts: when backup_info is an incremental backup, its whole chain: the full backup first, then each incremental in order, backup_info last */
+      backup_chain: z.array(restoreInfo).nullish(),
       /** trove-ts: where backup_info's location is stored and with whose rights */
       storage: backupStorage.nullish(),
       config_contents: z.string().nullish(),

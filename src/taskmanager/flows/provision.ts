@@ -27,11 +27,25 @@ export interface ProvisionData {
 
 export const PROVISION = 'provision';
 
-/** What the guest needs to restore a backup before its engine first starts (Trove's backup_info). */
-async function restoreInfoOf(ctx: TaskContext, backupId: string): Promise<RestoreInfo> {
-  const b = await ctx.db('backups').where({ id: backupId, deleted: false }).first();
-  if (!b || b.state !== 'COMPLETED' || !b.location) throw new Error(`The backup ${backupId} is no longer available to restore from.`);
-  return { id: b.id, instance_id: b.instance_id, location: b.location, type: b.backup_type ?? 'full', checksum: b.checksum, storage_driver: b.storage_driver };
+/**
+ * What the guest needs to restore a backup before its engine first starts (Trove's backup_info):
+ * the backup and, for an incremental one, its chain back to the full backup (full first).
+ */
+async function restoreChainOf(ctx: TaskContext, backupId: string): Promise<RestoreInfo[]> {
+  const chain: RestoreInfo[] = [];
+  for (let id: string | null = backupId; id; ) {
+    const b: { id: string; instance_id: string | null; location: string | null; backup_type: string | null; checksum: string | null; storage_driver: string | null; state: string; parent_id: string | null } | undefined = await ctx
+      .db('backups')
+      .where({ id, deleted: false })
+      .first();
+    if (!b || b.state !== 'COMPLETED' || !b.location) {
+      throw new Error(id === backupId ? `The backup ${backupId} is no longer available to restore from.` : `The backup ${id}, which the backup ${backupId} builds on, is no longer available to restore from.`);
+    }
+    if (chain.some((c) => c.id === b.id)) throw new Error(`The backup ${backupId} has a cycle in its parents.`);
+    chain.unshift({ id: b.id, instance_id: b.instance_id, location: b.location, type: b.backup_type ?? 'full', checksum: b.checksum, storage_driver: b.storage_driver });
+    id = b.parent_id;
+  }
+  return chain;
 }
 
 const FAULTS: Record<string, InstanceTask> = {
@@ -123,7 +137,7 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
           const flavor = await ctx.compute.getFlavor(a.flavor_id);
           // the group's values are in the engine's configuration from its first start: no restart
           const overrides = await configurationOverrides(ctx.db, a.configuration_id);
-          const restore = a.backup_id ? await restoreInfoOf(ctx, a.backup_id) : null;
+          const chain = a.backup_id ? await restoreChainOf(ctx, a.backup_id) : [];
           const storage = a.sealedStorage ? (JSON.parse(ctx.secrets.open(a.sealedStorage)) as BackupStorage) : null;
           s.data.preparedAt = new Date().toISOString();
           await s.save();
@@ -136,7 +150,8 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
             root_password: a.root_password,
             overrides,
             ds_version: a.ds_version,
-            backup_info: restore,
+            backup_info: chain.at(-1) ?? null,
+            backup_chain: chain.length > 1 ? chain : null,
             storage,
           });
         },
