@@ -72,22 +72,40 @@ test.serial('create: 202 NEW with Trove fields, quota taken, create_backup cast 
   t.is((await api().delete(`${base()}/backups/${b.id}`)).status, 422, 'a running backup is not deleted');
 });
 
-test.serial('incremental: parent rules checked, then Trove\'s 501 (not built yet); delete refused while a child depends', async (t) => {
+test.serial('incremental: parent rules checked; parent_id and incremental: 1 cast an incremental on the parent; delete refused while a child depends', async (t) => {
   const inst = await readyInstance();
-  const full = (await api().post(`${base()}/backups`, { backup: { name: 'full', instance: inst } })).data.backup;
+  // incremental: 1 without any COMPLETED backup: a full backup, as Trove does
+  const full = (await api().post(`${base()}/backups`, { backup: { name: 'full', instance: inst, incremental: 1 } })).data.backup;
+  t.is(full.parent_id, null);
+  t.is(lastCast('create_backup')!.backup_info.backup_type, 'full');
+  t.falsy(lastCast('create_backup')!.backup_info.parent);
   const early = await api().post(`${base()}/backups`, { backup: { name: 'inc0', instance: inst, parent_id: full.id } });
   t.is(early.status, 422, 'the parent must be COMPLETED');
   await h.tdb.db('backups').where({ id: full.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/x', checksum: 'abc' });
   const inc = await api().post(`${base()}/backups`, { backup: { name: 'inc1', instance: inst, parent_id: full.id } });
-  t.is(inc.status, 501);
-  t.regex(inc.data.notImplemented.message, /Incremental backups are not supported/);
-  t.is((await api().post(`${base()}/backups`, { backup: { name: 'inc2', instance: inst, incremental: 1 } })).status, 501);
+  t.is(inc.status, 202, JSON.stringify(inc.data));
+  t.is(inc.data.backup.parent_id, full.id);
+  const cast = lastCast('create_backup')!;
+  t.is(cast.backup_info.id, inc.data.backup.id);
+  t.is(cast.backup_info.backup_type, 'incremental');
+  t.deepEqual(cast.backup_info.parent, { location: 'local:///database_backups/x', checksum: 'abc' });
+  t.is((await h.tdb.db('backups').where({ id: inc.data.backup.id }).first()).backup_type, 'incremental');
+  // the instance's newest COMPLETED backup is the parent of incremental: 1
+  await h.tdb.db('backups').where({ id: inc.data.backup.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/x1', checksum: 'def', created: new Date(Date.now() + 2000) });
+  const inc2 = await api().post(`${base()}/backups`, { backup: { name: 'inc2', instance: inst, incremental: 1 } });
+  t.is(inc2.status, 202, JSON.stringify(inc2.data));
+  t.is(inc2.data.backup.parent_id, inc.data.backup.id);
+  t.deepEqual(lastCast('create_backup')!.backup_info.parent, { location: 'local:///database_backups/x1', checksum: 'def' });
+  await h.tdb.db('backups').whereIn('id', [inc2.data.backup.id]).update({ state: 'FAILED' });
+  await h.tdb.db('backups').whereIn('id', [inc.data.backup.id, inc2.data.backup.id]).update({ deleted: true });
   const unknown = await api().post(`${base()}/backups`, { backup: { name: 'x', instance: inst, parent_id: randomUUID() } });
   t.is(unknown.status, 404);
   const otherInst = await readyInstance();
   const foreign = await api().post(`${base()}/backups`, { backup: { name: 'x', instance: otherInst, parent_id: full.id } });
   t.is(foreign.status, 400);
   t.regex(foreign.data.badRequest.message, /another instance/);
+  const strangers = await api(OTHER.token).post(`${base(OTHER.projectId)}/backups`, { backup: { name: 'x', instance: await readyInstance(OTHER.token, OTHER.projectId), parent_id: full.id } });
+  t.is(strangers.status, 404, "another project's backup is not a parent");
 
   // a child (as an incremental would be) blocks deleting its parent; the leaf goes first
   const child = randomUUID();

@@ -14,6 +14,7 @@ import {
   childBackups,
   containerFor,
   getBackup,
+  lastCompletedBackup,
   listBackups,
   markBackupDeleted,
   newBackupInfo,
@@ -105,18 +106,18 @@ export function backupRoutes(deps: ApiDeps): Router {
     const version = await getVersionById(deps.db, instance.datastore_version_id);
     if (!version) throw new UnprocessableEntityError(`Instance ${instance.id} has no datastore version.`);
 
+    // an incremental backup: on the named parent, or (incremental: 1) on the instance's newest
+    // COMPLETED backup; with none yet, a full backup (as Trove does)
     let parent: BackupRecord | undefined;
-    if (body.parent_id || body.incremental === 1 || body.incremental === true) {
-      // checked first so that a bad parent still gets its own 4xx below
-      if (!body.parent_id) throw new NotImplementedError('Incremental backups are not supported yet; create a full backup.');
-    }
     if (body.parent_id) {
       parent = await getBackup(deps.db, body.parent_id, context.projectId);
       if (!parent) throw new NotFoundError(`Backup ${body.parent_id} cannot be found.`);
       if (parent.instance_id !== instance.id) throw new BadRequestError(`Backup ${parent.id} is a backup of another instance; an incremental backup builds on a backup of the same instance.`);
       if (parent.state !== 'COMPLETED') throw new UnprocessableEntityError(`Backup ${parent.id} is ${parent.state}; only a COMPLETED backup can be a parent.`);
-      throw new NotImplementedError('Incremental backups are not supported yet; create a full backup.');
+    } else if (body.incremental === 1 || body.incremental === true) {
+      parent = await lastCompletedBackup(deps.db, instance.id);
     }
+    if (parent && !parent.location) throw new UnprocessableEntityError(`Backup ${parent.id} has no stored location; it cannot be a parent.`);
 
     const storage = await deps.backupStorage(context, tokenInfo(ctx));
     const container = body.swift_container ?? (await containerFor(deps.db, context.projectId, instance.id, deps.config.backup_swift_container));
@@ -138,7 +139,7 @@ export function backupRoutes(deps: ApiDeps): Router {
       await deps.taskmanager.create_backup({
         instance_id: instance.id,
         storage,
-        backup_info: newBackupInfo(record, version, container, parent?.location ? { location: parent.location, checksum: parent.checksum } : null),
+        backup_info: newBackupInfo(record, version, container, parent ? { location: parent.location!, checksum: parent.checksum } : null),
       });
     } catch (err) {
       await setBackupState(deps.db, id, 'FAILED');
