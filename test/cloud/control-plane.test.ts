@@ -69,13 +69,15 @@ async function securityGroupsNamed(name: string): Promise<Array<{ id: string }>>
 }
 
 async function untilActiveServer(instanceId: string): Promise<NovaServer> {
-  for (let i = 0; i < 60; i++) {
+  // generous: on a loaded 2-core machine the fake driver's boots queue behind each other
+  for (let i = 0; i < 180; i++) {
     const [s] = await serversOf(instanceId);
     if (s?.status === 'ACTIVE') return s;
     if (s?.status === 'ERROR') throw new Error(`the Nova server of ${instanceId} went to ERROR`);
     await sleep(1000);
   }
-  throw new Error(`no ACTIVE Nova server for ${instanceId}`);
+  const i = (await state.http!.get(`/instances/${instanceId}`)).data?.instance;
+  throw new Error(`no ACTIVE Nova server for ${instanceId}; the instance: ${JSON.stringify({ status: i?.status, fault: i?.fault })}`);
 }
 
 const create = (name: string) => state.http!.post('/instances', { instance: { name, flavorRef: FLAVOR, datastore: { type: 'mariadb', version: '10.11' } } });
