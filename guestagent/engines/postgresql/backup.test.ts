@@ -118,6 +118,8 @@ if (!findBinDir()) {
     const r = await runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'database_backups', name: 'pg-1', serviceKey: KEY, segmentSize: 4 * 1024 * 1024 });
     writing = false;
     await writer;
+    await new Promise((r) => setTimeout(r, 200));
+    t.deepEqual(await source.lc.admin.run(async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots')).rows), [], 'the temporary WAL slot is gone with the backup');
     t.true(r.rawSize > 4 * 1024 * 1024, `raw ${r.rawSize}`);
     t.regex(r.location, /pg-1\.pg-tar\.(zst|gz)\.enc$/);
     const expected = { orders: (await query(source.port, CHECKSUM))[0], notes: await query(source.port, 'SELECT id, body FROM notes ORDER BY id') };
@@ -179,12 +181,31 @@ if (!findBinDir()) {
     t.regex(readFileSync(hba, 'utf8'), /^local\s+replication\s+os_admin\s+peer/m);
   });
 
+  test.serial('a pg_basebackup that fails fails the backup: nothing stored, the WAL slot released', async (t) => {
+    const hba = path.join(source.lc.paths.dataDir, 'pg_hba.conf');
+    const good = readFileSync(hba, 'utf8');
+    writeFileSync(hba, good.replace(/^local\s+replication\s+os_admin\s+peer.*$/m, 'local   replication  os_admin  reject'));
+    await source.lc.admin.run((c) => c.query('SELECT pg_reload_conf()'));
+    await new Promise((r) => setTimeout(r, 500));
+    const src = await source.backup.backupStream();
+    await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'refused_backups', name: 'x', serviceKey: KEY }), { message: /pg_basebackup exited with code/ });
+    writeFileSync(hba, good);
+    await source.lc.admin.run((c) => c.query('SELECT pg_reload_conf()'));
+    const dir = new ObjectDirectory(path.join(root, 'objects'));
+    t.deepEqual([...(await dir.listObjects('refused_backups')), ...(await dir.listObjects('refused_backups_segments'))], []);
+    await new Promise((r) => setTimeout(r, 200));
+    t.deepEqual(await source.lc.admin.run(async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots')).rows), []);
+  });
+
   test.serial('a backup of a stopped server fails and stores nothing; a restore of another format is refused', async (t) => {
     const dead = await server('dead');
     await dead.engine.lifecycle.prepare({ memoryMb: 256, packages: [], databases: [], users: [], overrides: {} });
     await dead.engine.lifecycle.stop();
-    const src = await dead.backup.backupStream();
-    await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'dead_backups', name: 'x', serviceKey: KEY }), { message: /pg_basebackup exited with code/ });
+    // refused before pg_basebackup starts: the WAL slot needs the server
+    await t.throwsAsync(async () => {
+      const src = await dead.backup.backupStream();
+      await runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'dead_backups', name: 'x', serviceKey: KEY });
+    });
     const dir = new ObjectDirectory(path.join(root, 'objects'));
     t.deepEqual([...(await dir.listObjects('dead_backups')), ...(await dir.listObjects('dead_backups_segments'))], []);
     await t.throwsAsync(dead.backup.restoreStream('xbstream', dead.backup.stagingDir('y')), { message: /cannot restore a backup of format 'xbstream'/ });

@@ -8,7 +8,7 @@
 // user); then a single-user start (which also replays the backup's WAL) gives the admin role back
 // the attributes the agent needs, whatever the source's users did to it.
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, readFileSync, readdirSync, renameSync, writeFileSync, chownSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lchownSync, lstatSync, readFileSync, readdirSync, renameSync, writeFileSync, chownSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../src/common/log.js';
@@ -58,9 +58,21 @@ export class PostgresqlBackup implements Backup {
 
   async backupStream(): Promise<BackupStreamSource> {
     await this.allowReplication();
+    // `-X fetch` reads the backup's WAL at its end: a temporary slot, reserved now and held by this
+    // session for as long as the stream lives, keeps the server from recycling it meanwhile (and
+    // goes away with the session, even if the agent dies).
+    const holder = await this.lifecycle.admin.connect();
+    try {
+      await holder.query('SELECT pg_create_physical_replication_slot($1, true, true)', [`trove_backup_${process.pid}_${Date.now()}`]);
+    } catch (e) {
+      await holder.end().catch(() => undefined);
+      throw e;
+    }
     const args = ['-h', this.lifecycle.paths.runDir, '-p', String(this.port), '-U', ADMIN_ROLE, '-w', '-D', '-', '-F', 't', '-X', 'fetch', '-c', 'fast', '-l', 'trove-ts backup'];
     this.log.info({ tool: 'pg_basebackup' }, 'physical backup started');
-    return { format: PG_FORMAT, stream: processSource({ bin: this.lifecycle.bin('pg_basebackup'), args, env: { PGCONNECT_TIMEOUT: '10', PGAPPNAME: 'trove-backup' } }) };
+    const stream = processSource({ bin: this.lifecycle.bin('pg_basebackup'), args, env: { PGCONNECT_TIMEOUT: '10', PGAPPNAME: 'trove-backup' } });
+    stream.once('close', () => void holder.end().catch(() => undefined));
+    return { format: PG_FORMAT, stream };
   }
 
   stagingDir(backupId: string): string {
@@ -132,8 +144,10 @@ export class PostgresqlBackup implements Backup {
 function ownTree(dir: string, u: OsUser | undefined): void {
   if (!u) return;
   const walk = (p: string) => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return lchownSync(p, u.uid, u.gid); // the link, never what it points to
     chownSync(p, u.uid, u.gid);
-    if (lstatSync(p).isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
   };
   walk(dir);
 }
