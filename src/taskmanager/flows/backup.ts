@@ -25,9 +25,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function beginBackup(ctx: TaskContext, instanceId: string, backupInfo: BackupInfo, storage: BackupStorage): Promise<boolean> {
   const data: BackupData = { backupInfo, sealedStorage: ctx.secrets.seal(JSON.stringify(storage)) };
-  if (await ctx.runner.begin(BACKUP, instanceId, data, ctx.config.backup_timeout)) return true;
-  const row = await ctx.db('instances').where({ id: instanceId }).first('flow_state');
-  const recorded = row?.flow_state ? (JSON.parse(row.flow_state) as { data?: Partial<BackupData> }).data?.backupInfo?.id : undefined;
+  let recorded: string | undefined;
+  // a previous backup's flow may still hold the instance for a moment after its backup ended (its
+  // wait step polls): a backup asked for right then (an incremental on the one just finished) waits
+  for (let tries = 0; ; tries++) {
+    if (await ctx.runner.begin(BACKUP, instanceId, data, ctx.config.backup_timeout)) return true;
+    const row = await ctx.db('instances').where({ id: instanceId }).first('flow_state');
+    const state = row?.flow_state ? (JSON.parse(row.flow_state) as { flow?: string; data?: Partial<BackupData> }) : undefined;
+    recorded = state?.data?.backupInfo?.id;
+    if (!state && tries < 20) continue;
+    if (recorded === backupInfo.id || state?.flow !== BACKUP || !recorded || tries >= 20) break;
+    const previous = await ctx.db('backups').where({ id: recorded }).first('state', 'deleted');
+    if (previous && !previous.deleted && ['NEW', 'BUILDING', 'SAVING'].includes(previous.state)) break;
+    await sleep(500);
+  }
   if (recorded !== backupInfo.id) {
     await setBackupState(ctx.db, backupInfo.id, 'FAILED', ['NEW']);
     ctx.log.warn({ instance_id: instanceId, backup_id: backupInfo.id }, 'backup refused: the instance is busy with another task');
