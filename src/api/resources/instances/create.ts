@@ -18,6 +18,7 @@ import { Tasks } from '../../../common/instance-tasks.js';
 import { applyUsage, changeUsage, ensureUsageRows, quotaLimits } from '../../../db/quotas.js';
 import { versionMetadata } from '../../../db/datastores.js';
 import { getBackup, type BackupRecord } from '../../../db/backups.js';
+import { checkDatabaseName, checkHost, checkPassword, checkUserName } from './guest-access.js';
 import { requestContext, tokenInfo, type ApiDeps, type CreateInstanceCast } from '../../deps.js';
 import { resolveForCreate } from '../datastores/lookup.js';
 import type { InstanceCreateBody } from './schemas.js';
@@ -109,6 +110,14 @@ export async function createInstance(ctx: Context, deps: ApiDeps, body: Instance
     host: u.host ?? '%',
     databases: (u.databases ?? []).map((d) => d.name),
   }));
+  // the datastore's name rules, before anything is stored (the guest checks the engine's own again)
+  const names = deps.datastoreNames(version.manager);
+  for (const d of databases) checkDatabaseName(d.name, names);
+  for (const u of users) {
+    checkUserName(u.name, names);
+    checkHost(u.host);
+    checkPassword(u.password);
+  }
   checkUnique(databases, (d) => d.name, 'Two or more databases share the same name in the request.');
   checkUnique(users, (u) => `${u.name}@${u.host}`, 'Two or more users share the same name and host in the request.');
   for (const u of users) {
