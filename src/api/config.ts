@@ -52,3 +52,13 @@ export const datastoreNamesSection = z.object({
 });
 
 export type DatastoreNames = z.output<typeof datastoreNamesSection>;
+
+/** The per-project quota limits the [DEFAULT] max_*_per_tenant keys give. */
+export function quotaDefaultsOf(config: ApiDefaults): Record<'instances' | 'ram' | 'volumes' | 'backups', number> {
+  return {
+    instances: config.max_instances_per_tenant,
+    ram: config.max_ram_per_tenant,
+    volumes: config.max_volumes_per_tenant,
+    backups: config.max_backups_per_tenant,
+  };
+}

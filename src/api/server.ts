@@ -21,7 +21,7 @@ import { taskmanagerDefaults } from '../taskmanager/config.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
-import { apiDefaults, datastoreNamesSection, osloPolicySection } from './config.js';
+import { apiDefaults, datastoreNamesSection, osloPolicySection, quotaDefaultsOf } from './config.js';
 import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from './deps.js';
 import { Policy } from './policy/policy.js';
 import { RateLimiter, rulesFromConfig } from './rate-limit.js';
@@ -120,12 +120,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     tokens,
     authorizer: policy,
     rateLimiter: new RateLimiter(rulesFromConfig(config)),
-    quotaDefaults: {
-      instances: config.max_instances_per_tenant,
-      ram: config.max_ram_per_tenant,
-      volumes: config.max_volumes_per_tenant,
-      backups: config.max_backups_per_tenant,
-    },
+    quotaDefaults: quotaDefaultsOf(config),
     wwwAuthenticateUri: identity.authtoken.www_authenticate_uri ?? identity.authtoken.auth_url?.replace(/\/v3\/?$/, ''),
     userClients: clientsFor,
     backupStorage,

@@ -6,7 +6,7 @@ import http from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { createApp } from '../../src/api/app.js';
 import { taskmanagerContract } from '../../src/rpc/contracts/taskmanager.js';
-import { apiDefaults, datastoreNamesSection } from '../../src/api/config.js';
+import { apiDefaults, datastoreNamesSection, quotaDefaultsOf } from '../../src/api/config.js';
 import { secureRpc } from '../../src/rpc/secure.js';
 import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from '../../src/api/deps.js';
 import { RateLimiter, rulesFromConfig } from '../../src/api/rate-limit.js';
@@ -104,12 +104,7 @@ export async function startApi(options: HarnessOptions): Promise<Harness> {
     tokens: new TableTokens(options.users),
     authorizer: options.authorizer ?? { authorize: () => undefined },
     rateLimiter: new RateLimiter(rulesFromConfig(config)),
-    quotaDefaults: {
-      instances: config.max_instances_per_tenant,
-      ram: config.max_ram_per_tenant,
-      volumes: config.max_volumes_per_tenant,
-      backups: config.max_backups_per_tenant,
-    },
+    quotaDefaults: quotaDefaultsOf(config),
     wwwAuthenticateUri: 'http://127.0.0.1:5000',
     userClients:
       options.userClients ??
