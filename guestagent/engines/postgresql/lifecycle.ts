@@ -58,11 +58,11 @@ export class PgLifecycle implements Lifecycle {
   private ownDirs(): void {
     mkdirSync(this.c.mount_point, { recursive: true });
     chmodSync(this.c.mount_point, 0o755);
-    for (const d of [this.paths.dataDir, this.paths.runDir]) {
+    for (const d of [this.paths.dataDir, this.paths.runDir, this.paths.logDir]) {
       mkdirSync(d, { recursive: true });
       chmodSync(d, 0o700);
     }
-    chownAll([this.paths.dataDir, this.paths.runDir], this.user());
+    chownAll([this.paths.dataDir, this.paths.runDir, this.paths.logDir], this.user());
   }
 
   private writeConfFiles(memoryMb: number): void {

@@ -14,6 +14,8 @@ export const redisSection = z.object({
   run_as: opt.str('redis'),
   /** (trove-ts) Seconds to wait for the server to accept connections. */
   start_timeout: opt.int(60, 5),
+  /** The logs shown to callers who are not administrators (Trove's key and default: none; the server log is SYS). */
+  guest_log_exposed_logs: opt.str(''),
 });
 
 export type RedisConfig = z.output<typeof redisSection>;

@@ -34,6 +34,8 @@ export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   'instance:eject_replica_source': WRITER,
   'instance:configuration': OWNER,
   'instance:guest_log_list': OWNER,
+  // trove-ts: Trove checks no rule for enable/disable/publish/discard (any project member)
+  'instance:guest_log_action': WRITER,
   'instance:backups': OWNER,
   'instance:module_list': OWNER,
   'instance:module_apply': WRITER,
