@@ -2,12 +2,12 @@
 // runs a real mariadbd into the local object store, list/show it, restore it into a new instance
 // with `instance create --backup` and read the row back, strategies, delete.
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import axios, { type AxiosInstance } from 'axios';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { DEMO, keystoneAdmin, keystoneConfig } from '../helpers/keystone-lab.js';
 import { openstack, openstackJson } from '../helpers/openstack-cli.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 const REGION = 'trove-ts-test-backups';
 let cp: ControlPlane;
@@ -15,10 +15,7 @@ let http: AxiosInstance;
 
 test.before(async () => {
   cp = await startControlPlane({ config: keystoneConfig() });
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const ks = await keystoneAdmin();
   await ks.endpoint('database', 'trove-ts', `${cp.api.url}/v1.0/$(tenant_id)s`, REGION);
   const tok = await ks.token(DEMO.name, DEMO.password, DEMO.project);

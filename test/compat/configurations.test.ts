@@ -2,13 +2,13 @@
 // plane with a real mariadbd guest: parameter list, create, list, show, attach (dynamic value live,
 // static one RESTART_REQUIRED), instances, detach, delete; bad values refused with Trove's message.
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import axios from 'axios';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { DEMO, keystoneAdmin, keystoneConfig } from '../helpers/keystone-lab.js';
 import { openstack, openstackJson } from '../helpers/openstack-cli.js';
 import { runBin } from '../helpers/run-bin.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 const REGION = 'trove-ts-test-configurations';
 let cp: ControlPlane;
@@ -17,10 +17,7 @@ let demoProject: string;
 
 test.before(async () => {
   cp = await startControlPlane({ config: keystoneConfig() });
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const r = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
   if (r.code !== 0) throw new Error(r.stderr);
   const ks = await keystoneAdmin();

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import pkgcloud from 'pkgcloud';
 import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
 import { DEMO, KEYSTONE_URL, keystoneAdmin, keystoneConfig } from '../helpers/keystone-lab.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 const REGION = 'trove-ts-test-pkgcloud';
 // pkgcloud appends /v3/auth/tokens to authUrl itself.
@@ -58,10 +59,7 @@ const sql = (user: string, password: string, db: string, query: string) =>
 test.before(async () => {
   // pkgcloud's createInstance sends no `datastore`: like Trove, the deployment's default_datastore decides
   cp = await startControlPlane({ config: { ...keystoneConfig(), DEFAULT: { default_datastore: 'mariadb' } } });
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const ks = await keystoneAdmin();
   // pkgcloud takes the last public endpoint of the region from the catalog, and throws if any
   // other service of type `database` lacks one there: the lab has one such service, trove-ts

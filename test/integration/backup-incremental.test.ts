@@ -4,11 +4,11 @@
 // incremental in the chain fails the restore (ERROR, nothing running); a backup that an
 // incremental builds on cannot be deleted.
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 let cp: ControlPlane;
 let source: string;
@@ -16,10 +16,7 @@ let sourceIp: string;
 
 test.before(async () => {
   cp = await startControlPlane({ guestConfig: '[DEFAULT]\nlog_level = info\nbackup_segment_max_size = 1048576\n' });
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
     instance: { name: 'inc-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: 'Inc-pass-1', databases: [{ name: 'shop' }] }] },
   });

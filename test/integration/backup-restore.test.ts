@@ -3,11 +3,11 @@
 // instance restored from it has the same tables, byte for byte; a tampered backup never becomes a
 // running instance; deleting the backup removes its objects.
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 let cp: ControlPlane;
 let source: string;
@@ -17,10 +17,7 @@ const rowsWritten = 3000;
 test.before(async () => {
   // small segments so the backup is several objects
   cp = await startControlPlane({ guestConfig: '[DEFAULT]\nlog_level = info\nbackup_segment_max_size = 1048576\n' });
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
     instance: { name: 'src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: 'Bk-pass-1', databases: [{ name: 'shop' }] }] },
   });

@@ -4,7 +4,6 @@
 // The scheduler's clock runs 60 times faster than the wall clock (a cron minute is a second), so
 // the test does not wait for minute boundaries; the cron stays five fields, as users write it.
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
@@ -12,6 +11,7 @@ import { startControlPlane, waitForInstance, ADMIN_TOKEN, type ControlPlane } fr
 import { startTaskmanager, type Taskmanager } from '../../src/taskmanager/service.js';
 import { createLogger } from '../../src/common/log.js';
 import { Tasks } from '../../src/common/instance-tasks.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 let cp: ControlPlane;
 let tm: Taskmanager;
@@ -23,10 +23,7 @@ test.before(async () => {
   const start = Date.now();
   const log = createLogger('tm', { destination: new Writable({ write: (c, _e, cb) => (cp.logs.push(String(c)), cb()) }), level: 'debug' });
   tm = await startTaskmanager(cp.raw, log, { scheduleClock: () => new Date(start + (Date.now() - start) * SPEED) });
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', { instance: { name: 'sched', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }] } });
   inst = r.data.instance.id;
   await waitForInstance(cp.http, inst, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY');

@@ -5,6 +5,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 let cp: ControlPlane;
 let id: string;
@@ -12,10 +13,7 @@ let ip: string;
 
 test.before(async () => {
   cp = await startControlPlane();
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', { instance: { name: 'admin-ops', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } } });
   id = r.data.instance.id;
   const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY');

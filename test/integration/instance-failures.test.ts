@@ -2,16 +2,13 @@
 // one server, nothing orphaned); a guest that never reports ends in ERROR after the timeout with
 // its server and volume removed; an engine that cannot start ends in ERROR at once.
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 async function seed(cp: ControlPlane): Promise<void> {
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
 }
 
 const body = (name: string) => ({ instance: { name, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11' } } });

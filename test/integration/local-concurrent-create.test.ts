@@ -2,18 +2,15 @@
 // address, every one becomes ACTIVE/HEALTHY and answers a real client on its own address (the
 // colleague's "failed to spawn" when two were created together).
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 let cp: ControlPlane;
 
 test.before(async () => {
   cp = await startControlPlane();
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
 });
 test.after.always(() => cp?.stop());
 

@@ -1,18 +1,15 @@
 // An all-in-one volume is enforced on the data directory: when the data outgrows the volume the
 // engine refuses writes (read-only, as a full disk would), and a volume resize gives room again.
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance } from '../helpers/control-plane.js';
+import { registerDatastore } from '../helpers/datastores.js';
 
 test('a full local volume refuses writes until it is resized', async (t) => {
   // one "GB" of a local volume is 200 MB here, so the test fills it in seconds
   const cp = await startControlPlane({ config: { local: { volume_unit_mb: '200' } } });
   t.teardown(() => cp.stop());
-  const ds = randomUUID();
-  const v = randomUUID();
-  await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
     instance: { name: 'small', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'd' }], users: [{ name: 'u', password: 'Full-pw-1', databases: [{ name: 'd' }] }] },
   });
