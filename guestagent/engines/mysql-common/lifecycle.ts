@@ -154,14 +154,28 @@ export class MysqlLifecycle implements Lifecycle {
   }
 
   /** A real connection over the socket: as os_admin once secured, else root without password. */
+  /** The admin's health connection, kept open between checks: a general log gets one Connect line per server start, not two lines per heartbeat. */
+  private healthConn: mysql.Connection | undefined;
+
   private async ping(): Promise<'admin' | 'root' | undefined> {
+    if (this.healthConn) {
+      try {
+        await this.healthConn.ping(); // not a statement: nothing in the general log
+        return 'admin';
+      } catch {
+        this.healthConn.destroy();
+        this.healthConn = undefined;
+      }
+    }
     const attempts: Array<['admin' | 'root', mysql.ConnectionOptions]> = [['root', { user: 'root', password: '' }]];
     if (existsSync(this.paths.adminPasswordFile)) attempts.unshift(['admin', { user: ADMIN_USER, password: readFileSync(this.paths.adminPasswordFile, 'utf8').trim() }]);
     for (const [who, opts] of attempts) {
       try {
         const conn = await mysql.createConnection({ socketPath: this.paths.socket, connectTimeout: 2000, ...opts });
-        await conn.ping(); // not a statement: nothing in the general log
-        await conn.end();
+        conn.on('error', () => undefined); // a server gone away is seen by the next ping
+        await conn.ping();
+        if (who === 'admin') this.healthConn = conn;
+        else await conn.end();
         return who;
       } catch {
         /* try the next identity */
@@ -211,6 +225,8 @@ export class MysqlLifecycle implements Lifecycle {
   }
 
   async stop(): Promise<void> {
+    this.healthConn?.destroy();
+    this.healthConn = undefined;
     await stopProcess(readPid(this.paths.pidFile), 60_000);
   }
 
