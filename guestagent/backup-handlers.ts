@@ -12,6 +12,7 @@ import { NotSupportedError, type Backup, type BackupStreamSource, type Engine } 
 import { backupStorage, type BackupConfig } from './backup/config.js';
 import { runBackup } from './backup/run-backup.js';
 import { runChainRestore, runRestore } from './backup/run-restore.js';
+import { replayArchivedLogs } from './backup/log-archive.js';
 import type { BackupStorage } from './backup/storage/storage.js';
 
 export interface BackupHandlerOptions {
@@ -131,4 +132,18 @@ export async function restoreInto(o: BackupHandlerOptions, info: RestoreInfo, st
     log: o.log,
   });
   o.log.info({ backup_id: info.id, bytes: r.size, seconds: (Date.now() - started) / 1000 }, 'backup restored');
+}
+
+/** After restoreInto: the source's archived transaction logs replayed onto the running engine up to a time. */
+export async function restoreToTime(o: BackupHandlerOptions, to: { time: string; source_instance_id: string }, info: RestoreInfo, storage: StorageDescriptor | null | undefined): Promise<void> {
+  const b = capability(o.engine);
+  await replayArchivedLogs({
+    backup: b,
+    storage: storageFor(o.config.log_archive_storage === 'none' ? info.storage_driver : o.config.log_archive_storage, storage, o.config),
+    config: o.config,
+    sourceInstanceId: to.source_instance_id,
+    stopAt: new Date(to.time),
+    stagingDir: b.stagingDir(`logs-${info.id}`),
+    log: o.log,
+  });
 }

@@ -149,10 +149,30 @@ export interface Backup {
    * base staged in stagingDir (a restore of a chain: the full backup, then each incremental in order).
    */
   applyIncremental?(format: string, stagingDir: string, incrementalDir: string): Promise<void>;
+  /** Point in time: closes the engine's current transaction log; the closed log files, oldest first. */
+  closedLogs?(): Promise<ClosedLog[]>;
+  /** Point in time: where the data just installed by a restore stops in its source's logs. */
+  restoredLogPosition?(): Promise<LogPosition>;
+  /** Point in time: replays log files (local paths, in order; the first from `from`) into the running engine, stopping before `stopAt`. */
+  replayLogs?(files: string[], from: LogPosition, stopAt: Date): Promise<void>;
   /** A fresh staging directory path for a restore, on the data volume (so installing is a rename). */
   stagingDir(backupId: string): string;
   /** Opens the restore tool writing a backup of `format` into stagingDir. */
   restoreStream(format: string, stagingDir: string): Promise<RestoreStreamSink>;
   /** Makes the verified data in stagingDir the engine's (the engine is usable with its own credentials afterwards). */
   installRestored(format: string, stagingDir: string): Promise<void>;
+}
+
+/** A closed transaction log file of the engine (archived for point-in-time restores). */
+export interface ClosedLog {
+  name: string;
+  path: string;
+  firstEvent: Date;
+  lastEvent: Date;
+}
+
+/** A position in an engine's transaction logs. */
+export interface LogPosition {
+  file: string;
+  position: number;
 }

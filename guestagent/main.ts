@@ -1,6 +1,7 @@
 // trove-guestagent: reads its config, picks the engine, serves guestagent.<instance id> on the
 // bus and sends heartbeats to the conductor every report_interval seconds.
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { configSection } from '../src/common/config/schema.js';
 import { createLogger } from '../src/common/log.js';
 import { transportFromConfig, messagingDefaults } from '../src/rpc/config.js';
@@ -12,6 +13,7 @@ import { loadServiceConfig, runService } from '../src/cmd/service-config.js';
 import { detectEngines, engineFor } from './engines/index.js';
 import { guestDefaults } from './config.js';
 import { backupDefaults } from './backup/config.js';
+import { startLogArchiver } from './backup/log-archive.js';
 import { StatusReporter, guestHandlers } from './manager.js';
 import { VolumeQuota } from './platform/volume-quota.js';
 
@@ -46,11 +48,13 @@ await runService('trove-guestagent', async () => {
   log.info({ engine: engine.name }, 'guest agent serving');
 
   const beat = setInterval(() => void reporter.report().catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed')), c.report_interval * 1000);
+  const archiver = startLogArchiver({ instanceId: c.guest_id, engine, config: options.backupConfig, stateFile: path.join(c.state_dir, 'archived-logs.json'), log });
   void reporter.report().catch(() => undefined);
 
   const stop = async (signal: string) => {
     log.info({ signal }, 'guest agent stopping');
     clearInterval(beat);
+    archiver?.stop();
     await server.close();
     await client.close();
     await transport.close();

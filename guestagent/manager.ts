@@ -7,7 +7,7 @@ import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
 import type { WireUser } from '../src/rpc/contracts/common.js';
 import { NotSupportedError, type Engine, type FsStats, type HealthStatus } from './capabilities.js';
 import { adminHandlers } from './admin-handlers.js';
-import { backupHandlers, restoreInto } from './backup-handlers.js';
+import { backupHandlers, restoreInto, restoreToTime } from './backup-handlers.js';
 import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
 
@@ -102,6 +102,10 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
         });
         // the backup's data replaces the fresh engine's before the instance is anyone's
         if (a.backup_info) await restoreInto(backupOptions, a.backup_info, a.storage, a.backup_chain);
+        if (a.backup_info && a.restore_to) {
+          if (!(await lc.health().then((h) => h === 'healthy' || h === 'running'))) await lc.start();
+          await restoreToTime(backupOptions, a.restore_to, a.backup_info, a.storage);
+        }
         if (!(await lc.health().then((h) => h === 'healthy' || h === 'running'))) await lc.start();
         reporter.setPreparing(false);
         await reporter.report();

@@ -20,6 +20,12 @@ export const backupDefaults = z.object({
   backup_cipher: z.enum(['aes-256-gcm', 'aes-256-cbc']).default('aes-256-gcm'),
   /** (trove-ts, all-in-one) The object directory of storage_driver 'local': <[local] state_dir>/objects. */
   backup_local_dir: opt.str(path.resolve('.state/local/objects')),
+  /** (trove-ts) Where the engine's closed transaction logs are archived for point-in-time restores: 'local' (the all-in-one directory) or 'none' (the agent holds no object-store credentials of its own). */
+  log_archive_storage: z.enum(['none', 'local']).default('none'),
+  /** (trove-ts) The container of the archive: `<container>/binlogs/<instance id>/<file>`. */
+  log_archive_container: opt.str('database_backups'),
+  /** (trove-ts) Seconds between archive runs (each closes the current log first). */
+  log_archive_interval: opt.int(60, 1, 86400),
 });
 
 export type BackupConfig = z.output<typeof backupDefaults>;

@@ -62,7 +62,7 @@ export interface RestoreRunResult {
 export async function runRestore(o: RestoreRunOptions): Promise<RestoreRunResult> {
   const started = Date.now();
   try {
-    const r = await stage(o.storage, { location: o.location, checksum: o.checksum, stagingDir: o.stagingDir }, o);
+    const r = await stageBackup(o.storage, { location: o.location, checksum: o.checksum, stagingDir: o.stagingDir }, o);
     await o.commit(o.stagingDir, r.meta);
     o.log?.info({ location: o.location, size: r.size, seconds: (Date.now() - started) / 1000 }, 'backup restored');
     return r;
@@ -102,9 +102,9 @@ export async function runChainRestore(o: ChainRestoreOptions): Promise<RestoreRu
   if (!base) throw new Error('a backup chain needs at least its full backup');
   const started = Date.now();
   try {
-    const results = [await stage(base.storage, base, o)];
+    const results = [await stageBackup(base.storage, base, o)];
     for (const inc of incrementals) {
-      const r = await stage(inc.storage, inc, o);
+      const r = await stageBackup(inc.storage, inc, o);
       results.push(r);
       await o.apply(base.stagingDir, inc.stagingDir, r.meta);
       await rm(inc.stagingDir, { recursive: true, force: true });
@@ -117,8 +117,8 @@ export async function runChainRestore(o: ChainRestoreOptions): Promise<RestoreRu
   }
 }
 
-/** Streams one stored backup through the engine's sink into a fresh staging directory and verifies it; the directory is the caller's to remove. */
-async function stage(
+/** Streams one stored object (a backup, an archived log) through the engine's sink into a fresh staging directory and verifies it; the directory is the caller's to remove. */
+export async function stageBackup(
   storage: BackupStorage,
   p: { location: string; checksum?: string | undefined; stagingDir: string },
   o: { serviceKey?: string | undefined; sink(stagingDir: string, meta: BackupMeta): Promise<RestoreSink> },

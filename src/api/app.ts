@@ -18,6 +18,7 @@ import { configurationRoutes } from './resources/configurations/routes.js';
 import { backupRoutes } from './resources/backups/routes.js';
 import { backupStrategyRoutes } from './resources/backup-strategies/routes.js';
 import { backupScheduleRoutes } from './resources/backup-schedules/routes.js';
+import { pointInTimeRoutes } from './resources/point-in-time/routes.js';
 
 /** Every resource router, mounted under /v1.0/{project_id}. */
 function projectRouters(deps: ApiDeps): Router[] {
@@ -32,6 +33,7 @@ function projectRouters(deps: ApiDeps): Router[] {
     backupStrategyRoutes(deps),
     // trove-ts extensions, under /ts so that the stock client's paths stay Trove's
     backupScheduleRoutes(deps),
+    pointInTimeRoutes(deps),
   ];
 }
 

@@ -159,6 +159,15 @@ export async function lastCompletedBackup(db: Db, instanceId: string): Promise<B
   return sameSecond.find((r) => !parents.has(r.id)) ?? newest;
 }
 
+/**
+ * The instance's newest backup COMPLETED before `time` (a point-in-time restore starts from it).
+ * `updated` has one-second precision: strictly before, so a backup finished later within T's own
+ * second is not taken.
+ */
+export async function lastCompletedBackupBefore(db: Db, instanceId: string, time: Date): Promise<BackupRecord | undefined> {
+  return (await selectRecords(db).where({ 'b.instance_id': instanceId, 'b.state': 'COMPLETED' }).where('b.updated', '<', time).orderBy([{ column: 'b.updated', order: 'desc' }, { column: 'b.created', order: 'desc' }]).first()) as BackupRecord | undefined;
+}
+
 export async function runningBackupOf(db: Db | Knex.Transaction, instanceId: string): Promise<{ id: string } | undefined> {
   return db('backups').where({ instance_id: instanceId, deleted: false }).whereIn('state', RUNNING_BACKUP_STATES as unknown as string[]).first('id');
 }

@@ -37,6 +37,8 @@ export interface BackupStorage {
   open(location: string): Promise<OpenedBackup>;
   /** A location's size and metadata, without its body (an incremental backup reads its parent's). */
   head(location: string): Promise<Omit<OpenedBackup, 'body'>>;
+  /** The objects of a container whose names start with prefix (archived logs), with their metadata. */
+  list(container: string, prefix: string): Promise<Array<{ location: string; metadata: Record<string, string> }>>;
   /** Removes the backup and its segments; gone already is fine. */
   remove(location: string): Promise<void>;
 }

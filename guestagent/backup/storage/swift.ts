@@ -103,6 +103,20 @@ export class SwiftBackupStorage implements BackupStorage {
     return described((await this.req(`HEAD ${rel}`, { method: 'HEAD', url: rel })).headers);
   }
 
+  async list(container: string, prefix: string): Promise<Array<{ location: string; metadata: Record<string, string> }>> {
+    const out: Array<{ location: string; metadata: Record<string, string> }> = [];
+    for (let marker = ''; ; ) {
+      const r = await this.req<Array<{ name: string }>>(`GET ${container}`, { method: 'GET', url: path(container), params: { prefix, marker, format: 'json' }, validateStatus: (s) => s === 200 || s === 204 || s === 404 });
+      const names = r.status === 200 && Array.isArray(r.data) ? r.data.map((o) => o.name) : [];
+      if (!names.length) return out;
+      for (const name of names) {
+        const location = `${this.base}${path(container, name)}`;
+        out.push({ location, metadata: (await this.head(location)).metadata });
+      }
+      marker = names[names.length - 1]!;
+    }
+  }
+
   async remove(location: string): Promise<void> {
     const rel = this.rel(location);
     await this.req(`DELETE ${rel}`, { method: 'DELETE', url: `${rel}?multipart-manifest=delete` }).catch((e) => {

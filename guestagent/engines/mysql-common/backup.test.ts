@@ -214,3 +214,18 @@ test.serial('incremental: full → rows → inc1 → rows → inc2; the chain re
   await t.throwsAsync(src.backup('logical').incrementalStream(full.metadata), { instanceOf: NotSupportedError });
   await src.lifecycle.stop();
 });
+
+test.serial('binary logs: closedLogs rotates only after writes; the closed files carry their event times', async (t) => {
+  const b = source.backup();
+  const first = await b.closedLogs();
+  t.true(first.length >= 1);
+  t.deepEqual((await b.closedLogs()).map((l) => l.name), first.map((l) => l.name), 'nothing written: no rotation');
+  const c = await source.lifecycle.admin.connect();
+  await c.query("INSERT INTO shop.notes (body) VALUES ('binlogged')");
+  await c.end();
+  const after = await b.closedLogs();
+  t.is(after.length, first.length + 1);
+  const newest = after.at(-1)!;
+  t.true(newest.firstEvent.getTime() <= newest.lastEvent.getTime() + 1000);
+  t.true(Date.now() - newest.lastEvent.getTime() < 60_000);
+});

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../../../src/common/log.js';
-import { NotSupportedError, type Backup, type BackupStreamSource, type RestoreStreamSink } from '../../capabilities.js';
+import { NotSupportedError, type Backup, type BackupStreamSource, type ClosedLog, type LogPosition, type RestoreStreamSink } from '../../capabilities.js';
+import { closedBinlogs, replayBinlogs, restoredBinlogPosition, type Rotation } from './binlogs.js';
 import { findExecutable, processSink, processSource, runProcess } from '../../backup/process-stream.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
 import { generatePassword } from './admin.js';
@@ -51,6 +52,8 @@ const cnfQuote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"'
 export class MysqlBackup implements Backup {
   private readonly tools: MysqlBackupTools;
   private readonly stateDir: string;
+  /** The binary log's position after the archiver's last rotation. */
+  private readonly rotation: Rotation = {};
 
   constructor(
     private readonly c: MysqlFamilyConfig,
@@ -180,6 +183,22 @@ export class MysqlBackup implements Backup {
     if (readCheckpoints(stagingDir).backup_type === 'full-prepared') return;
     if (!this.tools.backup) throw new Error('restoring a physical backup needs mariadb-backup, which is not installed');
     await runProcess({ bin: this.tools.backup, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] });
+  }
+
+  closedLogs(): Promise<ClosedLog[]> {
+    return closedBinlogs(this.lifecycle, this.rotation);
+  }
+
+  async restoredLogPosition(): Promise<LogPosition> {
+    return restoredBinlogPosition(this.lifecycle.paths.dataDir);
+  }
+
+  async replayLogs(files: string[], from: LogPosition, stopAt: Date): Promise<void> {
+    const binlog = findExecutable('mariadb-binlog') ?? findExecutable('mysqlbinlog');
+    if (!binlog || !this.tools.client) throw new Error('replaying binary logs needs mariadb-binlog and the mariadb client, which are not installed');
+    if (!isAlive(readPid(this.lifecycle.paths.pidFile))) await this.lifecycle.start();
+    await replayBinlogs({ binlog, client: this.tools.client }, this.credentialsFile(), files, from, stopAt);
+    this.log.info({ files: files.length }, 'binary logs replayed');
   }
 
   /** The server's OS user when the agent runs as root (the files must be its). */

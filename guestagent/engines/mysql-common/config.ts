@@ -2,6 +2,8 @@
 import type { MysqlFamilyConfig, MysqlPaths } from './settings.js';
 
 const MB = 1024 * 1024;
+/** The binary logs' base name (files `<datadir>/mysql-bin.000001`, …, and the index `mysql-bin.index`). */
+export const BINLOG_BASENAME = 'mysql-bin';
 
 /** Memory-derived settings: half the RAM for the buffer pool, connections scaled with RAM. */
 export function memorySettings(memoryMb: number): Record<string, string | number> {
@@ -34,6 +36,11 @@ export function baseSettings(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: numb
     'character-set-server': 'utf8mb4',
     'collation-server': 'utf8mb4_general_ci',
     'innodb_file_per_table': 1,
+    // binary logs in the data directory: the guest archives the closed ones for point-in-time restores
+    log_bin: BINLOG_BASENAME,
+    expire_logs_days: 7,
+    // as without binary logs: users without SUPER may still create stored functions
+    log_bin_trust_function_creators: 1,
     ...(runAs ? { user: runAs } : {}),
     ...memorySettings(memoryMb),
   };

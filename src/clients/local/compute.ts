@@ -165,7 +165,7 @@ export class LocalCompute implements ServerCompute {
     writeFileSync(path.join(dir, 'guest.conf'), spec.guestConfig, { mode: 0o600 });
     writeFileSync(
       path.join(dir, 'local.conf'),
-      `# written by the local compute driver\n[DEFAULT]\nstate_dir = ${path.join(dir, 'agent')}\ndata_mount_point = ${mount}\ndata_bind_host = ${address}\nbackup_local_dir = ${path.join(this.c.state_dir, 'objects')}\n` +
+      `# written by the local compute driver\n[DEFAULT]\nstate_dir = ${path.join(dir, 'agent')}\ndata_mount_point = ${mount}\ndata_bind_host = ${address}\nbackup_local_dir = ${path.join(this.c.state_dir, 'objects')}\nlog_archive_storage = local\n` +
         (spec.volumeId ? `data_volume_file = ${path.join(mount, '..', 'volume.json')}\ndata_volume_unit_mb = ${this.c.volume_unit_mb}\n` : ''),
       { mode: 0o600 },
     );

@@ -57,6 +57,8 @@ export const guestContract = defineContract({
       backup_info: restoreInfo.nullish(),
       /** trove-ts: when backup_info is an incremental backup, its whole chain: the full backup first, then each incremental in order, backup_info last */
       backup_chain: z.array(restoreInfo).nullish(),
+      /** trove-ts: after restoring backup_info, replay the source instance's archived transaction logs up to this time (ISO 8601) */
+      restore_to: z.object({ time: z.string(), source_instance_id: z.string() }).nullish(),
       /** trove-ts: where backup_info's location is stored and with whose rights */
       storage: backupStorage.nullish(),
       config_contents: z.string().nullish(),

@@ -30,6 +30,8 @@ export const createInstanceArgs = z.object({
   /** restore: the backup the new instance starts from, and where it is stored (the user's rights) */
   backup_id: z.string().nullable().default(null),
   restore_storage: backupStorage.nullish(),
+  /** trove-ts point-in-time restore: after the backup, the source instance's archived logs up to this time (ISO 8601) */
+  restore_to: z.object({ time: z.string(), source_instance_id: z.string() }).nullish(),
 });
 
 export type CreateInstanceArgs = z.output<typeof createInstanceArgs>;

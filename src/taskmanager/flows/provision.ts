@@ -152,6 +152,7 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
             ds_version: a.ds_version,
             backup_info: chain.at(-1) ?? null,
             backup_chain: chain.length > 1 ? chain : null,
+            restore_to: a.restore_to ?? null,
             storage,
           });
         },

@@ -80,7 +80,8 @@ async function restorableBackup(ctx: Context, deps: ApiDeps, ref: string): Promi
   return b;
 }
 
-export async function createInstance(ctx: Context, deps: ApiDeps, body: InstanceCreateBody) {
+/** `restoreTo` (a point-in-time restore, trove-ts): after the backup, the source's logs are replayed up to the time. */
+export async function createInstance(ctx: Context, deps: ApiDeps, body: InstanceCreateBody, restoreTo?: { time: string; source_instance_id: string }) {
   const context = requestContext(ctx);
   unsupported(body);
   const flavor = await findFlavor(ctx, deps, body.flavorRef);
@@ -187,6 +188,7 @@ export async function createInstance(ctx: Context, deps: ApiDeps, body: Instance
     ds_version: version.version ?? version.name,
     backup_id: backup?.id ?? null,
     restore_storage: backup ? await deps.backupStorage(context, tokenInfo(ctx)) : null,
+    ...(restoreTo ? { restore_to: restoreTo } : {}),
   };
   try {
     await deps.taskmanager.create_instance(cast);
