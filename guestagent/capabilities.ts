@@ -100,6 +100,7 @@ export interface Engine {
   root?: Root;
   configuration?: Configuration;
   backup?: Backup;
+  logs?: Logs;
 }
 
 /** The guest's answer for a verb whose capability the engine lacks (rendered as Trove's 501). */
@@ -175,4 +176,26 @@ export interface ClosedLog {
 export interface LogPosition {
   file: string;
   position: number;
+}
+
+/** One log an engine writes (Trove's guest log definitions): SYS logs are always on, USER logs can be enabled and disabled. */
+export interface LogDefinition {
+  name: string;
+  type: 'USER' | 'SYS';
+  /** The file the engine writes it to (read and published by the agent). */
+  file: string;
+  /** Shown to callers who are not administrators (Trove's guest_log_exposed_logs). */
+  exposed: boolean;
+}
+
+/** Whether a USER log is on: 'restart-required' when its settings are written but the running engine does not write it yet. */
+export type LogState = 'enabled' | 'disabled' | 'restart-required';
+
+/** The engine's logs (Trove's guest_log_list / guest_log_action); reading and publishing the files is the agent's. */
+export interface Logs {
+  definitions(): LogDefinition[];
+  /** A USER log's state on the running engine and in its persisted configuration. */
+  state(name: string): Promise<LogState>;
+  /** Turns a USER log on or off on the running engine and in the configuration it restarts with. */
+  setEnabled(name: string, enabled: boolean): Promise<LogState>;
 }

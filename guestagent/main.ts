@@ -13,6 +13,7 @@ import { loadServiceConfig, runService } from '../src/cmd/service-config.js';
 import { detectEngines, engineFor } from './engines/index.js';
 import { guestDefaults } from './config.js';
 import { backupDefaults } from './backup/config.js';
+import { guestLogDefaults } from './guest-log/config.js';
 import { startLogArchiver } from './backup/log-archive.js';
 import { StatusReporter, guestHandlers } from './manager.js';
 import { VolumeQuota } from './platform/volume-quota.js';
@@ -38,7 +39,8 @@ await runService('trove-guestagent', async () => {
   const serializers = guestSerializers(c.guest_id, c.instance_rpc_encr_key);
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
   const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
-  const options = { instanceId: c.guest_id, engine, conductor, log, quota, backupConfig: configSection(raw, 'DEFAULT', backupDefaults) };
+  const options = { instanceId: c.guest_id, engine, conductor, log, quota, backupConfig: configSection(raw, 'DEFAULT', backupDefaults),
+    guestLogs: { config: configSection(raw, 'DEFAULT', guestLogDefaults), stateFile: path.join(c.state_dir, 'guest-logs.json') } };
   const reporter = new StatusReporter(options);
   const server = new RpcServer(transport, log);
 

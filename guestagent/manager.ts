@@ -10,6 +10,7 @@ import { adminHandlers } from './admin-handlers.js';
 import { backupHandlers, restoreInto, restoreToTime } from './backup-handlers.js';
 import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
+import { logHandlers, type LogHandlerOptions } from './log-handlers.js';
 
 export interface GuestManagerOptions {
   instanceId: string;
@@ -20,6 +21,8 @@ export interface GuestManagerOptions {
   quota?: VolumeQuota | undefined;
   /** Where backups go and how they are sealed ([DEFAULT] backup_* keys). */
   backupConfig: BackupConfig;
+  /** Guest logs: [DEFAULT] guest_log_* keys and where what was published is remembered. */
+  guestLogs?: LogHandlerOptions['guestLogs'];
 }
 
 /** Sends the engine's status (and volume usage) to the conductor. */
@@ -164,7 +167,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       return null;
     },
     ...backupHandlers(backupOptions),
-    guest_log_list: async () => unsupported('Guest logs'),
+    ...logHandlers({ instanceId: o.instanceId, engine, log, backupConfig: o.backupConfig, guestLogs: o.guestLogs }),
     ...adminHandlers(engine),
   };
 }

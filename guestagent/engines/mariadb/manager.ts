@@ -6,6 +6,7 @@ import type { Engine } from '../../capabilities.js';
 import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { MysqlConfiguration } from '../mysql-common/configuration.js';
 import { MysqlBackup } from '../mysql-common/backup.js';
+import { MysqlLogs } from '../mysql-common/logs.js';
 import { mariadbSection } from './config.js';
 
 export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
@@ -19,5 +20,6 @@ export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): En
     root: lifecycle.admin,
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
     backup: new MysqlBackup(c, lifecycle, log),
+    logs: new MysqlLogs(c, lifecycle),
   };
 }

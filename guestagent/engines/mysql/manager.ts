@@ -6,6 +6,7 @@ import type { Engine } from '../../capabilities.js';
 import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { MysqlConfiguration } from '../mysql-common/configuration.js';
 import { MysqlBackup } from '../mysql-common/backup.js';
+import { MysqlLogs } from '../mysql-common/logs.js';
 import { mysqlSection } from './config.js';
 
 export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
@@ -19,5 +20,6 @@ export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engi
     root: lifecycle.admin,
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
     backup: new MysqlBackup(c, lifecycle, log, { method: 'logical' }),
+    logs: new MysqlLogs(c, lifecycle),
   };
 }

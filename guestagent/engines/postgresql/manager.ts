@@ -6,9 +6,10 @@ import type { Engine } from '../../capabilities.js';
 import { postgresqlSection } from './config.js';
 import { PgLifecycle } from './lifecycle.js';
 import { PostgresqlBackup } from './backup.js';
+import { PgLogs } from './logs.js';
 
 export function postgresqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'postgresql', postgresqlSection);
   const lifecycle = new PgLifecycle(c, stateDir, log);
-  return { name: 'postgresql', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin, configuration: lifecycle.overrides, backup: new PostgresqlBackup(c.mount_point, c.port, lifecycle, log) };
+  return { name: 'postgresql', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin, configuration: lifecycle.overrides, backup: new PostgresqlBackup(c.mount_point, c.port, lifecycle, log), logs: new PgLogs(c, lifecycle) };
 }

@@ -7,9 +7,10 @@ import type { Engine } from '../../capabilities.js';
 import { redisSection } from './config.js';
 import { RedisLifecycle } from './lifecycle.js';
 import { RedisBackup } from './backup.js';
+import { RedisLogs } from './logs.js';
 
 export function redisEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'redis', redisSection);
   const lifecycle = new RedisLifecycle(c, stateDir, log);
-  return { name: 'redis', lifecycle, root: lifecycle.root, configuration: lifecycle.overrides, backup: new RedisBackup(c.mount_point, lifecycle, log) };
+  return { name: 'redis', lifecycle, root: lifecycle.root, configuration: lifecycle.overrides, backup: new RedisBackup(c.mount_point, lifecycle, log), logs: new RedisLogs(c, lifecycle.paths) };
 }

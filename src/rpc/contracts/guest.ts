@@ -40,6 +40,9 @@ const guestLog = z.object({
   metafile: z.string().nullish(),
 });
 
+/** Trove passes the request's values through: 1, true, or None. */
+const logFlag = z.union([z.boolean(), z.number()]).nullish().transform((v) => Boolean(v));
+
 const call = <A extends z.ZodType, R extends z.ZodType>(args: A, result: R, since = '1.0') => ({ kind: 'call' as const, since, args, result });
 const cast = <A extends z.ZodType>(args: A, since = '1.0') => ({ kind: 'cast' as const, since, args, result: nothing });
 const none = z.object({});
@@ -129,6 +132,11 @@ export const guestContract = defineContract({
   // --- backups and logs
   create_backup: cast(z.object({ backup_info: backupInfo, storage: backupStorage.optional() })),
   guest_log_list: call(none, z.array(guestLog)),
+  /** trove-ts adds `storage`: the store publish and discard use, with the caller's rights (as create_backup) */
+  guest_log_action: call(
+    z.object({ log_name: z.string(), enable: logFlag, disable: logFlag, publish: logFlag, discard: logFlag, storage: backupStorage.nullish() }),
+    guestLog,
+  ),
 });
 
 export type GuestContract = typeof guestContract;
