@@ -17,6 +17,7 @@ import { attachConfiguration, detachConfiguration } from '../configurations/atta
 import { databaseRoutes } from './databases.js';
 import { userRoutes } from './users.js';
 import { rootRoutes } from './root.js';
+import { logRoutes } from './logs.js';
 
 export function instanceRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -98,6 +99,6 @@ export function instanceRoutes(deps: ApiDeps): Router {
   });
 
   router.use(instanceActionRoutes(deps).routes());
-  for (const sub of [databaseRoutes(deps), userRoutes(deps), rootRoutes(deps)]) router.use(sub.routes());
+  for (const sub of [databaseRoutes(deps), userRoutes(deps), rootRoutes(deps), logRoutes(deps)]) router.use(sub.routes());
   return router;
 }
