@@ -5,7 +5,8 @@
 // administrators, so the call carries the caller's is_admin in its context, as Trove's does.
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError } from '../../../common/errors.js';
+import { EndpointNotFoundError } from '../../../clients/identity.js';
+import { BadRequestError, NotImplementedError } from '../../../common/errors.js';
 import { param, requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { guestTarget } from './guest-access.js';
@@ -56,7 +57,13 @@ export function logRoutes(deps: ApiDeps): Router {
     authorize(ctx, acts ? 'instance:guest_log_action' : 'instance:guest_log_list');
     if (body.enable && body.disable) throw new BadRequestError('Cannot enable and disable log.');
     const t = await guestTarget(ctx, deps, param(ctx, 'id'));
-    const storage = body.publish || body.discard ? await deps.backupStorage(requestContext(ctx), tokenInfo(ctx)) : null;
+    // no object store in the caller's catalog: Trove's LogsNotAvailable (501)
+    const storage =
+      body.publish || body.discard
+        ? await deps.backupStorage(requestContext(ctx), tokenInfo(ctx)).catch((err: unknown) => {
+            throw err instanceof EndpointNotFoundError ? new NotImplementedError('Log actions are not supported: the deployment has no object store.') : err;
+          })
+        : null;
     const log = await t.guest.guest_log_action(
       { log_name: body.name, enable: body.enable, disable: body.disable, publish: body.publish, discard: body.discard, storage },
       // a publish reads and uploads what the log gained: the slow timeout
