@@ -9,7 +9,7 @@ import { RpcClient, RpcServer } from '../src/rpc/rpc.js';
 import { guestSerializers } from '../src/rpc/secure.js';
 import { guestContract, guestTopic } from '../src/rpc/contracts/guest.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../src/rpc/contracts/conductor.js';
-import { loadServiceConfig, runService } from '../src/cmd/service-config.js';
+import { loadServiceConfig, runService } from '../src/common/config/service-config.js';
 import { detectEngines, engineFor } from './engines/index.js';
 import { guestDefaults } from './config.js';
 import { backupDefaults } from './backup/config.js';

@@ -17,7 +17,7 @@ import { AdminTokenValidator, isLoopback } from '../clients/local/admin-token.js
 import type { TokenValidator } from '../clients/identity.js';
 import { EndpointNotFoundError } from '../clients/identity.js';
 import { createApp } from './app.js';
-import { taskmanagerDefaults } from '../taskmanager/config.js';
+import { computeDriverSection } from '../clients/config.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
@@ -29,7 +29,7 @@ import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { RpcClient } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { guestContract, guestTopic } from '../rpc/contracts/guest.js';
-import { secureRpc } from '../rpc/secure.js';
+import { secureRpc, secureRpcDefaults } from '../rpc/secure.js';
 
 /** Identity without Keystone: a fixed admin token for one project (all-in-one, loopback only). */
 export const adminTokenSection = z.object({
@@ -66,7 +66,8 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   let clientsFor!: ApiDeps['userClients'];
   let backupStorage: ApiDeps['backupStorage'] = async () => noCloud('object-store');
   let trusts: ApiDeps['trusts'];
-  const { compute_driver, taskmanager_rpc_encr_key } = configSection(raw, 'DEFAULT', taskmanagerDefaults.pick({ compute_driver: true, taskmanager_rpc_encr_key: true }));
+  const { compute_driver } = configSection(raw, 'DEFAULT', computeDriverSection);
+  const { taskmanager_rpc_encr_key } = configSection(raw, 'DEFAULT', secureRpcDefaults);
   const local = compute_driver === 'local' ? configSection(raw, 'local', localSection) : undefined;
   if (keystoneConfigured(identity)) {
     const service = serviceIdentity(identity);

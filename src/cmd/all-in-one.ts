@@ -26,7 +26,7 @@ import { startTaskmanager } from '../taskmanager/service.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalVolumes } from '../clients/local/volume.js';
-import { runService } from './service-config.js';
+import { runService } from '../common/config/service-config.js';
 
 const run = promisify(execFile);
 const REPO = path.resolve(new URL('../../', import.meta.url).pathname);
@@ -161,7 +161,7 @@ async function serve(o: Options, state: string): Promise<void> {
       'Point the openstack CLI at it:',
       `  export OS_AUTH_TYPE=admin_token OS_ENDPOINT=${endpoint} OS_TOKEN=$(cat ${tokenFile})`,
       '  openstack datastore list',
-      `  openstack database instance create db1 --flavor ds1G --size 1 --datastore ${engines[0]?.manager ?? 'mariadb'} --databases shop --users app:secret`,
+      `  openstack database instance create db1 --flavor ds1G --size 1 --datastore ${engines[0]?.manager ?? '<datastore>'} --databases shop --users app:secret`,
       '  openstack database instance show db1        # then: mysql -h <ip> -u app -p shop',
       '',
     ].join('\n'),

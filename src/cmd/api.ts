@@ -1,6 +1,6 @@
 // trove-api: parse config, wire, listen; stop cleanly on SIGINT/SIGTERM.
 import { buildDeps, startApiServer } from '../api/server.js';
-import { loadServiceConfig, runService } from './service-config.js';
+import { loadServiceConfig, runService } from '../common/config/service-config.js';
 
 if (process.argv.includes('--all-in-one')) {
   await import('./all-in-one.js');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { configSection, opt } from '../common/config/schema.js';
 import { createLogger } from '../common/log.js';
 import { startConductor } from '../conductor/service.js';
-import { loadServiceConfig, runService } from './service-config.js';
+import { loadServiceConfig, runService } from '../common/config/service-config.js';
 
 await runService('trove-conductor', async () => {
   const raw = loadServiceConfig('trove-conductor');

@@ -1,10 +1,10 @@
 // [DEFAULT] keys of trove-taskmanager (Trove's names where Trove has them).
 import { z } from 'zod';
 import { opt } from '../common/config/schema.js';
+import { computeDriverSection } from '../clients/config.js';
 
 export const taskmanagerDefaults = z.object({
-  /** (trove-ts) openstack: Nova/Cinder/Neutron; local: guest processes on this machine. */
-  compute_driver: z.enum(['openstack', 'local']).default('openstack'),
+  ...computeDriverSection.shape,
   /** Seconds a new instance may take from POST to the guest's first healthy report. */
   usage_timeout: opt.int(900, 10),
   /** The same for an instance restored from a backup. */

@@ -1,8 +1,8 @@
 // Reads a service's configuration: --config-file files, then TROVE__SECTION__KEY overrides.
 // A bad value stops the process with the key named and exit code 1.
-import { ConfigError } from '../common/errors.js';
-import { readRawConfig, type RawConfig } from '../common/config/reader.js';
-import { parseServiceArgs } from './args.js';
+import { ConfigError } from '../errors.js';
+import { readRawConfig, type RawConfig } from './reader.js';
+import { parseServiceArgs } from './service-args.js';
 
 export function loadServiceConfig(name: string): RawConfig {
   const args = parseServiceArgs(name);
