@@ -19,6 +19,7 @@ import { backupRoutes } from './resources/backups/routes.js';
 import { backupStrategyRoutes } from './resources/backup-strategies/routes.js';
 import { backupScheduleRoutes } from './resources/backup-schedules/routes.js';
 import { pointInTimeRoutes } from './resources/point-in-time/routes.js';
+import { mgmtRoutes } from './resources/mgmt/routes.js';
 
 /** Every resource router, mounted under /v1.0/{project_id}. */
 function projectRouters(deps: ApiDeps): Router[] {
@@ -31,6 +32,7 @@ function projectRouters(deps: ApiDeps): Router[] {
     configurationRoutes(deps),
     backupRoutes(deps),
     backupStrategyRoutes(deps),
+    mgmtRoutes(deps),
     // trove-ts extensions, under /ts so that the stock client's paths stay Trove's
     backupScheduleRoutes(deps),
     pointInTimeRoutes(deps),

@@ -120,8 +120,16 @@ export interface VersionSpec {
   replStrategy?: string | undefined;
 }
 
-/** Upserts a version by (datastore, name, version); creates the datastore if missing. */
-export async function upsertVersion(db: Db, spec: VersionSpec): Promise<{ version: DatastoreVersionRow; created: boolean }> {
+/**
+ * Upserts a version by (datastore, name, version); creates the datastore if missing. With
+ * `createOnly` an existing version is left as it is (`created: false`), as the management API's
+ * create refuses duplicates.
+ */
+export async function upsertVersion(
+  db: Db,
+  spec: VersionSpec,
+  options: { createOnly?: boolean } = {},
+): Promise<{ version: DatastoreVersionRow; created: boolean }> {
   return db.transaction(async (trx) => {
     let ds = await trx<DatastoreRow>('datastores').where({ name: spec.datastore }).first();
     if (!ds) {
@@ -139,6 +147,7 @@ export async function upsertVersion(db: Db, spec: VersionSpec): Promise<{ versio
       repl_strategy: spec.replStrategy ?? null,
     };
     const existing = await trx('datastore_versions').where({ datastore_id: ds.id, name: spec.name, version: versionNumber }).first();
+    if (existing && options.createOnly) return { version: version(existing), created: false };
     if (existing) {
       await trx('datastore_versions').where({ id: existing.id }).update(fields);
       return { version: version({ ...existing, ...fields }), created: false };
@@ -146,6 +155,59 @@ export async function upsertVersion(db: Db, spec: VersionSpec): Promise<{ versio
     const row = { id: randomUUID(), datastore_id: ds.id, name: spec.name, version: versionNumber, ...fields };
     await trx('datastore_versions').insert(row);
     return { version: version(row), created: true };
+  });
+}
+
+export type VersionFields = Partial<
+  Pick<DatastoreVersionRow, 'name' | 'manager' | 'image_id' | 'image_tags' | 'packages' | 'active' | 'registry_ext' | 'repl_strategy'>
+>;
+
+/** Changes a version's fields in place. Renaming onto another version of the datastore → 'duplicate'. */
+export async function updateVersion(db: Db, id: string, fields: VersionFields): Promise<'updated' | 'duplicate'> {
+  return db.transaction(async (trx) => {
+    if (fields.name !== undefined) {
+      const row = await trx('datastore_versions').where({ id }).first('datastore_id', 'version');
+      const clash = await trx('datastore_versions')
+        .where({ datastore_id: row?.datastore_id, name: fields.name, version: row?.version })
+        .whereNot({ id })
+        .first('id');
+      if (clash) return 'duplicate';
+    }
+    if (Object.keys(fields).length) await trx('datastore_versions').where({ id }).update(fields);
+    return 'updated';
+  });
+}
+
+/** Tables whose rows name a datastore version, in the order Trove checks them before a delete. */
+const VERSION_USERS = [
+  ['instances', 'instance'],
+  ['backups', 'backup'],
+  ['configurations', 'configuration'],
+  ['clusters', 'cluster'],
+] as const;
+
+/**
+ * What still uses a version: `live` names the first kind of live row (instance, backup,
+ * configuration, cluster), else `deleted` the first kind of deleted row still pointing at it.
+ */
+export async function versionUsers(db: Db, id: string): Promise<{ live?: string; deleted?: string }> {
+  for (const [table, kind] of VERSION_USERS) {
+    if (await db(table).where({ datastore_version_id: id, deleted: false }).first('id')) return { live: kind };
+  }
+  for (const [table, kind] of VERSION_USERS) {
+    if (await db(table).where({ datastore_version_id: id }).first('id')) return { deleted: kind };
+  }
+  return {};
+}
+
+/** Deletes a version with its parameter rules, metadata and capability overrides; clears it as default. */
+export async function deleteVersion(db: Db, id: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('datastores').where({ default_version_id: id }).update({ default_version_id: null });
+    for (const table of ['datastore_configuration_parameters', 'datastore_version_metadata', 'capability_overrides']) {
+      await trx(table).where({ datastore_version_id: id }).delete();
+    }
+    await trx('datastore_versions').where({ id }).delete();
   });
 }
 
@@ -179,6 +241,20 @@ export async function loadConfigParameters(db: Db, versionId: string, rules: Par
     }
     return rules.length;
   });
+}
+
+/** One parameter rule of a version by name (not deleted), or undefined. */
+export async function getConfigParameter(db: Db, versionId: string, name: string): Promise<ConfigParameterRow | undefined> {
+  const r = await db('datastore_configuration_parameters').where({ datastore_version_id: versionId, name, deleted: false }).first();
+  return r ? { ...(r as ConfigParameterRow), restart_required: Boolean(r.restart_required) } : undefined;
+}
+
+/** Marks one parameter rule deleted (as Trove); false when there is none. */
+export async function deleteConfigParameter(db: Db, versionId: string, name: string): Promise<boolean> {
+  const n = await db('datastore_configuration_parameters')
+    .where({ datastore_version_id: versionId, name, deleted: false })
+    .update({ deleted: true, deleted_at: new Date() });
+  return n > 0;
 }
 
 export async function removeConfigParameters(db: Db, versionId: string): Promise<number> {

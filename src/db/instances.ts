@@ -125,12 +125,15 @@ export interface ListQuery {
   marker?: string | undefined;
   includeClustered?: boolean;
   includeDeleted?: boolean;
+  /** Only deleted (true) or only live (false) instances; wins over includeDeleted. */
+  deleted?: boolean | undefined;
 }
 
 /** A page ordered newest first (created desc, id desc); the marker is the last id of the previous page. */
 export async function listInstances(db: Db, q: ListQuery): Promise<{ items: InstanceRecord[]; more: boolean }> {
   const query = selectRecords(db).orderBy([{ column: 'i.created', order: 'desc' }, { column: 'i.id', order: 'desc' }]);
-  if (!q.includeDeleted) query.where('i.deleted', false);
+  if (q.deleted !== undefined) query.where('i.deleted', q.deleted);
+  else if (!q.includeDeleted) query.where('i.deleted', false);
   if (q.projectId !== undefined) query.where('i.tenant_id', q.projectId);
   if (!q.includeClustered) query.whereNull('i.cluster_id');
   if (q.marker) {

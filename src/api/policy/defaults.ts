@@ -124,6 +124,23 @@ export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   'module:reapply': WRITER,
   // trove-ts: calls Trove guards with its admin-only mgmt API and quota extension.
   'instance:extension:mgmt:action': ADMIN,
+  'instance:extension:mgmt:index': ADMIN,
+  'instance:extension:mgmt:show': ADMIN,
+  'instance:extension:mgmt:root': ADMIN,
+  'instance:extension:mgmt:rpc_ping': ADMIN,
+  'instance:extension:mgmt:diagnostics': ADMIN,
+  'instance:extension:mgmt:hwinfo': ADMIN,
+  // named after Trove's apischema mgmt_datastore_version / mgmt_configuration
+  'mgmt_datastore_version:index': ADMIN,
+  'mgmt_datastore_version:show': ADMIN,
+  'mgmt_datastore_version:create': ADMIN,
+  'mgmt_datastore_version:edit': ADMIN,
+  'mgmt_datastore_version:delete': ADMIN,
+  'mgmt_configuration_parameter:index': ADMIN,
+  'mgmt_configuration_parameter:show': ADMIN,
+  'mgmt_configuration_parameter:create': ADMIN,
+  'mgmt_configuration_parameter:update': ADMIN,
+  'mgmt_configuration_parameter:delete': ADMIN,
   'quota:show': OWNER,
   'quota:update': ADMIN,
 };
