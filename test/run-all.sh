@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The README's test command (npm test): the lab Keystone the compatibility tier needs and the
-# OpenStack services of the cloud tier (installed and started on first run), the type check, then
-# every ava tier. Ends with "N passed, N failed".
+# The README's test command (npm test): the lab Keystone the compatibility tier needs, the
+# OpenStack services of the cloud tier and Horizon with trove-dashboard (installed and started on
+# first run), the type check, then every ava tier. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ "${TROVE_TEST_SKIP_LAB:-}" != 1 ]; then
   bash tools/lab/keystone.sh up || { echo "test/run-all.sh: the lab Keystone could not be started" >&2; exit 1; }
   bash tools/lab/cloud.sh up || { echo "test/run-all.sh: the cloud lab (Swift, Glance, Nova, Neutron, Cinder) could not be started; see /var/log/trove-ts-lab/cloud.log" >&2; exit 1; }
+  bash tools/lab/horizon.sh up || { echo "test/run-all.sh: Horizon with trove-dashboard could not be started; see /var/log/trove-ts-lab/horizon.log" >&2; exit 1; }
 fi
 bash tools/lab/engines.sh || { echo "test/run-all.sh: the engine tools could not be installed" >&2; exit 1; }
 npx tsc -p tsconfig.json || { echo "test/run-all.sh: type check failed" >&2; exit 1; }
