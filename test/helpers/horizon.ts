@@ -5,7 +5,7 @@ import type { TestFn } from 'ava';
 import axios, { type AxiosInstance } from 'axios';
 import { lab } from './keystone-lab.js';
 import { testSetting } from './settings.js';
-import { cloudAvailable } from './cloud-lab.js';
+import { cloudAvailable, skipAll } from './cloud-lab.js';
 
 export const HORIZON_URL = `http://${lab.LAB_HOST}:${lab.HORIZON_PORT}`;
 
@@ -187,18 +187,7 @@ export async function horizonAvailable(): Promise<string | undefined> {
 export async function horizonTest(test: TestFn): Promise<TestFn> {
   const missing = await horizonAvailable();
   if (!missing) return test;
-  if (testSetting('TROVE_TEST_SKIP_LAB', '') === '1') {
-    // every test reported as skipped, the hooks (which would need the lab) not run
-    const none = () => undefined;
-    const skipped = Object.assign((title: string) => test.skip(title, none), {
-      serial: (title: string) => test.serial.skip(title, none),
-      before: none,
-      beforeEach: none,
-      afterEach: Object.assign(() => undefined, { always: none }),
-      after: Object.assign(() => undefined, { always: none }),
-    });
-    return skipped as unknown as TestFn;
-  }
+  if (testSetting('TROVE_TEST_SKIP_LAB', '') === '1') return skipAll(test);
   test.before(() => {
     throw new Error(`the Horizon lab is not up (${missing}): run tools/lab/horizon.sh up`);
   });
