@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import axios, { isAxiosError, type AxiosRequestConfig } from 'axios';
 import { DEFAULT_SEGMENT_SIZE, segmentContainer, uploadSegments } from '../../../src/common/segmented-upload.js';
 import { CHECKSUM_KEY, checkObjectName, normaliseMetadata } from '../../../src/common/stored-object.js';
+import { BackupIntegrityError } from '../run-restore.js';
 import type { BackupStorage, OpenedBackup, StoredBackup, WriteOptions } from './storage.js';
 
 export interface SwiftAccess {
@@ -94,7 +95,11 @@ export class SwiftBackupStorage implements BackupStorage {
 
   async open(location: string): Promise<OpenedBackup> {
     const rel = this.rel(location);
-    const r = await this.req<Readable>(`GET ${rel}`, { method: 'GET', url: rel, responseType: 'stream' });
+    const r = await this.req<Readable>(`GET ${rel}`, { method: 'GET', url: rel, responseType: 'stream' }).catch((e) => {
+      // Swift answers 409 when a large object's first segment no longer matches its manifest (later ones cut the stream short).
+      if (e instanceof SwiftRequestError && e.status === 409) throw new BackupIntegrityError(`restore of ${location} failed: a segment of the backup was altered (${e.message}); nothing was restored`, { cause: e });
+      throw e;
+    });
     return { body: r.data, ...described(r.headers) };
   }
 
@@ -119,8 +124,15 @@ export class SwiftBackupStorage implements BackupStorage {
 
   async remove(location: string): Promise<void> {
     const rel = this.rel(location);
-    await this.req(`DELETE ${rel}`, { method: 'DELETE', url: `${rel}?multipart-manifest=delete` }).catch((e) => {
+    const r = await this.req(`DELETE ${rel}`, { method: 'DELETE', url: `${rel}?multipart-manifest=delete`, headers: { Accept: 'application/json' } }).catch((e) => {
       if (!(e instanceof SwiftRequestError && e.status === 404)) throw e;
+      return undefined;
     });
+    // A manifest delete answers 200 with a bulk-delete report: what Swift refused (e.g. 401) is inside it.
+    const errors = (r?.data as { Errors?: unknown } | undefined)?.Errors;
+    if (Array.isArray(errors) && errors.length > 0) {
+      const first = errors[0] as unknown;
+      throw new SwiftRequestError(`DELETE ${rel}`, Number(String(Array.isArray(first) ? first[1] : '').slice(0, 3)) || 500);
+    }
   }
 }
