@@ -162,6 +162,7 @@ async function serve(o: Options, state: string): Promise<void> {
       `  export OS_AUTH_TYPE=admin_token OS_ENDPOINT=${endpoint} OS_TOKEN=$(cat ${tokenFile})`,
       '  openstack datastore list',
       `  openstack database instance create db1 --flavor ds1G --size 1 --datastore ${engines[0]?.manager ?? '<datastore>'} --databases shop --users app:secret`,
+      `  node ${path.join(REPO, 'bin/trove-wait.js')} db1   # progress until ACTIVE (OS_ENDPOINT/OS_TOKEN as above)`,
       '  openstack database instance show db1        # then: mysql -h <ip> -u app -p shop',
       '',
     ].join('\n'),
