@@ -333,6 +333,9 @@ neutron_up() {
   ini $C DEFAULT rpc_workers 0
   ini $C DEFAULT rpc_state_report_workers 0
   ini $C DEFAULT transport_url "$(rabbit_url)"
+  # no AMQP heartbeats: the uwsgi-run APIs cannot send them while idle, so RabbitMQ closed their
+  # connections after 60 s and the next RPC (a server boot) hung on the dead one
+  ini $C oslo_messaging_rabbit heartbeat_timeout_threshold 0
   ini $C DEFAULT notify_nova_on_port_status_changes false
   ini $C DEFAULT notify_nova_on_port_data_changes false
   ini $C DEFAULT log_dir /var/log/neutron
@@ -368,6 +371,9 @@ cinder_up() {
   install -d -o cinder -g cinder /var/log/cinder /var/lib/cinder /var/lib/cinder/tmp
   local C=/etc/cinder/cinder.conf
   ini $C DEFAULT transport_url "$(rabbit_url)"
+  # no AMQP heartbeats: the uwsgi-run APIs cannot send them while idle, so RabbitMQ closed their
+  # connections after 60 s and the next RPC (a server boot) hung on the dead one
+  ini $C oslo_messaging_rabbit heartbeat_timeout_threshold 0
   ini $C DEFAULT auth_strategy keystone
   ini $C DEFAULT log_dir /var/log/cinder
   ini $C DEFAULT state_path /var/lib/cinder
@@ -387,6 +393,9 @@ nova_configure() {
   install -d -o nova -g nova /var/log/nova /var/lib/nova /var/lib/nova/instances /var/lib/nova/tmp
   local C=$NOVA_CONF s
   ini $C DEFAULT transport_url "$(rabbit_url)"
+  # no AMQP heartbeats: the uwsgi-run APIs cannot send them while idle, so RabbitMQ closed their
+  # connections after 60 s and the next RPC (a server boot) hung on the dead one
+  ini $C oslo_messaging_rabbit heartbeat_timeout_threshold 0
   ini $C DEFAULT my_ip "$LAB_HOST"
   ini $C DEFAULT host "$CLOUD_COMPUTE_HOST"
   ini $C DEFAULT compute_driver fake.FakeDriver
