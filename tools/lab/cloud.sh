@@ -15,6 +15,8 @@ REPO="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lab.env"
 # shellcheck source=cloud.env
 . "$HERE/cloud.env"
+# shellcheck source=apt.sh
+. "$HERE/apt.sh"
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 export no_proxy="127.0.0.1,localhost" NO_PROXY="127.0.0.1,localhost"
 KS="http://$LAB_HOST:$KEYSTONE_PORT"
@@ -25,7 +27,6 @@ T0=$(date +%s)
 
 log() { printf '[cloud.sh %s +%ss] %s\n' "$(date +%H:%M:%S)" "$(( $(date +%s) - T0 ))" "$*" | tee -a "$LOG" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 ini() { crudini --set "$@"; }
 version_of() { dpkg-query -W -f='${Version}' "$1"; }
 
@@ -158,17 +159,7 @@ neutron-common neutron/$q boolean false" | debconf-set-selections
     echo "nova-common $q boolean false" | debconf-set-selections
   done
   # no daemon may be started by the packages' maintainer scripts: we start our own
-  local made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1; fi
-  local rc=0 opts=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-  if [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep _Packages | head -1)" ]; then apt-get update -q >>"$LAB_LOG_DIR/apt.log" 2>&1 || true; fi
-  apt-get install "${opts[@]}" "${missing[@]}" >>"$LAB_LOG_DIR/apt.log" 2>&1 || rc=$?
-  if [ $rc -ne 0 ]; then
-    rc=0; apt-get update -q >>"$LAB_LOG_DIR/apt.log" 2>&1 || true
-    apt-get install "${opts[@]}" "${missing[@]}" >>"$LAB_LOG_DIR/apt.log" 2>&1 || rc=$?
-  fi
-  [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-  [ $rc = 0 ] || die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"
+  apt_install "$LAB_LOG_DIR/apt.log" "${missing[@]}" || die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"
   log "packages installed"
 }
 

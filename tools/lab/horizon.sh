@@ -11,6 +11,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lab.env
 . "$HERE/lab.env"
+# shellcheck source=apt.sh
+. "$HERE/apt.sh"
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 export no_proxy="127.0.0.1,localhost" NO_PROXY="127.0.0.1,localhost"
 URL="http://$LAB_HOST:$HORIZON_PORT"
@@ -25,7 +27,6 @@ mkdir -p "$LAB_STATE_DIR" "$LAB_LOG_DIR"
 
 log() { printf '[horizon.sh %s +%ss] %s\n' "$(date +%H:%M:%S)" "$(( $(date +%s) - T0 ))" "$*" | tee -a "$LOG" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 # the login page of *our* Horizon (the lab Keystone named in it is not visible, so check the title)
 answers() { curl -sf --max-time 10 "$URL/auth/login/" 2>/dev/null | grep -q 'OpenStack Dashboard'; }
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
@@ -36,21 +37,8 @@ install_packages() {
   for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]} (first run only, ~35 s)"
-  local made_policy=0   # no daemon started by the packages (apache is not even installed)
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1
-  fi
-  local rc=0
-  apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    "${missing[@]}" >>"$LAB_LOG_DIR/apt.log" 2>&1 || rc=$?
-  if [ $rc -ne 0 ]; then
-    apt-get update -q >>"$LAB_LOG_DIR/apt.log" 2>&1
-    rc=0
-    apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-      "${missing[@]}" >>"$LAB_LOG_DIR/apt.log" 2>&1 || rc=$?
-  fi
-  [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-  [ $rc = 0 ] || die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"
+  # no daemon is started by the packages (apache is not even installed)
+  apt_install "$LAB_LOG_DIR/apt.log" "${missing[@]}" || die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"
 }
 
 configure() {

@@ -7,6 +7,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lab.env
 . "$HERE/lab.env"
+# shellcheck source=apt.sh
+. "$HERE/apt.sh"
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 export no_proxy="127.0.0.1,localhost" NO_PROXY="127.0.0.1,localhost"
 KS_URL="http://$LAB_HOST:$KEYSTONE_PORT/v3"
@@ -18,7 +20,6 @@ admin_token_works() {
   curl -sf -o /dev/null --max-time 5 -H 'Content-Type: application/json' -X POST "$KS_URL/auth/tokens" -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"$ADMIN_USER\",\"domain\":{\"name\":\"Default\"},\"password\":\"$ADMIN_PASS\"}}},\"scope\":{\"project\":{\"name\":\"$ADMIN_PROJECT\",\"domain\":{\"name\":\"Default\"}}}}}"
 }
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 install_packages() {
   local pkgs=(keystone uwsgi-core uwsgi-plugin-python3 crudini curl python3-openstackclient python3-troveclient python3-keystoneclient)
@@ -29,24 +30,7 @@ install_packages() {
   echo "keystone keystone/configure_db boolean false" | debconf-set-selections
   echo "keystone keystone/create-admin-tenant boolean false" | debconf-set-selections
   echo "keystone keystone/register-endpoint boolean false" | debconf-set-selections
-  local made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1
-  fi
-  if [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep _Packages | head -1)" ] || [ -n "${LAB_APT_UPDATE:-}" ]; then
-    apt-get update -q >>"$LAB_LOG_DIR/apt.log" 2>&1
-  fi
-  local rc=0
-  apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    "${missing[@]}" >>"$LAB_LOG_DIR/apt.log" 2>&1 || rc=$?
-  if [ $rc -ne 0 ]; then
-    apt-get update -q >>"$LAB_LOG_DIR/apt.log" 2>&1
-    rc=0
-    apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-      "${missing[@]}" >>"$LAB_LOG_DIR/apt.log" 2>&1 || rc=$?
-  fi
-  [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-  [ $rc = 0 ] || die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"
+  apt_install "$LAB_LOG_DIR/apt.log" "${missing[@]}" || die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"
 }
 
 configure() {
