@@ -4,9 +4,8 @@ import type { Logger } from '../src/common/log.js';
 import type { Handlers, Stub } from '../src/rpc/contract.js';
 import type { GuestContract } from '../src/rpc/contracts/guest.js';
 import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
-import type { WireUser } from '../src/rpc/contracts/common.js';
 import { NotSupportedError, type Engine, type FsStats, type HealthStatus } from './capabilities.js';
-import { adminHandlers } from './admin-handlers.js';
+import { adminHandlers, toDb, toUser } from './admin-handlers.js';
 import { backupHandlers, restoreInto, restoreToTime } from './backup-handlers.js';
 import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
@@ -61,13 +60,6 @@ export class StatusReporter {
   }
 }
 
-const toUser = (u: WireUser) => ({
-  name: u._name,
-  host: u._host ?? '%',
-  password: u._password ?? undefined,
-  databases: u._databases.map((d) => d._name),
-});
-
 /** Verbs this agent has no implementation of yet answer as a missing capability does. */
 function unsupported(what: string): never {
   throw new NotSupportedError(`${what}: not supported by this guest agent yet.`);
@@ -97,7 +89,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
         await lc.prepare({
           memoryMb: a.memory_mb,
           packages: a.packages,
-          databases: a.databases.map((d) => ({ name: d._name, characterSet: d._character_set ?? undefined, collate: d._collate ?? undefined })),
+          databases: a.databases.map(toDb),
           users: a.users.map(toUser),
           rootPassword: a.root_password ?? undefined,
           overrides: (a.overrides ?? {}) as Record<string, unknown>,
