@@ -135,6 +135,8 @@ export function backupRoutes(deps: ApiDeps): Router {
     };
     const id = record.id;
     await reserveBackup(deps.db, record, limits);
+    // the answer shows the backup as created (NEW), whatever the taskmanager has done by then
+    const created = (await getBackup(deps.db, id))!;
     try {
       await deps.taskmanager.create_backup({
         instance_id: instance.id,
@@ -148,7 +150,7 @@ export function backupRoutes(deps: ApiDeps): Router {
       throw new ServiceUnavailableError('The taskmanager could not be reached; the backup was not started.');
     }
     ctx.status = 202;
-    ctx.body = { backup: backupView((await getBackup(deps.db, id))!) };
+    ctx.body = { backup: backupView(created) };
   });
 
   router.delete('/backups/:id', async (ctx) => {
