@@ -40,12 +40,13 @@ await runService('trove-guestagent', async () => {
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
   const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
   const options = { instanceId: c.guest_id, engine, conductor, log, quota, backupConfig: configSection(raw, 'DEFAULT', backupDefaults),
-    guestLogs: { config: configSection(raw, 'DEFAULT', guestLogDefaults), stateFile: path.join(c.state_dir, 'guest-logs.json') } };
+    guestLogs: { config: configSection(raw, 'DEFAULT', guestLogDefaults), stateFile: path.join(c.state_dir, 'guest-logs.json') },
+    prepareFailedFile: path.join(c.state_dir, 'prepare-failed') };
   const reporter = new StatusReporter(options);
   const server = new RpcServer(transport, log);
 
-  // After a reboot of the agent (or its VM), bring a prepared engine back up.
-  if (await engine.lifecycle.prepared()) await engine.lifecycle.start().catch((err) => log.error({ err: err.message }, 'could not start the engine'));
+  // After a reboot of the agent (or its VM), bring a prepared engine back up (not one whose prepare failed).
+  if ((await engine.lifecycle.prepared()) && reporter.prepareFailure() === undefined) await engine.lifecycle.start().catch((err) => log.error({ err: err.message }, 'could not start the engine'));
   await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own });
   log.info({ engine: engine.name }, 'guest agent serving');
 

@@ -1,5 +1,6 @@
 // The guest's verb dispatch: each verb of the guest contract to the engine's capability; a verb
 // whose capability the engine lacks answers NotSupportedError (Trove's 501).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../src/common/log.js';
 import type { Handlers, Stub } from '../src/rpc/contract.js';
 import type { GuestContract } from '../src/rpc/contracts/guest.js';
@@ -22,12 +23,19 @@ export interface GuestManagerOptions {
   backupConfig: BackupConfig;
   /** Guest logs: [DEFAULT] guest_log_* keys and where what was published is remembered. */
   guestLogs?: LogHandlerOptions['guestLogs'];
+  /**
+   * Where a failed prepare is remembered (a file in the agent's state directory): such an instance
+   * reports 'failed to spawn' for good, even though its fresh engine was prepared, and is not
+   * started again after a reboot of the agent. Without it the failure is remembered in memory only.
+   */
+  prepareFailedFile?: string | undefined;
 }
 
 /** Sends the engine's status (and volume usage) to the conductor. */
 export class StatusReporter {
   private preparing = false;
   private readOnly = false;
+  private failedInMemory: string | undefined;
 
   constructor(private readonly o: GuestManagerOptions) {}
 
@@ -35,11 +43,25 @@ export class StatusReporter {
     this.preparing = v;
   }
 
+  /** Why the prepare failed, if it did: the instance stays failed (a fresh engine with no data is never reported healthy). */
+  prepareFailure(): string | undefined {
+    const f = this.o.prepareFailedFile;
+    if (f && existsSync(f)) return readFileSync(f, 'utf8') || 'prepare failed';
+    return this.failedInMemory;
+  }
+
+  setPrepareFailed(why: string): void {
+    this.failedInMemory = why;
+    const f = this.o.prepareFailedFile;
+    if (f) writeFileSync(f, why, { mode: 0o600 });
+  }
+
   async report(status?: HealthStatus): Promise<void> {
     const { instanceId, engine, conductor } = this.o;
     let s = status;
     if (!s) {
-      if (this.preparing) s = 'building';
+      if (this.prepareFailure() !== undefined) s = 'failed to spawn';
+      else if (this.preparing) s = 'building';
       else if (!(await engine.lifecycle.prepared())) return; // nothing to say before prepare
       else s = await engine.lifecycle.health().catch((): HealthStatus => 'crashed');
     }
@@ -75,6 +97,8 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
   };
   return {
     prepare: async (a) => {
+      const failed = reporter.prepareFailure();
+      if (failed !== undefined) throw new Error(`an earlier prepare of this instance failed (${failed}); it cannot be prepared again`);
       if (await lc.prepared()) {
         log.info('prepare: already prepared, starting the engine');
         await lc.start();
@@ -105,8 +129,11 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
         reporter.setPreparing(false);
         await reporter.report();
       } catch (err) {
+        // the engine prepared before a failed restore holds no data of the user's: never serve it
+        reporter.setPrepareFailed((err as Error).message);
         reporter.setPreparing(false);
         log.error({ err: (err as Error).message }, 'prepare failed');
+        await lc.stop().catch(() => undefined);
         await reporter.report('failed to spawn').catch(() => undefined);
         throw err;
       }
