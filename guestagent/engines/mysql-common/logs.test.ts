@@ -3,7 +3,7 @@
 // password in CREATE USER) are not in it; disabled, it records nothing more; slow_query survives
 // a restart (my.cnf); the error log is published for an administrator.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -91,7 +91,12 @@ test.serial('slow_query: enabled stays enabled across a restart (kept in my.cnf)
   await c.query('SELECT SLEEP(1.2)');
   await c.end();
   const p = await action({ log_name: 'slow_query', publish: 1 });
-  t.is(p.status, 'Published');
+  // the server may add entries after the publish (a statement of its own that ran over a second on
+  // a busy machine): the status says Published only while the file holds no more than was stored
+  const grown = statSync(path.join(root, 'volume', 'logs', 'slow_query.log')).size > (p.published as number);
+  t.true((p.published as number) > 0);
+  if (grown) t.true(['Published', 'Partial'].includes(p.status as string), String(p.status));
+  else t.is(p.status, 'Published');
   t.regex(await published('slow_query'), /SLEEP\(1\.2\)/);
   t.like(await action({ log_name: 'slow_query', discard: 1 }), { published: 0, container: 'None' });
   t.is(await published('slow_query'), '');
