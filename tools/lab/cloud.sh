@@ -83,7 +83,7 @@ wait_http() {  # wait_http <url> <seconds> <daemon>: any HTTP answer counts
 }
 wait_tcp() { local i; for i in $(seq 1 $(( $2 * 4 ))); do (exec 3<>"/dev/tcp/$LAB_HOST/$1") 2>/dev/null && return 0; sleep 0.25; done; die "nothing on port $1 after $2 s"; }
 
-uwsgi_ini() {  # uwsgi_ini <file> <name> <port> <wsgi-file> <chdir>
+uwsgi_ini() {  # uwsgi_ini <file> <name> <port> <wsgi-file> <chdir> [processes] [threads]
   cat >"$1" <<INI
 ; written by trove-ts tools/lab/cloud.sh
 [uwsgi]
@@ -92,8 +92,8 @@ http-socket = $LAB_HOST:$3
 wsgi-file = $4
 chdir = $5
 master = true
-processes = 1
-threads = 4
+processes = ${6:-1}
+threads = ${7:-4}
 enable-threads = true
 lazy-apps = true
 die-on-term = true
@@ -426,7 +426,10 @@ nova_configure() {
 }
 
 nova_up() {
-  uwsgi_ini /etc/nova/trove-ts-lab-api-uwsgi.ini nova-api "$NOVA_PORT" /usr/bin/nova-api-wsgi /var/lib/nova
+  # one thread per process, as Debian's own nova-api-uwsgi.ini: nova-api is eventlet-patched, and
+  # with several uwsgi threads a request can hang on "greenlet.error: cannot switch to a different
+  # thread" (seen: POST /servers never answered, the cloud tier's boots ended ECONNABORTED)
+  uwsgi_ini /etc/nova/trove-ts-lab-api-uwsgi.ini nova-api "$NOVA_PORT" /usr/bin/nova-api-wsgi /var/lib/nova 4 1
   local CONFS=$NOVA_CONF
   CONFS="$NOVA_CONF /etc/nova/trove-ts-lab-api-uwsgi.ini" start_daemon nova-api nova /usr/bin/uwsgi --ini /etc/nova/trove-ts-lab-api-uwsgi.ini
   start_daemon nova-conductor nova /usr/bin/nova-conductor --config-file $NOVA_CONF
