@@ -166,6 +166,9 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       return null;
     },
     rpc_ping: async () => true,
+    get_replication_snapshot: async () => unsupported('Replication'),
+    detach_replica: async () => unsupported('Replication'),
+    cleanup_source_on_replica_detach: async () => unsupported('Replication'),
     mount_volume: async () => unsupported('Mounting volumes'),
     unmount_volume: async () => unsupported('Unmounting volumes'),
     update_overrides: async (a) => {

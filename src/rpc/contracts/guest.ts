@@ -43,6 +43,23 @@ const guestLog = z.object({
 /** Trove passes the request's values through: 1, true, or None. */
 const logFlag = z.union([z.boolean(), z.number()]).nullish().transform((v) => Boolean(v));
 
+/** Where a replica reaches its source's engine, and the replication account it logs in with. */
+export const replicationSource = z.object({
+  host: z.string(),
+  port: z.number().int().positive(),
+  user: z.string(),
+  password: z.string(),
+});
+export type ReplicationSource = z.output<typeof replicationSource>;
+
+/** What a source's guest says about itself to a new replica (get_replication_snapshot's result). */
+export const replicationSnapshot = z.object({
+  /** the engine's port; the taskmanager adds the host it knows from the compute service */
+  port: z.number().int().positive(),
+  /** the account made for this replica on the source */
+  replication_user: z.object({ name: z.string(), password: z.string() }),
+});
+
 const call = <A extends z.ZodType, R extends z.ZodType>(args: A, result: R, since = '1.0') => ({ kind: 'call' as const, since, args, result });
 const cast = <A extends z.ZodType>(args: A, since = '1.0') => ({ kind: 'cast' as const, since, args, result: nothing });
 const none = z.object({});
@@ -68,7 +85,12 @@ export const guestContract = defineContract({
       root_password: z.string().nullish(),
       overrides: jsonObject.nullish(),
       cluster_config: jsonObject.nullish(),
-      snapshot: jsonObject.nullish(),
+      /**
+       * A replica's prepare (trove-ts shape): backup_info is the source's snapshot (a full backup);
+       * after restoring it the guest starts replicating from `master` at the backup's position and
+       * keeps the engine read-only for users.
+       */
+      snapshot: z.object({ master: replicationSource }).passthrough().nullish(),
       modules: z.array(jsonObject).nullish(),
       ds_version: z.string().nullish(),
     }),
@@ -128,6 +150,14 @@ export const guestContract = defineContract({
   reset_configuration: call(z.object({ configuration: z.object({ config_contents: z.string() }) }), nothing),
   /** trove-ts: the engine's effective key settings (its rendered configuration + the group's overrides), for `configuration default` */
   get_configuration: call(none, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+
+  // --- replication (trove-ts: the snapshot itself is a backup taken by the taskmanager's backup flow)
+  /** On a source: ready to be replicated from (binary log on, a replication account for replica_id) */
+  get_replication_snapshot: call(z.object({ snapshot_info: z.object({ replica_id: z.string() }).passthrough(), replica_source_config: jsonObject.nullish() }), replicationSnapshot),
+  /** On a replica: stops replicating and forgets its source; writable again */
+  detach_replica: call(z.object({ for_failover: z.boolean().default(false) }), nothing),
+  /** On a source: removes the replication account of a replica that was detached or deleted; gone already is fine */
+  cleanup_source_on_replica_detach: call(z.object({ replica_info: z.object({ replica_id: z.string() }).passthrough() }), nothing),
 
   // --- backups and logs
   create_backup: cast(z.object({ backup_info: backupInfo, storage: backupStorage.optional() })),
