@@ -100,6 +100,7 @@ export interface Engine {
   root?: Root;
   configuration?: Configuration;
   backup?: Backup;
+  replication?: Replication;
   logs?: Logs;
 }
 
@@ -198,4 +199,34 @@ export interface Logs {
   state(name: string): Promise<LogState>;
   /** Turns a USER log on or off on the running engine and in the configuration it restarts with. */
   setEnabled(name: string, enabled: boolean): Promise<LogState>;
+}
+
+/** Where a replica reaches its source's engine, and the account it replicates with. */
+export interface ReplicationMaster {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/**
+ * Replication from a source to replicas (Trove's replication strategy). The snapshot a replica
+ * starts from is a full backup of the source taken by the ordinary backup flow; the engine only
+ * manages the accounts, attaches a restored copy to its source and detaches it again.
+ */
+export interface Replication {
+  /** On a source: a replication account for the replica (made, or made again with a new password); where to reach the engine. */
+  prepareSource(replicaId: string): Promise<{ port: number; user: { name: string; password: string } }>;
+  /** On a source: drops the replica's account; gone already is fine. */
+  removeReplica(replicaId: string): Promise<void>;
+  /**
+   * On a replica, after its source's backup was restored and the engine started: read-only for
+   * users (and after restarts), replicating from `master` at the backup's position; resolves once
+   * replication runs, throws if it does not within the engine's timeout.
+   */
+  attach(master: ReplicationMaster): Promise<void>;
+  /** On a replica: stops replicating, forgets the source, writable again; a no-op on a server that replicates from nothing. */
+  detach(): Promise<void>;
+  /** Whether the engine is a replica now (its users' writes are refused). */
+  isReplica(): Promise<boolean>;
 }

@@ -11,6 +11,7 @@ import { backupHandlers, restoreInto, restoreToTime } from './backup-handlers.js
 import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
 import { logHandlers, type LogHandlerOptions } from './log-handlers.js';
+import { attachReplica, refuseWritesOnReplica, replicationCapability, replicationHandlers } from './replication-handlers.js';
 
 export interface GuestManagerOptions {
   instanceId: string;
@@ -110,6 +111,10 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       try {
         // a restore the engine cannot do fails before anything starts: never an empty instance
         if (a.backup_info && !engine.backup) throw new NotSupportedError(`Backups are not supported for the '${engine.name}' datastore.`);
+        if (a.snapshot?.master) {
+          replicationCapability(engine);
+          if (!a.backup_info) throw new Error('a replica is prepared from its source\'s backup, and the call carried none (backup_info)');
+        }
         await lc.prepare({
           memoryMb: a.memory_mb,
           packages: a.packages,
@@ -126,6 +131,8 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
           await restoreToTime(backupOptions, a.restore_to, a.backup_info, a.storage);
         }
         if (!(await lc.health().then((h) => h === 'healthy' || h === 'running'))) await lc.start();
+        // a replica: replicating from its source at the backup's position, read-only for users
+        if (a.snapshot?.master) await attachReplica(engine, a.snapshot.master, log);
         reporter.setPreparing(false);
         await reporter.report();
       } catch (err) {
@@ -166,9 +173,6 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       return null;
     },
     rpc_ping: async () => true,
-    get_replication_snapshot: async () => unsupported('Replication'),
-    detach_replica: async () => unsupported('Replication'),
-    cleanup_source_on_replica_detach: async () => unsupported('Replication'),
     mount_volume: async () => unsupported('Mounting volumes'),
     unmount_volume: async () => unsupported('Unmounting volumes'),
     update_overrides: async (a) => {
@@ -190,6 +194,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
     },
     ...backupHandlers(backupOptions),
     ...logHandlers({ instanceId: o.instanceId, engine, log, backupConfig: o.backupConfig, guestLogs: o.guestLogs }),
-    ...adminHandlers(engine),
+    ...replicationHandlers(engine, log),
+    ...refuseWritesOnReplica(engine, adminHandlers(engine)),
   };
 }

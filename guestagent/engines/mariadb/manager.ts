@@ -7,11 +7,12 @@ import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { MysqlConfiguration } from '../mysql-common/configuration.js';
 import { MysqlBackup } from '../mysql-common/backup.js';
 import { MysqlLogs } from '../mysql-common/logs.js';
+import { MysqlReplication } from '../mysql-common/replication.js';
 import { mariadbSection } from './config.js';
 
 export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'mariadb', mariadbSection);
-  const lifecycle = new MysqlLifecycle(c, stateDir, log, 80);
+  const lifecycle = new MysqlLifecycle(c, stateDir, log, 80, raw.DEFAULT?.guest_id);
   return {
     name: 'mariadb',
     lifecycle,
@@ -21,5 +22,6 @@ export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): En
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
     backup: new MysqlBackup(c, lifecycle, log),
     logs: new MysqlLogs(c, lifecycle),
+    replication: new MysqlReplication(c, lifecycle, log),
   };
 }

@@ -7,6 +7,9 @@ import { InvalidValueError, type DatabaseSpec, type Databases, type Page, type R
 
 export const SYSTEM_DATABASES = ['mysql', 'information_schema', 'performance_schema', 'sys', 'lost+found', '#mysql50#lost+found'];
 export const RESERVED_USERS = ['root', 'os_admin', 'debian-sys-maint', 'mariadb.sys', 'mysql.sys', 'mysql.session', 'mysql.infoschema', 'PUBLIC'];
+/** A source's accounts for its replicas (replication.ts, `repl_` + 8 hex): the agent's, so hidden from the user verbs and reserved. */
+export const REPLICATION_USER_PATTERN = '^repl_[0-9a-f]{8}$';
+const isReplicationUser = (name: string) => new RegExp(REPLICATION_USER_PATTERN, 'i').test(name);
 
 export interface AdminOptions {
   socket: string;
@@ -49,7 +52,7 @@ export class MysqlAdmin implements Databases, Users, Root {
     const max = this.o.maxUserNameLength;
     if (!name || name.length > max) throw new InvalidValueError(`User name '${name}' must be 1 to ${max} characters.`);
     if (/[\x00-\x1f]|^\s|\s$/.test(name)) throw new InvalidValueError(`User name '${name}' contains characters that are not allowed.`);
-    if (RESERVED_USERS.map((u) => u.toLowerCase()).includes(name.toLowerCase())) throw new InvalidValueError(`User name '${name}' is reserved.`);
+    if (RESERVED_USERS.map((u) => u.toLowerCase()).includes(name.toLowerCase()) || isReplicationUser(name)) throw new InvalidValueError(`User name '${name}' is reserved.`);
   }
 
   checkHost(host: string): void {
@@ -116,8 +119,8 @@ export class MysqlAdmin implements Databases, Users, Root {
   async listUsers(limit = 1000, marker?: string, includeMarker = false): Promise<Page<UserSpec>> {
     return this.run(async (c) => {
       const [rows] = await c.query(
-        `SELECT User AS name, Host AS host FROM mysql.user WHERE User <> '' AND User NOT IN (?) AND CONCAT(User, '@', Host) ${includeMarker ? '>=' : '>'} ? ORDER BY User, Host LIMIT ?`,
-        [RESERVED_USERS, marker ?? '', limit + 1],
+        `SELECT User AS name, Host AS host FROM mysql.user WHERE User <> '' AND User NOT IN (?) AND User NOT REGEXP ? AND CONCAT(User, '@', Host) ${includeMarker ? '>=' : '>'} ? ORDER BY User, Host LIMIT ?`,
+        [RESERVED_USERS, REPLICATION_USER_PATTERN, marker ?? '', limit + 1],
       );
       const list = rows as Array<{ name: string; host: string }>;
       const items: UserSpec[] = [];
@@ -130,7 +133,7 @@ export class MysqlAdmin implements Databases, Users, Root {
   async getUser(name: string, host: string): Promise<UserSpec | null> {
     return this.run(async (c) => {
       const [rows] = await c.query('SELECT User FROM mysql.user WHERE User = ? AND Host = ?', [name, host]);
-      if ((rows as unknown[]).length === 0 || RESERVED_USERS.includes(name)) return null;
+      if ((rows as unknown[]).length === 0 || RESERVED_USERS.includes(name) || isReplicationUser(name)) return null;
       return { name, host, databases: await this.grantsOf(c, name, host) };
     });
   }

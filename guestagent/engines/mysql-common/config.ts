@@ -1,9 +1,21 @@
 // my.cnf rendered from the flavor's memory and a configuration group's overrides.
+import { createHash } from 'node:crypto';
 import type { MysqlFamilyConfig, MysqlPaths } from './settings.js';
 
 const MB = 1024 * 1024;
 /** The binary logs' base name (files `<datadir>/mysql-bin.000001`, …, and the index `mysql-bin.index`). */
 export const BINLOG_BASENAME = 'mysql-bin';
+
+/** The relay logs' base name on a replica (fixed: the default follows the host name, which may change). */
+export const RELAY_LOG_BASENAME = 'relay-bin';
+
+/**
+ * A server_id (1 to 2^32-2) derived from the instance id, the same at every start: a source and its
+ * replicas must all differ, and a replica must keep its own across restarts.
+ */
+export function serverIdFor(instanceId: string): number {
+  return (createHash('sha256').update(instanceId).digest().readUInt32BE(0) % 0xfffffffe) + 1;
+}
 
 /** Memory-derived settings: half the RAM for the buffer pool, connections scaled with RAM. */
 export function memorySettings(memoryMb: number): Record<string, string | number> {
@@ -41,6 +53,11 @@ export function baseSettings(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: numb
     expire_logs_days: 7,
     // as without binary logs: users without SUPER may still create stored functions
     log_bin_trust_function_creators: 1,
+    // replication (and point-in-time replay): row events, a replica's applied events in its own
+    // binary log too (it can become a source), relay logs by a fixed name; server_id is pinned (renderMyCnf)
+    binlog_format: 'ROW',
+    log_slave_updates: 1,
+    relay_log: RELAY_LOG_BASENAME,
     ...(runAs ? { user: runAs } : {}),
     ...memorySettings(memoryMb),
   };
@@ -54,13 +71,18 @@ export function effectiveSettings(base: Record<string, unknown>, overrides: Reco
   return out;
 }
 
-export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, overrides: Record<string, unknown> = {}, runAs?: string): string {
+/** `pinned`: options the agent sets after the overrides, so a group cannot undo them (server_id, a replica's read_only). */
+export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, overrides: Record<string, unknown> = {}, runAs?: string, pinned: Record<string, unknown> = {}): string {
   const base = baseSettings(c, p, memoryMb, runAs);
   const lines = ['# written by the trove-ts guest agent; overrides come from the configuration group', '[mysqld]'];
   for (const [k, v] of Object.entries(base)) lines.push(line(k, v));
   if (Object.keys(overrides).length) {
     lines.push('', '# configuration group overrides');
     for (const [k, v] of Object.entries(overrides)) lines.push(line(k, v));
+  }
+  if (Object.keys(pinned).length) {
+    lines.push('', '# replication identity and role (the guest agent)');
+    for (const [k, v] of Object.entries(pinned)) lines.push(line(k, v));
   }
   lines.push('', '[client]', `socket = ${p.socket}`, '');
   return lines.join('\n');

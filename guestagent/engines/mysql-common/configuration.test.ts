@@ -1,7 +1,7 @@
 import test from 'ava';
 import { InvalidValueError } from '../../capabilities.js';
 import { checkOverrides } from './configuration.js';
-import { baseSettings, effectiveSettings, renderMyCnf } from './config.js';
+import { baseSettings, effectiveSettings, renderMyCnf, serverIdFor } from './config.js';
 
 test('override names are option names; values scalars without control characters', (t) => {
   t.deepEqual(checkOverrides({ max_connections: 200, character_set_server: 'utf8mb4', performance_schema: true }), {
@@ -21,7 +21,7 @@ test('override names are option names; values scalars without control characters
 
 test('my.cnf: the overrides come after the memory defaults, so they win', (t) => {
   const cnf = renderMyCnf(
-    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
+    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
     { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
     512,
     { max_connections: 250, innodb_open_files: 777 },
@@ -33,7 +33,7 @@ test('my.cnf: the overrides come after the memory defaults, so they win', (t) =>
 
 test('effective settings: my.cnf\'s [mysqld] options by name, memory settings and the overrides on top', (t) => {
   const base = baseSettings(
-    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
+    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
     { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
     512,
   );
@@ -45,4 +45,23 @@ test('effective settings: my.cnf\'s [mysqld] options by name, memory settings an
   t.is(s.skip_name_resolve, false, 'an override wins over the base option of the other spelling');
   t.is(s.character_set_server, 'latin1');
   t.false('character-set-server' in s);
+});
+
+test('my.cnf: server_id derived from the instance id and a replica\'s read_only come after the overrides; binary logs in ROW format', (t) => {
+  const id = serverIdFor('7c1e0e43-4b1f-4ad7-9f59-0c3f5e4f6a11');
+  t.is(id, serverIdFor('7c1e0e43-4b1f-4ad7-9f59-0c3f5e4f6a11'), 'deterministic');
+  t.not(id, serverIdFor('7c1e0e43-4b1f-4ad7-9f59-0c3f5e4f6a12'));
+  t.true(id >= 1 && id <= 0xfffffffe);
+  const cnf = renderMyCnf(
+    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
+    { dataDir: '/m/data', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
+    512,
+    { server_id: 1, binlog_format: 'MIXED' },
+    undefined,
+    { server_id: id, read_only: 1 },
+  );
+  const lines = cnf.split('\n');
+  t.true(lines.indexOf(`server_id = ${id}`) > lines.indexOf('server_id = 1'));
+  t.true(lines.includes('read_only = 1'));
+  t.true(lines.includes('binlog_format = ROW') && lines.includes('log_bin = mysql-bin') && lines.includes('log_slave_updates = 1'));
 });

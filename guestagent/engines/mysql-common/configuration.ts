@@ -9,6 +9,7 @@ const NAME = /^[a-z_][a-z0-9_]*$/;
 const AGENT_OWNED = new Set([
   'datadir', 'socket', 'port', 'bind_address', 'pid_file', 'log_error', 'user', 'skip_networking', 'init_file',
   'plugin_dir', 'plugin_load', 'plugin_load_add', 'secure_file_priv', 'tmpdir', 'basedir', 'read_only',
+  'log_bin', 'relay_log', 'log_slave_updates', 'skip_slave_start', 'gtid_slave_pos',
 ]);
 const CONTROL = /[\u0000-\u001f\u007f]/;
 

@@ -11,7 +11,7 @@ import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabi
 import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { generatePassword, MysqlAdmin } from './admin.js';
-import { baseSettings, effectiveSettings, renderMyCnf } from './config.js';
+import { baseSettings, effectiveSettings, renderMyCnf, serverIdFor } from './config.js';
 import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.js';
 
 const run = promisify(execFile);
@@ -41,6 +41,12 @@ export class MysqlLifecycle implements Lifecycle {
   private overrides: Record<string, unknown> = {};
   /** Guest logs turned on (logs.ts): their my.cnf options, by log name. */
   private logs: Record<string, Record<string, string | number>> = {};
+  /** A replica: read_only for users, kept in my.cnf (replication.ts sets and clears it). */
+  private replica = false;
+  /** A full data volume (the agent's reports): read_only until there is room again. */
+  private volumeFull = false;
+  /** This server's replication id, derived from the instance id. */
+  readonly serverId: number;
   private readonly stateFile: string;
 
   constructor(
@@ -48,14 +54,18 @@ export class MysqlLifecycle implements Lifecycle {
     stateDir: string,
     private readonly log: Logger,
     maxUserNameLength: number,
+    /** The instance id ([DEFAULT] guest_id): the server_id is derived from it (without it: from the mount point). */
+    instanceId?: string,
   ) {
     this.paths = mysqlPaths(c, stateDir);
+    this.serverId = serverIdFor(instanceId || c.mount_point);
     this.stateFile = `${stateDir}/engine-state.json`;
     if (existsSync(this.stateFile)) {
-      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown>; logs?: Record<string, Record<string, string | number>> };
+      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown>; logs?: Record<string, Record<string, string | number>>; replica?: boolean };
       this.memoryMb = saved.memoryMb;
       this.overrides = saved.overrides;
       this.logs = saved.logs ?? {};
+      this.replica = saved.replica ?? false;
     }
     this.admin = new MysqlAdmin({
       socket: this.paths.socket,
@@ -76,10 +86,27 @@ export class MysqlLifecycle implements Lifecycle {
     return this.serverUser()?.name ?? (process.getuid?.() === 0 ? 'root' : undefined);
   }
 
+  /** What my.cnf sets after a configuration group's overrides: the server's id, a replica's read_only. */
+  private pinned(): Record<string, string | number> {
+    return { server_id: this.serverId, ...(this.replica ? { read_only: 1 } : {}) };
+  }
+
   private writeConfig(): void {
-    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs }), { mode: 0o600 });
+    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica }), { mode: 0o600 });
     const logOptions = Object.assign({}, ...Object.values(this.logs)) as Record<string, unknown>;
-    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName()), { mode: 0o644 });
+    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName(), this.pinned()), { mode: 0o644 });
+  }
+
+  /** Whether this server is a replica (read-only for users; its my.cnf says so). */
+  isReplica(): boolean {
+    return this.replica;
+  }
+
+  /** Makes this server a replica (read_only on now and in my.cnf) or a standalone server again. */
+  async setReplica(replica: boolean): Promise<void> {
+    this.replica = replica;
+    this.writeConfig();
+    if (this.isRunning()) await this.applyReadOnly();
   }
 
   /** A guest log's my.cnf options (undefined: the log is off). */
@@ -96,7 +123,7 @@ export class MysqlLifecycle implements Lifecycle {
 
   /** The [mysqld] options as my.cnf renders them (memory settings, then the group's overrides on top). */
   settings(): Record<string, string | number | boolean> {
-    return effectiveSettings(baseSettings(this.c, this.paths, this.memoryMb, this.runAsName()), this.overrides);
+    return effectiveSettings(baseSettings(this.c, this.paths, this.memoryMb, this.runAsName()), { ...this.overrides, ...this.pinned() });
   }
 
   private ownDirs(): void {
@@ -246,10 +273,16 @@ export class MysqlLifecycle implements Lifecycle {
     return (await this.ping()) === 'admin' ? 'healthy' : 'blocked';
   }
 
+  /** A full volume refuses users' writes; room again allows them, unless the server is a replica. */
   async setReadOnly(readOnly: boolean): Promise<void> {
+    this.volumeFull = readOnly;
+    await this.applyReadOnly();
+  }
+
+  private async applyReadOnly(): Promise<void> {
     const c = await this.admin.connect();
     try {
-      await c.query(`SET GLOBAL read_only = ${readOnly ? 'ON' : 'OFF'}`);
+      await c.query(`SET GLOBAL read_only = ${this.volumeFull || this.replica ? 'ON' : 'OFF'}`);
     } finally {
       await c.end().catch(() => undefined);
     }

@@ -19,6 +19,8 @@ export const mysqlFamilySection = (defaults: { mysqld: string; installDb: string
     run_as: opt.str('mysql'),
     /** (trove-ts) Seconds to wait for the server to accept connections. */
     start_timeout: opt.int(120, 5),
+    /** (trove-ts) Seconds a new replica waits for both replication threads to run before its prepare fails. */
+    replica_attach_timeout: opt.int(60, 5),
     /** The logs shown to callers who are not administrators (Trove's key and default; the error log is SYS). */
     guest_log_exposed_logs: opt.str('general,slow_query'),
     /** Milliseconds a statement takes to be written to the slow_query log (Trove's key and default). */

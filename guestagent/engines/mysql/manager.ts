@@ -7,11 +7,12 @@ import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { MysqlConfiguration } from '../mysql-common/configuration.js';
 import { MysqlBackup } from '../mysql-common/backup.js';
 import { MysqlLogs } from '../mysql-common/logs.js';
+import { MysqlReplication } from '../mysql-common/replication.js';
 import { mysqlSection } from './config.js';
 
 export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'mysql', mysqlSection);
-  const lifecycle = new MysqlLifecycle(c, stateDir, log, 32);
+  const lifecycle = new MysqlLifecycle(c, stateDir, log, 32, raw.DEFAULT?.guest_id);
   return {
     name: 'mysql',
     lifecycle,
@@ -21,5 +22,6 @@ export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engi
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
     backup: new MysqlBackup(c, lifecycle, log, { method: 'logical' }),
     logs: new MysqlLogs(c, lifecycle),
+    replication: new MysqlReplication(c, lifecycle, log),
   };
 }
