@@ -72,6 +72,8 @@ export class MysqlReplication implements Replication {
     const name = replicationUserFor(replicaId);
     const password = generatePassword();
     await this.run(async (c) => {
+      const [[bin]] = (await c.query('SELECT @@log_bin AS enabled')) as unknown as [[{ enabled: number }]];
+      if (Number(bin.enabled) !== 1) throw new Error('binary logging is off on this server, so it cannot be replicated from: restart the instance (its my.cnf turns it on) and try again');
       // this server's own account: not in its binary log (no password in the archived logs)
       await c.query('SET SESSION sql_log_bin = 0');
       await c.query("DROP USER IF EXISTS ?@'%'", [name]);
