@@ -13,6 +13,7 @@ import { mariadbSection } from './config.js';
 export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'mariadb', mariadbSection);
   const lifecycle = new MysqlLifecycle(c, stateDir, log, 80, raw.DEFAULT?.guest_id);
+  const backup = new MysqlBackup(c, lifecycle, log);
   return {
     name: 'mariadb',
     lifecycle,
@@ -20,8 +21,8 @@ export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): En
     users: lifecycle.admin,
     root: lifecycle.admin,
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
-    backup: new MysqlBackup(c, lifecycle, log),
+    backup,
     logs: new MysqlLogs(c, lifecycle),
-    replication: new MysqlReplication(c, lifecycle, log),
+    replication: new MysqlReplication(c, lifecycle, backup, log),
   };
 }

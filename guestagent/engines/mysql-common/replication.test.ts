@@ -17,9 +17,11 @@ import type { ConductorContract } from '../../../src/rpc/contracts/conductor.js'
 import { guestContract } from '../../../src/rpc/contracts/guest.js';
 import { freeTcpPort } from '../../../test/helpers/ports.js';
 import { backupDefaults } from '../../backup/config.js';
-import { InvalidValueError, type Engine } from '../../capabilities.js';
+import { InvalidValueError, NotSupportedError, type Engine } from '../../capabilities.js';
 import { guestHandlers, StatusReporter } from '../../manager.js';
 import { mariadbEngine } from '../mariadb/manager.js';
+import { mysqlEngine } from '../mysql/manager.js';
+import { replicationHandlers } from '../../replication-handlers.js';
 import { replicationUserFor } from './replication.js';
 
 const logged: string[] = [];
@@ -256,6 +258,16 @@ test.serial('a replica its source refuses fails its prepare within replica_attac
   t.is(bad.beats.at(-1), 'failed to spawn');
   t.is(await bad.engine.lifecycle.health(), 'shutdown');
   await source.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: other } }), ctx('cleanup_source_on_replica_detach'));
+});
+
+test.serial('the mysql engine (logical backups: no GTID position to start a replica from) refuses get_replication_snapshot up front', async (t) => {
+  const raw = { DEFAULT: { guest_id: SOURCE_ID }, mysql: { mount_point: path.join(root, 'source', 'volume'), port: String(source.port), bind_host: '127.0.0.1' } };
+  const h = replicationHandlers(mysqlEngine(raw, path.join(root, 'source', 'state'), log), log);
+  await t.throwsAsync(h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-mysql' } }), ctx('get_replication_snapshot')), {
+    instanceOf: NotSupportedError,
+    message: /logical backups only/,
+  });
+  t.deepEqual(await admin(source.engine, 'SELECT User FROM mysql.user WHERE User = ?', [replicationUserFor('r-mysql')]), []);
 });
 
 test.serial('no replication password in any log line of either agent', (t) => {

@@ -5,6 +5,8 @@
 // (xtrabackup_binlog_info), replicates from there with MASTER_USE_GTID = slave_pos and stays
 // read_only for users (my.cnf, so a restart keeps it; the agent's os_admin still writes). The
 // replication settings live in the datadir (master.info), so a restarted replica resumes on its own.
+// A source that no replica could be built for (not MariaDB, or logical backups only: no GTID
+// position recorded) refuses get_replication_snapshot with NotSupportedError before anything is built.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +16,11 @@ import { NotSupportedError, type Replication, type ReplicationMaster } from '../
 import { generatePassword, REPLICATION_USER_PATTERN } from './admin.js';
 import type { MysqlLifecycle } from './lifecycle.js';
 import type { MysqlFamilyConfig } from './settings.js';
+
+/** What replication needs of the backups: a replica is built from a physical one (it records the GTID position). */
+export interface SnapshotMethod {
+  method(): 'xbstream' | 'sql';
+}
 
 /** The source's account for a replica: `repl_` + the first 8 hex digits of sha256(replica id). */
 export function replicationUserFor(replicaId: string): string {
@@ -51,8 +58,17 @@ export class MysqlReplication implements Replication {
   constructor(
     private readonly c: MysqlFamilyConfig,
     private readonly lifecycle: MysqlLifecycle,
+    private readonly backup: SnapshotMethod,
     private readonly log: Logger,
   ) {}
+
+  /** Refuses (Trove's 501) what no replica could be built for, before the control plane builds one. */
+  private async checkReplicable(c: Connection): Promise<void> {
+    const [[v]] = (await c.query('SELECT VERSION() AS v, @@log_bin AS bin')) as unknown as [[{ v: string; bin: number }]];
+    if (!/MariaDB/i.test(v.v)) throw new NotSupportedError('Replication is supported for MariaDB servers only by this guest agent.');
+    if (this.backup.method() !== 'xbstream') throw new NotSupportedError('Replicas are built from a physical backup (mariadb-backup) of their source, and this instance takes logical backups only.');
+    if (Number(v.bin) !== 1) throw new Error('binary logging is off on this server, so it cannot be replicated from: restart the instance (its my.cnf turns it on) and try again');
+  }
 
   private async run<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
     const c = await this.lifecycle.admin.connect();
@@ -72,8 +88,7 @@ export class MysqlReplication implements Replication {
     const name = replicationUserFor(replicaId);
     const password = generatePassword();
     await this.run(async (c) => {
-      const [[bin]] = (await c.query('SELECT @@log_bin AS enabled')) as unknown as [[{ enabled: number }]];
-      if (Number(bin.enabled) !== 1) throw new Error('binary logging is off on this server, so it cannot be replicated from: restart the instance (its my.cnf turns it on) and try again');
+      await this.checkReplicable(c);
       // this server's own account: not in its binary log (no password in the archived logs)
       await c.query('SET SESSION sql_log_bin = 0');
       await c.query("DROP USER IF EXISTS ?@'%'", [name]);

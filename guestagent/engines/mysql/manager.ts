@@ -13,6 +13,7 @@ import { mysqlSection } from './config.js';
 export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'mysql', mysqlSection);
   const lifecycle = new MysqlLifecycle(c, stateDir, log, 32, raw.DEFAULT?.guest_id);
+  const backup = new MysqlBackup(c, lifecycle, log, { method: 'logical' });
   return {
     name: 'mysql',
     lifecycle,
@@ -20,8 +21,8 @@ export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engi
     users: lifecycle.admin,
     root: lifecycle.admin,
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
-    backup: new MysqlBackup(c, lifecycle, log, { method: 'logical' }),
+    backup,
     logs: new MysqlLogs(c, lifecycle),
-    replication: new MysqlReplication(c, lifecycle, log),
+    replication: new MysqlReplication(c, lifecycle, backup, log),
   };
 }
