@@ -11,6 +11,8 @@ const AGENT_OWNED = new Set([
   'plugin_dir', 'plugin_load', 'plugin_load_add', 'secure_file_priv', 'tmpdir', 'basedir', 'read_only',
   'log_bin', 'relay_log', 'log_slave_updates', 'skip_slave_start', 'gtid_slave_pos',
 ]);
+/** Options my.cnf pins after the group's values (the lifecycle's): a group may name them, they are not applied. */
+const PINNED = new Set(['server_id']);
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export type ScalarOverrides = Record<string, string | number | boolean>;
@@ -61,6 +63,7 @@ export class MysqlConfiguration implements Configuration {
     const c = await this.admin.connect();
     try {
       for (const [k, v] of Object.entries(checked)) {
+        if (PINNED.has(k)) continue; // a source and its replicas must keep their own ids
         // the name is checked above (it cannot be bound); the value is bound
         await c.query(`SET GLOBAL ${k} = ?`, [typeof v === 'boolean' ? (v ? 1 : 0) : v]).catch((err: { code?: string; message: string }) => {
           if (err.code === 'ER_WRONG_VALUE_FOR_VAR' || err.code === 'ER_WRONG_TYPE_FOR_VAR' || err.code === 'ER_INCORRECT_GLOBAL_LOCAL_VAR' || err.code === 'ER_UNKNOWN_SYSTEM_VARIABLE') {

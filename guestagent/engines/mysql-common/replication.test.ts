@@ -270,6 +270,20 @@ test.serial('the mysql engine (logical backups: no GTID position to start a repl
   t.deepEqual(await admin(source.engine, 'SELECT User FROM mysql.user WHERE User = ?', [replicationUserFor('r-mysql')]), []);
 });
 
+test.serial('a configuration group cannot change a server\'s server_id (my.cnf pins it; apply_overrides skips it)', async (t) => {
+  const [before] = await admin<Array<{ s: number }>>(source.engine, 'SELECT @@server_id AS s');
+  await source.engine.configuration!.updateOverrides({ server_id: 5, max_connections: 77 }, false);
+  await source.engine.configuration!.applyOverrides({ server_id: 5, max_connections: 77 });
+  const [after] = await admin<Array<{ s: number; mc: number }>>(source.engine, 'SELECT @@server_id AS s, @@max_connections AS mc');
+  t.is(after!.mc, 77);
+  t.is(after!.s, before!.s);
+  t.is((await source.engine.configuration!.effectiveSettings()).server_id, before!.s);
+  await source.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
+  const [restarted] = await admin<Array<{ s: number }>>(source.engine, 'SELECT @@server_id AS s');
+  t.is(restarted!.s, before!.s);
+  await source.engine.configuration!.updateOverrides({}, true);
+});
+
 test.serial('no replication password in any log line of either agent', (t) => {
   t.true(logged.length > 10);
   t.true(logged.some((l) => l.includes('replica replicating from its source')));
