@@ -9,6 +9,8 @@ import { lifecycleFlows } from './flows/lifecycle.js';
 import { CONFIGURATION, configurationFlow, type ConfigurationData } from './flows/configuration.js';
 import { backupFlow, beginBackup } from './flows/backup.js';
 import { deleteBackup } from './backup-delete.js';
+import { PROVISION_REPLICA, replicaFlow, type ReplicaData } from './flows/replica.js';
+import { DETACH_REPLICA, detachReplicaFlow } from './flows/detach-replica.js';
 
 export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(provisionFlow(ctx));
@@ -16,6 +18,8 @@ export function registerFlows(ctx: TaskContext): void {
   for (const f of lifecycleFlows(ctx)) ctx.runner.register(f);
   ctx.runner.register(configurationFlow(ctx));
   ctx.runner.register(backupFlow(ctx));
+  ctx.runner.register(replicaFlow(ctx));
+  ctx.runner.register(detachReplicaFlow(ctx));
 }
 
 function refuse(what: string): never {
@@ -32,7 +36,7 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
     create_instance: async (a) => {
       const row = await ctx.db('instances').where({ id: a.instance_id }).first('tenant_id');
       if (!row) throw new Error(`instance ${a.instance_id} is not in the database`);
-      const { users, restore_storage, ...rest } = a;
+      const { users, restore_storage, slave_of_id, ...rest } = a;
       const data: ProvisionData = {
         args: {
           ...rest,
@@ -41,6 +45,12 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
         },
         tenantId: row.tenant_id,
       };
+      if (slave_of_id) {
+        // a replica: a snapshot backup of the source, then a restore of it (each bounded on its own too)
+        const replica: ReplicaData = { ...data, sourceId: slave_of_id };
+        await record(PROVISION_REPLICA, a.instance_id, replica, c.restore_usage_timeout * 2 + c.agent_call_high_timeout);
+        return;
+      }
       await record(PROVISION, a.instance_id, data, a.backup_id ? c.restore_usage_timeout : c.usage_timeout);
     },
     delete_instance: async (a) => record(DELETE, a.instance_id, {}, c.server_delete_time_out * 3 + c.agent_call_low_timeout + 60),
@@ -67,8 +77,8 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
     },
     create_backup: async (a) => void (await beginBackup(ctx, a.instance_id, a.backup_info, a.storage)),
     delete_backup: async (a) => deleteBackup(ctx, a.backup_id, a.storage),
+    detach_replica: async (a) => record(DETACH_REPLICA, a.instance_id, {}, c.agent_call_high_timeout * 2 + 30),
     // Not built yet: the API answers these with Trove's 501 before casting; a cast from elsewhere is refused here.
-    detach_replica: async () => refuse('Replication'),
     promote_to_replica_source: async () => refuse('Replication'),
     eject_replica_source: async () => refuse('Replication'),
   };

@@ -32,6 +32,8 @@ export const createInstanceArgs = z.object({
   restore_storage: backupStorage.nullish(),
   /** trove-ts point-in-time restore: after the backup, the source instance's archived logs up to this time (ISO 8601) */
   restore_to: z.object({ time: z.string(), source_instance_id: z.string() }).nullish(),
+  /** a replica (Trove's slave_of_id): the source it starts from (a snapshot backup of it, in restore_storage) and replicates */
+  slave_of_id: z.string().nullish(),
 });
 
 export type CreateInstanceArgs = z.output<typeof createInstanceArgs>;

@@ -1,4 +1,5 @@
-// Delete: stop the database (best effort), remove server, volume and security group, then mark
+// Delete: stop the database (best effort), remove server, volume and security group, drop a
+// replica's account on its source (best effort), then mark
 // the instance deleted and give its quota back in one transaction. Idempotent.
 import { ComputeNotFoundError } from '../../clients/compute.js';
 import { recordFault, setTask, markDeleted } from '../../db/instances.js';
@@ -7,6 +8,7 @@ import { Tasks } from '../../common/instance-tasks.js';
 import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { teardownResources } from './teardown.js';
+import { cleanupSource } from './detach-replica.js';
 
 export const DELETE = 'delete';
 
@@ -38,6 +40,14 @@ export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
           s.data.leftovers = await teardownResources(ctx, { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}` }, s.log);
           await s.save();
           if (s.data.leftovers.length) throw new Error(`could not remove: ${s.data.leftovers.join('; ')}`);
+        },
+      },
+      {
+        // a replica: its account on the source goes too (best effort)
+        name: 'replica_cleanup',
+        run: async (s) => {
+          const r = await row(s.instanceId);
+          if (r?.slave_of_id) await cleanupSource(ctx, r.slave_of_id, s.instanceId, s.log);
         },
       },
       {
