@@ -53,6 +53,15 @@ export const datastoreNamesSection = z.object({
 
 export type DatastoreNames = z.output<typeof datastoreNamesSection>;
 
+/**
+ * [<datastore manager>] replication_strategy (Trove's key): set, the datastore's instances may have
+ * replicas (POST /instances with replica_of); empty, Trove's "Replication is not supported".
+ * A datastore version's own repl_strategy (trove-manage --repl-strategy) also turns it on.
+ */
+export const datastoreReplicationSection = z.object({
+  replication_strategy: opt.str(''),
+});
+
 /** The per-project quota limits the [DEFAULT] max_*_per_tenant keys give. */
 export function quotaDefaultsOf(config: ApiDefaults): Record<'instances' | 'ram' | 'volumes' | 'backups', number> {
   return {

@@ -38,6 +38,8 @@ export interface ApiDeps {
   secure: SecureRpc;
   /** The names the API refuses for a datastore manager ([<manager>] ignore_users / ignore_dbs). */
   datastoreNames(manager: string): DatastoreNames;
+  /** [<manager>] replication_strategy: '' when the datastore has no replication (absent: none has). */
+  replicationStrategy?(manager: string): string;
   config: ApiDefaults;
   db: Db;
   log: Logger;

@@ -21,7 +21,7 @@ import { computeDriverSection } from '../clients/config.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
-import { apiDefaults, datastoreNamesSection, osloPolicySection, quotaDefaultsOf } from './config.js';
+import { apiDefaults, datastoreNamesSection, datastoreReplicationSection, osloPolicySection, quotaDefaultsOf } from './config.js';
 import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from './deps.js';
 import { Policy } from './policy/policy.js';
 import { RateLimiter, rulesFromConfig } from './rate-limit.js';
@@ -114,6 +114,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   const bus = rpc;
   const guest = (instanceId: string, encryptedKey: string | null): GuestApi => (bus ? bus.stub(guestContract, guestTopic(instanceId), { serializer: secure.guest(encryptedKey) }) : new Proxy({} as GuestApi, { get: () => async () => noBus() }));
   const datastoreNames = (manager: string) => configSection(raw, manager, datastoreNamesSection);
+  const replicationStrategy = (manager: string) => configSection(raw, manager, datastoreReplicationSection).replication_strategy;
   return {
     config,
     db,
@@ -130,6 +131,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     guest,
     secure,
     datastoreNames,
+    replicationStrategy,
     close: async () => {
       await ownRpc?.close();
     },

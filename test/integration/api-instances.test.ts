@@ -93,7 +93,7 @@ test('bad create bodies get Trove 4xx bodies, never a 500', async (t) => {
     [good({ users: [{ name: "a'b", password: 'Pw-123456' }] }), 400, /not a valid user name/],
     [good({ users: [{ name: 'u', password: 'Pw-123456', host: "%' OR 1" }] }), 400, /not a valid host/],
     [good({ databases: [{ name: 'shop.x' }] }), 400, /not a valid database name/],
-    [good({ replica_of: randomUUID() }), 501, /Replication/],
+    [good({ replica_of: randomUUID() }), 400, /^Cannot specify flavor when creating replicas\.$/],
     [good({ nics: [{ 'net-id': 'a' }, { 'net-id': 'b' }] }), 400, /Validation error/],
     [good({ access: { allowed_cidrs: ['10.0.0.0/33'] } }), 400, /Validation error/],
   ];

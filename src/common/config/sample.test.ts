@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { apiDefaults, datastoreNamesSection, osloPolicySection } from '../../api/config.js';
+import { apiDefaults, datastoreNamesSection, datastoreReplicationSection, osloPolicySection } from '../../api/config.js';
 import { adminTokenSection } from '../../api/server.js';
 import { databaseSection } from '../../db/config.js';
 import { keystoneAuthtokenSection, openstackDefaults, serviceCredentialsSection } from '../../clients/openstack/config.js';
@@ -22,6 +22,7 @@ export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['local', localSection],
   ['mariadb', datastorePortsSection],
   ['mariadb', datastoreNamesSection],
+  ['mariadb', datastoreReplicationSection],
   ['database', databaseSection],
   ['keystone_authtoken', keystoneAuthtokenSection],
   ['service_credentials', serviceCredentialsSection],

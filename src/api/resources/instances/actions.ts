@@ -96,7 +96,9 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     } else if ('reset_status' in action) {
       await resetStatus(ctx, row, action.reset_status.force_delete === true);
     } else {
-      throw new NotImplementedError('Replication is not supported yet by this deployment.');
+      // replicas are built and detached; promotion and ejection are not
+      const what = 'promote_to_replica_source' in action ? 'Promoting a replica to replica source' : 'Ejecting a replica source';
+      throw new NotImplementedError(`${what} is not supported by this deployment.`);
     }
     ctx.status = 202;
   });

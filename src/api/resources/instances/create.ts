@@ -21,6 +21,7 @@ import { getBackup, type BackupRecord } from '../../../db/backups.js';
 import { checkDatabaseName, checkHost, checkPassword, checkUserName } from './guest-access.js';
 import { requestContext, tokenInfo, type ApiDeps, type CreateInstanceCast } from '../../deps.js';
 import { resolveForCreate } from '../datastores/lookup.js';
+import { planReplicas } from './replica-create.js';
 import type { InstanceCreateBody } from './schemas.js';
 
 export async function findFlavor(ctx: Context, deps: ApiDeps, flavorRef: string | undefined): Promise<Flavor> {
@@ -43,7 +44,6 @@ function checkUnique<T>(items: T[], key: (t: T) => string, message: string): voi
 }
 
 function unsupported(body: InstanceCreateBody): void {
-  if (body.replica_of || body.replica_count) throw new NotImplementedError('Replication is not supported yet by this deployment.');
   if (body.modules?.length) throw new NotImplementedError('Modules are not supported by this deployment.');
 }
 
@@ -81,16 +81,20 @@ async function restorableBackup(ctx: Context, deps: ApiDeps, ref: string): Promi
 }
 
 /** `restoreTo` (a point-in-time restore, trove-ts): after the backup, the source's logs are replayed up to the time. */
-export async function createInstance(ctx: Context, deps: ApiDeps, body: InstanceCreateBody, restoreTo?: { time: string; source_instance_id: string }) {
+export async function createInstance(ctx: Context, deps: ApiDeps, requested: InstanceCreateBody, restoreTo?: { time: string; source_instance_id: string }) {
   const context = requestContext(ctx);
-  unsupported(body);
+  unsupported(requested);
+  // a replica: its source's flavor, datastore version and volume (several: name-1, name-2, ...)
+  const replicas = await planReplicas(ctx, deps, requested);
+  const body = replicas?.body ?? requested;
+  const count = replicas?.count ?? 1;
   const flavor = await findFlavor(ctx, deps, body.flavorRef);
   const backup = body.restorePoint ? await restorableBackup(ctx, deps, body.restorePoint.backupRef) : undefined;
   if (backup && (body.databases?.length || body.users?.length)) {
     throw new BadRequestError('An instance restored from a backup gets its databases and users from the backup; do not give any.');
   }
-  const requested = body.datastore ?? (backup ? { type: backup.datastore_name ?? undefined, version: backup.datastore_version_name ?? undefined } : {});
-  const { datastore, version } = await resolveForCreate(deps.db, requested, deps.config.default_datastore);
+  const wanted = body.datastore ?? (backup ? { type: backup.datastore_name ?? undefined, version: backup.datastore_version_name ?? undefined } : {});
+  const { datastore, version } = await resolveForCreate(deps.db, wanted, deps.config.default_datastore);
   if (backup && backup.datastore_version_id !== version.id) {
     throw new BadRequestError(
       `The backup ${backup.id} is of datastore ${backup.datastore_name} version ${backup.datastore_version_name}; it can only be restored into that version, not ${datastore.name} ${version.name}.`,
@@ -142,63 +146,75 @@ export async function createInstance(ctx: Context, deps: ApiDeps, body: Instance
   }));
   const access = { is_public: body.access?.is_public ?? false, allowed_cidrs: body.access?.allowed_cidrs ?? [] };
 
-  const id = randomUUID();
+  const ids = Array.from({ length: count }, () => randomUUID());
   const limits = await quotaLimits(deps.db, context.projectId, deps.quotaDefaults);
-  const usage = { instances: 1, ram: flavor.ram, volumes: volume.size ?? 0 };
+  const usage = { instances: count, ram: flavor.ram * count, volumes: (volume.size ?? 0) * count };
   await ensureUsageRows(deps.db, context.projectId, usage);
   await deps.db.transaction(async (trx) => {
     const over = await applyUsage(trx, context.projectId, usage, limits);
     if (over.length) throw new QuotaExceededError(over);
-    await insertInstance(trx, {
-      id,
-      name: body.name,
-      flavor_id: flavor.id,
-      volume_size: volume.size,
-      volume_type: volume.type,
-      tenant_id: context.projectId,
-      datastore_version_id: version.id,
-      configuration_id: body.configuration ?? null,
-      slave_of_id: null,
-      region_id: body.region_name ?? deps.config.os_region_name,
-      encrypted_key: deps.secure.newInstanceKey(),
-      availability_zone: body.availability_zone ?? null,
-      locality: body.locality ?? null,
-      access,
-    });
+    for (const [i, id] of ids.entries()) {
+      await insertInstance(trx, {
+        id,
+        name: count > 1 ? `${body.name}-${i + 1}` : body.name,
+        flavor_id: flavor.id,
+        volume_size: volume.size,
+        volume_type: volume.type,
+        tenant_id: context.projectId,
+        datastore_version_id: version.id,
+        configuration_id: body.configuration ?? null,
+        slave_of_id: replicas?.source.id ?? null,
+        region_id: body.region_name ?? deps.config.os_region_name,
+        encrypted_key: deps.secure.newInstanceKey(),
+        availability_zone: body.availability_zone ?? null,
+        locality: body.locality ?? null,
+        access,
+      });
+    }
   });
 
-  const cast: CreateInstanceCast = {
-    instance_id: id,
-    name: body.name,
-    flavor_id: flavor.id,
-    image_id: version.image_id,
-    image_tags: (version.image_tags ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    databases,
-    users,
-    datastore_manager: version.manager,
-    packages: (version.packages ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    volume_size: volume.size,
-    volume_type: volume.type,
-    availability_zone: body.availability_zone ?? null,
-    root_password: null,
-    nics,
-    configuration_id: body.configuration ?? null,
-    locality: body.locality ?? null,
-    access,
-    ds_version: version.version ?? version.name,
-    backup_id: backup?.id ?? null,
-    restore_storage: backup ? await deps.backupStorage(context, tokenInfo(ctx)) : null,
-    ...(restoreTo ? { restore_to: restoreTo } : {}),
-  };
-  try {
-    await deps.taskmanager.create_instance(cast);
-  } catch (err) {
-    // The instance must not sit in BUILD forever: show the failure and give the quota back.
-    await setTask(deps.db, id, Tasks.BUILDING_ERROR_SERVER);
-    await recordFault(deps.db, id, 'The taskmanager could not be reached to build the instance.', String((err as Error).message));
-    await changeUsage(deps.db, context.projectId, { instances: -1, ram: -flavor.ram, volumes: -(volume.size ?? 0) }, limits);
-    throw new ServiceUnavailableError('The taskmanager could not be reached; the instance was not built.');
+  // a replica's snapshot is a backup of its source, in the store the caller's backups use
+  const storage = backup || replicas ? await deps.backupStorage(context, tokenInfo(ctx)) : null;
+  for (const [i, id] of ids.entries()) {
+    const cast: CreateInstanceCast = {
+      instance_id: id,
+      name: count > 1 ? `${body.name}-${i + 1}` : body.name,
+      flavor_id: flavor.id,
+      image_id: version.image_id,
+      image_tags: (version.image_tags ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      databases,
+      users,
+      datastore_manager: version.manager,
+      packages: (version.packages ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      volume_size: volume.size,
+      volume_type: volume.type,
+      availability_zone: body.availability_zone ?? null,
+      root_password: null,
+      nics,
+      configuration_id: body.configuration ?? null,
+      locality: body.locality ?? null,
+      access,
+      ds_version: version.version ?? version.name,
+      backup_id: backup?.id ?? null,
+      restore_storage: storage,
+      slave_of_id: replicas?.source.id ?? null,
+      ...(restoreTo ? { restore_to: restoreTo } : {}),
+    };
+    try {
+      await deps.taskmanager.create_instance(cast);
+    } catch (err) {
+      // The instances must not sit in BUILD forever: show the failure and give the quota back.
+      const unsent = ids.slice(i);
+      for (const u of unsent) {
+        await setTask(deps.db, u, Tasks.BUILDING_ERROR_SERVER);
+        await recordFault(deps.db, u, 'The taskmanager could not be reached to build the instance.', String((err as Error).message));
+      }
+      const n = unsent.length;
+      await changeUsage(deps.db, context.projectId, { instances: -n, ram: -flavor.ram * n, volumes: -(volume.size ?? 0) * n }, limits);
+      throw new ServiceUnavailableError('The taskmanager could not be reached; the instance was not built.');
+    }
   }
-  const row = await getInstance(deps.db, id);
+  // several replicas: Trove answers the last one
+  const row = await getInstance(deps.db, ids[ids.length - 1]!);
   return row!;
 }

@@ -1,7 +1,7 @@
 // /instances: list, detail, create, show, update, delete.
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError, NotImplementedError, UnprocessableEntityError } from '../../../common/errors.js';
+import { BadRequestError, ForbiddenError, NotImplementedError, UnprocessableEntityError } from '../../../common/errors.js';
 import { runningBackupOf } from '../../../db/backups.js';
 import { Tasks } from '../../../common/instance-tasks.js';
 import { listInstances, setTask, updateInstance, parseAccess } from '../../../db/instances.js';
@@ -73,7 +73,13 @@ export function instanceRoutes(deps: ApiDeps): Router {
       if (body.configuration) await attachConfiguration(ctx, deps, row, body.configuration);
       else await detachConfiguration(deps, row);
     } else if (action === 'replica_of' || action === 'slave_of') {
-      throw new NotImplementedError('Replication is not supported yet by this deployment.');
+      // Trove's detach_replica: an action like any other (422), only on a replica (400)
+      assertCanAct(row, (await viewInputs(deps, row)).backupRunning);
+      if (!row.slave_of_id) throw new BadRequestError(`Instance ${row.id} is not a replica.`);
+      if (!(await setTask(deps.db, row.id, Tasks.DETACHING, [Tasks.NONE, Tasks.RESTART_REQUIRED]))) {
+        assertCanAct({ ...row, task_id: Tasks.UPDATING.code }, false);
+      }
+      await deps.taskmanager.detach_replica({ instance_id: row.id });
     } else if (action === 'datastore_version') {
       throw new NotImplementedError('Datastore version upgrades are not supported yet by this deployment.');
     }
@@ -91,7 +97,7 @@ export function instanceRoutes(deps: ApiDeps): Router {
         throw new UnprocessableEntityError(`Instance ${row.id} is not ready to be deleted: a backup is running (Status is BACKUP).`);
       }
       const replicas = await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).first('id');
-      if (replicas) throw new BadRequestError(`Instance ${row.id} has replicas; delete them first.`);
+      if (replicas) throw new ForbiddenError('Detach replicas before deleting replica source.');
       await setTask(deps.db, row.id, Tasks.DELETING);
     }
     await deps.taskmanager.delete_instance({ instance_id: row.id });
