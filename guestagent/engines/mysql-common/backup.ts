@@ -1,6 +1,7 @@
 // Backups of a MySQL-family server. Physical with mariadb-backup (xbstream on stdout; restore:
 // mbstream -x into the staging dir, mariadb-backup --prepare, the dir renamed into the datadir,
-// then os_admin given a fresh password through a short skip-grant-tables start). Incremental
+// then os_admin given a fresh password, and the source's replication accounts dropped, through a
+// short skip-grant-tables start). Incremental
 // physical backups start at the parent's to-lsn (recorded in its object's metadata) and are
 // restored by --prepare --incremental-dir onto the staged full backup, in order. Without
 // mariadb-backup, logical with mariadb-dump/mysqldump (restore: the SQL loaded into the running
@@ -16,7 +17,7 @@ import { NotSupportedError, type Backup, type BackupStreamSource, type ClosedLog
 import { closedBinlogs, replayBinlogs, restoredBinlogPosition, type Rotation } from './binlogs.js';
 import { findExecutable, processSink, processSource, runProcess } from '../../backup/process-stream.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
-import { generatePassword } from './admin.js';
+import { generatePassword, REPLICATION_USER_PATTERN } from './admin.js';
 import type { MysqlLifecycle } from './lifecycle.js';
 import type { MysqlFamilyConfig } from './settings.js';
 
@@ -250,6 +251,9 @@ export class MysqlBackup implements Backup {
       try {
         const pw = generatePassword();
         await conn.query('FLUSH PRIVILEGES');
+        // the backed-up server's accounts for its own replicas are not this instance's
+        const [repl] = await conn.query('SELECT User AS name, Host AS host FROM mysql.user WHERE User REGEXP ?', [REPLICATION_USER_PATTERN]);
+        for (const r of repl as Array<{ name: string; host: string }>) await conn.query('DROP USER ?@?', [r.name, r.host]);
         for (const host of ['localhost', '127.0.0.1']) {
           await conn.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
           await conn.query('ALTER USER ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
