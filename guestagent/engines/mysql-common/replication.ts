@@ -147,14 +147,15 @@ export class MysqlReplication implements Replication {
     this.log.info({ host: master.host, port: master.port }, 'replicating');
   }
 
-  /** Until both threads run; fails at once when one stopped with an error, else after replica_attach_timeout. */
+  /** Until both threads run ('Yes'); fails at once when one stopped with an error, else after replica_attach_timeout. */
   private async waitReplicating(master: ReplicationMaster): Promise<void> {
     const deadline = Date.now() + this.c.replica_attach_timeout * 1000;
     for (;;) {
       const s = await this.run((c) => this.slaveStatus(c));
       if (s?.Slave_IO_Running === 'Yes' && s.Slave_SQL_Running === 'Yes') return;
       const errors = [s?.Last_IO_Error, s?.Last_SQL_Error].filter(Boolean).join('; ');
-      const stopped = !s || s.Slave_IO_Running === 'No' || s.Slave_SQL_Running === 'No';
+      // a thread stopped with an error will not recover by itself; one still starting ('No' for a moment, 'Connecting') may
+      const stopped = !s || (s.Slave_IO_Running === 'No' && Boolean(s.Last_IO_Error)) || (s.Slave_SQL_Running === 'No' && Boolean(s.Last_SQL_Error));
       if (stopped || Date.now() > deadline) {
         const why = `IO thread ${s?.Slave_IO_Running ?? 'none'}, SQL thread ${s?.Slave_SQL_Running ?? 'none'}${errors ? `: ${errors}` : ''}`;
         throw new Error(`replication from ${master.host}:${master.port} ${stopped ? 'stopped' : `did not start within ${this.c.replica_attach_timeout} s`} (${why})`);
