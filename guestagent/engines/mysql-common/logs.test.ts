@@ -90,6 +90,9 @@ test.serial('slow_query: enabled stays enabled across a restart (kept in my.cnf)
   t.deepEqual(rows, [{ s: 1, g: 0, q: 1 }]);
   await c.query('SELECT SLEEP(1.2)');
   await c.end();
+  // the server writes a slow statement's entry after it answered the client: wait for it before publishing
+  const slowLog = path.join(root, 'volume', 'logs', 'slow_query.log');
+  for (const deadline = Date.now() + 10_000; !readFileSync(slowLog, 'utf8').includes('SLEEP(1.2)') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
   const p = await action({ log_name: 'slow_query', publish: 1 });
   // the server may add entries after the publish (a statement of its own that ran over a second on
   // a busy machine): the status says Published only while the file holds no more than was stored
