@@ -156,6 +156,17 @@ export const guestContract = defineContract({
   get_replication_snapshot: call(z.object({ snapshot_info: z.object({ replica_id: z.string() }).passthrough(), replica_source_config: jsonObject.nullish() }), replicationSnapshot),
   /** On a replica: stops replicating and forgets its source; writable again */
   detach_replica: call(z.object({ for_failover: z.boolean().default(false) }), nothing),
+  // switchover (promote_to_replica_source) and failover (eject_replica_source), Trove's verbs:
+  /** On any member: stops (true) or allows (false) users' writes; the old source first, before a switchover */
+  make_read_only: call(z.object({ read_only: z.boolean() }), nothing),
+  /** On any member: the newest transaction it has (MariaDB: its gtid_current_pos), to compare members and to wait for */
+  get_last_txn: call(none, z.object({ txn: z.string() })),
+  /** On a replica: waits until it has applied txn (a get_last_txn answer of its source); fails after timeout seconds */
+  wait_for_txn: call(z.object({ txn: z.string(), timeout: z.number().int().positive().default(60) }), nothing),
+  /** On a replica chosen to become the source: stops replicating (as detach_replica) and takes writes, ready to be replicated from */
+  enable_as_master: call(z.object({ replica_source_config: jsonObject.nullish() }), nothing),
+  /** On a former source or a replica of another source: replicates from `master` from the position it has (no restore), read-only for users */
+  attach_replica: call(z.object({ replica_info: z.object({ master: replicationSource }), slave_config: jsonObject.nullish(), restart: z.boolean().default(false) }), nothing),
   /** On a source: removes the replication account of a replica that was detached or deleted; gone already is fine */
   cleanup_source_on_replica_detach: call(z.object({ replica_info: z.object({ replica_id: z.string() }).passthrough() }), nothing),
 
