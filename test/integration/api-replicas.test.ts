@@ -175,6 +175,10 @@ test.serial('detach (PUT/PATCH replica_of: null): 400 on a non-replica, 422 whil
   t.is(shown.replica_of.id, src, 'still a replica until the taskmanager detached it');
   t.is((await api().put(`${base}/${replicas[0]}`, { instance: { replica_of: null } })).status, 422, 'one task at a time');
   await makeReady(replicas[1]!);
+  tm.failNext = true;
+  const lost = await api().patch(`${base}/${replicas[1]}`, { instance: { replica_of: null } });
+  t.is(lost.status, 503);
+  t.is((await api().get(`${base}/${replicas[1]}`)).data.instance.status, 'ACTIVE', 'an unreachable taskmanager leaves the replica as it was');
   t.is((await api().patch(`${base}/${replicas[1]}`, { instance: { slave_of: null } })).status, 202);
   t.deepEqual(tm.calls.at(-1), ['detach_replica', { instance_id: replicas[1] }]);
   t.is((await api().put(`${base}/${replicas[0]}`, { instance: { replica_of: src } })).status, 400, 'only null detaches');

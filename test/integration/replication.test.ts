@@ -1,7 +1,9 @@
 // Replication for real on the all-in-one control plane (MariaDB): a source with rows, a replica
 // made with replica_of goes ACTIVE with the rows, follows new writes, refuses a user's write; the
 // views link both ways; the source cannot be deleted while it has a replica (403); the snapshot
-// backup is gone once the replica is ACTIVE; detach makes the replica writable and independent.
+// backup is gone once the replica is ACTIVE; detach makes the replica writable and independent. A
+// replica whose source's guest has no replication ends in ERROR (Build error: Replica.) with
+// nothing left behind.
 import test from 'ava';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
@@ -17,8 +19,10 @@ let replicaIp: string;
 const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
 
 test.before(async () => {
-  cp = await startControlPlane({ config: { mariadb: { replication_strategy: 'MariaDBGTIDReplication' } } });
+  // redis too, configured with a strategy its guest does not have (an operator's mistake)
+  cp = await startControlPlane({ config: { mariadb: { replication_strategy: 'MariaDBGTIDReplication' }, redis: { replication_strategy: 'RedisSyncReplication' } } });
   await registerDatastore(cp.tdb.db);
+  await registerDatastore(cp.tdb.db, { name: 'redis', version: '7.0' });
   const r = await cp.http.post('/instances', {
     instance: { name: 'repl-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }] },
   });
@@ -107,4 +111,23 @@ test.serial('detach: the replica is writable and independent, replica_of gone', 
   t.deepEqual(await ids(sourceIp), [1, 2, 3, 4, 5]);
   t.is((await cp.http.delete(`/instances/${source}`)).status, 202, 'no replica left: the source can be deleted');
   t.false(cp.logs.join('').includes(PW));
+});
+
+test.serial("a source whose guest has no replication: the replica ends ERROR (Build error: Replica.), nothing left, both deletable", async (t) => {
+  const r = await cp.http.post('/instances', { instance: { name: 'kv', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis' } } });
+  t.is(r.status, 200, JSON.stringify(r.data));
+  const kv = await waitForInstance(cp.http, r.data.instance.id, ready);
+  t.is(kv?.status, 'ACTIVE', JSON.stringify(kv));
+  const rep = await cp.http.post('/instances', { instance: { name: 'kv-copy', replica_of: kv!.id } });
+  t.is(rep.status, 200, JSON.stringify(rep.data));
+  const failed = await waitForInstance(cp.http, rep.data.instance.id, (i) => i?.status === 'ERROR' || i?.status === 'ACTIVE', 120_000);
+  t.is(failed?.status, 'ERROR');
+  t.regex(String((failed!.fault as { message: string }).message), /replication_snapshot: .*not supported/i);
+  t.is((await cp.tdb.db('instances').where({ id: rep.data.instance.id }).first('task_description')).task_description, 'Build error: Replica.');
+  t.is((await cp.tdb.db('backups').where({ instance_id: kv!.id })).length, 0, 'no snapshot was taken');
+  t.is((await cp.http.get(`/instances/${kv!.id}`)).data.instance.status, 'ACTIVE', 'the source is untouched');
+  t.is((await cp.http.delete(`/instances/${kv!.id}`)).status, 403, 'the failed replica still counts');
+  t.is((await cp.http.delete(`/instances/${rep.data.instance.id}`)).status, 202);
+  await waitForInstance(cp.http, rep.data.instance.id, (_i, status) => status === 404, 60_000);
+  t.is((await cp.http.delete(`/instances/${kv!.id}`)).status, 202);
 });

@@ -1,7 +1,7 @@
 // /instances: list, detail, create, show, update, delete.
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError, ForbiddenError, NotImplementedError, UnprocessableEntityError } from '../../../common/errors.js';
+import { BadRequestError, ForbiddenError, NotImplementedError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
 import { runningBackupOf } from '../../../db/backups.js';
 import { Tasks } from '../../../common/instance-tasks.js';
 import { listInstances, setTask, updateInstance, parseAccess } from '../../../db/instances.js';
@@ -79,7 +79,14 @@ export function instanceRoutes(deps: ApiDeps): Router {
       if (!(await setTask(deps.db, row.id, Tasks.DETACHING, [Tasks.NONE, Tasks.RESTART_REQUIRED]))) {
         assertCanAct({ ...row, task_id: Tasks.UPDATING.code }, false);
       }
-      await deps.taskmanager.detach_replica({ instance_id: row.id });
+      try {
+        await deps.taskmanager.detach_replica({ instance_id: row.id });
+      } catch (err) {
+        // not left DETACHING for ever: the replica stays as it was
+        await setTask(deps.db, row.id, Tasks.NONE, [Tasks.DETACHING]);
+        deps.log.error({ instance_id: row.id, err: (err as Error).message }, 'could not cast detach_replica');
+        throw new ServiceUnavailableError('The taskmanager could not be reached; the replica was not detached.');
+      }
     } else if (action === 'datastore_version') {
       throw new NotImplementedError('Datastore version upgrades are not supported yet by this deployment.');
     }
