@@ -11,6 +11,7 @@ import { backupFlow, beginBackup } from './flows/backup.js';
 import { deleteBackup } from './backup-delete.js';
 import { PROVISION_REPLICA, replicaFlow, type ReplicaData } from './flows/replica.js';
 import { DETACH_REPLICA, detachReplicaFlow } from './flows/detach-replica.js';
+import { PROMOTE, promoteFlow } from './flows/promote.js';
 
 export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(provisionFlow(ctx));
@@ -20,6 +21,7 @@ export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(backupFlow(ctx));
   ctx.runner.register(replicaFlow(ctx));
   ctx.runner.register(detachReplicaFlow(ctx));
+  ctx.runner.register(promoteFlow(ctx));
 }
 
 function refuse(what: string): never {
@@ -78,8 +80,8 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
     create_backup: async (a) => void (await beginBackup(ctx, a.instance_id, a.backup_info, a.storage)),
     delete_backup: async (a) => deleteBackup(ctx, a.backup_id, a.storage),
     detach_replica: async (a) => record(DETACH_REPLICA, a.instance_id, {}, c.agent_call_high_timeout * 2 + 30),
-    // Not built yet: the API answers these with Trove's 501 before casting; a cast from elsewhere is refused here.
-    promote_to_replica_source: async () => refuse('Replication'),
+    promote_to_replica_source: async (a) => record(PROMOTE, a.instance_id, {}, c.state_change_wait_time * 2 + c.agent_call_high_timeout * 8),
+    // Not built yet: the API answers this with Trove's 501 before casting; a cast from elsewhere is refused here.
     eject_replica_source: async () => refuse('Replication'),
   };
 }
