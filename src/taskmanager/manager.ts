@@ -12,6 +12,7 @@ import { deleteBackup } from './backup-delete.js';
 import { PROVISION_REPLICA, replicaFlow, type ReplicaData } from './flows/replica.js';
 import { DETACH_REPLICA, detachReplicaFlow } from './flows/detach-replica.js';
 import { PROMOTE, promoteFlow } from './flows/promote.js';
+import { EJECT, ejectFlow } from './flows/eject.js';
 
 export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(provisionFlow(ctx));
@@ -22,12 +23,7 @@ export function registerFlows(ctx: TaskContext): void {
   ctx.runner.register(replicaFlow(ctx));
   ctx.runner.register(detachReplicaFlow(ctx));
   ctx.runner.register(promoteFlow(ctx));
-}
-
-function refuse(what: string): never {
-  const err = new Error(`${what}: not supported by this taskmanager yet.`);
-  err.name = 'NotSupportedError';
-  throw err;
+  ctx.runner.register(ejectFlow(ctx));
 }
 
 export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContract> {
@@ -81,7 +77,6 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
     delete_backup: async (a) => deleteBackup(ctx, a.backup_id, a.storage),
     detach_replica: async (a) => record(DETACH_REPLICA, a.instance_id, {}, c.agent_call_high_timeout * 2 + 30),
     promote_to_replica_source: async (a) => record(PROMOTE, a.instance_id, {}, c.state_change_wait_time * 2 + c.agent_call_high_timeout * 8),
-    // Not built yet: the API answers this with Trove's 501 before casting; a cast from elsewhere is refused here.
-    eject_replica_source: async () => refuse('Replication'),
+    eject_replica_source: async (a) => record(EJECT, a.instance_id, {}, c.agent_call_high_timeout * 10 + c.agent_call_low_timeout * 9),
   };
 }

@@ -26,6 +26,15 @@ export interface PromoteData {
   failed?: Record<string, string>;
 }
 
+/** `member` replicates from `source` with a new account made on it for that member. */
+export async function attachTo(ctx: TaskContext, source: InstanceRow, member: string, restart: boolean): Promise<void> {
+  const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
+  const snap = await guestOf(ctx, source.id).get_replication_snapshot({ snapshot_info: { replica_id: member }, replica_source_config: null }, high);
+  const master: ReplicationSource = { host: sourceHost(source), port: snap.port, user: snap.replication_user.name, password: snap.replication_user.password };
+  await guestOf(ctx, member).attach_replica({ replica_info: { master }, slave_config: null, restart }, high);
+  await updateInstance(ctx.db, member, { slave_of_id: source.id });
+}
+
 export function promoteFlow(ctx: TaskContext): FlowDefinition<PromoteData> {
   const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
   const guest = (id: string) => guestOf(ctx, id);
@@ -34,14 +43,6 @@ export function promoteFlow(ctx: TaskContext): FlowDefinition<PromoteData> {
     if (!r) throw new Error(`Instance ${id} is gone.`);
     return r;
   };
-
-  /** `member` replicates from `source` with a new account made on it for that member. */
-  async function attach(source: InstanceRow, member: string, restart: boolean): Promise<void> {
-    const snap = await guest(source.id).get_replication_snapshot({ snapshot_info: { replica_id: member }, replica_source_config: null }, high);
-    const master: ReplicationSource = { host: sourceHost(source), port: snap.port, user: snap.replication_user.name, password: snap.replication_user.password };
-    await guest(member).attach_replica({ replica_info: { master }, slave_config: null, restart }, high);
-    await updateInstance(ctx.db, member, { slave_of_id: source.id });
-  }
 
   return {
     name: PROMOTE,
@@ -90,7 +91,7 @@ export function promoteFlow(ctx: TaskContext): FlowDefinition<PromoteData> {
             if (s.data.moved!.includes(id) || s.data.failed![id]) continue;
             try {
               await guest(id).detach_replica({ for_failover: true }, high);
-              await attach(candidate, id, true);
+              await attachTo(ctx, candidate, id, true);
               s.data.moved!.push(id);
             } catch (err) {
               s.data.failed![id] = (err as Error).message;
@@ -110,7 +111,7 @@ export function promoteFlow(ctx: TaskContext): FlowDefinition<PromoteData> {
                 .cleanup_source_on_replica_detach({ replica_info: { replica_id: id } }, high)
                 .catch((err: Error) => s.log.warn({ replica_id: id, err: err.message }, 'the old source kept a replication account'));
             }
-            await attach(await row(s.instanceId), old, false);
+            await attachTo(ctx, await row(s.instanceId), old, false);
           } catch (err) {
             s.data.failed![old] = (err as Error).message;
             await s.save();
