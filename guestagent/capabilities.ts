@@ -229,4 +229,22 @@ export interface Replication {
   detach(): Promise<void>;
   /** Whether the engine is a replica now (its users' writes are refused). */
   isReplica(): Promise<boolean>;
+
+  // switchover and failover (promote_to_replica_source, eject_replica_source)
+  /** Stops (true) or allows again (false) users' writes, now and after restarts; a replica stays read-only either way. */
+  makeReadOnly(readOnly: boolean): Promise<void>;
+  /** Whether users' writes were stopped with makeReadOnly (the agent's user, database and root verbs are refused too). */
+  isReadOnly(): Promise<boolean>;
+  /** The newest transaction the engine has, in a form members of one replication set can compare (the engine documents it). */
+  lastTxn(): Promise<string>;
+  /** On a replica: resolves once it has applied `txn` (a lastTxn of its source); throws after `timeoutS` seconds saying where it is. */
+  waitForTxn(txn: string, timeoutS: number): Promise<void>;
+  /** Replicates from nothing and takes writes (read-only off, in the engine's config too): ready to be replicated from. */
+  enableAsSource(): Promise<void>;
+  /**
+   * On a former source, or a replica of another source: replicates from `master` from the
+   * position the engine has (no restore), read-only for users; resolves once replication runs,
+   * throws if it does not within the engine's timeout.
+   */
+  follow(master: ReplicationMaster): Promise<void>;
 }

@@ -173,11 +173,6 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       return null;
     },
     rpc_ping: async () => true,
-    make_read_only: async () => unsupported('Replica promotion'),
-    get_last_txn: async () => unsupported('Replica promotion'),
-    wait_for_txn: async () => unsupported('Replica promotion'),
-    enable_as_master: async () => unsupported('Replica promotion'),
-    attach_replica: async () => unsupported('Replica promotion'),
     mount_volume: async () => unsupported('Mounting volumes'),
     unmount_volume: async () => unsupported('Unmounting volumes'),
     update_overrides: async (a) => {

@@ -45,6 +45,15 @@ for (const manager of ['postgresql', 'redis']) {
     await t.throwsAsync(h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica')), { instanceOf: NotSupportedError });
     await t.throwsAsync(h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: 'r-1' } }), ctx('cleanup_source_on_replica_detach')), { instanceOf: NotSupportedError });
     const master = { host: '10.0.0.5', port: 1, user: 'u', password: 'p' };
+    // switchover and failover
+    await t.throwsAsync(h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only')), { instanceOf: NotSupportedError });
+    await t.throwsAsync(h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn')), { instanceOf: NotSupportedError });
+    await t.throwsAsync(h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn: '0-1-5' }), ctx('wait_for_txn')), { instanceOf: NotSupportedError });
+    await t.throwsAsync(h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master')), { instanceOf: NotSupportedError });
+    await t.throwsAsync(h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master } }), ctx('attach_replica')), {
+      instanceOf: NotSupportedError,
+      message: new RegExp(`Replication is not supported for the '${manager}' datastore`),
+    });
     await t.throwsAsync(
       h.prepare(guestContract.prepare.args.parse({ memory_mb: 256, backup_info: { id: 'b', location: 'x', type: 'full' }, snapshot: { master } }), ctx('prepare')),
       { instanceOf: NotSupportedError },
@@ -69,4 +78,15 @@ test('on a replica the user, database and root verbs are refused; reads and a so
   replica = false;
   await h.create_user({ users: [] }, ctx('create_user'));
   t.deepEqual(calls, ['list_users', 'create_user']);
+});
+
+test('on a source made read-only for a switchover the user, database and root verbs are refused too', async (t) => {
+  let readOnly = true;
+  const calls: string[] = [];
+  const engine = { name: 'x', replication: { isReplica: async () => false, isReadOnly: async () => readOnly } } as unknown as Engine;
+  const h = refuseWritesOnReplica(engine, { create_database: async () => (calls.push('create_database'), null) } as Pick<Handlers<GuestContract>, 'create_database'>);
+  await t.throwsAsync(h.create_database({ databases: [] }, ctx('create_database')), { instanceOf: InvalidValueError, message: /read-only \(its replication source is being switched\)/ });
+  readOnly = false;
+  await h.create_database({ databases: [] }, ctx('create_database'));
+  t.deepEqual(calls, ['create_database']);
 });

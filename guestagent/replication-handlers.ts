@@ -1,5 +1,6 @@
 // The guest's replication verbs (Trove's get_replication_snapshot, detach_replica,
-// cleanup_source_on_replica_detach) and a replica's attach during prepare. The snapshot itself is
+// cleanup_source_on_replica_detach; for switchover and failover make_read_only, get_last_txn,
+// wait_for_txn, enable_as_master, attach_replica) and a replica's attach during prepare. The snapshot itself is
 // a full backup taken by the ordinary backup flow after get_replication_snapshot: the engine only
 // makes the replica's account on the source, attaches the restored copy to its source and
 // detaches it. On a replica the verbs that change users, databases or root are refused: the
@@ -10,7 +11,9 @@ import type { Handlers } from '../src/rpc/contract.js';
 import type { GuestContract } from '../src/rpc/contracts/guest.js';
 import { InvalidValueError, NotSupportedError, type Engine, type Replication, type ReplicationMaster } from './capabilities.js';
 
-type ReplicationVerbs = 'get_replication_snapshot' | 'detach_replica' | 'cleanup_source_on_replica_detach';
+type ReplicationVerbs =
+  | 'get_replication_snapshot' | 'detach_replica' | 'cleanup_source_on_replica_detach'
+  | 'make_read_only' | 'get_last_txn' | 'wait_for_txn' | 'enable_as_master' | 'attach_replica';
 
 /** The verbs a replica refuses: what they change reaches it from its source. */
 export const REPLICA_REFUSED_VERBS = [
@@ -39,6 +42,27 @@ export function replicationHandlers(engine: Engine, log: Logger): Pick<Handlers<
       await replicationCapability(engine).removeReplica(a.replica_info.replica_id);
       return null;
     },
+    make_read_only: async (a) => {
+      await replicationCapability(engine).makeReadOnly(a.read_only);
+      return null;
+    },
+    get_last_txn: async () => ({ txn: await replicationCapability(engine).lastTxn() }),
+    wait_for_txn: async (a) => {
+      await replicationCapability(engine).waitForTxn(a.txn, a.timeout);
+      return null;
+    },
+    enable_as_master: async () => {
+      await replicationCapability(engine).enableAsSource();
+      return null;
+    },
+    attach_replica: async (a) => {
+      // slave_config and restart are Trove's: this agent's replicas need neither (my.cnf is the same for every member)
+      const master = a.replica_info.master;
+      const started = Date.now();
+      await replicationCapability(engine).follow(master);
+      log.info({ host: master.host, port: master.port, attach_ms: Date.now() - started }, 'replicating from the new source');
+      return null;
+    },
   };
 }
 
@@ -58,6 +82,10 @@ export function refuseWritesOnReplica<H extends Partial<Handlers<GuestContract>>
     out[verb] = async (...args: unknown[]) => {
       if (await engine.replication?.isReplica()) {
         throw new InvalidValueError('This instance is a read-only replica: users, databases and root are changed on its replication source (or detach the replica first).');
+      }
+      // a source stopped for a switchover: a change now would be missing from the new source
+      if (await engine.replication?.isReadOnly?.()) {
+        throw new InvalidValueError('This instance is read-only (its replication source is being switched): users, databases and root cannot be changed now.');
       }
       return handler(...args);
     };

@@ -43,6 +43,8 @@ export class MysqlLifecycle implements Lifecycle {
   private logs: Record<string, Record<string, string | number>> = {};
   /** A replica: read_only for users, kept in my.cnf (replication.ts sets and clears it). */
   private replica = false;
+  /** Users' writes stopped by the control plane (make_read_only, before a switchover): read_only, kept in my.cnf. */
+  private writesStopped = false;
   /** A full data volume (the agent's reports): read_only until there is room again. */
   private volumeFull = false;
   /** This server's replication id, derived from the instance id. */
@@ -61,11 +63,12 @@ export class MysqlLifecycle implements Lifecycle {
     this.serverId = serverIdFor(instanceId || c.mount_point);
     this.stateFile = `${stateDir}/engine-state.json`;
     if (existsSync(this.stateFile)) {
-      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown>; logs?: Record<string, Record<string, string | number>>; replica?: boolean };
+      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown>; logs?: Record<string, Record<string, string | number>>; replica?: boolean; writesStopped?: boolean };
       this.memoryMb = saved.memoryMb;
       this.overrides = saved.overrides;
       this.logs = saved.logs ?? {};
       this.replica = saved.replica ?? false;
+      this.writesStopped = saved.writesStopped ?? false;
     }
     this.admin = new MysqlAdmin({
       socket: this.paths.socket,
@@ -86,13 +89,13 @@ export class MysqlLifecycle implements Lifecycle {
     return this.serverUser()?.name ?? (process.getuid?.() === 0 ? 'root' : undefined);
   }
 
-  /** What my.cnf sets after a configuration group's overrides: the server's id, a replica's read_only. */
+  /** What my.cnf sets after a configuration group's overrides: the server's id, a replica's (or a stopped source's) read_only. */
   private pinned(): Record<string, string | number> {
-    return { server_id: this.serverId, ...(this.replica ? { read_only: 1 } : {}) };
+    return { server_id: this.serverId, ...(this.replica || this.writesStopped ? { read_only: 1 } : {}) };
   }
 
   private writeConfig(): void {
-    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica }), { mode: 0o600 });
+    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica, writesStopped: this.writesStopped }), { mode: 0o600 });
     const logOptions = Object.assign({}, ...Object.values(this.logs)) as Record<string, unknown>;
     writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName(), this.pinned()), { mode: 0o644 });
   }
@@ -105,6 +108,18 @@ export class MysqlLifecycle implements Lifecycle {
   /** Makes this server a replica (read_only on now and in my.cnf) or a standalone server again. */
   async setReplica(replica: boolean): Promise<void> {
     this.replica = replica;
+    this.writeConfig();
+    if (this.isRunning()) await this.applyReadOnly();
+  }
+
+  /** Whether users' writes were stopped with setWritesStopped (the server is read-only, now and after restarts). */
+  areWritesStopped(): boolean {
+    return this.writesStopped;
+  }
+
+  /** Stops (true) or allows again (false) users' writes: read_only now and in my.cnf; a replica stays read-only either way. */
+  async setWritesStopped(stopped: boolean): Promise<void> {
+    this.writesStopped = stopped;
     this.writeConfig();
     if (this.isRunning()) await this.applyReadOnly();
   }
@@ -282,7 +297,7 @@ export class MysqlLifecycle implements Lifecycle {
   private async applyReadOnly(): Promise<void> {
     const c = await this.admin.connect();
     try {
-      await c.query(`SET GLOBAL read_only = ${this.volumeFull || this.replica ? 'ON' : 'OFF'}`);
+      await c.query(`SET GLOBAL read_only = ${this.volumeFull || this.replica || this.writesStopped ? 'ON' : 'OFF'}`);
     } finally {
       await c.end().catch(() => undefined);
     }
