@@ -1,8 +1,8 @@
 // Replicas at the API (the taskmanager is recorded, not run): POST /instances with replica_of and
 // every Trove refusal, the replica's inherited flavor/volume/datastore and its quota, replica_of /
 // replicas in the views, DELETE of a source with replicas (403), PUT/PATCH replica_of: null
-// (detach: 400 on a non-replica, 422 when busy, 202 + DETACHING + detach_replica), and
-// promote/eject still Trove's 501.
+// (detach: 400 on a non-replica, 422 when busy, 202 + DETACHING + detach_replica), promote
+// (switchover) and eject (failover of a source whose heartbeat stopped).
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
@@ -184,11 +184,36 @@ test.serial('detach (PUT/PATCH replica_of: null): 400 on a non-replica, 422 whil
   t.is((await api().put(`${base}/${replicas[0]}`, { instance: { replica_of: src } })).status, 400, 'only null detaches');
 });
 
-test.serial('promote and eject stay Trove\'s 501', async (t) => {
-  await makeReady(replicas[0]!);
-  for (const action of ['promote_to_replica_source', 'eject_replica_source']) {
-    const r = await api().post(`${base}/${replicas[0]}/action`, { [action]: {} });
-    t.is(r.status, 501, action);
-    t.is(r.data.notImplemented.code, 501);
-  }
+test.serial('promote: 400 on a non-replica, 422 while a member of the set is busy, else PROMOTING on every member; eject: 400 unless a source whose heartbeat stopped, else EJECTING on every member', async (t) => {
+  const p = await source('promo-src');
+  const n = tm.calls.length;
+  const made = await api().post(base, { instance: { name: 'promo', replica_of: p, replica_count: 2 } });
+  t.is(made.status, 200);
+  const [a, b] = tm.calls.slice(n).map(([, x]) => x.instance_id as string);
+  await makeReady(a!);
+  const notReplica = await api().post(`${base}/${p}/action`, { promote_to_replica_source: {} });
+  t.deepEqual(notReplica.data, { badRequest: { code: 400, message: `Instance ${p} is not a replica.` } });
+  const busy = await api().post(`${base}/${a}/action`, { promote_to_replica_source: {} });
+  t.is(busy.status, 422, 'the other replica is still building');
+  t.is(busy.data.unprocessableEntity.message, `Instance ${b} is not currently available for an action to be performed (instance status was BUILD).`);
+  t.is((await h.tdb.db('instances').where({ id: p }).first('task_id')).task_id, Tasks.NONE.code, 'nothing left PROMOTING');
+  await makeReady(b!);
+  const before = tm.calls.length;
+  const ok = await api().post(`${base}/${a}/action`, { promote_to_replica_source: {} });
+  t.is(ok.status, 202, JSON.stringify(ok.data));
+  t.deepEqual(tm.calls.slice(before), [['promote_to_replica_source', { instance_id: a }]]);
+  for (const id of [p, a!, b!]) t.is((await api().get(`${base}/${id}`)).data.instance.status, 'PROMOTE');
+  // eject: on the source of a set, only once its guest stopped reporting
+  for (const id of [p, a!, b!]) await makeReady(id);
+  const noSet = await api().post(`${base}/${a}/action`, { eject_replica_source: {} });
+  t.deepEqual(noSet.data, { badRequest: { code: 400, message: `Instance ${a} is not a replica source.` } });
+  const alive = await api().post(`${base}/${p}/action`, { eject_replica_source: {} });
+  t.deepEqual(alive.data, { badRequest: { code: 400, message: `Replica Source ${p} cannot be ejected as it has a current heartbeat` } });
+  await h.tdb.db('service_statuses').where({ instance_id: p }).update({ updated_at: new Date(Date.now() - 3600_000) });
+  const mark = tm.calls.length;
+  const ej = await api().post(`${base}/${p}/action`, { eject_replica_source: {} });
+  t.is(ej.status, 202, JSON.stringify(ej.data));
+  t.deepEqual(tm.calls.slice(mark), [['eject_replica_source', { instance_id: p }]]);
+  for (const id of [p, a!, b!]) t.is((await h.tdb.db('instances').where({ id }).first('task_id')).task_id, Tasks.EJECTING.code);
+  t.is((await api().get(`${base}/${a}`)).data.instance.status, 'EJECT');
 });

@@ -2,10 +2,10 @@
 // POST /mgmt/instances/{id}/action (stop, start, reboot, reset-task-status).
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError, NotImplementedError, OverLimitError, QuotaExceededError } from '../../../common/errors.js';
+import { BadRequestError, NotImplementedError, OverLimitError, QuotaExceededError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
 import { Tasks } from '../../../common/instance-tasks.js';
 import { ServiceStatuses } from '../../../common/service-status.js';
-import { setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
+import { getInstance, setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
 import { changeUsage, quotaLimits } from '../../../db/quotas.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
@@ -77,6 +77,61 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
       .update({ state: 'FAILED', updated: new Date() });
   }
 
+  /**
+   * Moves every member of a replica set to `task` (compare-and-set: each must be free); none moved
+   * and Trove's 422 when one is busy. Returns a release that gives them all back.
+   */
+  async function takeSet(members: string[], task: (typeof Tasks)[keyof typeof Tasks]): Promise<() => Promise<void>> {
+    const taken: string[] = [];
+    const release = async () => {
+      for (const id of taken) await setTask(deps.db, id, Tasks.NONE, [task]);
+    };
+    for (const id of members) {
+      if (await setTask(deps.db, id, task, ACTIONABLE)) {
+        taken.push(id);
+        continue;
+      }
+      await release();
+      const busy = await getInstance(deps.db, id);
+      if (busy) await ready(busy); // Trove's 422 with that member's state
+      throw new UnprocessableEntityError(`Instance ${id} of the replica set is not currently available for an action to be performed.`);
+    }
+    return release;
+  }
+
+  async function cast(release: () => Promise<void>, what: string, send: () => Promise<unknown>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      await release();
+      deps.log.error({ err: (err as Error).message }, `could not cast ${what}`);
+      throw new ServiceUnavailableError(`The taskmanager could not be reached; nothing was changed (${what}).`);
+    }
+  }
+
+  /** Trove's promote_to_replica_source (switchover): a replica that accepts an action; every member of its set PROMOTING. */
+  async function promote(ctx: Context, row: InstanceRecord) {
+    authorize(ctx, 'instance:promote_to_replica_source');
+    await ready(row);
+    if (!row.slave_of_id) throw new BadRequestError(`Instance ${row.id} is not a replica.`);
+    const replicas = await deps.db('instances').where({ slave_of_id: row.slave_of_id, deleted: false }).select('id');
+    const release = await takeSet([row.slave_of_id, ...replicas.map((r: { id: string }) => r.id)], Tasks.PROMOTING);
+    await cast(release, 'promote_to_replica_source', () => deps.taskmanager.promote_to_replica_source({ instance_id: row.id }));
+  }
+
+  /** Trove's eject_replica_source (failover): a source with replicas whose guest has stopped reporting; every member EJECTING. */
+  async function eject(ctx: Context, row: InstanceRecord) {
+    authorize(ctx, 'instance:eject_replica_source');
+    const replicas = await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).select('id');
+    if (!replicas.length) throw new BadRequestError(`Instance ${row.id} is not a replica source.`);
+    const last = row.service_status_updated ? new Date(row.service_status_updated).getTime() : 0;
+    if (Date.now() - last < deps.config.agent_heartbeat_expiry * 1000) {
+      throw new BadRequestError(`Replica Source ${row.id} cannot be ejected as it has a current heartbeat`);
+    }
+    const release = await takeSet([row.id, ...replicas.map((r: { id: string }) => r.id)], Tasks.EJECTING);
+    await cast(release, 'eject_replica_source', () => deps.taskmanager.eject_replica_source({ instance_id: row.id }));
+  }
+
   router.post('/instances/:id/action', async (ctx) => {
     const row = await loadInstance(ctx, deps, param(ctx, 'id'));
     const body = ctx.request.body;
@@ -95,10 +150,10 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
       else await resizeVolume(ctx, row, action.resize.volume.size);
     } else if ('reset_status' in action) {
       await resetStatus(ctx, row, action.reset_status.force_delete === true);
+    } else if ('promote_to_replica_source' in action) {
+      await promote(ctx, row);
     } else {
-      // replicas are built and detached; promotion and ejection are not
-      const what = 'promote_to_replica_source' in action ? 'Promoting a replica to replica source' : 'Ejecting a replica source';
-      throw new NotImplementedError(`${what} is not supported by this deployment.`);
+      await eject(ctx, row);
     }
     ctx.status = 202;
   });
