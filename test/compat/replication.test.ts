@@ -1,6 +1,6 @@
-// The real `openstack database instance create --replica-of` / `instance detach` CLI through
+// The real `openstack database instance create --replica-of` / `promote` / `detach` CLI through
 // Keystone: a MariaDB source and its replica (rows replicated), the show output's replica_of /
-// replicas, the source's delete refused (Trove's 403), detach.
+// replicas, the source's delete refused (Trove's 403), a switchover, detach of the old source.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import axios, { type AxiosInstance } from 'axios';
@@ -29,7 +29,7 @@ const sql = (ip: string, query: string) =>
 const ipOf = (i: Record<string, unknown> | undefined) => String((i!.ip as string[])[0]);
 const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
 
-test.serial('instance create --replica-of, show, delete of the source refused, instance detach', async (t) => {
+test.serial('instance create --replica-of, show, delete of the source refused, instance promote, instance detach', async (t) => {
   const created = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['database', 'instance', 'create', 'rsrc', '--flavor', 'ds512M', '--size', '1', '--datastore', 'mariadb', '--databases', 'shop', '--users', 'app:Cli-Repl-1']);
   const src = await waitForInstance(http, String(created.id), ready);
   t.is(src!.status, 'ACTIVE');
@@ -52,13 +52,25 @@ test.serial('instance create --replica-of, show, delete of the source refused, i
   t.regex(del.stderr, /Unable to delete the specified database instance/); // the CLI hides the 403's message
   t.is((await http.get(`/instances/${created.id}`)).data.instance.status, 'ACTIVE');
 
-  const detach = await cli('database', 'instance', 'detach', 'rcopy');
+  // switchover: rcopy becomes the source, rsrc its replica
+  const promote = await cli('database', 'instance', 'promote', 'rcopy');
+  t.is(promote.code, 0, promote.stderr);
+  const swapped = await waitForInstance(http, String(created.id), (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' && 'replica_of' in i) || i?.status === 'ERROR', 180_000);
+  t.is((swapped!.replica_of as { id: string } | undefined)?.id, String(rep.id), JSON.stringify(swapped));
+  const newSource = await waitForInstance(http, String(rep.id), ready, 60_000);
+  t.false('replica_of' in newSource!);
+  sql(ipOf(newSource), 'INSERT INTO t VALUES ("after the switch")');
+  const shownOld = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['database', 'instance', 'show', 'rsrc']);
+  t.is(shownOld.replica_of, rep.id);
+
+  // detach the old source, now a replica: writable and independent
+  const detach = await cli('database', 'instance', 'detach', 'rsrc');
   t.is(detach.code, 0, detach.stderr);
-  const done = await waitForInstance(http, String(rep.id), (i) => (i?.status === 'ACTIVE' && !('replica_of' in i)) || i?.status === 'ERROR', 120_000);
+  const done = await waitForInstance(http, String(created.id), (i) => (i?.status === 'ACTIVE' && !('replica_of' in i)) || i?.status === 'ERROR', 120_000);
   t.is(done!.status, 'ACTIVE', JSON.stringify(done));
-  const shownCopy = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['database', 'instance', 'show', 'rcopy']);
-  t.false('replica_of' in shownCopy);
+  t.is(sql(ipOf(done), 'SELECT COUNT(*) FROM t'), '2', 'it had replicated the row written after the switch');
   sql(ipOf(done), 'INSERT INTO t VALUES ("mine now")');
-  t.is(sql(ipOf(done), 'SELECT COUNT(*) FROM t'), '2');
-  t.is((await cli('database', 'instance', 'delete', 'rsrc')).code, 0);
+  t.is(sql(ipOf(done), 'SELECT COUNT(*) FROM t'), '3');
+  t.is(sql(ipOf(newSource), 'SELECT COUNT(*) FROM t'), '2');
+  t.is((await cli('database', 'instance', 'delete', 'rcopy')).code, 0);
 });
