@@ -38,14 +38,39 @@ function capability(engine: Engine): Backup {
   return engine.backup;
 }
 
+/** How many finished backups' outcomes the agent remembers, to answer a repeated create_backup. */
+const REMEMBERED_OUTCOMES = 50;
+
 export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestContract>, 'create_backup'> {
   const { instanceId, conductor, log } = o;
+  // A taskmanager resumed after a crash may cast create_backup again for the same backup: a run
+  // still going is not started twice (two runs would write the same object), a finished one is
+  // reported again instead of being redone.
+  const running = new Set<string>();
+  const outcomes = new Map<string, Record<string, unknown>>();
   return {
     // a cast: the backup runs in the background and reports through the conductor
     create_backup: async (a) => {
       const info = a.backup_info;
       const report = (fields: Record<string, unknown>) =>
         conductor.update_backup({ instance_id: instanceId, backup_id: info.id, sent: Date.now() / 1000, ...fields }).catch((err) => log.error({ backup_id: info.id, err: (err as Error).message }, 'could not report the backup'));
+      if (running.has(info.id)) {
+        log.info({ backup_id: info.id }, 'backup already running: the repeated request is ignored');
+        return;
+      }
+      const known = outcomes.get(info.id);
+      if (known) {
+        log.info({ backup_id: info.id, state: known.state }, 'backup already done: its outcome is reported again');
+        await report(known);
+        return;
+      }
+      const finish = async (fields: Record<string, unknown>) => {
+        outcomes.set(info.id, fields);
+        if (outcomes.size > REMEMBERED_OUTCOMES) outcomes.delete(outcomes.keys().next().value as string);
+        running.delete(info.id);
+        await report(fields);
+      };
+      running.add(info.id);
       const run = async () => {
         const started = Date.now();
         try {
@@ -75,10 +100,10 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
             log,
           });
           log.info({ backup_id: info.id, bytes: r.size, raw_bytes: r.rawSize, seconds: (Date.now() - started) / 1000 }, 'backup stored');
-          await report({ state: 'COMPLETED', size: Math.round((r.size / GB) * 1e6) / 1e6, checksum: r.checksum, location: r.location, backup_type: incremental ? 'incremental' : 'full', success: true });
+          await finish({ state: 'COMPLETED', size: Math.round((r.size / GB) * 1e6) / 1e6, checksum: r.checksum, location: r.location, backup_type: incremental ? 'incremental' : 'full', success: true });
         } catch (err) {
           log.error({ backup_id: info.id, err: (err as Error).message }, 'backup failed');
-          await report({ state: 'FAILED', success: false });
+          await finish({ state: 'FAILED', success: false });
         }
       };
       void run();
