@@ -11,6 +11,8 @@ export interface DetectedEngine {
   version: string;
   /** Version name for the datastore version, e.g. 10.11. */
   name: string;
+  /** Trove's replication strategy when this machine can build replicas of the engine (the version's repl_strategy). */
+  replicationStrategy?: string;
 }
 
 export async function versionOf(bin: string, pattern: RegExp): Promise<string | undefined> {

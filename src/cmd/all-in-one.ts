@@ -124,9 +124,13 @@ async function serve(o: Options, state: string): Promise<void> {
 
   // the engines installed here, each registered as a datastore with its real version
   const { stdout } = await run(process.execPath, [path.join(REPO, 'bin/trove-guestagent.js'), '--detect-engines']);
-  const engines = JSON.parse(stdout) as Array<{ manager: string; version: string; name: string }>;
+  const engines = JSON.parse(stdout) as Array<{ manager: string; version: string; name: string; replicationStrategy?: string }>;
   for (const e of engines) {
-    const { version } = await upsertVersion(db, { datastore: e.manager, name: e.name, manager: e.manager, imageId: 'local', imageTags: [], packages: [], active: true, version: e.version });
+    const { version } = await upsertVersion(db, {
+      datastore: e.manager, name: e.name, manager: e.manager, imageId: 'local', imageTags: [], packages: [], active: true, version: e.version,
+      // replicas where the guest can build them (MariaDB with mariadb-backup)
+      replStrategy: e.replicationStrategy,
+    });
     await setDefaultVersion(db, version.datastore_id, version.id);
     const rules = path.join(REPO, 'etc/datastores', e.manager, 'validation-rules.json');
     if (existsSync(rules)) await loadConfigParameters(db, version.id, JSON.parse(readFileSync(rules, 'utf8'))['configuration-parameters']);

@@ -81,6 +81,18 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   const ip = /127\.0\.\d+\.\d+/.exec(JSON.stringify(shown))![0];
   t.is(execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pAio-Secret-9', 'shop', '-N', '-e', 'CREATE TABLE t (v TEXT); INSERT INTO t VALUES ("kept"); SELECT v FROM t']).toString().trim(), 'kept');
 
+  // the detected MariaDB (with mariadb-backup) offers replicas: one built from db1 has its row
+  cli(aio, state, 'database', 'instance', 'create', 'db1-copy', '--replica-of', 'db1');
+  const copy = await waitShow(aio, state, 'db1-copy', (s) => (s.status === 'ACTIVE' && s.operating_status === 'HEALTHY') || s.status === 'ERROR');
+  t.is(copy.status, 'ACTIVE', JSON.stringify(copy));
+  const copyIp = /127\.0\.\d+\.\d+/.exec(JSON.stringify(copy))![0];
+  t.not(copyIp, ip);
+  t.is(execFileSync('mariadb', ['-h', copyIp, '-u', 'app', '-pAio-Secret-9', 'shop', '-N', '-e', 'SELECT v FROM t']).toString().trim(), 'kept');
+  cli(aio, state, 'database', 'instance', 'delete', 'db1-copy');
+  const names = () => (JSON.parse(cli(aio, state, 'database', 'instance', 'list', '-f', 'json')) as Array<{ Name: string }>).map((i) => i.Name);
+  for (const end = Date.now() + 60_000; names().includes('db1-copy') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 500));
+  t.deepEqual(names(), ['db1']);
+
   // stopping the service stops every instance; starting it again brings them back
   t.is(await stopAio(aio), 0);
   t.throws(() => execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pAio-Secret-9', '--connect-timeout=2', '-e', 'SELECT 1'], { stdio: 'pipe' }));
