@@ -229,6 +229,11 @@ export interface Replication {
   detach(): Promise<void>;
   /** Whether the engine is a replica now (its users' writes are refused). */
   isReplica(): Promise<boolean>;
+  /**
+   * Root is each member's own (the engine does not replicate its accounts, e.g. Redis's ACL): root
+   * can be enabled and disabled on a replica too. Unset: root comes from the source, refused on a replica.
+   */
+  readonly localRoot?: boolean;
 
   // switchover and failover (promote_to_replica_source, eject_replica_source)
   /** Stops (true) or allows again (false) users' writes, now and after restarts; a replica stays read-only either way. */

@@ -1,5 +1,6 @@
-// The replication verbs on engines without the Replication capability (PostgreSQL, Redis) answer
-// NotSupportedError (Trove's 501), and so does a replica's prepare, before anything is started;
+// The replication verbs on engines without the Replication capability (PostgreSQL) answer
+// NotSupportedError (Trove's 501), and so does a replica's prepare, before anything is started
+// (Redis has the capability: engines/redis/replication.test.ts);
 // on an engine whose replication says "replica", the user, database and root verbs are refused.
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +35,27 @@ function handlersFor(manager: string) {
   return { engine, h: guestHandlers(options, new StatusReporter(options)) };
 }
 
-for (const manager of ['postgresql', 'redis']) {
+test('redis has the Replication capability (its verbs are tested on real servers), with root its own on each member', (t) => {
+  t.true(handlersFor('redis').engine.replication?.localRoot);
+});
+
+test('an engine whose root is local (not replicated) keeps the root verbs on a replica, not the others; not while read-only', async (t) => {
+  let readOnly = false;
+  const calls: string[] = [];
+  const engine = { name: 'x', replication: { isReplica: async () => true, isReadOnly: async () => readOnly, localRoot: true } } as unknown as Engine;
+  const admin: Pick<Handlers<GuestContract>, 'create_user' | 'enable_root'> = {
+    create_user: async () => (calls.push('create_user'), null),
+    enable_root: async () => (calls.push('enable_root'), { _name: 'default', _password: 'x' }) as never,
+  };
+  const h = refuseWritesOnReplica(engine, admin);
+  await t.throwsAsync(h.create_user({ users: [] }, ctx('create_user')), { instanceOf: InvalidValueError, message: /read-only replica/ });
+  await h.enable_root({}, ctx('enable_root'));
+  readOnly = true;
+  await t.throwsAsync(h.enable_root({}, ctx('enable_root')), { instanceOf: InvalidValueError, message: /read-only/ });
+  t.deepEqual(calls, ['enable_root']);
+});
+
+for (const manager of ['postgresql']) {
   test(`${manager}: the replication verbs and a replica's prepare answer NotSupportedError`, async (t) => {
     const { engine, h } = handlersFor(manager);
     t.is(engine.replication, undefined);

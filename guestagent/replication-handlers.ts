@@ -73,14 +73,18 @@ export async function attachReplica(engine: Engine, master: ReplicationMaster, l
   log.info({ host: master.host, port: master.port, attach_ms: Date.now() - started }, 'replica replicating from its source');
 }
 
+const ROOT_VERBS: readonly string[] = ['enable_root', 'enable_root_with_password', 'disable_root'];
+
 /** The admin verbs, with those that change users, databases or root refused while the engine is a replica. */
 export function refuseWritesOnReplica<H extends Partial<Handlers<GuestContract>>>(engine: Engine, handlers: H): H {
   const out: Record<string, unknown> = { ...handlers };
   for (const verb of REPLICA_REFUSED_VERBS) {
     const handler = handlers[verb] as ((...args: unknown[]) => Promise<unknown>) | undefined;
     if (!handler) continue;
+    // an engine whose root is each member's own (not replicated) keeps it on a replica
+    const local = Boolean(engine.replication?.localRoot) && ROOT_VERBS.includes(verb);
     out[verb] = async (...args: unknown[]) => {
-      if (await engine.replication?.isReplica()) {
+      if (!local && (await engine.replication?.isReplica())) {
         throw new InvalidValueError('This instance is a read-only replica: users, databases and root are changed on its replication source (or detach the replica first).');
       }
       // a source stopped for a switchover: a change now would be missing from the new source

@@ -28,7 +28,17 @@ export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number)
   const bind = c.bind_host === '0.0.0.0' ? '* -::*' : confValue(c.bind_host);
   const lines = ['# written by the trove-ts guest agent; configuration group overrides are in the include at the end', `bind ${bind}`];
   for (const [k, v] of base) lines.push(`${k} ${confValue(v)}`);
-  lines.push(`include ${confValue(p.overridesFile)}`, '');
+  lines.push(`include ${confValue(p.overridesFile)}`, `include ${confValue(p.replicationFile)}`, '');
+  return lines.join('\n');
+}
+
+/** Where a replica replicates from (its account's password included: the file is the server's, 0600), or nothing on a source. */
+export function renderReplication(master?: { host: string; port: number; user: string; password: string }): string {
+  const lines = ['# replication, written by the trove-ts guest agent (empty: this server replicates from nothing)'];
+  if (master) {
+    lines.push(`replicaof ${confValue(master.host)} ${confValue(master.port)}`, `masteruser ${confValue(master.user)}`, `masterauth ${confValue(master.password)}`, 'replica-read-only yes');
+  }
+  lines.push('');
   return lines.join('\n');
 }
 

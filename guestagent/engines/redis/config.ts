@@ -14,6 +14,8 @@ export const redisSection = z.object({
   run_as: opt.str('redis'),
   /** (trove-ts) Seconds to wait for the server to accept connections. */
   start_timeout: opt.int(60, 5),
+  /** (trove-ts) Seconds a replica waits for its link to the source to be up (the first sync loaded) before its attach fails. */
+  replica_attach_timeout: opt.int(60, 1),
   /** The logs shown to callers who are not administrators (Trove's key and default: none; the server log is SYS). */
   guest_log_exposed_logs: opt.str(''),
 });
@@ -27,6 +29,10 @@ export interface RedisPaths {
   conf: string;
   aclFile: string;
   overridesFile: string;
+  /** Where the replica's source is (replicaof, masteruser, masterauth), included last by redis.conf; empty on a source. */
+  replicationFile: string;
+  /** Present while make_read_only(true) holds: users' writes stay stopped after a restart of the server. */
+  writesStoppedMarker: string;
   socket: string;
   /** The server's pid, written by the agent (where the local compute driver looks for engine pids). */
   pidFile: string;
@@ -43,6 +49,8 @@ export function redisPaths(c: RedisConfig, stateDir: string): RedisPaths {
     conf: path.join(runDir, 'redis.conf'),
     aclFile: path.join(runDir, 'users.acl'),
     overridesFile: path.join(runDir, 'redis-overrides.conf'),
+    replicationFile: path.join(runDir, 'replication.conf'),
+    writesStoppedMarker: path.join(stateDir, 'redis-writes-stopped'),
     socket: path.join(runDir, 'redis.sock'),
     pidFile: path.join(stateDir, 'redis.pid'),
     logFile: path.join(stateDir, 'redis.log'),

@@ -1,7 +1,7 @@
 // Prepare, start, stop and watch a Redis server on this machine (the database VM, or an
 // all-in-one instance's directory): redis.conf from the flavor, the ACL file with the agent's own
 // user, the server started detached (as run_as when the agent is root) and reached over its unix socket.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../src/common/log.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
@@ -10,7 +10,7 @@ import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platf
 import { filesystemStats } from '../../platform/volume.js';
 import { RedisAdmin } from './admin-client.js';
 import { redisPaths, type RedisConfig, type RedisPaths } from './config.js';
-import { renderAcl, renderRedisConf } from './conf-files.js';
+import { confValue, renderAcl, renderRedisConf, renderReplication } from './conf-files.js';
 import { RedisOverrides, renderOverrides } from './overrides.js';
 import { RedisRoot, ROOT_USER } from './root.js';
 
@@ -27,7 +27,7 @@ export class RedisLifecycle implements Lifecycle {
   ) {
     this.paths = redisPaths(c, stateDir);
     this.admin = new RedisAdmin(this.paths.socket, () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim());
-    this.root = new RedisRoot(this.admin);
+    this.root = new RedisRoot(this.admin, () => this.applyWriteAccess());
     this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user(), this.paths.conf);
   }
 
@@ -49,7 +49,11 @@ export class RedisLifecycle implements Lifecycle {
       chmodSync(d, 0o700);
     }
     if (!existsSync(this.paths.overridesFile)) writeFileSync(this.paths.overridesFile, renderOverrides({}), { mode: 0o600 });
-    const files = [this.paths.conf, this.paths.aclFile, this.paths.overridesFile].filter((f) => existsSync(f));
+    if (!existsSync(this.paths.replicationFile)) writeFileSync(this.paths.replicationFile, renderReplication(), { mode: 0o600 });
+    // a redis.conf written before replication existed: the include of the replication file, last
+    const include = `include ${confValue(this.paths.replicationFile)}`;
+    if (existsSync(this.paths.conf) && !readFileSync(this.paths.conf, 'utf8').includes(include)) appendFileSync(this.paths.conf, `${include}\n`);
+    const files = [this.paths.conf, this.paths.aclFile, this.paths.overridesFile, this.paths.replicationFile].filter((f) => existsSync(f));
     chownAll([this.paths.dataDir, this.paths.runDir, ...files], this.user());
   }
 
@@ -73,6 +77,7 @@ export class RedisLifecycle implements Lifecycle {
     }
     let exited = false;
     await waitFor(async () => (await this.ping()) || (exited = !isAlive(readPid(this.paths.pidFile))), this.c.start_timeout * 1000, 'the Redis server to accept connections');
+    if (!exited) await this.applyWriteAccess(); // make_read_only(true) and a replica's limits hold across restarts
     if (exited) {
       const tail = existsSync(this.paths.logFile) ? readFileSync(this.paths.logFile, 'utf8').trim().split('\n').filter((l) => / # /.test(l)).slice(-3).join(' | ') : '';
       throw new Error(`the Redis server exited while starting${tail ? `: ${tail}` : ''}`);
@@ -91,8 +96,18 @@ export class RedisLifecycle implements Lifecycle {
     this.log.info({ prepare_ms: Date.now() - started }, 'prepare done');
   }
 
+  /**
+   * SIGTERM, asked again each second: Redis refuses a shutdown while it writes its first AOF (just
+   * after a replica's full sync: "Writing initial AOF, can't exit") and forgets the signal; a
+   * signal while it shuts down is harmless. SIGKILL after a minute.
+   */
   async stop(): Promise<void> {
-    await stopProcess(readPid(this.paths.pidFile), 60_000);
+    const pid = readPid(this.paths.pidFile);
+    for (const deadline = Date.now() + 60_000; isAlive(pid) && Date.now() < deadline; ) {
+      process.kill(pid!, 'SIGTERM');
+      for (let i = 0; i < 10 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    await stopProcess(pid, 1000);
     rmSync(this.paths.pidFile, { force: true });
   }
 
@@ -111,9 +126,44 @@ export class RedisLifecycle implements Lifecycle {
     return (await this.ping()) ? 'healthy' : 'blocked';
   }
 
-  /** Takes the write commands from the clients' user (the agent's own keeps them); not saved to the ACL file. */
+  private volumeFull = false;
+
+  /** A full volume (the status reporter): users' writes refused until there is room again. */
   async setReadOnly(readOnly: boolean): Promise<void> {
-    await this.admin.run((r) => r.call('ACL', 'SETUSER', ROOT_USER, readOnly ? '-@write' : '+@all'));
+    this.volumeFull = readOnly;
+    await this.applyWriteAccess();
+  }
+
+  /** Whether make_read_only(true) holds (kept in a marker file: a restarted server keeps refusing). */
+  writesStopped(): boolean {
+    return existsSync(this.paths.writesStoppedMarker);
+  }
+
+  /** make_read_only: users' writes stopped (true) or allowed again (false, unless the volume is full). */
+  async setWritesStopped(stopped: boolean): Promise<void> {
+    if (stopped) writeFileSync(this.paths.writesStoppedMarker, new Date().toISOString(), { mode: 0o600 });
+    else rmSync(this.paths.writesStoppedMarker, { force: true });
+    await this.applyWriteAccess();
+  }
+
+  /** Whether the server replicates from a source (the replication file says where). */
+  isReplica(): boolean {
+    return existsSync(this.paths.replicationFile) && /^replicaof /m.test(readFileSync(this.paths.replicationFile, 'utf8'));
+  }
+
+  /**
+   * The clients' user (`default`, root's: the only account users reach the data with): without the
+   * write commands while the volume is full or writes are stopped, and then and on a replica (whose
+   * writes Redis refuses itself, READONLY) without the admin ones either, so that it cannot give
+   * them back to itself (ACL), leave replication (REPLICAOF) or turn replica-read-only off (CONFIG);
+   * all commands otherwise. Redis checks the rules at every command, of connections already open
+   * too (MULTI/EXEC and scripts included), and answers NOPERM. The agent's own user keeps
+   * everything; not saved to the ACL file (start applies it again).
+   */
+  async applyWriteAccess(): Promise<void> {
+    const refuseWrites = this.volumeFull || this.writesStopped();
+    const rules = ['+@all', ...(refuseWrites ? ['-@write'] : []), ...(refuseWrites || this.isReplica() ? ['-@admin'] : [])];
+    await this.admin.run((r) => r.call('ACL', 'SETUSER', ROOT_USER, ...rules));
   }
 
   async filesystemStats(): Promise<FsStats> {

@@ -1,5 +1,5 @@
-// Redis: lifecycle, root (the `default` user's password), configuration groups and RDB backups; no databases
-// or users, so those verbs answer NotSupportedError (Trove's 501).
+// Redis: lifecycle, root (the `default` user's password), configuration groups, RDB backups and
+// replication (RedisSyncReplication); no databases or users, so those verbs answer NotSupportedError (Trove's 501).
 import type { Logger } from '../../../src/common/log.js';
 import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
@@ -8,9 +8,18 @@ import { redisSection } from './config.js';
 import { RedisLifecycle } from './lifecycle.js';
 import { RedisBackup } from './backup.js';
 import { RedisLogs } from './logs.js';
+import { RedisReplication } from './replication.js';
 
 export function redisEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
   const c = configSection(raw, 'redis', redisSection);
   const lifecycle = new RedisLifecycle(c, stateDir, log);
-  return { name: 'redis', lifecycle, root: lifecycle.root, configuration: lifecycle.overrides, backup: new RedisBackup(c.mount_point, lifecycle, log), logs: new RedisLogs(c, lifecycle.paths) };
+  return {
+    name: 'redis',
+    lifecycle,
+    root: lifecycle.root,
+    configuration: lifecycle.overrides,
+    backup: new RedisBackup(c.mount_point, lifecycle, log),
+    logs: new RedisLogs(c, lifecycle.paths),
+    replication: new RedisReplication(c, lifecycle, log),
+  };
 }

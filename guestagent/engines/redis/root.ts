@@ -7,7 +7,11 @@ import type { RedisAdmin } from './admin-client.js';
 export const ROOT_USER = 'default';
 
 export class RedisRoot implements Root {
-  constructor(private readonly admin: RedisAdmin) {}
+  constructor(
+    private readonly admin: RedisAdmin,
+    /** The lifecycle's limits on the clients' user (read-only, replica) applied again after a change. */
+    private readonly reapplyLimits: () => Promise<void> = async () => undefined,
+  ) {}
 
   async enableRoot(password?: string): Promise<{ name: string; password: string }> {
     const pw = password ?? randomBytes(18).toString('base64url');
@@ -17,6 +21,7 @@ export class RedisRoot implements Root {
       await r.call('ACL', 'SETUSER', ROOT_USER, 'on', 'resetpass', `>${pw}`, '~*', '&*', '+@all');
       await r.call('ACL', 'SAVE');
     });
+    await this.reapplyLimits();
     return { name: ROOT_USER, password: pw };
   }
 
