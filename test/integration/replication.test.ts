@@ -2,12 +2,13 @@
 // made with replica_of goes ACTIVE with the rows, follows new writes, refuses a user's write; the
 // views link both ways; the source cannot be deleted while it has a replica (403); the snapshot
 // backup is gone once the replica is ACTIVE; detach makes the replica writable and independent. A
-// replica whose source's guest has no replication ends in ERROR (Build error: Replica.) with
-// nothing left behind.
+// replica whose source's guest has no replication (PostgreSQL) ends in ERROR (Build error: Replica.)
+// with nothing left behind. Redis replication end to end: replication-redis.test.ts.
 import test from 'ava';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
+import { detectPostgresql } from '../../guestagent/engines/postgresql/detect.js';
 
 const PW = 'Repl-app-pw-1';
 let cp: ControlPlane;
@@ -19,10 +20,12 @@ let replicaIp: string;
 const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
 
 test.before(async () => {
-  // redis too, configured with a strategy its guest does not have (an operator's mistake)
-  cp = await startControlPlane({ config: { mariadb: { replication_strategy: 'MariaDBGTIDReplication' }, redis: { replication_strategy: 'RedisSyncReplication' } } });
+  // postgresql too, configured with a strategy its guest does not have (an operator's mistake)
+  const pg = await detectPostgresql();
+  if (!pg) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/<version>/bin)');
+  cp = await startControlPlane({ config: { mariadb: { replication_strategy: 'MariaDBGTIDReplication' }, postgresql: { replication_strategy: 'PostgresqlReplication' } } });
   await registerDatastore(cp.tdb.db);
-  await registerDatastore(cp.tdb.db, { name: 'redis', version: '7.0' });
+  await registerDatastore(cp.tdb.db, { name: 'postgresql', version: pg.name });
   const r = await cp.http.post('/instances', {
     instance: { name: 'repl-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }] },
   });
@@ -114,7 +117,7 @@ test.serial('detach: the replica is writable and independent, replica_of gone', 
 });
 
 test.serial("a source whose guest has no replication: the replica ends ERROR (Build error: Replica.), nothing left, both deletable", async (t) => {
-  const r = await cp.http.post('/instances', { instance: { name: 'kv', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis' } } });
+  const r = await cp.http.post('/instances', { instance: { name: 'kv', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'postgresql' } } });
   t.is(r.status, 200, JSON.stringify(r.data));
   const kv = await waitForInstance(cp.http, r.data.instance.id, ready);
   t.is(kv?.status, 'ACTIVE', JSON.stringify(kv));
