@@ -9,7 +9,7 @@ import { Tasks } from '../../common/instance-tasks.js';
 import { recordFault, setTask, updateInstance, type InstanceRow } from '../../db/instances.js';
 import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
-import { attachTo } from './promote.js';
+import { attachTo, liveMember } from './promote.js';
 
 export const EJECT = 'eject_replica_source';
 
@@ -24,11 +24,7 @@ export interface EjectData {
 export function ejectFlow(ctx: TaskContext): FlowDefinition<EjectData> {
   const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
   const guest = (id: string) => guestOf(ctx, id);
-  const row = async (id: string): Promise<InstanceRow> => {
-    const r = (await ctx.db('instances').where({ id, deleted: false }).first()) as InstanceRow | undefined;
-    if (!r) throw new Error(`Instance ${id} is gone.`);
-    return r;
-  };
+  const row = (id: string) => liveMember(ctx, id);
 
   return {
     name: EJECT,

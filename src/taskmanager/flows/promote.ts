@@ -27,6 +27,13 @@ export interface PromoteData {
 }
 
 /** `member` replicates from `source` with a new account made on it for that member. */
+/** A member of the replication set by id; one deleted meanwhile fails the step. */
+export async function liveMember(ctx: TaskContext, id: string): Promise<InstanceRow> {
+  const r = (await ctx.db('instances').where({ id, deleted: false }).first()) as InstanceRow | undefined;
+  if (!r) throw new Error(`Instance ${id} is gone.`);
+  return r;
+}
+
 export async function attachTo(ctx: TaskContext, source: InstanceRow, member: string, restart: boolean): Promise<void> {
   const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
   const snap = await guestOf(ctx, source.id).get_replication_snapshot({ snapshot_info: { replica_id: member }, replica_source_config: null }, high);
@@ -38,11 +45,7 @@ export async function attachTo(ctx: TaskContext, source: InstanceRow, member: st
 export function promoteFlow(ctx: TaskContext): FlowDefinition<PromoteData> {
   const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
   const guest = (id: string) => guestOf(ctx, id);
-  const row = async (id: string): Promise<InstanceRow> => {
-    const r = (await ctx.db('instances').where({ id, deleted: false }).first()) as InstanceRow | undefined;
-    if (!r) throw new Error(`Instance ${id} is gone.`);
-    return r;
-  };
+  const row = (id: string) => liveMember(ctx, id);
 
   return {
     name: PROMOTE,
