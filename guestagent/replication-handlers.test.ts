@@ -1,6 +1,7 @@
-// The replication verbs on engines without the Replication capability (PostgreSQL) answer
-// NotSupportedError (Trove's 501), and so does a replica's prepare, before anything is started
-// (Redis has the capability: engines/redis/replication.test.ts);
+// The replication verbs on an engine without the Replication capability answer NotSupportedError
+// (Trove's 501), and so does a replica's prepare, before anything is started. Every engine has the
+// capability now (MariaDB/MySQL, Redis, PostgreSQL: their replication tests run real servers), so
+// the check takes an engine with the capability removed;
 // on an engine whose replication says "replica", the user, database and root verbs are refused.
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,9 +28,10 @@ test.before(() => {
 });
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
-function handlersFor(manager: string) {
+function handlersFor(manager: string, withoutReplication = false) {
   const raw: RawConfig = { DEFAULT: { guest_id: 'i-1' }, [manager]: { mount_point: path.join(root, manager, 'volume'), bin_dir: '/nonexistent' } };
   const engine = engineFor(manager, raw, path.join(root, manager), log);
+  if (withoutReplication) delete (engine as { replication?: unknown }).replication;
   const conductor = { heartbeat: async () => undefined, report_usage: async () => undefined } as unknown as Stub<ConductorContract>;
   const options = { instanceId: 'i-1', engine, conductor, log, backupConfig: backupDefaults.parse({}) };
   return { engine, h: guestHandlers(options, new StatusReporter(options)) };
@@ -37,6 +39,12 @@ function handlersFor(manager: string) {
 
 test('redis has the Replication capability (its verbs are tested on real servers), with root its own on each member', (t) => {
   t.true(handlersFor('redis').engine.replication?.localRoot);
+});
+
+test('postgresql has the Replication capability (engines/postgresql/replication.test.ts), root from the source', (t) => {
+  const r = handlersFor('postgresql').engine.replication;
+  t.truthy(r);
+  t.falsy(r?.localRoot);
 });
 
 test('an engine whose root is local (not replicated) keeps the root verbs on a replica, not the others; not while read-only', async (t) => {
@@ -56,8 +64,8 @@ test('an engine whose root is local (not replicated) keeps the root verbs on a r
 });
 
 for (const manager of ['postgresql']) {
-  test(`${manager}: the replication verbs and a replica's prepare answer NotSupportedError`, async (t) => {
-    const { engine, h } = handlersFor(manager);
+  test(`${manager} without the capability: the replication verbs and a replica's prepare answer NotSupportedError`, async (t) => {
+    const { engine, h } = handlersFor(manager, true);
     t.is(engine.replication, undefined);
     await t.throwsAsync(h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-1' } }), ctx('get_replication_snapshot')), {
       instanceOf: NotSupportedError,

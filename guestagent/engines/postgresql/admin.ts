@@ -16,6 +16,8 @@ export const ROOT_ROLE = 'postgres';
 export const SYSTEM_DATABASES = ['postgres', 'template0', 'template1'];
 export const RESERVED_USERS = [ROOT_ROLE, ADMIN_ROLE, 'root', 'public', 'none', 'current_user', 'current_role', 'session_user'];
 const MAX_NAME_BYTES = 63;
+/** The replication accounts (replication.ts): never a user's. */
+export const REPLICATION_ACCOUNT = /^repl_[0-9a-f]{8}$/;
 
 export interface PgAdminOptions {
   socketDir: string;
@@ -58,7 +60,7 @@ export class PgAdmin implements Databases, Users, Root {
   private checkName(kind: 'Database' | 'User', name: string, reserved: string[]): void {
     if (!name || Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw new InvalidValueError(`${kind} name '${name}' must be 1 to ${MAX_NAME_BYTES} bytes.`);
     if (/[\x00-\x1f\x7f]/.test(name)) throw new InvalidValueError(`${kind} name '${name}' contains characters that are not allowed.`);
-    if (reserved.includes(name.toLowerCase()) || (kind === 'User' && /^pg_/i.test(name))) throw new InvalidValueError(`${kind} name '${name}' is reserved.`);
+    if (reserved.includes(name.toLowerCase()) || (kind === 'User' && (/^pg_/i.test(name) || REPLICATION_ACCOUNT.test(name) || name === 'trove_replication'))) throw new InvalidValueError(`${kind} name '${name}' is reserved.`);
   }
 
   checkDatabaseName(name: string): void {
@@ -152,7 +154,7 @@ export class PgAdmin implements Databases, Users, Root {
       const params: unknown[] = [RESERVED_USERS, limit + 1];
       if (marker !== undefined) params.push(marker.replace(/@%$/, ''));
       const { rows } = await c.query<{ name: string }>(
-        `SELECT rolname AS name FROM pg_roles WHERE rolcanlogin AND rolname <> ALL($1) AND rolname NOT LIKE 'pg\\_%'
+        `SELECT rolname AS name FROM pg_roles WHERE rolcanlogin AND rolname <> ALL($1) AND rolname NOT LIKE 'pg\\_%' AND rolname !~ '^repl_[0-9a-f]{8}$'
          ${marker !== undefined ? `AND rolname ${includeMarker ? '>=' : '>'} $3` : ''} ORDER BY rolname LIMIT $2`,
         params,
       );
@@ -163,7 +165,7 @@ export class PgAdmin implements Databases, Users, Root {
   }
 
   async getUser(name: string, _host: string): Promise<UserSpec | null> {
-    if (RESERVED_USERS.includes(name.toLowerCase()) || /^pg_/i.test(name)) return null;
+    if (RESERVED_USERS.includes(name.toLowerCase()) || /^pg_/i.test(name) || REPLICATION_ACCOUNT.test(name)) return null;
     return this.run(async (c) => {
       const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1 AND rolcanlogin', [name]);
       return rowCount ? { name, host: '%', databases: await this.accessOf(c, name) } : null;

@@ -135,7 +135,14 @@ export class PostgresqlBackup implements Backup {
       `ALTER ROLE ${ADMIN_ROLE} SET ${READ_ONLY_KEY} = off;`,
       '',
     ].join('\n');
-    const args = ['--single', '-D', this.lifecycle.paths.dataDir, '-c', 'exit_on_error=on', '-c', 'listen_addresses=', 'postgres'];
+    // An archive recovery (recovery.signal, no archive: restore_command fails) ends the backup's
+    // WAL on a new timeline: what this copy writes from now on is its own history, which pg_rewind
+    // can tell apart from its source's when the copy becomes the source's replica (replication.ts).
+    const signal = path.join(this.lifecycle.paths.dataDir, 'recovery.signal');
+    writeFileSync(signal, '', { mode: 0o600 });
+    const u = this.lifecycle.user();
+    if (u) chownSync(signal, u.uid, u.gid);
+    const args = ['--single', '-D', this.lifecycle.paths.dataDir, '-c', 'exit_on_error=on', '-c', 'listen_addresses=', '-c', 'restore_command=false', '-c', 'wal_keep_size=256MB', 'postgres'];
     await runWithInput(this.lifecycle.bin('postgres'), args, sql, this.lifecycle.paths.runDir, this.lifecycle.user());
   }
 }

@@ -35,6 +35,10 @@ export function renderPostgresqlConf(c: PostgresqlConfig, p: PostgresqlPaths, me
     log_filename: 'postgresql.log',
     log_rotation_age: 0,
     log_rotation_size: 0,
+    // replication (replication.ts): pg_rewind needs the hint bits logged; WAL kept for replicas and rewinds
+    wal_log_hints: 'on',
+    wal_keep_size: '256MB',
+    hot_standby: 'on',
     ...memorySettings(memoryMb),
   };
   const lines = ['# written by the trove-ts guest agent; configuration group overrides are in conf.d/'];
@@ -55,7 +59,15 @@ export function parseConf(text: string): Record<string, string | number> {
   return out;
 }
 
-export function renderHba(): string {
+/** The group role of the replication accounts (NOLOGIN): pg_hba lets its members replicate. */
+export const REPLICATION_GROUP = 'trove_replication';
+
+/**
+ * `usersBlocked`: users cannot connect (make_read_only during a switchover); the replication
+ * accounts (members of REPLICATION_GROUP) still replicate, and read the source's files for pg_rewind.
+ */
+export function renderHba(o: { usersBlocked?: boolean } = {}): string {
+  const users = o.usersBlocked ? 'reject' : 'scram-sha-256';
   return [
     '# written by the trove-ts guest agent',
     '# TYPE  DATABASE  USER  ADDRESS  METHOD',
@@ -64,8 +76,14 @@ export function renderHba(): string {
     'local   all  all  reject',
     `host    all  ${ADMIN_ROLE}  0.0.0.0/0  reject`,
     `host    all  ${ADMIN_ROLE}  ::/0  reject`,
-    'host    all  all  0.0.0.0/0  scram-sha-256',
-    'host    all  all  ::/0  scram-sha-256',
+    `host    replication  +${REPLICATION_GROUP}  0.0.0.0/0  scram-sha-256`,
+    `host    replication  +${REPLICATION_GROUP}  ::/0  scram-sha-256`,
+    `host    postgres  +${REPLICATION_GROUP}  0.0.0.0/0  scram-sha-256`,
+    `host    postgres  +${REPLICATION_GROUP}  ::/0  scram-sha-256`,
+    `host    all  +${REPLICATION_GROUP}  0.0.0.0/0  reject`,
+    `host    all  +${REPLICATION_GROUP}  ::/0  reject`,
+    `host    all  all  0.0.0.0/0  ${users}`,
+    `host    all  all  ::/0  ${users}`,
     '',
   ].join('\n');
 }

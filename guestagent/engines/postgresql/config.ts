@@ -19,6 +19,8 @@ export const postgresqlSection = z.object({
   guest_log_exposed_logs: opt.str('general'),
   /** Milliseconds a statement takes to have its duration logged in the general log (Trove's key). */
   guest_log_long_query_time: opt.int(1000, 0),
+  /** (trove-ts) Seconds a new replica (or a member attached to a new source) waits for streaming from its source before its prepare (or attach) fails. */
+  replica_attach_timeout: opt.int(60, 1),
 });
 
 export type PostgresqlConfig = z.output<typeof postgresqlSection>;
@@ -34,6 +36,12 @@ export interface PostgresqlPaths {
   pidFile: string;
   overridesFile: string;
   preparedMarker: string;
+  /** make_read_only's marker: users cannot connect (pg_hba), kept across restarts and reconfigurations. */
+  writesStoppedMarker: string;
+  /** The replication account's password for libpq (primary_conninfo's passfile, pg_rewind), 0600, outside the data directory. */
+  replicationPassfile: string;
+  /** primary_conninfo and the other standby settings, 0600, included from conf.d/. */
+  replicationConf: string;
 }
 
 export function postgresqlPaths(c: PostgresqlConfig, stateDir: string): PostgresqlPaths {
@@ -47,5 +55,8 @@ export function postgresqlPaths(c: PostgresqlConfig, stateDir: string): Postgres
     pidFile: path.join(stateDir, 'postgresql.pid'),
     overridesFile: path.join(dataDir, 'conf.d', 'trove-overrides.conf'),
     preparedMarker: path.join(c.mount_point, '.trove-prepared'),
+    writesStoppedMarker: path.join(c.mount_point, '.trove-writes-stopped'),
+    replicationPassfile: path.join(c.mount_point, '.trove-replication.pgpass'),
+    replicationConf: path.join(dataDir, 'conf.d', 'trove-replication.conf'),
   };
 }

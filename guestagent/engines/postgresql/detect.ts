@@ -16,5 +16,5 @@ export async function detectPostgresql(binDir = findBinDir()): Promise<DetectedE
   if (!binDir) return undefined;
   const v = await versionOf(path.join(binDir, 'postgres'), /\(PostgreSQL\)\s+(\d+\.\d+)/);
   // Since PostgreSQL 10 the major version is one number: the version name is "15", not "15.20".
-  return v ? { manager: 'postgresql', version: v, name: v.split('.')[0]! } : undefined;
+  return v ? { manager: 'postgresql', version: v, name: v.split('.')[0]!, replicationStrategy: 'PostgresqlReplication' } : undefined;
 }

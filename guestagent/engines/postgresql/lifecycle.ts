@@ -68,7 +68,7 @@ export class PgLifecycle implements Lifecycle {
   private writeConfFiles(memoryMb: number): void {
     const files: Array<[string, string]> = [
       ['postgresql.conf', renderPostgresqlConf(this.c, this.paths, memoryMb)],
-      ['pg_hba.conf', renderHba()],
+      ['pg_hba.conf', renderHba({ usersBlocked: existsSync(this.paths.writesStoppedMarker) })],
       ['pg_ident.conf', renderIdent(agentUserName())],
     ];
     const confD = path.dirname(this.paths.overridesFile);

@@ -1,0 +1,241 @@
+// Streaming replication between two real PostgreSQL servers in temp dirs, through the guest's own
+// handlers: the source is prepared and written to, get_replication_snapshot makes a replication
+// role (not superuser, not listed) and a slot, a pg_basebackup goes through create_backup into the
+// local store, and the replica is prepared from it with snapshot.master as the taskmanager does
+// (restore, pg_rewind of what the restored copy wrote itself, standby). Then: rows written after
+// the backup arrive, a user's write on the replica is refused, a restart keeps streaming;
+// wait_for_txn answers at once / times out clearly; a switchover (make_read_only, wait_for_txn,
+// detach + enable_as_master, attach_replica of the old source: pg_rewind) loses nothing and rows
+// flow the other way; detach makes a member writable and independent; cleanup drops the role.
+// No password in any log line (the agent's and both servers').
+import test from 'ava';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { createLogger } from '../../../src/common/log.js';
+import type { Stub } from '../../../src/rpc/contract.js';
+import type { ConductorContract } from '../../../src/rpc/contracts/conductor.js';
+import { guestContract } from '../../../src/rpc/contracts/guest.js';
+import { freeTcpPort } from '../../../test/helpers/ports.js';
+import { backupDefaults } from '../../backup/config.js';
+import { InvalidValueError, type Engine } from '../../capabilities.js';
+import { guestHandlers, StatusReporter } from '../../manager.js';
+import { findBinDir } from './detect.js';
+import { postgresqlEngine } from './manager.js';
+import type { PgLifecycle } from './lifecycle.js';
+import { hasTxn, parseHistory, parseTxn, replicationUserFor } from './replication.js';
+
+const logged: string[] = [];
+const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
+const ctx = (method: string) => ({ context: {}, method });
+const SOURCE_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0001';
+const REPLICA_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0002';
+const APP_PW = 'app-Secret-pw-1';
+
+let root: string;
+const engines: Engine[] = [];
+const passwords: string[] = [APP_PW];
+
+interface Agent {
+  name: string;
+  engine: Engine;
+  lc: PgLifecycle;
+  port: number;
+  h: ReturnType<typeof guestHandlers>;
+  backups: Array<Record<string, unknown>>;
+}
+
+async function agent(name: string, instanceId: string, extra: Record<string, string> = {}): Promise<Agent> {
+  const port = await freeTcpPort();
+  const state = path.join(root, name, 'state');
+  mkdirSync(state, { recursive: true });
+  const engine = postgresqlEngine({ DEFAULT: { guest_id: instanceId }, postgresql: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', replica_attach_timeout: '20', ...extra } }, state, log);
+  engines.push(engine);
+  const backups: Array<Record<string, unknown>> = [];
+  const conductor = {
+    heartbeat: async () => undefined,
+    report_usage: async () => undefined,
+    update_backup: async (a: Record<string, unknown>) => void backups.push(a),
+  } as unknown as Stub<ConductorContract>;
+  const options = { instanceId, engine, conductor, log, backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }), prepareFailedFile: path.join(state, 'prepare-failed') };
+  const reporter = new StatusReporter(options);
+  return { name, engine, lc: engine.lifecycle as PgLifecycle, port, h: guestHandlers(options, reporter), backups };
+}
+
+const prepareArgs = (extra: Record<string, unknown> = {}) =>
+  guestContract.prepare.args.parse({ memory_mb: 256, databases: [{ _name: 'shop' }], users: [{ _name: 'app', _password: APP_PW, _databases: [{ _name: 'shop' }] }], ...extra });
+
+async function query<T extends pg.QueryResultRow>(a: Agent, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ host: '127.0.0.1', port: a.port, user: 'app', password: APP_PW, database: 'shop', connectionTimeoutMillis: 5000 });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+const count = async (a: Agent) => (await query<{ n: number }>(a, 'SELECT count(*)::int AS n FROM items'))[0]!.n;
+const txnOf = async (a: Agent) => guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
+const waitForTxn = (a: Agent, txn: string, timeout: number) => a.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout }), ctx('wait_for_txn'));
+
+async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  for (const deadline = Date.now() + ms; ; ) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function backupOf(a: Agent, id: string): Promise<{ location: string; checksum: string }> {
+  await a.h.create_backup(guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }), ctx('create_backup'));
+  await until('the backup report', async () => a.backups.some((b) => b.backup_id === id), 60_000);
+  const r = a.backups.find((b) => b.backup_id === id)!;
+  if (r.state !== 'COMPLETED') throw new Error(`backup ${id} ended ${String(r.state)}`);
+  return { location: String(r.location), checksum: String(r.checksum) };
+}
+
+async function snapshotFor(a: Agent, replicaId: string) {
+  const s = guestContract.get_replication_snapshot.result.parse(
+    await a.h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: replicaId, name: 'r' } }), ctx('get_replication_snapshot')),
+  );
+  passwords.push(s.replication_user.password);
+  return { host: '127.0.0.1', port: s.port, user: s.replication_user.name, password: s.replication_user.password };
+}
+
+let source: Agent;
+let replica: Agent;
+
+if (!findBinDir()) {
+  if (process.env.TROVE_TEST_SKIP_ENGINES) test.skip('PostgreSQL replication (not installed; TROVE_TEST_SKIP_ENGINES is set)', () => undefined);
+  else test('PostgreSQL is installed', (t) => t.fail('no /usr/lib/postgresql/<version>/bin/postgres: install postgresql, or set TROVE_TEST_SKIP_ENGINES=1'));
+} else {
+  test.before(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'postgresql-replication-'));
+    chmodSync(root, 0o755);
+    source = await agent('source', SOURCE_ID);
+    await source.h.prepare(prepareArgs(), ctx('prepare'));
+    await query(source, 'CREATE TABLE items (id INT PRIMARY KEY, body TEXT)');
+    await query(source, "INSERT INTO items SELECT i, 'row ' || i FROM generate_series(1, 1000) i");
+  });
+
+  test.after.always(async () => {
+    for (const e of engines) await e.lifecycle.stop().catch(() => undefined);
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  test('txn positions: same timeline by LSN, an ancestor timeline up to where the history left it', (t) => {
+    t.deepEqual(parseTxn('1:0/3000060'), { timeline: 1, lsn: 0x3000060n });
+    t.throws(() => parseTxn('0-1-5'), { message: /<timeline>:<LSN>/ });
+    const history = parseHistory('1\t0/5000000\tno recovery target specified\n');
+    const p = { timeline: 2, lsn: '0/6000000', history };
+    t.true(hasTxn(p, parseTxn('2:0/5FFFFFF')));
+    t.false(hasTxn(p, parseTxn('2:0/6000001')));
+    t.true(hasTxn(p, parseTxn('1:0/5000000')));
+    t.false(hasTxn(p, parseTxn('1:0/5000001')), 'what the old timeline wrote after the fork is not held');
+    t.false(hasTxn(p, parseTxn('3:0/1')));
+  });
+
+  test.serial('source: a replication role per replica (not superuser, not listed) and a slot; a new password each time', async (t) => {
+    const first = await snapshotFor(source, REPLICA_ID);
+    const second = await snapshotFor(source, REPLICA_ID);
+    t.is(second.user, replicationUserFor(REPLICA_ID));
+    t.regex(second.user, /^repl_[0-9a-f]{8}$/);
+    t.not(first.password, second.password);
+    const role = await source.lc.admin.run(async (c) => (await c.query('SELECT rolsuper, rolreplication, rolcanlogin, rolcreaterole FROM pg_roles WHERE rolname = $1', [second.user])).rows[0]);
+    t.deepEqual(role, { rolsuper: false, rolreplication: true, rolcanlogin: true, rolcreaterole: false });
+    const slots = await source.lc.admin.run(async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots')).rows.map((r) => r.slot_name));
+    t.deepEqual(slots, [second.user]);
+    const users = guestContract.list_users.result.parse(await source.h.list_users(guestContract.list_users.args.parse({}), ctx('list_users')));
+    t.deepEqual(users[0].map((u) => u._name), ['app']);
+    await t.throwsAsync(source.lc.admin.createUsers([{ name: second.user, host: '%', password: 'x-Secret-1', databases: [] }]), { instanceOf: InvalidValueError });
+  });
+
+  test.serial('replica: prepared from the source\'s backup with snapshot.master; rows after the backup arrive; users\' writes refused; a restart keeps streaming', async (t) => {
+    const master = await snapshotFor(source, REPLICA_ID);
+    const backup = await backupOf(source, 'snap-1');
+    await query(source, "INSERT INTO items SELECT i, 'after ' || i FROM generate_series(1001, 1100) i");
+    replica = await agent('replica', REPLICA_ID);
+    await replica.h.prepare(prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare'));
+    t.true(await replica.engine.replication!.isReplica());
+    await until('the rows written after the backup', async () => (await count(replica)) === 1100);
+    await query(source, "INSERT INTO items VALUES (1101, 'live')");
+    await until('a new row', async () => (await count(replica)) === 1101);
+    const err = await t.throwsAsync(query(replica, "INSERT INTO items VALUES (5000, 'no')"));
+    t.regex(err!.message, /read-only transaction/);
+    await t.throwsAsync(replica.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'x' }] }), ctx('create_database')), { instanceOf: InvalidValueError, message: /read-only replica/ });
+    const conf = path.join(replica.lc.paths.dataDir, 'conf.d', 'trove-replication.conf');
+    t.is(statSync(conf).mode & 0o777, 0o600);
+    t.false(readFileSync(conf, 'utf8').includes(master.password), 'the conninfo names a passfile, not the password');
+    t.is(statSync(replica.lc.paths.replicationPassfile).mode & 0o777, 0o600);
+    t.is(readFileSync(path.join(replica.lc.paths.dataDir, 'postgresql.conf'), 'utf8').match(/^port = '(\d+)'/m)?.[1], String(replica.port), 'the replica keeps its own configuration');
+
+    await replica.engine.lifecycle.restart();
+    await query(source, "INSERT INTO items VALUES (1102, 'after restart')");
+    await until('a row after the restart', async () => (await count(replica)) === 1102);
+
+    // wait_for_txn: at once for a position it has; a clear error for one it never gets
+    const txn = await txnOf(source);
+    t.regex(txn, /^1:[0-9A-F]+\/[0-9A-F]+$/);
+    await waitForTxn(replica, txn, 10);
+    const started = Date.now();
+    await t.throwsAsync(waitForTxn(replica, '1:FF/0', 1), { message: /did not reach the transaction '1:FF\/0' within 1 s: it is at '1:/ });
+    t.true(Date.now() - started < 5000);
+  });
+
+  test.serial('switchover: make_read_only, wait_for_txn, detach + enable_as_master; the old source attaches with pg_rewind; rows flow the other way', async (t) => {
+    await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
+    await t.throwsAsync(query(source, "INSERT INTO items VALUES (2000, 'stopped')"), { message: /pg_hba|rejects|no pg_hba/ });
+    const txn = await txnOf(source);
+    await waitForTxn(replica, txn, 20);
+    await replica.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
+    await replica.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master'));
+    t.false(await replica.engine.replication!.isReplica());
+    await query(replica, "INSERT INTO items VALUES (1103, 'on the new source')");
+    const newTxn = await txnOf(replica);
+    t.regex(newTxn, /^2:/, 'the promotion started a new timeline');
+    // the new source holds the old source's last position (its timeline-1 history reaches it)
+    await waitForTxn(replica, txn, 1);
+
+    const master = await snapshotFor(replica, SOURCE_ID);
+    await source.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master } }), ctx('attach_replica'));
+    t.true(await source.engine.replication!.isReplica());
+    t.false(await source.engine.replication!.isReadOnly());
+    await until('the new source\'s row on the old one', async () => (await count(source)) === 1103);
+    await query(replica, "INSERT INTO items VALUES (1104, 'flows')");
+    await until('a new row on the old source', async () => (await count(source)) === 1104);
+    await waitForTxn(source, await txnOf(replica), 10);
+    await t.throwsAsync(query(source, "INSERT INTO items VALUES (5001, 'no')"), { message: /read-only transaction/ });
+  });
+
+  test.serial('detach: writable and independent; cleanup drops the role and its slot', async (t) => {
+    await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
+    t.false(await source.engine.replication!.isReplica());
+    await query(source, "INSERT INTO items VALUES (3000, 'own')");
+    await query(replica, "INSERT INTO items VALUES (1105, 'not replicated')");
+    await new Promise((r) => setTimeout(r, 1000));
+    t.is((await query(source, 'SELECT count(*)::int AS n FROM items WHERE id = 1105'))[0]!.n, 0);
+    t.false(existsSync(path.join(source.lc.paths.dataDir, 'standby.signal')));
+    // detaching again changes nothing
+    await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
+    await replica.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: SOURCE_ID } }), ctx('cleanup_source_on_replica_detach'));
+    const left = await replica.lc.admin.run(async (c) => ({
+      roles: (await c.query("SELECT rolname FROM pg_roles WHERE rolname ~ '^repl_'")).rows.length,
+      slots: (await c.query('SELECT slot_name FROM pg_replication_slots')).rows.length,
+    }));
+    t.deepEqual(left, { roles: 0, slots: 0 });
+  });
+
+  test.serial('no password in the agent\'s log or the servers\' logs', (t) => {
+    const files: string[] = [];
+    for (const a of [source, replica]) {
+      files.push(a.lc.paths.logFile);
+      if (existsSync(a.lc.paths.logDir)) for (const f of readdirSync(a.lc.paths.logDir)) files.push(path.join(a.lc.paths.logDir, f));
+    }
+    const texts = [logged.join(''), ...files.filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'))];
+    for (const pw of passwords) for (const text of texts) t.false(text.includes(pw), 'a password in a log');
+    t.true(logged.some((l) => l.includes('streaming from the replication source')));
+  });
+}
