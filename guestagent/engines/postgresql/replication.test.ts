@@ -107,6 +107,7 @@ async function snapshotFor(a: Agent, replicaId: string) {
 
 let source: Agent;
 let replica: Agent;
+let backup: { location: string; checksum: string };
 
 if (!findBinDir()) {
   if (process.env.TROVE_TEST_SKIP_ENGINES) test.skip('PostgreSQL replication (not installed; TROVE_TEST_SKIP_ENGINES is set)', () => undefined);
@@ -155,7 +156,7 @@ if (!findBinDir()) {
 
   test.serial('replica: prepared from the source\'s backup with snapshot.master; rows after the backup arrive; users\' writes refused; a restart keeps streaming', async (t) => {
     const master = await snapshotFor(source, REPLICA_ID);
-    const backup = await backupOf(source, 'snap-1');
+    backup = await backupOf(source, 'snap-1');
     await query(source, "INSERT INTO items SELECT i, 'after ' || i FROM generate_series(1001, 1100) i");
     replica = await agent('replica', REPLICA_ID);
     await replica.h.prepare(prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare'));
@@ -183,6 +184,18 @@ if (!findBinDir()) {
     const started = Date.now();
     await t.throwsAsync(waitForTxn(replica, '1:FF/0', 1), { message: /did not reach the transaction '1:FF\/0' within 1 s: it is at '1:/ });
     t.true(Date.now() - started < 5000);
+  });
+
+  test.serial('a replica its source refuses (a wrong password) fails its prepare, saying why, without the password; the engine stopped', async (t) => {
+    const master = { host: '127.0.0.1', port: source.port, user: replicationUserFor(REPLICA_ID), password: 'wrong-Secret-pw-9' };
+    passwords.push(master.password);
+    const bad = await agent('bad-replica', '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0009', { replica_attach_timeout: '3' });
+    const err = await t.throwsAsync(
+      bad.h.prepare(prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare')),
+    );
+    t.regex(err!.message, /pg_rewind against 127\.0\.0\.1:\d+ failed: .*password authentication failed/);
+    t.false(err!.message.includes(master.password));
+    t.is(await bad.engine.lifecycle.health(), 'shutdown');
   });
 
   test.serial('switchover: make_read_only, wait_for_txn, detach + enable_as_master; the old source attaches with pg_rewind; rows flow the other way', async (t) => {
