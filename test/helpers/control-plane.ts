@@ -47,7 +47,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
   chmodSync(stateDir, 0o755);
   const guestConf = path.join(stateDir, 'guest-extra.conf');
   writeFileSync(guestConf, o.guestConfig ?? '[DEFAULT]\nlog_level = info\n');
-  const subnet = 100 + Math.floor(Math.random() * 150);
+  const subnet = 100 + Math.floor(Math.random() * 150); // 100-249; the local compute unit test keeps 250-254
   const sections: Record<string, Record<string, string>> = {
     DEFAULT: {
       transport_url: vhost.url,
