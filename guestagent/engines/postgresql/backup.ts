@@ -148,7 +148,7 @@ export class PostgresqlBackup implements Backup {
 }
 
 /** chown -R to the server's user (when the agent is root). */
-function ownTree(dir: string, u: OsUser | undefined): void {
+export function ownTree(dir: string, u: OsUser | undefined): void {
   if (!u) return;
   const walk = (p: string) => {
     const st = lstatSync(p);

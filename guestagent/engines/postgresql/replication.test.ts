@@ -32,6 +32,7 @@ const log = createLogger('test', { level: 'debug', destination: new Writable({ w
 const ctx = (method: string) => ({ context: {}, method });
 const SOURCE_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0001';
 const REPLICA_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0002';
+const REPLICA2_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0003';
 const APP_PW = 'app-Secret-pw-1';
 
 let root: string;
@@ -107,6 +108,7 @@ async function snapshotFor(a: Agent, replicaId: string) {
 
 let source: Agent;
 let replica: Agent;
+let replica2: Agent;
 let backup: { location: string; checksum: string };
 
 if (!findBinDir()) {
@@ -124,7 +126,7 @@ if (!findBinDir()) {
 
   test.after.always(async () => {
     for (const e of engines) await e.lifecycle.stop().catch(() => undefined);
-    if (root) rmSync(root, { recursive: true, force: true });
+    if (root && !process.env.KEEP) rmSync(root, { recursive: true, force: true });
   });
 
   test('txn positions: same timeline by LSN, an ancestor timeline up to where the history left it', (t) => {
@@ -159,7 +161,8 @@ if (!findBinDir()) {
     backup = await backupOf(source, 'snap-1');
     await query(source, "INSERT INTO items SELECT i, 'after ' || i FROM generate_series(1001, 1100) i");
     replica = await agent('replica', REPLICA_ID);
-    await replica.h.prepare(prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare'));
+    await replica.h.prepare(prepareArgs({ overrides: { work_mem: '6MB' }, backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare'));
+    t.is((await replica.lc.admin.run((c) => c.query<{ work_mem: string }>('SHOW work_mem'))).rows[0]!.work_mem, '6MB', 'its own configuration group');
     t.true(await replica.engine.replication!.isReplica());
     await until('the rows written after the backup', async () => (await count(replica)) === 1100);
     await query(source, "INSERT INTO items VALUES (1101, 'live')");
@@ -198,6 +201,15 @@ if (!findBinDir()) {
     t.is(await bad.engine.lifecycle.health(), 'shutdown');
   });
 
+  test.serial('a second replica of the source', async (t) => {
+    const master = await snapshotFor(source, REPLICA2_ID);
+    const b = await backupOf(source, 'snap-2');
+    replica2 = await agent('replica2', REPLICA2_ID);
+    await replica2.h.prepare(prepareArgs({ backup_info: { id: 'snap-2', location: b.location, checksum: b.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare'));
+    await until('the rows on the second replica', async () => (await count(replica2)) === (await count(source)));
+    t.pass();
+  });
+
   test.serial('switchover: make_read_only, wait_for_txn, detach + enable_as_master; the old source attaches with pg_rewind; rows flow the other way', async (t) => {
     await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
     await t.throwsAsync(query(source, "INSERT INTO items VALUES (2000, 'stopped')"), { message: /pg_hba|rejects|no pg_hba/ });
@@ -217,8 +229,12 @@ if (!findBinDir()) {
     t.true(await source.engine.replication!.isReplica());
     t.false(await source.engine.replication!.isReadOnly());
     await until('the new source\'s row on the old one', async () => (await count(source)) === 1103);
+    // a standby of the old source follows the new one (its timeline: latest)
+    await replica2.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master: await snapshotFor(replica, REPLICA2_ID) } }), ctx('attach_replica'));
     await query(replica, "INSERT INTO items VALUES (1104, 'flows')");
     await until('a new row on the old source', async () => (await count(source)) === 1104);
+    await until('a new row on the other replica', async () => (await count(replica2)) === 1104);
+    t.regex(await txnOf(replica2), /^2:/);
     await waitForTxn(source, await txnOf(replica), 10);
     await t.throwsAsync(query(source, "INSERT INTO items VALUES (5001, 'no')"), { message: /read-only transaction/ });
   });
@@ -234,6 +250,8 @@ if (!findBinDir()) {
     // detaching again changes nothing
     await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
     await replica.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: SOURCE_ID } }), ctx('cleanup_source_on_replica_detach'));
+    await replica2.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
+    await replica.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA2_ID } }), ctx('cleanup_source_on_replica_detach'));
     const left = await replica.lc.admin.run(async (c) => ({
       roles: (await c.query("SELECT rolname FROM pg_roles WHERE rolname ~ '^repl_'")).rows.length,
       slots: (await c.query('SELECT slot_name FROM pg_replication_slots')).rows.length,
@@ -243,7 +261,7 @@ if (!findBinDir()) {
 
   test.serial('no password in the agent\'s log or the servers\' logs', (t) => {
     const files: string[] = [];
-    for (const a of [source, replica]) {
+    for (const a of [source, replica, replica2]) {
       files.push(a.lc.paths.logFile);
       if (existsSync(a.lc.paths.logDir)) for (const f of readdirSync(a.lc.paths.logDir)) files.push(path.join(a.lc.paths.logDir, f));
     }

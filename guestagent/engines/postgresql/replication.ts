@@ -38,6 +38,7 @@ import type { Logger } from '../../../src/common/log.js';
 import type { Replication, ReplicationMaster } from '../../capabilities.js';
 import { chownAll } from '../../platform/os-user.js';
 import { REPLICATION_ACCOUNT } from './admin.js';
+import { ownTree } from './backup.js';
 import { scramVerifier } from './scram.js';
 import { confValue, renderHba, REPLICATION_GROUP } from './conf-files.js';
 import type { PostgresqlConfig } from './config.js';
@@ -225,14 +226,15 @@ export class PgReplication implements Replication {
 
   private async replicateFrom(master: ReplicationMaster): Promise<void> {
     const logFrom = existsSync(this.paths.logFile) ? statSync(this.paths.logFile).size : 0;
-    const standby = existsSync(path.join(this.paths.dataDir, 'standby.signal')) && (await this.inRecovery().catch(() => true));
+    // a primary (a restored copy, a former source) or a standby of another source alike: pg_rewind
+    // takes back what this server has beyond the new source's history ("no rewind required" else)
     await this.lifecycle.stop();
-    if (!standby) await this.rewind(master);
+    await this.rewind(master);
     // users may connect again: the standby refuses their writes by itself
     rmSync(this.paths.writesStoppedMarker, { force: true });
     this.writeHba();
     this.writeStandbyFiles(master);
-    this.log.info({ host: master.host, port: master.port, user: master.user, rewound: !standby }, 'standby of the replication source; waiting for streaming');
+    this.log.info({ host: master.host, port: master.port, user: master.user }, 'standby of the replication source; waiting for streaming');
     await this.lifecycle.start();
     await this.waitStreaming(master, logFrom);
     this.log.info({ host: master.host, port: master.port }, 'streaming from the replication source');
@@ -260,7 +262,7 @@ export class PgReplication implements Replication {
         const said = String(err.stderr || err.message || err).trim().split('\n').slice(-3).join(' | ');
         throw new Error(`pg_rewind against ${master.host}:${master.port} failed: ${scrub(said, master.password)}`);
       });
-      const said = stderr.split('\n').filter((l) => /diverged|no rewind|rewinding|Done/.test(l)).join(' | ');
+      const said = stderr.split('\n').filter((l) => /diverged|no rewind|same timeline|rewinding|Done/.test(l)).join(' | ');
       this.log.info({ host: master.host, port: master.port, said: scrub(said, master.password) }, 'pg_rewind done');
     } finally {
       for (const f of INSTANCE_FILES) {
@@ -271,7 +273,7 @@ export class PgReplication implements Replication {
       rmSync(keep, { recursive: true, force: true });
       // the source's own signal files and labels are not this server's state
       rmSync(path.join(this.paths.dataDir, 'recovery.signal'), { force: true });
-      chownAll(INSTANCE_FILES.map((f) => path.join(this.paths.dataDir, f)).filter((p) => existsSync(p)), this.lifecycle.user());
+      for (const f of INSTANCE_FILES) if (existsSync(path.join(this.paths.dataDir, f))) ownTree(path.join(this.paths.dataDir, f), this.lifecycle.user());
     }
   }
 
@@ -323,6 +325,8 @@ export class PgReplication implements Replication {
     await this.run(async (c) => {
       const { rows } = await c.query<{ ok: boolean }>('SELECT pg_promote(true, $1) AS ok', [Math.max(60, this.c.start_timeout)]);
       if (!rows[0]!.ok) throw new Error('the standby did not finish its promotion in time');
+      // the new timeline in the control file now (pg_rewind of a member that follows this one reads it there)
+      await c.query('CHECKPOINT');
     });
     return true;
   }
