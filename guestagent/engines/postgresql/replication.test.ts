@@ -201,6 +201,20 @@ if (!findBinDir()) {
     t.is(await bad.engine.lifecycle.health(), 'shutdown');
   });
 
+  test.serial('a replica that cannot stream (its slot gone on the source) fails its prepare within replica_attach_timeout, with the server\'s reason', async (t) => {
+    const id = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0008';
+    const master = await snapshotFor(source, id);
+    await source.lc.admin.run((c) => c.query('SELECT pg_drop_replication_slot($1)', [master.user]));
+    const bad = await agent('no-slot-replica', id, { replica_attach_timeout: '3' });
+    const started = Date.now();
+    const err = await t.throwsAsync(
+      bad.h.prepare(prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare')),
+    );
+    t.regex(err!.message, /replication from 127\.0\.0\.1:\d+ did not start within 3 s \(.*\); the server says: .*replication slot "repl_[0-9a-f]{8}" does not exist/);
+    t.true(Date.now() - started < 60_000);
+    await source.engine.replication!.removeReplica(id);
+  });
+
   test.serial('a second replica of the source', async (t) => {
     const master = await snapshotFor(source, REPLICA2_ID);
     const b = await backupOf(source, 'snap-2');

@@ -225,7 +225,8 @@ export class PgReplication implements Replication {
   }
 
   private async replicateFrom(master: ReplicationMaster): Promise<void> {
-    const logFrom = existsSync(this.paths.logFile) ? statSync(this.paths.logFile).size : 0;
+    const general = path.join(this.paths.logDir, 'postgresql.log');
+    const logFrom = { server: existsSync(this.paths.logFile) ? statSync(this.paths.logFile).size : 0, general: existsSync(general) ? statSync(general).size : 0 };
     // a primary (a restored copy, a former source) or a standby of another source alike: pg_rewind
     // takes back what this server has beyond the new source's history ("no rewind required" else)
     await this.lifecycle.stop();
@@ -284,7 +285,7 @@ export class PgReplication implements Replication {
   }
 
   /** Until pg_stat_wal_receiver streams, at most replica_attach_timeout. */
-  private async waitStreaming(master: ReplicationMaster, logFrom: number): Promise<void> {
+  private async waitStreaming(master: ReplicationMaster, logFrom: { server: number; general: number }): Promise<void> {
     const deadline = Date.now() + this.c.replica_attach_timeout * 1000;
     let status = 'no WAL receiver';
     for (;;) {
@@ -299,7 +300,7 @@ export class PgReplication implements Replication {
   }
 
   /** The server's last error about its WAL receiver since `from` (server.log, before the logging collector, and the general log). */
-  private serverSaid(from: number): string {
+  private serverSaid(from: { server: number; general: number }): string {
     const lines: string[] = [];
     const tail = (file: string, start: number) => {
       if (!existsSync(file)) return;
@@ -314,9 +315,12 @@ export class PgReplication implements Replication {
       }
       lines.push(...buf.toString('utf8').split('\n'));
     };
-    tail(this.paths.logFile, from);
-    tail(path.join(this.paths.logDir, 'postgresql.log'), 0);
-    return (lines.filter((l) => /FATAL|ERROR/.test(l) && /primary|WAL|timeline|replication|connect|password|slot/i.test(l)).at(-1) ?? '').replace(/^.*?(FATAL|ERROR):\s*/, '').trim();
+    tail(this.paths.logFile, from.server);
+    // a general log shorter than when the attach began was started again: read from its start
+    const general = path.join(this.paths.logDir, 'postgresql.log');
+    tail(general, existsSync(general) && statSync(general).size < from.general ? 0 : from.general);
+    const walReceiver = /primary server|WAL|timeline|replication slot|could not connect|password authentication|recovery/i;
+    return (lines.filter((l) => /FATAL|ERROR|PANIC/.test(l) && walReceiver.test(l)).at(-1) ?? '').replace(/^.*?(FATAL|ERROR):\s*/, '').trim();
   }
 
   // ---- leaving replication ----
