@@ -132,6 +132,8 @@ export class PgReplication implements Replication {
     const name = replicationUserFor(replicaId);
     const password = randomBytes(24).toString('base64url');
     await this.run(async (c) => {
+      // one at a time (replicas are made in parallel: concurrent GRANTs on one function collide); released with the session
+      await c.query("SELECT pg_advisory_lock(hashtext('trove_replication'))");
       if (!(await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [REPLICATION_GROUP])).rowCount) {
         await c.query(`CREATE ROLE ${ident(REPLICATION_GROUP)} NOLOGIN`);
       }
