@@ -225,8 +225,13 @@ export interface Replication {
    * replication runs, throws if it does not within the engine's timeout.
    */
   attach(master: ReplicationMaster): Promise<void>;
-  /** On a replica: stops replicating, forgets the source, writable again; a no-op on a server that replicates from nothing. */
-  detach(): Promise<void>;
+  /**
+   * On a replica: stops replicating, forgets the source, writable again; a no-op on a server that
+   * replicates from nothing. `forFailover`: enable_as_master or attach_replica comes next (a switchover
+   * or failover), an engine whose detaching would fork its own history (PostgreSQL's promotion) may
+   * leave the work to those.
+   */
+  detach(forFailover?: boolean): Promise<void>;
   /** Whether the engine is a replica now (its users' writes are refused). */
   isReplica(): Promise<boolean>;
   /**

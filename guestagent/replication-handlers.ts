@@ -34,8 +34,8 @@ export function replicationHandlers(engine: Engine, log: Logger): Pick<Handlers<
       return { port: r.port, replication_user: { name: r.user.name, password: r.user.password } };
     },
     detach_replica: async (a) => {
-      await replicationCapability(engine).detach();
-      log.info({ for_failover: a.for_failover }, 'replica detached: writable again');
+      await replicationCapability(engine).detach(a.for_failover);
+      log.info({ for_failover: a.for_failover }, 'replica detached');
       return null;
     },
     cleanup_source_on_replica_detach: async (a) => {

@@ -243,7 +243,9 @@ if (!findBinDir()) {
     t.true(await source.engine.replication!.isReplica());
     t.false(await source.engine.replication!.isReadOnly());
     await until('the new source\'s row on the old one', async () => (await count(source)) === 1103);
-    // a standby of the old source follows the new one (its timeline: latest)
+    // a standby of the old source follows the new one (its timeline: latest); the taskmanager detaches it for the failover first: it stays a standby
+    await replica2.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
+    t.true(await replica2.engine.replication!.isReplica());
     await replica2.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master: await snapshotFor(replica, REPLICA2_ID) } }), ctx('attach_replica'));
     await query(replica, "INSERT INTO items VALUES (1104, 'flows')");
     await until('a new row on the old source', async () => (await count(source)) === 1104);

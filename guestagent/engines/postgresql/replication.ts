@@ -322,7 +322,7 @@ export class PgReplication implements Replication {
     const general = path.join(this.paths.logDir, 'postgresql.log');
     tail(general, existsSync(general) && statSync(general).size < from.general ? 0 : from.general);
     const walReceiver = /primary server|WAL|timeline|replication slot|could not connect|password authentication|recovery/i;
-    return (lines.filter((l) => /FATAL|ERROR|PANIC/.test(l) && walReceiver.test(l)).at(-1) ?? '').replace(/^.*?(FATAL|ERROR):\s*/, '').trim();
+    return (lines.filter((l) => /FATAL|ERROR|PANIC/.test(l) && walReceiver.test(l) && !/due to administrator command/.test(l)).at(-1) ?? '').replace(/^.*?(FATAL|ERROR):\s*/, '').trim();
   }
 
   // ---- leaving replication ----
@@ -346,7 +346,16 @@ export class PgReplication implements Replication {
     return was;
   }
 
-  async detach(): Promise<void> {
+  /**
+   * `forFailover` (a switchover or a failover: enable_as_master or attach_replica follows): the
+   * standby stays as it is. Promoting every replica here would give each a timeline of its own with
+   * the same number as the new source's, which pg_rewind could not tell apart ("same timeline").
+   */
+  async detach(forFailover = false): Promise<void> {
+    if (forFailover) {
+      this.log.info({ replica: await this.isReplica() }, 'detach for a failover: the standby stays until enable_as_master or attach_replica');
+      return;
+    }
     const was = await this.leaveReplication();
     const dropped = was ? await this.dropReplicationAccounts() : [];
     this.log.info({ was_replica: was, dropped_accounts: dropped }, 'detached from the replication source');
@@ -431,6 +440,8 @@ export class PgReplication implements Replication {
 
   async enableAsSource(): Promise<void> {
     const was = await this.leaveReplication();
-    this.log.info({ was_replicating: was }, 'enabled as the replication source: writable, replicating from nothing');
+    // the accounts copied from the former source serve no replica of this one yet (get_replication_snapshot makes them)
+    const dropped = was ? await this.dropReplicationAccounts() : [];
+    this.log.info({ was_replicating: was, dropped_accounts: dropped }, 'enabled as the replication source: writable, replicating from nothing');
   }
 }
