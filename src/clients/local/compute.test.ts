@@ -8,14 +8,18 @@ import path from 'node:path';
 import { LocalCompute } from './compute.js';
 import { localSection } from './config.js';
 
+let nextSubnet = 250;
+
 /** A driver whose "guest agent" only sleeps (it listens nowhere), on a subnet of its own. */
 function setup(t: { teardown(fn: () => unknown): void }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'local-compute-'));
   const agent = path.join(dir, 'agent.mjs');
   writeFileSync(agent, 'setTimeout(() => undefined, 60_000);\nprocess.on("SIGTERM", () => process.exit(0));\n');
-  // 250-254: outside the control planes' subnets (test/helpers/control-plane.ts: 100-249), whose
-  // real engines listen on the probed ports and would take an address this test expects free
-  const subnet = String(250 + Math.floor(Math.random() * 5));
+  // one subnet per test, 250-254: outside the control planes' (test/helpers/control-plane.ts:
+  // 100-249), whose engines listen on the probed ports, and apart from each other, since probing an
+  // address binds its ports for a moment and two tests probing one address would see it taken
+  const subnet = String(nextSubnet++);
+  if (Number(subnet) > 254) throw new Error('more tests than subnets 250-254');
   const config = localSection.parse({ state_dir: dir, address_subnet: subnet, guestagent_bin: agent });
   const make = () => new LocalCompute(config, (id) => path.join(dir, 'volumes', id));
   const created: Array<[LocalCompute, string]> = [];
