@@ -39,6 +39,9 @@ export interface AmqpOptions {
   socketOptions?: Record<string, unknown>;
 }
 
+/** How long one connection attempt may take, TCP connect and AMQP handshake together. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** The broker refused the operation itself (access, not found, different declare arguments):
  * trying again cannot help. */
 const refused = (err: unknown): boolean => [403, 404, 406].includes((err as { code?: number }).code ?? 0);
@@ -128,7 +131,9 @@ export class AmqpTransport implements Transport {
   private async open(url: string): Promise<void> {
     const u = new URL(url);
     if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(this.o.heartbeatSeconds ?? 30));
-    const conn = await amqp.connect(u.toString(), this.o.socketOptions);
+    // a broker that accepts the TCP connection but never finishes the AMQP handshake fails this
+    // attempt (and the loop retries) instead of holding every operation waiting for it
+    const conn = await amqp.connect(u.toString(), { timeout: HANDSHAKE_TIMEOUT_MS, ...this.o.socketOptions });
     conn.on('error', () => undefined); // 'close' follows and drives the reconnect
     try {
       const ch = await conn.createConfirmChannel();
