@@ -1,6 +1,7 @@
 // The guest agent's own settings (guest_info.conf + trove-guestagent.conf as injected at boot).
 import { z } from 'zod';
 import { opt } from '../src/common/config/schema.js';
+import { runtimeDirKey } from '../src/common/runtime-dir.js';
 
 export const guestDefaults = z.object({
   guest_id: z.string({ message: 'is required (the instance id)' }).min(1, { message: 'is required (the instance id)' }),
@@ -9,8 +10,10 @@ export const guestDefaults = z.object({
   tenant_id: opt.str(''),
   /** Seconds between heartbeats (Trove's report_interval). */
   report_interval: opt.int(30, 1, 3600),
-  /** (trove-ts) Where the agent keeps its own files (sockets, secrets, engine state). */
+  /** (trove-ts) Where the agent keeps its own files (secrets, engine state, logs). */
   state_dir: opt.str('/var/lib/trove-guestagent'),
+  /** (trove-ts) The engine's unix sockets go to <runtime_dir>/<hash of state_dir>/ (src/common/runtime-dir.ts). */
+  ...runtimeDirKey,
   log_level: opt.str('info'),
   /** (trove-ts) Where the data volume is mounted / which address the engine binds, for every
    * engine (the all-in-one compute driver sets these per instance). */

@@ -1,9 +1,10 @@
 // trove-guestagent: reads its config, picks the engine, serves guestagent.<instance id> on the
 // bus and sends heartbeats to the conductor every report_interval seconds.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { configSection } from '../src/common/config/schema.js';
 import { createLogger } from '../src/common/log.js';
+import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../src/common/runtime-dir.js';
 import { transportFromConfig, messagingDefaults } from '../src/rpc/config.js';
 import { RpcClient, RpcServer } from '../src/rpc/rpc.js';
 import { guestSerializers } from '../src/rpc/secure.js';
@@ -33,7 +34,10 @@ await runService('trove-guestagent', async () => {
   const section = (raw[c.datastore_manager] ??= {});
   if (c.data_mount_point) section.mount_point = c.data_mount_point;
   if (c.data_bind_host) section.bind_host = c.data_bind_host;
-  const engine = engineFor(c.datastore_manager, raw, c.state_dir, log);
+  // the sockets' directory, recorded for whoever removes this agent's files (the local compute driver)
+  const runtimeDir = runtimeDirFor(c.state_dir, c.runtime_dir);
+  writeFileSync(path.join(c.state_dir, RUNTIME_DIR_RECORD), runtimeDir);
+  const engine = engineFor(c.datastore_manager, raw, c.state_dir, log, runtimeDir);
   const transport = transportFromConfig(raw, log);
   const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
   const serializers = guestSerializers(c.guest_id, c.instance_rpc_encr_key);

@@ -12,7 +12,8 @@ import { detectPostgresql } from './postgresql/detect.js';
 import { detectRedis } from './redis/detect.js';
 import type { DetectedEngine } from './detect.js';
 
-type Factory = (raw: RawConfig, stateDir: string, log: Logger) => Engine;
+/** `runtimeDir`: where the engine's unix sockets go (src/common/runtime-dir.ts). */
+type Factory = (raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string) => Engine;
 
 const ENGINES: Record<string, Factory> = {
   mariadb: mariadbEngine,
@@ -21,10 +22,10 @@ const ENGINES: Record<string, Factory> = {
   redis: redisEngine,
 };
 
-export function engineFor(manager: string, raw: RawConfig, stateDir: string, log: Logger): Engine {
+export function engineFor(manager: string, raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
   const factory = ENGINES[manager];
   if (!factory) throw new Error(`no engine for datastore manager '${manager}' (known: ${Object.keys(ENGINES).join(', ')})`);
-  return factory(raw, stateDir, log);
+  return factory(raw, stateDir, log, runtimeDir);
 }
 
 export function knownEngines(): string[] {

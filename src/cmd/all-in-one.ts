@@ -4,7 +4,7 @@
 // the CLI. Registers the engines installed here, prints how to point the CLI at it, and stops
 // everything it started on SIGINT/SIGTERM. A second start finds its instances again.
 import { execFile } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { ConfigError } from '../common/errors.js';
 import { readRawConfig, type RawConfig } from '../common/config/reader.js';
 import { configSection } from '../common/config/schema.js';
 import { createLogger } from '../common/log.js';
+import { checkSocketPath, makeRuntimeDir, runtimeDirFor, runtimeDirSection, SOCKET_PATH_MAX } from '../common/runtime-dir.js';
 import { databaseSection } from '../db/config.js';
 import { openDatabase } from '../db/connection.js';
 import { syncSchema } from '../db/migrate.js';
@@ -93,10 +94,29 @@ await runService('trove-api', async () => {
   process.once('exit', unlock);
 });
 
+/** <runtime dir of the state dir>/bus.sock, its directory made (0700) and its length checked. */
+function busSocket(state: string, base: string | undefined): string {
+  const dir = makeRuntimeDir(runtimeDirFor(state, base), { key: '[local] runtime_dir' });
+  return checkSocketPath(path.join(dir, 'bus.sock'), '[local] runtime_dir');
+}
+
+/**
+ * Instances created before the bus moved keep unix://<state>/bus.sock in their guest.conf: that
+ * path becomes a symlink to the socket (when it is short enough to connect to at all).
+ */
+function linkOldBusSocket(state: string, socket: string): void {
+  const old = path.join(state, 'bus.sock');
+  rmSync(old, { force: true });
+  if (Buffer.byteLength(old) <= SOCKET_PATH_MAX) symlinkSync(socket, old);
+}
+
 async function serve(o: Options, state: string): Promise<void> {
   const tokenFile = path.join(state, 'admin-token');
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
   const token = readFileSync(tokenFile, 'utf8').trim();
+  const extra = readRawConfig({ files: o.configFile });
+  // the bus socket in a short directory of its own: a path under a deep state directory is too long for the kernel
+  const busPath = busSocket(state, configSection(extra, 'local', runtimeDirSection).runtime_dir);
 
   const defaults: RawConfig = {
     DEFAULT: {
@@ -105,7 +125,7 @@ async function serve(o: Options, state: string): Promise<void> {
       admin_token: token,
       admin_project_id: 'admin',
       compute_driver: 'local',
-      transport_url: `unix://${path.join(state, 'bus.sock')}`,
+      transport_url: `unix://${busPath}`,
       report_interval: '5',
       server_sync_interval: '5',
       usage_timeout: '300',
@@ -114,7 +134,6 @@ async function serve(o: Options, state: string): Promise<void> {
     database: { connection: `sqlite:///${path.join(state, 'trove.db')}` },
     local: { state_dir: path.join(state, 'local'), guestagent_bin: path.join(REPO, 'bin/trove-guestagent.js') },
   };
-  const extra = readRawConfig({ files: o.configFile });
   const raw: RawConfig = { ...defaults };
   for (const [s, kv] of Object.entries(extra)) raw[s] = { ...(raw[s] ?? {}), ...kv };
 
@@ -145,8 +164,9 @@ async function serve(o: Options, state: string): Promise<void> {
     await db.destroy();
     throw err;
   });
-  const bus = new SocketBroker(broker, path.join(state, 'bus.sock'), log);
+  const bus = new SocketBroker(broker, busPath, log);
   await bus.listen();
+  linkOldBusSocket(state, busPath);
   const conductor = await startConductor(raw, log.child({ svc: 'conductor' }), { db, transport });
   const taskmanager = await startTaskmanager(raw, log.child({ svc: 'taskmanager' }), { db, transport });
 

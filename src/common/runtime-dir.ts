@@ -104,5 +104,8 @@ export function makeRuntimeDir(runtimeDir: string, o: { sub?: string; owner?: Di
   return dir;
 }
 
+/** The file in a guest agent's state directory that holds its runtime directory's path. */
+export const RUNTIME_DIR_RECORD = 'runtime-dir';
+
 /** The zod schema of the key alone (the all-in-one reads it from [local]). */
 export const runtimeDirSection = z.object(runtimeDirKey);

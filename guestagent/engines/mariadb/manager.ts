@@ -10,9 +10,9 @@ import { MysqlLogs } from '../mysql-common/logs.js';
 import { MysqlReplication } from '../mysql-common/replication.js';
 import { mariadbSection } from './config.js';
 
-export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
+export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
   const c = configSection(raw, 'mariadb', mariadbSection);
-  const lifecycle = new MysqlLifecycle(c, stateDir, log, 80, raw.DEFAULT?.guest_id);
+  const lifecycle = new MysqlLifecycle(c, stateDir, log, 80, raw.DEFAULT?.guest_id, runtimeDir);
   const backup = new MysqlBackup(c, lifecycle, log);
   return {
     name: 'mariadb',

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../../../src/common/log.js';
+import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import { NotSupportedError, type Backup, type BackupStreamSource, type ClosedLog, type LogPosition, type RestoreStreamSink } from '../../capabilities.js';
 import { closedBinlogs, replayBinlogs, restoredBinlogPosition, type Rotation } from './binlogs.js';
 import { findExecutable, processSink, processSource, runProcess } from '../../backup/process-stream.js';
@@ -227,11 +228,12 @@ export class MysqlBackup implements Backup {
    * stop it. The lifecycle's next start finds a server it can manage.
    */
   private async resetAdmin(): Promise<void> {
-    const run = path.join(this.stateDir, 'restore-run');
+    // in the runtime directory: a socket path under the state directory may be too long for the kernel
+    const run = path.join(this.lifecycle.paths.runtimeDir, 'restore-run');
     await rm(run, { recursive: true, force: true });
-    mkdirSync(run, { recursive: true, mode: 0o755 });
-    this.ownTree(run);
-    const sock = path.join(run, 'mysqld.sock');
+    const ids = this.serverIds();
+    makeRuntimeDir(this.lifecycle.paths.runtimeDir, { sub: 'restore-run', ...(ids ? { owner: ids } : {}) });
+    const sock = checkSocketPath(path.join(run, 'mysqld.sock'));
     const pidFile = path.join(run, 'mysqld.pid');
     const out = path.join(this.stateDir, 'restore-server.log');
     const args = ['--no-defaults', `--datadir=${this.lifecycle.paths.dataDir}`, `--socket=${sock}`, `--pid-file=${pidFile}`, '--skip-networking', '--skip-grant-tables'];

@@ -4,9 +4,11 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import type { Logger } from '../../../src/common/log.js';
+import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
 import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
 import { filesystemStats } from '../../platform/volume.js';
@@ -58,8 +60,10 @@ export class MysqlLifecycle implements Lifecycle {
     maxUserNameLength: number,
     /** The instance id ([DEFAULT] guest_id): the server_id is derived from it (without it: from the mount point). */
     instanceId?: string,
+    /** Where the socket goes (src/common/runtime-dir.ts; default: the one of stateDir). */
+    runtimeDir?: string,
   ) {
-    this.paths = mysqlPaths(c, stateDir);
+    this.paths = mysqlPaths(c, stateDir, runtimeDir);
     this.serverId = serverIdFor(instanceId || c.mount_point);
     this.stateFile = `${stateDir}/engine-state.json`;
     if (existsSync(this.stateFile)) {
@@ -144,14 +148,16 @@ export class MysqlLifecycle implements Lifecycle {
   private ownDirs(): void {
     mkdirSync(this.paths.dataDir, { recursive: true });
     const u = this.serverUser();
-    const stateDir = this.paths.socket.replace(/\/[^/]+$/, '');
-    for (const d of [this.c.mount_point, this.paths.dataDir, stateDir]) {
+    for (const d of [this.c.mount_point, this.paths.dataDir, this.paths.stateDir]) {
       chmodSync(d, 0o755);
       if (u) chownSync(d, u.uid, u.gid);
     }
     mkdirSync(this.paths.tmpDir, { recursive: true });
     chmodSync(this.paths.tmpDir, 0o700);
     if (u) chownSync(this.paths.tmpDir, u.uid, u.gid);
+    // the socket's directory, made again before every start (a reboot empties /run)
+    makeRuntimeDir(this.paths.runtimeDir, { sub: path.basename(path.dirname(this.paths.socket)), ...(u ? { owner: u } : {}) });
+    checkSocketPath(this.paths.socket);
   }
 
   /** A configuration group's values: kept with the engine state, in my.cnf from now on (read at the next start). */

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { opt } from '../../../src/common/config/schema.js';
 import path from 'node:path';
+import { runtimeDirFor } from '../../../src/common/runtime-dir.js';
 
 export const mysqlFamilySection = (defaults: { mysqld: string; installDb: string; initStyle: 'install-db' | 'initialize' }) =>
   z.object({
@@ -31,6 +32,10 @@ export type MysqlFamilyConfig = z.output<ReturnType<typeof mysqlFamilySection>>;
 
 export interface MysqlPaths {
   dataDir: string;
+  /** The agent's state directory (my.cnf, the pid file, logs, secrets): kept across reboots. */
+  stateDir: string;
+  /** The instance's runtime directory (src/common/runtime-dir.ts): the unix sockets, in <runtimeDir>/mysql. */
+  runtimeDir: string;
   socket: string;
   pidFile: string;
   cnf: string;
@@ -41,10 +46,12 @@ export interface MysqlPaths {
   preparedMarker: string;
 }
 
-export function mysqlPaths(c: MysqlFamilyConfig, stateDir: string): MysqlPaths {
+export function mysqlPaths(c: MysqlFamilyConfig, stateDir: string, runtimeDir = runtimeDirFor(stateDir)): MysqlPaths {
   return {
     dataDir: path.join(c.mount_point, 'data'),
-    socket: path.join(stateDir, 'mysqld.sock'),
+    stateDir,
+    runtimeDir,
+    socket: path.join(runtimeDir, 'mysql', 'mysqld.sock'),
     pidFile: path.join(stateDir, 'mysqld.pid'),
     cnf: path.join(stateDir, 'my.cnf'),
     errorLog: path.join(stateDir, 'mysqld.err'),

@@ -10,9 +10,9 @@ import { MysqlLogs } from '../mysql-common/logs.js';
 import { MysqlReplication } from '../mysql-common/replication.js';
 import { mysqlSection } from './config.js';
 
-export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
+export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
   const c = configSection(raw, 'mysql', mysqlSection);
-  const lifecycle = new MysqlLifecycle(c, stateDir, log, 32, raw.DEFAULT?.guest_id);
+  const lifecycle = new MysqlLifecycle(c, stateDir, log, 32, raw.DEFAULT?.guest_id, runtimeDir);
   const backup = new MysqlBackup(c, lifecycle, log, { method: 'logical' });
   return {
     name: 'mysql',

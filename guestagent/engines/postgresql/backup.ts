@@ -68,7 +68,7 @@ export class PostgresqlBackup implements Backup {
       await holder.end().catch(() => undefined);
       throw e;
     }
-    const args = ['-h', this.lifecycle.paths.runDir, '-p', String(this.port), '-U', ADMIN_ROLE, '-w', '-D', '-', '-F', 't', '-X', 'fetch', '-c', 'fast', '-l', 'trove-ts backup'];
+    const args = ['-h', this.lifecycle.paths.socketDir, '-p', String(this.port), '-U', ADMIN_ROLE, '-w', '-D', '-', '-F', 't', '-X', 'fetch', '-c', 'fast', '-l', 'trove-ts backup'];
     this.log.info({ tool: 'pg_basebackup' }, 'physical backup started');
     const stream = processSource({ bin: this.lifecycle.bin('pg_basebackup'), args, env: { PGCONNECT_TIMEOUT: '10', PGAPPNAME: 'trove-backup' } });
     stream.once('close', () => void holder.end().catch(() => undefined));

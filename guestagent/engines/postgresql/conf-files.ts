@@ -23,7 +23,7 @@ export function renderPostgresqlConf(c: PostgresqlConfig, p: PostgresqlPaths, me
   const base: Record<string, unknown> = {
     listen_addresses: c.bind_host === '0.0.0.0' ? '*' : c.bind_host,
     port: c.port,
-    unix_socket_directories: p.runDir,
+    unix_socket_directories: p.socketDir,
     unix_socket_permissions: '0700',
     password_encryption: 'scram-sha-256',
     hba_file: `${p.dataDir}/pg_hba.conf`,

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { opt } from '../../../src/common/config/schema.js';
+import { runtimeDirFor } from '../../../src/common/runtime-dir.js';
 
 export const postgresqlSection = z.object({
   /** Where the data volume is mounted (Trove's key); the cluster is <mount_point>/data. */
@@ -27,8 +28,12 @@ export type PostgresqlConfig = z.output<typeof postgresqlSection>;
 
 export interface PostgresqlPaths {
   dataDir: string;
-  /** The server's own directory under the agent's state dir: the unix socket and the server log. */
+  /** The server's own directory under the agent's state dir (kept across reboots): the server log; the server's tools run in it. */
   runDir: string;
+  /** The instance's runtime directory (src/common/runtime-dir.ts). */
+  runtimeDir: string;
+  /** unix_socket_directories: <runtimeDir>/postgresql, the server's, 0700 (a path under the state dir may be too long for the kernel). */
+  socketDir: string;
   logFile: string;
   /** Where the server's logging collector writes (the general guest log), on the data volume. */
   logDir: string;
@@ -44,12 +49,14 @@ export interface PostgresqlPaths {
   replicationConf: string;
 }
 
-export function postgresqlPaths(c: PostgresqlConfig, stateDir: string): PostgresqlPaths {
+export function postgresqlPaths(c: PostgresqlConfig, stateDir: string, runtimeDir = runtimeDirFor(stateDir)): PostgresqlPaths {
   const dataDir = path.join(c.mount_point, 'data');
   const runDir = path.join(stateDir, 'postgresql');
   return {
     dataDir,
     runDir,
+    runtimeDir,
+    socketDir: path.join(runtimeDir, 'postgresql'),
     logFile: path.join(runDir, 'server.log'),
     logDir: path.join(c.mount_point, 'logs'),
     pidFile: path.join(stateDir, 'postgresql.pid'),

@@ -4,11 +4,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../../src/common/log.js';
+import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
 import { isAlive, stopProcess, waitFor } from '../../platform/process.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { ADMIN_ROLE, PgAdmin } from './admin.js';
-import { renderHba, renderIdent, renderPostgresqlConf } from './conf-files.js';
+import { confValue, renderHba, renderIdent, renderPostgresqlConf } from './conf-files.js';
 import { postgresqlPaths, type PostgresqlConfig, type PostgresqlPaths } from './config.js';
 import { findBinDir } from './detect.js';
 import { agentUserName, chownAll, runAsServer, serverUser, type OsUser } from '../../platform/os-user.js';
@@ -24,10 +25,12 @@ export class PgLifecycle implements Lifecycle {
     private readonly c: PostgresqlConfig,
     stateDir: string,
     private readonly log: Logger,
+    /** Where the socket goes (src/common/runtime-dir.ts; default: the one of stateDir). */
+    runtimeDir?: string,
   ) {
-    this.paths = postgresqlPaths(c, stateDir);
+    this.paths = postgresqlPaths(c, stateDir, runtimeDir);
     this.binDir = c.bin_dir ?? findBinDir();
-    this.admin = new PgAdmin({ socketDir: this.paths.runDir, port: c.port });
+    this.admin = new PgAdmin({ socketDir: this.paths.socketDir, port: c.port });
     this.overrides = new PgOverrides(this.paths.overridesFile, this.admin, () => this.user(), () => this.running(), path.join(this.paths.dataDir, 'postgresql.conf'));
   }
 
@@ -54,7 +57,7 @@ export class PgLifecycle implements Lifecycle {
     return isAlive(this.postmasterPid());
   }
 
-  /** The data directory (0700, the server's) and the socket directory (0700, the server's). */
+  /** The data directory (0700, the server's) and the socket directory (0700, the server's, made again before every start: a reboot empties /run). */
   private ownDirs(): void {
     mkdirSync(this.c.mount_point, { recursive: true });
     chmodSync(this.c.mount_point, 0o755);
@@ -63,6 +66,20 @@ export class PgLifecycle implements Lifecycle {
       chmodSync(d, 0o700);
     }
     chownAll([this.paths.dataDir, this.paths.runDir, this.paths.logDir], this.user());
+    const u = this.user();
+    makeRuntimeDir(this.paths.runtimeDir, { sub: path.basename(this.paths.socketDir), ...(u ? { owner: u } : {}) });
+    checkSocketPath(path.join(this.paths.socketDir, `.s.PGSQL.${this.c.port}`));
+    this.pinSocketDir();
+  }
+
+  /** postgresql.conf of an instance prepared before the socket moved to the runtime directory: its unix_socket_directories set to where the agent connects. */
+  private pinSocketDir(): void {
+    const conf = path.join(this.paths.dataDir, 'postgresql.conf');
+    if (!existsSync(conf)) return;
+    const text = readFileSync(conf, 'utf8');
+    const line = `unix_socket_directories = ${confValue(this.paths.socketDir)}`;
+    const pinned = text.replace(/^unix_socket_directories = .*$/m, line);
+    if (pinned !== text) writeFileSync(conf, pinned);
   }
 
   private writeConfFiles(memoryMb: number): void {

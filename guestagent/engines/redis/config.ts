@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { opt } from '../../../src/common/config/schema.js';
+import { runtimeDirFor } from '../../../src/common/runtime-dir.js';
 
 export const redisSection = z.object({
   /** Where the data volume is mounted (Trove's key); RDB and AOF files go to <mount_point>/data. */
@@ -24,8 +25,10 @@ export type RedisConfig = z.output<typeof redisSection>;
 
 export interface RedisPaths {
   dataDir: string;
-  /** The server's own directory under the agent's state dir (its user's, 0700): config, ACL file, socket. */
+  /** The server's own directory under the agent's state dir (its user's, 0700): config, ACL file. */
   runDir: string;
+  /** The instance's runtime directory (src/common/runtime-dir.ts): the socket, in <runtimeDir>/redis (a path under the state dir may be too long for the kernel). */
+  runtimeDir: string;
   conf: string;
   aclFile: string;
   overridesFile: string;
@@ -41,17 +44,18 @@ export interface RedisPaths {
   preparedMarker: string;
 }
 
-export function redisPaths(c: RedisConfig, stateDir: string): RedisPaths {
+export function redisPaths(c: RedisConfig, stateDir: string, runtimeDir = runtimeDirFor(stateDir)): RedisPaths {
   const runDir = path.join(stateDir, 'redis');
   return {
     dataDir: path.join(c.mount_point, 'data'),
     runDir,
+    runtimeDir,
     conf: path.join(runDir, 'redis.conf'),
     aclFile: path.join(runDir, 'users.acl'),
     overridesFile: path.join(runDir, 'redis-overrides.conf'),
     replicationFile: path.join(runDir, 'replication.conf'),
     writesStoppedMarker: path.join(stateDir, 'redis-writes-stopped'),
-    socket: path.join(runDir, 'redis.sock'),
+    socket: path.join(runtimeDir, 'redis', 'redis.sock'),
     pidFile: path.join(stateDir, 'redis.pid'),
     logFile: path.join(stateDir, 'redis.log'),
     adminPasswordFile: path.join(stateDir, 'os_admin.secret'),

@@ -3,7 +3,9 @@
 // user, the server started detached (as run_as when the agent is root) and reached over its unix socket.
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Logger } from '../../../src/common/log.js';
+import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
 import { chownAll, serverUser, type OsUser } from '../../platform/os-user.js';
 import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
@@ -24,8 +26,10 @@ export class RedisLifecycle implements Lifecycle {
     private readonly c: RedisConfig,
     stateDir: string,
     private readonly log: Logger,
+    /** Where the socket goes (src/common/runtime-dir.ts; default: the one of stateDir). */
+    runtimeDir?: string,
   ) {
-    this.paths = redisPaths(c, stateDir);
+    this.paths = redisPaths(c, stateDir, runtimeDir);
     this.admin = new RedisAdmin(this.paths.socket, () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim());
     this.root = new RedisRoot(this.admin, () => this.applyWriteAccess());
     this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user(), this.paths.conf);
@@ -53,6 +57,16 @@ export class RedisLifecycle implements Lifecycle {
     // a redis.conf written before replication existed: the include of the replication file, last
     const include = `include ${confValue(this.paths.replicationFile)}`;
     if (existsSync(this.paths.conf) && !readFileSync(this.paths.conf, 'utf8').includes(include)) appendFileSync(this.paths.conf, `${include}\n`);
+    // a redis.conf written before the socket moved to the runtime directory: unixsocket where the agent connects
+    if (existsSync(this.paths.conf)) {
+      const text = readFileSync(this.paths.conf, 'utf8');
+      const pinned = text.replace(/^unixsocket .*$/m, `unixsocket ${confValue(this.paths.socket)}`);
+      if (pinned !== text) writeFileSync(this.paths.conf, pinned);
+    }
+    // the socket's directory, made again before every start (a reboot empties /run)
+    const u = this.user();
+    makeRuntimeDir(this.paths.runtimeDir, { sub: path.basename(path.dirname(this.paths.socket)), ...(u ? { owner: u } : {}) });
+    checkSocketPath(this.paths.socket);
     const files = [this.paths.conf, this.paths.aclFile, this.paths.overridesFile, this.paths.replicationFile].filter((f) => existsSync(f));
     chownAll([this.paths.dataDir, this.paths.runDir, ...files], this.user());
   }

@@ -10,9 +10,9 @@ import { RedisBackup } from './backup.js';
 import { RedisLogs } from './logs.js';
 import { RedisReplication } from './replication.js';
 
-export function redisEngine(raw: RawConfig, stateDir: string, log: Logger): Engine {
+export function redisEngine(raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
   const c = configSection(raw, 'redis', redisSection);
-  const lifecycle = new RedisLifecycle(c, stateDir, log);
+  const lifecycle = new RedisLifecycle(c, stateDir, log, runtimeDir);
   return {
     name: 'redis',
     lifecycle,

@@ -2,16 +2,17 @@
 // or two drivers as two taskmanagers would be) each get their own loopback address, and a deleted
 // server's address is handed out again.
 import test from 'ava';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCompute } from './compute.js';
 import { localSection } from './config.js';
+import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../../common/runtime-dir.js';
 
 let nextSubnet = 250;
 
 /** A driver whose "guest agent" only sleeps (it listens nowhere), on a subnet of its own. */
-function setup(t: { teardown(fn: () => unknown): void }) {
+function setup(t: { teardown(fn: () => unknown): void }, extra: Record<string, string> = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'local-compute-'));
   const agent = path.join(dir, 'agent.mjs');
   writeFileSync(agent, 'setTimeout(() => undefined, 60_000);\nprocess.on("SIGTERM", () => process.exit(0));\n');
@@ -20,7 +21,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
   // address binds its ports for a moment and two tests probing one address would see it taken
   const subnet = String(nextSubnet++);
   if (Number(subnet) > 254) throw new Error('more tests than subnets 250-254');
-  const config = localSection.parse({ state_dir: dir, address_subnet: subnet, guestagent_bin: agent });
+  const config = localSection.parse({ state_dir: dir, address_subnet: subnet, guestagent_bin: agent, ...extra });
   const make = () => new LocalCompute(config, (id) => path.join(dir, 'volumes', id));
   const created: Array<[LocalCompute, string]> = [];
   t.teardown(async () => {
@@ -60,4 +61,26 @@ test('a claim left by a server that no longer exists does not hold its address',
   mkdirSync(path.join(dir, 'addresses'), { recursive: true });
   writeFileSync(path.join(dir, 'addresses', `127.0.${subnet}.2`), 'gone-server');
   t.is((await create(make(), 'fresh')).addresses[0]!.address, `127.0.${subnet}.2`);
+});
+
+test('[local] runtime_dir reaches each instance\'s agent; deleting the server removes the runtime directory its agent recorded', async (t) => {
+  const base = mkdtempSync(path.join(tmpdir(), 'local-rt-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const { make, create, dir } = setup(t, { runtime_dir: base });
+  const c = make();
+  await create(c, 'r1');
+  t.regex(readFileSync(path.join(dir, 'servers', 'r1', 'local.conf'), 'utf8'), new RegExp(`^runtime_dir = ${base}$`, 'm'));
+  // what the agent does at its start (guestagent/main.ts): its runtime directory, recorded in its state directory
+  const agentDir = path.join(dir, 'servers', 'r1', 'agent');
+  mkdirSync(agentDir);
+  const rt = runtimeDirFor(agentDir, base);
+  mkdirSync(path.join(rt, 'mysql'), { recursive: true });
+  writeFileSync(path.join(agentDir, RUNTIME_DIR_RECORD), rt);
+  // a neighbour's runtime directory stays
+  const other = path.join(base, 'someone-else');
+  mkdirSync(other);
+  await c.deleteServer('r1');
+  t.false(existsSync(rt));
+  t.true(existsSync(other));
+  t.false(existsSync(path.join(dir, 'servers', 'r1')));
 });

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, 
 import path from 'node:path';
 import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, type ServerSpec } from '../compute.js';
 import type { LocalConfig } from './config.js';
+import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../../common/runtime-dir.js';
 
 interface ServerRecord {
   id: string;
@@ -166,7 +167,8 @@ export class LocalCompute implements ServerCompute {
     writeFileSync(
       path.join(dir, 'local.conf'),
       `# written by the local compute driver\n[DEFAULT]\nstate_dir = ${path.join(dir, 'agent')}\ndata_mount_point = ${mount}\ndata_bind_host = ${address}\nbackup_local_dir = ${path.join(this.c.state_dir, 'objects')}\nlog_archive_storage = local\n` +
-        (spec.volumeId ? `data_volume_file = ${path.join(mount, '..', 'volume.json')}\ndata_volume_unit_mb = ${this.c.volume_unit_mb}\n` : ''),
+        (spec.volumeId ? `data_volume_file = ${path.join(mount, '..', 'volume.json')}\ndata_volume_unit_mb = ${this.c.volume_unit_mb}\n` : '') +
+        (this.c.runtime_dir ? `runtime_dir = ${path.resolve(this.c.runtime_dir)}\n` : ''),
       { mode: 0o600 },
     );
     const r: ServerRecord = { id, instanceId: spec.instanceId, name: spec.name, address, flavor: spec.flavor, volumeId: spec.volumeId };
@@ -211,8 +213,19 @@ export class LocalCompute implements ServerCompute {
     if (!existsSync(this.dir(id))) return;
     await this.stopAll(id);
     const address = existsSync(path.join(this.dir(id), 'server.json')) ? this.read(id).address : undefined;
+    rmSync(this.runtimeDir(id), { recursive: true, force: true });
     rmSync(this.dir(id), { recursive: true, force: true });
     if (address) this.release(address, id);
+  }
+
+  /** Where the server's agent put its engine's sockets: as it recorded it, else where it would have. */
+  private runtimeDir(id: string): string {
+    const agentDir = path.join(this.dir(id), 'agent');
+    const expected = runtimeDirFor(agentDir, this.c.runtime_dir);
+    const record = path.join(agentDir, RUNTIME_DIR_RECORD);
+    const recorded = existsSync(record) ? readFileSync(record, 'utf8').trim() : '';
+    // only a directory named after this agent's state directory is this agent's
+    return recorded && path.isAbsolute(recorded) && path.basename(recorded) === path.basename(expected) ? recorded : expected;
   }
 
   async rebootServer(id: string): Promise<void> {

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { opt } from '../../common/config/schema.js';
+import { runtimeDirKey } from '../../common/runtime-dir.js';
 
 export const localSection = z.object({
   /** Where servers, volumes and backups live. */
@@ -20,6 +21,8 @@ export const localSection = z.object({
   guest_config_file: opt.optStr(),
   /** Megabytes in one GB of a local volume (tests shrink it to fill a volume quickly). */
   volume_unit_mb: opt.int(1024, 1),
+  /** The base of the unix sockets: the all-in-one bus's, and (given to each local instance as its [DEFAULT] runtime_dir) its engine's. */
+  ...runtimeDirKey,
 });
 
 export type LocalConfig = z.output<typeof localSection>;
