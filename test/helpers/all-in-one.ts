@@ -68,7 +68,9 @@ export function processesUnder(dir: string): number[] {
 /** Stops the service (SIGTERM, at most `graceMs`), then SIGKILLs whatever it left running under its state directory. */
 export async function reapAio(a: Aio | undefined, stateDir: string, graceMs = 90_000): Promise<void> {
   if (a) {
-    await Promise.race([stopAio(a), new Promise((r) => setTimeout(r, graceMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([stopAio(a), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer); // a pending timer would hold the test process for graceMs
     if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
   }
   for (let round = 0; round < 3; round++) {
