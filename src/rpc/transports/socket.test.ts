@@ -44,3 +44,9 @@ test.serial('socket: a guest re-subscribes after the bus restarts', async (t) =>
   await caller.close();
   await b.close();
 });
+
+test('socket: a transport_url whose path the kernel would cut short is refused at start, naming the key', (t) => {
+  const deep = `/${'d'.repeat(120)}/bus.sock`;
+  const err = t.throws(() => new SocketTransport(deep, quietLog));
+  t.regex(err!.message, /is 130 bytes long, over the kernel's limit of 107 bytes: set \[DEFAULT\] transport_url/);
+});

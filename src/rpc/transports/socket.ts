@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import type { Logger } from '../../common/log.js';
 import { StateSignal, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
 import { frameReader, type Frame } from './socket-broker.js';
+import { checkSocketPath } from '../../common/runtime-dir.js';
 
 interface Pending {
   resolve(): void;
@@ -23,7 +24,10 @@ export class SocketTransport implements Transport {
   constructor(
     private readonly path: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // a path the kernel would cut short connects nowhere (ENOENT): refuse it at start, saying why
+    checkSocketPath(path, '[DEFAULT] transport_url');
+  }
 
   get state(): TransportState {
     return this.signal.state;
