@@ -6,6 +6,7 @@ import { existsSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
+import { runBin } from '../helpers/run-bin.js';
 
 async function seed(cp: ControlPlane): Promise<void> {
   await registerDatastore(cp.tdb.db);
@@ -73,13 +74,47 @@ test('a guest that never reports ready ends in ERROR after the timeout, with not
   await waitForInstance(cp.http, id, (_i, s) => s === 404, 60_000);
 });
 
-test('an engine that cannot start ends in ERROR with the reason', async (t) => {
+type Fault = { message: string; details?: string; created: string };
+
+/** An admin's fault: the message names the reason, the details hold the guest's log tail (no stack trace, no "see the guest log"). */
+function assertGuestFault(t: import('ava').ExecutionContext, fault: Fault | undefined, message: RegExp): void {
+  t.truthy(fault, 'the instance has a fault');
+  t.regex(fault!.message, message, JSON.stringify(fault!.message));
+  t.notRegex(fault!.message, /see the guest log/);
+  t.regex(fault!.details ?? '', /--- server console \(guest agent log\)/, 'the agent log tail was read before the server was removed');
+  t.regex(fault!.details ?? '', /prepare failed/);
+  t.notRegex(fault!.details ?? '', /\n\s+at .*\.(ts|js):\d+/, 'no stack trace');
+}
+
+test('an engine binary that is missing: the fault names it', async (t) => {
   const cp = await startControlPlane({ guestConfig: '[mariadb]\nmysqld_bin = /nonexistent/mariadbd\n' });
   t.teardown(() => cp.stop());
   await seed(cp);
   const r = await cp.http.post('/instances', body('broken'));
   const id = r.data.instance.id as string;
   const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 90_000);
-  t.regex(String((failed!.fault as { message: string }).message), /failed to spawn|could not start/);
+  assertGuestFault(t, failed!.fault as Fault, /^Building the instance failed: the database could not start: could not start \/nonexistent\/mariadbd: no such file/);
   t.deepEqual(dirs(cp, 'servers'), []);
+});
+
+test('a configuration value mariadbd refuses at start: the fault quotes mariadbd, at once', async (t) => {
+  // character_set_server is a free string for the API's validation rules; mariadbd refuses an unknown one and exits
+  const cp = await startControlPlane({ guestConfig: '[mariadb]\nstart_timeout = 600\n' });
+  t.teardown(() => cp.stop());
+  await seed(cp);
+  const rules = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
+  t.is(rules.code, 0, rules.stderr);
+  const g = await cp.http.post('/configurations', { configuration: { name: 'klingon', values: { character_set_server: 'klingon' }, datastore: { type: 'mariadb', version: '10.11' } } });
+  t.is(g.status, 200, JSON.stringify(g.data));
+  const started = Date.now();
+  const r = await cp.http.post('/instances', { instance: { ...body('refused').instance, configuration: g.data.configuration.id } });
+  t.is(r.status, 200, JSON.stringify(r.data));
+  const id = r.data.instance.id as string;
+  const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 300_000);
+  t.is(failed?.status, 'ERROR');
+  t.true(Date.now() - started < 120_000, `failed when mariadbd exited, not after start_timeout (${Math.round((Date.now() - started) / 1000)} s)`);
+  assertGuestFault(t, failed!.fault as Fault, /^Building the instance failed: the database could not start: mariadb-install-db could not initialise the data directory: \/\S+\/mariadbd: Character set 'klingon' is not a compiled character set/);
+  t.notRegex((failed!.fault as Fault).message, /Aborting/, 'only the lines that matter');
+  t.regex((failed!.fault as Fault).details ?? '', /--- guest log tail ---[\s\S]*klingon/, 'the engine error lines are in the details');
+  t.deepEqual(dirs(cp, 'servers'), [], 'nothing left running');
 });

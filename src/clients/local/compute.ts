@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, 
 import path from 'node:path';
 import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, type ServerSpec } from '../compute.js';
 import type { LocalConfig } from './config.js';
+import { tailLines } from '../../common/file-tail.js';
 
 interface ServerRecord {
   id: string;
@@ -215,6 +216,12 @@ export class LocalCompute implements ServerCompute {
     if (address) this.release(address, id);
   }
 
+  async consoleOutput(id: string, lines: number): Promise<string> {
+    const file = path.join(this.dir(id), 'agent.log');
+    if (!existsSync(file)) throw new ComputeNotFoundError('server', id);
+    return tailLines(file, lines);
+  }
+
   async rebootServer(id: string): Promise<void> {
     const r = this.read(id);
     await this.stopAll(id);
@@ -255,3 +262,4 @@ export class LocalCompute implements ServerCompute {
     /* nothing to confirm: a local resize takes effect when the engine restarts */
   }
 }
+
