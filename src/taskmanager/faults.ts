@@ -29,7 +29,7 @@ function explained(error: Error): boolean {
 
 /** A fault's details: the reason, the guest's log tail and console, cleanup notes; a stack only for the taskmanager's own errors. */
 export function faultDetails(error: Error, console: string, notes: string[] = []): string {
-  const parts = [explained(error) ? error.message : `${error.name}: ${error.stack ?? error.message}`];
+  const parts = [explained(error) ? error.message : (error.stack ?? `${error.name}: ${error.message}`)];
   if (error instanceof GuestFailedError && error.logTail) parts.push(`--- guest log tail ---\n${error.logTail.trimEnd()}`);
   if (console) parts.push(`--- server console (guest agent log), last ${CONSOLE_LINES} lines ---\n${console.trimEnd()}`);
   parts.push(...notes);
