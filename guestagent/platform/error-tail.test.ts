@@ -25,6 +25,10 @@ test('postgres: FATAL/ERROR/PANIC lines with their severity', (t) => {
 2026-12-03 12:00:00.002 UTC [99] LOG:  database system is shut down
 `;
   t.deepEqual(errorLines(log, 'severity'), ['FATAL: invalid value for parameter "shared_buffers": "lots"']);
+  const conf = `2026-12-03 12:00:00.000 UTC [99] LOG:  invalid value for parameter "shared_buffers": "lots"
+2026-12-03 12:00:00.001 UTC [99] FATAL:  configuration file "/v/data/conf.d/trove-overrides.conf" contains errors
+`;
+  t.deepEqual(errorLines(conf, 'severity'), ['LOG: invalid value for parameter "shared_buffers": "lots"', 'FATAL: configuration file "/v/data/conf.d/trove-overrides.conf" contains errors']);
 });
 
 test("redis: the '#' lines and a config file error", (t) => {

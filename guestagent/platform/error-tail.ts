@@ -18,6 +18,7 @@ export function logOffset(file: string): number {
 const MYSQL_ERROR = /^(?:\S+\s+\S+\s+\d+\s+)?\[ERROR\]\s*(.*)$/;
 const MYSQL_EARLY = /^(?:\/\S*\/)?(?:mariadbd|mysqld): (.*)$/;
 const PG_ERROR = /^(?:.*?\s)?(FATAL|PANIC|ERROR):\s+(.*)$/;
+const PG_CONF_CAUSE = /^(?:.*?\s)?LOG:\s+((?:invalid value for parameter|unrecognized configuration parameter|syntax error in file|could not open configuration file|configuration file .* contains errors).*)$/;
 const REDIS_ERROR = /^\d+:[A-Z]\s.*?\s#\s(.*)$/;
 /** mariadbd's closing lines say only that it stops. */
 const NOISE = /^(Aborting|Unknown\/unsupported storage engine: InnoDB|Plugin 'InnoDB' registration as a STORAGE ENGINE failed\.)$/;
@@ -35,7 +36,9 @@ export function errorLines(text: string, style: ErrorLineStyle, max = 5): string
       else if (early) out.push(early[1]!.trim());
     } else if (style === 'severity') {
       const m = PG_ERROR.exec(line);
+      const cause = PG_CONF_CAUSE.exec(line); // a FATAL "configuration file ... contains errors" has its causes at LOG level before it
       if (m) out.push(`${m[1]}: ${m[2]!.trim()}`);
+      else if (cause) out.push(`LOG: ${cause[1]!.trim()}`);
     } else {
       const m = REDIS_ERROR.exec(line);
       if (m) out.push(m[1]!.trim());
