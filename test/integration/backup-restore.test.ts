@@ -66,6 +66,7 @@ test.serial('backup: NEW → COMPLETED with location, checksum and size; stored 
   backupId = r.data.backup.id;
   const done = await waitBackup(backupId);
   t.is(done.status, 'COMPLETED', JSON.stringify(done));
+  t.false('fail_reason' in done, 'a COMPLETED backup has no fail_reason');
   t.truthy(done.locationRef);
   t.true(done.size > 0, `size ${done.size}`);
   const row = await cp.tdb.db('backups').where({ id: backupId }).first();
@@ -147,6 +148,8 @@ test.serial('a backup of an instance that is not ACTIVE is refused; a guest that
   t.is(bad.status, 202);
   const end = await waitBackup(bad.data.backup.id);
   t.is(end.status, 'FAILED');
+  // backup show says why, in the guest's words
+  t.regex(String(end.fail_reason), /ENOTDIR|EEXIST|not a directory/, JSON.stringify(end));
   t.deepEqual(filesUnder(path.join(objectsDir(), 'blocked_segments')), [], 'no partial segments left');
   t.is((await cp.http.get(`/instances/${source}`)).data.instance.status, 'ACTIVE');
 });
