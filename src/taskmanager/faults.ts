@@ -13,7 +13,10 @@ export const CONSOLE_LINES = 40;
 /** The server's console tail, '' when there is no server or the driver cannot read it. */
 export async function consoleTail(ctx: TaskContext, serverId: string | null | undefined): Promise<string> {
   if (!serverId) return '';
-  return ctx.compute.consoleOutput(serverId, CONSOLE_LINES).catch(() => '');
+  // never a reason for the fault itself to fail: no console is an empty one
+  return Promise.resolve()
+    .then(() => ctx.compute.consoleOutput(serverId, CONSOLE_LINES))
+    .catch(() => '');
 }
 
 /** The console tail of an instance's current server. */
