@@ -187,6 +187,12 @@ export async function guestStatus(
   return db('service_statuses').where({ instance_id: instanceId }).first('status_id', 'updated_at', 'status_reason', 'status_log_tail');
 }
 
+/** The compute server an instance runs on now (null: none recorded). */
+export async function serverOf(db: Db | Knex.Transaction, instanceId: string): Promise<string | null> {
+  const row = (await db('instances').where({ id: instanceId }).first('compute_instance_id')) as { compute_instance_id: string | null } | undefined;
+  return row?.compute_instance_id ?? null;
+}
+
 export async function recordFault(db: Db | Knex.Transaction, instanceId: string, message: string, details: string): Promise<void> {
   const now = new Date();
   await db('instance_faults').insert({

@@ -4,6 +4,7 @@
 // log, read before the server is removed) instead of a taskmanager stack trace. Secrets scrubbed.
 import { scrubSecrets } from '../common/log.js';
 import { RemoteError } from '../rpc/errors.js';
+import { serverOf } from '../db/instances.js';
 import type { TaskContext } from './context.js';
 import { GuestFailedError, WaitError } from './waits.js';
 
@@ -21,8 +22,7 @@ export async function consoleTail(ctx: TaskContext, serverId: string | null | un
 
 /** The console tail of an instance's current server. */
 export async function instanceConsoleTail(ctx: TaskContext, instanceId: string): Promise<string> {
-  const row = (await ctx.db('instances').where({ id: instanceId }).first('compute_instance_id')) as { compute_instance_id: string | null } | undefined;
-  return consoleTail(ctx, row?.compute_instance_id);
+  return consoleTail(ctx, await serverOf(ctx.db, instanceId));
 }
 
 /** Errors whose message is the whole story (the guest's or a wait's): no stack trace in the details. */

@@ -2,7 +2,7 @@
 import { ComputeNotFoundError, type Server } from '../clients/compute.js';
 import { ServiceStatuses } from '../common/service-status.js';
 import type { TaskContext } from './context.js';
-import { guestStatus } from '../db/instances.js';
+import { guestStatus, serverOf } from '../db/instances.js';
 
 export class WaitError extends Error {}
 
@@ -54,9 +54,9 @@ export async function waitForGuestReady(ctx: TaskContext, instanceId: string, si
   for (let round = 0; ; round++) {
     if (round % 10 === 9) {
       // a server that died (or whose agent died) will never report: stop waiting
-      const inst = await ctx.db('instances').where({ id: instanceId }).first('compute_instance_id');
-      if (inst?.compute_instance_id) {
-        const s = await ctx.compute.getServer(inst.compute_instance_id).catch(() => undefined);
+      const server = await serverOf(ctx.db, instanceId);
+      if (server) {
+        const s = await ctx.compute.getServer(server).catch(() => undefined);
         if (s?.status === 'ERROR') throw new WaitError(`The server went to ERROR${s.fault ? `: ${s.fault}` : ''} before the guest reported ready.`);
       }
     }
