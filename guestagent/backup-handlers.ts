@@ -2,7 +2,7 @@
 // (or the all-in-one directory) and reports the result to the conductor; restoreInto runs during
 // prepare, before the instance is handed to its user. An engine without the Backup capability, or
 // any failure, is reported as FAILED: never a backup that claims success.
-import type { Logger } from '../src/common/log.js';
+import { scrubSecrets, type Logger } from '../src/common/log.js';
 import type { Handlers, Stub } from '../src/rpc/contract.js';
 import type { GuestContract } from '../src/rpc/contracts/guest.js';
 import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
@@ -103,7 +103,7 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
           await finish({ state: 'COMPLETED', size: Math.round((r.size / GB) * 1e6) / 1e6, checksum: r.checksum, location: r.location, backup_type: incremental ? 'incremental' : 'full', success: true });
         } catch (err) {
           log.error({ backup_id: info.id, err: (err as Error).message }, 'backup failed');
-          await finish({ state: 'FAILED', success: false });
+          await finish({ state: 'FAILED', success: false, fail_reason: scrubSecrets((err as Error).message) });
         }
       };
       void run();

@@ -14,7 +14,7 @@ import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
 import { guestContract } from '../src/rpc/contracts/guest.js';
 import { backupDefaults } from './backup/config.js';
 import type { Engine, HealthStatus } from './capabilities.js';
-import { guestHandlers, StatusReporter, type GuestManagerOptions } from './manager.js';
+import { guestHandlers, parseFailure, StatusReporter, type GuestManagerOptions } from './manager.js';
 
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const ctx = { context: {}, method: 'prepare' };
@@ -53,8 +53,9 @@ function fakeEngine() {
 
 function setup(stateDir: string) {
   const beats: string[] = [];
+  const payloads: Array<Record<string, unknown>> = [];
   const conductor = {
-    heartbeat: async (a: { payload: { service_status: string } }) => void beats.push(a.payload.service_status),
+    heartbeat: async (a: { payload: { service_status: string } }) => void (beats.push(a.payload.service_status), payloads.push(a.payload)),
     report_usage: async () => undefined,
   } as unknown as Stub<ConductorContract>;
   const fake = fakeEngine();
@@ -67,7 +68,7 @@ function setup(stateDir: string) {
     prepareFailedFile: path.join(stateDir, 'prepare-failed'),
   };
   const reporter = new StatusReporter(o);
-  return { o, reporter, handlers: guestHandlers(o, reporter), beats, ...fake };
+  return { o, reporter, handlers: guestHandlers(o, reporter), beats, payloads, ...fake };
 }
 
 // an incremental backup without its chain: restoreInto fails after the engine was prepared
@@ -92,6 +93,18 @@ test('a restore that fails after prepare: engine stopped, failed to spawn for go
   const again = setup(dir);
   await again.reporter.report();
   t.deepEqual(again.beats, ['failed to spawn']);
+  // every 'failed to spawn' says why, also after the restart; the other statuses carry nothing more
+  const reason = g.payloads.at(-1)!.failure_reason as string;
+  t.regex(reason, /incremental/);
+  t.is(again.payloads[0]!.failure_reason, reason);
+  t.regex(String(again.payloads[0]!.failure_log_tail), /^trove-guestagent: prepare failed: .*incremental/m);
+  t.deepEqual(Object.keys(g.payloads[0]!), ['service_status']);
+});
+
+test('an older agent\'s plain-text prepare-failed file is still its reason', (t) => {
+  t.deepEqual(parseFailure('restore failed'), { reason: 'restore failed', logTail: '' });
+  t.deepEqual(parseFailure(''), { reason: 'prepare failed', logTail: '' });
+  t.deepEqual(parseFailure('{"reason":"x","log_tail":"y"}'), { reason: 'x', logTail: 'y' });
 });
 
 test('a prepare that succeeds reports the engine’s health', async (t) => {

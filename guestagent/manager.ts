@@ -1,7 +1,8 @@
 // The guest's verb dispatch: each verb of the guest contract to the engine's capability; a verb
 // whose capability the engine lacks answers NotSupportedError (Trove's 501).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Logger } from '../src/common/log.js';
+import { scrubSecrets, type Logger } from '../src/common/log.js';
+import { EngineFailure } from './platform/error-tail.js';
 import type { Handlers, Stub } from '../src/rpc/contract.js';
 import type { GuestContract } from '../src/rpc/contracts/guest.js';
 import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
@@ -32,11 +33,27 @@ export interface GuestManagerOptions {
   prepareFailedFile?: string | undefined;
 }
 
+/** Why a prepare failed: the reason (the engine's own words) and the log lines behind it. */
+export interface PrepareFailure {
+  reason: string;
+  logTail: string;
+}
+
+export function parseFailure(text: string): PrepareFailure {
+  try {
+    const j = JSON.parse(text) as { reason?: unknown; log_tail?: unknown };
+    if (j && typeof j.reason === 'string') return { reason: j.reason || 'prepare failed', logTail: typeof j.log_tail === 'string' ? j.log_tail : '' };
+  } catch {
+    // an older agent wrote the reason alone
+  }
+  return { reason: text || 'prepare failed', logTail: '' };
+}
+
 /** Sends the engine's status (and volume usage) to the conductor. */
 export class StatusReporter {
   private preparing = false;
   private readOnly = false;
-  private failedInMemory: string | undefined;
+  private failedInMemory: PrepareFailure | undefined;
 
   constructor(private readonly o: GuestManagerOptions) {}
 
@@ -46,15 +63,20 @@ export class StatusReporter {
 
   /** Why the prepare failed, if it did: the instance stays failed (a fresh engine with no data is never reported healthy). */
   prepareFailure(): string | undefined {
+    return this.failure()?.reason;
+  }
+
+  /** The failed prepare's reason and the log tail behind it (the file holds JSON; an older agent's plain text is the reason). */
+  failure(): PrepareFailure | undefined {
     const f = this.o.prepareFailedFile;
-    if (f && existsSync(f)) return readFileSync(f, 'utf8') || 'prepare failed';
+    if (f && existsSync(f)) return parseFailure(readFileSync(f, 'utf8'));
     return this.failedInMemory;
   }
 
-  setPrepareFailed(why: string): void {
-    this.failedInMemory = why;
+  setPrepareFailed(why: string, logTail = ''): void {
+    this.failedInMemory = { reason: scrubSecrets(why), logTail: scrubSecrets(logTail, 8000) };
     const f = this.o.prepareFailedFile;
-    if (f) writeFileSync(f, why, { mode: 0o600 });
+    if (f) writeFileSync(f, JSON.stringify({ reason: this.failedInMemory.reason, log_tail: this.failedInMemory.logTail }), { mode: 0o600 });
   }
 
   async report(status?: HealthStatus): Promise<void> {
@@ -67,7 +89,9 @@ export class StatusReporter {
       else s = await engine.lifecycle.health().catch((): HealthStatus => 'crashed');
     }
     const sent = Date.now() / 1000;
-    await conductor.heartbeat({ instance_id: instanceId, payload: { service_status: s }, sent });
+    const failed = s === 'failed to spawn' ? this.failure() : undefined;
+    const payload = failed ? { service_status: s, failure_reason: failed.reason, failure_log_tail: failed.logTail } : { service_status: s };
+    await conductor.heartbeat({ instance_id: instanceId, payload, sent });
     if (s === 'healthy') {
       const fs: (FsStats & { full?: boolean }) | undefined = this.o.quota
         ? await this.o.quota.stats()
@@ -81,6 +105,14 @@ export class StatusReporter {
       }
     }
   }
+}
+
+/** The log lines behind a failure: the engine's (an EngineFailure's, its cause's) and the agent's own line for it. */
+function failureLogTail(err: Error): string {
+  const lines: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof EngineFailure && e.logTail) lines.push(e.logTail.trimEnd());
+  lines.push(`trove-guestagent: prepare failed: ${err.message}`);
+  return lines.join('\n');
 }
 
 /** Verbs this agent has no implementation of yet answer as a missing capability does. */
@@ -137,7 +169,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
         await reporter.report();
       } catch (err) {
         // the engine prepared before a failed restore holds no data of the user's: never serve it
-        reporter.setPrepareFailed((err as Error).message);
+        reporter.setPrepareFailed((err as Error).message, failureLogTail(err as Error));
         reporter.setPreparing(false);
         log.error({ err: (err as Error).message }, 'prepare failed');
         await lc.stop().catch(() => undefined);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../src/common/log.js';
-import { CHECKSUM_KEY } from '../../src/common/stored-object.js';
+import { CHECKSUM_KEY, SegmentChecksumError } from '../../src/common/stored-object.js';
 import { decompressor, type Compression } from './compression.js';
 import { BackupDecryptionError, decryptor, ServiceKey } from './encryption.js';
 import type { BackupStorage } from './storage/storage.js';
@@ -167,7 +167,7 @@ export async function stageBackup(
     const why =
       size >= opened.size && actual !== expected
         ? `checksum mismatch (expected ${expected}, got ${actual})`
-        : e instanceof BackupDecryptionError
+        : e instanceof BackupDecryptionError || e instanceof SegmentChecksumError
           ? e.message
           : `the backup data is corrupt or was altered (${(e as Error).message})`;
     throw new BackupIntegrityError(`restore of ${p.location} failed: ${why}; nothing was restored`, { cause: e });

@@ -20,7 +20,7 @@ export function isAlive(pid: number | undefined): boolean {
 
 /** Starts a detached daemon with its output appended to logFile (as another OS user when `as` is given); returns its pid. */
 export function startDaemon(bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}, as?: { uid: number; gid: number; cwd: string }): number {
-  if (!existsSync(bin)) throw new Error(`could not start ${bin}: no such file`);
+  if (!existsSync(bin)) throw new Error(`could not start ${bin}: no such file (the engine's program is not installed where the guest's configuration says)`);
   const fd = openSync(logFile, 'a');
   try {
     const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, ...(as ?? {}) });
@@ -50,6 +50,26 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   for (;;) {
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * waitFor for a daemon just started: ends at once, with `failure()` as the error, when the daemon
+ * has exited (`alive()` false twice in a row, so a daemon that forks and writes its pid late is
+ * not mistaken for a dead one) instead of waiting out the timeout.
+ */
+export async function waitForDaemon(
+  check: () => Promise<boolean>,
+  o: { alive: () => boolean; timeoutMs: number; what: string; failure: (exited: boolean) => Error },
+): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  let deadChecks = 0;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    deadChecks = o.alive() ? 0 : deadChecks + 1;
+    if (deadChecks >= 2) throw o.failure(true);
+    if (Date.now() > deadline) throw o.failure(false);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

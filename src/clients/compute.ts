@@ -60,6 +60,11 @@ export interface ServerCompute extends Compute {
   rebootServer(id: string): Promise<void>;
   resizeServer(id: string, flavor: Flavor): Promise<void>;
   confirmResize(id: string): Promise<void>;
+  /**
+   * The last `lines` lines of the server's console (Nova's os-getConsoleOutput; the local driver's
+   * agent.log): the guest agent's own log, read before a failed server is removed.
+   */
+  consoleOutput(id: string, lines: number): Promise<string>;
 }
 
 export class ComputeNotFoundError extends Error {

@@ -46,3 +46,25 @@ export function createLogger(name: string, options: LogOptions = {}): Logger {
     options.destination ?? pino.destination(2),
   );
 }
+
+/** The longest reason or log tail a fault, a status or a backup carries (characters). */
+export const MAX_REASON_CHARS = 2000;
+
+const SECRET_ASSIGNMENT = new RegExp(`\\b(${SECRET_KEYS.map((k) => k.replace(/[-_]/g, '[-_]?')).join('|')}|passwd|pass|pwd|api[-_]?key)(["']?\\s*[=:]\\s*)(?!(?:YES|NO)\\b)((?:Bearer\\s+)?(?:"[^"]*"|'[^']*'|[^\\s,;&)]+))`, 'gi');
+
+/**
+ * Free text headed for a fault, a status reason or a log tail, with secrets taken out: URL
+ * credentials (redactUrl), `key=value` / `key: value` for every name of SECRET_KEYS, SQL's
+ * IDENTIFIED BY / PASSWORD '…' literals, bearer tokens; control characters (a tool's bell) dropped;
+ * cut to `max` characters (the end kept: the newest lines).
+ */
+export function scrubSecrets(text: string, max = MAX_REASON_CHARS): string {
+  // eslint-disable-next-line no-control-regex -- a tool's bell or escape codes have no place in a fault
+  let s = redactUrl(text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ''))
+    .replace(/(IDENTIFIED\s+(?:BY|WITH\s+\S+\s+(?:BY|AS))\s+(?:PASSWORD\s+)?)('[^']*'|"[^"]*")/gi, "$1'***'")
+    .replace(/(\bPASSWORD\s*(?:\(\s*)?)('[^']*'|"[^"]*")/gi, "$1'***'")
+    .replace(/(\bBearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1***')
+    .replace(SECRET_ASSIGNMENT, '$1$2***');
+  if (s.length > max) s = `…${s.slice(s.length - max + 1)}`;
+  return s;
+}

@@ -54,6 +54,18 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+/** A large object's segment whose bytes do not match its manifest's etag (Swift's 409 on an altered segment). */
+export class SegmentChecksumError extends Error {
+  constructor(
+    readonly segment: number,
+    readonly object: string,
+    why: string,
+  ) {
+    super(`backup checksum mismatch in segment ${segment} of ${object}: ${why}`);
+    this.name = 'SegmentChecksumError';
+  }
+}
+
 export class InvalidLocationError extends Error {
   constructor(location: string, why: string) {
     super(`not an object location of this store (${why}): ${location.replace(/[?#].*$/, '')}`);

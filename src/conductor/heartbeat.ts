@@ -1,12 +1,12 @@
 // A guest's heartbeat: the service status it reports, written to service_statuses.
 import type { Db } from '../db/connection.js';
-import type { Logger } from '../common/log.js';
+import { scrubSecrets, type Logger } from '../common/log.js';
 import { ServiceStatuses, serviceStatusFromDescription } from '../common/service-status.js';
 import { acceptIfNewer, ensureLastSeenRow } from './last-seen.js';
 
 export interface HeartbeatArgs {
   instance_id: string;
-  payload: { service_status?: string | undefined };
+  payload: { service_status?: string | undefined; failure_reason?: string | undefined; failure_log_tail?: string | undefined };
   sent?: number | undefined;
 }
 
@@ -31,9 +31,17 @@ export async function applyHeartbeat(db: Db, log: Logger, args: HeartbeatArgs, n
       await trx('service_statuses').where({ instance_id: args.instance_id }).update({ updated_at: now });
       return 'held';
     }
+    // why a guest failed, in its words (scrubbed again: a secret never reaches a fault); any other status clears it
+    const failed = status.code === ServiceStatuses.FAILED.code;
     await trx('service_statuses')
       .where({ instance_id: args.instance_id })
-      .update({ status_id: status.code, status_description: status.description, updated_at: now });
+      .update({
+        status_id: status.code,
+        status_description: status.description,
+        updated_at: now,
+        status_reason: failed && args.payload.failure_reason ? scrubSecrets(args.payload.failure_reason) : null,
+        status_log_tail: failed && args.payload.failure_log_tail ? scrubSecrets(args.payload.failure_log_tail, 8000) : null,
+      });
     return 'applied';
   });
 }

@@ -1,6 +1,6 @@
 // trove-conductor's handlers: guest reports into the database, stale ones dropped.
 import type { Db } from '../db/connection.js';
-import type { Logger } from '../common/log.js';
+import { scrubSecrets, type Logger } from '../common/log.js';
 import type { Handlers } from '../rpc/contract.js';
 import type { ConductorContract } from '../rpc/contracts/conductor.js';
 import { applyHeartbeat } from './heartbeat.js';
@@ -28,6 +28,8 @@ export function conductorHandlers(db: Db, log: Logger): Handlers<ConductorContra
       if (a.checksum) fields.checksum = a.checksum;
       if (a.location) fields.location = a.location;
       if (a.success !== undefined && !a.state) fields.state = a.success ? 'COMPLETED' : 'FAILED';
+      // why a FAILED backup failed, in the guest's words (scrubbed again); any other state clears it
+      if (fields.state) fields.fail_reason = fields.state === 'FAILED' && a.fail_reason ? scrubSecrets(a.fail_reason) : null;
       const n = await db('backups').where({ id: a.backup_id, instance_id: a.instance_id, deleted: false }).update(fields);
       if (!n) log.warn({ instance_id: a.instance_id, backup_id: a.backup_id }, 'update_backup for an unknown backup');
     },

@@ -25,6 +25,8 @@ export interface BackupRecord {
   storage_driver: string | null;
   /** the backup schedule that made it (trove-ts extension), null for a manual backup */
   schedule_id: string | null;
+  /** why a FAILED backup failed, in the guest's words (trove-ts extension) */
+  fail_reason?: string | null;
   created: Date;
   updated: Date;
   datastore_name: string | null;

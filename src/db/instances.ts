@@ -179,6 +179,20 @@ export async function setServiceStatus(db: Db | Knex.Transaction, instanceId: st
     .update({ status_id: status.code, status_description: status.description, updated_at: at });
 }
 
+/** The guest's last reported status and, with 'failed to spawn', its reason and log tail. */
+export async function guestStatus(
+  db: Db | Knex.Transaction,
+  instanceId: string,
+): Promise<{ status_id: number; updated_at: Date | string | null; status_reason: string | null; status_log_tail: string | null } | undefined> {
+  return db('service_statuses').where({ instance_id: instanceId }).first('status_id', 'updated_at', 'status_reason', 'status_log_tail');
+}
+
+/** The compute server an instance runs on now (null: none recorded). */
+export async function serverOf(db: Db | Knex.Transaction, instanceId: string): Promise<string | null> {
+  const row = (await db('instances').where({ id: instanceId }).first('compute_instance_id')) as { compute_instance_id: string | null } | undefined;
+  return row?.compute_instance_id ?? null;
+}
+
 export async function recordFault(db: Db | Knex.Transaction, instanceId: string, message: string, details: string): Promise<void> {
   const now = new Date();
   await db('instance_faults').insert({

@@ -2,8 +2,20 @@
 import { ComputeNotFoundError, type Server } from '../clients/compute.js';
 import { ServiceStatuses } from '../common/service-status.js';
 import type { TaskContext } from './context.js';
+import { guestStatus, serverOf } from '../db/instances.js';
 
 export class WaitError extends Error {}
+
+/** The guest reported 'failed to spawn': the message is its reason, `logTail` the log lines it sent behind it. */
+export class GuestFailedError extends WaitError {
+  constructor(
+    reason: string | null | undefined,
+    readonly logTail = '',
+  ) {
+    super(reason ? `the database could not start: ${reason}` : 'the guest could not start the database (failed to spawn) and sent no reason');
+    this.name = 'GuestFailedError';
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,16 +54,16 @@ export async function waitForGuestReady(ctx: TaskContext, instanceId: string, si
   for (let round = 0; ; round++) {
     if (round % 10 === 9) {
       // a server that died (or whose agent died) will never report: stop waiting
-      const inst = await ctx.db('instances').where({ id: instanceId }).first('compute_instance_id');
-      if (inst?.compute_instance_id) {
-        const s = await ctx.compute.getServer(inst.compute_instance_id).catch(() => undefined);
+      const server = await serverOf(ctx.db, instanceId);
+      if (server) {
+        const s = await ctx.compute.getServer(server).catch(() => undefined);
         if (s?.status === 'ERROR') throw new WaitError(`The server went to ERROR${s.fault ? `: ${s.fault}` : ''} before the guest reported ready.`);
       }
     }
-    const row = await ctx.db('service_statuses').where({ instance_id: instanceId }).first('status_id', 'updated_at');
+    const row = await guestStatus(ctx.db, instanceId);
     const fresh = row?.updated_at && new Date(row.updated_at).getTime() >= since.getTime() - 1000;
     if (row && fresh && READY.has(row.status_id)) return;
-    if (row && fresh && FAILED.has(row.status_id)) throw new WaitError('The guest could not start the database (failed to spawn); see the guest log.');
+    if (row && fresh && FAILED.has(row.status_id)) throw new GuestFailedError(row.status_reason, row.status_log_tail ?? '');
     if (Date.now() > deadline) throw new WaitError('The guest agent did not report the database ready in time.');
     await sleep(500);
   }

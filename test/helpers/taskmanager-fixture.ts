@@ -98,6 +98,10 @@ export async function fixture(t: { teardown(fn: () => Promise<void> | void): voi
         return { id, status: servers.get(id), addresses: [{ address: '10.0.0.9', type: 'private' }] };
       },
       findServerForInstance: async () => undefined,
+      consoleOutput: async (id: string) => {
+        if (!servers.has(id)) throw new ComputeNotFoundError('server', id);
+        return `console of ${id}`;
+      },
       deleteServer: async (id: string) => {
         servers.delete(id);
         deletedServers.push(id);

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
@@ -65,6 +66,7 @@ test.serial('backup: NEW → COMPLETED with location, checksum and size; stored 
   backupId = r.data.backup.id;
   const done = await waitBackup(backupId);
   t.is(done.status, 'COMPLETED', JSON.stringify(done));
+  t.false('fail_reason' in done, 'a COMPLETED backup has no fail_reason');
   t.truthy(done.locationRef);
   t.true(done.size > 0, `size ${done.size}`);
   const row = await cp.tdb.db('backups').where({ id: backupId }).first();
@@ -105,9 +107,21 @@ test.serial('a tampered backup fails the restore cleanly: ERROR with a fault, no
   writeFileSync(file, bytes);
   const r = await cp.http.post('/instances', { instance: { name: 'tampered', flavorRef: '1', volume: { size: 1 }, restorePoint: { backupRef: backupId } } });
   t.is(r.status, 200);
-  const end = await waitForInstance(cp.http, r.data.instance.id, (i) => i?.status === 'ERROR' || i?.status === 'ACTIVE');
+  const tamperedId = r.data.instance.id as string;
+  const end = await waitForInstance(cp.http, tamperedId, (i) => i?.status === 'ERROR' || i?.status === 'ACTIVE');
   t.is(end!.status, 'ERROR');
-  t.regex(String((end!.fault as { message?: string } | undefined)?.message ?? ''), /Build/i);
+  const fault = end!.fault as { message: string; details: string };
+  t.regex(
+    fault.message,
+    new RegExp(`^Building the instance failed: the database could not start: restore of \\S+ failed: backup checksum mismatch in segment 1 of database_backups/${backupId}\\S*: md5 [0-9a-f]{32}, the manifest records [0-9a-f]{32}; nothing was restored$`),
+    JSON.stringify(fault.message),
+  );
+  t.notRegex(fault.message, /see the guest log/);
+  t.regex(fault.details, /--- server console \(guest agent log\)/);
+  // nothing left running: no server directory, no engine process of that instance
+  t.false(existsSync(path.join(cp.stateDir, 'servers', tamperedId)), 'the server was removed');
+  const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  t.false(ps.includes(tamperedId), 'no process of the failed instance');
   bytes[at] = bytes[at]! ^ 0xff;
   writeFileSync(file, bytes);
 });
@@ -134,6 +148,8 @@ test.serial('a backup of an instance that is not ACTIVE is refused; a guest that
   t.is(bad.status, 202);
   const end = await waitBackup(bad.data.backup.id);
   t.is(end.status, 'FAILED');
+  // backup show says why, in the guest's words
+  t.regex(String(end.fail_reason), /ENOTDIR|EEXIST|not a directory/, JSON.stringify(end));
   t.deepEqual(filesUnder(path.join(objectsDir(), 'blocked_segments')), [], 'no partial segments left');
   t.is((await cp.http.get(`/instances/${source}`)).data.instance.status, 'ACTIVE');
 });

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createThrowawayDb } from '../helpers/throwaway-db.js';
 import { applyHeartbeat } from '../../src/conductor/heartbeat.js';
+import { conductorHandlers } from '../../src/conductor/manager.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { parseConnectionUrl, type MysqlTarget } from '../../src/db/config.js';
 import { createLogger } from '../../src/common/log.js';
@@ -62,4 +63,40 @@ test('two conductors applying interleaved heartbeats end on the newest one', asy
   t.is(Number(last.sent), 40);
   const row = await tdb.db('service_statuses').where({ instance_id: id }).first();
   t.is(row.status_description, statuses[40 % 4]);
+});
+
+test("a 'failed to spawn' heartbeat stores the guest's reason and log tail, scrubbed; a later status clears them", async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const id = randomUUID();
+  await seedInstance(tdb.db, id);
+  const payload = {
+    service_status: 'failed to spawn',
+    failure_reason: "mariadbd exited while starting: mariadbd: [ERROR] Can't connect to rabbit://guest:hunter2@10.0.0.1:5672/",
+    failure_log_tail: "2026-12-03 12:00:00 0 [ERROR] something\nIDENTIFIED BY 'pw'",
+  };
+  t.is(await applyHeartbeat(tdb.db, log, { instance_id: id, payload, sent: 10 }), 'applied');
+  const row = await tdb.db('service_statuses').where({ instance_id: id }).first();
+  t.is(row.status_id, ServiceStatuses.FAILED.code);
+  t.is(row.status_reason, "mariadbd exited while starting: mariadbd: [ERROR] Can't connect to rabbit://guest:***@10.0.0.1:5672/");
+  t.is(row.status_log_tail, "2026-12-03 12:00:00 0 [ERROR] something\nIDENTIFIED BY '***'");
+  t.is(await applyHeartbeat(tdb.db, log, { instance_id: id, payload: { service_status: 'healthy', failure_reason: 'ignored' }, sent: 11 }), 'applied');
+  const after = await tdb.db('service_statuses').where({ instance_id: id }).first();
+  t.is(after.status_reason, null);
+  t.is(after.status_log_tail, null);
+});
+
+test('update_backup: a FAILED backup keeps its fail_reason (scrubbed), a COMPLETED one has none', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const handlers = conductorHandlers(tdb.db, log);
+  const hctx = { context: {}, method: 'update_backup' };
+  const instance = randomUUID();
+  const [failed, done] = [randomUUID(), randomUUID()];
+  for (const id of [failed, done]) await tdb.db('backups').insert({ id, name: id.slice(0, 8), tenant_id: 'p', state: 'BUILDING', instance_id: instance, deleted: false, created: new Date(), updated: new Date() });
+  await handlers.update_backup({ instance_id: instance, backup_id: failed, state: 'FAILED', success: false, fail_reason: 'mariadb-backup exited with code 1: [00] FATAL ERROR: password=hunter2 denied' }, hctx);
+  await handlers.update_backup({ instance_id: instance, backup_id: done, state: 'COMPLETED', success: true, fail_reason: 'nothing' }, hctx);
+  const rows = await tdb.db('backups').whereIn('id', [failed, done]).select('id', 'state', 'fail_reason');
+  t.like(rows.find((r) => r.id === failed), { state: 'FAILED', fail_reason: 'mariadb-backup exited with code 1: [00] FATAL ERROR: password=*** denied' });
+  t.like(rows.find((r) => r.id === done), { state: 'COMPLETED', fail_reason: null });
 });

@@ -2,10 +2,12 @@
 // one server, nothing orphaned); a guest that never reports ends in ERROR after the timeout with
 // its server and volume removed; an engine that cannot start ends in ERROR at once.
 import test from 'ava';
-import { existsSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
+import { runBin } from '../helpers/run-bin.js';
 
 async function seed(cp: ControlPlane): Promise<void> {
   await registerDatastore(cp.tdb.db);
@@ -52,11 +54,17 @@ test('a taskmanager killed in the middle of a create is resumed by the next one'
 });
 
 test('a guest that never reports ready ends in ERROR after the timeout, with nothing left behind', async (t) => {
-  // mariadbd replaced by a program that never listens: the guest waits, the flow's deadline passes
+  // mariadbd replaced by a program that stays up but never listens (writing its pid where
+  // mariadbd would, so the server's removal stops it): the guest waits, the flow's deadline passes
+  const bin = mkdtempSync(path.join(tmpdir(), 'silent-'));
+  t.teardown(() => rmSync(bin, { recursive: true, force: true }));
+  const silent = path.join(bin, 'mariadbd');
+  writeFileSync(silent, '#!/bin/sh\ncnf="${1#--defaults-file=}"\necho $$ > "$(sed -n \'s/^pid-file *= *//p\' "$cnf" | head -1)"\nexec sleep 600\n');
+  chmodSync(silent, 0o755);
   const cp0 = { dir: '' };
   const cp = await startControlPlane({
     config: { DEFAULT: { usage_timeout: '12' } },
-    guestConfig: '[mariadb]\nmysqld_bin = /bin/sleep\ninstall_db_bin = /bin/true\nstart_timeout = 600\n',
+    guestConfig: `[mariadb]\nmysqld_bin = ${silent}\ninstall_db_bin = /bin/true\nstart_timeout = 600\n`,
   });
   cp0.dir = cp.stateDir;
   t.teardown(() => cp.stop());
@@ -73,13 +81,73 @@ test('a guest that never reports ready ends in ERROR after the timeout, with not
   await waitForInstance(cp.http, id, (_i, s) => s === 404, 60_000);
 });
 
-test('an engine that cannot start ends in ERROR with the reason', async (t) => {
+type Fault = { message: string; details?: string; created: string };
+
+/** An admin's fault: the message names the reason, the details hold the guest's log tail (no stack trace, no "see the guest log"). */
+function assertGuestFault(t: import('ava').ExecutionContext, fault: Fault | undefined, message: RegExp): void {
+  t.truthy(fault, 'the instance has a fault');
+  t.regex(fault!.message, message, JSON.stringify(fault!.message));
+  t.notRegex(fault!.message, /see the guest log/);
+  t.regex(fault!.details ?? '', /--- server console \(guest agent log\)/, 'the agent log tail was read before the server was removed');
+  t.regex(fault!.details ?? '', /prepare failed/);
+  t.notRegex(fault!.details ?? '', /\n\s+at .*\.(ts|js):\d+/, 'no stack trace');
+}
+
+test('an engine binary that is missing: the fault names it', async (t) => {
   const cp = await startControlPlane({ guestConfig: '[mariadb]\nmysqld_bin = /nonexistent/mariadbd\n' });
   t.teardown(() => cp.stop());
   await seed(cp);
   const r = await cp.http.post('/instances', body('broken'));
   const id = r.data.instance.id as string;
   const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 90_000);
-  t.regex(String((failed!.fault as { message: string }).message), /failed to spawn|could not start/);
+  assertGuestFault(t, failed!.fault as Fault, /^Building the instance failed: the database could not start: could not start \/nonexistent\/mariadbd: no such file/);
   t.deepEqual(dirs(cp, 'servers'), []);
+});
+
+test('a configuration value mariadbd refuses at start: the fault quotes mariadbd, at once', async (t) => {
+  // character_set_server is a free string for the API's validation rules; mariadbd refuses an unknown one and exits
+  const cp = await startControlPlane({ guestConfig: '[mariadb]\nstart_timeout = 600\n' });
+  t.teardown(() => cp.stop());
+  await seed(cp);
+  const rules = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
+  t.is(rules.code, 0, rules.stderr);
+  const g = await cp.http.post('/configurations', { configuration: { name: 'klingon', values: { character_set_server: 'klingon' }, datastore: { type: 'mariadb', version: '10.11' } } });
+  t.is(g.status, 200, JSON.stringify(g.data));
+  const started = Date.now();
+  const r = await cp.http.post('/instances', { instance: { ...body('refused').instance, configuration: g.data.configuration.id } });
+  t.is(r.status, 200, JSON.stringify(r.data));
+  const id = r.data.instance.id as string;
+  const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 300_000);
+  t.is(failed?.status, 'ERROR');
+  t.true(Date.now() - started < 120_000, `failed when mariadbd exited, not after start_timeout (${Math.round((Date.now() - started) / 1000)} s)`);
+  assertGuestFault(t, failed!.fault as Fault, /^Building the instance failed: the database could not start: mariadb-install-db could not initialise the data directory: \/\S+\/mariadbd: Character set 'klingon' is not a compiled character set/);
+  t.notRegex((failed!.fault as Fault).message, /Aborting/, 'only the lines that matter');
+  t.regex((failed!.fault as Fault).details ?? '', /--- guest log tail ---[\s\S]*klingon/, 'the engine error lines are in the details');
+  t.deepEqual(dirs(cp, 'servers'), [], 'nothing left running');
+});
+
+test('a configuration the running mariadbd refuses, then a restart it cannot start: each fault quotes mariadbd', async (t) => {
+  const cp = await startControlPlane({ guestConfig: '[mariadb]\nstart_timeout = 600\n', config: { DEFAULT: { agent_call_high_timeout: '300' } } });
+  t.teardown(() => cp.stop());
+  await seed(cp);
+  const rules = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
+  t.is(rules.code, 0, rules.stderr);
+  const r = await cp.http.post('/instances', body('restarted'));
+  const id = r.data.instance.id as string;
+  const active = await waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 120_000);
+  t.is(active?.status, 'ACTIVE', JSON.stringify(active?.fault));
+  const g = await cp.http.post('/configurations', { configuration: { name: 'klingon', values: { character_set_server: 'klingon' }, datastore: { type: 'mariadb', version: '10.11' } } });
+  t.is(g.status, 200, JSON.stringify(g.data));
+  t.is((await cp.http.put(`/instances/${id}`, { instance: { configuration: g.data.configuration.id } })).status, 202);
+  // the live SET fails: the fault is mariadbd's answer; the value is on disk, so a restart is due
+  const applied = await waitForInstance(cp.http, id, (i) => Boolean(i?.fault) && i?.status !== 'BUILD' && (i?.status as string) !== 'REBOOT', 60_000);
+  t.regex((applied!.fault as Fault).message, /^Applying the configuration group failed in step apply_overrides: .*klingon/, JSON.stringify(applied!.fault));
+  const began = Date.now();
+  t.is((await cp.http.post(`/instances/${id}/action`, { restart: {} })).status, 202);
+  const restarted = await waitForInstance(cp.http, id, (i) => /^Restart failed/.test(String((i?.fault as Fault | undefined)?.message)), 240_000);
+  const fault = restarted!.fault as Fault;
+  t.regex(fault.message, /^Restart failed in step restart: mariadbd exited while starting: mariadbd: Character set 'klingon' is not a compiled character set/, JSON.stringify(fault.message));
+  t.true(Date.now() - began < 100_000, `the restart failed when mariadbd exited (${Math.round((Date.now() - began) / 1000)} s), not after start_timeout`);
+  t.regex(fault.details ?? '', /--- server console \(guest agent log\)/);
+  t.notRegex(fault.details ?? '', /\n\s+at .*\.(ts|js):\d+/, 'no stack trace');
 });

@@ -132,3 +132,16 @@ test.serial('restart keeps the data; stop makes health say shutdown', async (t) 
   await engine.lifecycle.start();
   t.is(await engine.lifecycle.health(), 'healthy');
 });
+
+test.serial('a start mariadbd refuses fails as soon as mariadbd exits, quoting its error (not after start_timeout)', async (t) => {
+  await engine.configuration!.updateOverrides({ character_set_server: 'klingon' }, true);
+  const began = Date.now();
+  const err = await t.throwsAsync(engine.lifecycle.restart());
+  t.regex(err!.message, /^mariadbd exited while starting: mariadbd: Character set 'klingon' is not a compiled character set/);
+  t.notRegex(err!.message, /Aborting|\[Note\]/);
+  t.true(Date.now() - began < 30_000, `failed in ${Date.now() - began} ms, start_timeout is 120 s`);
+  t.regex((err as Error & { logTail?: string }).logTail ?? '', /klingon/);
+  await engine.configuration!.updateOverrides({}, true);
+  await engine.lifecycle.start();
+  t.is(await engine.lifecycle.health(), 'healthy');
+});

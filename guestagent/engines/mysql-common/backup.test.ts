@@ -4,7 +4,7 @@
 // fallback (mariadb-dump) into a third, freshly prepared server; then a chain of a full and two
 // incremental backups restored up to each incremental.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -141,6 +141,18 @@ test.serial('a backup of a stopped server fails and stores nothing', async (t) =
   await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'dead_backups', name: 'x', serviceKey: KEY }), { message: /mariadb-backup exited with code/ });
   const dir = new ObjectDirectory(path.join(root, 'objects'));
   t.deepEqual([...(await dir.listObjects('dead_backups')), ...(await dir.listObjects('dead_backups_segments'))], []);
+});
+
+test.serial("a staged physical backup mariadb-backup cannot prepare: 'mariadb-backup --prepare failed: <its error>', the data directory untouched", async (t) => {
+  const target = await server('unpreparable');
+  await prepare(target.lifecycle);
+  const staging = path.join(root, 'unpreparable', 'volume', '.restore-x');
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(path.join(staging, 'xtrabackup_checkpoints'), 'backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 1\n');
+  const err = await t.throwsAsync(target.backup().installRestored('xbstream', staging));
+  t.regex(err!.message, /^mariadb-backup --prepare failed: \[00\] FATAL ERROR: \S+ \S+ Can't open backup-my\.cnf for reading$/);
+  t.notRegex(err!.message, /exited with code/, 'the tool\'s words, not only its exit code');
+  t.is(await target.lifecycle.health(), 'healthy', 'the running server was not stopped');
 });
 
 test.serial('incremental: full → rows → inc1 → rows → inc2; the chain restored up to inc1 and up to inc2 has each point\'s checksums', async (t) => {

@@ -16,7 +16,8 @@ import type { Logger } from '../../../src/common/log.js';
 import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import { NotSupportedError, type Backup, type BackupStreamSource, type ClosedLog, type LogPosition, type RestoreStreamSink } from '../../capabilities.js';
 import { closedBinlogs, replayBinlogs, restoredBinlogPosition, type Rotation } from './binlogs.js';
-import { findExecutable, processSink, processSource, runProcess } from '../../backup/process-stream.js';
+import { findExecutable, processSink, processSource, ProcessFailedError, runProcess } from '../../backup/process-stream.js';
+import { EngineFailure, errorTail, readSince } from '../../platform/error-tail.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
 import { generatePassword, REPLICATION_USER_PATTERN } from './admin.js';
 import type { MysqlLifecycle } from './lifecycle.js';
@@ -176,7 +177,7 @@ export class MysqlBackup implements Backup {
   async applyIncremental(format: string, stagingDir: string, incrementalDir: string): Promise<void> {
     if (format !== 'xbstream') throw new Error(`a MySQL-family engine cannot apply an incremental backup of format '${format}'`);
     await this.prepareStaged(stagingDir);
-    await runProcess({ bin: this.tools.backup!, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`, `--incremental-dir=${incrementalDir}`] });
+    await runProcess({ bin: this.tools.backup!, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`, `--incremental-dir=${incrementalDir}`] }).catch(toolFailure('mariadb-backup --prepare --incremental-dir'));
     this.log.info({}, 'incremental backup applied to the staged data');
   }
 
@@ -184,7 +185,7 @@ export class MysqlBackup implements Backup {
   private async prepareStaged(stagingDir: string): Promise<void> {
     if (readCheckpoints(stagingDir).backup_type === 'full-prepared') return;
     if (!this.tools.backup) throw new Error('restoring a physical backup needs mariadb-backup, which is not installed');
-    await runProcess({ bin: this.tools.backup, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] });
+    await runProcess({ bin: this.tools.backup, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] }).catch(toolFailure('mariadb-backup --prepare'));
   }
 
   closedLogs(): Promise<ClosedLog[]> {
@@ -244,8 +245,8 @@ export class MysqlBackup implements Backup {
       for (const deadline = Date.now() + this.c.start_timeout * 1000; ; ) {
         if (await connect().then((c) => (c.destroy(), true), () => false)) break;
         if (!isAlive(pid) || Date.now() > deadline) {
-          const tail = readFileSync(out, 'utf8').trim().split('\n').filter((l) => /ERROR/.test(l)).slice(-3).join(' | ');
-          throw new Error(`the restored data directory did not start${tail ? `: ${tail}` : ''}`);
+          const tail = errorTail(out, 'bracketed', 0, 3);
+          throw new EngineFailure(`the restored data directory did not start${tail ? `: ${path.basename(this.c.mysqld_bin)}: ${tail}` : ''}`, readSince(out, 0, 8192));
         }
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -293,4 +294,16 @@ export class MysqlBackup implements Backup {
     }
     this.log.info({}, 'logical backup loaded');
   }
+}
+
+/** A tool's failure as the fault says it: `<what> failed: <its stderr tail>`. */
+function toolFailure(what: string): (err: unknown) => never {
+  return (err) => {
+    if (!(err instanceof ProcessFailedError)) throw err;
+    // mariadb-backup's stderr is mostly progress: its error lines, when it wrote some, are the reason
+    const lines = err.stderrTail.split(' | ');
+    const errors = lines.filter((l) => /\b(ERROR|FATAL|error|failed)\b/.test(l));
+    const said = (errors.length ? errors : lines).join(' | ');
+    throw new EngineFailure(`${what} failed: ${said || (err.code === null ? 'it was killed' : `exit code ${err.code}`)}`, err.stderrTail);
+  };
 }

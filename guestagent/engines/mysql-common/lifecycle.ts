@@ -10,13 +10,15 @@ import mysql from 'mysql2/promise';
 import type { Logger } from '../../../src/common/log.js';
 import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
-import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
+import { isAlive, readPid, startDaemon, stopProcess, waitForDaemon } from '../../platform/process.js';
+import { EngineFailure, errorTail, lastLines, logOffset, readSince } from '../../platform/error-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { generatePassword, MysqlAdmin } from './admin.js';
 import { baseSettings, effectiveSettings, renderMyCnf, serverIdFor } from './config.js';
 import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.js';
 
 const run = promisify(execFile);
+
 const ADMIN_USER = 'os_admin';
 
 interface OsUser {
@@ -190,15 +192,33 @@ export class MysqlLifecycle implements Lifecycle {
         : [`--defaults-file=${this.paths.cnf}`, '--initialize-insecure', `--datadir=${this.paths.dataDir}`, `--user=${user}`];
     const bin = this.c.init_style === 'install-db' ? this.c.install_db_bin : this.c.mysqld_bin;
     this.log.info({ bin }, 'initialising the data directory');
-    await run(bin, args, { maxBuffer: 16 * 1024 * 1024 });
+    const from = logOffset(this.paths.errorLog);
+    await run(bin, args, { maxBuffer: 16 * 1024 * 1024 }).catch((err: Error & { stderr?: string }) => {
+      const lines = errorTail(this.paths.errorLog, 'bracketed', from) || lastLines(err.stderr ?? err.message);
+      throw new EngineFailure(`${path.basename(bin)} could not initialise the data directory: ${lines}`, `${readSince(this.paths.errorLog, from, 4096)}${(err.stderr ?? '').slice(-4096)}`);
+    });
   }
 
   async start(): Promise<void> {
     if (isAlive(readPid(this.paths.pidFile))) return;
     this.ownDirs();
     this.writeConfig();
-    startDaemon(this.c.mysqld_bin, [`--defaults-file=${this.paths.cnf}`], this.paths.errorLog);
-    await waitFor(async () => (await this.ping()) !== undefined, this.c.start_timeout * 1000, 'the database server to accept connections');
+    const from = logOffset(this.paths.errorLog);
+    const pid = startDaemon(this.c.mysqld_bin, [`--defaults-file=${this.paths.cnf}`], this.paths.errorLog);
+    const name = path.basename(this.c.mysqld_bin);
+    await waitForDaemon(async () => (await this.ping()) !== undefined, {
+      alive: () => isAlive(pid),
+      timeoutMs: this.c.start_timeout * 1000,
+      what: 'the database server to accept connections',
+      failure: (exited) => {
+        const tail = errorTail(this.paths.errorLog, 'bracketed', from);
+        const said = tail ? `: ${name}: ${tail}` : ` (${name} wrote no error; its last lines: ${lastLines(readSince(this.paths.errorLog, from)) || 'none'})`;
+        return new EngineFailure(
+          exited ? `${name} exited while starting${said}` : `${name} did not accept connections within start_timeout (${this.c.start_timeout} s)${tail ? `: ${name}: ${tail}` : ''}`,
+          readSince(this.paths.errorLog, from, 8192),
+        );
+      },
+    });
   }
 
   /** A real connection over the socket: as os_admin once secured, else root without password. */

@@ -7,6 +7,7 @@ import type { Logger } from '../../../src/common/log.js';
 import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
 import { isAlive, stopProcess, waitFor } from '../../platform/process.js';
+import { EngineFailure, errorTail, lastLines, logOffset, readSince } from '../../platform/error-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { ADMIN_ROLE, PgAdmin } from './admin.js';
 import { confValue, renderHba, renderIdent, renderPostgresqlConf } from './conf-files.js';
@@ -123,7 +124,17 @@ export class PgLifecycle implements Lifecycle {
     if (!this.running()) {
       this.ownDirs();
       const t = this.c.start_timeout;
-      await runAsServer(this.user(), this.bin('pg_ctl'), ['start', '-D', this.paths.dataDir, '-l', this.paths.logFile, '-w', '-t', String(t), '-s'], this.paths.runDir, (t + 10) * 1000);
+      const pgCtl = this.bin('pg_ctl');
+      if (!existsSync(pgCtl)) throw new EngineFailure(`could not start ${pgCtl}: no such file (the engine's program is not installed where the guest's configuration says)`);
+      const from = logOffset(this.paths.logFile);
+      // pg_ctl -w returns as soon as the postmaster exits: its reason is in the server log
+      await runAsServer(this.user(), pgCtl, ['start', '-D', this.paths.dataDir, '-l', this.paths.logFile, '-w', '-t', String(t), '-s'], this.paths.runDir, (t + 10) * 1000).catch(
+        (err: Error & { stderr?: string }) => {
+          const server = errorTail(this.paths.logFile, 'severity', from);
+          const ctl = lastLines((err.stderr ?? '').replace(/^.*Examine the log output.*$/gm, ''), 2) || err.message.split('\n')[0]!;
+          throw new EngineFailure(`${ctl}${server ? `; postgres: ${server}` : ''}`, `${err.stderr ?? ''}\n${readSince(this.paths.logFile, from, 8192)}`);
+        },
+      );
     }
     writeFileSync(this.paths.pidFile, String(this.postmasterPid() ?? ''));
     await waitFor(() => this.ping(), this.c.start_timeout * 1000, 'the database server to accept connections');

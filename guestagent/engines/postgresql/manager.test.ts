@@ -214,4 +214,16 @@ if (!binDir) {
     t.is(await engine.lifecycle.health(), 'healthy');
     t.true(await engine.lifecycle.prepared());
   });
+
+  test.serial("a start postgres refuses fails at once with pg_ctl's error and the server log's FATAL line", async (t) => {
+    await engine.configuration!.updateOverrides({ shared_buffers: 'lots' }, false);
+    const began = Date.now();
+    const err = await t.throwsAsync(engine.lifecycle.restart());
+    t.regex(err!.message, /^pg_ctl: could not start server; postgres: LOG: invalid value for parameter "shared_buffers": "lots"; FATAL: configuration file "\S+trove-overrides\.conf" contains errors$/);
+    t.notRegex(err!.message, /Examine the log output/);
+    t.true(Date.now() - began < 60_000, `failed in ${Date.now() - began} ms`);
+    await engine.configuration!.updateOverrides({}, true);
+    await engine.lifecycle.start();
+    t.is(await engine.lifecycle.health(), 'healthy');
+  });
 }

@@ -31,9 +31,10 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { readSince } from '../../../src/common/file-tail.js';
 import type { Logger } from '../../../src/common/log.js';
 import type { Replication, ReplicationMaster } from '../../capabilities.js';
 import { chownAll } from '../../platform/os-user.js';
@@ -305,17 +306,7 @@ export class PgReplication implements Replication {
   private serverSaid(from: { server: number; general: number }): string {
     const lines: string[] = [];
     const tail = (file: string, start: number) => {
-      if (!existsSync(file)) return;
-      const size = statSync(file).size;
-      const s = Math.max(Math.min(start, size), size - 64 * 1024);
-      const buf = Buffer.alloc(size - s);
-      const fd = openSync(file, 'r');
-      try {
-        readSync(fd, buf, 0, buf.length, s);
-      } finally {
-        closeSync(fd);
-      }
-      lines.push(...buf.toString('utf8').split('\n'));
+      lines.push(...readSince(file, start, 64 * 1024).split('\n'));
     };
     tail(this.paths.logFile, from.server);
     // a general log shorter than when the attach began was started again: read from its start

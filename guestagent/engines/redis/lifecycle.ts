@@ -8,7 +8,8 @@ import type { Logger } from '../../../src/common/log.js';
 import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir.js';
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
 import { chownAll, serverUser, type OsUser } from '../../platform/os-user.js';
-import { isAlive, readPid, startDaemon, stopProcess, waitFor } from '../../platform/process.js';
+import { isAlive, readPid, startDaemon, stopProcess, waitForDaemon } from '../../platform/process.js';
+import { EngineFailure, errorTail, logOffset, readSince } from '../../platform/error-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { RedisAdmin } from './admin-client.js';
 import { redisPaths, type RedisConfig, type RedisPaths } from './config.js';
@@ -83,19 +84,26 @@ export class RedisLifecycle implements Lifecycle {
 
   /** `extraArgs` override redis.conf for this run only (a restore starts with `--appendonly no`). */
   async start(extraArgs: string[] = []): Promise<void> {
+    const from = logOffset(this.paths.logFile);
     if (!isAlive(readPid(this.paths.pidFile))) {
       this.ownFiles();
       const u = this.user();
       const pid = startDaemon(this.c.redis_server_bin, [this.paths.conf, ...extraArgs], this.paths.logFile, {}, u ? { uid: u.uid, gid: u.gid, cwd: this.paths.runDir } : undefined);
       writeFileSync(this.paths.pidFile, String(pid));
     }
-    let exited = false;
-    await waitFor(async () => (await this.ping()) || (exited = !isAlive(readPid(this.paths.pidFile))), this.c.start_timeout * 1000, 'the Redis server to accept connections');
-    if (!exited) await this.applyWriteAccess(); // make_read_only(true) and a replica's limits hold across restarts
-    if (exited) {
-      const tail = existsSync(this.paths.logFile) ? readFileSync(this.paths.logFile, 'utf8').trim().split('\n').filter((l) => / # /.test(l)).slice(-3).join(' | ') : '';
-      throw new Error(`the Redis server exited while starting${tail ? `: ${tail}` : ''}`);
-    }
+    await waitForDaemon(() => this.ping(), {
+      alive: () => isAlive(readPid(this.paths.pidFile)),
+      timeoutMs: this.c.start_timeout * 1000,
+      what: 'the Redis server to accept connections',
+      failure: (exited) => {
+        const tail = errorTail(this.paths.logFile, 'hash', from);
+        return new EngineFailure(
+          exited ? `the Redis server exited while starting${tail ? `: redis-server: ${tail}` : ''}` : `the Redis server did not accept connections within start_timeout (${this.c.start_timeout} s)${tail ? `: redis-server: ${tail}` : ''}`,
+          readSince(this.paths.logFile, from, 8192),
+        );
+      },
+    });
+    await this.applyWriteAccess(); // make_read_only(true) and a replica's limits hold across restarts
   }
 
   async prepare(spec: PrepareSpec): Promise<void> {

@@ -2,7 +2,7 @@
 // until root is enabled, root's password over TCP, configuration overrides live and across a
 // restart, read-only, injection attempts, no databases or users capability.
 import test from 'ava';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -162,5 +162,20 @@ if (!existsSync(BIN)) {
     t.is(await engine.lifecycle.health(), 'healthy');
     t.is(await withClient('>other<nopass+@all', (r) => r.get('k2')), 'v');
     t.true(await engine.lifecycle.prepared());
+  });
+
+  test.serial("a start redis-server refuses fails as soon as it exits, quoting its config file error", async (t) => {
+    const lc = engine.lifecycle as RedisLifecycle;
+    const conf = readFileSync(lc.paths.conf, 'utf8');
+    t.teardown(() => writeFileSync(lc.paths.conf, conf, { mode: 0o600 }));
+    writeFileSync(lc.paths.conf, `${conf}\nno-such-directive yes\n`, { mode: 0o600 });
+    await engine.lifecycle.stop();
+    const began = Date.now();
+    const err = await t.throwsAsync(engine.lifecycle.start());
+    t.regex(err!.message, /^the Redis server exited while starting: redis-server: \*\*\* FATAL CONFIG FILE ERROR .*>>> 'no-such-directive yes'.*Bad directive or wrong number of arguments/);
+    t.true(Date.now() - began < 30_000, `failed in ${Date.now() - began} ms, start_timeout is 60 s`);
+    writeFileSync(lc.paths.conf, conf, { mode: 0o600 });
+    await engine.lifecycle.start();
+    t.is(await engine.lifecycle.health(), 'healthy');
   });
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, type ServerSpec } from '../compute.js';
 import type { LocalConfig } from './config.js';
 import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../../common/runtime-dir.js';
+import { tailLines } from '../../common/file-tail.js';
 
 interface ServerRecord {
   id: string;
@@ -228,6 +229,12 @@ export class LocalCompute implements ServerCompute {
     return recorded && path.isAbsolute(recorded) && path.basename(recorded) === path.basename(expected) ? recorded : expected;
   }
 
+  async consoleOutput(id: string, lines: number): Promise<string> {
+    const file = path.join(this.dir(id), 'agent.log');
+    if (!existsSync(file)) throw new ComputeNotFoundError('server', id);
+    return tailLines(file, lines);
+  }
+
   async rebootServer(id: string): Promise<void> {
     const r = this.read(id);
     await this.stopAll(id);
@@ -268,3 +275,4 @@ export class LocalCompute implements ServerCompute {
     /* nothing to confirm: a local resize takes effect when the engine restarts */
   }
 }
+

@@ -104,6 +104,11 @@ export class NovaServers extends NovaCompute implements ServerCompute {
     await this.action(id, { resize: { flavorRef: flavor.id } });
   }
 
+  async consoleOutput(id: string, lines: number): Promise<string> {
+    const r = (await this.action(id, { 'os-getConsoleOutput': { length: lines } })) as { output?: unknown } | undefined;
+    return typeof r?.output === 'string' ? r.output : '';
+  }
+
   async confirmResize(id: string): Promise<void> {
     const s = await this.getServer(id);
     if (s.status === 'VERIFY_RESIZE') await this.action(id, { confirmResize: null });

@@ -64,3 +64,11 @@ test.serial('neutron: creates the group with one ingress rule per port and cidr'
   t.is(id, '0b6a1f3e-1111-2222-3333-444455556666');
   t.deepEqual(rules.map((r: any) => [r.direction, r.port_range_min, r.remote_ip_prefix]), [['ingress', 3306, '10.0.0.0/8'], ['ingress', 3306, '192.168.0.0/16']]);
 });
+
+test.serial("nova: a server's console output through os-getConsoleOutput (the guest agent's log before the server is removed)", async (t) => {
+  let body: Record<string, any> = {};
+  nock('http://nova.t').post('/v2.1/servers/srv-1/action', (b) => ((body = b), true)).reply(200, { output: 'line 1\nprepare failed\n' });
+  const nova = new NovaServers(opts('http://nova.t/v2.1'));
+  t.is(await nova.consoleOutput('srv-1', 40), 'line 1\nprepare failed\n');
+  t.deepEqual(body, { 'os-getConsoleOutput': { length: 40 } });
+});

@@ -15,7 +15,15 @@ export const conductorContract = defineContract({
     since: '1.0',
     args: z.object({
       instance_id: z.string(),
-      payload: z.object({ service_status: z.string().optional() }).passthrough(),
+      payload: z
+        .object({
+          service_status: z.string().optional(),
+          /** trove-ts: with 'failed to spawn', why (the engine's own error lines, secrets scrubbed) */
+          failure_reason: z.string().optional(),
+          /** trove-ts: with 'failed to spawn', the guest's log tail behind it (agent + engine error lines) */
+          failure_log_tail: z.string().optional(),
+        })
+        .passthrough(),
       sent,
     }),
     result: nothing,
@@ -33,6 +41,8 @@ export const conductorContract = defineContract({
       checksum: z.string().nullish(),
       location: z.string().nullish(),
       success: z.boolean().optional(),
+      /** trove-ts: with FAILED, why (the tool's own error lines, secrets scrubbed) */
+      fail_reason: z.string().nullish(),
     }),
     result: nothing,
   },

@@ -4,6 +4,7 @@
 // until a restart. A guest that refuses the new values leaves the previous group attached.
 import { Tasks } from '../../common/instance-tasks.js';
 import { clearFaults, recordFault, setTask } from '../../db/instances.js';
+import { faultDetails, faultMessage, instanceConsoleTail } from '../faults.js';
 import { configurationOverrides, splitByRestart } from '../../db/configurations.js';
 import { listConfigParameters } from '../../db/datastores.js';
 import type { FlowDefinition } from '../flow.js';
@@ -60,7 +61,7 @@ export function configurationFlow(ctx: TaskContext): FlowDefinition<Configuratio
       await setTask(ctx.db, s.instanceId, restartPending(s.data) ? Tasks.RESTART_REQUIRED : Tasks.NONE);
     },
     fail: async (s, error, step) => {
-      await recordFault(ctx.db, s.instanceId, `Applying the configuration group failed in step ${step}: ${error.message}`, error.stack ?? error.message);
+      await recordFault(ctx.db, s.instanceId, faultMessage(`Applying the configuration group failed in step ${step}: ${error.message}`), faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)));
       if (s.data.written) {
         // the values are on disk: a restart puts them in effect
         await setTask(ctx.db, s.instanceId, Tasks.RESTART_REQUIRED);

@@ -7,6 +7,7 @@ import { configSection } from '../../common/config/schema.js';
 import type { FlowDefinition, Step } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { waitForGuestReady, waitForServer } from '../waits.js';
+import { faultDetails, faultMessage, instanceConsoleTail } from '../faults.js';
 import { datastorePortsSection } from '../config.js';
 
 export interface ActionData {
@@ -34,7 +35,7 @@ function action(ctx: TaskContext, name: string, label: string, steps: Step<Actio
       await setTask(ctx.db, s.instanceId, Tasks.NONE);
     },
     fail: async (s, error, step) => {
-      await recordFault(ctx.db, s.instanceId, `${label} failed in step ${step}: ${error.message}`, error.stack ?? error.message);
+      await recordFault(ctx.db, s.instanceId, faultMessage(`${label} failed in step ${step}: ${error.message}`), faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)));
       await setTask(ctx.db, s.instanceId, Tasks.NONE);
     },
   };

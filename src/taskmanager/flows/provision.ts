@@ -13,7 +13,8 @@ import { FlowTimeoutError } from '../flow.js';
 import { datastorePortsSection } from '../config.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { renderGuestConfig } from '../guest-config.js';
-import { waitForGuestReady, waitForServer } from '../waits.js';
+import { GuestFailedError, waitForGuestReady, waitForServer } from '../waits.js';
+import { consoleTail, faultDetails, faultMessage } from '../faults.js';
 import { teardownResources } from './teardown.js';
 
 export interface ProvisionData {
@@ -76,10 +77,12 @@ export async function finishProvision(ctx: TaskContext, s: StepContext<Provision
 
 /** Removes what the flow created and leaves the instance in `task` with a fault naming the step. */
 export async function failProvision(ctx: TaskContext, s: StepContext<ProvisionData>, error: Error, step: string, task: InstanceTask, extraCleanup: string[] = []): Promise<void> {
-  const what = error instanceof FlowTimeoutError ? `timed out (${step})` : `failed in step ${step}: ${error.message}`;
+  const what = error instanceof FlowTimeoutError ? `timed out (${step})` : error instanceof GuestFailedError ? `failed: ${error.message}` : `failed in step ${step}: ${error.message}`;
+  // the guest's log goes with the server: its tail is read first, into the fault's details
+  const console = await consoleTail(ctx, s.data.serverId);
   const leftovers = [...(await teardownResources(ctx, { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup }, s.log)), ...extraCleanup];
-  const details = [`${error.name}: ${error.stack ?? error.message}`, ...leftovers.map((l) => `cleanup: ${l}`)].join('\n');
-  await recordFault(ctx.db, s.instanceId, `Building the instance ${what}`, details);
+  const details = faultDetails(error, console, leftovers.map((l) => `cleanup: ${l}`));
+  await recordFault(ctx.db, s.instanceId, faultMessage(`Building the instance ${what}`), details);
   // Ids stay recorded only for what could not be removed, so a delete retries exactly that.
   await setTask(ctx.db, s.instanceId, task, undefined, {
     server_status: 'ERROR',

@@ -2,8 +2,9 @@
 import type { BackupRecord } from '../../../db/backups.js';
 import { isoNaive } from '../instances/views.js';
 
+/** Trove's backup body; a FAILED backup also says why (`fail_reason`, a trove-ts extension python-troveclient prints as it prints every field). */
 export function backupView(b: BackupRecord): Record<string, unknown> {
-  return {
+  const view: Record<string, unknown> = {
     id: b.id,
     name: b.name,
     description: b.description,
@@ -22,4 +23,6 @@ export function backupView(b: BackupRecord): Record<string, unknown> {
       version_id: b.datastore_version_id,
     },
   };
+  if (b.state === 'FAILED') view.fail_reason = b.fail_reason ?? null;
+  return view;
 }
