@@ -10,6 +10,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { REPO, runBin } from '../helpers/run-bin.js';
 import { freePort } from '../helpers/api-process.js';
+import { killOnExit, reapOnExit } from '../helpers/reap.js';
 
 interface Aio {
   child: ChildProcess;
@@ -19,6 +20,7 @@ interface Aio {
 
 async function startAio(stateDir: string, port: number): Promise<Aio> {
   const child = spawn(process.execPath, [`${REPO}bin/trove-api.js`, '--all-in-one', '--state-dir', stateDir, '--port', String(port)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  killOnExit(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -60,6 +62,7 @@ async function waitShow(a: Aio, state: string, name: string, want: (s: Record<st
 
 test.serial('all-in-one: CLI create → mysql row → restart the service → restart → delete', async (t) => {
   const state = mkdtempSync(path.join(tmpdir(), 'aio-'));
+  reapOnExit(state);
   chmodSync(state, 0o755);
   const port = await freePort();
   let aio = await startAio(state, port);
@@ -120,6 +123,7 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
 
 test.serial('all-in-one refuses a second server on one state directory, a taken port, an unwritable state directory', async (t) => {
   const state = mkdtempSync(path.join(tmpdir(), 'aio-'));
+  reapOnExit(state);
   const port = await freePort();
   const aio = await startAio(state, port);
   t.teardown(async () => {
@@ -131,6 +135,8 @@ test.serial('all-in-one refuses a second server on one state directory, a taken 
   t.regex(second.stderr, /another all-in-one trove-ts \(pid \d+\) is using/);
 
   const other = mkdtempSync(path.join(tmpdir(), 'aio-'));
+
+  reapOnExit(other);
   const taken = await runBin('trove-api', ['--all-in-one', '--state-dir', other, '--port', String(port)]);
   t.is(taken.code, 1);
   t.regex(taken.stderr, new RegExp(`${port} is already in use`));
