@@ -4,13 +4,14 @@
 // state directory; bad starts fail clearly.
 import test from 'ava';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { REPO, runBin } from '../helpers/run-bin.js';
 import { freePort } from '../helpers/api-process.js';
 import { killOnExit, reapOnExit } from '../helpers/reap.js';
+import { claimSubnet } from '../helpers/subnets.js';
 
 interface Aio {
   child: ChildProcess;
@@ -18,8 +19,16 @@ interface Aio {
   url: string;
 }
 
+/** The all-in-one's addresses on a subnet of its own (not the default 77 every all-in-one shares), kept across its restarts. */
+function subnetConf(stateDir: string): string {
+  const file = `${stateDir}.subnet.conf`;
+  if (!existsSync(file)) writeFileSync(file, `[local]\naddress_subnet = ${claimSubnet()}\n`);
+  return file;
+}
+
 async function startAio(stateDir: string, port: number): Promise<Aio> {
-  const child = spawn(process.execPath, [`${REPO}bin/trove-api.js`, '--all-in-one', '--state-dir', stateDir, '--port', String(port)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['--all-in-one', '--state-dir', stateDir, '--port', String(port), '--config-file', subnetConf(stateDir)];
+  const child = spawn(process.execPath, [`${REPO}bin/trove-api.js`, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -69,6 +78,7 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   t.teardown(async () => {
     await stopAio(aio);
     rmSync(state, { recursive: true, force: true });
+    rmSync(`${state}.subnet.conf`, { force: true });
   });
   t.regex(aio.out(), /openstack datastore list/);
   const ds = JSON.parse(cli(aio, state, 'datastore', 'list', '-f', 'json')) as Array<{ Name: string }>;
@@ -129,14 +139,15 @@ test.serial('all-in-one refuses a second server on one state directory, a taken 
   t.teardown(async () => {
     await stopAio(aio);
     rmSync(state, { recursive: true, force: true });
+    rmSync(`${state}.subnet.conf`, { force: true });
   });
   const second = await runBin('trove-api', ['--all-in-one', '--state-dir', state, '--port', String(await freePort())]);
   t.is(second.code, 1);
   t.regex(second.stderr, /another all-in-one trove-ts \(pid \d+\) is using/);
 
   const other = mkdtempSync(path.join(tmpdir(), 'aio-'));
-
   reapOnExit(other);
+
   const taken = await runBin('trove-api', ['--all-in-one', '--state-dir', other, '--port', String(port)]);
   t.is(taken.code, 1);
   t.regex(taken.stderr, new RegExp(`${port} is already in use`));

@@ -18,6 +18,7 @@ import { createVhost, type Vhost } from './rabbit.js';
 import { writeConf } from './api-process.js';
 import { REPO } from './run-bin.js';
 import { killOnExit, killUnder, reapOnExit } from './reap.js';
+import { claimSubnet, releaseSubnet } from './subnets.js';
 
 export const ADMIN_TOKEN = 'cp-admin-token-7f3e';
 
@@ -49,7 +50,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
   reapOnExit(stateDir); // a crashed test file leaves no guest agent or engine running
   const guestConf = path.join(stateDir, 'guest-extra.conf');
   writeFileSync(guestConf, o.guestConfig ?? '[DEFAULT]\nlog_level = info\n');
-  const subnet = 100 + Math.floor(Math.random() * 150); // 100-249; the local compute unit test keeps 250-254
+  const subnet = claimSubnet(); // of its own among the test files running now
   const sections: Record<string, Record<string, string>> = {
     DEFAULT: {
       transport_url: vhost.url,
@@ -102,6 +103,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
       // any guest agent or engine still running under the state dir
       await killUnder(stateDir);
       rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      releaseSubnet(subnet);
       vhost.drop();
       await tdb.drop();
     },
