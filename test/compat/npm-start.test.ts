@@ -137,3 +137,17 @@ test.serial('on a terminal the log is short human lines, the CLI hints kept; --l
   t.regex(json, /^\{"level":30,.*"msg":"RPC server consuming"/m);
   t.notRegex(json, /^\[\d\d:\d\d:\d\d\] INFO/m);
 });
+
+test.serial('the service stops when its parent dies without passing the signal on (a shell that does not exec it)', async (t) => {
+  const s = await prepare(t);
+  // `; true`: the shell must wait for node, so it cannot exec it; SIGTERM ends the shell alone
+  const cmd = `${process.execPath} bin/trove-api.js --all-in-one --state-dir ${s.state} --port ${s.port} --config-file ${s.conf} --log-json; true`;
+  const sh = killOnExit(spawn('sh', ['-c', cmd], { cwd: REPO, stdio: ['ignore', 'ignore', 'ignore'] }));
+  await answering(s.url, sh, () => '');
+  const service = processesUnder(s.state).find((pid) => commandOf(pid).startsWith(`${process.execPath} bin/trove-api.js`));
+  t.truthy(service);
+  sh.kill('SIGTERM');
+  let left = survivors(s.state);
+  for (const until = Date.now() + 30_000; left.length && Date.now() < until; await sleep(200)) left = survivors(s.state);
+  t.deepEqual(left, [], 'the orphaned service stopped itself');
+});
