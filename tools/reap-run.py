@@ -10,7 +10,8 @@ not to init, so once the command has exited its remaining descendants are exactl
 the tests left behind. Nothing else is ever counted or signalled: the machine's own MariaDB,
 PostgreSQL, Redis, RabbitMQ, the lab's services, other runs' processes are not descendants.
 
-It prints each one left (pid and command), sends them SIGTERM, SIGKILL after the grace period
+After a moment for helpers that exit with their parent (TROVE_REAP_SETTLE_MS, 2000), it prints
+each one left (pid and command), sends them SIGTERM, SIGKILL after the grace period
 (TROVE_REAP_GRACE_MS, 10000), then the count line
 
     processes left behind by the tests: N
@@ -122,7 +123,14 @@ def main(argv):
     if rc < 0:
         rc = 128 - rc  # killed by a signal: the shell's convention
 
+    # a helper exiting with its parent (esbuild under tsx, a pipe's reader) may still be on its way
+    # out: what is left after a moment is what the tests left
+    settle = time.monotonic() + int(os.environ.get('TROVE_REAP_SETTLE_MS', '2000')) / 1000
     left = descendants(os.getpid())
+    while left and time.monotonic() < settle:
+        time.sleep(0.1)
+        reap_zombies()
+        left = descendants(os.getpid())
     for pid in left:
         print(f'left behind: pid {pid}: {command_of(pid)}', flush=True)
     if left:

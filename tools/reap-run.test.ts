@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('./reap-run.py', import.meta.url));
-const run = (cmd: string) => spawnSync('python3', [SCRIPT, '--', 'sh', '-c', cmd], { encoding: 'utf8', env: { ...process.env, TROVE_REAP_GRACE_MS: '1500' }, timeout: 60_000 });
+const run = (cmd: string) => spawnSync('python3', [SCRIPT, '--', 'sh', '-c', cmd], { encoding: 'utf8', env: { ...process.env, TROVE_REAP_GRACE_MS: '1500', TROVE_REAP_SETTLE_MS: '300' }, timeout: 60_000 });
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
