@@ -2,7 +2,8 @@
 // RabbitMQ and no MySQL server — SQLite for the control database, an embedded bus on a unix
 // socket, instances as local guest agent processes managing real engines, an admin token for
 // the CLI. Registers the engines installed here, prints how to point the CLI at it, and stops
-// everything it started on SIGINT/SIGTERM. A second start finds its instances again.
+// everything it started on SIGINT/SIGTERM/SIGHUP or when its parent (npm, a shell) is gone. A second
+// start finds its instances again. Logs short human lines at a terminal, JSON lines otherwise.
 import { execFile } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +13,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../common/errors.js';
 import { readRawConfig, type RawConfig } from '../common/config/reader.js';
 import { configSection } from '../common/config/schema.js';
-import { createLogger } from '../common/log.js';
+import { chooseLogFormat, createLogger } from '../common/log.js';
 import { checkSocketPath, makeRuntimeDir, runtimeDirFor, runtimeDirSection, SOCKET_PATH_MAX } from '../common/runtime-dir.js';
 import { databaseSection } from '../db/config.js';
 import { openDatabase } from '../db/connection.js';
@@ -36,6 +37,7 @@ interface Options {
   stateDir: string;
   port: string;
   configFile: string[];
+  logJson?: boolean;
 }
 
 function parse(): Options {
@@ -44,6 +46,7 @@ function parse(): Options {
     .option('--state-dir <dir>', 'where everything is kept', '.state/all-in-one')
     .option('--port <port>', 'the API port', '8779')
     .option('--config-file <path>', 'extra configuration (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--log-json', 'JSON log lines even at a terminal (the default when stdout or stderr is not one)')
     .allowExcessArguments(false)
     .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
     .parse(process.argv)
@@ -137,7 +140,8 @@ async function serve(o: Options, state: string): Promise<void> {
   const raw: RawConfig = { ...defaults };
   for (const [s, kv] of Object.entries(extra)) raw[s] = { ...(raw[s] ?? {}), ...kv };
 
-  const log = createLogger('trove-ts', { level: raw.DEFAULT?.log_level ?? 'info' });
+  const format = chooseLogFormat({ json: o.logJson, stdoutIsTTY: process.stdout.isTTY, stderrIsTTY: process.stderr.isTTY });
+  const log = createLogger('trove-ts', { level: raw.DEFAULT?.log_level ?? 'info', format });
   const db = openDatabase(configSection(raw, 'database', databaseSection));
   await syncSchema(db);
 
@@ -194,7 +198,7 @@ async function serve(o: Options, state: string): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) return log.info({ signal }, 'already stopping');
     stopping = true;
     log.info({ signal }, 'stopping: API, taskmanager, conductor, every instance');
     await api.close().catch(() => undefined);
@@ -204,8 +208,16 @@ async function serve(o: Options, state: string): Promise<void> {
     await rpc.close();
     await bus.close();
     await db.destroy().catch(() => undefined);
+    log.info('stopped');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and forwarded by npm),
+  // and a second SIGINT with no listener would end it at once, in the middle of stopping the engines
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(sig));
+  // started by npm through a shell, or from a shell: when that parent dies without passing the
+  // signal on (a shell killed by SIGTERM does not), this process is re-parented; stop then too
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop('parent exited');
+  }, 1000).unref();
 }

@@ -1,6 +1,7 @@
 // pino loggers with one redaction list: no password, token, key or credential-bearing URL
 // ever reaches a log line.
 import { pino, type Logger, type DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -29,9 +30,34 @@ export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^/:@\s]*):[^@/\s]*@/g, '$1:***@');
 }
 
+/** JSON lines (for machines: files, journald, log shippers) or short human lines (a person at a terminal). */
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * Human lines only for a person watching: both stdout and stderr are terminals and JSON was not
+ * asked for (`--log-json`). Redirect either one, or pipe it, and the log is JSON lines.
+ */
+export function chooseLogFormat(o: { json?: boolean; stdoutIsTTY?: boolean; stderrIsTTY?: boolean }): LogFormat {
+  return !o.json && o.stdoutIsTTY === true && o.stderrIsTTY === true ? 'pretty' : 'json';
+}
+
 export interface LogOptions {
   level?: string;
   destination?: DestinationStream;
+  /** 'pretty' writes `HH:MM:ss LEVEL svc: message key=value` lines to stderr (no destination); JSON by default. */
+  format?: LogFormat;
+}
+
+/** One line per record on stderr, written synchronously (nothing lost when the process exits). */
+function prettyStream(): DestinationStream {
+  return pretty({
+    destination: 2,
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,service,name,svc',
+    messageFormat: '{if svc}{svc}: {end}{msg}',
+    singleLine: true,
+  });
 }
 
 export function createLogger(name: string, options: LogOptions = {}): Logger {
@@ -43,7 +69,7 @@ export function createLogger(name: string, options: LogOptions = {}): Logger {
       base: { service: name, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination ?? pino.destination(2),
+    options.destination ?? (options.format === 'pretty' ? prettyStream() : pino.destination(2)),
   );
 }
 

@@ -3,12 +3,14 @@
 // reaping of everything it started (the service, then any guest agent or engine process left
 // under the state directory).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import axios from 'axios';
 import { REPO } from './run-bin.js';
 import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../../src/common/runtime-dir.js';
+import { killOnExit, processesUnder, reapOnExit } from './reap.js';
+import { claimSubnet } from './subnets.js';
 
 const execFileP = promisify(execFile);
 
@@ -19,8 +21,18 @@ export interface Aio {
   stateDir: string;
 }
 
+/** The all-in-one's addresses on a subnet of its own (not the default 77 every all-in-one shares), kept across its restarts; removed by reapAio. */
+function subnetConf(stateDir: string): string {
+  const file = `${stateDir}.subnet.conf`;
+  if (!existsSync(file)) writeFileSync(file, `[local]\naddress_subnet = ${claimSubnet()}\n`);
+  return file;
+}
+
+/** Starts the service on `stateDir`; it and everything under the state directory are killed when this worker exits, however it exits. */
 export async function startAio(stateDir: string, port: number): Promise<Aio> {
-  const child = spawn(process.execPath, [`${REPO}bin/trove-api.js`, '--all-in-one', '--state-dir', stateDir, '--port', String(port)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  reapOnExit(stateDir);
+  const args = ['--all-in-one', '--state-dir', stateDir, '--port', String(port), '--config-file', subnetConf(stateDir)];
+  const child = killOnExit(spawn(process.execPath, [`${REPO}bin/trove-api.js`, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -41,28 +53,6 @@ export function stopAio(a: Aio): Promise<number | null> {
     a.child.once('exit', (code) => resolve(code));
     a.child.kill('SIGTERM');
   });
-}
-
-/** The processes whose command line or working directory names `dir` (guest agents, mariadbd, postgres, redis-server). */
-export function processesUnder(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      let cwd = '';
-      try {
-        cwd = readlinkSync(`/proc/${pid}/cwd`);
-      } catch {
-        /* gone, or not ours to read */
-      }
-      if (cmdline.includes(dir) || cwd === dir || cwd.startsWith(`${dir}/`)) found.push(pid);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return found;
 }
 
 /** Stops the service (SIGTERM, at most `graceMs`), then SIGKILLs whatever it left running under its state directory. */
@@ -86,6 +76,7 @@ export async function reapAio(a: Aio | undefined, stateDir: string, graceMs = 90
     await new Promise((r) => setTimeout(r, 300));
   }
   removeRuntimeDirs(stateDir);
+  rmSync(`${stateDir}.subnet.conf`, { force: true });
 }
 
 /** The runtime directories (sockets) of the service and of its instances' agents: /run is not the test's to fill. */

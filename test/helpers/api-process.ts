@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { REPO } from './run-bin.js';
+import { killOnExit } from './reap.js';
 
 export type ConfSections = Record<string, Record<string, string>>;
 
@@ -51,6 +52,7 @@ export async function startApiProcess(sections: ConfSections): Promise<ApiProces
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  killOnExit(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

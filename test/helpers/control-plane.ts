@@ -2,7 +2,7 @@
 // vhost, trove-api (in-process, admin token), trove-conductor (in-process) and trove-taskmanager
 // (in-process, or as real child processes that a test may kill), with the local compute driver
 // running each instance's guest agent as a process managing a real mariadbd.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,8 @@ import { createThrowawayDb, type ThrowawayDb } from './throwaway-db.js';
 import { createVhost, type Vhost } from './rabbit.js';
 import { writeConf } from './api-process.js';
 import { REPO } from './run-bin.js';
+import { killOnExit, killUnder, reapOnExit } from './reap.js';
+import { claimSubnet, releaseSubnet } from './subnets.js';
 
 export const ADMIN_TOKEN = 'cp-admin-token-7f3e';
 
@@ -45,9 +47,10 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
   const vhost = createVhost();
   const stateDir = mkdtempSync(path.join(tmpdir(), 'trove-cp-'));
   chmodSync(stateDir, 0o755);
+  reapOnExit(stateDir); // a crashed test file leaves no guest agent or engine running
   const guestConf = path.join(stateDir, 'guest-extra.conf');
   writeFileSync(guestConf, o.guestConfig ?? '[DEFAULT]\nlog_level = info\n');
-  const subnet = 100 + Math.floor(Math.random() * 150); // 100-249; the local compute unit test keeps 250-254
+  const subnet = claimSubnet(); // of its own among the test files running now
   const sections: Record<string, Record<string, string>> = {
     DEFAULT: {
       transport_url: vhost.url,
@@ -89,7 +92,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
       const child = spawn(process.execPath, [`${REPO}bin/trove-taskmanager.js`, '--config-file', confFile], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d) => logs.push(String(d)));
       child.stderr!.on('data', (d) => logs.push(String(d)));
-      children.push(child);
+      children.push(killOnExit(child));
       return child;
     },
     async stop() {
@@ -100,19 +103,11 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
       // any guest agent or engine still running under the state dir
       await killUnder(stateDir);
       rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      releaseSubnet(subnet);
       vhost.drop();
       await tdb.drop();
     },
   };
-}
-
-/** Stops every process whose command line names `dir` (guest agents, engines) and waits until they are gone. */
-async function killUnder(dir: string): Promise<void> {
-  const alive = () => spawnSync('pgrep', ['-f', dir]).status === 0;
-  spawnSync('pkill', ['-TERM', '-f', dir]);
-  for (let i = 0; i < 50 && alive(); i++) await new Promise((res) => setTimeout(res, 200));
-  if (alive()) spawnSync('pkill', ['-KILL', '-f', dir]);
-  for (let i = 0; i < 25 && alive(); i++) await new Promise((res) => setTimeout(res, 200));
 }
 
 /** Polls GET /instances/{id} until `done` says so; returns the last instance body. */

@@ -9,7 +9,9 @@ export interface Vhost {
   drop(): void;
 }
 
-const ctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+// bounded: a rabbitmqctl that cannot reach the node would otherwise block the test file's worker
+// (execFileSync) past ava's timeout, and the test would never finish
+const ctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', '--timeout', '60', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000, killSignal: 'SIGKILL' });
 
 export function createVhost(): Vhost {
   const base = testSetting('TROVE_TEST_RABBIT', 'guest:guest@127.0.0.1:5672');

@@ -1,6 +1,7 @@
 // Runs one of the project's bins as a child process and collects its output.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from './reap.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,6 +18,7 @@ export function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {},
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    killOnExit(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -4,11 +4,12 @@
 // incremental in the chain fails the restore (ERROR, nothing running); a backup that an
 // incremental builds on cannot be deleted.
 import test from 'ava';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
+import { filesUnder } from '../helpers/files.js';
 
 let cp: ControlPlane;
 let source: string;
@@ -70,7 +71,7 @@ async function restore(name: string, backupRef: string): Promise<Record<string, 
 const segmentsDir = () => path.join(cp.stateDir, 'objects', 'database_backups_segments');
 const segmentsOf = (backupId: string): string[] => {
   const dir = segmentsDir();
-  return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => f.startsWith(backupId) && statSync(path.join(dir, f)).isFile()).sort() : [];
+  return filesUnder(dir).filter((f) => f.startsWith(backupId)).sort();
 };
 
 let full: Record<string, any>;

@@ -3,12 +3,13 @@
 // instance restored from it has the same tables, byte for byte; a tampered backup never becomes a
 // running instance; deleting the backup removes its objects.
 import test from 'ava';
-import { existsSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
+import { filesUnder } from '../helpers/files.js';
 
 let cp: ControlPlane;
 let source: string;
@@ -53,8 +54,6 @@ async function waitBackup(id: string, ms = 120_000): Promise<Record<string, any>
 }
 
 const objectsDir = () => path.join(cp.stateDir, 'objects');
-const filesUnder = (dir: string): string[] =>
-  existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(path.join(dir, f)).isFile()) : [];
 
 let backupId: string;
 let expected: Record<string, unknown>;

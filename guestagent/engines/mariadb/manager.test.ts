@@ -11,6 +11,7 @@ import { freeTcpPort } from '../../../test/helpers/ports.js';
 import { InvalidValueError, type Engine } from '../../capabilities.js';
 import { mariadbEngine } from './manager.js';
 import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 let engine: Engine;
@@ -19,6 +20,7 @@ let root: string;
 
 test.before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'mariadb-engine-'));
+  reapOnExit(root); // a crash of this file leaves no engine running
   chmodSync(root, 0o755);
   port = await freeTcpPort();
   const raw = { DEFAULT: {}, mariadb: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } };

@@ -20,6 +20,7 @@ import { mariadbSection } from '../mariadb/config.js';
 import { MysqlLifecycle } from './lifecycle.js';
 import { MysqlBackup } from './backup.js';
 import { NotSupportedError } from '../../capabilities.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const KEY = 'backup-service-key';
@@ -56,6 +57,7 @@ const storage = () => new LocalBackupStorage(path.join(root, 'objects'));
 
 test.before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'mysql-backup-'));
+  reapOnExit(root); // a crash of this file leaves no engine running
   chmodSync(root, 0o755);
   source = await server('source');
   await prepare(source.lifecycle);

@@ -16,6 +16,7 @@ import type { Engine } from '../../capabilities.js';
 import { backupDefaults } from '../../backup/config.js';
 import { logHandlers } from '../../log-handlers.js';
 import { mariadbEngine } from '../mariadb/manager.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 let engine: Engine;
@@ -28,6 +29,7 @@ const admin = { context: { is_admin: true }, method: 'guest_log_action' };
 
 test.before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'mariadb-logs-'));
+  reapOnExit(root); // a crash of this file leaves no engine running
   chmodSync(root, 0o755);
   port = await freeTcpPort();
   mkdirSync(path.join(root, 'state'), { recursive: true });

@@ -23,6 +23,7 @@ import { InvalidValueError, type Engine } from '../../capabilities.js';
 import { guestHandlers, StatusReporter } from '../../manager.js';
 import { mariadbEngine } from '../mariadb/manager.js';
 import { compareGtidPositions } from './replication.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const logged: string[] = [];
 const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
@@ -129,6 +130,7 @@ let r2: Agent;
 
 test.before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'mysql-failover-'));
+  reapOnExit(root); // a crash of this file leaves no engine running
   chmodSync(root, 0o755);
   s = await agent('s', IDS.s);
   await s.h.prepare(prepareArgs(), ctx('prepare'));

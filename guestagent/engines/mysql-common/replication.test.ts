@@ -23,6 +23,7 @@ import { mariadbEngine } from '../mariadb/manager.js';
 import { mysqlEngine } from '../mysql/manager.js';
 import { replicationHandlers } from '../../replication-handlers.js';
 import { replicationUserFor } from './replication.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const logged: string[] = [];
 const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
@@ -115,6 +116,7 @@ let backup: { location: string; checksum: string };
 
 test.before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'mysql-replication-'));
+  reapOnExit(root); // a crash of this file leaves no engine running
   chmodSync(root, 0o755);
   source = await agent('source', SOURCE_ID);
   await source.h.prepare(prepareArgs(), ctx('prepare'));

@@ -19,6 +19,7 @@ import { findBinDir } from './detect.js';
 import { postgresqlEngine } from './manager.js';
 import type { PgLifecycle } from './lifecycle.js';
 import { PG_FORMAT } from './backup.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const KEY = 'backup-service-key';
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -85,6 +86,7 @@ if (!findBinDir()) {
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'postgresql-backup-'));
+    reapOnExit(root); // a crash of this file leaves no engine running
     chmodSync(root, 0o755);
     source = await server('source');
     await source.engine.lifecycle.prepare({

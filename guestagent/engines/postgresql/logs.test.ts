@@ -17,6 +17,7 @@ import { backupDefaults } from '../../backup/config.js';
 import { logHandlers } from '../../log-handlers.js';
 import { findBinDir } from './detect.js';
 import { postgresqlEngine } from './manager.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const member = { context: { is_admin: false }, method: 'guest_log_action' };
@@ -52,6 +53,7 @@ if (!findBinDir()) {
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'postgresql-logs-'));
+    reapOnExit(root); // a crash of this file leaves no engine running
     chmodSync(root, 0o755);
     port = await freeTcpPort();
     mkdirSync(path.join(root, 'state'), { recursive: true });

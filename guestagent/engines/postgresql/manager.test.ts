@@ -13,6 +13,7 @@ import { InvalidValueError, type Engine } from '../../capabilities.js';
 import { findBinDir } from './detect.js';
 import { postgresqlEngine } from './manager.js';
 import type { PgLifecycle } from './lifecycle.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const binDir = findBinDir();
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -43,6 +44,7 @@ if (!binDir) {
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'postgresql-engine-'));
+    reapOnExit(root); // a crash of this file leaves no engine running
     chmodSync(root, 0o755);
     port = await freeTcpPort();
     mkdirSync(path.join(root, 'state'), { recursive: true });

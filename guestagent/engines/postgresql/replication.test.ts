@@ -26,6 +26,7 @@ import { findBinDir } from './detect.js';
 import { postgresqlEngine } from './manager.js';
 import type { PgLifecycle } from './lifecycle.js';
 import { hasTxn, parseHistory, parseTxn, replicationUserFor } from './replication.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const logged: string[] = [];
 const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
@@ -117,6 +118,7 @@ if (!findBinDir()) {
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'postgresql-replication-'));
+    reapOnExit(root); // a crash of this file leaves no engine running
     chmodSync(root, 0o755);
     source = await agent('source', SOURCE_ID);
     await source.h.prepare(prepareArgs(), ctx('prepare'));

@@ -18,6 +18,7 @@ import type { Backup, Engine } from '../../capabilities.js';
 import { redisEngine } from './manager.js';
 import type { RedisLifecycle } from './lifecycle.js';
 import { REDIS_FORMAT } from './backup.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const BIN = '/usr/bin/redis-server';
 const KEY = 'backup-service-key';
@@ -88,6 +89,7 @@ if (!existsSync(BIN)) {
 
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'redis-backup-'));
+    reapOnExit(root); // a crash of this file leaves no engine running
     chmodSync(root, 0o755);
     source = await server('source');
     sourcePw = (await source.engine.root!.enableRoot('Source-root-pw-1')).password;

@@ -13,6 +13,7 @@ import type { Engine } from '../../capabilities.js';
 import { backupDefaults } from '../../backup/config.js';
 import { logHandlers } from '../../log-handlers.js';
 import { redisEngine } from './manager.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const BIN = '/usr/bin/redis-server';
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -27,6 +28,7 @@ if (!existsSync(BIN)) {
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'redis-logs-'));
+    reapOnExit(root); // a crash of this file leaves no engine running
     chmodSync(root, 0o755);
     mkdirSync(path.join(root, 'state'), { recursive: true });
     const port = await freeTcpPort();

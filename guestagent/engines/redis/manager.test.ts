@@ -13,6 +13,7 @@ import { InvalidValueError, NotSupportedError, type Engine } from '../../capabil
 import { adminHandlers } from '../../admin-handlers.js';
 import { redisEngine } from './manager.js';
 import type { RedisLifecycle } from './lifecycle.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const BIN = '/usr/bin/redis-server';
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -46,6 +47,7 @@ if (!existsSync(BIN)) {
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'redis-engine-'));
+    reapOnExit(root); // a crash of this file leaves no engine running
     chmodSync(root, 0o755);
     port = await freeTcpPort();
     mkdirSync(path.join(root, 'state'), { recursive: true });

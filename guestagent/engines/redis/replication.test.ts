@@ -25,6 +25,7 @@ import { guestHandlers, StatusReporter } from '../../manager.js';
 import { redisEngine } from './manager.js';
 import type { RedisLifecycle } from './lifecycle.js';
 import { hasTxn, parseTxn, replicationUserFor } from './replication.js';
+import { reapOnExit } from '../../../test/helpers/reap.js';
 
 const logged: string[] = [];
 const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
@@ -120,6 +121,7 @@ const backupInfo = () => ({ backup_info: { id: 'snap-1', location: backup.locati
 
 test.before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'redis-replication-'));
+  reapOnExit(root); // a crash of this file leaves no engine running
   chmodSync(root, 0o755);
   passwords.push(SOURCE_ROOT, REPLICA_ROOT);
   source = await agent('source', SOURCE_ID, SOURCE_ROOT);

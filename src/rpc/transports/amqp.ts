@@ -46,6 +46,9 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
  * trying again cannot help. */
 const refused = (err: unknown): boolean => [403, 404, 406].includes((err as { code?: number }).code ?? 0);
 
+/** A publish the broker neither confirmed nor refused in time. */
+class UnconfirmedError extends TransportUnavailableError {}
+
 // oslo's declare arguments for fanout and reply exchanges, so Python services on the same broker agree.
 const PRIVATE_EXCHANGE: Options.AssertExchange = { durable: false, autoDelete: true };
 
@@ -73,12 +76,16 @@ export class AmqpTransport implements Transport {
     return this.signal.on(listener);
   }
 
-  /** The live channel, waiting up to connectTimeoutMs for a (re)connection. */
-  private ready(): Promise<ConfirmChannel> {
+  private get connectTimeoutMs(): number {
+    return this.o.connectTimeoutMs ?? 60_000;
+  }
+
+  /** The live channel, waiting for a (re)connection until `deadline` (epoch ms). */
+  private ready(deadline: number): Promise<ConfirmChannel> {
     if (this.closed()) return Promise.reject(new Error('transport closed'));
     if (this.channel) return Promise.resolve(this.channel);
     this.startConnecting();
-    const waitMs = this.o.connectTimeoutMs ?? 60_000;
+    const waitMs = this.connectTimeoutMs;
     return new Promise<ConfirmChannel>((resolve, reject) => {
       const done = (ch?: ConfirmChannel) => {
         clearTimeout(timer);
@@ -89,7 +96,7 @@ export class AmqpTransport implements Transport {
       const timer = setTimeout(() => {
         this.waiters.delete(done);
         reject(new TransportUnavailableError(`no AMQP broker reachable within ${Math.round(waitMs / 1000)} s`));
-      }, waitMs);
+      }, Math.max(0, deadline - Date.now()));
       this.waiters.add(done);
     });
   }
@@ -135,6 +142,9 @@ export class AmqpTransport implements Transport {
     // attempt (and the loop retries) instead of holding every operation waiting for it
     const conn = await amqp.connect(u.toString(), { timeout: HANDSHAKE_TIMEOUT_MS, ...this.o.socketOptions });
     conn.on('error', () => undefined); // 'close' follows and drives the reconnect
+    // a broker in a memory or disk alarm holds every publish (no confirm) until it is over
+    conn.on('blocked', (reason: string) => this.o.log.warn({ url: redactUrl(url), reason }, 'AMQP broker blocked publishing'));
+    conn.on('unblocked', () => this.o.log.info({ url: redactUrl(url) }, 'AMQP broker unblocked publishing'));
     try {
       const ch = await conn.createConfirmChannel();
       ch.on('error', () => undefined);
@@ -240,14 +250,16 @@ export class AmqpTransport implements Transport {
   }
 
   /** Runs an operation on the live channel; one cut by a lost connection runs again on the next
-   * (declares are idempotent; a re-sent message is dropped as a duplicate by its server). */
+   * (declares are idempotent; a re-sent message is dropped as a duplicate by its server). The
+   * whole operation, every attempt, waits at most connectTimeoutMs for connections. */
   private async onChannel<T>(op: (ch: ConfirmChannel) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.connectTimeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const ch = await this.ready();
+      const ch = await this.ready(deadline);
       try {
         return await op(ch);
       } catch (err) {
-        if (refused(err) || attempt >= 3 || this.closed() || (err as Error).message === 'message nacked') throw err;
+        if (refused(err) || attempt >= 3 || this.closed() || (err as Error).message === 'message nacked' || err instanceof UnconfirmedError) throw err;
         if (this.channel === ch) {
           // the channel is dead (its close event may not have arrived yet): start over
           this.channel = undefined;
@@ -257,14 +269,23 @@ export class AmqpTransport implements Transport {
     }
   }
 
-  /** Publishes and waits for the broker's confirm. */
+  /** Publishes and waits for the broker's confirm, at most connectTimeoutMs: a broker that holds
+   * publishes (an alarm) or a connection that died without a close fails the publish instead of
+   * holding its caller forever. Not sent again then: the broker may have taken it. */
   private confirmed(publish: (ch: ConfirmChannel, done: (err: unknown) => void) => Promise<void> | void): Promise<void> {
+    const waitMs = this.connectTimeoutMs;
     return this.onChannel(
       (ch) =>
         new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new UnconfirmedError(`no confirm from the AMQP broker within ${Math.round(waitMs / 1000)} s`)), waitMs);
+          const settle = (err: unknown) => {
+            clearTimeout(timer);
+            if (err) reject(err);
+            else resolve();
+          };
           Promise.resolve()
-            .then(() => publish(ch, (err) => (err ? reject(err) : resolve())))
-            .catch(reject);
+            .then(() => publish(ch, settle))
+            .catch(settle);
         }),
     );
   }

@@ -1,0 +1,38 @@
+// processesUnder finds a test's processes by their command line or working directory, and only those.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { killUnder, processesUnder } from './reap.js';
+
+test('processes naming the directory or running in it are found, a sibling directory is not, killUnder stops them', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reap-'));
+  const sibling = `${dir}x`; // a prefix of another directory's name is not that directory
+  mkdirSync(path.join(dir, 'data'));
+  mkdirSync(sibling);
+  writeFileSync(path.join(dir, 'conf'), '');
+  t.teardown(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(sibling, { recursive: true, force: true });
+  });
+  const named = spawn('tail', ['-f', path.join(dir, 'conf')], { stdio: 'ignore', detached: true });
+  const inDir = spawn('sleep', ['60'], { stdio: 'ignore', detached: true, cwd: path.join(dir, 'data') });
+  const elsewhere = spawn('sleep', ['60'], { stdio: 'ignore', detached: true, cwd: sibling });
+  t.teardown(() => elsewhere.kill('SIGKILL'));
+  // until the forked child has exec'd tail (before, its command line is still node's)
+  let found: number[] = [];
+  for (const until = Date.now() + 10_000; Date.now() < until && !found.includes(named.pid!); ) {
+    found = processesUnder(dir);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  t.true(found.includes(named.pid!), 'named on its command line');
+  t.true(found.includes(inDir.pid!), 'working directory inside');
+  t.false(found.includes(elsewhere.pid!), 'a sibling directory');
+  t.false(found.includes(process.pid), 'never the caller');
+  const exits = [named, inDir].map((c) => new Promise((res) => c.once('exit', (_code, sig) => res(sig))));
+  await killUnder(dir, 2000);
+  t.deepEqual(await Promise.all(exits), ['SIGTERM', 'SIGTERM']);
+  t.deepEqual(processesUnder(dir), []);
+  t.is(elsewhere.exitCode, null, 'the other process is still running');
+});
