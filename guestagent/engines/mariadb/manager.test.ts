@@ -88,6 +88,31 @@ test.serial('databases and users: list with paging, grants, passwords, delete', 
   t.false((await engine.databases!.listDatabases()).items.some((d) => d.name === 'a3'));
 });
 
+test.serial("grants: '_' and '%' in a database name are literal (a grant on mysq_ is not one on mysql, % is not every database)", async (t) => {
+  await engine.databases!.createDatabases([{ name: 'mysq_' }, { name: '%' }, { name: 'test_db' }, { name: 'testXdb' }]);
+  await engine.users!.createUsers([{ name: 'eve', host: '%', password: 'eve-Secret-1', databases: ['mysq_'] }]);
+  await engine.users!.grantAccess('eve', '%', ['%', 'test_db']);
+  t.deepEqual((await engine.users!.listAccess('eve', '%')).map((d) => d.name).sort(), ['%', 'mysq_', 'test_db'], 'access lists the names as given');
+  const c = await connect('eve', 'eve-Secret-1', 'mysq_');
+  try {
+    await t.throwsAsync(c.query('SELECT User FROM mysql.user'), { message: /denied/ }, 'no reach into the mysql schema');
+    await t.throwsAsync(c.query('CREATE TABLE testXdb.t (id INT)'), { message: /denied/ }, 'test_db is not test?db');
+    await t.throwsAsync(c.query('CREATE TABLE shop.t2 (id INT)'), { message: /denied/ }, '% is not every database');
+    await c.query('CREATE TABLE `test_db`.t (id INT)');
+    await c.query('CREATE TABLE `%`.t (id INT)');
+    await c.query('CREATE TABLE `mysq_`.t (id INT)');
+  } finally {
+    await c.end();
+  }
+  await engine.users!.revokeAccess('eve', '%', 'mysq_');
+  t.deepEqual((await engine.users!.listAccess('eve', '%')).map((d) => d.name).sort(), ['%', 'test_db'], 'revoke takes the literal grant');
+  await engine.users!.deleteUser('eve', '%');
+  await engine.databases!.deleteDatabase('mysq_');
+  await engine.databases!.deleteDatabase('%');
+  await engine.databases!.deleteDatabase('test_db');
+  await engine.databases!.deleteDatabase('testXdb');
+});
+
 test.serial('root enable returns a working password; disable removes it', async (t) => {
   t.false(await engine.root!.isRootEnabled());
   const { name, password } = await engine.root!.enableRoot();

@@ -22,6 +22,20 @@ export function generatePassword(): string {
   return randomBytes(18).toString('base64url');
 }
 
+/**
+ * A database name as a GRANT/REVOKE target: in `ON db.*` the server reads `_` and `%` as
+ * wildcards, so a grant on `mysq_` would be one on `mysql` (hence superuser). Escaped, the grant
+ * names that database alone.
+ */
+export function grantPattern(database: string): string {
+  return database.replace(/[\\_%]/g, (c) => `\\${c}`);
+}
+
+/** The database a mysql.db row names (its Db column holds the escaped pattern). */
+export function fromGrantPattern(db: string): string {
+  return db.replace(/\\([\\_%])/g, '$1');
+}
+
 export class MysqlAdmin implements Databases, Users, Root {
   constructor(private readonly o: AdminOptions) {}
 
@@ -106,14 +120,14 @@ export class MysqlAdmin implements Databases, Users, Root {
     await this.run(async (c) => {
       for (const u of users) {
         await c.query('CREATE USER ?@? IDENTIFIED BY ?', [u.name, u.host, u.password ?? generatePassword()]);
-        for (const d of u.databases) await c.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [d, u.name, u.host]);
+        for (const d of u.databases) await c.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [grantPattern(d), u.name, u.host]);
       }
     });
   }
 
   private async grantsOf(c: Connection, name: string, host: string): Promise<string[]> {
     const [rows] = await c.query('SELECT Db AS db FROM mysql.db WHERE User = ? AND Host = ? ORDER BY Db', [name, host]);
-    return (rows as Array<{ db: string }>).map((r) => r.db).filter((d) => !SYSTEM_DATABASES.includes(d));
+    return (rows as Array<{ db: string }>).map((r) => fromGrantPattern(r.db)).filter((d) => !SYSTEM_DATABASES.includes(d));
   }
 
   async listUsers(limit = 1000, marker?: string, includeMarker = false): Promise<Page<UserSpec>> {
@@ -161,14 +175,14 @@ export class MysqlAdmin implements Databases, Users, Root {
     this.checkUserName(name);
     databases.forEach((d) => this.checkDatabaseName(d));
     await this.run(async (c) => {
-      for (const d of databases) await c.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [d, name, host]);
+      for (const d of databases) await c.query('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [grantPattern(d), name, host]);
     });
   }
 
   async revokeAccess(name: string, host: string, database: string): Promise<void> {
     this.checkUserName(name);
     this.checkDatabaseName(database);
-    await this.run((c) => c.query('REVOKE ALL PRIVILEGES ON ??.* FROM ?@?', [database, name, host]));
+    await this.run((c) => c.query('REVOKE ALL PRIVILEGES ON ??.* FROM ?@?', [grantPattern(database), name, host]));
   }
 
   async listAccess(name: string, host: string): Promise<DatabaseSpec[]> {
