@@ -66,7 +66,10 @@ test('secureSerializer: each value and the context, as SecureSerializer does', a
   const ctx = s.serializeContext({ request_id: 'req-1', tenant: 'p1' });
   t.deepEqual(Object.keys(ctx), ['context']);
   t.deepEqual(await s.deserializeContext(ctx), { request_id: 'req-1', tenant: 'p1' });
-  t.is(await s.deserializeEntity('plain'), 'plain', 'plain values pass, as in Trove');
+  await t.throwsAsync(s.deserializeEntity('plain'), { message: /does not open/ }, 'a plain string is refused (Trove handed it on)');
+  await t.throwsAsync(s.deserializeEntity({ password: 'x' }), { message: /unencrypted/ }, 'a plain object is refused');
+  await t.throwsAsync(s.deserializeEntity(encryptText('"x"', 'another-key')), { message: /does not open/ }, "another topic's key is refused");
+  await t.throwsAsync(s.deserializeContext({ request_id: 'req-1' }), { message: /unencrypted/ }, 'a plain context is refused');
   t.is(await s.deserializeEntity(PYTHON_VECTORS[1]![1]), 'db1');
   t.is(secureSerializer(''), plainSerializer, 'no key, no encryption');
 });

@@ -39,13 +39,17 @@ export const plainSerializer: RpcSerializer = {
   deserializeContext: async (c) => c,
 };
 
-/** Decrypts and parses, or gives the value back unchanged (Trove accepts plain values too). */
+/**
+ * Decrypts and parses a value of an encrypted topic. A plain value, or one this topic's key does
+ * not open, is refused (the server drops the message unhandled): handing it on as a plain value
+ * let anyone on the bus send a guest `enable_root_with_password` or `delete_instance` in clear.
+ */
 function open(value: unknown, key: string): unknown {
-  if (typeof value !== 'string') return value;
+  if (typeof value !== 'string') throw new Error('refused an unencrypted RPC value on an encrypted topic');
   try {
     return JSON.parse(decryptText(value, key));
   } catch {
-    return value;
+    throw new Error("refused an RPC value that this topic's key does not open");
   }
 }
 
@@ -59,7 +63,8 @@ export function secureSerializer(key: string | null | undefined): RpcSerializer 
     serializeContext: (c) => ({ context: encryptText(dumps(c), key) }),
     deserializeContext: async (c) => {
       const inner = open(c.context, key);
-      return inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : c;
+      if (!inner || typeof inner !== 'object' || Array.isArray(inner)) throw new Error('refused an RPC context that is not an encrypted object');
+      return inner as Record<string, unknown>;
     },
   };
 }

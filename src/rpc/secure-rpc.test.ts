@@ -41,3 +41,28 @@ test('a guest heartbeat, encrypted with its key, reaches the conductor decrypted
   await server.close();
   await tr.close();
 });
+
+test("a guest's encrypted topic handles only what its key opens: plaintext or another key's message is refused, the handler never runs", async (t) => {
+  const { guestContract, guestTopic } = await import('./contracts/guest.js');
+  const { plainSerializer, secureSerializer } = await import('./encryption.js');
+  const tr = new MemoryTransport();
+  const log = capturingLog();
+  const server = new RpcServer(tr, log.log);
+  const calls: string[] = [];
+  const handlers = Object.fromEntries(Object.keys(guestContract).map((verb) => [verb, async () => void calls.push(verb)])) as never;
+  await server.serve(guestTopic('inst-1'), guestContract, handlers, { serializer: secureSerializer(KEYS['inst-1']) });
+  const client = new RpcClient(tr, quietLog, { timeoutMs: 2000 });
+  // what anyone on the bus could send: in clear, or sealed with the key of their own instance
+  for (const serializer of [plainSerializer, secureSerializer(KEYS['inst-2'])]) {
+    const guest = client.stub(guestContract, guestTopic('inst-1'), { serializer });
+    await t.throwsAsync(guest.enable_root_with_password({ root_password: 'Forged-pw-1' }), { message: /could not be decrypted/ });
+  }
+  // the instance's own key still works
+  const own = client.stub(guestContract, guestTopic('inst-1'), { serializer: secureSerializer(KEYS['inst-1']) });
+  await own.enable_root_with_password({ root_password: 'Real-pw-1' }).catch(() => undefined);
+  t.deepEqual(calls, ['enable_root_with_password'], 'only the message sealed with the instance key was handled');
+  t.notRegex(log.text(), /Forged-pw-1|Real-pw-1/, 'no password in the log');
+  await client.close();
+  await server.close();
+  await tr.close();
+});
