@@ -5,14 +5,37 @@ import type { Handlers } from '../rpc/contract.js';
 import type { ConductorContract } from '../rpc/contracts/conductor.js';
 import { applyHeartbeat } from './heartbeat.js';
 import { acceptIfNewer, ensureLastSeenRow } from './last-seen.js';
+import { OPENED_BY } from '../rpc/encryption.js';
 
-export function conductorHandlers(db: Db, log: Logger): Handlers<ConductorContract> {
-  return {
+export interface ConductorHandlerOptions {
+  /** Whether the instance talks encrypted (has an RPC key): a plain message about it is then refused. */
+  sealed?: (instanceId: string) => Promise<boolean>;
+}
+
+/**
+ * A guest reports only on its own instance: the instance whose key opened the message must be the
+ * one its arguments name (a guest holding instance A's key cannot report heartbeats, backups or
+ * root for B), and a plain message is taken only for an instance that has no key.
+ */
+async function checkSender(o: ConductorHandlerOptions, instanceId: string, context: Record<string, unknown>): Promise<void> {
+  const opened = context[OPENED_BY];
+  if (opened !== undefined) {
+    if (opened !== instanceId) throw new Error(`refused: a message sealed with the key of instance ${String(opened)} reports on instance ${instanceId}`);
+    return;
+  }
+  if (o.sealed && (await o.sealed(instanceId))) throw new Error(`refused: a plain message reports on instance ${instanceId}, which talks encrypted`);
+}
+
+/** A guest's clock ahead of ours counts as now: a `sent` in the future would make every later report look stale. */
+const clampSent = (sent: number | null | undefined): number => Math.min(sent ?? Infinity, Date.now() / 1000);
+
+export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOptions = {}): Handlers<ConductorContract> {
+  const handlers: Handlers<ConductorContract> = {
     heartbeat: async (a) => {
-      await applyHeartbeat(db, log, a);
+      await applyHeartbeat(db, log, { ...a, sent: clampSent(a.sent) });
     },
     report_usage: async (a) => {
-      const sent = a.sent ?? Date.now() / 1000;
+      const sent = clampSent(a.sent);
       await ensureLastSeenRow(db, a.instance_id, 'report_usage');
       await db.transaction(async (trx) => {
         if (!(await acceptIfNewer(trx, a.instance_id, 'report_usage', sent))) return;
@@ -45,4 +68,14 @@ export function conductorHandlers(db: Db, log: Logger): Handlers<ConductorContra
       log.warn({ event: a.serialized_notification.event_type ?? null, message: a.message }, 'guest error notification');
     },
   };
+  // a verb that names an instance is checked against the sender before it is handled (notifications name none)
+  return Object.fromEntries(
+    Object.entries(handlers).map(([verb, h]) => [
+      verb,
+      async (a: { instance_id?: unknown }, ctx: { context: Record<string, unknown>; method: string }) => {
+        if (typeof a.instance_id === 'string') await checkSender(o, a.instance_id, ctx.context);
+        return (h as (a: unknown, ctx: unknown) => Promise<unknown>)(a, ctx);
+      },
+    ]),
+  ) as unknown as Handlers<ConductorContract>;
 }

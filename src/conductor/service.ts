@@ -22,7 +22,7 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
   const server = new RpcServer(transport, log);
   const secure = secureRpc(raw);
   const keyOf = async (id: string) => (await db('instances').where({ id }).first('encrypted_key'))?.encrypted_key as string | null | undefined;
-  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log), { serializer: secure.conductor(keyOf) });
+  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null }), { serializer: secure.conductor(keyOf) });
   return {
     async stop() {
       await server.close();

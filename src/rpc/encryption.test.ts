@@ -4,6 +4,7 @@ import {
   conductorGuestSerializer,
   conductorHostSerializer,
   decryptText,
+  OPENED_BY,
   encryptText,
   plainSerializer,
   rpcKey,
@@ -86,7 +87,7 @@ test('conductor serializers: the guest names its instance, the conductor finds i
   const asked: string[] = [];
   const host = conductorHostSerializer({ instanceKey: async (id) => (asked.push(id), id === 'inst-1' ? SECRET : undefined) });
   t.deepEqual(await host.deserializeEntity(wire), { service_status: 'healthy' });
-  t.deepEqual(await host.deserializeContext(ctx), { request_id: 'r' });
+  t.deepEqual(await host.deserializeContext(ctx), { request_id: 'r', [OPENED_BY]: 'inst-1' }, 'the context says whose key opened it');
   t.deepEqual(asked, ['inst-1', 'inst-1']);
   t.is(await host.deserializeEntity(42), 42, 'plain values pass');
 

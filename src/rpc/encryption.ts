@@ -71,6 +71,9 @@ export function secureSerializer(key: string | null | undefined): RpcSerializer 
 
 export const CSZ_INSTANCE_ID = 'csz-instance-id';
 
+/** Set by the conductor's side in a deserialized context: the instance whose key opened the message (absent for a plain one). */
+export const OPENED_BY = 'trove_ts.opened_by';
+
 /** Trove's ConductorGuestSerializer: a guest's casts to the conductor name their instance, so the
  * conductor can find the key: each value is json.dumps({"entity": b64, "csz-instance-id": id}). */
 export function conductorGuestSerializer(key: string | null | undefined, instanceId: string): RpcSerializer {
@@ -116,9 +119,15 @@ export function conductorHostSerializer(o: ConductorHostOptions): RpcSerializer 
     },
     serializeContext: (c) => c,
     deserializeContext: async (c) => {
-      if (!(CSZ_INSTANCE_ID in c)) return plain(c);
-      const inner: unknown = JSON.parse(decryptText(String(c.context), await keyOf(c[CSZ_INSTANCE_ID])));
-      return inner && typeof inner === 'object' ? (inner as Record<string, unknown>) : {};
+      if (!(CSZ_INSTANCE_ID in c)) {
+        // a plain context names no sender: whatever it says of one is dropped
+        const { [OPENED_BY]: _claimed, ...rest } = plain(c);
+        return rest;
+      }
+      const id = c[CSZ_INSTANCE_ID];
+      const inner: unknown = JSON.parse(decryptText(String(c.context), await keyOf(id)));
+      // the instance whose key opened the message, for the handlers to check the arguments against
+      return { ...(inner && typeof inner === 'object' ? (inner as Record<string, unknown>) : {}), [OPENED_BY]: id };
     },
   };
 }

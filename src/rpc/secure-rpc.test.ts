@@ -2,7 +2,7 @@
 // instance's key found by the conductor, and a guest that claims another instance's identity.
 import test from 'ava';
 import { conductorContract, CONDUCTOR_TOPIC } from './contracts/conductor.js';
-import { conductorGuestSerializer, conductorHostSerializer } from './encryption.js';
+import { conductorGuestSerializer, conductorHostSerializer, OPENED_BY } from './encryption.js';
 import { RpcClient, RpcServer } from './rpc.js';
 import { MemoryTransport } from './transports/memory.js';
 import { capturingLog, quietLog } from '../../test/helpers/transport.contract.js';
@@ -35,7 +35,7 @@ test('a guest heartbeat, encrypted with its key, reaches the conductor decrypted
   const forger = guest.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: conductorGuestSerializer(KEYS['inst-1'], 'inst-2') });
   await forger.heartbeat({ instance_id: 'inst-2', payload: { service_status: 'shutdown' }, sent: 2 });
   for (let i = 0; i < 50 && !/RPC message refused/.test(log.text()); i++) await new Promise((r) => setTimeout(r, 10));
-  t.deepEqual(seen, [{ instance_id: 'inst-1', status: 'healthy', context: { request_id: 'hb-1' } }]);
+  t.deepEqual(seen, [{ instance_id: 'inst-1', status: 'healthy', context: { request_id: 'hb-1', [OPENED_BY]: 'inst-1' } }]);
   t.regex(log.text(), /"method":"heartbeat".*RPC message refused/);
   await guest.close();
   await server.close();

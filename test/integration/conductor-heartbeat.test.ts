@@ -100,3 +100,44 @@ test('update_backup: a FAILED backup keeps its fail_reason (scrubbed), a COMPLET
   t.like(rows.find((r) => r.id === failed), { state: 'FAILED', fail_reason: 'mariadb-backup exited with code 1: [00] FATAL ERROR: password=*** denied' });
   t.like(rows.find((r) => r.id === done), { state: 'COMPLETED', fail_reason: null });
 });
+
+test("a guest reports only on its own instance: A's key naming B, or a plain message for a keyed B, is refused; a 'sent' ahead of the clock cannot make later reports stale", async (t) => {
+  const { RpcClient, RpcServer } = await import('../../src/rpc/rpc.js');
+  const { MemoryTransport } = await import('../../src/rpc/transports/memory.js');
+  const { conductorContract, CONDUCTOR_TOPIC } = await import('../../src/rpc/contracts/conductor.js');
+  const { conductorGuestSerializer, conductorHostSerializer, plainSerializer } = await import('../../src/rpc/encryption.js');
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const [a, b] = [randomUUID(), randomUUID()];
+  for (const id of [a, b]) await seedInstance(tdb.db, id);
+  const keys: Record<string, string> = { [a]: 'key-of-a', [b]: 'key-of-b' };
+  const tr = new MemoryTransport();
+  const server = new RpcServer(tr, log);
+  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(tdb.db, log, { sealed: async (id) => id in keys }), {
+    serializer: conductorHostSerializer({ instanceKey: async (id) => keys[id] }),
+  });
+  const client = new RpcClient(tr, log);
+  const asA = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: conductorGuestSerializer(keys[a], a) });
+  const plain = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: plainSerializer });
+  const status = async (id: string) => (await tdb.db('service_statuses').where({ instance_id: id }).first('status_description')).status_description;
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+
+  await asA.heartbeat({ instance_id: b, payload: { service_status: 'shutdown' }, sent: 10 });
+  await plain.heartbeat({ instance_id: b, payload: { service_status: 'shutdown' }, sent: 11 });
+  await asA.report_root({ instance_id: b, user: 'root' });
+  await settle();
+  t.is(await status(b), 'new', "B's status untouched by A's key or a plain message");
+  t.is(await tdb.db('root_enabled_history').where({ id: b }).first(), undefined, 'no root history written for B');
+
+  // A about itself, with a clock a year ahead: taken as now, so A's next honest report still applies
+  await asA.heartbeat({ instance_id: a, payload: { service_status: 'shutdown' }, sent: Date.now() / 1000 + 365 * 86400 });
+  await settle();
+  t.is(await status(a), 'shutdown');
+  await new Promise((r) => setTimeout(r, 50));
+  await asA.heartbeat({ instance_id: a, payload: { service_status: 'healthy' }, sent: Date.now() / 1000 });
+  await settle();
+  t.is(await status(a), 'healthy', 'a report after the future-dated one is not stale');
+  await client.close();
+  await server.close();
+  await tr.close();
+});
