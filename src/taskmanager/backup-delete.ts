@@ -19,7 +19,10 @@ export async function deleteBackup(ctx: TaskContext, backupId: string, storage: 
     ctx.log.warn({ backup_id: backupId, err: (err as Error).message }, 'could not delete the backup object');
     return;
   }
-  await markBackupDeleted(ctx.db, backupId);
-  // a release needs no limits
-  await changeUsage(ctx.db, b.tenant_id, { backups: -1 }, { instances: -1, ram: -1, volumes: -1, backups: -1 });
+  // the row and its quota together: a reader who sees the backup gone sees its quota given back
+  await ctx.db.transaction(async (trx) => {
+    await markBackupDeleted(trx, backupId);
+    // a release needs no limits
+    await changeUsage(trx, b.tenant_id, { backups: -1 }, { instances: -1, ram: -1, volumes: -1, backups: -1 });
+  });
 }
