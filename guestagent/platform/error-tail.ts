@@ -3,8 +3,6 @@
 // '#' lines), secrets scrubbed. These become the instance's fault.
 import { existsSync, statSync } from 'node:fs';
 import { readSince } from '../../src/common/file-tail.js';
-
-export { readSince };
 import { scrubSecrets } from '../../src/common/log.js';
 
 /** How an engine marks its error lines: `[ERROR]` (MySQL family), `FATAL:`/`ERROR:` (PostgreSQL), ` # ` (Redis). */

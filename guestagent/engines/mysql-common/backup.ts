@@ -17,7 +17,8 @@ import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir
 import { NotSupportedError, type Backup, type BackupStreamSource, type ClosedLog, type LogPosition, type RestoreStreamSink } from '../../capabilities.js';
 import { closedBinlogs, replayBinlogs, restoredBinlogPosition, type Rotation } from './binlogs.js';
 import { findExecutable, processSink, processSource, ProcessFailedError, runProcess } from '../../backup/process-stream.js';
-import { EngineFailure, errorTail, readSince } from '../../platform/error-tail.js';
+import { EngineFailure, errorTail } from '../../platform/error-tail.js';
+import { readSince } from '../../../src/common/file-tail.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
 import { generatePassword, REPLICATION_USER_PATTERN } from './admin.js';
 import type { MysqlLifecycle } from './lifecycle.js';

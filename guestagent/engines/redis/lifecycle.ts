@@ -9,7 +9,8 @@ import { checkSocketPath, makeRuntimeDir } from '../../../src/common/runtime-dir
 import type { FsStats, HealthStatus, Lifecycle, PrepareSpec } from '../../capabilities.js';
 import { chownAll, serverUser, type OsUser } from '../../platform/os-user.js';
 import { isAlive, readPid, startDaemon, stopProcess, waitForDaemon } from '../../platform/process.js';
-import { EngineFailure, errorTail, logOffset, readSince } from '../../platform/error-tail.js';
+import { EngineFailure, errorTail, logOffset } from '../../platform/error-tail.js';
+import { readSince } from '../../../src/common/file-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { RedisAdmin } from './admin-client.js';
 import { redisPaths, type RedisConfig, type RedisPaths } from './config.js';
