@@ -108,3 +108,18 @@ export async function changeUsage(db: Db, projectId: string, deltas: QuotaDeltas
   await ensureUsageRows(db, projectId, deltas);
   return db.transaction((trx) => applyUsage(trx, projectId, deltas, limits));
 }
+
+/** No limit on any resource (for releases, and for usage the service itself records). */
+export const UNLIMITED: QuotaLimits = { instances: -1, ram: -1, volumes: -1, backups: -1 };
+
+/** Gives back usage taken with changeUsage (a release is never over a limit). */
+export async function giveBack(db: Db, projectId: string, taken: QuotaDeltas): Promise<void> {
+  const back = Object.fromEntries(Object.entries(taken).map(([resource, d]) => [resource, -(d ?? 0)])) as QuotaDeltas;
+  await changeUsage(db, projectId, back, UNLIMITED);
+}
+
+/** The RAM a flavor resize takes when it is asked for: the growth (a shrink is given back when
+ * the resize is done). The API takes it; a resize that fails before the flavor changed gives it back. */
+export function resizeRamReserved(oldRam: number | undefined, newRam: number): number {
+  return Math.max(0, newRam - (oldRam ?? 0));
+}

@@ -2,9 +2,9 @@
 // Each ends with the task back to NONE; a failure also records a fault the user sees.
 import { Tasks } from '../../common/instance-tasks.js';
 import { clearFaults, recordFault, setTask, updateInstance, parseAccess } from '../../db/instances.js';
-import { changeUsage, quotaLimits } from '../../db/quotas.js';
+import { changeUsage, giveBack, quotaLimits, resizeRamReserved, UNLIMITED } from '../../db/quotas.js';
 import { configSection } from '../../common/config/schema.js';
-import type { FlowDefinition, Step } from '../flow.js';
+import type { FlowDefinition, Step, StepContext } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { waitForGuestReady, waitForServer } from '../waits.js';
 import { faultDetails, faultMessage, instanceConsoleTail } from '../faults.js';
@@ -17,7 +17,10 @@ export interface ActionData {
   startedAt?: string;
 }
 
-function action(ctx: TaskContext, name: string, label: string, steps: Step<ActionData>[]): FlowDefinition<ActionData> {
+/** What a failed action gives back before its task is released (e.g. the quota the API took for it). */
+type Undo = (s: StepContext<ActionData>) => Promise<void>;
+
+function action(ctx: TaskContext, name: string, label: string, steps: Step<ActionData>[], undo?: Undo): FlowDefinition<ActionData> {
   return {
     name,
     steps: [
@@ -36,6 +39,8 @@ function action(ctx: TaskContext, name: string, label: string, steps: Step<Actio
     },
     fail: async (s, error, step) => {
       await recordFault(ctx.db, s.instanceId, faultMessage(`${label} failed in step ${step}: ${error.message}`), faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)));
+      // an undo that fails is logged, never a flow that cannot end (it would be run again for ever)
+      await undo?.(s).catch((err: unknown) => s.log.error({ err: (err as Error).message }, `${label}: could not give back what the action took`));
       await setTask(ctx.db, s.instanceId, Tasks.NONE);
     },
   };
@@ -86,13 +91,21 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
           const old = await ctx.compute.getFlavor(s.data.oldFlavorId!).catch(() => undefined);
           await updateInstance(ctx.db, s.instanceId, { flavor_id: flavor.id });
           if (old && old.ram > flavor.ram) {
-            const limits = await quotaLimits(ctx.db, r.tenant_id, { instances: -1, ram: -1, volumes: -1, backups: -1 });
+            const limits = await quotaLimits(ctx.db, r.tenant_id, UNLIMITED);
             await changeUsage(ctx.db, r.tenant_id, { ram: flavor.ram - old.ram }, limits);
           }
         },
       },
       ready,
-    ]),
+    ], async (s) => {
+      // the API took the growth in RAM; an instance still of its old flavor gives it back
+      const r = await row(s.instanceId);
+      if (r.flavor_id !== s.data.oldFlavorId) return;
+      const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
+      const old = await ctx.compute.getFlavor(s.data.oldFlavorId!).catch(() => undefined);
+      const ram = resizeRamReserved(old?.ram, flavor.ram);
+      if (ram > 0) await giveBack(ctx.db, r.tenant_id, { ram });
+    }),
     action(ctx, 'resize_volume', 'Volume resize', [
       {
         name: 'extend',
@@ -103,7 +116,18 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
           await updateInstance(ctx.db, s.instanceId, { volume_size: s.data.newSize! });
         },
       },
-    ]),
+    ], async (s) => {
+      // the API took the added GB; a volume that was not extended gives them back, one that was
+      // (the file system's resize failed) is recorded at its new size and keeps them
+      const r = await row(s.instanceId);
+      const newSize = s.data.newSize!;
+      if (r.volume_size === null || r.volume_size >= newSize) return;
+      if (r.volume_id && (await ctx.volumes.getVolume(r.volume_id)).size >= newSize) {
+        await updateInstance(ctx.db, s.instanceId, { volume_size: newSize });
+        return;
+      }
+      await giveBack(ctx.db, r.tenant_id, { volumes: newSize - r.volume_size });
+    }),
     action(ctx, 'update_access', 'Access update', [
       {
         name: 'rules',

@@ -3,10 +3,10 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotImplementedError, OverLimitError, QuotaExceededError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
-import { Tasks } from '../../../common/instance-tasks.js';
+import { Tasks, type InstanceTask } from '../../../common/instance-tasks.js';
 import { ServiceStatuses } from '../../../common/service-status.js';
 import { getInstance, setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
-import { changeUsage, quotaLimits } from '../../../db/quotas.js';
+import { changeUsage, giveBack, quotaLimits, resizeRamReserved, type QuotaDeltas } from '../../../db/quotas.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { assertCanAct } from './availability.js';
@@ -25,10 +25,40 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
   }
 
   /** Takes the task with compare-and-set so two actions can never start together. */
-  async function take(row: InstanceRecord, task: (typeof Tasks)[keyof typeof Tasks]): Promise<void> {
+  async function take(row: InstanceRecord, task: InstanceTask): Promise<void> {
     if (!(await setTask(deps.db, row.id, task, ACTIONABLE))) {
       await ready({ ...row, task_id: Tasks.UPDATING.code }); // raises the 422 with Trove's wording
     }
+  }
+
+  /** The task the instance had before `take` (a pending restart stays pending). */
+  const previousTask = (row: InstanceRecord): InstanceTask => (row.task_id === Tasks.RESTART_REQUIRED.code ? Tasks.RESTART_REQUIRED : Tasks.NONE);
+
+  /**
+   * One action handed to the taskmanager: the task taken (compare-and-set), then the quota the
+   * action needs, then the cast. A refused quota gives the task back (413); a taskmanager that
+   * cannot be told gives back both the quota and the task (503), so nothing stays RESIZING or
+   * REBOOTING for ever and no quota is kept for work that never started.
+   */
+  async function act(row: InstanceRecord, task: InstanceTask, what: string, send: () => Promise<unknown>, usage: QuotaDeltas = {}): Promise<void> {
+    await take(row, task);
+    const untake = async () => void (await setTask(deps.db, row.id, previousTask(row), [task]));
+    const reserved = Object.values(usage).some((d) => d !== 0);
+    if (reserved) {
+      const limits = await quotaLimits(deps.db, row.tenant_id, deps.quotaDefaults);
+      const over = await changeUsage(deps.db, row.tenant_id, usage, limits).catch(async (err: unknown) => {
+        await untake();
+        throw err;
+      });
+      if (over.length) {
+        await untake();
+        throw new QuotaExceededError(over);
+      }
+    }
+    await cast(async () => {
+      if (reserved) await giveBack(deps.db, row.tenant_id, usage);
+      await untake();
+    }, what, send);
   }
 
   async function resizeFlavor(ctx: Context, row: InstanceRecord, flavorRef: string) {
@@ -39,14 +69,8 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
       throw new BadRequestError(`The new flavor id must be different than the current flavor id of '${row.flavor_id}'.`);
     }
     const old = await findFlavor(ctx, deps, row.flavor_id).catch(() => undefined);
-    const delta = flavor.ram - (old?.ram ?? 0);
-    if (delta > 0) {
-      const limits = await quotaLimits(deps.db, row.tenant_id, deps.quotaDefaults);
-      const over = await changeUsage(deps.db, row.tenant_id, { ram: delta }, limits);
-      if (over.length) throw new QuotaExceededError(over);
-    }
-    await take(row, Tasks.RESIZING);
-    await deps.taskmanager.resize_flavor({ instance_id: row.id, old_flavor_id: row.flavor_id, new_flavor_id: flavor.id });
+    const ram = resizeRamReserved(old?.ram, flavor.ram);
+    await act(row, Tasks.RESIZING, 'resize_flavor', () => deps.taskmanager.resize_flavor({ instance_id: row.id, old_flavor_id: row.flavor_id, new_flavor_id: flavor.id }), { ram });
   }
 
   async function resizeVolume(ctx: Context, row: InstanceRecord, size: number) {
@@ -60,11 +84,7 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     }
     const max = deps.config.max_accepted_volume_size;
     if (size > max) throw new OverLimitError(`Volume 'size' cannot exceed maximum of ${max} GB, ${size} cannot be accommodated.`);
-    const limits = await quotaLimits(deps.db, row.tenant_id, deps.quotaDefaults);
-    const over = await changeUsage(deps.db, row.tenant_id, { volumes: size - row.volume_size! }, limits);
-    if (over.length) throw new QuotaExceededError(over);
-    await take(row, Tasks.RESIZING);
-    await deps.taskmanager.resize_volume({ instance_id: row.id, new_size: size });
+    await act(row, Tasks.RESIZING, 'resize_volume', () => deps.taskmanager.resize_volume({ instance_id: row.id, new_size: size }), { volumes: size - row.volume_size });
   }
 
   async function resetStatus(ctx: Context, row: InstanceRecord, forceDelete: boolean) {
@@ -81,7 +101,7 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
    * Moves every member of a replica set to `task` (compare-and-set: each must be free); none moved
    * and Trove's 422 when one is busy. Returns a release that gives them all back.
    */
-  async function takeSet(members: string[], task: (typeof Tasks)[keyof typeof Tasks]): Promise<() => Promise<void>> {
+  async function takeSet(members: string[], task: InstanceTask): Promise<() => Promise<void>> {
     const taken: string[] = [];
     const release = async () => {
       for (const id of taken) await setTask(deps.db, id, Tasks.NONE, [task]);
@@ -143,8 +163,7 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     if ('restart' in action) {
       authorize(ctx, 'instance:restart');
       await ready(row);
-      await take(row, Tasks.REBOOTING);
-      await deps.taskmanager.restart({ instance_id: row.id });
+      await act(row, Tasks.REBOOTING, 'restart', () => deps.taskmanager.restart({ instance_id: row.id }));
     } else if ('resize' in action) {
       if ('flavorRef' in action.resize) await resizeFlavor(ctx, row, action.resize.flavorRef);
       else await resizeVolume(ctx, row, action.resize.volume.size);
@@ -167,16 +186,13 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     switch (keys[0]) {
       case 'stop':
         await ready(row);
-        await take(row, Tasks.REBOOTING);
-        await deps.taskmanager.stop_db({ instance_id: row.id });
+        await act(row, Tasks.REBOOTING, 'stop_db', () => deps.taskmanager.stop_db({ instance_id: row.id }));
         break;
       case 'start':
-        await take(row, Tasks.REBOOTING);
-        await deps.taskmanager.start_db({ instance_id: row.id });
+        await act(row, Tasks.REBOOTING, 'start_db', () => deps.taskmanager.start_db({ instance_id: row.id }));
         break;
       case 'reboot':
-        await take(row, Tasks.REBOOTING);
-        await deps.taskmanager.reboot({ instance_id: row.id });
+        await act(row, Tasks.REBOOTING, 'reboot', () => deps.taskmanager.reboot({ instance_id: row.id }));
         break;
       case 'reset-task-status':
         await resetStatus(ctx, row, false);

@@ -3,13 +3,14 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, ForbiddenError, NotImplementedError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
 import { runningBackupOf } from '../../../db/backups.js';
-import { Tasks } from '../../../common/instance-tasks.js';
+import { Tasks, taskFromCode } from '../../../common/instance-tasks.js';
 import { listInstances, setTask, updateInstance, parseAccess } from '../../../db/instances.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { nextLink, pageParams } from '../../pagination.js';
 import { createInstance } from './create.js';
-import { assertCanAct, assertCanDelete } from './availability.js';
+import { assertCanAct, assertCanDelete, DELETABLE } from './availability.js';
+import { taskStatus } from './status.js';
 import { loadInstance, renderDetail, renderSummary, viewInputs } from './lookup.js';
 import { instanceCreate, instanceUpdate } from './schemas.js';
 import { instanceActionRoutes } from './actions.js';
@@ -67,8 +68,18 @@ export function instanceRoutes(deps: ApiDeps): Router {
         is_public: body.access.is_public ?? current.is_public,
         allowed_cidrs: body.access.allowed_cidrs ?? current.allowed_cidrs,
       };
-      await setTask(deps.db, row.id, Tasks.UPDATING, [Tasks.NONE, Tasks.RESTART_REQUIRED], { access: JSON.stringify(access) });
-      await deps.taskmanager.update_access({ instance_id: row.id, access });
+      const previous = row.task_id === Tasks.RESTART_REQUIRED.code ? Tasks.RESTART_REQUIRED : Tasks.NONE;
+      if (!(await setTask(deps.db, row.id, Tasks.UPDATING, [Tasks.NONE, Tasks.RESTART_REQUIRED], { access: JSON.stringify(access) }))) {
+        assertCanAct({ ...row, task_id: Tasks.UPDATING.code }, false); // another action took it meanwhile: Trove's 422
+      }
+      try {
+        await deps.taskmanager.update_access({ instance_id: row.id, access });
+      } catch (err) {
+        // not left UPDATING for ever: the access rules stay as they were
+        await setTask(deps.db, row.id, previous, [Tasks.UPDATING], { access: row.access ?? null });
+        deps.log.error({ instance_id: row.id, err: (err as Error).message }, 'could not cast update_access');
+        throw new ServiceUnavailableError('The taskmanager could not be reached; the access was not changed.');
+      }
     } else if (action === 'configuration') {
       if (body.configuration) await attachConfiguration(ctx, deps, row, body.configuration);
       else await detachConfiguration(deps, row);
@@ -98,16 +109,29 @@ export function instanceRoutes(deps: ApiDeps): Router {
   router.delete('/instances/:id', async (ctx) => {
     authorize(ctx, 'instance:delete');
     const row = await loadInstance(ctx, deps, param(ctx, 'id'));
-    if (row.task_id !== Tasks.DELETING.code) {
+    const previous = taskFromCode(row.task_id);
+    if (previous.code !== Tasks.DELETING.code) {
       assertCanDelete(row);
       if (await runningBackupOf(deps.db, row.id)) {
         throw new UnprocessableEntityError(`Instance ${row.id} is not ready to be deleted: a backup is running (Status is BACKUP).`);
       }
       const replicas = await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).first('id');
       if (replicas) throw new ForbiddenError('Detach replicas before deleting replica source.');
-      await setTask(deps.db, row.id, Tasks.DELETING);
+      // compare-and-set: an action that took the instance meanwhile makes this a 422, not a lost delete
+      if (!(await setTask(deps.db, row.id, Tasks.DELETING, [...DELETABLE]))) {
+        const now = await loadInstance(ctx, deps, row.id);
+        assertCanDelete(now);
+        throw new UnprocessableEntityError(`Instance ${row.id} is not ready. (Status is ${taskStatus(now)}).`);
+      }
     }
-    await deps.taskmanager.delete_instance({ instance_id: row.id });
+    try {
+      await deps.taskmanager.delete_instance({ instance_id: row.id });
+    } catch (err) {
+      // not left DELETING (SHUTDOWN) for ever: the instance is as it was, and the delete can be asked again
+      if (previous.code !== Tasks.DELETING.code) await setTask(deps.db, row.id, previous, [Tasks.DELETING]);
+      deps.log.error({ instance_id: row.id, err: (err as Error).message }, 'could not cast delete_instance');
+      throw new ServiceUnavailableError('The taskmanager could not be reached; the instance was not deleted.');
+    }
     ctx.status = 202;
   });
 

@@ -22,6 +22,13 @@ const TASK_STATUS: Record<string, string> = {
   DELETING: 'SHUTDOWN',
 };
 
+/** The status a task in progress shows (Trove's), or the task's own name when it shows none. */
+export function taskStatus(r: InstanceRecord): string {
+  const task = taskFromCode(r.task_id);
+  if (task.code === Tasks.BUILDING.code) return 'BUILD';
+  return TASK_STATUS[task.action] ?? task.action;
+}
+
 const SERVER_STATUSES = new Set(['BUILD', 'ERROR', 'REBOOT', 'RESIZE', 'ACTIVE', 'SHUTDOWN']);
 
 export function instanceStatus(r: InstanceRecord, inputs: StatusInputs): string {
