@@ -4,7 +4,7 @@ import { configSection } from '../common/config/schema.js';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { databaseSection } from '../db/config.js';
-import { openDatabase, type Db } from '../db/connection.js';
+import { databaseUnavailable, openDatabase, type Db } from '../db/connection.js';
 import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { secureRpc } from '../rpc/secure.js';
 import { RpcServer } from '../rpc/rpc.js';
@@ -22,7 +22,11 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
   const server = new RpcServer(transport, log);
   const secure = secureRpc(raw);
   const keyOf = async (id: string) => (await db('instances').where({ id }).first('encrypted_key'))?.encrypted_key as string | null | undefined;
-  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null }), { serializer: secure.conductor(keyOf) });
+  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null }), {
+    serializer: secure.conductor(keyOf),
+    // a guest's report the database could not take is put back, not lost
+    redeliverWhen: databaseUnavailable,
+  });
   return {
     async stop() {
       await server.close();

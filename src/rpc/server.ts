@@ -8,7 +8,7 @@ import { contractVersion, versionCompatible, type Contract, type Handlers } from
 import { plainSerializer, type RpcSerializer } from './encryption.js';
 import { className, contextOf, failureOf, reply, unwrap, wrap } from './envelope.js';
 import { durableTopic, serviceTopic } from './topics.js';
-import type { Consumer, Transport } from './transport.js';
+import { Redeliver, type Consumer, type Transport } from './transport.js';
 
 export interface ServeOptions {
   /** Also serve `<topic>.<server>` (oslo's per-host queue). */
@@ -23,6 +23,9 @@ export interface ServeOptions {
    * handlers are short and whose work must not be lost) or on receipt (default elsewhere: a
    * guest's prepare or backup may outlast the broker's consumer timeout). */
   ackAfterHandler?: boolean;
+  /** A cast whose handler failed with such an error did not record its work and is put back on
+   * the queue (Redeliver) instead of being acknowledged (e.g. the control database is down). */
+  redeliverWhen?: (err: unknown) => boolean;
 }
 
 /** An error with oslo's class name for the failure reply. */
@@ -53,10 +56,18 @@ export class RpcServer {
     const queues: Array<[string, string[], { durable: boolean; exclusive?: boolean; fanout?: string }]> = [[topic, [topic], { durable }]];
     if (o.server) queues.push([`${topic}.${o.server}`, [`${topic}.${o.server}`], { durable }]);
     if (o.fanout ?? true) queues.push([`${topic}_fanout_${randomBytes(16).toString('hex')}`, [], { durable: false, exclusive: true, fanout: `${topic}_fanout` }]);
-    const serving = { topic, contract, handlers: handlers as Record<string, AnyHandler>, serializer: o.serializer ?? plainSerializer, version: o.version ?? contractVersion(contract) };
+    const ackOnReceipt = !(o.ackAfterHandler ?? serviceTopic(topic));
+    const serving = {
+      topic,
+      contract,
+      handlers: handlers as Record<string, AnyHandler>,
+      serializer: o.serializer ?? plainSerializer,
+      version: o.version ?? contractVersion(contract),
+      // a message acknowledged on receipt cannot be put back
+      redeliverWhen: ackOnReceipt ? () => false : (o.redeliverWhen ?? (() => false)),
+    };
     for (const [queue, keys, options] of queues) {
       await this.transport.declare(queue, keys, options);
-      const ackOnReceipt = !(o.ackAfterHandler ?? serviceTopic(topic));
       this.consumers.push(await this.transport.consume(queue, (body) => this.dispatch(serving, body), { ackOnReceipt }));
     }
     this.log.info({ topic, server: o.server, version: serving.version }, 'RPC server consuming');
@@ -71,7 +82,7 @@ export class RpcServer {
   }
 
   private async dispatch(
-    s: { topic: string; contract: Contract; handlers: Record<string, AnyHandler>; serializer: RpcSerializer; version: string },
+    s: { topic: string; contract: Contract; handlers: Record<string, AnyHandler>; serializer: RpcSerializer; version: string; redeliverWhen: (err: unknown) => boolean },
     body: Buffer,
   ): Promise<void> {
     let message: Record<string, unknown>;
@@ -131,6 +142,12 @@ export class RpcServer {
       result = await handler(parsed.data, { context, method });
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
+      if (!replyQ && s.redeliverWhen(e)) {
+        // a cast whose work was not recorded: put back, and handled when it comes again
+        if (typeof message._unique_id === 'string') this.seen.delete(message._unique_id);
+        this.log.warn({ ...ids, type: className(e), err: e.message }, 'RPC cast not handled now; put back on its queue');
+        throw new Redeliver(e);
+      }
       this.log.warn({ ...ids, type: className(e), err: e.message }, 'RPC handler failed');
       return answer(null, failureOf(e));
     }

@@ -17,8 +17,22 @@ export interface Consumer {
   cancel(): Promise<void>;
 }
 
-/** Called per message; the message is acknowledged when the promise settles (or on receipt). */
+/** Called per message; the message is acknowledged when the promise settles (or on receipt),
+ * except when it rejects with Redeliver: then it is put back on its queue for another try. */
 export type MessageHandler = (body: Buffer) => Promise<void>;
+
+/** A handler's answer for "not done, and not my fault" (its database is unreachable, say): the
+ * message is put back on its queue after a pause (never acknowledged, never lost). */
+export class Redeliver extends Error {
+  constructor(readonly reason: Error) {
+    super(`redelivered: ${reason.message}`);
+    this.name = 'Redeliver';
+  }
+}
+
+/** How long a message to be redelivered waits before it is put back (no busy loop while the
+ * database is down); a transport may make it configurable. */
+export const REDELIVERY_DELAY_MS = 1000;
 
 export interface ConsumeOptions {
   /** Acknowledge before the handler runs (oslo's RPC servers do): a handler that runs for hours

@@ -6,7 +6,7 @@ import { configSection } from '../common/config/schema.js';
 import type { Logger } from '../common/log.js';
 import { SecretBox } from '../common/secret-box.js';
 import { databaseSection } from '../db/config.js';
-import { openDatabase, type Db } from '../db/connection.js';
+import { databaseUnavailable, openDatabase, type Db } from '../db/connection.js';
 import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { secureRpc } from '../rpc/secure.js';
 import { RpcClient, RpcServer } from '../rpc/rpc.js';
@@ -76,7 +76,8 @@ export async function startTaskmanager(
   const ctx: TaskContext = { db, log, raw, config, messaging, rpc, runner, secrets: new SecretBox(config.taskmanager_rpc_encr_key), secure: secureRpc(raw), ...drivers(raw, config.compute_driver) };
   registerFlows(ctx);
   const server = new RpcServer(transport, log);
-  await server.serve(TASKMANAGER_TOPIC, taskmanagerContract, taskmanagerHandlers(ctx), { serializer: ctx.secure.taskmanager });
+  // a cast is acknowledged once its flow is recorded; one the database could not take is put back
+  await server.serve(TASKMANAGER_TOPIC, taskmanagerContract, taskmanagerHandlers(ctx), { serializer: ctx.secure.taskmanager, redeliverWhen: databaseUnavailable });
   const resumed = await runner.resumeAll();
   if (resumed.length) log.info({ instances: resumed }, 'resuming unfinished flows');
   const stopSweeper = startSweeper(ctx);

@@ -1,11 +1,11 @@
 // AMQP 0-9-1 transport (amqplib) with oslo.messaging's rabbit layout: one topic exchange
 // (control_exchange), fanout exchanges `<topic>_fanout`, publisher confirms, manual acks (after the
-// handler or on receipt), and a reconnect loop (exponential backoff over every broker URL, until
+// handler or on receipt; a handler's Redeliver puts the message back after a pause), and a reconnect loop (exponential backoff over every broker URL, until
 // closed or idle) that re-declares every queue and consumer this transport had.
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { redactUrl, type Logger } from '../../common/log.js';
 import { TransportUnavailableError } from '../errors.js';
-import { StateSignal, type ConsumeOptions, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
+import { REDELIVERY_DELAY_MS, Redeliver, StateSignal, type ConsumeOptions, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
 
 interface Declared {
   queue: string;
@@ -35,6 +35,8 @@ export interface AmqpOptions {
   retryMaxMs?: number;
   /** An operation waits this long for a connection before it fails. */
   connectTimeoutMs?: number;
+  /** How long a message a handler could not take (Redeliver) waits before it is put back (ms). */
+  redeliveryDelayMs?: number;
   /** TLS options for amqps:// (e.g. the CA). */
   socketOptions?: Record<string, unknown>;
 }
@@ -213,7 +215,20 @@ export class AmqpTransport implements Transport {
         }
       };
       if (s.options.ackOnReceipt) ack();
-      void s.handler(msg.content).then(ack, ack);
+      void s.handler(msg.content).then(ack, (err: unknown) => {
+        if (acked || !(err instanceof Redeliver)) return ack();
+        // not done (its database is unreachable, say): back on the queue after a pause, for this
+        // or another consumer; a channel that closes meanwhile has the broker redeliver it anyway
+        acked = true;
+        const timer = setTimeout(() => {
+          try {
+            ch.nack(msg, false, true);
+          } catch {
+            /* the channel closed meanwhile: the broker redelivers */
+          }
+        }, this.o.redeliveryDelayMs ?? REDELIVERY_DELAY_MS);
+        timer.unref();
+      });
     });
     s.tag = r.consumerTag;
   }

@@ -1,7 +1,7 @@
 // In-process transport (all-in-one mode and unit tests) with the AMQP one's semantics: queues
 // keep messages until a consumer comes, consumers of one queue share its messages round-robin,
 // fanout exchanges copy to every bound queue, exclusive queues go with their consumer.
-import { StateSignal, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
+import { REDELIVERY_DELAY_MS, Redeliver, StateSignal, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
 
 interface Waiting {
   body: Buffer;
@@ -22,6 +22,8 @@ export class MemoryBroker {
   readonly queues = new Map<string, Queue>();
   /** fanout exchange → the queues bound to it */
   readonly fanouts = new Map<string, Set<string>>();
+  /** How long a message a handler could not take waits before it is delivered again. */
+  redeliveryDelayMs = REDELIVERY_DELAY_MS;
 
   deliver(queue: string, body: Buffer, expires?: number): void {
     const q = this.queues.get(queue);
@@ -31,7 +33,12 @@ export class MemoryBroker {
       return;
     }
     const handler = q.consumers[q.next++ % q.consumers.length]!;
-    setImmediate(() => void handler(body).catch(() => undefined));
+    setImmediate(
+      () =>
+        void handler(body).catch((err: unknown) => {
+          if (err instanceof Redeliver) setTimeout(() => this.deliver(queue, body, expires), this.redeliveryDelayMs);
+        }),
+    );
   }
 
   deleteQueue(queue: string): void {
