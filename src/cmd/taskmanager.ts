@@ -4,11 +4,13 @@ import { configSection, opt } from '../common/config/schema.js';
 import { createLogger } from '../common/log.js';
 import { startTaskmanager } from '../taskmanager/service.js';
 import { loadServiceConfig, runService } from '../common/config/service-config.js';
+import { refuseDefaultKeys } from '../rpc/secure.js';
 
 await runService('trove-taskmanager', async () => {
   const raw = loadServiceConfig('trove-taskmanager');
   const { log_level } = configSection(raw, 'DEFAULT', z.object({ log_level: opt.str('info') }));
   const log = createLogger('trove-taskmanager', { level: log_level });
+  refuseDefaultKeys(raw);
   const tm = await startTaskmanager(raw, log);
   log.info({ compute_driver: tm.ctx.config.compute_driver }, 'trove-taskmanager serving');
   const stop = async () => {

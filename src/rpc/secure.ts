@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { configSection, opt } from '../common/config/schema.js';
 import type { RawConfig } from '../common/config/reader.js';
+import { ConfigError } from '../common/errors.js';
 import {
   conductorGuestSerializer,
   conductorHostSerializer,
@@ -17,12 +18,38 @@ import {
   type RpcSerializer,
 } from './encryption.js';
 
+/** Trove's published default secrets: anyone can read them, so a service refuses to start with them. */
+export const TROVE_DEFAULT_KEYS = {
+  taskmanager_rpc_encr_key: 'bzH6y0SGmjuoY0FNSTptrhgieGXNDX6PIhvz',
+  inst_rpc_key_encr_key: 'emYjgHFqfXNB1NGehAFIUeoyw4V4XwWHEaKP',
+} as const;
+
 /** [DEFAULT] keys of the encryption (Trove's names and default secrets: change them). */
 export const secureRpcDefaults = z.object({
   enable_secure_rpc_messaging: opt.bool(true),
-  taskmanager_rpc_encr_key: opt.str('bzH6y0SGmjuoY0FNSTptrhgieGXNDX6PIhvz'),
-  inst_rpc_key_encr_key: opt.str('emYjgHFqfXNB1NGehAFIUeoyw4V4XwWHEaKP'),
+  taskmanager_rpc_encr_key: opt.str(TROVE_DEFAULT_KEYS.taskmanager_rpc_encr_key),
+  inst_rpc_key_encr_key: opt.str(TROVE_DEFAULT_KEYS.inst_rpc_key_encr_key),
+  /** (trove-ts) For tests only: start with Trove's published default keys. */
+  allow_insecure_default_keys: opt.bool(false),
 });
+
+/**
+ * Refuses Trove's published default keys at a service's start (they seal every pending flow's
+ * passwords and every instance's bus key): one line naming the key and how to make one. The
+ * instance key master only matters while secure messaging is on.
+ */
+export function refuseDefaultKeys(raw: RawConfig): void {
+  const c = configSection(raw, 'DEFAULT', secureRpcDefaults);
+  if (c.allow_insecure_default_keys) return;
+  const keys = ['taskmanager_rpc_encr_key', ...(c.enable_secure_rpc_messaging ? ['inst_rpc_key_encr_key' as const] : [])] as const;
+  for (const key of keys) {
+    if (c[key] === TROVE_DEFAULT_KEYS[key]) {
+      throw new ConfigError(
+        `trove.conf [DEFAULT] ${key} is Trove's published default: set it to a secret of your own, the same in every service (e.g. \`openssl rand -base64 32\`)`,
+      );
+    }
+  }
+}
 
 export interface SecureRpc {
   readonly enabled: boolean;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { opt } from '../common/config/schema.js';
 import { computeDriverSection } from '../clients/config.js';
+import { TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
 
 export const taskmanagerDefaults = z.object({
   ...computeDriverSection.shape,
@@ -21,7 +22,7 @@ export const taskmanagerDefaults = z.object({
   /** Seconds between the taskmanager's sweeps of server states and unowned flows. */
   server_sync_interval: opt.int(20, 1),
   /** Secret that seals a pending flow's user passwords in the database. Change it. */
-  taskmanager_rpc_encr_key: opt.str('bzH6y0SGmjuoY0FNSTptrhgieGXNDX6PIhvz'),
+  taskmanager_rpc_encr_key: opt.str(TROVE_DEFAULT_KEYS.taskmanager_rpc_encr_key),
   log_level: opt.str('info'),
   /** Networks every database server gets (Trove's management_networks): how guests reach the bus. */
   management_networks: opt.list([]),

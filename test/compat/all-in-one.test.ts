@@ -4,7 +4,7 @@
 // state directory; bad starts fail clearly.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, runBin } from '../helpers/run-bin.js';
@@ -46,6 +46,15 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   for (const end = Date.now() + 60_000; names().includes('db1-copy') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 500));
   t.deepEqual(names(), ['db1']);
 
+  // its own keys, never Trove's published defaults: made at the first start (0600), kept across starts
+  const keysFile = path.join(state, 'service-keys.json');
+  const keys = readFileSync(keysFile, 'utf8');
+  t.is(statSync(keysFile).mode & 0o777, 0o600);
+  for (const v of Object.values(JSON.parse(keys) as Record<string, string>)) {
+    t.true(v.length >= 40);
+    t.false(['bzH6y0SGmjuoY0FNSTptrhgieGXNDX6PIhvz', 'emYjgHFqfXNB1NGehAFIUeoyw4V4XwWHEaKP'].includes(v));
+  }
+
   // stopping the service stops every instance; starting it again brings them back
   t.is(await stopAio(aio), 0);
   t.throws(() => execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pAio-Secret-9', '--connect-timeout=2', '-e', 'SELECT 1'], { stdio: 'pipe' }));
@@ -60,6 +69,7 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
     }
   }
   t.is(value, 'kept');
+  t.is(readFileSync(keysFile, 'utf8'), keys, 'the same keys after a restart (its instances still talk to it)');
 
   cli(aio, 'database', 'instance', 'restart', 'db1');
   await waitShow(aio, 'db1', (s) => s.status === 'ACTIVE' && s.operating_status === 'HEALTHY');

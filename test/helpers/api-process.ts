@@ -47,7 +47,7 @@ export interface ApiProcess {
 
 export async function startApiProcess(sections: ConfSections): Promise<ApiProcess> {
   const port = await freePort();
-  const confFile = writeConf(mergeConf({ DEFAULT: { bind_host: '127.0.0.1', bind_port: String(port) } }, sections));
+  const confFile = writeConf(mergeConf({ DEFAULT: { bind_host: '127.0.0.1', bind_port: String(port), allow_insecure_default_keys: 'true' } }, sections));
   const child: ChildProcess = spawn(process.execPath, [`${REPO}bin/trove-api.js`, '--config-file', confFile], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -64,6 +64,8 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
       bind_host: '127.0.0.1',
       bind_port: '0',
       agent_heartbeat_expiry: '30',
+      // tests only: the processes it spawns start with Trove's published default keys
+      allow_insecure_default_keys: 'true',
       ...(o.config?.DEFAULT ?? {}),
     },
     database: { connection: tdb.url },

@@ -6,7 +6,7 @@ import { runBin } from '../helpers/run-bin.js';
 import { createThrowawayDb } from '../helpers/throwaway-db.js';
 import { freePort, startApiProcess, writeConf } from '../helpers/api-process.js';
 
-const base = { database: { connection: 'mysql+pymysql://root:@127.0.0.1:3306/mysql' }, DEFAULT: { admin_token: 'tok-x', bind_host: '127.0.0.1' } };
+const base = { database: { connection: 'mysql+pymysql://root:@127.0.0.1:3306/mysql' }, DEFAULT: { admin_token: 'tok-x', bind_host: '127.0.0.1', allow_insecure_default_keys: 'true' } };
 
 const cases: Array<[string, Record<string, Record<string, string>>, RegExp]> = [
   ['a port that is not a number', { ...base, DEFAULT: { ...base.DEFAULT, bind_port: 'eighty' } }, /trove\.conf \[DEFAULT\] bind_port: expected an integer/],
@@ -59,4 +59,20 @@ test('TROVE__SECTION__KEY overrides the file', async (t) => {
   }
   t.true(up, 'the env port and token were used');
   await r;
+});
+
+test("Trove's published default keys are refused at start, naming the key; the tests-only flag allows them", async (t) => {
+  const { allow_insecure_default_keys: _, ...defaults } = base.DEFAULT;
+  const conf = { ...base, DEFAULT: defaults };
+  const api = await runBin('trove-api', ['--config-file', writeConf(conf)], {}, 30_000);
+  t.is(api.code, 1);
+  t.regex(api.stderr, /\[DEFAULT\] taskmanager_rpc_encr_key is Trove's published default: set it to a secret of your own.*openssl rand/);
+  const tm = await runBin('trove-taskmanager', ['--config-file', writeConf(conf)], {}, 30_000);
+  t.is(tm.code, 1);
+  t.regex(tm.stderr, /taskmanager_rpc_encr_key is Trove's published default/);
+  const own = { ...conf, DEFAULT: { ...defaults, taskmanager_rpc_encr_key: 'an-operator-key-1234567890' } };
+  const conductor = await runBin('trove-conductor', ['--config-file', writeConf(own)], {}, 30_000);
+  t.is(conductor.code, 1);
+  t.regex(conductor.stderr, /\[DEFAULT\] inst_rpc_key_encr_key is Trove's published default/);
+  t.false(conductor.stderr.includes('an-operator-key-1234567890'), 'a key never printed');
 });
