@@ -29,7 +29,7 @@ import { LocalCompute } from '../clients/local/compute.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalVolumes } from '../clients/local/volume.js';
 import { runService } from '../common/config/service-config.js';
-import { refuseDefaultKeys } from '../rpc/secure.js';
+import { refuseDefaultKeys, TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
 
 const run = promisify(execFile);
 const REPO = path.resolve(new URL('../../', import.meta.url).pathname);
@@ -114,21 +114,35 @@ function linkOldBusSocket(state: string, socket: string): void {
   if (Buffer.byteLength(old) <= SOCKET_PATH_MAX) symlinkSync(socket, old);
 }
 
-/** The state directory's own bus and flow keys, made at the first start (0600) and kept. */
-function serviceKeys(state: string): { taskmanager_rpc_encr_key: string; inst_rpc_key_encr_key: string } {
+interface ServiceKeys {
+  taskmanager_rpc_encr_key: string;
+  inst_rpc_key_encr_key: string;
+  /** a state directory made before it had keys of its own: its instances' bus keys and pending
+   * passwords are sealed with Trove's published keys, which it keeps (with a warning at start) */
+  published?: boolean;
+}
+
+/**
+ * The state directory's own bus and flow keys, made at the first start (0600) and kept. A state
+ * directory that already has a control database but no keys was made before: it keeps Trove's
+ * published keys, or its instances could no longer be opened.
+ */
+function serviceKeys(state: string): ServiceKeys {
   const file = path.join(state, 'service-keys.json');
   if (!existsSync(file)) {
-    const made = { taskmanager_rpc_encr_key: randomBytes(32).toString('base64url'), inst_rpc_key_encr_key: randomBytes(32).toString('base64url') };
+    const made: ServiceKeys = existsSync(path.join(state, 'trove.db'))
+      ? { ...TROVE_DEFAULT_KEYS, published: true }
+      : { taskmanager_rpc_encr_key: randomBytes(32).toString('base64url'), inst_rpc_key_encr_key: randomBytes(32).toString('base64url') };
     writeFileSync(file, JSON.stringify(made), { mode: 0o600, flag: 'wx' });
   }
-  return JSON.parse(readFileSync(file, 'utf8')) as { taskmanager_rpc_encr_key: string; inst_rpc_key_encr_key: string };
+  return JSON.parse(readFileSync(file, 'utf8')) as ServiceKeys;
 }
 
 async function serve(o: Options, state: string): Promise<void> {
   const tokenFile = path.join(state, 'admin-token');
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
   const token = readFileSync(tokenFile, 'utf8').trim();
-  const keys = serviceKeys(state);
+  const { published, ...keys } = serviceKeys(state);
   const extra = readRawConfig({ files: o.configFile });
   // the bus socket in a short directory of its own: a path under a deep state directory is too long for the kernel
   const busPath = busSocket(state, configSection(extra, 'local', runtimeDirSection).runtime_dir);
@@ -147,6 +161,7 @@ async function serve(o: Options, state: string): Promise<void> {
       flow_lease_seconds: '10',
       // never Trove's published defaults: this state directory's own keys
       ...keys,
+      ...(published ? { allow_insecure_default_keys: 'true' } : {}),
     },
     database: { connection: `sqlite:///${path.join(state, 'trove.db')}` },
     local: { state_dir: path.join(state, 'local'), guestagent_bin: path.join(REPO, 'bin/trove-guestagent.js') },
@@ -157,6 +172,9 @@ async function serve(o: Options, state: string): Promise<void> {
   refuseDefaultKeys(raw); // an extra config file that sets a published default back
   const format = chooseLogFormat({ json: o.logJson, stdoutIsTTY: process.stdout.isTTY, stderrIsTTY: process.stderr.isTTY });
   const log = createLogger('trove-ts', { level: raw.DEFAULT?.log_level ?? 'info', format });
+  if (published) {
+    log.warn(`this state directory was made before it had keys of its own: it keeps Trove's published bus and flow keys (${path.join(state, 'service-keys.json')}) so its instances stay reachable; a new state directory gets its own`);
+  }
   const db = openDatabase(configSection(raw, 'database', databaseSection));
   await syncSchema(db);
 
