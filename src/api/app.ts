@@ -48,7 +48,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(fault(deps.log));
   app.use(
     projectScope(
-      { tokens: deps.tokens, adminRoles: deps.config.admin_roles, wwwAuthenticateUri: deps.wwwAuthenticateUri },
+      { tokens: deps.tokens, isAdmin: (c) => deps.authorizer.isAdmin(c), wwwAuthenticateUri: deps.wwwAuthenticateUri },
       deps.rateLimiter,
     ),
   );
