@@ -21,6 +21,15 @@ import { backupScheduleRoutes } from './resources/backup-schedules/routes.js';
 import { pointInTimeRoutes } from './resources/point-in-time/routes.js';
 import { mgmtRoutes } from './resources/mgmt/routes.js';
 
+/** Every route under /v1.0/{project_id}: method and path (Koa's :param syntax), for suites that must cover them all. */
+export function projectRouteTable(deps: ApiDeps): Array<{ method: string; path: string }> {
+  const out: Array<{ method: string; path: string }> = [];
+  for (const r of projectRouters(deps)) {
+    for (const layer of r.stack) for (const method of layer.methods) if (method !== 'HEAD') out.push({ method, path: String(layer.path) });
+  }
+  return out;
+}
+
 /** Every resource router, mounted under /v1.0/{project_id}. */
 function projectRouters(deps: ApiDeps): Router[] {
   return [
@@ -48,7 +57,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(fault(deps.log));
   app.use(
     projectScope(
-      { tokens: deps.tokens, adminRoles: deps.config.admin_roles, wwwAuthenticateUri: deps.wwwAuthenticateUri },
+      { tokens: deps.tokens, isAdmin: (c) => deps.authorizer.isAdmin(c), wwwAuthenticateUri: deps.wwwAuthenticateUri },
       deps.rateLimiter,
     ),
   );

@@ -9,7 +9,8 @@ export const apiDefaults = z.object({
   default_datastore: opt.str(''),
   trove_volume_support: opt.bool(true),
   max_accepted_volume_size: opt.int(10, 1),
-  admin_roles: opt.list(['admin']),
+  /** Trove's admin_roles: when set, these roles make a caller an administrator; empty: the policy's context_is_admin decides. */
+  admin_roles: opt.list([]),
   max_instances_per_tenant: opt.int(10, -1),
   max_ram_per_tenant: opt.int(-1, -1),
   max_volumes_per_tenant: opt.int(40, -1),

@@ -60,7 +60,7 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   const log = overrides.log ?? createLogger('trove-api', { level: config.log_level });
   const db = overrides.db ?? openDatabase(configSection(raw, 'database', databaseSection));
   const identity = identityConfig(raw);
-  const policy = Policy.load(configSection(raw, 'oslo_policy', osloPolicySection).policy_file);
+  const policy = Policy.load(configSection(raw, 'oslo_policy', osloPolicySection).policy_file, { adminRoles: config.admin_roles });
 
   let tokens!: TokenValidator;
   let clientsFor!: ApiDeps['userClients'];

@@ -1,6 +1,7 @@
 // Configuration groups (configurations + configuration_parameters) and the instances using them.
 // Values are stored as Trove stores them (booleans as "1"/"0", the rest as text) and typed back
 // by the datastore version's parameter rules.
+import { markerQuery } from './instances.js';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from './connection.js';
@@ -63,7 +64,10 @@ export async function listConfigurations(
   const query = selectRecords(db).orderBy([{ column: 'c.created', order: 'asc' }, { column: 'c.id', order: 'asc' }]);
   if (q.projectId !== undefined) query.where('c.tenant_id', q.projectId);
   if (q.marker) {
-    const m = await db('configurations').where({ id: q.marker }).first('created', 'id');
+    // the marker is looked up in the listed project only: another project's id is an unknown marker
+    const mq = db('configurations').where({ id: q.marker });
+    if (q.projectId !== undefined) mq.where({ tenant_id: q.projectId });
+    const m = await mq.first('created', 'id');
     if (m) query.where((w) => w.where('c.created', '>', m.created).orWhere((x) => x.where('c.created', m.created).andWhere('c.id', '>', m.id)));
   }
   const rows = (await query.limit(q.limit + 1)) as ConfigurationRecord[];
@@ -190,7 +194,7 @@ export async function instancesUsing(
     .select('id', 'name', 'task_id');
   if (q.projectId !== undefined) query.where({ tenant_id: q.projectId });
   if (q.marker) {
-    const m = await db('instances').where({ id: q.marker }).first('created', 'id');
+    const m = await markerQuery(db, q.marker, q.projectId).first('created', 'id');
     if (m) query.where((w) => w.where('created', '>', m.created).orWhere((x) => x.where('created', m.created).andWhere('id', '>', m.id)));
   }
   if (q.limit === undefined) return { items: await query, more: false };

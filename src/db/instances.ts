@@ -129,6 +129,13 @@ export interface ListQuery {
   deleted?: boolean | undefined;
 }
 
+/** An instance used as a page marker, of `projectId` only when given. */
+export function markerQuery(db: Db, id: string, projectId: string | undefined) {
+  const q = db('instances').where({ id });
+  if (projectId !== undefined) q.where({ tenant_id: projectId });
+  return q;
+}
+
 /** A page ordered newest first (created desc, id desc); the marker is the last id of the previous page. */
 export async function listInstances(db: Db, q: ListQuery): Promise<{ items: InstanceRecord[]; more: boolean }> {
   const query = selectRecords(db).orderBy([{ column: 'i.created', order: 'desc' }, { column: 'i.id', order: 'desc' }]);
@@ -137,7 +144,8 @@ export async function listInstances(db: Db, q: ListQuery): Promise<{ items: Inst
   if (q.projectId !== undefined) query.where('i.tenant_id', q.projectId);
   if (!q.includeClustered) query.whereNull('i.cluster_id');
   if (q.marker) {
-    const m = await db('instances').where({ id: q.marker }).first('created', 'id');
+    // the marker is looked up in the listed project only: another project's id is an unknown marker
+    const m = await markerQuery(db, q.marker, q.projectId).first('created', 'id');
     if (m) {
       query.where((w) => w.where('i.created', '<', m.created).orWhere((x) => x.where('i.created', m.created).andWhere('i.id', '<', m.id)));
     }

@@ -102,7 +102,7 @@ export async function startApi(options: HarnessOptions): Promise<Harness> {
     db: tdb.db,
     log: createLogger('trove-api-test', { destination: sink }),
     tokens: new TableTokens(options.users),
-    authorizer: options.authorizer ?? { authorize: () => undefined },
+    authorizer: options.authorizer ?? { authorize: () => undefined, isAdmin: (c) => c.roles.includes('admin') },
     rateLimiter: new RateLimiter(rulesFromConfig(config)),
     quotaDefaults: quotaDefaultsOf(config),
     wwwAuthenticateUri: 'http://127.0.0.1:5000',

@@ -2,6 +2,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startApi, type Harness } from '../helpers/api-harness.js';
+import { Policy } from '../../src/api/policy/policy.js';
 
 const ADMIN = { token: 'admin-token-3b1f', projectId: 'p-admin', roles: ['admin'] };
 const MEMBER = { token: 'member-token-77aa', projectId: 'p-demo', roles: ['member'] };
@@ -12,7 +13,7 @@ const V_OLD = randomUUID();
 let h: Harness;
 
 test.before(async () => {
-  h = await startApi({ users: [ADMIN, MEMBER] });
+  h = await startApi({ users: [ADMIN, MEMBER], authorizer: Policy.load() });
   const db = h.tdb.db;
   await db('datastores').insert({ id: DS, name: 'mysql', default_version_id: null });
   await db('datastore_versions').insert([

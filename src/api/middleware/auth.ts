@@ -3,12 +3,14 @@
 import type { Middleware } from 'koa';
 import { InvalidTokenError, type TokenValidator } from '../../clients/identity.js';
 import type { RequestContext } from '../../common/context.js';
+import type { Credentials } from '../policy/credentials.js';
 import { BackendUnavailableError } from '../../clients/errors.js';
 import { authenticationRequired, identityUnavailable, tenantMismatch } from '../webob-errors.js';
 
 export interface AuthOptions {
   tokens: TokenValidator;
-  adminRoles: string[];
+  /** Who is an administrator: the policy's answer (context_is_admin, or [DEFAULT] admin_roles when set). */
+  isAdmin: (creds: Credentials) => boolean;
   /** Sent in Www-Authenticate on 401 ([keystone_authtoken] www_authenticate_uri). */
   wwwAuthenticateUri?: string | undefined;
 }
@@ -32,7 +34,7 @@ export function authenticate(options: AuthOptions): Middleware {
       userId: info.userId,
       userName: info.userName,
       roles: info.roles,
-      isAdmin: info.roles.some((r) => options.adminRoles.includes(r)),
+      isAdmin: options.isAdmin({ roles: [...info.roles], project_id: info.projectId, user_id: info.userId, is_admin: false }),
       authToken: token,
     };
     ctx.state.context = context;

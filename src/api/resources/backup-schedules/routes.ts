@@ -2,6 +2,7 @@
 // A schedule is a cron expression and a retention count; the taskmanager runs it. With the
 // user's Swift, creating a schedule makes a Keystone trust from the caller to the service user
 // (sealed in the row) and deleting it removes the trust; the local store needs none.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
@@ -61,7 +62,7 @@ async function removeTrust(trusts: TrustDelegation, callerToken: string, trustId
 export function backupScheduleRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const base = '/ts/instances/:instance_id/backup_schedules';
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
 
   /** The instance of the URL's project (an admin too: schedules belong to the instance's project). */
   const instanceOf = async (ctx: Context): Promise<InstanceRecord> => {

@@ -1,4 +1,5 @@
 // /backup_strategies: the container a project's (or one instance's) backups go to.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
@@ -12,7 +13,7 @@ const view = (s: BackupStrategy) => ({ project_id: s.tenant_id, instance_id: s.i
 
 export function backupStrategyRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
   /** ?project_id= naming another project needs admin (as Trove: 403 otherwise). */
   const projectOf = (ctx: Context, action: string): string => {
     const context = requestContext(ctx);

@@ -1,5 +1,6 @@
 // /backups: create (the taskmanager has the guest stream it to the object store), list (newest
 // first, offset markers), show, delete; and /instances/{id}/backups.
+import { authorizeAction, authorizeOnResource } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
@@ -34,7 +35,7 @@ import { backupView } from './views.js';
 
 export function backupRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
 
   function offsetParams(ctx: Context): { limit: number; offset: number } {
     const n = (v: unknown, name: string, dflt: number) => {
@@ -86,6 +87,7 @@ export function backupRoutes(deps: ApiDeps): Router {
     const context = requestContext(ctx);
     const b = await getBackup(deps.db, id, context.isAdmin ? undefined : context.projectId);
     if (!b) throw new NotFoundError(`Backup ${id} cannot be found.`);
+    authorizeOnResource(ctx, deps.authorizer, context, b.tenant_id);
     return b;
   };
 

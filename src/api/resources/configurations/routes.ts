@@ -1,5 +1,6 @@
 // /configurations: list, create, show, instances, replace (PUT), merge (PATCH), delete; and
 // GET /instances/{id}/configuration (the instance's effective configuration, from its guest).
+import { authorizeAction, authorizeOnResource } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError, UnprocessableEntityError } from '../../../common/errors.js';
@@ -37,7 +38,7 @@ function empty(ctx: Context, status: number): void {
 export function configurationRoutes(deps: ApiDeps): Router {
   const { db } = deps;
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
   /** Admins see every project's groups (Trove's Configuration.load). */
   const scope = (ctx: Context) => (requestContext(ctx).isAdmin ? undefined : requestContext(ctx).projectId);
 
@@ -45,6 +46,7 @@ export function configurationRoutes(deps: ApiDeps): Router {
     const id = param(ctx, 'id');
     const group = await getConfiguration(db, id, scope(ctx));
     if (!group) throw new NotFoundError(`Configuration group with ID ${id} could not be found.`);
+    authorizeOnResource(ctx, deps.authorizer, requestContext(ctx), group.tenant_id);
     return group;
   }
 

@@ -1,4 +1,5 @@
 // /datastores: list, show, delete (admin), versions, their parameters, flavors and volume types.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError } from '../../../common/errors.js';
@@ -21,7 +22,7 @@ function visible(versions: DatastoreVersionRow[], isAdmin: boolean): DatastoreVe
 export function datastoreRoutes(deps: ApiDeps): Router {
   const { db } = deps;
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
   const isAdmin = (ctx: Context) => requestContext(ctx).isAdmin;
 
   async function versionFromPath(ctx: Context): Promise<DatastoreVersionRow> {

@@ -1,4 +1,5 @@
 // /flavors: Nova's flavors in Trove's shape, fetched with the caller's token.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { ComputeNotFoundError } from '../../../clients/compute.js';
@@ -12,13 +13,13 @@ export function flavorRoutes(deps: ApiDeps): Router {
     deps.userClients(requestContext(ctx), tokenInfo(ctx)).compute;
 
   router.get('/flavors', async (ctx) => {
-    deps.authorizer.authorize('flavor:index', requestContext(ctx));
+    authorizeAction(ctx, deps.authorizer, requestContext(ctx), 'flavor:index');
     const flavors = await compute(ctx).listFlavors();
     ctx.body = { flavors: flavors.map((f) => flavorView(linkBase(ctx, deps), f, deps.config.trove_volume_support)) };
   });
 
   router.get('/flavors/:id', async (ctx) => {
-    deps.authorizer.authorize('flavor:show', requestContext(ctx));
+    authorizeAction(ctx, deps.authorizer, requestContext(ctx), 'flavor:show');
     try {
       const f = await compute(ctx).getFlavor(param(ctx, 'id'));
       ctx.body = { flavor: flavorView(linkBase(ctx, deps), f, deps.config.trove_volume_support) };

@@ -1,5 +1,6 @@
 // POST /instances/{id}/action (restart, resize, reset_status, ...) and the admin-only
 // POST /mgmt/instances/{id}/action (stop, start, reboot, reset-task-status).
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotImplementedError, OverLimitError, QuotaExceededError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
@@ -18,7 +19,7 @@ const ACTIONABLE = [Tasks.NONE, Tasks.RESTART_REQUIRED];
 
 export function instanceActionRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
 
   async function ready(row: InstanceRecord): Promise<void> {
     assertCanAct(row, (await viewInputs(deps, row)).backupRunning);
@@ -88,7 +89,12 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
   }
 
   async function resetStatus(ctx: Context, row: InstanceRecord, forceDelete: boolean) {
+    // Trove's instance:reset_status is rule:admin. force_delete (the owner's `trove force-delete`)
+    // may only clear an instance no flow is working on: a live lease means a running flow, and
+    // clearing it takes reset_status (was: any member, force_delete, cleared the lease of a live flow).
     authorize(ctx, forceDelete ? 'instance:force_delete' : 'instance:reset_status');
+    const leased = row.flow_lease_until !== null && new Date(row.flow_lease_until).getTime() > Date.now();
+    if (forceDelete && leased) authorize(ctx, 'instance:reset_status');
     await setTask(deps.db, row.id, Tasks.NONE, undefined, { flow_state: null, flow_owner: null, flow_lease_until: null });
     await setServiceStatus(deps.db, row.id, ServiceStatuses.UNKNOWN);
     await deps.db('backups')

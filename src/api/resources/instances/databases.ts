@@ -1,4 +1,5 @@
 // /instances/{id}/databases: list (paged by name), create, delete — done by the guest on the engine.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError, NotImplementedError } from '../../../common/errors.js';
@@ -16,7 +17,7 @@ export async function databaseExists(t: GuestTarget, name: string): Promise<bool
 
 export function databaseRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(`instance:extension:database:${action}`, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), `instance:extension:database:${action}`);
 
   router.get('/instances/:id/databases', async (ctx) => {
     authorize(ctx, 'index');

@@ -3,6 +3,7 @@
 // user's Swift with the user's token, or the all-in-one store), as backups do. The guest decides
 // what a caller may see: logs not exposed by the datastore (SYS logs by default) only for
 // administrators, so the call carries the caller's is_admin in its context, as Trove's does.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { EndpointNotFoundError } from '../../../clients/identity.js';
@@ -37,7 +38,7 @@ const view = (l: GuestLog) => ({
 
 export function logRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
   /** The context the guest sees: who asks, and whether they are an administrator (never the token). */
   const guestContext = (ctx: Context) => {
     const rc = requestContext(ctx);

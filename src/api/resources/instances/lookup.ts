@@ -1,5 +1,6 @@
 // Loads an instance of the caller's project (admins: any project) with Trove's 404, and the
 // rows its views need.
+import { authorizeOnResource } from '../../authorizer.js';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
 import { getInstance, type InstanceRecord } from '../../../db/instances.js';
@@ -12,6 +13,7 @@ export async function loadInstance(ctx: Context, deps: ApiDeps, id: string): Pro
   const context = requestContext(ctx);
   const row = await getInstance(deps.db, id, context.isAdmin ? undefined : context.projectId);
   if (!row) throw NotFoundError.resource(id);
+  authorizeOnResource(ctx, deps.authorizer, context, row.tenant_id);
   return row;
 }
 

@@ -1,5 +1,6 @@
 // /instances/{id}/root: enable (the password is shown once), whether it was ever enabled (Trove
 // answers from its root history), disable.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
@@ -11,7 +12,7 @@ import { loadInstance } from './lookup.js';
 
 export function rootRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(`instance:extension:root:${action}`, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), `instance:extension:root:${action}`);
   const history = (id: string) => deps.db('root_enabled_history').where({ id }).first();
 
   router.get('/instances/:id/root', async (ctx) => {

@@ -1,4 +1,5 @@
 // /instances: list, detail, create, show, update, delete.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, ForbiddenError, NotImplementedError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
@@ -22,7 +23,7 @@ import { logRoutes } from './logs.js';
 
 export function instanceRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
 
   async function list(ctx: Context, detail: boolean) {
     authorize(ctx, detail ? 'instance:detail' : 'instance:index');

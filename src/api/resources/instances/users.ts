@@ -1,5 +1,6 @@
 // /instances/{id}/users: create, list (paged by name@host), show, update, delete, and a user's
 // database access (list, grant, revoke) — done by the guest on the engine.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError } from '../../../common/errors.js';
@@ -28,7 +29,7 @@ async function assertDatabasesExist(t: GuestTarget, names: string[]): Promise<vo
 
 export function userRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const can = (ctx: Context, action: string) => deps.authorizer.authorize(action, requestContext(ctx));
+  const can = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
   const target = (ctx: Context) => guestTarget(ctx, deps, param(ctx, 'id'));
   const userId = (ctx: Context, t: GuestTarget) => {
     const { name, host } = parseUserId(param(ctx, 'user'));

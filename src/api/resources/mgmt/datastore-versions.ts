@@ -2,6 +2,7 @@
 // (PATCH, unwrapped body) and delete (refused while anything uses the version), as Trove's
 // extensions/mgmt/datastores. Admin only. The same repository functions trove-manage uses.
 // Unlike Trove, the image is not looked up in Glance here (the API holds no image client).
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError } from '../../../common/errors.js';
@@ -35,7 +36,7 @@ const imageRequired = () => new BadRequestError('Image must be specified.');
 export function mgmtDatastoreVersionRoutes(deps: ApiDeps): Router {
   const { db } = deps;
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(`mgmt_datastore_version:${action}`, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), `mgmt_datastore_version:${action}`);
   const datastoreOf = async (v: DatastoreVersionRow): Promise<DatastoreRow | undefined> => findDatastore(db, v.datastore_id);
 
   router.get('/mgmt/datastore-versions', async (ctx) => {

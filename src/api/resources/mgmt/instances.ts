@@ -1,6 +1,7 @@
 // GET /mgmt/instances (any project, deleted ones too), /mgmt/instances/{id}, its root history and
 // an RPC ping of its guest; diagnostics and hwinfo answer Trove's 501 (no guest verbs for them).
 // Admin only; POST /mgmt/instances/{id}/action lives with the other actions (instances/actions.ts).
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError, NotImplementedError } from '../../../common/errors.js';
@@ -18,7 +19,7 @@ function deletedFilter(raw: unknown): boolean | undefined {
 
 export function mgmtInstanceRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(`instance:extension:mgmt:${action}`, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), `instance:extension:mgmt:${action}`);
   const rootHistory = (id: string): Promise<RootHistoryRow | undefined> => deps.db('root_enabled_history').where({ id }).first();
 
   /** Any project's instance; deleted ones only when asked (`?deleted=true` on show). */

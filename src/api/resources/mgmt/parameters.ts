@@ -2,6 +2,7 @@
 // listed, shown, created, replaced and deleted by an administrator (Trove's
 // extensions/mgmt/configuration). The same repository functions trove-manage's
 // db_load_datastore_config_parameters uses.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError } from '../../../common/errors.js';
@@ -39,7 +40,7 @@ export function mgmtParameterRoutes(deps: ApiDeps): Router {
   const { db } = deps;
   const router = new Router();
   const base = '/mgmt/datastores/versions/:version/parameters';
-  const authorize = (ctx: Context, action: string) => deps.authorizer.authorize(`mgmt_configuration_parameter:${action}`, requestContext(ctx));
+  const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), `mgmt_configuration_parameter:${action}`);
   const version = (ctx: Context) => loadVersionById(db, param(ctx, 'version'));
 
   router.get(base, async (ctx) => {

@@ -2,6 +2,7 @@
 // client's paths stay Trove's): a new instance with the source instance's data as it was at a
 // time: its newest backup completed before then (with its incremental chain), then the source's
 // archived transaction logs replayed up to the time by the new instance's guest.
+import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import { BadRequestError } from '../../../common/errors.js';
 import { lastCompletedBackupBefore } from '../../../db/backups.js';
@@ -15,8 +16,8 @@ export function pointInTimeRoutes(deps: ApiDeps): Router {
   const router = new Router();
 
   router.post('/ts/instances/:id/restore_to_time', async (ctx) => {
-    deps.authorizer.authorize('instance:create', requestContext(ctx));
-    deps.authorizer.authorize('backup:show', requestContext(ctx));
+    authorizeAction(ctx, deps.authorizer, requestContext(ctx), 'instance:create');
+    authorizeAction(ctx, deps.authorizer, requestContext(ctx), 'backup:show');
     const body = parseBody(restoreToTime, ctx.request.body).instance;
     const source = await loadInstance(ctx, deps, param(ctx, 'id'));
     const time = new Date(body.restore_time);

@@ -1,6 +1,6 @@
 // /mgmt/quotas/{project}: show (own project, or any as admin) and update (admin).
 import Router from '@koa/router';
-import { ForbiddenError, NotFoundError } from '../../../common/errors.js';
+import { NotFoundError } from '../../../common/errors.js';
 import { isQuotaResource, quotaUsages, setQuotaLimits, type QuotaLimits } from '../../../db/quotas.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
@@ -10,11 +10,9 @@ export function quotaRoutes(deps: ApiDeps): Router {
   const router = new Router();
 
   router.get('/mgmt/quotas/:project', async (ctx) => {
-    const context = requestContext(ctx);
     const project = param(ctx, 'project');
-    if (project !== context.projectId && !context.isAdmin) {
-      throw new ForbiddenError(`User does not have permission to view quotas of project ${project}.`);
-    }
+    // quota:show (admin or owner of the project asked about), as the policy file says
+    deps.authorizer.authorize('quota:show', requestContext(ctx), project);
     const rows = await quotaUsages(deps.db, project, deps.quotaDefaults);
     ctx.body = { quotas: rows.map((r) => ({ resource: r.resource, in_use: r.in_use, reserved: r.reserved, limit: r.limit })) };
   });
