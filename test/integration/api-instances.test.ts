@@ -194,3 +194,19 @@ test.serial('an unreachable taskmanager leaves a visible ERROR with a fault and 
   const after = (await api().get(`/v1.0/${P}/mgmt/quotas/${P}`)).data.quotas.find((q: { resource: string }) => q.resource === 'instances').in_use;
   t.is(after, before);
 });
+
+test.serial('a mgmt action whose value is not an object is a 400 and takes nothing (was {"stop": null} stopping the instance)', async (t) => {
+  const id = (await api().post(base, good({ name: 'mgmt-acts' }))).data.instance.id;
+  await makeReady(id);
+  const calls = tm.calls.length;
+  const mgmt = (body: unknown) => h.as(ADMIN.token).post(`/v1.0/proj-admin/mgmt/instances/${id}/action`, body);
+  for (const body of [{ stop: null }, { reboot: [false, {}] }, { 'reset-task-status': 5 }, { start: 'yes' }, { stop: { now: true } }, { migrate: { host: 7 } }]) {
+    const r = await mgmt(body);
+    t.is(r.status, 400, JSON.stringify(body));
+    t.is(typeof r.data.badRequest?.message, 'string');
+  }
+  t.is(tm.calls.length, calls, 'nothing was cast');
+  t.is((await api().get(`${base}/${id}`)).data.instance.status, 'ACTIVE');
+  t.is((await mgmt({ reboot: {} })).status, 202);
+  t.deepEqual(tm.calls.at(-1), ['reboot', { instance_id: id }]);
+});

@@ -116,3 +116,10 @@ export const instanceAction = z.union([
 ]);
 
 export type InstanceActionBody = z.output<typeof instanceAction>;
+
+/** POST /mgmt/instances/{id}/action: one action whose value is an object (python-troveclient sends `{}`, migrate a host). */
+export const mgmtInstanceAction = z.union([
+  ...(['stop', 'start', 'reboot', 'reset-task-status'] as const).map((a) => z.object({ [a]: z.object({}).strict() }).strict()),
+  z.object({ migrate: z.object({ host: z.string().min(1).max(255).optional() }).strict() }).strict(),
+  z.object({ rebuild: z.object({ image_ref: z.string().min(1).max(255) }).strict() }).strict(),
+]);
