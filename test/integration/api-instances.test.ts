@@ -96,6 +96,8 @@ test('bad create bodies get Trove 4xx bodies, never a 500', async (t) => {
     [good({ replica_of: randomUUID() }), 400, /^Cannot specify flavor when creating replicas\.$/],
     [good({ nics: [{ 'net-id': 'a' }, { 'net-id': 'b' }] }), 400, /Validation error/],
     [good({ access: { allowed_cidrs: ['10.0.0.0/33'] } }), 400, /Validation error/],
+    // Trove's flavorref: at most 255 characters (a longer one went on to Nova)
+    [good({ flavorRef: 'f'.repeat(256) }), 400, /^Validation error: instance\['flavorRef'\]/],
   ];
   for (const [body, status, message] of cases) {
     const r = await api().post(base, body);

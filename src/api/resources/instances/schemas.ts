@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 const uuid = z.string().regex(/^[0-9a-fA-F-]{32,36}$/, { message: 'is not a valid UUID' });
-const ref = z.union([z.string().min(1), z.number().int()]).transform((v) => {
+const ref = z.union([z.string().min(1).max(255), z.number().int()]).transform((v) => {
   const s = String(v);
   return s.includes('/') ? s.slice(s.lastIndexOf('/') + 1) : s;
 });
