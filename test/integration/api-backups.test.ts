@@ -205,3 +205,14 @@ test.serial('restore: POST /instances with restorePoint casts the backup and its
   const foreign = await api(OTHER.token).post(`${base(OTHER.projectId)}/instances`, { instance: { name: 'x', flavorRef: '1', volume: { size: 4 }, restorePoint: { backupRef: b.id } } });
   t.is(foreign.status, 404, "another project's backup is not found");
 });
+
+test.serial('a limit or marker beyond a safe integer is a 400 (was a 500: the SQL LIMIT overflowed)', async (t) => {
+  const inst = await readyInstance();
+  for (const q of ['limit=99999999999999999999', 'marker=99999999999999999999', 'limit=1e308']) {
+    for (const path of [`${base()}/backups?${q}`, `${base()}/instances/${inst}/backups?${q}`]) {
+      const r = await api().get(path);
+      t.is(r.status, 400, path);
+      t.regex(r.data.badRequest?.message ?? '', /must be a non-negative integer/, path);
+    }
+  }
+});

@@ -96,6 +96,8 @@ test('bad create bodies get Trove 4xx bodies, never a 500', async (t) => {
     [good({ replica_of: randomUUID() }), 400, /^Cannot specify flavor when creating replicas\.$/],
     [good({ nics: [{ 'net-id': 'a' }, { 'net-id': 'b' }] }), 400, /Validation error/],
     [good({ access: { allowed_cidrs: ['10.0.0.0/33'] } }), 400, /Validation error/],
+    // Trove's flavorref: at most 255 characters (a longer one went on to Nova)
+    [good({ flavorRef: 'f'.repeat(256) }), 400, /^Validation error: instance\['flavorRef'\]/],
   ];
   for (const [body, status, message] of cases) {
     const r = await api().post(base, body);
@@ -193,4 +195,20 @@ test.serial('an unreachable taskmanager leaves a visible ERROR with a fault and 
   t.regex(shown.data.instance.fault.message, /taskmanager could not be reached/);
   const after = (await api().get(`/v1.0/${P}/mgmt/quotas/${P}`)).data.quotas.find((q: { resource: string }) => q.resource === 'instances').in_use;
   t.is(after, before);
+});
+
+test.serial('a mgmt action whose value is not an object is a 400 and takes nothing (was {"stop": null} stopping the instance)', async (t) => {
+  const id = (await api().post(base, good({ name: 'mgmt-acts' }))).data.instance.id;
+  await makeReady(id);
+  const calls = tm.calls.length;
+  const mgmt = (body: unknown) => h.as(ADMIN.token).post(`/v1.0/proj-admin/mgmt/instances/${id}/action`, body);
+  for (const body of [{ stop: null }, { reboot: [false, {}] }, { 'reset-task-status': 5 }, { start: 'yes' }, { stop: { now: true } }, { migrate: { host: 7 } }]) {
+    const r = await mgmt(body);
+    t.is(r.status, 400, JSON.stringify(body));
+    t.is(typeof r.data.badRequest?.message, 'string');
+  }
+  t.is(tm.calls.length, calls, 'nothing was cast');
+  t.is((await api().get(`${base}/${id}`)).data.instance.status, 'ACTIVE');
+  t.is((await mgmt({ reboot: {} })).status, 202);
+  t.deepEqual(tm.calls.at(-1), ['reboot', { instance_id: id }]);
 });

@@ -41,7 +41,7 @@ export function backupRoutes(deps: ApiDeps): Router {
     const n = (v: unknown, name: string, dflt: number) => {
       if (v === undefined || v === '') return dflt;
       const x = Number(v);
-      if (!Number.isInteger(x) || x < 0) throw new BadRequestError(`${name} must be a non-negative integer, got '${String(v)}'.`);
+      if (!Number.isSafeInteger(x) || x < 0) throw new BadRequestError(`${name} must be a non-negative integer, got '${String(v)}'.`);
       return x;
     };
     return { limit: Math.max(1, n(ctx.query.limit, 'limit', deps.config.backups_page_size)), offset: n(ctx.query.marker, 'marker', 0) };

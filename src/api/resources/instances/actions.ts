@@ -13,7 +13,7 @@ import { parseBody } from '../../validate.js';
 import { assertCanAct } from './availability.js';
 import { findFlavor } from './create.js';
 import { loadInstance, viewInputs } from './lookup.js';
-import { instanceAction } from './schemas.js';
+import { instanceAction, mgmtInstanceAction } from './schemas.js';
 
 const ACTIONABLE = [Tasks.NONE, Tasks.RESTART_REQUIRED];
 
@@ -189,6 +189,9 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     const body = ctx.request.body as Record<string, unknown> | undefined;
     const keys = body && typeof body === 'object' ? Object.keys(body) : [];
     if (keys.length !== 1) throw new BadRequestError('Invalid request body: exactly one action is expected.');
+    if (!['stop', 'start', 'reboot', 'reset-task-status', 'migrate', 'rebuild'].includes(keys[0]!)) throw new BadRequestError(`Invalid instance action: ${keys[0]}`);
+    // the action's value is checked before anything is taken ({"stop": null} used to stop the instance)
+    parseBody(mgmtInstanceAction, body);
     switch (keys[0]) {
       case 'stop':
         await ready(row);

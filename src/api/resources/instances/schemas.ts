@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 const uuid = z.string().regex(/^[0-9a-fA-F-]{32,36}$/, { message: 'is not a valid UUID' });
-const ref = z.union([z.string().min(1), z.number().int()]).transform((v) => {
+const ref = z.union([z.string().min(1).max(255), z.number().int()]).transform((v) => {
   const s = String(v);
   return s.includes('/') ? s.slice(s.lastIndexOf('/') + 1) : s;
 });
@@ -116,3 +116,10 @@ export const instanceAction = z.union([
 ]);
 
 export type InstanceActionBody = z.output<typeof instanceAction>;
+
+/** POST /mgmt/instances/{id}/action: one action whose value is an object (python-troveclient sends `{}`, migrate a host). */
+export const mgmtInstanceAction = z.union([
+  ...(['stop', 'start', 'reboot', 'reset-task-status'] as const).map((a) => z.object({ [a]: z.object({}).strict() }).strict()),
+  z.object({ migrate: z.object({ host: z.string().min(1).max(255).optional() }).strict() }).strict(),
+  z.object({ rebuild: z.object({ image_ref: z.string().min(1).max(255) }).strict() }).strict(),
+]);

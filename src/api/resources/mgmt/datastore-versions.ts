@@ -82,7 +82,8 @@ export function mgmtDatastoreVersionRoutes(deps: ApiDeps): Router {
   router.patch('/mgmt/datastore-versions/:id', async (ctx) => {
     authorize(ctx, 'edit');
     const v = await loadVersionById(db, param(ctx, 'id'));
-    const body = parseBody(versionEdit, ctx.request.body ?? {});
+    // no body edits nothing; a JSON null is not an object (refused by the schema)
+    const body = parseBody(versionEdit, ctx.request.body === undefined ? {} : ctx.request.body);
     // Trove: new tags without an image drop the image; unset fields keep their values.
     const imageId = body.image ?? (body.image_tags?.length ? '' : v.image_id);
     const imageTags = body.image_tags ?? (v.image_tags ? v.image_tags.split(',') : []);
