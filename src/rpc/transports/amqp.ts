@@ -1,7 +1,9 @@
 // AMQP 0-9-1 transport (amqplib) with oslo.messaging's rabbit layout: one topic exchange
 // (control_exchange), fanout exchanges `<topic>_fanout`, publisher confirms, manual acks (after the
 // handler or on receipt), and a reconnect loop (exponential backoff over every broker URL, until
-// closed or idle) that re-declares every queue and consumer this transport had.
+// closed or idle) that re-declares every queue (but those declared `once`) and consumer this
+// transport had. Replies go to the reply queue's direct exchange (as oslo sends them), so a
+// guest needs no right on the default exchange, through which it could reach any queue.
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { redactUrl, type Logger } from '../../common/log.js';
 import { TransportUnavailableError } from '../errors.js';
@@ -149,7 +151,7 @@ export class AmqpTransport implements Transport {
       const ch = await conn.createConfirmChannel();
       ch.on('error', () => undefined);
       await ch.prefetch(this.o.prefetch ?? 16);
-      await ch.assertExchange(this.o.exchange, 'topic', { durable: false });
+      await this.ensureExchange(conn, ch);
       for (const d of this.declared.values()) await this.assert(ch, d);
       for (const s of this.subscriptions) await this.subscribe(ch, s);
       if (this.closed()) throw new Error('transport closed');
@@ -164,6 +166,15 @@ export class AmqpTransport implements Transport {
       await conn.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The control exchange, declared only when missing: a guest has no configure right on it. */
+  private async ensureExchange(conn: ChannelModel, ch: ConfirmChannel): Promise<void> {
+    const probe = await conn.createChannel();
+    probe.on('error', () => undefined);
+    const exists = await probe.checkExchange(this.o.exchange).then(() => true, () => false);
+    if (exists) await probe.close().catch(() => undefined);
+    else await ch.assertExchange(this.o.exchange, 'topic', { durable: false });
   }
 
   private lost(conn: ChannelModel): void {
@@ -220,6 +231,7 @@ export class AmqpTransport implements Transport {
 
   async declare(queue: string, routingKeys: string[], options: QueueOptions): Promise<void> {
     const d = { queue, keys: routingKeys, options };
+    if (options.once) return this.onChannel((ch) => this.assert(ch, d));
     this.declared.set(queue, d);
     await this.onChannel((ch) => this.assert(ch, d)).catch((err: unknown) => {
       if (refused(err)) this.declared.delete(queue); // or every reconnection would fail on it
@@ -306,9 +318,10 @@ export class AmqpTransport implements Transport {
   }
 
   async send(queue: string, body: Buffer): Promise<void> {
-    // the default exchange: a reply queue that is gone drops the message without a channel error
+    // the reply queue's direct exchange (oslo's); a reply queue that is gone took its exchange with
+    // it: the reply is dropped (the refused publish costs this channel, and a reconnection follows)
     await this.confirmed((ch, done) => {
-      ch.sendToQueue(queue, body, { contentType: 'application/json' }, done);
+      ch.publish(queue, queue, body, { contentType: 'application/json' }, done);
     });
   }
 
