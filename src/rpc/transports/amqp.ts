@@ -2,8 +2,8 @@
 // (control_exchange), fanout exchanges `<topic>_fanout`, publisher confirms, manual acks (after the
 // handler or on receipt), and a reconnect loop (exponential backoff over every broker URL, until
 // closed or idle) that re-declares every queue (but those declared `once`) and consumer this
-// transport had. Replies go to the reply queue's direct exchange (as oslo sends them), so a
-// guest needs no right on the default exchange, through which it could reach any queue.
+// transport had. Replies go through the default exchange, or, for a user refused it (a guest's
+// own), through the reply queue's direct exchange.
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { redactUrl, type Logger } from '../../common/log.js';
 import { TransportUnavailableError } from '../errors.js';
@@ -65,6 +65,8 @@ export class AmqpTransport implements Transport {
   /** wakes the reconnect loop's sleep */
   private sleeping?: () => void;
   private urlIndex = 0;
+  /** the broker refused this user the default exchange: replies go to each reply queue's exchange */
+  private repliesViaExchange = false;
 
   constructor(private readonly o: AmqpOptions) {}
 
@@ -318,8 +320,20 @@ export class AmqpTransport implements Transport {
   }
 
   async send(queue: string, body: Buffer): Promise<void> {
-    // the reply queue's direct exchange (oslo's); a reply queue that is gone took its exchange with
-    // it: the reply is dropped (the refused publish costs this channel, and a reconnection follows)
+    // the default exchange (oslo's callers bind their reply queues nowhere else): a reply queue that
+    // is gone drops the message without a channel error. A guest's own bus user may not publish
+    // there (it would reach any queue by name): refused once, it answers through the reply queue's
+    // direct exchange, which our callers declare.
+    if (!this.repliesViaExchange) {
+      try {
+        return await this.confirmed((ch, done) => {
+          ch.sendToQueue(queue, body, { contentType: 'application/json' }, done);
+        });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 403 && !/ACCESS_REFUSED/.test((err as Error).message)) throw err;
+        this.repliesViaExchange = true;
+      }
+    }
     await this.confirmed((ch, done) => {
       ch.publish(queue, queue, body, { contentType: 'application/json' }, done);
     });
