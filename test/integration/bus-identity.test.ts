@@ -18,7 +18,8 @@ import { renderGuestConfig } from '../../src/taskmanager/guest-config.js';
 
 const echo = defineContract({ echo: { kind: 'call', since: '1.0', args: z.object({ v: z.string() }), result: z.string() } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const transport = (url: string) => new AmqpTransport({ urls: amqpUrls(url), exchange: 'trove', log: quietLog, heartbeatSeconds: 5, retryIntervalMs: 100, retryBackoffMs: 100, retryMaxMs: 300, connectTimeoutMs: 5000 });
+const transport = (url: string, repliesViaExchange = false) =>
+  new AmqpTransport({ urls: amqpUrls(url), exchange: 'trove', log: quietLog, heartbeatSeconds: 5, retryIntervalMs: 100, retryBackoffMs: 100, retryMaxMs: 300, connectTimeoutMs: 5000, repliesViaExchange });
 
 async function userExists(base: string, user: string): Promise<boolean> {
   const r = await fetch(`${base}api/users/${encodeURIComponent(user)}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
@@ -52,7 +53,7 @@ async function setup(t: import('ava').ExecutionContext) {
   }
   /** A guest's transport, connected (its own queue declared) before the test tries it. */
   const guest = async (id: string) => {
-    const tr = transport(guests[id]!);
+    const tr = transport(guests[id]!, true); // as guestagent/main.ts makes it
     closers.push(() => tr.close());
     await tr.declare(`guestagent.${id}`, [`guestagent.${id}`], { durable: true, once: true });
     return tr;

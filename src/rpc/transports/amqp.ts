@@ -2,8 +2,8 @@
 // (control_exchange), fanout exchanges `<topic>_fanout`, publisher confirms, manual acks (after the
 // handler or on receipt), and a reconnect loop (exponential backoff over every broker URL, until
 // closed or idle) that re-declares every queue (but those declared `once`) and consumer this
-// transport had. Replies go through the default exchange, or, for a user refused it (a guest's
-// own), through the reply queue's direct exchange.
+// transport had. Replies go through the default exchange, or, for a guest (its own bus user is
+// refused the default exchange), through the reply queue's direct exchange.
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { redactUrl, type Logger } from '../../common/log.js';
 import { TransportUnavailableError } from '../errors.js';
@@ -37,6 +37,9 @@ export interface AmqpOptions {
   retryMaxMs?: number;
   /** An operation waits this long for a connection before it fails. */
   connectTimeoutMs?: number;
+  /** Answer calls through each reply queue's direct exchange from the start (a guest: its own bus
+   * user may not publish to the default exchange, and a refused publish closes the channel). */
+  repliesViaExchange?: boolean;
   /** TLS options for amqps:// (e.g. the CA). */
   socketOptions?: Record<string, unknown>;
 }
@@ -65,10 +68,11 @@ export class AmqpTransport implements Transport {
   /** wakes the reconnect loop's sleep */
   private sleeping?: () => void;
   private urlIndex = 0;
-  /** the broker refused this user the default exchange: replies go to each reply queue's exchange */
-  private repliesViaExchange = false;
+  private readonly repliesViaExchange: boolean;
 
-  constructor(private readonly o: AmqpOptions) {}
+  constructor(private readonly o: AmqpOptions) {
+    this.repliesViaExchange = o.repliesViaExchange ?? false;
+  }
 
   private closed = (): boolean => this.signal.state === 'closed';
 
@@ -320,20 +324,15 @@ export class AmqpTransport implements Transport {
   }
 
   async send(queue: string, body: Buffer): Promise<void> {
-    // the default exchange (oslo's callers bind their reply queues nowhere else): a reply queue that
-    // is gone drops the message without a channel error. A guest's own bus user may not publish
-    // there (it would reach any queue by name): refused once, it answers through the reply queue's
-    // direct exchange, which our callers declare.
     if (!this.repliesViaExchange) {
-      try {
-        return await this.confirmed((ch, done) => {
-          ch.sendToQueue(queue, body, { contentType: 'application/json' }, done);
-        });
-      } catch (err) {
-        if ((err as { code?: number }).code !== 403 && !/ACCESS_REFUSED/.test((err as Error).message)) throw err;
-        this.repliesViaExchange = true;
-      }
+      // the default exchange (oslo's callers bind their reply queues nowhere else): a reply queue
+      // that is gone drops the message without a channel error
+      return this.confirmed((ch, done) => {
+        ch.sendToQueue(queue, body, { contentType: 'application/json' }, done);
+      });
     }
+    // a guest: its own bus user may not publish to the default exchange (it would reach any queue
+    // by name); our callers bind each reply queue to a direct exchange of the same name
     await this.confirmed((ch, done) => {
       ch.publish(queue, queue, body, { contentType: 'application/json' }, done);
     });
