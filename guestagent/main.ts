@@ -38,8 +38,9 @@ await runService('trove-guestagent', async () => {
   const runtimeDir = runtimeDirFor(c.state_dir, c.runtime_dir);
   writeFileSync(path.join(c.state_dir, RUNTIME_DIR_RECORD), runtimeDir);
   const engine = engineFor(c.datastore_manager, raw, c.state_dir, log, runtimeDir);
-  const transport = transportFromConfig(raw, log);
-  const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
+  // replies through each caller's reply exchange: the guest's own bus user may not use the default one
+  const transport = transportFromConfig(raw, log, { repliesViaExchange: true });
+  const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000, declareServiceTopics: false });
   const serializers = guestSerializers(c.guest_id, c.instance_rpc_encr_key);
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
   const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;

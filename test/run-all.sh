@@ -12,6 +12,7 @@ if [ "${TROVE_TEST_SKIP_LAB:-}" != 1 ]; then
   bash tools/lab/cloud.sh up || { echo "test/run-all.sh: the cloud lab (Swift, Glance, Nova, Neutron, Cinder) could not be started; see /var/log/trove-ts-lab/cloud.log" >&2; exit 1; }
   bash tools/lab/horizon.sh up || { echo "test/run-all.sh: Horizon with trove-dashboard could not be started; see /var/log/trove-ts-lab/horizon.log" >&2; exit 1; }
 fi
+bash tools/lab/rabbitmq.sh || { echo "test/run-all.sh: the RabbitMQ management API could not be enabled" >&2; exit 1; }
 bash tools/lab/engines.sh || { echo "test/run-all.sh: the engine tools could not be installed" >&2; exit 1; }
 npx tsc -p tsconfig.json || { echo "test/run-all.sh: type check failed" >&2; exit 1; }
 log=$(mktemp)

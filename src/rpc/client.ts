@@ -22,6 +22,9 @@ export interface ClientDefaults {
   timeoutMs: number;
   context?: Record<string, unknown>;
   serializer?: RpcSerializer;
+  /** Declare the services' topics before a cast to them (default true); a guest may not (its bus
+   * user has no right to declare the conductor's queue) and only publishes. */
+  declareServiceTopics?: boolean;
 }
 
 export interface SendOptions {
@@ -100,7 +103,8 @@ export class RpcClient {
 
   /** Declares a topic's queue so casts wait there until its server starts (a guest before prepare). */
   async prepareTopic(topic: string): Promise<void> {
-    await this.transport.declare(topic, [topic], { durable: durableTopic(topic) });
+    // a guest's topic is its instance's, and goes with it: not re-declared after a reconnection
+    await this.transport.declare(topic, [topic], { durable: durableTopic(topic), once: !serviceTopic(topic) });
     this.prepared.add(topic);
   }
 
@@ -109,7 +113,7 @@ export class RpcClient {
     const e = this.encode(method, args, options);
     const message = request(method, e.wireArgs, e.version, e.context);
     this.log.debug({ topic, method, unique_id: message._unique_id }, 'RPC cast');
-    if (serviceTopic(topic) && !this.prepared.has(topic)) await this.prepareTopic(topic);
+    if (serviceTopic(topic) && this.defaults.declareServiceTopics !== false && !this.prepared.has(topic)) await this.prepareTopic(topic);
     await this.transport.publish(topic, wrap(message), true);
   }
 

@@ -54,6 +54,8 @@ export interface TransportOptions {
   rabbit?: RabbitConfig;
   /** The in-process broker to join (transport_url = ''); a new one when not given. */
   broker?: MemoryBroker;
+  /** AMQP: replies through each reply queue's own exchange (a guest agent's own bus user). */
+  repliesViaExchange?: boolean;
 }
 
 export function createTransport(c: MessagingConfig, log: Logger, options: TransportOptions = {}): Transport {
@@ -71,6 +73,7 @@ export function createTransport(c: MessagingConfig, log: Logger, options: Transp
     retryMaxMs: r.rabbit_interval_max * 1000,
     connectTimeoutMs: c.rpc_response_timeout * 1000,
     socketOptions: r.ssl && r.ssl_ca_file ? { ca: [readFileSync(r.ssl_ca_file)] } : undefined,
+    repliesViaExchange: options.repliesViaExchange,
   });
 }
 

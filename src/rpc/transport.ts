@@ -11,6 +11,9 @@ export interface QueueOptions {
   fanout?: string;
   /** Also bound to a direct exchange of its own name, where oslo (Python) servers send replies. */
   replyExchange?: boolean;
+  /** Declared now, not again after a reconnection: another process's queue (a guest's topic,
+   * which goes with its instance and must stay gone). */
+  once?: boolean;
 }
 
 export interface Consumer {

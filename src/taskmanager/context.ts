@@ -16,6 +16,7 @@ import type { FlowRunner } from './flow.js';
 import type { ObjectStore } from '../clients/object-store.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
 import type { TokenInfo, TrustDelegation } from '../clients/identity.js';
+import type { BusAccounts } from '../clients/bus-accounts.js';
 
 export interface TaskContext {
   db: Db;
@@ -37,6 +38,9 @@ export interface TaskContext {
    * Keystone trusts of backup schedules (absent without Keystone): trust-scoped tokens, and the
    * trustor's Swift account URL from such a token's catalog.
    */
+  /** Each guest's own bus user (RabbitMQ) and the transport_url its config gets; absent: the
+   * guests share the service's transport_url (in-process and socket buses). */
+  guestBus?: { accounts: BusAccounts; transportUrl(instanceId: string, password: string): string } | undefined;
   scheduleTrusts?: { delegation: TrustDelegation; swiftUrl(info: TokenInfo, token: string): Promise<string> } | undefined;
 }
 

@@ -15,7 +15,8 @@ export interface GuestInfo {
 
 const clean = (v: string) => v.replace(/[\r\n]/g, '');
 
-export function renderGuestConfig(info: GuestInfo, messaging: MessagingConfig): string {
+/** `transportUrl`: the guest's own (its bus user), never the service's credentials on RabbitMQ. */
+export function renderGuestConfig(info: GuestInfo, messaging: MessagingConfig, transportUrl: string): string {
   return [
     '# written by trove-taskmanager',
     '[DEFAULT]',
@@ -23,7 +24,7 @@ export function renderGuestConfig(info: GuestInfo, messaging: MessagingConfig): 
     `datastore_manager = ${clean(info.manager)}`,
     `datastore_version = ${clean(info.version)}`,
     `tenant_id = ${clean(info.tenantId)}`,
-    `transport_url = ${clean(messaging.transport_url)}`,
+    `transport_url = ${clean(transportUrl)}`,
     `control_exchange = ${clean(messaging.control_exchange)}`,
     `rpc_response_timeout = ${messaging.rpc_response_timeout}`,
     `report_interval = ${info.reportInterval}`,

@@ -1,7 +1,10 @@
 // AMQP 0-9-1 transport (amqplib) with oslo.messaging's rabbit layout: one topic exchange
 // (control_exchange), fanout exchanges `<topic>_fanout`, publisher confirms, manual acks (after the
-// handler or on receipt; a handler's Redeliver puts the message back after a pause), and a reconnect loop (exponential backoff over every broker URL, until
-// closed or idle) that re-declares every queue and consumer this transport had.
+// handler or on receipt; a handler's Redeliver puts the message back after a pause), and a
+// reconnect loop (exponential backoff over every broker URL, until closed or idle) that re-declares
+// every queue (but those declared `once`) and consumer this transport had. Replies go through the
+// default exchange, or, for a guest (its own bus user is refused the default exchange), through the
+// reply queue's direct exchange.
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { redactUrl, type Logger } from '../../common/log.js';
 import { TransportUnavailableError } from '../errors.js';
@@ -37,6 +40,9 @@ export interface AmqpOptions {
   connectTimeoutMs?: number;
   /** How long a message a handler could not take (Redeliver) waits before it is put back (ms). */
   redeliveryDelayMs?: number;
+  /** Answer calls through each reply queue's direct exchange from the start (a guest: its own bus
+   * user may not publish to the default exchange, and a refused publish closes the channel). */
+  repliesViaExchange?: boolean;
   /** TLS options for amqps:// (e.g. the CA). */
   socketOptions?: Record<string, unknown>;
 }
@@ -65,8 +71,11 @@ export class AmqpTransport implements Transport {
   /** wakes the reconnect loop's sleep */
   private sleeping?: () => void;
   private urlIndex = 0;
+  private readonly repliesViaExchange: boolean;
 
-  constructor(private readonly o: AmqpOptions) {}
+  constructor(private readonly o: AmqpOptions) {
+    this.repliesViaExchange = o.repliesViaExchange ?? false;
+  }
 
   private closed = (): boolean => this.signal.state === 'closed';
 
@@ -151,7 +160,7 @@ export class AmqpTransport implements Transport {
       const ch = await conn.createConfirmChannel();
       ch.on('error', () => undefined);
       await ch.prefetch(this.o.prefetch ?? 16);
-      await ch.assertExchange(this.o.exchange, 'topic', { durable: false });
+      await this.ensureExchange(conn, ch);
       for (const d of this.declared.values()) await this.assert(ch, d);
       for (const s of this.subscriptions) await this.subscribe(ch, s);
       if (this.closed()) throw new Error('transport closed');
@@ -166,6 +175,15 @@ export class AmqpTransport implements Transport {
       await conn.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The control exchange, declared only when missing: a guest has no configure right on it. */
+  private async ensureExchange(conn: ChannelModel, ch: ConfirmChannel): Promise<void> {
+    const probe = await conn.createChannel();
+    probe.on('error', () => undefined);
+    const exists = await probe.checkExchange(this.o.exchange).then(() => true, () => false);
+    if (exists) await probe.close().catch(() => undefined);
+    else await ch.assertExchange(this.o.exchange, 'topic', { durable: false });
   }
 
   private lost(conn: ChannelModel): void {
@@ -235,6 +253,7 @@ export class AmqpTransport implements Transport {
 
   async declare(queue: string, routingKeys: string[], options: QueueOptions): Promise<void> {
     const d = { queue, keys: routingKeys, options };
+    if (options.once) return this.onChannel((ch) => this.assert(ch, d));
     this.declared.set(queue, d);
     await this.onChannel((ch) => this.assert(ch, d)).catch((err: unknown) => {
       if (refused(err)) this.declared.delete(queue); // or every reconnection would fail on it
@@ -321,9 +340,17 @@ export class AmqpTransport implements Transport {
   }
 
   async send(queue: string, body: Buffer): Promise<void> {
-    // the default exchange: a reply queue that is gone drops the message without a channel error
+    if (!this.repliesViaExchange) {
+      // the default exchange (oslo's callers bind their reply queues nowhere else): a reply queue
+      // that is gone drops the message without a channel error
+      return this.confirmed((ch, done) => {
+        ch.sendToQueue(queue, body, { contentType: 'application/json' }, done);
+      });
+    }
+    // a guest: its own bus user may not publish to the default exchange (it would reach any queue
+    // by name); our callers bind each reply queue to a direct exchange of the same name
     await this.confirmed((ch, done) => {
-      ch.sendToQueue(queue, body, { contentType: 'application/json' }, done);
+      ch.publish(queue, queue, body, { contentType: 'application/json' }, done);
     });
   }
 

@@ -1,6 +1,7 @@
 // Provision: volume → security group → server with the guest's config → wait for the server →
 // prepare the guest → wait for it to report the database ready. Each created resource's id is
 // saved as soon as it exists, so a resumed flow reuses it and a failed flow deletes it.
+import { randomBytes } from 'node:crypto';
 import { Tasks, type InstanceTask } from '../../common/instance-tasks.js';
 import { configSection } from '../../common/config/schema.js';
 import { recordFault, setTask, updateInstance } from '../../db/instances.js';
@@ -80,7 +81,7 @@ export async function failProvision(ctx: TaskContext, s: StepContext<ProvisionDa
   const what = error instanceof FlowTimeoutError ? `timed out (${step})` : error instanceof GuestFailedError ? `failed: ${error.message}` : `failed in step ${step}: ${error.message}`;
   // the guest's log goes with the server: its tail is read first, into the fault's details
   const console = await consoleTail(ctx, s.data.serverId);
-  const leftovers = [...(await teardownResources(ctx, { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup }, s.log)), ...extraCleanup];
+  const leftovers = [...(await teardownResources(ctx, { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup, busOf: s.instanceId }, s.log)), ...extraCleanup];
   const details = faultDetails(error, console, leftovers.map((l) => `cleanup: ${l}`));
   await recordFault(ctx.db, s.instanceId, faultMessage(`Building the instance ${what}`), details);
   // Ids stay recorded only for what could not be removed, so a delete retries exactly that.
@@ -127,6 +128,13 @@ export function provisionSteps(ctx: TaskContext): Step<ProvisionData>[] {
       run: async (s) => {
         const a = s.data.args;
         const flavor = await ctx.compute.getFlavor(a.flavor_id);
+        // the guest's own bus user, a new password each time its config is written (kept nowhere else)
+        let transportUrl = ctx.messaging.transport_url;
+        if (ctx.guestBus) {
+          const password = randomBytes(24).toString('base64url');
+          await ctx.guestBus.accounts.ensureGuest(s.instanceId, password);
+          transportUrl = ctx.guestBus.transportUrl(s.instanceId, password);
+        }
         const server = await ctx.compute.createServer({
           instanceId: s.instanceId,
           name: a.name,
@@ -143,6 +151,7 @@ export function provisionSteps(ctx: TaskContext): Step<ProvisionData>[] {
               rpcKey: ctx.secure.instanceKey((await ctx.db('instances').where({ id: s.instanceId }).first('encrypted_key'))?.encrypted_key),
             },
             ctx.messaging,
+            transportUrl,
           ),
           volumeId: s.data.volumeId,
           volumeSizeGb: a.volume_size ?? undefined,

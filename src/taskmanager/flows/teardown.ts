@@ -1,5 +1,5 @@
 // Removes an instance's cloud resources: server (waiting until it is gone, so its volume is
-// detached), volume, security group. Best effort per resource; returns what could not be removed.
+// detached), volume, security group, the guest's bus user and queue. Best effort per resource; returns what could not be removed.
 import type { Logger } from '../../common/log.js';
 import type { TaskContext } from '../context.js';
 import { waitForServerGone } from '../waits.js';
@@ -8,6 +8,8 @@ export interface Resources {
   serverId?: string | null | undefined;
   volumeId?: string | null | undefined;
   securityGroup?: string | null | undefined;
+  /** The instance whose guest's bus user and queue go (after its server, which is the guest). */
+  busOf?: string | undefined;
 }
 
 async function retry(what: string, attempts: number, fn: () => Promise<void>): Promise<void> {
@@ -47,6 +49,13 @@ export async function teardownResources(ctx: TaskContext, r: Resources, log: Log
       await retry('security group', 3, () => ctx.network.deleteSecurityGroup(r.securityGroup!));
     } catch (err) {
       leftovers.push(`security group ${r.securityGroup}: ${(err as Error).message}`);
+    }
+  }
+  if (r.busOf && ctx.guestBus) {
+    try {
+      await retry('bus user', 3, () => ctx.guestBus!.accounts.removeGuest(r.busOf!));
+    } catch (err) {
+      leftovers.push(`bus user of ${r.busOf}: ${(err as Error).message}`);
     }
   }
   if (leftovers.length) log.error({ leftovers }, 'resources left behind');
