@@ -137,8 +137,10 @@ async function actAsGuest(serverId: string): Promise<() => Promise<void>> {
   const raw = parseIni(content, 'user_data');
   const guestId = raw.DEFAULT!.guest_id!;
   const log = createLogger('fake-guest', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const transport = transportFromConfig(raw, log);
-  const client = new RpcClient(transport, log, { timeoutMs: 10_000 });
+  // as guestagent/main.ts connects: with the guest's own bus user, which may publish only to the
+  // conductor (no service queue declared) and answers through the callers' reply exchanges
+  const transport = transportFromConfig(raw, log, { repliesViaExchange: true });
+  const client = new RpcClient(transport, log, { timeoutMs: 10_000, declareServiceTopics: false });
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: guestSerializers(guestId, raw.DEFAULT!.instance_rpc_encr_key).conductor });
   let stopped = false;
   const loop = (async () => {
