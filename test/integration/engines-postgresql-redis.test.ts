@@ -136,16 +136,19 @@ test.serial('postgresql: databases and users through the API, checked with a rea
   t.deepEqual((await cp.http.get(`/instances/${id}/users`)).data.users.map((x: { name: string }) => x.name), ['app']);
 });
 
-test.serial('postgresql: root enable gives a superuser that logs in; disable takes it away', async (t) => {
+test.serial('postgresql: root enable gives `root` (not a superuser) that a client connects as; show and disable consistent', async (t) => {
   const id = inst.postgresql.id;
   t.deepEqual((await cp.http.get(`/instances/${id}/root`)).data, { rootEnabled: false });
   const en = await cp.http.post(`/instances/${id}/root`, {});
   t.is(en.status, 200, JSON.stringify(en.data));
-  t.is(en.data.user.name, 'postgres');
-  t.deepEqual(await pgQuery('postgres', en.data.user.password, 'postgres', 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user'), [{ rolsuper: true }]);
+  t.is(en.data.user.name, 'root');
+  t.deepEqual(await pgQuery('root', en.data.user.password, 'postgres', 'SELECT current_user AS u, rolsuper FROM pg_roles WHERE rolname = current_user'), [{ u: 'root', rolsuper: false }]);
+  t.deepEqual(await pgQuery('root', en.data.user.password, 'shop', 'SELECT v FROM t WHERE id = 1'), [{ v: 'hello' }]);
+  t.deepEqual(await pgQuery('root', en.data.user.password, 'shop', 'SELECT has_database_privilege(current_user, current_database(), $$CREATE$$) AS c'), [{ c: true }]);
+  await t.throwsAsync(pgQuery('root', en.data.user.password, 'postgres', "COPY (SELECT 1) TO PROGRAM 'id'"), { message: /superuser|pg_execute_server_program/ });
   t.deepEqual((await cp.http.get(`/instances/${id}/root`)).data, { rootEnabled: true });
   t.is((await cp.http.delete(`/instances/${id}/root`)).status, 204);
-  t.false(await pgCan('postgres', en.data.user.password, 'postgres'));
+  t.false(await pgCan('root', en.data.user.password, 'postgres'));
   t.false(cp.logs.some((l) => l.includes(en.data.user.password) || l.includes(APP_PW)), 'no password in the logs');
 });
 

@@ -11,10 +11,27 @@ import { scramVerifier } from './scram.js';
 const { escapeIdentifier: ident, escapeLiteral: lit } = pg;
 
 export const ADMIN_ROLE = 'os_admin';
-/** The role root enable makes a superuser (Trove's name for PostgreSQL's root). */
-export const ROOT_ROLE = 'postgres';
+/**
+ * The tenant's root (upstream Trove's build_root_user since Victoria): a role named `root` that is
+ * NOT a superuser, the RDS model. It may log in, create databases, read and write every table
+ * (pg_read_all_data, pg_write_all_data), watch the server (pg_monitor) and cancel other users'
+ * queries (pg_signal_backend); it is never a member of pg_execute_server_program,
+ * pg_read_server_files or pg_write_server_files, so COPY ... PROGRAM, COPY to/from server files,
+ * pg_read_file, server-side lo_import and ALTER SYSTEM are refused. The agent's own admin role
+ * (ADMIN_ROLE, the bootstrap superuser, unix socket + peer only) is a different role.
+ */
+export const ROOT_ROLE = 'root';
+/** The name root enable used before (pre-Victoria Trove): demoted wherever it is found. */
+export const LEGACY_ROOT_ROLE = 'postgres';
+export const ROOT_MEMBER_OF = ['pg_read_all_data', 'pg_write_all_data', 'pg_monitor', 'pg_signal_backend'];
+/**
+ * CREATEROLE only from PostgreSQL 16: before it, a CREATEROLE role may grant itself any
+ * non-superuser role, pg_execute_server_program included (then COPY ... TO PROGRAM runs a shell
+ * as the server's OS user). On 15 root creates users through the API, not in SQL.
+ */
+export const ROOT_CREATEROLE_FROM = 160000;
 export const SYSTEM_DATABASES = ['postgres', 'template0', 'template1'];
-export const RESERVED_USERS = [ROOT_ROLE, ADMIN_ROLE, 'root', 'public', 'none', 'current_user', 'current_role', 'session_user'];
+export const RESERVED_USERS = [ROOT_ROLE, LEGACY_ROOT_ROLE, ADMIN_ROLE, 'public', 'none', 'current_user', 'current_role', 'session_user'];
 const MAX_NAME_BYTES = 63;
 /** The replication accounts (replication.ts): never a user's. */
 export const REPLICATION_ACCOUNT = /^repl_[0-9a-f]{8}$/;
@@ -96,6 +113,8 @@ export class PgAdmin implements Databases, Users, Root {
         await c.query(`REVOKE ALL ON DATABASE ${ident(d.name)} FROM PUBLIC`);
       }
     });
+    // root reaches every database, those created after it was enabled too
+    if (await this.run((c) => this.roleExists(c, ROOT_ROLE))) await this.grantRootDatabases(dbs.map((d) => d.name));
   }
 
   async listDatabases(limit = 1000, marker?: string, includeMarker = false): Promise<Page<DatabaseSpec>> {
@@ -220,24 +239,45 @@ export class PgAdmin implements Databases, Users, Root {
   }
 
   // ---- root ----
+  /** CONNECT, CREATE and TEMPORARY on the databases and ALL on their public schema, as a user granted access gets. */
+  private async grantRootDatabases(databases?: string[]): Promise<void> {
+    const dbs = databases ?? (await this.run(async (c) => (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).rows.map((r) => r.datname)));
+    for (const d of dbs) {
+      await this.run((c) => c.query(`GRANT ALL PRIVILEGES ON DATABASE ${ident(d)} TO ${ident(ROOT_ROLE)}`));
+      await this.run((c) => c.query(`GRANT ALL ON SCHEMA public TO ${ident(ROOT_ROLE)}`), d).catch(() => undefined); // a database without a public schema
+    }
+  }
+
   async enableRoot(password?: string): Promise<{ name: string; password: string }> {
     const pw = password ?? generatePassword();
     this.checkPassword(pw);
     await this.run(async (c) => {
+      const version = Number((await c.query<{ v: string }>('SHOW server_version_num')).rows[0]!.v);
+      const createRole = version >= ROOT_CREATEROLE_FROM ? 'CREATEROLE' : 'NOCREATEROLE';
       const verb = (await this.roleExists(c, ROOT_ROLE)) ? 'ALTER' : 'CREATE';
-      await c.query(`${verb} ROLE ${ident(ROOT_ROLE)} SUPERUSER CREATEDB CREATEROLE LOGIN PASSWORD ${passwordSql(pw)}`);
+      await c.query(`${verb} ROLE ${ident(ROOT_ROLE)} NOSUPERUSER NOREPLICATION NOBYPASSRLS INHERIT CREATEDB ${createRole} LOGIN PASSWORD ${passwordSql(pw)}`);
+      await c.query(`GRANT ${ROOT_MEMBER_OF.map(ident).join(', ')} TO ${ident(ROOT_ROLE)}`);
+      await this.demoteLegacyRoot(c);
     });
+    await this.grantRootDatabases();
     return { name: ROOT_ROLE, password: pw };
+  }
+
+  /** An instance whose root was enabled before: its `postgres` superuser can no longer log in. */
+  private async demoteLegacyRoot(c: pg.Client): Promise<void> {
+    if (await this.roleExists(c, LEGACY_ROOT_ROLE)) await c.query(`ALTER ROLE ${ident(LEGACY_ROOT_ROLE)} NOSUPERUSER NOLOGIN PASSWORD NULL`);
   }
 
   /** The root role keeps what it owns but can no longer log in. */
   async disableRoot(): Promise<void> {
     await this.run(async (c) => {
       if (await this.roleExists(c, ROOT_ROLE)) await c.query(`ALTER ROLE ${ident(ROOT_ROLE)} NOSUPERUSER NOLOGIN PASSWORD NULL`);
+      await this.demoteLegacyRoot(c);
     });
   }
 
+  /** root (or the legacy `postgres` root of an instance enabled before) may log in. */
   async isRootEnabled(): Promise<boolean> {
-    return this.run(async (c) => ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1 AND rolcanlogin', [ROOT_ROLE])).rowCount ?? 0) > 0);
+    return this.run(async (c) => ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1) AND rolcanlogin', [[ROOT_ROLE, LEGACY_ROOT_ROLE]])).rowCount ?? 0) > 0);
   }
 }

@@ -129,20 +129,63 @@ if (!binDir) {
     await t.throwsAsync(engine.users!.grantAccess('app', '%', ['nope']), { instanceOf: InvalidValueError });
   });
 
-  test.serial('root enable returns a superuser password that logs in; disable takes it away', async (t) => {
+  test.serial('root enable returns `root`, not a superuser: it logs in, creates databases, reads and writes every table; disable takes it away', async (t) => {
     t.false(await engine.root!.isRootEnabled());
     const { name, password } = await engine.root!.enableRoot();
-    t.is(name, 'postgres');
-    t.deepEqual(await once('SELECT rolsuper FROM pg_roles WHERE rolname = current_user', [name, password, 'shop']), [{ rolsuper: true }]);
+    t.is(name, 'root');
+    const as: Parameters<typeof connect> = [name, password, 'shop'];
+    t.deepEqual(await once("SELECT rolsuper, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = current_user", as), [{ rolsuper: false, rolcreatedb: true, rolreplication: false, rolbypassrls: false }]);
+    const member = await once("SELECT r.rolname AS r FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) ORDER BY 1", as);
+    t.deepEqual(member.map((m) => m.r), ['pg_monitor', 'pg_read_all_data', 'pg_signal_backend', 'pg_write_all_data']);
     t.true(await engine.root!.isRootEnabled());
-    t.false((await engine.users!.listUsers()).items.some((u) => u.name === 'postgres'), 'root is not a user of the users list');
+    t.false((await engine.users!.listUsers()).items.some((u) => u.name === 'root'), 'root is not a user of the users list');
+    // the legit: every table of a user's database read and written, a database of its own created
+    t.deepEqual(await once('SELECT v FROM t WHERE id = 1', as), [{ v: 'hello' }]);
+    await once("INSERT INTO t VALUES (99, 'by root')", as);
+    t.deepEqual(await once('DELETE FROM t WHERE id = 99 RETURNING v', as), [{ v: 'by root' }]);
+    await once('CREATE TABLE by_root (i INT)', as);
+    await once('DROP TABLE by_root', as);
+    await once('CREATE DATABASE root_db', as);
+    await (await connect(name, password, 'root_db')).end();
+    // a database created through the API after root was enabled is reachable too
+    await engine.databases!.createDatabases([{ name: 'later' }]);
+    await (await connect(name, password, 'later')).end();
+    // the exploits: each refused
+    const refused = async (sql: string, message: RegExp) => {
+      const err = await t.throwsAsync(once(sql, as));
+      t.regex(err?.message ?? '', message, sql);
+    };
+    await refused("COPY (SELECT 1) TO PROGRAM 'id > /tmp/pwned-by-root'", /superuser|pg_execute_server_program|permission/);
+    await refused("COPY t (v) FROM '/etc/passwd'", /superuser|pg_read_server_files|permission/);
+    await refused("COPY t TO '/tmp/pwned-by-root'", /superuser|pg_write_server_files|permission/);
+    await refused("SELECT pg_read_file('/etc/passwd')", /permission denied/);
+    await refused("SELECT lo_import('/etc/passwd')", /permission denied/);
+    await refused("ALTER SYSTEM SET work_mem = '1GB'", /permission denied|superuser/);
+    await refused('ALTER ROLE root SUPERUSER', /superuser/);
+    await refused('GRANT pg_execute_server_program TO root', /admin option|permission|superuser/);
+    await refused('GRANT pg_read_server_files TO root', /admin option|permission|superuser/);
+    await refused('ALTER ROLE os_admin PASSWORD NULL', /superuser|permission/);
+    await refused('CREATE EXTENSION IF NOT EXISTS plperlu', /permission|superuser|not available/);
     await engine.root!.disableRoot();
     t.false(await engine.root!.isRootEnabled());
     await t.throwsAsync(connect(name, password, 'shop'));
     const again = await engine.root!.enableRoot('Chosen-root-pw-1');
-    t.is(again.password, 'Chosen-root-pw-1');
-    await (await connect('postgres', 'Chosen-root-pw-1', 'postgres')).end();
+    t.deepEqual(again, { name: 'root', password: 'Chosen-root-pw-1' });
+    await (await connect('root', 'Chosen-root-pw-1', 'postgres')).end();
     await engine.root!.disableRoot();
+    await engine.databases!.deleteDatabase('root_db');
+    await engine.databases!.deleteDatabase('later');
+  });
+
+  test.serial('root enable on an instance whose root was the old `postgres` superuser: that role is demoted', async (t) => {
+    const admin = (engine.lifecycle as PgLifecycle).admin;
+    await admin.run((c) => c.query("CREATE ROLE postgres SUPERUSER LOGIN PASSWORD 'Legacy-root-1'"));
+    t.true(await engine.root!.isRootEnabled(), 'the legacy root counts as enabled');
+    await engine.root!.enableRoot();
+    t.deepEqual(await admin.run(async (c) => (await c.query("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = 'postgres'")).rows), [{ rolsuper: false, rolcanlogin: false }]);
+    await t.throwsAsync(connect('postgres', 'Legacy-root-1', 'postgres'));
+    await engine.root!.disableRoot();
+    t.false(await engine.root!.isRootEnabled());
   });
 
   test.serial('configuration: overrides file read at reload, live values applied, removal restores defaults', async (t) => {
