@@ -3,8 +3,7 @@
 import test from 'ava';
 import nock from 'nock';
 import { randomUUID } from 'node:crypto';
-import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
-import { ComputeNotFoundError, type Compute, type Flavor } from '../../src/clients/compute.js';
+import { startApi, flavorCompute, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
 import { NeutronLookup } from '../../src/clients/openstack/neutron.js';
 import { NovaCompute } from '../../src/clients/openstack/nova.js';
 
@@ -12,15 +11,7 @@ const P = 'proj-nets';
 const USER = { token: 'tok-nets-member', projectId: P, roles: ['member'] };
 const NEUTRON = 'http://neutron.test:9696';
 const NOVA = 'http://nova.test:8774/v2.1';
-const flavors: Flavor[] = [{ id: 'ds1G', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 }];
-const compute: Compute = {
-  listFlavors: async () => flavors,
-  getFlavor: async (id) => {
-    const f = flavors.find((x) => x.id === id);
-    if (!f) throw new ComputeNotFoundError('flavor', id);
-    return f;
-  },
-};
+const compute = flavorCompute([{ id: 'ds1G', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 }]);
 const tm = new RecordingTaskManager();
 let h: Harness;
 const DS = randomUUID();
