@@ -19,10 +19,12 @@ export async function deleteBackup(ctx: TaskContext, backupId: string, storage: 
     ctx.log.warn({ backup_id: backupId, err: (err as Error).message }, 'could not delete the backup object');
     return;
   }
-  // the row and its quota together: a reader who sees the backup gone sees its quota given back
+  // the row and its quota together: a reader who sees the backup gone sees its quota given back.
+  // The quota row is locked first, as reserveBackup does: the other order deadlocked against a
+  // backup being taken in the same project (a replica's snapshot dropped while another was taken).
   await ctx.db.transaction(async (trx) => {
-    await markBackupDeleted(trx, backupId);
     // a release needs no limits
     await changeUsage(trx, b.tenant_id, { backups: -1 }, { instances: -1, ram: -1, volumes: -1, backups: -1 });
+    await markBackupDeleted(trx, backupId);
   });
 }
