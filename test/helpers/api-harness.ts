@@ -14,6 +14,7 @@ import { InvalidTokenError, type TokenInfo, type TokenValidator } from '../../sr
 import { configSection } from '../../src/common/config/schema.js';
 import { createLogger } from '../../src/common/log.js';
 import type { Authorizer } from '../../src/api/authorizer.js';
+import { ComputeNotFoundError, type Compute, type Flavor } from '../../src/clients/compute.js';
 import { createThrowawayDb, createThrowawaySqlite, type ThrowawayDb } from './throwaway-db.js';
 
 export interface TestUser {
@@ -132,6 +133,18 @@ export async function startApi(options: HarnessOptions): Promise<Harness> {
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await tdb.drop();
+    },
+  };
+}
+
+/** A Compute that knows these flavors (and answers ComputeNotFoundError for any other). */
+export function flavorCompute(flavors: Flavor[]): Compute {
+  return {
+    listFlavors: async () => flavors,
+    getFlavor: async (id) => {
+      const f = flavors.find((x) => x.id === id);
+      if (!f) throw new ComputeNotFoundError('flavor', id);
+      return f;
     },
   };
 }

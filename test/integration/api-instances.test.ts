@@ -2,8 +2,8 @@
 // delete and actions with their state rules. The taskmanager is recorded, not run.
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
-import { ComputeNotFoundError, type Compute, type Flavor } from '../../src/clients/compute.js';
+import { startApi, RecordingTaskManager, type Harness, flavorCompute } from '../helpers/api-harness.js';
+import type { Flavor } from '../../src/clients/compute.js';
 import { Tasks } from '../../src/common/instance-tasks.js';
 import { ServiceStatuses } from '../../src/common/service-status.js';
 
@@ -15,14 +15,7 @@ const flavors: Flavor[] = [
   { id: 'ds1G', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 },
   { id: '7', name: 'm1.big', ram: 8192, vcpus: 4, disk: 20, ephemeral: 0 },
 ];
-const compute: Compute = {
-  listFlavors: async () => flavors,
-  getFlavor: async (id) => {
-    const f = flavors.find((x) => x.id === id);
-    if (!f) throw new ComputeNotFoundError('flavor', id);
-    return f;
-  },
-};
+const compute = flavorCompute(flavors);
 const tm = new RecordingTaskManager();
 let h: Harness;
 const DS = randomUUID();

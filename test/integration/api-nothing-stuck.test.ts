@@ -6,9 +6,9 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
+import { startApi, RecordingTaskManager, flavorCompute, type Harness } from '../helpers/api-harness.js';
 import { freeTcpPort } from '../helpers/ports.js';
-import { ComputeNotFoundError, type Compute, type Flavor } from '../../src/clients/compute.js';
+import type { Flavor } from '../../src/clients/compute.js';
 import { Tasks } from '../../src/common/instance-tasks.js';
 import { ServiceStatuses } from '../../src/common/service-status.js';
 import { createLogger } from '../../src/common/log.js';
@@ -24,14 +24,7 @@ const flavors: Flavor[] = [
   { id: 'small', name: 'small', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 },
   { id: 'big', name: 'big', ram: 4096, vcpus: 2, disk: 10, ephemeral: 0 },
 ];
-const compute: Compute = {
-  listFlavors: async () => flavors,
-  getFlavor: async (id) => {
-    const f = flavors.find((x) => x.id === id);
-    if (!f) throw new ComputeNotFoundError('flavor', id);
-    return f;
-  },
-};
+const compute = flavorCompute(flavors);
 const userClients = () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } });
 const tm = new RecordingTaskManager();
 let h: Harness;

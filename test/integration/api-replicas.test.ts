@@ -5,8 +5,8 @@
 // (switchover) and eject (failover of a source whose heartbeat stopped).
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
-import { ComputeNotFoundError, type Compute, type Flavor } from '../../src/clients/compute.js';
+import { startApi, RecordingTaskManager, type Harness, flavorCompute } from '../helpers/api-harness.js';
+import type { Flavor } from '../../src/clients/compute.js';
 import { Tasks } from '../../src/common/instance-tasks.js';
 import { ServiceStatuses } from '../../src/common/service-status.js';
 
@@ -17,14 +17,7 @@ const flavors: Flavor[] = [
   { id: 'ds1G', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 },
   { id: 'ds2G', name: 'ds2G', ram: 2048, vcpus: 2, disk: 10, ephemeral: 0 },
 ];
-const compute: Compute = {
-  listFlavors: async () => flavors,
-  getFlavor: async (id) => {
-    const f = flavors.find((x) => x.id === id);
-    if (!f) throw new ComputeNotFoundError('flavor', id);
-    return f;
-  },
-};
+const compute = flavorCompute(flavors);
 const tm = new RecordingTaskManager();
 let h: Harness;
 const V = randomUUID();
