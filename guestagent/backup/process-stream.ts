@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
+import { Duplex, PassThrough, Writable, type Readable } from 'node:stream';
 
 export class ProcessFailedError extends Error {
   constructor(
@@ -76,11 +76,45 @@ export interface ProcessSink {
   done: Promise<void>;
 }
 
-/** The process's stdin. */
+/**
+ * The process's stdin, wrapped so that a process which exits 0 is a success however its stdin
+ * ends. tar stops reading at its end-of-archive blocks and exits; the pipe's reader is then gone,
+ * so the last write or the close of stdin fails with EPIPE, which a bare stdin reports as an
+ * error (a pipeline's "Premature close") although nothing was lost — more often on a loaded
+ * machine, where the process gets there before the agent closes the pipe. Once the process has
+ * exited 0, the rest of the stream is read and discarded, so the caller's checksum still covers
+ * every byte; if it exits otherwise, the write fails with the process's own error.
+ */
 export function processSink(spec: ProcessSpec): ProcessSink {
   const { child, exited } = start(spec, 'pipe', 'ignore');
-  child.stdin!.on('error', () => undefined); // EPIPE when the process died: reported through `done`
-  return { stream: child.stdin!, done: exited };
+  const stdin = child.stdin!;
+  stdin.on('error', () => undefined); // EPIPE once the process is gone: settled by its exit below
+  const settle = (cb: (e?: Error | null) => void) => exited.then(() => cb(), (e: Error) => cb(e));
+  const stream = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _encoding, cb) {
+      if (stdin.destroyed || stdin.writableEnded) return void settle(cb);
+      stdin.write(chunk, (e) => (e ? void settle(cb) : cb()));
+    },
+    final(cb) {
+      if (stdin.destroyed) return void settle(cb);
+      let called = false;
+      const once = (f: () => void) => () => {
+        if (!called) {
+          called = true;
+          f();
+        }
+      };
+      stdin.once('finish', once(() => cb()));
+      stdin.once('close', once(() => void settle(cb)));
+      stdin.end();
+    },
+    destroy(e, cb) {
+      stdin.destroy();
+      cb(e);
+    },
+  });
+  return { stream, done: exited };
 }
 
 /** stdin → process → stdout as one Duplex that errors if the process fails. */
