@@ -1,6 +1,8 @@
 // Nova servers behind ServerCompute: boot from the datastore image with block_device_mapping_v2
-// (the data volume attached), the guest's config injected through cloud-init user_data, and the
+// (the data volume attached), the guest's config injected through cloud-init user_data (from the
+// config drive; the metadata service closed to all but root), and the
 // instance id in metadata so a resumed flow finds the server it created.
+import { stringify } from 'yaml';
 import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, type ServerSpec, type ServerAddress } from '../compute.js';
 import { BackendNotFoundError } from './errors.js';
 import { NovaCompute } from './nova.js';
@@ -17,10 +19,28 @@ interface NovaServer {
 
 export const GUEST_CONFIG_PATH = '/etc/trove/conf.d/guest_info.conf';
 
+/**
+ * The metadata service (169.254.169.254, and fe80::a9fe:a9fe) serves user_data to any process on
+ * the VM; the guest config in it holds the instance's bus password and keys. A rule set by
+ * cloud-init's bootcmd at every boot, before the agent installs or starts an engine, lets only
+ * root (the agent) reach it, so the engine's OS user (or SQL run by the engine) cannot read them.
+ */
+const METADATA_ROOT_ONLY = [
+  'iptables -C OUTPUT -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT 2>/dev/null || iptables -I OUTPUT -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT',
+  '! command -v ip6tables >/dev/null || ip6tables -C OUTPUT -d fe80::a9fe:a9fe -m owner ! --uid-owner 0 -j REJECT 2>/dev/null || ip6tables -I OUTPUT -d fe80::a9fe:a9fe -m owner ! --uid-owner 0 -j REJECT',
+];
+
+/**
+ * The cloud-config the guest boots with (base64, as Nova takes it): read by cloud-init from the
+ * config drive (config_drive is always asked for), it writes the guest config 0600 root's and
+ * closes the metadata service to every user but root.
+ */
 export function userData(guestConfig: string): string {
-  const indented = guestConfig.split('\n').map((l) => `      ${l}`).join('\n');
-  const doc = `#cloud-config\nwrite_files:\n  - path: ${GUEST_CONFIG_PATH}\n    permissions: '0600'\n    content: |\n${indented}\n`;
-  return Buffer.from(doc).toString('base64');
+  const doc = {
+    bootcmd: METADATA_ROOT_ONLY.map((cmd) => ['sh', '-c', cmd]),
+    write_files: [{ path: GUEST_CONFIG_PATH, owner: 'root:root', permissions: '0600', content: guestConfig }],
+  };
+  return Buffer.from(`#cloud-config\n${stringify(doc, { lineWidth: 0 })}`).toString('base64');
 }
 
 function toServer(s: NovaServer): Server {
