@@ -8,6 +8,7 @@ import type { GuestContract } from '../src/rpc/contracts/guest.js';
 import type { ConductorContract } from '../src/rpc/contracts/conductor.js';
 import { NotSupportedError, type Engine, type FsStats, type HealthStatus } from './capabilities.js';
 import { adminHandlers, toDb, toUser } from './admin-handlers.js';
+import { createAfterRestore } from './restore-extras.js';
 import { backupHandlers, restoreInto, restoreToTime } from './backup-handlers.js';
 import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
@@ -147,11 +148,14 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
           replicationCapability(engine);
           if (!a.backup_info) throw new Error('a replica is prepared from its source\'s backup, and the call carried none (backup_info)');
         }
+        // restored: the backup's data replaces the fresh engine's, so the call's databases and
+        // users are made on it afterwards
+        const restoring = Boolean(a.backup_info);
         await lc.prepare({
           memoryMb: a.memory_mb,
           packages: a.packages,
-          databases: a.databases.map(toDb),
-          users: a.users.map(toUser),
+          databases: restoring ? [] : a.databases.map(toDb),
+          users: restoring ? [] : a.users.map(toUser),
           rootPassword: a.root_password ?? undefined,
           overrides: (a.overrides ?? {}) as Record<string, unknown>,
           configContents: a.config_contents ?? undefined,
@@ -163,6 +167,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
           await restoreToTime(backupOptions, a.restore_to, a.backup_info, a.storage);
         }
         if (!(await lc.health().then((h) => h === 'healthy' || h === 'running'))) await lc.start();
+        if (restoring && !a.snapshot?.master) await createAfterRestore(engine, a.databases.map(toDb), a.users.map(toUser), log);
         // a replica: replicating from its source at the backup's position, read-only for users
         if (a.snapshot?.master) await attachReplica(engine, a.snapshot.master, log);
         reporter.setPreparing(false);

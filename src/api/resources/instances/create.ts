@@ -90,9 +90,7 @@ export async function createInstance(ctx: Context, deps: ApiDeps, requested: Ins
   const count = replicas?.count ?? 1;
   const flavor = await findFlavor(ctx, deps, body.flavorRef);
   const backup = body.restorePoint ? await restorableBackup(ctx, deps, body.restorePoint.backupRef) : undefined;
-  if (backup && (body.databases?.length || body.users?.length)) {
-    throw new BadRequestError('An instance restored from a backup gets its databases and users from the backup; do not give any.');
-  }
+  // with a backup, databases and users are made on the restored data (the backup's own are kept)
   const wanted = body.datastore ?? (backup ? { type: backup.datastore_name ?? undefined, version: backup.datastore_version_name ?? undefined } : {});
   const { datastore, version } = await resolveForCreate(deps.db, wanted, deps.config.default_datastore);
   if (backup && backup.datastore_version_id !== version.id) {
@@ -127,7 +125,8 @@ export async function createInstance(ctx: Context, deps: ApiDeps, requested: Ins
   checkUnique(users, (u) => `${u.name}@${u.host}`, 'Two or more users share the same name and host in the request.');
   for (const u of users) {
     for (const d of u.databases) {
-      if (!databases.some((x) => x.name === d)) {
+      // a restored instance also has the backup's databases
+      if (!backup && !databases.some((x) => x.name === d)) {
         throw new BadRequestError(`Database '${d}' of user '${u.name}' is not in the request's databases.`);
       }
     }
