@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { opt } from '../../src/common/config/schema.js';
+import { DEFAULT_LOG_ARCHIVE_CONTAINER } from '../../src/common/log-archive-names.js';
 import type { BackupStorage } from './storage/storage.js';
 import { LocalBackupStorage } from './storage/local.js';
 import { SwiftBackupStorage } from './storage/swift.js';
@@ -23,7 +24,7 @@ export const backupDefaults = z.object({
   /** (trove-ts) Where the engine's closed transaction logs are archived for point-in-time restores: 'local' (the all-in-one directory) or 'none' (the agent holds no object-store credentials of its own). */
   log_archive_storage: z.enum(['none', 'local']).default('none'),
   /** (trove-ts) The container of the archive: `<container>/binlogs/<instance id>/<file>`. */
-  log_archive_container: opt.str('database_backups'),
+  log_archive_container: opt.str(DEFAULT_LOG_ARCHIVE_CONTAINER),
   /** (trove-ts) Seconds between archive runs (each closes the current log first). */
   log_archive_interval: opt.int(60, 1, 86400),
 });

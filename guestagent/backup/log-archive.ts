@@ -9,13 +9,14 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Logger } from '../../src/common/log.js';
+import { archivedLogsPrefix } from '../../src/common/log-archive-names.js';
 import { NotSupportedError, type Backup, type Engine } from '../capabilities.js';
 import { backupStorage, type BackupConfig } from './config.js';
 import { runBackup } from './run-backup.js';
 import { stageBackup } from './run-restore.js';
 import type { BackupStorage } from './storage/storage.js';
 
-export const logPrefix = (instanceId: string) => `binlogs/${instanceId}/`;
+const logPrefix = archivedLogsPrefix;
 
 export interface ArchiveOptions {
   instanceId: string;

@@ -6,6 +6,7 @@
 // instance ends in ERROR with a fault naming the guest, and nothing is left in Nova or Neutron.
 // An instance made ACTIVE by a stand-in guest (reading its config from the server's user_data, as
 // cloud-init would) is deleted with its server and security group.
+import { parse as parseYaml } from 'yaml';
 import anyTest from 'ava';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -133,7 +134,7 @@ test('POST /instances boots a Nova server; with no guest it ends in ERROR and le
 async function actAsGuest(serverId: string): Promise<() => Promise<void>> {
   const show = (await (await rawNova(svc)).get(`/servers/${serverId}`)).data.server;
   const doc = Buffer.from(String(show['OS-EXT-SRV-ATTR:user_data']), 'base64').toString();
-  const content = doc.split('content: |\n')[1]!.split('\n').map((l) => l.replace(/^ {6}/, '')).join('\n');
+  const content = (parseYaml(doc.replace(/^#cloud-config\n/, '')) as { write_files: Array<{ path: string; content: string }> }).write_files.find((f) => f.path.endsWith('guest_info.conf'))!.content;
   const raw = parseIni(content, 'user_data');
   const guestId = raw.DEFAULT!.guest_id!;
   const log = createLogger('fake-guest', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });

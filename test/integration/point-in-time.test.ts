@@ -103,3 +103,17 @@ test.serial('restore_to_time: full + incremental + archived binary logs up to T;
   t.is((await cp.http.post(`/ts/instances/${source}/restore_to_time`, { instance: { name: 'x', flavorRef: '1', restore_time: 'yesterday' } })).status, 400);
   t.is((await cp.http.post(`/ts/instances/${randomUUID()}/restore_to_time`, { instance: { name: 'x', flavorRef: '1', restore_time: at.toISOString() } })).status, 404);
 });
+
+test.serial('deleting the source removes its archived binary logs and their segments; its backups stay', async (t) => {
+  const dir = new ObjectDirectory(path.join(cp.stateDir, 'objects'));
+  t.true((await dir.listObjects('database_backups', `binlogs/${source}/`)).length > 0, 'the source has archived logs');
+  const backups = (await cp.http.get(`/instances/${source}/backups`)).data.backups as Array<{ id: string }>;
+  t.true(backups.length >= 2);
+  t.is((await cp.http.delete(`/instances/${source}`)).status, 202);
+  for (const deadline = Date.now() + 120_000; (await cp.http.get(`/instances/${source}`)).status !== 404; await sleep(500)) {
+    if (Date.now() > deadline) throw new Error('the source was not deleted in time');
+  }
+  t.deepEqual(await dir.listObjects('database_backups', `binlogs/${source}/`), []);
+  t.deepEqual(await dir.listObjects('database_backups_segments', `binlogs/${source}/`), []);
+  for (const b of backups) t.is((await cp.http.get(`/backups/${b.id}`)).data.backup?.status, 'COMPLETED');
+});
