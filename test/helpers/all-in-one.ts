@@ -37,13 +37,15 @@ export async function startAio(stateDir: string, port: number): Promise<Aio> {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
+  // generous: on a loaded 2-core machine the first start (the TypeScript loader, the control
+  // database) took over 100 s in a fresh-clone run beside other tests
+  for (const deadline = Date.now() + 240_000; Date.now() < deadline; ) {
     if (child.exitCode !== null) throw new Error(`all-in-one exited: ${out}`);
     if (await axios.get(url, { timeout: 500 }).then(() => true, () => false)) return { child, out: () => out, url, stateDir };
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
-  throw new Error(`all-in-one did not answer: ${out}`);
+  throw new Error(`all-in-one did not answer within 240 s: ${out}`);
 }
 
 /** SIGTERM (the service stops its instances and exits); resolves with its exit code. */
