@@ -1,6 +1,8 @@
 // Attaching and detaching an instance's configuration group (PUT /instances/{id} with
 // `configuration`), and re-applying a changed group to the instances using it. The API checks
-// and takes the instance's task; the taskmanager has the guest write and apply the values.
+// and takes the instance's task; the taskmanager has the guest write and apply the values, and
+// the API answers once they are applied (bounded), as Trove's users expect: a client reading the
+// engine's variable right after the call sees the new value, and a group detached can be deleted.
 import type { Context } from 'koa';
 import type { Logger } from '../../../common/log.js';
 import { BadRequestError, NotFoundError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
@@ -53,6 +55,23 @@ export async function attachConfiguration(ctx: Context, deps: ApiDeps, row: Inst
   } catch (err) {
     await untake(deps, row, err);
   }
+  await untilApplied(deps, [row.id]);
+}
+
+/**
+ * Waits until the taskmanager has applied the change to each instance (its task is no longer
+ * UPDATING), for at most two guest calls' time; past that the call answers anyway and the change
+ * goes on (the instance shows UPDATING until it is done).
+ */
+async function untilApplied(deps: ApiDeps, ids: string[]): Promise<void> {
+  const deadline = Date.now() + 2 * deps.config.agent_call_low_timeout * 1000;
+  let pending = ids;
+  while (pending.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const rows = await deps.db('instances').whereIn('id', pending).select('id', 'task_id');
+    pending = rows.filter((r: { task_id: number }) => r.task_id === Tasks.UPDATING.code).map((r: { id: string }) => r.id);
+  }
+  if (pending.length) deps.log.info({ instances: pending }, 'the configuration change is still being applied; answering before it is done');
 }
 
 /** Detaching an instance without a group is a no-op, as in Trove. */
@@ -68,6 +87,7 @@ export async function detachConfiguration(deps: ApiDeps, row: InstanceRecord): P
   } catch (err) {
     await untake(deps, row, err);
   }
+  await untilApplied(deps, [row.id]);
 }
 
 /**
@@ -82,6 +102,7 @@ export async function refreshInstances(
 ): Promise<void> {
   if (change.changed.length === 0 && change.dropped.length === 0) return;
   const { items } = await instancesUsing(deps.db, configurationId);
+  const told: string[] = [];
   for (const inst of items) {
     const wasPending = inst.task_id === Tasks.RESTART_REQUIRED.code;
     if (!(await setTask(deps.db, inst.id, Tasks.UPDATING, ACTIONABLE))) {
@@ -96,9 +117,11 @@ export async function refreshInstances(
         restart_required: wasPending || change.dropped.length > 0,
         changed: change.changed,
       });
+      told.push(inst.id);
     } catch (err) {
       await setTask(deps.db, inst.id, Tasks.RESTART_REQUIRED, [Tasks.UPDATING]);
       log.warn({ instance_id: inst.id, err: (err as Error).message }, 'the taskmanager could not be told to re-apply the configuration group');
     }
   }
+  await untilApplied(deps, told);
 }
