@@ -210,3 +210,39 @@ test.serial('promote: 400 on a non-replica, 422 while a member of the set is bus
   for (const id of [p, a!, b!]) t.is((await h.tdb.db('instances').where({ id }).first('task_id')).task_id, Tasks.EJECTING.code);
   t.is((await api().get(`${base}/${a}`)).data.instance.status, 'EJECT');
 });
+
+test.serial("resize volume of a source: its replicas grow with it (Trove's resize_volume), the quota takes every GB; a busy member or no quota takes nothing", async (t) => {
+  const limit = async (resource: string, hard_limit: number) => {
+    await h.tdb.db('quotas').where({ tenant_id: P, resource }).delete();
+    await h.tdb.db('quotas').insert({ id: randomUUID(), tenant_id: P, resource, hard_limit });
+  };
+  for (const r of ['instances', 'ram', 'volumes']) await limit(r, 1_000_000);
+  const p = await source('grow-src');
+  const n = tm.calls.length;
+  t.is((await api().post(base, { instance: { name: 'grow', replica_of: p, replica_count: 2 } })).status, 200);
+  const [a, b] = tm.calls.slice(n).map(([, x]) => x.instance_id as string);
+  await makeReady(p);
+  // a busy replica: 422, nothing taken, nothing cast
+  const before = await usage();
+  const busy = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 5 } } });
+  t.is(busy.status, 422, JSON.stringify(busy.data));
+  t.is((await h.tdb.db('instances').where({ id: p }).first('task_id')).task_id, Tasks.NONE.code, 'the source is not left RESIZING');
+  t.deepEqual(await usage(), before);
+  await makeReady(a!);
+  await makeReady(b!);
+  const mark = tm.calls.length;
+  const ok = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 5 } } });
+  t.is(ok.status, 202, JSON.stringify(ok.data));
+  t.deepEqual(tm.calls.slice(mark), [p, a, b].map((id) => ['resize_volume', { instance_id: id, new_size: 5 }]));
+  for (const id of [p, a!, b!]) t.is((await api().get(`${base}/${id}`)).data.instance.status, 'RESIZE');
+  t.is((await usage()).volumes, before.volumes + 3 * (5 - 3));
+  // the taskmanager's flow records each one's new size (shown by instance show)
+  for (const id of [p, a!, b!]) await h.tdb.db('instances').where({ id }).update({ volume_size: 5 });
+  for (const id of [p, a!, b!]) await makeReady(id);
+  t.deepEqual(await Promise.all([a!, b!].map(async (id) => (await api().get(`${base}/${id}`)).data.instance.volume.size)), [5, 5]);
+  // over the quota: 413, nothing taken
+  await limit('volumes', (await usage()).volumes + 5);
+  const over = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 7 } } });
+  t.is(over.status, 413, JSON.stringify(over.data));
+  for (const id of [p, a!, b!]) t.is((await h.tdb.db('instances').where({ id }).first('task_id')).task_id, Tasks.NONE.code);
+});

@@ -85,7 +85,38 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     }
     const max = deps.config.max_accepted_volume_size;
     if (size > max) throw new OverLimitError(`Volume 'size' cannot exceed maximum of ${max} GB, ${size} cannot be accommodated.`);
-    await act(row, Tasks.RESIZING, 'resize_volume', () => deps.taskmanager.resize_volume({ instance_id: row.id, new_size: size }), { volumes: size - row.volume_size });
+    // a replication source's replicas grow with it, as Trove's resize_volume does (a replica
+    // smaller than its source fills up first)
+    const replicas = (await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).select('id', 'volume_size'))
+      .filter((r: { volume_size: number | null }) => r.volume_size !== null && r.volume_size < size) as Array<{ id: string; volume_size: number }>;
+    if (!replicas.length) {
+      await act(row, Tasks.RESIZING, 'resize_volume', () => deps.taskmanager.resize_volume({ instance_id: row.id, new_size: size }), { volumes: size - row.volume_size });
+      return;
+    }
+    const members = [{ id: row.id, volume_size: row.volume_size }, ...replicas];
+    const release = await takeSet(members.map((m) => m.id), Tasks.RESIZING);
+    const usage = { volumes: members.reduce((n, m) => n + (size - m.volume_size), 0) };
+    const limits = await quotaLimits(deps.db, row.tenant_id, deps.quotaDefaults);
+    const over = await changeUsage(deps.db, row.tenant_id, usage, limits).catch(async (err: unknown) => {
+      await release();
+      throw err;
+    });
+    if (over.length) {
+      await release();
+      throw new QuotaExceededError(over);
+    }
+    for (const [i, m] of members.entries()) {
+      try {
+        await deps.taskmanager.resize_volume({ instance_id: m.id, new_size: size });
+      } catch (err) {
+        // the members not told yet are given back, with their quota
+        const untold = members.slice(i);
+        await giveBack(deps.db, row.tenant_id, { volumes: untold.reduce((n, x) => n + (size - x.volume_size), 0) });
+        for (const x of untold) await setTask(deps.db, x.id, Tasks.NONE, [Tasks.RESIZING]);
+        deps.log.error({ err: (err as Error).message }, 'could not cast resize_volume');
+        throw new ServiceUnavailableError(`The taskmanager could not be reached; the volume resize of ${untold.map((x) => x.id).join(', ')} was not started.`);
+      }
+    }
   }
 
   async function resetStatus(ctx: Context, row: InstanceRecord, forceDelete: boolean) {
