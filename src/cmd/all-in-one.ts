@@ -28,6 +28,8 @@ import { startTaskmanager } from '../taskmanager/service.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalVolumes } from '../clients/local/volume.js';
+import { LocalBusAccounts } from '../clients/local/bus-accounts.js';
+import type { Logger } from '../common/log.js';
 import { runService } from '../common/config/service-config.js';
 import { refuseDefaultKeys, TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
 
@@ -112,6 +114,21 @@ function linkOldBusSocket(state: string, socket: string): void {
   const old = path.join(state, 'bus.sock');
   rmSync(old, { force: true });
   if (Buffer.byteLength(old) <= SOCKET_PATH_MAX) symlinkSync(socket, old);
+}
+
+/**
+ * Instances made before guests had a bus user of their own carry the bare unix:///… in their
+ * guest.conf, which the bus now refuses: each gets its user, and its agent its new config.
+ */
+async function adoptGuests(compute: LocalCompute, accounts: LocalBusAccounts, log: Logger): Promise<void> {
+  for (const { instanceId, text } of compute.guestConfigs()) {
+    const line = /^transport_url = unix:\/\/\/.*$/m.exec(text)?.[0];
+    if (!line) continue;
+    const password = randomBytes(24).toString('base64url');
+    await accounts.ensureGuest(instanceId, password);
+    await compute.rewriteGuestConfig(instanceId, text.replace(line, `transport_url = ${accounts.transportUrl(instanceId, password)}`));
+    log.info({ instance: instanceId }, 'gave an instance made before bus users its own');
+  }
 }
 
 interface ServiceKeys {
@@ -201,15 +218,20 @@ async function serve(o: Options, state: string): Promise<void> {
     await db.destroy();
     throw err;
   });
-  const bus = new SocketBroker(broker, busPath, log);
+  // each guest's connection authenticates as its instance (a user made at provision, kept here)
+  const accounts = new LocalBusAccounts(path.join(state, 'bus-users.json'), busPath);
+  const bus = new SocketBroker(broker, busPath, log.child({ svc: 'bus' }), accounts);
+  accounts.attach(bus);
   await bus.listen();
   linkOldBusSocket(state, busPath);
   const conductor = await startConductor(raw, log.child({ svc: 'conductor' }), { db, transport });
-  const taskmanager = await startTaskmanager(raw, log.child({ svc: 'taskmanager' }), { db, transport });
+  const guestBus = { accounts, transportUrl: (id: string, password: string) => accounts.transportUrl(id, password) };
+  const taskmanager = await startTaskmanager(raw, log.child({ svc: 'taskmanager' }), { db, transport, guestBus });
 
   const local = configSection(raw, 'local', localSection);
   const volumes = new LocalVolumes(local);
   const compute = new LocalCompute(local, (id) => volumes.dir(id));
+  await adoptGuests(compute, accounts, log);
   const resumed = await compute.resumeServers();
   if (resumed.length) log.info({ instances: resumed }, 'restarted the guest agents of existing instances');
 

@@ -1,6 +1,6 @@
 // The messaging keys (oslo's names) and the transport they select: [DEFAULT] transport_url,
 // control_exchange, rpc_response_timeout, and the [oslo_messaging_rabbit] keys the AMQP transport
-// honours. rabbit:// → AMQP; unix:///path → the all-in-one bus; '' → in-process.
+// honours. rabbit:// → AMQP; unix://[user:password@]/path → the all-in-one bus; '' → in-process.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { configSection, opt } from '../common/config/schema.js';
@@ -9,14 +9,14 @@ import type { Logger } from '../common/log.js';
 import type { Transport } from './transport.js';
 import { AmqpTransport } from './transports/amqp.js';
 import { MemoryBroker, MemoryTransport } from './transports/memory.js';
-import { SocketTransport } from './transports/socket.js';
+import { parseSocketUrl, SocketTransport } from './transports/socket.js';
 
-const TRANSPORT_URL = /^(rabbit:\/\/[^/?]+(\/[^?]*)?(\?.*)?|unix:\/\/\/.+)?$/;
+const TRANSPORT_URL = /^(rabbit:\/\/[^/?]+(\/[^?]*)?(\?.*)?|unix:\/\/([^:@/]*:[^@/]*@)?\/.+)?$/;
 
 export const messagingDefaults = z.object({
   /** rabbit://user:pass@host:5672/vhost (several hosts: rabbit://u:p@h1:5672,u:p@h2:5672/);
-   * unix:///path/bus.sock = the all-in-one bus; '' = in-process. */
-  transport_url: opt.str('').refine((v) => TRANSPORT_URL.test(v), 'expected rabbit://user:pass@host:5672/vhost, unix:///path or nothing'),
+   * unix://user:password@/path/bus.sock = the all-in-one bus (a guest's own user); '' = in-process. */
+  transport_url: opt.str('').refine((v) => TRANSPORT_URL.test(v), 'expected rabbit://user:pass@host:5672/vhost, unix://user:pass@/path or nothing'),
   control_exchange: opt.str('trove'),
   rpc_response_timeout: opt.int(60, 1),
 });
@@ -60,7 +60,10 @@ export interface TransportOptions {
 
 export function createTransport(c: MessagingConfig, log: Logger, options: TransportOptions = {}): Transport {
   if (!c.transport_url) return new MemoryTransport(options.broker);
-  if (c.transport_url.startsWith('unix://')) return new SocketTransport(c.transport_url.slice('unix://'.length), log);
+  if (c.transport_url.startsWith('unix://')) {
+    const u = parseSocketUrl(c.transport_url);
+    return new SocketTransport(u.path, log, u.credentials);
+  }
   const r = options.rabbit ?? rabbitSection.parse({});
   return new AmqpTransport({
     urls: amqpUrls(c.transport_url, r.ssl),

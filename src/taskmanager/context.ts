@@ -38,8 +38,9 @@ export interface TaskContext {
    * Keystone trusts of backup schedules (absent without Keystone): trust-scoped tokens, and the
    * trustor's Swift account URL from such a token's catalog.
    */
-  /** Each guest's own bus user (RabbitMQ) and the transport_url its config gets; absent: the
-   * guests share the service's transport_url (in-process and socket buses). */
+  /** Each guest's own bus user (RabbitMQ's, or the all-in-one socket bus's) and the transport_url
+   * its config gets; absent: the guests share the service's transport_url (in-process bus, or
+   * RabbitMQ with [rabbit_management] guest_users = false). */
   guestBus?: { accounts: BusAccounts; transportUrl(instanceId: string, password: string): string } | undefined;
   /** Where the guests archive their transaction logs, when the control plane can reach it (the
    * all-in-one object directory, `log_archive_storage = local`); they go with their instance. */

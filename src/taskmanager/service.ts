@@ -9,7 +9,7 @@ import { databaseSection } from '../db/config.js';
 import { databaseUnavailable, openDatabase, type Db } from '../db/connection.js';
 import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { secureRpc } from '../rpc/secure.js';
-import { busAccountsFromConfig, guestTransportUrl } from '../clients/rabbitmq/management.js';
+import { busAccountsFromConfig, guestTransportUrl } from '../clients/rabbitmq/guest-accounts.js';
 import { RpcClient, RpcServer } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import type { Transport } from '../rpc/transport.js';
@@ -39,8 +39,8 @@ export interface Taskmanager {
   stop(): Promise<void>;
 }
 
-function guestBusOf(raw: RawConfig, transportUrl: string, exchange: string): TaskContext['guestBus'] {
-  const b = busAccountsFromConfig(raw, transportUrl, exchange);
+function guestBusOf(raw: RawConfig, transportUrl: string, exchange: string, log: Logger): TaskContext['guestBus'] {
+  const b = busAccountsFromConfig(raw, transportUrl, exchange, log);
   return b && { accounts: b.accounts, transportUrl: (id, password) => guestTransportUrl(b.target, id, password) };
 }
 
@@ -72,7 +72,15 @@ function drivers(raw: RawConfig, driver: 'openstack' | 'local') {
 export async function startTaskmanager(
   raw: RawConfig,
   log: Logger,
-  options: { db?: Db; transport?: Transport; owner?: string; /** the backup scheduler's clock (tests) */ scheduleClock?: () => Date } = {},
+  options: {
+    db?: Db;
+    transport?: Transport;
+    owner?: string;
+    /** the backup scheduler's clock (tests) */
+    scheduleClock?: () => Date;
+    /** the guests' bus accounts when the bus is not configured by transport_url (the all-in-one's socket bus) */
+    guestBus?: TaskContext['guestBus'];
+  } = {},
 ): Promise<Taskmanager> {
   const config = configSection(raw, 'DEFAULT', taskmanagerDefaults);
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
@@ -80,7 +88,7 @@ export async function startTaskmanager(
   const transport = options.transport ?? transportFromConfig(raw, log);
   const rpc = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
   const runner = new FlowRunner({ db, log, owner: options.owner ?? `${hostname()}:${process.pid}`, leaseSeconds: config.flow_lease_seconds });
-  const ctx: TaskContext = { db, log, raw, config, messaging, rpc, runner, secrets: new SecretBox(config.taskmanager_rpc_encr_key), secure: secureRpc(raw), guestBus: guestBusOf(raw, messaging.transport_url, messaging.control_exchange), ...drivers(raw, config.compute_driver) };
+  const ctx: TaskContext = { db, log, raw, config, messaging, rpc, runner, secrets: new SecretBox(config.taskmanager_rpc_encr_key), secure: secureRpc(raw), guestBus: options.guestBus ?? guestBusOf(raw, messaging.transport_url, messaging.control_exchange, log), ...drivers(raw, config.compute_driver) };
   registerFlows(ctx);
   const server = new RpcServer(transport, log);
   // a cast is acknowledged once its flow is recorded; one the database could not take is put back

@@ -4,7 +4,7 @@
 // state directory; bad starts fail clearly.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, runBin } from '../helpers/run-bin.js';
@@ -55,8 +55,20 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
     t.false(['bzH6y0SGmjuoY0FNSTptrhgieGXNDX6PIhvz', 'emYjgHFqfXNB1NGehAFIUeoyw4V4XwWHEaKP'].includes(v));
   }
 
+  // each guest's config names its own bus user (issue 12): no bare socket path anyone could use
+  const id = String(shown.id);
+  const guestConf = path.join(state, 'local', 'servers', id, 'guest.conf');
+  const busLine = /^transport_url = (.*)$/m.exec(readFileSync(guestConf, 'utf8'))![1]!;
+  t.regex(busLine, new RegExp(`^unix://trove-guest-${id}:[A-Za-z0-9_-]{32}@/.+/bus\\.sock$`));
+  const busUsers = () => Object.keys(JSON.parse(readFileSync(path.join(state, 'bus-users.json'), 'utf8')) as object);
+  t.deepEqual(busUsers(), [id], "the replica's user went with it");
+  t.is(statSync(path.join(state, 'bus-users.json')).mode & 0o777, 0o600);
+
   // stopping the service stops every instance; starting it again brings them back
   t.is(await stopAio(aio), 0);
+  // ...even one made before guests had bus users (a bare unix:/// in its guest.conf, no user)
+  writeFileSync(guestConf, readFileSync(guestConf, 'utf8').replace(busLine, `unix://${busLine.split('@')[1]}`));
+  writeFileSync(path.join(state, 'bus-users.json'), '{}');
   t.throws(() => execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pAio-Secret-9', '--connect-timeout=2', '-e', 'SELECT 1'], { stdio: 'pipe' }));
   aio = await startAio(state, port);
   await waitShow(aio, 'db1', (s) => s.status === 'ACTIVE' && s.operating_status === 'HEALTHY');
@@ -70,6 +82,8 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   }
   t.is(value, 'kept');
   t.is(readFileSync(keysFile, 'utf8'), keys, 'the same keys after a restart (its instances still talk to it)');
+  t.regex(readFileSync(guestConf, 'utf8'), new RegExp(`^transport_url = unix://trove-guest-${id}:[^@]+@/`, 'm'), 'the old instance got a bus user');
+  t.deepEqual(busUsers(), [id]);
 
   cli(aio, 'database', 'instance', 'restart', 'db1');
   await waitShow(aio, 'db1', (s) => s.status === 'ACTIVE' && s.operating_status === 'HEALTHY');
@@ -78,6 +92,7 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   while (Date.now() < deadline && JSON.parse(cli(aio, 'database', 'instance', 'list', '-f', 'json')).length) await new Promise((r) => setTimeout(r, 500));
   t.deepEqual(JSON.parse(cli(aio, 'database', 'instance', 'list', '-f', 'json')), []);
   t.deepEqual(readdirSync(path.join(state, 'local', 'servers')), [], 'the instance directory is gone');
+  t.deepEqual(busUsers(), [], 'its bus user is gone');
   t.deepEqual(existsSync(path.join(state, 'local', 'volumes')) ? readdirSync(path.join(state, 'local', 'volumes')) : [], []);
 });
 

@@ -12,7 +12,7 @@ import { AmqpTransport } from '../../src/rpc/transports/amqp.js';
 import { amqpUrls } from '../../src/rpc/config.js';
 import { RpcClient, RpcServer } from '../../src/rpc/rpc.js';
 import { defineContract } from '../../src/rpc/contract.js';
-import { busAccountsFromConfig, guestTransportUrl } from '../../src/clients/rabbitmq/management.js';
+import { busAccountsFromConfig, guestTransportUrl } from '../../src/clients/rabbitmq/guest-accounts.js';
 import { guestBusUser } from '../../src/clients/bus-accounts.js';
 import { renderGuestConfig } from '../../src/taskmanager/guest-config.js';
 

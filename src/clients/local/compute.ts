@@ -265,6 +265,24 @@ export class LocalCompute implements ServerCompute {
     return started;
   }
 
+  /** Each server's instance and its guest config's text (what the taskmanager gave it). */
+  guestConfigs(): Array<{ instanceId: string; text: string }> {
+    if (!existsSync(this.serversDir)) return [];
+    const out: Array<{ instanceId: string; text: string }> = [];
+    for (const id of readdirSync(this.serversDir)) {
+      const file = path.join(this.dir(id), 'guest.conf');
+      if (existsSync(file) && existsSync(path.join(this.dir(id), 'server.json'))) out.push({ instanceId: this.read(id).instanceId, text: readFileSync(file, 'utf8') });
+    }
+    return out;
+  }
+
+  /** Rewrites the instance's guest config; its agent, when running, restarts to read it. */
+  async rewriteGuestConfig(instanceId: string, text: string): Promise<void> {
+    const r = this.read(instanceId);
+    writeFileSync(path.join(this.dir(r.id), 'guest.conf'), text, { mode: 0o600 });
+    if (alive(this.agentPid(r.id))) await this.rebootServer(r.id);
+  }
+
   /** Stops every server's guest agent and engine, keeping their data (all-in-one shutdown). */
   async stopServers(): Promise<void> {
     if (!existsSync(this.serversDir)) return;

@@ -2,6 +2,7 @@
 // per guest, with the vhost's configure/write/read regexes and topic permissions on the control
 // exchange. [rabbit_management] url/username/password default from transport_url (its first
 // host, port 15672, its user). Passwords travel only in request bodies and headers, never in a log.
+// An API that cannot be reached at all is ManagementUnreachable (guest-accounts.ts then uses rabbitmqctl).
 import { z } from 'zod';
 import type { RawConfig } from '../../common/config/reader.js';
 import { configSection, opt } from '../../common/config/schema.js';
@@ -16,7 +17,20 @@ export const rabbitManagementSection = z.object({
   /** An administrator of the vhost ('' = transport_url's user and password). */
   username: opt.str(''),
   password: opt.str(''),
+  /** When the management API cannot be reached at all: this machine's rabbitmqctl, run as this
+   * user ('' = no fallback, the provision or delete fails instead). */
+  rabbitmqctl: opt.str('rabbitmqctl'),
+  /** The node rabbitmqctl manages ('' = its default, rabbit@<this host>). */
+  rabbitmqctl_node: opt.str(''),
 });
+
+/** The management API could not be reached at all (refused, timed out): not an HTTP answer. */
+export class ManagementUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManagementUnreachable';
+  }
+}
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -32,7 +46,7 @@ export function guestPermissions(instanceId: string, exchange: string) {
   };
 }
 
-interface Target {
+export interface Target {
   url: string;
   username: string;
   password: string;
@@ -79,6 +93,9 @@ export class RabbitManagement implements BusAccounts {
       headers: { authorization: `Basic ${Buffer.from(`${this.t.username}:${this.t.password}`).toString('base64')}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
+    }).catch((err: Error) => {
+      const cause = (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.name;
+      throw new ManagementUnreachable(`RabbitMQ management API at ${new URL(this.t.url).host} unreachable (${cause})`);
     });
     if (r.status === 404 && okMissing) return undefined;
     if (!r.ok) throw new Error(`RabbitMQ management API: ${method} ${path.replace(/\/.*/, '/…')} answered ${r.status}`);
@@ -103,12 +120,4 @@ export class RabbitManagement implements BusAccounts {
     for (const c of conns.filter((x) => x.user === name)) await this.api('DELETE', `connections/${encodeURIComponent(c.name)}`, undefined, true);
     await this.api('DELETE', `queues/${vhost}/${encodeURIComponent(guestTopic(instanceId))}`, undefined, true);
   }
-}
-
-/** The guests' bus accounts the configuration asks for: RabbitMQ's, or none (in-process, socket, or guest_users = false). */
-export function busAccountsFromConfig(raw: RawConfig, transportUrl: string, exchange: string): { accounts: RabbitManagement; target: Target } | undefined {
-  if (!transportUrl.startsWith('rabbit://')) return undefined;
-  if (!configSection(raw, 'rabbit_management', rabbitManagementSection).guest_users) return undefined;
-  const target = managementTarget(raw, transportUrl);
-  return { accounts: new RabbitManagement(target, exchange), target };
 }

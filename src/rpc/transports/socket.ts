@@ -1,10 +1,26 @@
-// The guest side of the all-in-one bus (transport_url = unix:///path/bus.sock): the Transport
-// interface over the SocketBroker's frames, reconnecting and re-subscribing if the broker restarts.
+// The guest side of the all-in-one bus (transport_url = unix://user:password@/path/bus.sock): the
+// Transport interface over the SocketBroker's frames, authenticating first on every connection,
+// reconnecting and re-subscribing if the broker restarts.
 import { connect, type Socket } from 'node:net';
 import type { Logger } from '../../common/log.js';
 import { StateSignal, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
 import { frameReader, type Frame } from './socket-broker.js';
 import { checkSocketPath } from '../../common/runtime-dir.js';
+
+export interface SocketCredentials {
+  user: string;
+  password: string;
+}
+
+/** unix://[user:password@]/path → the socket's path and the credentials (percent-decoded). */
+export function parseSocketUrl(url: string): { path: string; credentials?: SocketCredentials } {
+  const m = /^unix:\/\/(?:([^:@/]*):([^@/]*)@)?(\/.+)$/.exec(url);
+  if (!m) throw new Error('transport_url must be unix://[user:password@]/path');
+  return m[1] === undefined ? { path: m[3]! } : { path: m[3]!, credentials: { user: decodeURIComponent(m[1]), password: decodeURIComponent(m[2]!) } };
+}
+
+/** The transport_url of a connection to the socket at `path` as `user`. */
+export const socketUrl = (path: string, c: SocketCredentials): string => `unix://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@${path}`;
 
 interface Pending {
   resolve(): void;
@@ -24,6 +40,8 @@ export class SocketTransport implements Transport {
   constructor(
     private readonly path: string,
     private readonly log: Logger,
+    /** who this connection is on the bus (the broker refuses everything before it is told) */
+    private readonly credentials?: SocketCredentials,
   ) {
     // a path the kernel would cut short connects nowhere (ENOENT): refuse it at start, saying why
     checkSocketPath(path, '[DEFAULT] transport_url');
@@ -46,26 +64,39 @@ export class SocketTransport implements Transport {
 
   private async connect(): Promise<Socket> {
     for (let attempt = 0; ; attempt++) {
+      let sock: Socket | undefined;
       try {
         const s = await new Promise<Socket>((resolve, reject) => {
-          const sock = connect(this.path, () => resolve(sock));
-          sock.once('error', reject);
+          const c = connect(this.path, () => resolve(c));
+          c.once('error', reject);
         });
+        sock = s;
+        let up = false;
         s.on('error', () => undefined);
         s.on('data', frameReader((f) => this.onFrame(f)));
         s.on('close', () => {
-          this.socket = undefined;
           for (const p of this.pending.values()) p.reject(new Error('bus connection lost'));
           this.pending.clear();
+          if (!up) return; // refused or lost while coming up: the loop below tries again
+          this.socket = undefined;
           this.signal.set('disconnected');
           if (!this.closed) void this.ready().catch((err) => this.log.error({ err: (err as Error).message }, 'bus reconnect gave up'));
         });
         this.socket = s;
+        if (this.credentials) {
+          await this.request({ op: 'auth', user: this.credentials.user, password: this.credentials.password }).catch((err: Error) => {
+            if (attempt === 0) this.log.warn({ user: this.credentials!.user, err: err.message }, 'the bus refused this connection');
+            throw err;
+          });
+        }
         for (const d of this.declared.values()) await this.request(d);
         for (const [id, h] of this.handlers) await this.request({ op: 'consume', id, queue: h.queue });
+        up = true;
         this.signal.set('connected');
         return s;
       } catch (err) {
+        this.socket = undefined;
+        sock?.destroy();
         if (this.closed || attempt > 120) throw err;
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
       }
