@@ -19,6 +19,8 @@ import { writeConf } from './api-process.js';
 import { REPO } from './run-bin.js';
 import { killOnExit, killUnder, reapOnExit } from './reap.js';
 import { claimSubnet, releaseSubnet } from './subnets.js';
+import { SecretWatch } from './secret-watch.js';
+import { logScanLine } from './log-scan.js';
 
 export const ADMIN_TOKEN = 'cp-admin-token-7f3e';
 
@@ -80,6 +82,11 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
   const conductor = await startConductor(raw, log.child({ svc: 'conductor' }));
   const taskmanager = o.inProcessTaskmanager === false ? undefined : await startTaskmanager(raw, log.child({ svc: 'taskmanager' }));
   const children: ChildProcess[] = [];
+  // every log line of the suite is scanned for the secrets it handled (issue 12 item 8)
+  const watch = new SecretWatch(path.join(stateDir, 'servers'));
+  watch.add('admin_token', ADMIN_TOKEN);
+  const http = axios.create({ baseURL: `${api.url}/v1.0/p-local`, headers: { 'X-Auth-Token': ADMIN_TOKEN }, validateStatus: () => true });
+  watch.watch(http);
   return {
     raw,
     confFile,
@@ -89,7 +96,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
     stateDir,
     logs,
     taskmanager,
-    http: axios.create({ baseURL: `${api.url}/v1.0/p-local`, headers: { 'X-Auth-Token': ADMIN_TOKEN }, validateStatus: () => true }),
+    http,
     spawnTaskmanager() {
       const child = spawn(process.execPath, [`${REPO}bin/trove-taskmanager.js`, '--config-file', confFile], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d) => logs.push(String(d)));
@@ -102,12 +109,15 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
       await taskmanager?.stop();
       await conductor.stop();
       await api.close();
+      const scan = watch.scan(logs);
       // any guest agent or engine still running under the state dir
       await killUnder(stateDir);
       rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
       releaseSubnet(subnet);
       vhost.drop();
       await tdb.drop();
+      console.log(`${logScanLine(scan)} (${Object.keys(watch.secrets).length} secrets looked for)`);
+      if (scan.hits.length) throw new Error(`secrets in the logs: ${scan.hits.map((h) => `${h.secret} in: ${h.line}`).join(' | ')}`);
     },
   };
 }
