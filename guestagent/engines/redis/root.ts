@@ -18,11 +18,12 @@ export const ROOT_USER = 'default';
  * SYNC/PSYNC/REPLCONF, FAILOVER and SHUTDOWN (replication and the server are the agent's), ACL
  * but WHOAMI/CAT/GENPASS (no rights given back, no other user's hashes), RESTORE (a payload
  * Redis does not check by default), CLUSTER, PFDEBUG, PFSELFTEST. A category applied later (the
- * lifecycle's -@write, -@admin) narrows it further. Redis answers NOPERM.
+ * lifecycle's -@write, -@admin) narrows it further. Redis answers NOPERM. Only commands Redis 6
+ * knows too (an unknown one fails the whole ACL SETUSER): no SORT_RO, SORT does the same.
  */
 export const ROOT_COMMAND_RULES: readonly string[] = [
   '+@all', '-@dangerous',
-  '+info', '+role', '+keys', '+sort', '+sort_ro', '+flushdb', '+flushall', '+swapdb', '+lastsave', '+save', '+bgsave', '+bgrewriteaof',
+  '+info', '+role', '+keys', '+sort', '+flushdb', '+flushall', '+swapdb', '+lastsave', '+save', '+bgsave', '+bgrewriteaof',
   '+slowlog', '+latency', '+client', '+monitor', '+config|get', '+config|resetstat',
 ];
 
