@@ -210,6 +210,11 @@ test.serial('redis: root enable returns a password that AUTHs; SET/GET works', a
   t.true(redisPassword.length >= 16);
   t.is(await redisWith(redisPassword, async (r) => (await r.set('greeting', 'hello'), r.get('greeting'))), 'hello');
   t.deepEqual((await cp.http.get(`/instances/${id}/root`)).data, { rootEnabled: true });
+  // root through the API reaches nothing past its instance (the guest's ACL rules): NOPERM
+  for (const cmd of [['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'SET', 'dbfilename', 'x.rdb'], ['MODULE', 'LIST'], ['REPLICAOF', '127.0.0.1', '1'], ['MIGRATE', '169.254.169.254', '80', 'greeting', '0', '1000'], ['SHUTDOWN', 'NOSAVE'], ['ACL', 'SETUSER', 'default', '+@all']]) {
+    await t.throwsAsync(redisWith(redisPassword, (r) => r.call(cmd[0]!, ...cmd.slice(1))), { message: /^NOPERM this user has no permissions/ }, cmd.join(' '));
+  }
+  t.is(await redisWith(redisPassword, (r) => r.get('greeting')), 'hello', 'the server is still up');
   t.false(cp.logs.some((l) => l.includes(redisPassword)), 'no password in the logs');
 });
 

@@ -1,7 +1,7 @@
 // The MariaDB engine on a real mariadbd in a temp directory: prepare, users and databases from the
 // create call, a TCP client connection, restart, stop, injection attempts.
 import test from 'ava';
-import { mkdtempSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -38,6 +38,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   await engine?.lifecycle.stop();
+  rmSync(path.join(tmpdir(), `trove-outfile-${process.pid}.txt`), { force: true });
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -123,6 +124,65 @@ test.serial('root enable returns a working password; disable removes it', async 
   await engine.root!.disableRoot();
   t.false(await engine.root!.isRootEnabled());
   await t.throwsAsync(mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password }));
+});
+
+test.serial("root's FILE privilege reaches only its own directory (secure_file_priv), also after a restart and a group that names it; the agent's files are 0600", async (t) => {
+  const lc = engine.lifecycle as MysqlLifecycle;
+  const files = lc.paths.filesDir;
+  t.is(path.dirname(files), path.join(root, 'volume'), 'on the data volume, beside the datadir, not in it');
+  t.is(statSync(files).mode & 0o777, 0o750);
+  for (const f of [lc.paths.adminPasswordFile, path.join(lc.paths.stateDir, 'engine-state.json')]) t.is(statSync(f).mode & 0o777, 0o600, f);
+  const secret = readFileSync(lc.paths.adminPasswordFile, 'utf8').trim();
+  // where the server's OS user may write (/tmp; the state directory, which it owns): only secure_file_priv stops it
+  const outside = path.join(tmpdir(), `trove-outfile-${process.pid}.txt`);
+  if (process.getuid?.() === 0) {
+    t.is(statSync(lc.paths.adminPasswordFile).uid, 0, "the agent's password file is root's");
+    t.not(statSync(files).uid, 0, "the directory is the server user's");
+  }
+  const { password } = await engine.root!.enableRoot();
+  const asRoot = async () => {
+    const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password, multipleStatements: false });
+    try {
+      for (const target of [outside, path.join(lc.paths.stateDir, 'dropped.txt'), path.join(files, '..', 'escaped.txt')]) {
+        await t.throwsAsync(c.query(`SELECT 'x' INTO OUTFILE ${mysql.escape(target)}`), { code: 'ER_OPTION_PREVENTS_STATEMENT' }, `INTO OUTFILE ${target}`);
+        await t.throwsAsync(c.query(`SELECT 'x' INTO DUMPFILE ${mysql.escape(target)}`), { code: 'ER_OPTION_PREVENTS_STATEMENT' }, `INTO DUMPFILE ${target}`);
+      }
+      t.false(existsSync(outside));
+      t.false(existsSync(path.join(lc.paths.stateDir, 'dropped.txt')));
+      for (const f of ['/etc/passwd', lc.paths.adminPasswordFile, lc.paths.cnf, path.join(lc.paths.dataDir, 'mysql', 'global_priv.MAI')]) {
+        const [[r]] = (await c.query('SELECT LOAD_FILE(?) AS v', [f])) as unknown as [[{ v: Buffer | null }]];
+        t.is(r.v, null, `LOAD_FILE(${f})`);
+      }
+      await c.query('CREATE TABLE IF NOT EXISTS shop.lines (l TEXT)');
+      await t.throwsAsync(c.query('LOAD DATA INFILE ? INTO TABLE shop.lines', ['/etc/passwd']), { code: 'ER_OPTION_PREVENTS_STATEMENT' });
+      await t.throwsAsync(c.query('LOAD DATA INFILE ? INTO TABLE shop.lines', [lc.paths.adminPasswordFile]), { code: 'ER_OPTION_PREVENTS_STATEMENT' });
+      const [[n]] = (await c.query('SELECT COUNT(*) AS n FROM shop.lines WHERE l LIKE ?', [`%${secret}%`])) as unknown as [[{ n: number }]];
+      t.is(Number(n.n), 0, "the agent's password never reached a table");
+      // its own directory works both ways
+      const own = path.join(files, `own-${Date.now()}.txt`);
+      await c.query(`SELECT 'inside' INTO OUTFILE ${mysql.escape(own)}`);
+      t.is(readFileSync(own, 'utf8'), 'inside\n');
+      const [[back]] = (await c.query('SELECT LOAD_FILE(?) AS v', [own])) as unknown as [[{ v: Buffer | null }]];
+      t.is(String(back.v), 'inside\n');
+      await c.query('LOAD DATA INFILE ? INTO TABLE shop.lines', [own]);
+      await c.query('DROP TABLE shop.lines');
+      const [[priv]] = (await c.query('SELECT @@secure_file_priv AS d')) as unknown as [[{ d: string | null }]];
+      t.is(priv.d?.replace(/\/$/, ''), files);
+    } finally {
+      await c.end();
+    }
+  };
+  await asRoot();
+  // a group cannot move it: refused by the configuration capability, and pinned after the group's values in my.cnf (prepare takes a group unchecked)
+  await t.throwsAsync(engine.configuration!.updateOverrides({ secure_file_priv: '' }, true), { instanceOf: InvalidValueError, message: /managed by the guest agent/ });
+  lc.setOverrides({ secure_file_priv: '/', max_connections: 123 });
+  await engine.lifecycle.restart();
+  t.true(readFileSync(lc.paths.cnf, 'utf8').trimEnd().split('\n').reverse().find((l) => l.startsWith('secure_file_priv'))! === `secure_file_priv = ${files}`, 'the last secure_file_priv in my.cnf is the agent\'s');
+  t.is((await engine.configuration!.effectiveSettings()).secure_file_priv, files);
+  await asRoot();
+  await engine.configuration!.updateOverrides({}, true);
+  await engine.lifecycle.restart();
+  await engine.root!.disableRoot();
 });
 
 test.serial('injection through every name is refused or stored literally; the engine is unchanged', async (t) => {

@@ -7,7 +7,7 @@
 // mariadb-backup, logical with mariadb-dump/mysqldump (restore: the SQL loaded into the running
 // server, then os_admin's password set back). Credentials reach the tools through a 0600 option
 // file, never the command line.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chownSync, readdirSync, lstatSync, createWriteStream, createReadStream } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, chownSync, readdirSync, lstatSync, createWriteStream, createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
@@ -20,6 +20,7 @@ import { findExecutable, processSink, processSource, ProcessFailedError, runProc
 import { EngineFailure, errorTail } from '../../platform/error-tail.js';
 import { readSince } from '../../../src/common/file-tail.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
+import { writePrivateFile } from '../../platform/private-file.js';
 import { generatePassword, REPLICATION_USER_PATTERN } from './admin.js';
 import type { MysqlLifecycle } from './lifecycle.js';
 import type { MysqlFamilyConfig } from './settings.js';
@@ -87,7 +88,7 @@ export class MysqlBackup implements Backup {
     const file = path.join(this.stateDir, 'backup-client.cnf');
     const pw = readFileSync(this.lifecycle.paths.adminPasswordFile, 'utf8').trim();
     const client = [`user = ${ADMIN_USER}`, `password = ${cnfQuote(pw)}`, `socket = ${this.lifecycle.paths.socket}`];
-    writeFileSync(file, [`!include ${this.lifecycle.paths.cnf}`, '[client]', ...client, '[mariadb-backup]', ...client, ''].join('\n'), { mode: 0o600 });
+    writePrivateFile(file, [`!include ${this.lifecycle.paths.cnf}`, '[client]', ...client, '[mariadb-backup]', ...client, ''].join('\n'));
     return file;
   }
 
@@ -263,7 +264,7 @@ export class MysqlBackup implements Backup {
           await conn.query('ALTER USER ?@? IDENTIFIED BY ?', [ADMIN_USER, host, pw]);
           await conn.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [ADMIN_USER, host]);
         }
-        writeFileSync(this.lifecycle.paths.adminPasswordFile, pw, { mode: 0o600 });
+        writePrivateFile(this.lifecycle.paths.adminPasswordFile, pw);
       } finally {
         conn.destroy();
       }

@@ -71,7 +71,7 @@ export function effectiveSettings(base: Record<string, unknown>, overrides: Reco
   return out;
 }
 
-/** `pinned`: options the agent sets after the overrides, so a group cannot undo them (server_id, a replica's read_only). */
+/** `pinned`: options the agent sets after the overrides, so a group cannot undo them (secure_file_priv, server_id, a replica's read_only). */
 export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, overrides: Record<string, unknown> = {}, runAs?: string, pinned: Record<string, unknown> = {}): string {
   const base = baseSettings(c, p, memoryMb, runAs);
   const lines = ['# written by the trove-ts guest agent; overrides come from the configuration group', '[mysqld]'];
@@ -81,7 +81,7 @@ export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: numbe
     for (const [k, v] of Object.entries(overrides)) lines.push(line(k, v));
   }
   if (Object.keys(pinned).length) {
-    lines.push('', '# replication identity and role (the guest agent)');
+    lines.push('', '# set by the guest agent after the group: file access, replication identity and role');
     for (const [k, v] of Object.entries(pinned)) lines.push(line(k, v));
   }
   lines.push('', '[client]', `socket = ${p.socket}`, '');

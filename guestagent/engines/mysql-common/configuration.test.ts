@@ -14,6 +14,10 @@ test('override names are option names; values scalars without control characters
   }
   t.throws(() => checkOverrides({ datadir: '/tmp' }), { instanceOf: InvalidValueError, message: /managed by the guest agent/ });
   t.throws(() => checkOverrides({ read_only: 1 }), { instanceOf: InvalidValueError });
+  for (const owned of ['secure_file_priv', 'plugin_dir', 'init_file', 'plugin_load_add']) {
+    t.throws(() => checkOverrides({ [owned]: '' }), { instanceOf: InvalidValueError, message: /managed by the guest agent/ }, owned);
+  }
+  t.throws(() => checkOverrides({ 'secure-file-priv': '' }), { instanceOf: InvalidValueError }, 'nor in its other spelling');
   t.throws(() => checkOverrides({ character_set_server: 'x\ninit_file = /tmp/evil.sql' }), { instanceOf: InvalidValueError });
   t.throws(() => checkOverrides({ max_connections: { a: 1 } }), { instanceOf: InvalidValueError });
   t.throws(() => checkOverrides({ max_connections: Number.NaN }), { instanceOf: InvalidValueError });
@@ -22,7 +26,7 @@ test('override names are option names; values scalars without control characters
 test('my.cnf: the overrides come after the memory defaults, so they win', (t) => {
   const cnf = renderMyCnf(
     { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
-    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
+    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', filesDir: '/m/files', preparedMarker: '/pm' },
     512,
     { max_connections: 250, innodb_open_files: 777 },
   );
@@ -34,7 +38,7 @@ test('my.cnf: the overrides come after the memory defaults, so they win', (t) =>
 test('effective settings: my.cnf\'s [mysqld] options by name, memory settings and the overrides on top', (t) => {
   const base = baseSettings(
     { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
-    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
+    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', filesDir: '/m/files', preparedMarker: '/pm' },
     512,
   );
   const s = effectiveSettings(base, { max_connections: 250, skip_name_resolve: false, character_set_server: 'latin1' });
@@ -54,7 +58,7 @@ test('my.cnf: server_id derived from the instance id and a replica\'s read_only 
   t.true(id >= 1 && id <= 0xfffffffe);
   const cnf = renderMyCnf(
     { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
-    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', preparedMarker: '/pm' },
+    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', filesDir: '/m/files', preparedMarker: '/pm' },
     512,
     { server_id: 1, binlog_format: 'MIXED' },
     undefined,

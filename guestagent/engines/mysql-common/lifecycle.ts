@@ -14,6 +14,7 @@ import { isAlive, readPid, startDaemon, stopProcess, waitForDaemon } from '../..
 import { EngineFailure, errorTail, lastLines, logOffset } from '../../platform/error-tail.js';
 import { readSince } from '../../../src/common/file-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
+import { writePrivateFile } from '../../platform/private-file.js';
 import { generatePassword, MysqlAdmin } from './admin.js';
 import { baseSettings, effectiveSettings, renderMyCnf, serverIdFor } from './config.js';
 import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.js';
@@ -96,13 +97,17 @@ export class MysqlLifecycle implements Lifecycle {
     return this.serverUser()?.name ?? (process.getuid?.() === 0 ? 'root' : undefined);
   }
 
-  /** What my.cnf sets after a configuration group's overrides: the server's id, a replica's (or a stopped source's) read_only. */
+  /**
+   * What my.cnf sets after a configuration group's overrides: the one directory the server's file
+   * statements reach (secure_file_priv: root's FILE privilege goes no further, not to the agent's
+   * files, the datadir or /etc), the server's id, a replica's (or a stopped source's) read_only.
+   */
   private pinned(): Record<string, string | number> {
-    return { server_id: this.serverId, ...(this.replica || this.writesStopped ? { read_only: 1 } : {}) };
+    return { secure_file_priv: this.paths.filesDir, server_id: this.serverId, ...(this.replica || this.writesStopped ? { read_only: 1 } : {}) };
   }
 
   private writeConfig(): void {
-    writeFileSync(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica, writesStopped: this.writesStopped }), { mode: 0o600 });
+    writePrivateFile(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica, writesStopped: this.writesStopped }));
     const logOptions = Object.assign({}, ...Object.values(this.logs)) as Record<string, unknown>;
     writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName(), this.pinned()), { mode: 0o644 });
   }
@@ -158,6 +163,10 @@ export class MysqlLifecycle implements Lifecycle {
     mkdirSync(this.paths.tmpDir, { recursive: true });
     chmodSync(this.paths.tmpDir, 0o700);
     if (u) chownSync(this.paths.tmpDir, u.uid, u.gid);
+    // secure_file_priv: the server's (it writes INTO OUTFILE files there), not the world's
+    mkdirSync(this.paths.filesDir, { recursive: true });
+    chmodSync(this.paths.filesDir, 0o750);
+    if (u) chownSync(this.paths.filesDir, u.uid, u.gid);
     // the socket's directory, made again before every start (a reboot empties /run)
     makeRuntimeDir(this.paths.runtimeDir, { sub: path.basename(path.dirname(this.paths.socket)), ...(u ? { owner: u } : {}) });
     checkSocketPath(this.paths.socket);
@@ -266,7 +275,7 @@ export class MysqlLifecycle implements Lifecycle {
       }
       await conn.query("DELETE FROM mysql.global_priv WHERE User = ''").catch(() => conn.query("DELETE FROM mysql.user WHERE User = ''"));
       await conn.query('DROP DATABASE IF EXISTS test');
-      writeFileSync(this.paths.adminPasswordFile, pw, { mode: 0o600 });
+      writePrivateFile(this.paths.adminPasswordFile, pw);
       // root stays only as root@localhost, with a password nobody is told (root enable makes root@%).
       const [roots] = await conn.query("SELECT Host AS host FROM mysql.user WHERE User = 'root' AND Host <> 'localhost'");
       for (const r of roots as Array<{ host: string }>) await conn.query("DROP USER 'root'@?", [r.host]);

@@ -43,6 +43,11 @@ export interface MysqlPaths {
   /** The server's own tmpdir: a starting server deletes every #sql* file in its tmpdir, so two instances never share one. */
   tmpDir: string;
   adminPasswordFile: string;
+  /**
+   * The server's secure_file_priv: the only directory SELECT ... INTO OUTFILE/DUMPFILE, LOAD DATA
+   * INFILE and LOAD_FILE() reach (<mount_point>/files, not the datadir; the server user's, 0750).
+   */
+  filesDir: string;
   preparedMarker: string;
 }
 
@@ -57,6 +62,7 @@ export function mysqlPaths(c: MysqlFamilyConfig, stateDir: string, runtimeDir = 
     errorLog: path.join(stateDir, 'mysqld.err'),
     tmpDir: path.join(stateDir, 'tmp'),
     adminPasswordFile: path.join(stateDir, 'os_admin.secret'),
+    filesDir: path.join(c.mount_point, 'files'),
     preparedMarker: path.join(c.mount_point, '.trove-prepared'),
   };
 }

@@ -2,6 +2,7 @@
 // user (the one clients use) switched off until root is enabled.
 import { createHash } from 'node:crypto';
 import type { RedisConfig, RedisPaths } from './config.js';
+import { ROOT_COMMAND_RULES } from './root.js';
 
 export const ADMIN_USER = 'os_admin';
 
@@ -11,7 +12,14 @@ export const confValue = (v: unknown): string => `"${String(v).replace(/\\/g, '\
 /** Three quarters of the RAM for the dataset, the rest for the server, forks and buffers. */
 export const maxMemoryMb = (memoryMb: number): number => Math.max(16, Math.floor(memoryMb * 0.75));
 
-export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number): string {
+/**
+ * Redis 7's switches for DEBUG and MODULE, off for every connection (the agent's too: it needs
+ * neither); older servers do not know them (and refuse to start on a directive they do not know).
+ */
+export const LOCKED_COMMANDS_DIRECTIVES: ReadonlyArray<[string, string]> = [['enable-debug-command', 'no'], ['enable-module-command', 'no']];
+
+/** `serverMajor`: the installed redis-server's major version (RedisLifecycle.serverMajor). */
+export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number, serverMajor = 7): string {
   const base: Array<[string, unknown]> = [
     ['port', c.port],
     ['unixsocket', p.socket],
@@ -24,6 +32,7 @@ export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number)
     ['appendonly', 'yes'],
     ['maxmemory', `${maxMemoryMb(memoryMb)}mb`],
     ['aclfile', p.aclFile],
+    ...(serverMajor >= 7 ? LOCKED_COMMANDS_DIRECTIVES : []),
   ];
   const bind = c.bind_host === '0.0.0.0' ? '* -::*' : confValue(c.bind_host);
   const lines = ['# written by the trove-ts guest agent; configuration group overrides are in the include at the end', `bind ${bind}`];
@@ -57,7 +66,7 @@ export function parseConf(text: string): Record<string, string | number> {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** The initial ACL file: the agent's user by its password's hash; `default` off and without a password. */
+/** The initial ACL file: the agent's user by its password's hash (every command: it replicates, configures, saves); `default` (root) off, without a password, with root's commands only. */
 export function renderAcl(adminPassword: string): string {
-  return [`user ${ADMIN_USER} on #${sha256(adminPassword)} ~* &* +@all`, 'user default off resetpass ~* &* +@all', ''].join('\n');
+  return [`user ${ADMIN_USER} on #${sha256(adminPassword)} ~* &* +@all`, `user default off resetpass ~* &* ${ROOT_COMMAND_RULES.join(' ')}`, ''].join('\n');
 }

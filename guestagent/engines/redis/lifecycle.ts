@@ -1,6 +1,7 @@
 // Prepare, start, stop and watch a Redis server on this machine (the database VM, or an
 // all-in-one instance's directory): redis.conf from the flavor, the ACL file with the agent's own
 // user, the server started detached (as run_as when the agent is root) and reached over its unix socket.
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -12,11 +13,12 @@ import { isAlive, readPid, startDaemon, stopProcess, waitForDaemon } from '../..
 import { EngineFailure, errorTail, logOffset } from '../../platform/error-tail.js';
 import { readSince } from '../../../src/common/file-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
+import type { Redis } from 'ioredis';
 import { RedisAdmin } from './admin-client.js';
 import { redisPaths, type RedisConfig, type RedisPaths } from './config.js';
-import { confValue, renderAcl, renderRedisConf, renderReplication } from './conf-files.js';
+import { confValue, LOCKED_COMMANDS_DIRECTIVES, renderAcl, renderRedisConf, renderReplication } from './conf-files.js';
 import { RedisOverrides, renderOverrides } from './overrides.js';
-import { RedisRoot, ROOT_USER } from './root.js';
+import { RedisRoot, ROOT_COMMAND_RULES, ROOT_USER } from './root.js';
 
 export class RedisLifecycle implements Lifecycle {
   readonly paths: RedisPaths;
@@ -35,6 +37,19 @@ export class RedisLifecycle implements Lifecycle {
     this.admin = new RedisAdmin(this.paths.socket, () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim());
     this.root = new RedisRoot(this.admin, () => this.applyWriteAccess());
     this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user(), this.paths.conf);
+  }
+
+  private major: number | undefined;
+
+  /** The installed redis-server's major version (`redis-server --version`: `Redis server v=7.0.15 ...`), asked once. */
+  serverMajor(): number {
+    if (this.major === undefined) {
+      const out = execFileSync(this.c.redis_server_bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+      const m = /\bv=(\d+)\./.exec(out);
+      if (!m) throw new Error(`cannot tell the version of ${this.c.redis_server_bin} from: ${out.trim().slice(0, 200)}`);
+      this.major = Number(m[1]);
+    }
+    return this.major;
   }
 
   /** The OS user the server runs as (undefined when the agent is not root: the agent's own). */
@@ -64,6 +79,12 @@ export class RedisLifecycle implements Lifecycle {
       const text = readFileSync(this.paths.conf, 'utf8');
       const pinned = text.replace(/^unixsocket .*$/m, `unixsocket ${confValue(this.paths.socket)}`);
       if (pinned !== text) writeFileSync(this.paths.conf, pinned);
+    }
+    // a redis.conf written before DEBUG and MODULE were switched off: the switches (Redis 7 and later)
+    if (existsSync(this.paths.conf) && this.serverMajor() >= 7) {
+      const text = readFileSync(this.paths.conf, 'utf8');
+      const missing = LOCKED_COMMANDS_DIRECTIVES.filter(([k]) => !new RegExp(`^${k} `, 'm').test(text));
+      if (missing.length) appendFileSync(this.paths.conf, missing.map(([k, v]) => `${k} ${confValue(v)}\n`).join(''));
     }
     // the socket's directory, made again before every start (a reboot empties /run)
     const u = this.user();
@@ -111,7 +132,7 @@ export class RedisLifecycle implements Lifecycle {
     const started = Date.now();
     this.ownFiles();
     this.writeSecrets();
-    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, spec.memoryMb), { mode: 0o600 });
+    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, spec.memoryMb, this.serverMajor()), { mode: 0o600 });
     writeFileSync(this.paths.overridesFile, renderOverrides(spec.overrides), { mode: 0o600 });
     await this.start();
     if (spec.rootPassword) await this.root.enableRoot(spec.rootPassword);
@@ -140,7 +161,7 @@ export class RedisLifecycle implements Lifecycle {
   }
 
   async reconfigure(memoryMb: number): Promise<void> {
-    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, memoryMb), { mode: 0o600 });
+    writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, memoryMb, this.serverMajor()), { mode: 0o600 });
     await this.restart();
   }
 
@@ -175,18 +196,28 @@ export class RedisLifecycle implements Lifecycle {
   }
 
   /**
-   * The clients' user (`default`, root's: the only account users reach the data with): without the
-   * write commands while the volume is full or writes are stopped, and then and on a replica (whose
-   * writes Redis refuses itself, READONLY) without the admin ones either, so that it cannot give
-   * them back to itself (ACL), leave replication (REPLICAOF) or turn replica-read-only off (CONFIG);
-   * all commands otherwise. Redis checks the rules at every command, of connections already open
-   * too (MULTI/EXEC and scripts included), and answers NOPERM. The agent's own user keeps
-   * everything; not saved to the ACL file (start applies it again).
+   * The clients' user (`default`, root's: the only account users reach the data with): root's
+   * commands (ROOT_COMMAND_RULES: none that reaches past the instance), less the write commands
+   * while the volume is full or writes are stopped, and then and on a replica (whose writes Redis
+   * refuses itself, READONLY) less the admin ones too, so that it cannot leave replication or turn
+   * replica-read-only off, nor read the source's account (CONFIG GET masterauth). Redis checks the
+   * rules at every command, of connections already open too (MULTI/EXEC and scripts included), and
+   * answers NOPERM. The agent's own user keeps everything. Saved to the ACL file (an ACL file of an
+   * older agent gave `default` +@all) and applied again at every start.
    */
   async applyWriteAccess(): Promise<void> {
     const refuseWrites = this.volumeFull || this.writesStopped();
-    const rules = ['+@all', ...(refuseWrites ? ['-@write'] : []), ...(refuseWrites || this.isReplica() ? ['-@admin'] : [])];
-    await this.admin.run((r) => r.call('ACL', 'SETUSER', ROOT_USER, ...rules));
+    const rules = [...ROOT_COMMAND_RULES, ...(refuseWrites ? ['-@write'] : []), ...(refuseWrites || this.isReplica() ? ['-@admin'] : [])];
+    await this.admin.run(async (r) => {
+      await r.call('ACL', 'SETUSER', ROOT_USER, ...rules);
+      await this.saveAcl(r);
+    });
+  }
+
+  /** ACL SAVE, and the file 0600 again (Redis writes a new file with its umask's mode, 0644, and renames it over the old one). */
+  async saveAcl(r: Redis): Promise<void> {
+    await r.call('ACL', 'SAVE');
+    chmodSync(this.paths.aclFile, 0o600);
   }
 
   async filesystemStats(): Promise<FsStats> {

@@ -108,6 +108,86 @@ if (!existsSync(BIN)) {
     t.is(await withClient('Chosen-redis-pw-1', (r) => r.get('greeting')), 'hello');
   });
 
+  /** What root must not run (each refused with NOPERM before it runs: a SHUTDOWN let through would end the file's server). */
+  const REFUSED_TO_ROOT: string[][] = [
+    ['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'SET', 'dbfilename', 'x.rdb'], ['CONFIG', 'SET', 'maxmemory', '1gb'], ['CONFIG', 'REWRITE'],
+    ['MODULE', 'LOAD', '/tmp/x.so'], ['MODULE', 'LIST'], ['DEBUG', 'SLEEP', '0'], ['DEBUG', 'RELOAD'],
+    ['REPLICAOF', '127.0.0.1', '1'], ['SLAVEOF', '127.0.0.1', '1'], ['REPLICAOF', 'NO', 'ONE'],
+    ['MIGRATE', '169.254.169.254', '80', 'greeting', '0', '1000'], ['SYNC'], ['PSYNC', '?', '-1'], ['REPLCONF', 'listening-port', '1'], ['FAILOVER'], ['SHUTDOWN', 'NOSAVE'],
+    ['ACL', 'SETUSER', 'default', '+@all'], ['ACL', 'SETUSER', 'evil', 'on', '>x', '+@all'], ['ACL', 'DELUSER', 'os_admin'], ['ACL', 'LIST'], ['ACL', 'GETUSER', 'os_admin'], ['ACL', 'USERS'], ['ACL', 'SAVE'], ['ACL', 'LOAD'], ['ACL', 'LOG'],
+    ['RESTORE', 'restored', '0', 'x'], ['CLUSTER', 'MEET', '127.0.0.1', '1'], ['PFDEBUG', 'GETREG', 'greeting'], ['PFSELFTEST'],
+  ];
+
+  /** As root: each of REFUSED_TO_ROOT answers NOPERM (in a script too), the data and DBA commands work. */
+  const rootIsBounded = async (t: import('ava').ExecutionContext, password: string) => {
+    await withClient(password, async (r) => {
+      for (const cmd of REFUSED_TO_ROOT) {
+        // Redis 7 answers DEBUG and MODULE LOAD with its switch's error before the ACL's (enable-*-command no); ACL DRYRUN below shows the ACL refuses them too
+        const message = ['DEBUG', 'MODULE'].includes(cmd[0]!) ? new RegExp(`^(ERR ${cmd[0]} command not allowed|NOPERM this user has no permissions to run the '${cmd[0]!.toLowerCase()}(\\|[a-z]+)?' command)`) : /^NOPERM this user has no permissions to run the '[a-z|-]+' command/;
+        await t.throwsAsync(r.call(cmd[0]!, ...cmd.slice(1)), { message }, cmd.join(' '));
+      }
+      // from a script (CONFIG and MODULE no script may run at all) or a transaction neither
+      await t.throwsAsync(r.call('EVAL', "return redis.call('RESTORE', 'restored', '0', 'x')", '0'), { message: /The user executing the script can't run this command/ }, 'nor from a script');
+      const tx = await r.multi().set('in-tx', '1').call('REPLICAOF', '127.0.0.1', '1').exec().catch((e: Error) => e);
+      t.regex(String((tx as Error).message ?? tx), /EXECABORT|NOPERM/, 'nor in MULTI/EXEC');
+      t.is(await r.get('in-tx'), null);
+      t.is(await r.set('bounded', 'yes'), 'OK');
+      t.is(await r.get('bounded'), 'yes');
+      t.is(await r.call('ACL', 'WHOAMI'), 'default');
+      t.regex(String(await r.call('INFO', 'server')), /redis_version:/);
+      t.true(((await r.call('KEYS', '*')) as string[]).includes('bounded'));
+      t.deepEqual(await r.call('CONFIG', 'GET', 'maxmemory'), ['maxmemory', String(384 * 1024 * 1024)]);
+      t.regex(String(await r.call('CLIENT', 'LIST')), /user=default/);
+      t.true(Array.isArray(await r.call('SLOWLOG', 'GET', '1')));
+      t.is(typeof (await r.call('LASTSAVE')), 'number');
+      await r.select(1);
+      await r.set('scratch', '1');
+      t.is(await r.call('FLUSHDB'), 'OK');
+      t.is(await r.dbsize(), 0);
+    });
+    t.is(await engine.lifecycle.health(), 'healthy', 'the server is up: SHUTDOWN did not run');
+    for (const cmd of REFUSED_TO_ROOT) {
+      const dry = String(await admin().run((r) => r.call('ACL', 'DRYRUN', 'default', ...cmd)));
+      t.regex(dry, /^This user has no permissions to run the '[a-z|-]+' command/, `the ACL refuses ${cmd.join(' ')}`);
+    }
+    t.is(await admin().run((r) => r.call('ACL', 'DRYRUN', 'default', 'SET', 'k', 'v')), 'OK');
+    t.is(await configGet('dir'), (engine.lifecycle as RedisLifecycle).paths.dataDir);
+    t.is(await configGet('dbfilename'), 'dump.rdb');
+  };
+
+  test.serial("root: no CONFIG SET, MODULE, DEBUG, REPLICAOF, MIGRATE, SHUTDOWN, ACL changes (NOPERM), data and DBA commands work; kept in the ACL file, after a restart; DEBUG and MODULE off for the agent too", async (t) => {
+    const lc = engine.lifecycle as RedisLifecycle;
+    const { password } = await engine.root!.enableRoot('Chosen-redis-pw-1');
+    await rootIsBounded(t, password);
+    // saved in the ACL file (Redis writes the rules in a form of its own): read back from it, the same refusals
+    t.notRegex(readFileSync(lc.paths.aclFile, 'utf8'), /^user default .*\+@all$/m);
+    t.is(statSync(lc.paths.aclFile).mode & 0o777, 0o600, 'the ACL file stays 0600 after ACL SAVE');
+    await admin().run((r) => r.call('ACL', 'LOAD'));
+    await rootIsBounded(t, password);
+    await engine.lifecycle.restart();
+    await rootIsBounded(t, password);
+    // an ACL file of an older agent (`default` +@all) is narrowed at the start, and saved so
+    const acl = readFileSync(lc.paths.aclFile, 'utf8');
+    await engine.lifecycle.stop();
+    const older = acl.replace(/^(user default on #[0-9a-f]{64} ~\* &\* ).*$/m, '$1+@all');
+    t.not(older, acl);
+    writeFileSync(lc.paths.aclFile, older, { mode: 0o600 });
+    await engine.lifecycle.start();
+    await rootIsBounded(t, password);
+    t.notRegex(readFileSync(lc.paths.aclFile, 'utf8'), /^user default .*\+@all$/m, 'and saved so');
+    // Redis 7: DEBUG and MODULE switched off in redis.conf, for every connection (the agent's own too)
+    t.regex(readFileSync(lc.paths.conf, 'utf8'), /^enable-debug-command "no"$/m);
+    t.regex(readFileSync(lc.paths.conf, 'utf8'), /^enable-module-command "no"$/m);
+    await t.throwsAsync(admin().run((r) => r.call('DEBUG', 'SLEEP', '0')), { message: /DEBUG command not allowed/ });
+    await t.throwsAsync(admin().run((r) => r.call('MODULE', 'LOAD', '/tmp/x.so')), { message: /MODULE command not allowed/ });
+    // a redis.conf of an older agent gets the switches at the next start
+    await engine.lifecycle.stop();
+    writeFileSync(lc.paths.conf, readFileSync(lc.paths.conf, 'utf8').replace(/^enable-(debug|module)-command .*\n/gm, ''), { mode: 0o600 });
+    await engine.lifecycle.start();
+    await t.throwsAsync(admin().run((r) => r.call('DEBUG', 'SLEEP', '0')), { message: /DEBUG command not allowed/ });
+    t.is(await admin().run((r) => r.get('bounded')), 'yes');
+  });
+
   test.serial('configuration: applied live, kept across a restart through the include file, removable', async (t) => {
     await engine.configuration!.updateOverrides({ 'maxmemory-policy': 'volatile-lru', timeout: 300 }, false);
     await engine.configuration!.applyOverrides({ 'maxmemory-policy': 'volatile-lru', timeout: 300 });

@@ -8,7 +8,7 @@
 // source) loses nothing and new keys flow the other way; detach makes a member writable and deaf
 // to its source; cleanup drops the account; a replica its source refuses fails its prepare. No
 // password in any log line.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -88,6 +88,19 @@ const get = (a: Agent, key: string) => as(a, (r) => r.get(key));
 const txnOf = async (a: Agent) => guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
 const waitForTxn = (a: Agent, txn: string, timeout: number) => a.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout }), ctx('wait_for_txn'));
 const info = (a: Agent) => a.lc.admin.run(async (r) => String(await r.info('replication')));
+
+/** Root on a member (source or replica, before and after a switchover or restart): nothing that reaches past the instance or takes replication from the agent (NOPERM). */
+async function rootIsBounded(t: ExecutionContext, a: Agent, other: Agent | undefined, what: string): Promise<void> {
+  const refused = [
+    ['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'SET', 'dbfilename', 'x.rdb'], ['CONFIG', 'REWRITE'], ['MODULE', 'LIST'], ['REPLICAOF', '127.0.0.1', String(other?.port ?? 1)], ['SLAVEOF', 'NO', 'ONE'],
+    ['MIGRATE', '169.254.169.254', '80', 'k:1', '0', '1000'], ['SYNC'], ['PSYNC', '?', '-1'], ['FAILOVER'], ['SHUTDOWN', 'NOSAVE'], ['ACL', 'SETUSER', 'default', '+@all'], ['ACL', 'LIST'],
+  ];
+  await as(a, async (r) => {
+    for (const cmd of refused) await t.throwsAsync(r.call(cmd[0]!, ...cmd.slice(1)), { message: /^NOPERM this user has no permissions/ }, `${what}: ${cmd.join(' ')}`);
+    t.is(await r.get('k:1'), 'v1', `${what}: root reads`);
+  });
+  t.regex(await info(a), /connected_slaves|master_link_status/, `${what}: still up`);
+}
 
 async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   for (const deadline = Date.now() + ms; ; ) {
@@ -183,6 +196,10 @@ test.serial('replica: prepared from the source\'s backup with snapshot.master, i
   await t.throwsAsync(client(replica.port, { password: rootOnReplica._password }, (r) => r.set('x', '1')), { message: /READONLY/ });
   await t.throwsAsync(client(replica.port, { password: rootOnReplica._password }, (r) => r.call('REPLICAOF', 'NO', 'ONE')), { message: /NOPERM/ });
   replica.rootPw = rootOnReplica._password;
+  await rootIsBounded(t, replica, source, 'the replica');
+  // nor can it read the source's replication account there (CONFIG GET masterauth)
+  await t.throwsAsync(as(replica, (r) => r.call('CONFIG', 'GET', 'masterauth')), { message: /NOPERM/ });
+  await rootIsBounded(t, source, replica, 'the source');
   // the source's replication accounts are not restored (the ACL file is never in a backup)
   t.false((await replica.lc.admin.run((r) => r.call('ACL', 'USERS')) as string[]).some((u) => u.startsWith('repl_')));
   // the replica's own root password, not the source's
@@ -203,6 +220,7 @@ test.serial('replica: after a restart it still replicates and refuses writes', a
   // a full volume getting room again does not give the clients' user REPLICAOF back
   await replica.engine.lifecycle.setReadOnly(false);
   await t.throwsAsync(as(replica, (r) => r.call('REPLICAOF', 'NO', 'ONE')), { message: /NOPERM/ });
+  await rootIsBounded(t, replica, source, 'the replica after restarts');
 });
 
 test.serial('get_last_txn / wait_for_txn: `<replid>:<offset>`; at once for a position it has, a clear error within the timeout for one that never comes', async (t) => {
@@ -271,6 +289,9 @@ test.serial('switchover: the source read-only, the replica catches up and become
   await t.throwsAsync(as(source, (r) => r.set('x', '1')), { message: /READONLY/ });
   await waitForTxn(source, await txnOf(replica), 10);
   t.false((await source.lc.admin.run((r) => r.call('ACL', 'USERS')) as string[]).some((u) => u.startsWith('repl_')), 'a member that follows keeps no replication account');
+  // root's limits on both sides of the switch: the promoted member's root and the one that now follows
+  await rootIsBounded(t, replica, source, 'the promoted replica');
+  await rootIsBounded(t, source, replica, 'the old source, now a replica');
 });
 
 test.serial('detach_replica: writable, keeps its data, no longer receives the source\'s keys, also after a restart; twice is fine', async (t) => {

@@ -94,7 +94,7 @@ export class RedisReplication implements Replication {
       // made again from nothing (a connection with an older password is closed by DELUSER)
       await r.call('ACL', 'DELUSER', name);
       await r.call('ACL', 'SETUSER', name, 'reset', 'on', `>${password}`, ...REPLICATION_RULES);
-      await r.call('ACL', 'SAVE');
+      await this.lifecycle.saveAcl(r);
     }).catch((err: unknown) => {
       throw new Error(`could not create the replication account ${name}: ${scrub(err, password)}`);
     });
@@ -106,7 +106,7 @@ export class RedisReplication implements Replication {
     const name = replicationUserFor(replicaId);
     await this.run(async (r) => {
       await r.call('ACL', 'DELUSER', name);
-      await r.call('ACL', 'SAVE');
+      await this.lifecycle.saveAcl(r);
     });
     this.log.info({ replica_id: replicaId, user: name }, 'replication account removed');
   }
@@ -116,7 +116,7 @@ export class RedisReplication implements Replication {
     const users = ((await r.call('ACL', 'USERS')) as string[]).filter((u) => REPLICATION_USER.test(u));
     if (users.length) {
       await r.call('ACL', 'DELUSER', ...users);
-      await r.call('ACL', 'SAVE');
+      await this.lifecycle.saveAcl(r);
     }
     return users;
   }
