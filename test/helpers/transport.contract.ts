@@ -123,7 +123,7 @@ export function transportContract(test: TestFn, make: () => Promise<Transport>, 
     const { server, handlers } = await pair(t, started, 'one', serverLog.log);
     await server.serve(name, demo, handlers);
     const gone = await pair(t);
-    const pending = gone.client.stub(demo, name).slow({ ms: 400 });
+    const pending = gone.client.stub(demo, name).slow({ ms: 400 }, { timeoutMs: 120_000 }); // closed long before: a loaded machine took over 5 s to deliver it
     await until(() => started.length > 0);
     await gone.client.close();
     await t.throwsAsync(pending, { message: 'RPC client closed' });

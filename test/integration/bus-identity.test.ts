@@ -19,7 +19,7 @@ import { renderGuestConfig } from '../../src/taskmanager/guest-config.js';
 const echo = defineContract({ echo: { kind: 'call', since: '1.0', args: z.object({ v: z.string() }), result: z.string() } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const transport = (url: string, repliesViaExchange = false) =>
-  new AmqpTransport({ urls: amqpUrls(url), exchange: 'trove', log: quietLog, heartbeatSeconds: 5, retryIntervalMs: 100, retryBackoffMs: 100, retryMaxMs: 300, connectTimeoutMs: 5000, repliesViaExchange });
+  new AmqpTransport({ urls: amqpUrls(url), exchange: 'trove', log: quietLog, heartbeatSeconds: 5, retryIntervalMs: 100, retryBackoffMs: 100, retryMaxMs: 300, connectTimeoutMs: 30_000, repliesViaExchange });
 
 async function userExists(base: string, user: string): Promise<boolean> {
   const r = await fetch(`${base}api/users/${encodeURIComponent(user)}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
@@ -39,7 +39,7 @@ async function setup(t: import('ava').ExecutionContext) {
   });
   const service = transport(vhost.url);
   closers.push(() => service.close());
-  const tm = new RpcClient(service, quietLog, { timeoutMs: 5000 });
+  const tm = new RpcClient(service, quietLog, { timeoutMs: 30_000 });
   closers.push(() => tm.close());
   const conductor: Buffer[] = [];
   for (const q of ['taskmanager', 'trove-conductor']) await service.declare(q, [q], { durable: true });
