@@ -23,7 +23,8 @@ import { cloud, cloudTest, cloudTroveConfig, deleteImage, demoIdentity, manageme
 const test = await cloudTest(anyTest);
 const svc = serviceIdentity();
 const demo = demoIdentity();
-const USAGE_TIMEOUT = 30;
+// the whole build's deadline (boot included): on a loaded machine the fake driver's boots took over 30 s
+const USAGE_TIMEOUT = 60;
 const FLAVOR = cloud.CLOUD_FLAVORS!.split(':')[0]!;
 const state: { cp?: ControlPlane; http?: AxiosInstance; imageId?: string; netId?: string; demoToken?: string } = {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +74,8 @@ async function untilActiveServer(instanceId: string): Promise<NovaServer> {
   // generous: on a loaded 2-core machine the fake driver's boots queue behind each other
   for (let i = 0; i < 180; i++) {
     const [s] = await serversOf(instanceId);
-    if (s?.status === 'ACTIVE') return s;
+    // Nova may show ACTIVE before its network info cache has the port's address
+    if (s?.status === 'ACTIVE' && Object.keys(s.addresses ?? {}).length) return s;
     if (s?.status === 'ERROR') throw new Error(`the Nova server of ${instanceId} went to ERROR`);
     await sleep(1000);
   }
