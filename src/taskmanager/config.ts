@@ -34,6 +34,9 @@ export const taskmanagerDefaults = z.object({
   backup_aes_cbc_key: opt.str('default_aes_cbc_key'),
   /** (trove-ts) Seconds a backup may run before it is marked FAILED. */
   backup_timeout: opt.int(6 * 3600, 10),
+  /** (trove-ts) The container of the guests' archived transaction logs (their log_archive_container):
+   * an instance's archive goes with the instance (compute_driver = local, where guests archive). */
+  log_archive_container: opt.str('database_backups'),
   /** Seconds without a guest heartbeat after which a running backup is marked FAILED. */
   agent_heartbeat_expiry: opt.int(90, 1),
   /** (trove-ts) Seconds between the taskmanager's passes over backup schedules (due runs, retention). */

@@ -37,7 +37,7 @@ export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
           const r = await row(s.instanceId);
           const server = r?.compute_instance_id ?? (await ctx.compute.findServerForInstance(s.instanceId).catch(() => undefined))?.id;
           const volume = r?.volume_id ?? (await ctx.volumes.findVolume(`trove-${s.instanceId}`).catch(() => undefined))?.id;
-          s.data.leftovers = await teardownResources(ctx, { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}`, busOf: s.instanceId }, s.log);
+          s.data.leftovers = await teardownResources(ctx, { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}`, busOf: s.instanceId, logArchiveOf: s.instanceId }, s.log);
           await s.save();
           if (s.data.leftovers.length) throw new Error(`could not remove: ${s.data.leftovers.join('; ')}`);
         },
