@@ -2,6 +2,7 @@
 // (or the all-in-one directory) and reports the result to the conductor; restoreInto runs during
 // prepare, before the instance is handed to its user. An engine without the Backup capability, or
 // any failure, is reported as FAILED: never a backup that claims success.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { scrubSecrets, type Logger } from '../src/common/log.js';
 import type { Handlers, Stub } from '../src/rpc/contract.js';
 import type { GuestContract } from '../src/rpc/contracts/guest.js';
@@ -21,6 +22,41 @@ export interface BackupHandlerOptions {
   conductor: Stub<ConductorContract>;
   log: Logger;
   config: BackupConfig;
+  /**
+   * Where the ids of the backups running now are kept (a file in the agent's state directory): a
+   * backup the agent was running when it died is reported FAILED when it starts again
+   * (reportInterruptedBackups), instead of staying BUILDING while the new agent's heartbeats keep
+   * the taskmanager waiting. Without it they are remembered in memory only.
+   */
+  runningFile?: string | undefined;
+}
+
+/** Why a backup cut short by the agent's end failed. */
+export const INTERRUPTED_REASON = 'the guest agent stopped while the backup was running (it was restarted)';
+
+function readRunning(file: string | undefined): string[] {
+  if (!file || !existsSync(file)) return [];
+  try {
+    const ids = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return []; // torn by the agent's death mid-write: nothing to report
+  }
+}
+
+/**
+ * At the agent's start: every backup the previous agent was running (its process killed, its VM
+ * rebooted) is reported FAILED with the reason; the taskmanager's flow then removes what it stored.
+ */
+export async function reportInterruptedBackups(o: Pick<BackupHandlerOptions, 'instanceId' | 'conductor' | 'log' | 'runningFile'>): Promise<string[]> {
+  // read and cleared before the first await: a backup this agent starts meanwhile is its own
+  const ids = readRunning(o.runningFile);
+  if (o.runningFile) rmSync(o.runningFile, { force: true });
+  for (const id of ids) {
+    o.log.warn({ backup_id: id }, 'backup interrupted by the end of the previous guest agent: reported failed');
+    await o.conductor.update_backup({ instance_id: o.instanceId, backup_id: id, sent: Date.now() / 1000, state: 'FAILED', success: false, fail_reason: INTERRUPTED_REASON });
+  }
+  return ids;
 }
 
 const GB = 1024 ** 3;
@@ -47,6 +83,13 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
   // still going is not started twice (two runs would write the same object), a finished one is
   // reported again instead of being redone.
   const running = new Set<string>();
+  const remember = () => {
+    try {
+      if (o.runningFile) writeFileSync(o.runningFile, JSON.stringify([...running]), { mode: 0o600 });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not record the running backups'); // never in the way of a report
+    }
+  };
   const outcomes = new Map<string, Record<string, unknown>>();
   return {
     // a cast: the backup runs in the background and reports through the conductor
@@ -68,9 +111,11 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
         outcomes.set(info.id, fields);
         if (outcomes.size > REMEMBERED_OUTCOMES) outcomes.delete(outcomes.keys().next().value as string);
         running.delete(info.id);
+        remember();
         await report(fields);
       };
       running.add(info.id);
+      remember();
       const run = async () => {
         const started = Date.now();
         try {

@@ -17,6 +17,7 @@ import { backupDefaults } from './backup/config.js';
 import { guestLogDefaults } from './guest-log/config.js';
 import { startLogArchiver } from './backup/log-archive.js';
 import { StatusReporter, guestHandlers } from './manager.js';
+import { reportInterruptedBackups } from './backup-handlers.js';
 import { VolumeQuota } from './platform/volume-quota.js';
 
 if (process.argv.includes('--detect-engines')) {
@@ -46,12 +47,14 @@ await runService('trove-guestagent', async () => {
   const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
   const options = { instanceId: c.guest_id, engine, conductor, log, quota, backupConfig: configSection(raw, 'DEFAULT', backupDefaults),
     guestLogs: { config: configSection(raw, 'DEFAULT', guestLogDefaults), stateFile: path.join(c.state_dir, 'guest-logs.json') },
-    prepareFailedFile: path.join(c.state_dir, 'prepare-failed') };
+    prepareFailedFile: path.join(c.state_dir, 'prepare-failed'), runningBackupsFile: path.join(c.state_dir, 'running-backups.json') };
   const reporter = new StatusReporter(options);
   const server = new RpcServer(transport, log);
 
   // After a reboot of the agent (or its VM), bring a prepared engine back up (not one whose prepare failed).
   if ((await engine.lifecycle.prepared()) && reporter.prepareFailure() === undefined) await engine.lifecycle.start().catch((err) => log.error({ err: err.message }, 'could not start the engine'));
+  // backups the previous agent did not finish (read before this one serves): FAILED, with the reason
+  void reportInterruptedBackups({ instanceId: c.guest_id, conductor, log, runningFile: options.runningBackupsFile }).catch((err) => log.error({ err: (err as Error).message }, 'could not report the interrupted backups'));
   await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own });
   log.info({ engine: engine.name }, 'guest agent serving');
 

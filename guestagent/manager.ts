@@ -32,6 +32,8 @@ export interface GuestManagerOptions {
    * started again after a reboot of the agent. Without it the failure is remembered in memory only.
    */
   prepareFailedFile?: string | undefined;
+  /** Where the running backups are kept (see BackupHandlerOptions.runningFile). */
+  runningBackupsFile?: string | undefined;
 }
 
 /** Why a prepare failed: the reason (the engine's own words) and the log lines behind it. */
@@ -124,7 +126,7 @@ function unsupported(what: string): never {
 export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter): Handlers<GuestContract> {
   const { engine, log } = o;
   const lc = engine.lifecycle;
-  const backupOptions = { instanceId: o.instanceId, engine, conductor: o.conductor, log, config: o.backupConfig };
+  const backupOptions = { instanceId: o.instanceId, engine, conductor: o.conductor, log, config: o.backupConfig, runningFile: o.runningBackupsFile };
   const configuration = () => {
     if (!engine.configuration) throw new NotSupportedError(`Configuration groups are not supported for the '${engine.name}' datastore.`);
     return engine.configuration;

@@ -133,10 +133,11 @@ export function newBackupInfo(
   };
 }
 
-export async function setBackupState(db: Db | Knex.Transaction, id: string, state: BackupState, only?: readonly BackupState[]): Promise<number> {
+/** `failReason`: why it is FAILED (shown by backup show). */
+export async function setBackupState(db: Db | Knex.Transaction, id: string, state: BackupState, only?: readonly BackupState[], failReason?: string): Promise<number> {
   const q = db('backups').where({ id, deleted: false });
   if (only) q.whereIn('state', only as BackupState[]);
-  return q.update({ state, updated: new Date() });
+  return q.update({ state, updated: new Date(), ...(failReason !== undefined ? { fail_reason: failReason } : {}) });
 }
 
 export async function markBackupDeleted(db: Db | Knex.Transaction, id: string): Promise<void> {

@@ -64,7 +64,11 @@ export type QuotaDeltas = Partial<Record<QuotaResource, number>>;
 /** Creates the usage rows the deltas touch, outside any transaction (so locking reads find them). */
 export async function ensureUsageRows(db: Db, projectId: string, deltas: QuotaDeltas): Promise<void> {
   const now = new Date();
-  for (const resource of Object.keys(deltas)) {
+  // the rows that exist are read without a lock: an INSERT IGNORE on an existing row takes a shared
+  // lock on it, which applyUsage's FOR UPDATE then upgrades, and two such transactions (two backup
+  // deletes of a project) deadlock on the upgrade
+  const present = new Set((await db('quota_usages').where({ tenant_id: projectId }).whereIn('resource', Object.keys(deltas)).select('resource')).map((r: { resource: string }) => r.resource));
+  for (const resource of Object.keys(deltas).filter((r) => !present.has(r))) {
     await db('quota_usages')
       .insert({ id: randomUUID(), tenant_id: projectId, resource, in_use: 0, reserved: 0, created: now, updated: now })
       .onConflict(['tenant_id', 'resource'])

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { opt } from '../common/config/schema.js';
 import { computeDriverSection } from '../clients/config.js';
 import { TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
+import { DEFAULT_LOG_ARCHIVE_CONTAINER } from '../common/log-archive-names.js';
 
 export const taskmanagerDefaults = z.object({
   ...computeDriverSection.shape,
@@ -34,6 +35,9 @@ export const taskmanagerDefaults = z.object({
   backup_aes_cbc_key: opt.str('default_aes_cbc_key'),
   /** (trove-ts) Seconds a backup may run before it is marked FAILED. */
   backup_timeout: opt.int(6 * 3600, 10),
+  /** (trove-ts) The container of the guests' archived transaction logs (their log_archive_container):
+   * an instance's archive goes with the instance (compute_driver = local, where guests archive). */
+  log_archive_container: opt.str(DEFAULT_LOG_ARCHIVE_CONTAINER),
   /** Seconds without a guest heartbeat after which a running backup is marked FAILED. */
   agent_heartbeat_expiry: opt.int(90, 1),
   /** (trove-ts) Seconds between the taskmanager's passes over backup schedules (due runs, retention). */

@@ -42,9 +42,6 @@ export interface TaskContext {
    * its config gets; absent: the guests share the service's transport_url (in-process bus, or
    * RabbitMQ with [rabbit_management] guest_users = false). */
   guestBus?: { accounts: BusAccounts; transportUrl(instanceId: string, password: string): string } | undefined;
-  /** Where the guests archive their transaction logs, when the control plane can reach it (the
-   * all-in-one object directory, `log_archive_storage = local`); they go with their instance. */
-  logArchive?: { store: ObjectStore; container: string } | undefined;
   scheduleTrusts?: { delegation: TrustDelegation; swiftUrl(info: TokenInfo, token: string): Promise<string> } | undefined;
 }
 

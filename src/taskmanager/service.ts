@@ -18,7 +18,6 @@ import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
 import { LocalNetwork } from '../clients/local/network.js';
 import { LocalObjectStore } from '../clients/local/object-store.js';
-import { DEFAULT_LOG_ARCHIVE_CONTAINER } from '../common/log-archive-names.js';
 import { SwiftObjectStore } from '../clients/openstack/swift.js';
 import type { ObjectStore } from '../clients/object-store.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
@@ -49,7 +48,7 @@ function drivers(raw: RawConfig, driver: 'openstack' | 'local') {
     const local = configSection(raw, 'local', localSection);
     const volumes = new LocalVolumes(local);
     const objects = new LocalObjectStore(local);
-    return { compute: new LocalCompute(local, (id) => volumes.dir(id)), volumes, network: new LocalNetwork(), objectStore: () => objects, logArchive: { store: objects, container: DEFAULT_LOG_ARCHIVE_CONTAINER } };
+    return { compute: new LocalCompute(local, (id) => volumes.dir(id)), volumes, network: new LocalNetwork(), objectStore: () => objects };
   }
   const identity = identityConfig(raw);
   if (!keystoneConfigured(identity)) {

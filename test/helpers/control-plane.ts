@@ -1,7 +1,9 @@
 // The whole control plane for the cross-process tiers: a throwaway MariaDB database, a RabbitMQ
 // vhost, trove-api (in-process, admin token), trove-conductor (in-process) and trove-taskmanager
 // (in-process, or as real child processes that a test may kill), with the local compute driver
-// running each instance's guest agent as a process managing a real mariadbd.
+// running each instance's guest agent as a process managing a real mariadbd. With `viaProxies`,
+// every process (guests included) reaches MariaDB and RabbitMQ through TCP proxies the test may
+// cut or stall (test/helpers/tcp-proxy.ts); the test's own `tdb.db` goes straight to MariaDB.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,8 @@ import { killOnExit, killUnder, reapOnExit } from './reap.js';
 import { claimSubnet, releaseSubnet } from './subnets.js';
 import { SecretWatch } from './secret-watch.js';
 import { logScanLine } from './log-scan.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { parseConnectionUrl, type MysqlTarget } from '../../src/db/config.js';
 
 export const ADMIN_TOKEN = 'cp-admin-token-7f3e';
 
@@ -34,6 +38,8 @@ export interface ControlPlane {
   logs: string[];
   http: AxiosInstance;
   taskmanager?: Taskmanager;
+  /** with `viaProxies`: what stands between every process and MariaDB, and RabbitMQ */
+  proxies?: { database: TcpProxy; rabbit: TcpProxy };
   spawnTaskmanager(): ChildProcess;
   stop(): Promise<void>;
 }
@@ -42,6 +48,25 @@ export interface ControlPlaneOptions {
   inProcessTaskmanager?: boolean;
   config?: Record<string, Record<string, string>>;
   guestConfig?: string;
+  viaProxies?: boolean;
+}
+
+/** `url` with its host:port replaced by the proxy's (127.0.0.1:port). */
+function through(url: string, host: string, port: number, proxy: TcpProxy): string {
+  const out = url.replace(`@${host}:${port}/`, `@127.0.0.1:${proxy.port}/`);
+  if (out === url) throw new Error(`cannot put a proxy in ${url.replace(/\/\/[^@]*@/, '//…@')}`);
+  return out;
+}
+
+async function proxiesFor(tdb: ThrowawayDb, vhost: Vhost) {
+  const db = parseConnectionUrl(tdb.url) as MysqlTarget;
+  const rabbit = /@([^:/]+):(\d+)\//.exec(vhost.url)!;
+  const proxies = { database: await startTcpProxy({ host: db.host, port: db.port }), rabbit: await startTcpProxy({ host: rabbit[1]!, port: Number(rabbit[2]) }) };
+  return {
+    proxies,
+    dbUrl: through(tdb.url, db.host, db.port, proxies.database),
+    transportUrl: through(vhost.url, rabbit[1]!, Number(rabbit[2]), proxies.rabbit),
+  };
 }
 
 export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -53,9 +78,10 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
   const guestConf = path.join(stateDir, 'guest-extra.conf');
   writeFileSync(guestConf, o.guestConfig ?? '[DEFAULT]\nlog_level = info\n');
   const subnet = claimSubnet(); // of its own among the test files running now
+  const via = o.viaProxies ? await proxiesFor(tdb, vhost) : undefined;
   const sections: Record<string, Record<string, string>> = {
     DEFAULT: {
-      transport_url: vhost.url,
+      transport_url: via?.transportUrl ?? vhost.url,
       compute_driver: 'local',
       report_interval: '2',
       server_sync_interval: '2',
@@ -70,7 +96,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
       allow_insecure_default_keys: 'true',
       ...(o.config?.DEFAULT ?? {}),
     },
-    database: { connection: tdb.url },
+    database: { connection: via?.dbUrl ?? tdb.url },
     local: { state_dir: stateDir, address_subnet: String(subnet), guest_config_file: guestConf, ...(o.config?.local ?? {}) },
   };
   for (const [k, v] of Object.entries(o.config ?? {})) if (k !== 'DEFAULT' && k !== 'local') sections[k] = v;
@@ -96,6 +122,7 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
     stateDir,
     logs,
     taskmanager,
+    ...(via ? { proxies: via.proxies } : {}),
     http,
     spawnTaskmanager() {
       const child = spawn(process.execPath, [`${REPO}bin/trove-taskmanager.js`, '--config-file', confFile], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -110,6 +137,8 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
       await conductor.stop();
       await api.close();
       const scan = watch.scan(logs);
+      await via?.proxies.database.close();
+      await via?.proxies.rabbit.close();
       // any guest agent or engine still running under the state dir
       await killUnder(stateDir);
       rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });

@@ -4,11 +4,10 @@
 // acknowledged and lost, leaving the instance in BUILD for ever) and recorded once the database
 // is back. A cast that fails for another reason is not put back (no poison loop).
 import test from 'ava';
-import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { createThrowawayDb } from '../helpers/throwaway-db.js';
 import { createVhost, listQueues } from '../helpers/rabbit.js';
-import { freeTcpPort } from '../helpers/ports.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { capturingLog } from '../helpers/transport.contract.js';
 import { testSetting } from '../helpers/settings.js';
 import { parseConnectionUrl, type MysqlTarget } from '../../src/db/config.js';
@@ -26,41 +25,11 @@ import { taskmanagerDefaults } from '../../src/taskmanager/config.js';
 import { taskmanagerHandlers } from '../../src/taskmanager/manager.js';
 import type { TaskContext } from '../../src/taskmanager/context.js';
 
-/** A TCP proxy to the machine's MariaDB that can be cut (connections dropped, new ones refused). */
-async function dbProxy(target: { host: string; port: number }) {
-  const port = await freeTcpPort();
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  const up = () =>
-    new Promise<void>((resolve) => {
-      if (server) return resolve();
-      server = net.createServer((client) => {
-        const upstream = net.connect(target.port, target.host);
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => undefined);
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-  const down = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      if (!server) return resolve();
-      server.close(() => resolve());
-      server = undefined;
-    });
-  await up();
-  return { port, up, down };
-}
-
 test('a create_instance cast while the database is cut is put back and recorded once it is back', async (t) => {
   const tdb = await createThrowawayDb();
   const vhost = createVhost();
   const target = parseConnectionUrl(testSetting('TROVE_TEST_MYSQL_URL', 'mysql+pymysql://root:@127.0.0.1:3306/mysql')) as MysqlTarget;
-  const proxy = await dbProxy({ host: target.host, port: target.port });
+  const proxy = await startTcpProxy({ host: target.host, port: target.port });
   const db = openDatabase({ connection: { ...target, socketPath: undefined, host: '127.0.0.1', port: proxy.port, database: tdb.name }, max_pool_size: 2 });
   const { log, text } = capturingLog();
   const trS = new AmqpTransport({ urls: amqpUrls(vhost.url), exchange: 'trove', log, retryIntervalMs: 100, redeliveryDelayMs: 300 });
@@ -73,10 +42,10 @@ test('a create_instance cast while the database is cut is put back and recorded 
     await client.close();
     await trS.close();
     await trC.close();
-    await proxy.up().catch(() => undefined);
+    await proxy.restore().catch(() => undefined);
     await runner.idle();
     await db.destroy();
-    await proxy.down();
+    await proxy.close();
     vhost.drop();
     await tdb.drop();
   });
@@ -103,7 +72,7 @@ test('a create_instance cast while the database is cut is put back and recorded 
       configuration_id: null, locality: null, access: { is_public: false, allowed_cidrs: [] }, ds_version: '10.11', backup_id: null,
     });
 
-  await proxy.down();
+  await proxy.cut();
   await create(id);
   // the handler fails on the cut database at least twice (each try put back after 300 ms)
   for (const until = Date.now() + 15_000; (text().match(/put back on its queue/g) ?? []).length < 2; ) {
@@ -111,7 +80,7 @@ test('a create_instance cast while the database is cut is put back and recorded 
     await new Promise((r) => setTimeout(r, 100));
   }
   t.is((await tdb.db('instances').where({ id }).first('flow_state')).flow_state, null, 'nothing recorded while the database is cut');
-  await proxy.up();
+  await proxy.restore();
   let flow: string | null = null;
   for (const until = Date.now() + 20_000; !flow && Date.now() < until; ) {
     flow = (await tdb.db('instances').where({ id }).first('flow_state')).flow_state;

@@ -40,10 +40,27 @@ export async function beginBackup(ctx: TaskContext, instanceId: string, backupIn
     await sleep(500);
   }
   if (recorded !== backupInfo.id) {
-    await setBackupState(ctx.db, backupInfo.id, 'FAILED', ['NEW']);
+    await setBackupState(ctx.db, backupInfo.id, 'FAILED', ['NEW'], 'the instance is busy with another task');
     ctx.log.warn({ instance_id: instanceId, backup_id: backupInfo.id }, 'backup refused: the instance is busy with another task');
   }
   return false;
+}
+
+/**
+ * What a failed backup left in the store: the segments (and a manifest, if any) of a run cut short
+ * (its guest killed, its VM gone), which no backup record would ever name; named after the backup's
+ * id in its container and the container's _segments. A store that cannot be reached is logged.
+ */
+async function removeStored(ctx: TaskContext, data: BackupData): Promise<void> {
+  const container = data.backupInfo.swift_container ?? 'database_backups';
+  try {
+    const store = ctx.objectStore(JSON.parse(ctx.secrets.open(data.sealedStorage)) as BackupStorage);
+    for (const c of [container, `${container}_segments`]) {
+      for (const o of await store.listObjects(c, data.backupInfo.id)) await store.deleteObject(c, o.name);
+    }
+  } catch (err) {
+    ctx.log.warn({ backup_id: data.backupInfo.id, err: (err as Error).message }, 'could not remove what the failed backup stored');
+  }
 }
 
 export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
@@ -80,8 +97,10 @@ export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
       },
     ],
     fail: async (s, error) => {
-      const n = await setBackupState(ctx.db, s.data.backupInfo.id, 'FAILED', ['NEW', 'BUILDING', 'SAVING']);
-      if (n) s.log.warn({ backup_id: s.data.backupInfo.id, reason: error.message }, 'backup failed');
+      const id = s.data.backupInfo.id;
+      const n = await setBackupState(ctx.db, id, 'FAILED', ['NEW', 'BUILDING', 'SAVING'], error.message);
+      if (n) s.log.warn({ backup_id: id, reason: error.message }, 'backup failed');
+      if ((await ctx.db('backups').where({ id }).first('state'))?.state === 'FAILED') await removeStored(ctx, s.data);
     },
   };
 }

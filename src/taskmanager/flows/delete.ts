@@ -1,5 +1,5 @@
-// Delete: stop the database (best effort), remove server, volume and security group, the
-// instance's archived transaction logs, drop a replica's account on its source (best effort), then mark
+// Delete: stop the database (best effort), remove server, volume and security group (and the
+// instance's archived transaction logs), drop a replica's account on its source (best effort), then mark
 // the instance deleted and give its quota back in one transaction. Idempotent.
 import { ComputeNotFoundError } from '../../clients/compute.js';
 import { recordFault, setTask, markDeleted } from '../../db/instances.js';
@@ -9,7 +9,6 @@ import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { teardownResources } from './teardown.js';
 import { cleanupSource } from './detach-replica.js';
-import { archivedLogsPrefix } from '../../common/log-archive-names.js';
 
 export const DELETE = 'delete';
 
@@ -38,21 +37,9 @@ export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
           const r = await row(s.instanceId);
           const server = r?.compute_instance_id ?? (await ctx.compute.findServerForInstance(s.instanceId).catch(() => undefined))?.id;
           const volume = r?.volume_id ?? (await ctx.volumes.findVolume(`trove-${s.instanceId}`).catch(() => undefined))?.id;
-          s.data.leftovers = await teardownResources(ctx, { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}`, busOf: s.instanceId }, s.log);
+          s.data.leftovers = await teardownResources(ctx, { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}`, busOf: s.instanceId, logArchiveOf: s.instanceId }, s.log);
           await s.save();
           if (s.data.leftovers.length) throw new Error(`could not remove: ${s.data.leftovers.join('; ')}`);
-        },
-      },
-      {
-        // its archived transaction logs serve only restores to a time of this instance, which go
-        // with it: left, they were objects nobody could reach or remove
-        name: 'remove_archived_logs',
-        run: async (s) => {
-          if (!ctx.logArchive) return;
-          const { store, container } = ctx.logArchive;
-          const logs = await store.listObjects(container, archivedLogsPrefix(s.instanceId));
-          for (const o of logs) await store.deleteObject(container, o.name);
-          if (logs.length) s.log.info({ objects: logs.length }, 'archived transaction logs removed');
         },
       },
       {

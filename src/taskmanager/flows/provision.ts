@@ -81,7 +81,7 @@ export async function failProvision(ctx: TaskContext, s: StepContext<ProvisionDa
   const what = error instanceof FlowTimeoutError ? `timed out (${step})` : error instanceof GuestFailedError ? `failed: ${error.message}` : `failed in step ${step}: ${error.message}`;
   // the guest's log goes with the server: its tail is read first, into the fault's details
   const console = await consoleTail(ctx, s.data.serverId);
-  const leftovers = [...(await teardownResources(ctx, { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup, busOf: s.instanceId }, s.log)), ...extraCleanup];
+  const leftovers = [...(await teardownResources(ctx, { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup, busOf: s.instanceId, logArchiveOf: s.instanceId }, s.log)), ...extraCleanup];
   const details = faultDetails(error, console, leftovers.map((l) => `cleanup: ${l}`));
   await recordFault(ctx.db, s.instanceId, faultMessage(`Building the instance ${what}`), details);
   // Ids stay recorded only for what could not be removed, so a delete retries exactly that.
