@@ -21,6 +21,7 @@ import { computeDriverSection } from '../clients/config.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
+import { LocalPlacement } from '../clients/local/network.js';
 import { apiDefaults, datastoreNamesSection, datastoreReplicationSection, osloPolicySection, quotaDefaultsOf } from './config.js';
 import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from './deps.js';
 import { Policy } from './policy/policy.js';
@@ -96,7 +97,8 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   if (local) {
     // The all-in-one drivers answer flavors and volume types whatever the identity is.
     const volumes = new LocalVolumes(local);
-    const clients: UserClients = { compute: new LocalCompute(local, (id) => volumes.dir(id)), blockStorage: volumes };
+    const placement = new LocalPlacement();
+    const clients: UserClients = { compute: new LocalCompute(local, (id) => volumes.dir(id)), blockStorage: volumes, network: placement, zones: placement };
     clientsFor = () => clients;
     backupStorage = async () => ({ driver: 'local' });
   }

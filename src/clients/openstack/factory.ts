@@ -9,7 +9,7 @@ import { CinderBlockStorage } from './cinder.js';
 import { GlanceImages } from './glance.js';
 import { NovaServers } from './nova-servers.js';
 import { CinderVolumes } from './cinder-volumes.js';
-import { NeutronNetwork } from './neutron.js';
+import { NeutronLookup, NeutronNetwork } from './neutron.js';
 
 type Kind = 'compute' | 'volume' | 'image' | 'object-store' | 'network';
 
@@ -76,9 +76,12 @@ export function userClients(c: IdentityConfig, info: TokenInfo, userToken: strin
       token: async () => userToken,
     };
   };
+  const compute = new NovaCompute(opts('compute'));
   return {
-    compute: new NovaCompute(opts('compute')),
+    compute,
+    zones: compute,
     blockStorage: new CinderBlockStorage(opts('volume')),
+    network: new NeutronLookup(opts('network')),
     /** The caller's Swift account URL. */
     objectStoreUrl: () => opts('object-store').endpoint(),
   };
