@@ -14,18 +14,8 @@ export interface Network {
   deleteSecurityGroup(name: string): Promise<void>;
 }
 
-/** A port as the caller sees it. */
-export interface PortView {
-  id: string;
-  projectId: string;
-  /** The server (or router...) the port is bound to; '' when free. */
-  deviceId: string;
-}
-
 /** What the caller's own token can see of the network (asked before anything is created for them). */
 export interface NetworkLookup {
   /** The network, or undefined when the caller cannot see it (Neutron's 404 with the caller's token). */
   findNetwork(id: string): Promise<{ id: string } | undefined>;
-  /** The port, or undefined when the caller cannot see it. */
-  findPort(id: string): Promise<PortView | undefined>;
 }

@@ -1,5 +1,5 @@
 // Neutron security groups behind Network: one group per instance with the datastore's ports.
-import type { Network, NetworkLookup, PortView, SecurityRule } from '../network.js';
+import type { Network, NetworkLookup, SecurityRule } from '../network.js';
 import { BackendNotFoundError } from './errors.js';
 import { HttpDriver, type DriverOptions } from './http.js';
 
@@ -81,7 +81,7 @@ export class NeutronNetwork implements Network {
   }
 }
 
-/** Networks and ports as the caller sees them: built with the caller's token (userClients). */
+/** Networks as the caller sees them: built with the caller's token (userClients, userPlacement). */
 export class NeutronLookup implements NetworkLookup {
   private readonly http: HttpDriver;
 
@@ -89,23 +89,13 @@ export class NeutronLookup implements NetworkLookup {
     this.http = new HttpDriver('network', o);
   }
 
-  private async get<T>(what: string, url: string): Promise<T | undefined> {
+  async findNetwork(id: string): Promise<{ id: string } | undefined> {
     try {
-      return await this.http.request<T>(what, { method: 'GET', url });
+      const r = await this.http.request<{ network: { id: string } }>('network', { method: 'GET', url: `/v2.0/networks/${encodeURIComponent(id)}` });
+      return { id: r.network.id };
     } catch (err) {
       if (err instanceof BackendNotFoundError) return undefined;
       throw err;
     }
-  }
-
-  async findNetwork(id: string): Promise<{ id: string } | undefined> {
-    const r = await this.get<{ network: { id: string } }>('network', `/v2.0/networks/${encodeURIComponent(id)}`);
-    return r ? { id: r.network.id } : undefined;
-  }
-
-  async findPort(id: string): Promise<PortView | undefined> {
-    const r = await this.get<{ port: { id: string; project_id?: string; tenant_id?: string; device_id?: string } }>('port', `/v2.0/ports/${encodeURIComponent(id)}`);
-    if (!r) return undefined;
-    return { id: r.port.id, projectId: r.port.project_id ?? r.port.tenant_id ?? '', deviceId: r.port.device_id ?? '' };
   }
 }
