@@ -23,7 +23,7 @@ import type { SecureRpc } from '../rpc/secure.js';
 export interface UserClients {
   compute: Compute;
   blockStorage: BlockStorage;
-  /** Networks and ports as the caller sees them; absent: no network can be named (refused). */
+  /** Networks as the caller sees them; absent: there is no network service, no network can be named. */
   network?: NetworkLookup;
   /** The caller's availability zones; absent: no zone can be named (refused). */
   zones?: ZoneLookup;

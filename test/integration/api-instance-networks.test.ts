@@ -3,17 +3,25 @@
 import test from 'ava';
 import nock from 'nock';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { startApi, flavorCompute, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
 import { NeutronLookup } from '../../src/clients/openstack/neutron.js';
 import { NovaCompute } from '../../src/clients/openstack/nova.js';
 
 const P = 'proj-nets';
 const USER = { token: 'tok-nets-member', projectId: P, roles: ['member'] };
+// a deployment without a network service (the all-in-one): no network lookup at all
+const P2 = 'proj-nonet';
+const NONET = { token: 'tok-nonet-member', projectId: P2, roles: ['member'] };
 const NEUTRON = 'http://neutron.test:9696';
 const NOVA = 'http://nova.test:8774/v2.1';
 const compute = flavorCompute([{ id: 'ds1G', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 }]);
 const tm = new RecordingTaskManager();
 let h: Harness;
+/** Set by the timeout test: a Neutron that accepts connections and never answers. */
+let silentNeutron: string | undefined;
+const CHECK_MS = 1000;
 const DS = randomUUID();
 const V = randomUUID();
 
@@ -21,12 +29,12 @@ test.before(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1/);
   h = await startApi({
-    users: [USER],
+    users: [USER, NONET],
     taskmanager: tm,
-    userClients: (context) => ({
+    userClients: (context) => context.projectId === P2 ? { compute, blockStorage: { listVolumeTypes: async () => [] } } : ({
       compute,
       blockStorage: { listVolumeTypes: async () => [] },
-      network: new NeutronLookup({ endpoint: async () => NEUTRON, token: async () => context.authToken }),
+      network: new NeutronLookup({ endpoint: async () => silentNeutron ?? NEUTRON, token: async () => context.authToken, timeoutMs: CHECK_MS }),
       zones: new NovaCompute({ endpoint: async () => NOVA, token: async () => context.authToken }),
     }),
   });
@@ -40,8 +48,9 @@ test.after.always(async () => {
 });
 
 const base = `/v1.0/${P}/instances`;
+const base2 = `/v1.0/${P2}/instances`;
 const body = (over: Record<string, unknown>) => ({ instance: { name: 'n1', flavorRef: 'ds1G', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11' }, ...over } });
-const rows = async () => Number((await h.tdb.db('instances').where({ tenant_id: P }).count({ n: '*' }))[0]!.n);
+const rows = async (project = P) => Number((await h.tdb.db('instances').where({ tenant_id: project }).count({ n: '*' }))[0]!.n);
 
 test.serial("a network the caller can see (asked with the caller's token) is passed on", async (t) => {
   const scope = nock(NEUTRON, { reqheaders: { 'x-auth-token': USER.token } }).get('/v2.0/networks/net-own').reply(200, { network: { id: 'net-own' } });
@@ -90,4 +99,52 @@ test.serial("an availability zone is checked against the caller's zones", async 
   const ok = await h.as(USER.token).post(base, body({ availability_zone: 'nova' }));
   t.is(ok.status, 200, JSON.stringify(ok.data));
   t.is(tm.calls.at(-1)![1].availability_zone, 'nova');
+});
+
+test.serial("port-id is no key of Trove's nics: a 400 naming it, before Neutron is asked", async (t) => {
+  const before = { calls: tm.calls.length, rows: await rows() };
+  const r = await h.as(USER.token).post(base, body({ nics: [{ 'port-id': 'port-1' }] }));
+  t.is(r.status, 400, JSON.stringify(r.data));
+  t.regex(r.data.badRequest.message, /port-id/);
+  t.is(tm.calls.length, before.calls);
+  t.is(await rows(), before.rows);
+  t.deepEqual(nock.pendingMocks(), []);
+});
+
+test.serial('without a network service a net-id is a 400 that says so; a create without nics goes on', async (t) => {
+  const before = { calls: tm.calls.length, rows: await rows(P2) };
+  for (const nic of [{ 'net-id': 'lab-net' }, { network_id: 'lab-net' }]) {
+    const r = await h.as(NONET.token).post(base2, body({ nics: [nic] }));
+    t.is(r.status, 400, JSON.stringify(r.data));
+    t.deepEqual(r.data, {
+      badRequest: { code: 400, message: 'Network lab-net cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).' },
+    });
+  }
+  t.is(tm.calls.length, before.calls);
+  t.is(await rows(P2), before.rows);
+  const ok = await h.as(NONET.token).post(base2, body({}));
+  t.is(ok.status, 200, JSON.stringify(ok.data));
+  t.is(tm.calls.length, before.calls + 1);
+});
+
+test.serial('a Neutron that never answers is a 503 within the check timeout, and nothing is cast', async (t) => {
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((s) => void sockets.push(s));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
+  silentNeutron = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  t.teardown(() => (silentNeutron = undefined));
+  const before = { calls: tm.calls.length, rows: await rows() };
+  const started = Date.now();
+  const r = await h.as(USER.token).post(base, body({ nics: [{ 'net-id': 'net-slow' }] }));
+  const took = Date.now() - started;
+  t.is(r.status, 503, JSON.stringify(r.data));
+  t.regex(r.data.serviceUnavailable.message, /network is unavailable/);
+  t.true(took < 5000, `answered after ${took} ms`);
+  t.is(sockets.length, 1);
+  t.is(tm.calls.length, before.calls);
+  t.is(await rows(), before.rows);
 });

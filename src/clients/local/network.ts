@@ -1,6 +1,6 @@
 // Network on this machine: every instance listens on its own loopback address only, so there is
 // no firewall to program; groups are recorded so the flows stay the same as in a cloud.
-import type { Network, NetworkLookup, SecurityRule } from '../network.js';
+import type { Network, SecurityRule } from '../network.js';
 import type { ZoneLookup } from '../compute.js';
 
 export class LocalNetwork implements Network {
@@ -20,17 +20,9 @@ export class LocalNetwork implements Network {
   }
 }
 
-/** The all-in-one's own notion of placement: it has no networks or ports a caller could name
- * (every instance is on loopback), and one availability zone, Nova's default `nova`. */
-export class LocalPlacement implements NetworkLookup, ZoneLookup {
-  async findNetwork(): Promise<undefined> {
-    return undefined;
-  }
-
-  async findPort(): Promise<undefined> {
-    return undefined;
-  }
-
+/** The all-in-one's availability zones: one, Nova's default `nova` (every instance is on this
+ * machine). There is no local network lookup: the all-in-one has no networks a caller could name. */
+export class LocalZones implements ZoneLookup {
   async availabilityZones(): Promise<string[]> {
     return ['nova'];
   }
