@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { databaseSection } from '../db/config.js';
 import { openDatabase, type Db } from '../db/connection.js';
 import { identityConfig, keystoneConfigured } from '../clients/openstack/config.js';
-import { serviceIdentity, tokenValidator, userClients } from '../clients/openstack/factory.js';
+import { serviceIdentity, tokenValidator, userClients, userPlacement } from '../clients/openstack/factory.js';
 import { KeystoneTrusts } from '../clients/openstack/keystone.js';
 import { SecretBox } from '../common/secret-box.js';
 import { AdminTokenValidator, isLoopback } from '../clients/local/admin-token.js';
@@ -21,6 +21,7 @@ import { computeDriverSection } from '../clients/config.js';
 import { localSection } from '../clients/local/config.js';
 import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
+import { LocalZones } from '../clients/local/network.js';
 import { apiDefaults, datastoreNamesSection, datastoreReplicationSection, osloPolicySection, quotaDefaultsOf } from './config.js';
 import type { ApiDeps, GuestApi, TaskManagerApi, UserClients } from './deps.js';
 import { Policy } from './policy/policy.js';
@@ -94,10 +95,13 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     });
   }
   if (local) {
-    // The all-in-one drivers answer flavors and volume types whatever the identity is.
+    // The all-in-one drivers answer flavors and volume types whatever the identity is. Networks
+    // and zones a caller names are checked where the caller's catalog offers a Neutron and a Nova
+    // (behind Keystone, e.g. Horizon's launch form lists them); without a network service no
+    // network can be named, and the zone is the local one.
     const volumes = new LocalVolumes(local);
-    const clients: UserClients = { compute: new LocalCompute(local, (id) => volumes.dir(id)), blockStorage: volumes };
-    clientsFor = () => clients;
+    const clients: UserClients = { compute: new LocalCompute(local, (id) => volumes.dir(id)), blockStorage: volumes, zones: new LocalZones() };
+    clientsFor = keystoneConfigured(identity) ? (context, info) => ({ ...clients, ...userPlacement(identity, info, context.authToken) }) : () => clients;
     backupStorage = async () => ({ driver: 'local' });
   }
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);

@@ -48,6 +48,11 @@ export interface Compute {
   getFlavor(id: string): Promise<Flavor>;
 }
 
+/** The availability zones the caller may place a server in (Nova's os-availability-zone, caller's token). */
+export interface ZoneLookup {
+  availabilityZones(): Promise<string[]>;
+}
+
 /** The server side of compute, used by the taskmanager's flows. */
 export interface ServerCompute extends Compute {
   createServer(spec: ServerSpec): Promise<Server>;

@@ -13,3 +13,9 @@ export interface Network {
   /** Deletes; a group that is already gone is fine. */
   deleteSecurityGroup(name: string): Promise<void>;
 }
+
+/** What the caller's own token can see of the network (asked before anything is created for them). */
+export interface NetworkLookup {
+  /** The network, or undefined when the caller cannot see it (Neutron's 404 with the caller's token). */
+  findNetwork(id: string): Promise<{ id: string } | undefined>;
+}

@@ -160,6 +160,32 @@ async function actAsGuest(serverId: string): Promise<() => Promise<void>> {
   };
 }
 
+test.serial("nics and availability_zone are checked with the caller's token against the real Neutron and Nova; a refusal creates nothing", async (t) => {
+  // the lab's Neutron has only its flat shared network (no tenant network type for another
+  // project's private one): a network Neutron does not show the demo user is one it has not
+  const svcNeutron = await rawClient(svc, 'network');
+  const foreign = randomUUID();
+  const visible = ((await (await rawClient(demo, 'network')).get('/v2.0/networks')).data.networks as Array<{ id: string }>).map((n) => n.id);
+  t.deepEqual(visible, [state.netId], 'the demo user sees the shared network');
+  const serversBefore = ((await (await rawNova(svc)).get('/servers')).data.servers as unknown[]).length;
+  const portsBefore = ((await svcNeutron.get('/v2.0/ports')).data.ports as unknown[]).length;
+  const instancesBefore = (await state.http!.get('/instances')).data.instances.length;
+  const post = (over: Record<string, unknown>) => state.http!.post('/instances', { instance: { name: 'cloud-refused', flavorRef: FLAVOR, datastore: { type: 'mariadb', version: '10.11' }, ...over } });
+
+  const r1 = await post({ nics: [{ 'net-id': foreign }] });
+  t.is(r1.status, 400, JSON.stringify(r1.data));
+  t.is(r1.data.badRequest.message, `Network ${foreign} could not be found.`);
+  const r2 = await post({ availability_zone: 'no-such-az' });
+  t.is(r2.status, 400, JSON.stringify(r2.data));
+  t.is(r2.data.badRequest.message, 'The requested availability zone no-such-az is not available.');
+  // a network the demo user sees passes Neutron's check; the zone is then what is refused
+  const r3 = await post({ nics: [{ 'net-id': state.netId }], availability_zone: 'no-such-az' });
+  t.is(r3.data.badRequest?.message, 'The requested availability zone no-such-az is not available.', JSON.stringify(r3.data));
+  t.is((await state.http!.get('/instances')).data.instances.length, instancesBefore);
+  t.is(((await (await rawNova(svc)).get('/servers')).data.servers as unknown[]).length, serversBefore);
+  t.is(((await svcNeutron.get('/v2.0/ports')).data.ports as unknown[]).length, portsBefore);
+});
+
 test('DELETE of an ACTIVE instance removes its Nova server and its security group', async (t) => {
   const r = await create('cloud-deleted');
   t.is(r.status, 200, JSON.stringify(r.data));

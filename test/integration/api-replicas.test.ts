@@ -77,6 +77,9 @@ test.serial("refusals: Trove's messages, never a 500", async (t) => {
     [{ databases: [{ name: 'shop' }] }, 400, 'Cannot create a replica with users or databases.'],
     [{ users: [{ name: 'app', password: 'Pw-123456' }] }, 400, 'Cannot create a replica with users or databases.'],
     [{ nics: [{ 'net-id': 'n', ip_address: '10.0.0.9' }] }, 400, 'Cannot specify IP address when creating replicas.'],
+    // a deployment with no network service (here: no network lookup at all) refuses any network
+    [{ nics: [{ 'net-id': 'net-foreign' }] }, 400, 'Network net-foreign cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).'],
+    [{ availability_zone: 'az-foreign' }, 400, 'The requested availability zone az-foreign is not available.'],
     [{ replica_of: missing }, 404, `Resource ${missing} cannot be found.`],
     [{ replica_of: theirs }, 404, `Resource ${theirs} cannot be found.`],
     [{ replica_of: noRepl }, 400, "Replication is not supported for the 'keyvalue' datastore."],

@@ -1,6 +1,7 @@
 // Network on this machine: every instance listens on its own loopback address only, so there is
 // no firewall to program; groups are recorded so the flows stay the same as in a cloud.
 import type { Network, SecurityRule } from '../network.js';
+import type { ZoneLookup } from '../compute.js';
 
 export class LocalNetwork implements Network {
   private readonly groups = new Map<string, SecurityRule[]>();
@@ -16,5 +17,13 @@ export class LocalNetwork implements Network {
 
   async deleteSecurityGroup(name: string): Promise<void> {
     this.groups.delete(name);
+  }
+}
+
+/** The all-in-one's availability zones: one, Nova's default `nova` (every instance is on this
+ * machine). There is no local network lookup: the all-in-one has no networks a caller could name. */
+export class LocalZones implements ZoneLookup {
+  async availabilityZones(): Promise<string[]> {
+    return ['nova'];
   }
 }

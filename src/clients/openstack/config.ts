@@ -50,6 +50,9 @@ export const openstackDefaults = z.object({
   glance_url: opt.optStr(),
   swift_url: opt.optStr(),
   neutron_url: opt.optStr(),
+  /** trove-ts: bound on the create-time checks asked with the caller's token (Neutron's network,
+   * Nova's zones), seconds: an unreachable service is a 503 in this time, not in 30 s. */
+  placement_check_timeout: opt.int(5, 1, 120),
 });
 
 export type OpenstackDefaults = z.output<typeof openstackDefaults>;

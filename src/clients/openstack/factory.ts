@@ -9,7 +9,7 @@ import { CinderBlockStorage } from './cinder.js';
 import { GlanceImages } from './glance.js';
 import { NovaServers } from './nova-servers.js';
 import { CinderVolumes } from './cinder-volumes.js';
-import { NeutronNetwork } from './neutron.js';
+import { NeutronLookup, NeutronNetwork } from './neutron.js';
 
 type Kind = 'compute' | 'volume' | 'image' | 'object-store' | 'network';
 
@@ -62,24 +62,49 @@ export function serviceFlowDrivers(c: IdentityConfig, identity: KeystoneServiceI
   };
 }
 
+/** The caller's endpoint of `kind` without asking anyone: a *_url override, or the caller's catalog. */
+function callerEndpoint(c: IdentityConfig, info: TokenInfo, kind: Kind): string | undefined {
+  const { query: q, override } = query(c, kind);
+  if (override) return override.replace('%(tenant_id)s', info.projectId).replace('$(tenant_id)s', info.projectId);
+  return findEndpoint(info.catalog, q);
+}
+
 /** Drivers acting with the caller's token, at the endpoints of the caller's catalog. */
 export function userClients(c: IdentityConfig, info: TokenInfo, userToken: string, identity: KeystoneServiceIdentity) {
-  const opts = (kind: Kind) => {
-    const { query: q, override } = query(c, kind);
-    return {
-      endpoint: async () => {
-        if (override) return override.replace('%(tenant_id)s', info.projectId).replace('$(tenant_id)s', info.projectId);
-        const url = findEndpoint(info.catalog, q) ?? (await identity.endpoint(q).catch(() => undefined));
-        if (!url) throw new EndpointNotFoundError(q);
-        return url;
-      },
-      token: async () => userToken,
-    };
-  };
+  const opts = (kind: Kind, timeoutMs?: number) => ({
+    endpoint: async () => {
+      const { query: q } = query(c, kind);
+      const url = callerEndpoint(c, info, kind) ?? (await identity.endpoint(q).catch(() => undefined));
+      if (!url) throw new EndpointNotFoundError(q);
+      return url;
+    },
+    token: async () => userToken,
+    ...(timeoutMs ? { timeoutMs } : {}),
+  });
+  const check = c.endpoints.placement_check_timeout * 1000;
   return {
     compute: new NovaCompute(opts('compute')),
+    // the create-time checks: bounded, the caller waits for them
+    zones: new NovaCompute(opts('compute', check)),
     blockStorage: new CinderBlockStorage(opts('volume')),
+    network: new NeutronLookup(opts('network', check)),
     /** The caller's Swift account URL. */
     objectStoreUrl: () => opts('object-store').endpoint(),
   };
+}
+
+/**
+ * For a control plane whose servers are not Nova's (compute_driver = local) behind Keystone: the
+ * caller's Neutron and Nova when the caller's catalog lists them (or a *_url names them), else
+ * nothing (there is then no network service and no zone service to ask).
+ */
+export function userPlacement(c: IdentityConfig, info: TokenInfo, userToken: string): { network?: NeutronLookup; zones?: NovaCompute } {
+  const timeoutMs = c.endpoints.placement_check_timeout * 1000;
+  const at = (kind: Kind) => {
+    const url = callerEndpoint(c, info, kind);
+    return url ? { endpoint: async () => url, token: async () => userToken, timeoutMs } : undefined;
+  };
+  const network = at('network');
+  const compute = at('compute');
+  return { ...(network ? { network: new NeutronLookup(network) } : {}), ...(compute ? { zones: new NovaCompute(compute) } : {}) };
 }

@@ -1,5 +1,5 @@
 // Neutron security groups behind Network: one group per instance with the datastore's ports.
-import type { Network, SecurityRule } from '../network.js';
+import type { Network, NetworkLookup, SecurityRule } from '../network.js';
 import { BackendNotFoundError } from './errors.js';
 import { HttpDriver, type DriverOptions } from './http.js';
 
@@ -77,6 +77,25 @@ export class NeutronNetwork implements Network {
       await this.http.request('security group delete', { method: 'DELETE', url: `/v2.0/security-groups/${id}` });
     } catch (err) {
       if (!(err instanceof BackendNotFoundError)) throw err;
+    }
+  }
+}
+
+/** Networks as the caller sees them: built with the caller's token (userClients, userPlacement). */
+export class NeutronLookup implements NetworkLookup {
+  private readonly http: HttpDriver;
+
+  constructor(o: DriverOptions) {
+    this.http = new HttpDriver('network', o);
+  }
+
+  async findNetwork(id: string): Promise<{ id: string } | undefined> {
+    try {
+      const r = await this.http.request<{ network: { id: string } }>('network', { method: 'GET', url: `/v2.0/networks/${encodeURIComponent(id)}` });
+      return { id: r.network.id };
+    } catch (err) {
+      if (err instanceof BackendNotFoundError) return undefined;
+      throw err;
     }
   }
 }

@@ -45,3 +45,10 @@ test.serial('cinder volume types with is_public from the access extension', asyn
     { id: 'b', name: 'hdd', is_public: true, description: null },
   ]);
 });
+
+test.serial("availability zones are Nova's available ones, asked with the caller's token", async (t) => {
+  nock('http://nova.test:8774', { reqheaders: { 'x-auth-token': 'tok1' } })
+    .get('/v2.1/os-availability-zone')
+    .reply(200, { availabilityZoneInfo: [{ zoneName: 'nova', zoneState: { available: true } }, { zoneName: 'down', zoneState: { available: false } }] });
+  t.deepEqual(await new NovaCompute(opts()).availabilityZones(), ['nova']);
+});

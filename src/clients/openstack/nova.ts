@@ -1,5 +1,5 @@
 // Nova (compute v2.1) behind the Compute interface. The only file that knows Nova's URLs and JSON.
-import { ComputeNotFoundError, type Compute, type Flavor } from '../compute.js';
+import { ComputeNotFoundError, type Compute, type Flavor, type ZoneLookup } from '../compute.js';
 import { BackendNotFoundError } from './errors.js';
 import { HttpDriver, type DriverOptions } from './http.js';
 
@@ -23,7 +23,7 @@ const toFlavor = (f: NovaFlavor): Flavor => ({
 
 export const NOVA_MICROVERSION = '2.60';
 
-export class NovaCompute implements Compute {
+export class NovaCompute implements Compute, ZoneLookup {
   protected readonly http: HttpDriver;
 
   constructor(o: DriverOptions) {
@@ -52,5 +52,14 @@ export class NovaCompute implements Compute {
       if (err instanceof BackendNotFoundError) throw new ComputeNotFoundError('flavor', id);
       throw err;
     }
+  }
+
+  /** The zones Nova offers the caller, available ones only. */
+  async availabilityZones(): Promise<string[]> {
+    const r = await this.http.request<{ availabilityZoneInfo?: Array<{ zoneName: string; zoneState?: { available?: boolean } }> }>('availability zones', {
+      method: 'GET',
+      url: '/os-availability-zone',
+    });
+    return (r.availabilityZoneInfo ?? []).filter((z) => z.zoneState?.available !== false).map((z) => z.zoneName);
   }
 }

@@ -22,6 +22,7 @@ import { checkDatabaseName, checkHost, checkPassword, checkUserName } from './gu
 import { requestContext, tokenInfo, type ApiDeps, type CreateInstanceCast } from '../../deps.js';
 import { resolveForCreate } from '../datastores/lookup.js';
 import { planReplicas } from './replica-create.js';
+import { checkPlacement } from './network-check.js';
 import type { InstanceCreateBody } from './schemas.js';
 
 export async function findFlavor(ctx: Context, deps: ApiDeps, flavorRef: string | undefined): Promise<Flavor> {
@@ -143,6 +144,8 @@ export async function createInstance(ctx: Context, deps: ApiDeps, requested: Ins
     subnet_id: n.subnet_id,
     ip_address: n.ip_address ?? n['v4-fixed-ip'],
   }));
+  // with the caller's token, before the service's identity creates anything with them
+  await checkPlacement(ctx, deps, nics, body.availability_zone);
   const access = { is_public: body.access?.is_public ?? false, allowed_cidrs: body.access?.allowed_cidrs ?? [] };
 
   const ids = Array.from({ length: count }, () => randomUUID());
