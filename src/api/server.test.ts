@@ -1,9 +1,8 @@
 // buildDeps's wiring of the create-time checks (networks, zones) for the local compute driver:
 // behind Keystone they are the caller's Neutron and Nova when the caller's catalog lists them.
+import { silentServer } from '../../test/helpers/silent-server.js';
 import test from 'ava';
 import nock from 'nock';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDeps } from './server.js';
@@ -63,14 +62,8 @@ test.serial('local compute behind Keystone, a catalog without Neutron or Nova: n
 });
 
 test.serial('[DEFAULT] placement_check_timeout bounds the lookups: a Neutron or Nova that never answers fails in that time', async (t) => {
-  const sockets: net.Socket[] = [];
-  const silent = net.createServer((s) => void sockets.push(s));
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    silent.close();
-  });
-  const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const silent = await silentServer(t);
+  const url = silent.url;
   const catalog = [entry('network', url), entry('compute', `${url}/v2.1`)];
   const timed = async (p: Promise<unknown>) => {
     const started = Date.now();

@@ -1,10 +1,9 @@
 // POST /instances with nics and availability_zone: checked with the caller's token (Neutron and
 // Nova stood in by nock) before anything is stored or cast with the service's identity.
+import { silentServer } from '../helpers/silent-server.js';
 import test from 'ava';
 import nock from 'nock';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startApi, flavorCompute, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
 import { NeutronLookup } from '../../src/clients/openstack/neutron.js';
 import { NovaCompute } from '../../src/clients/openstack/nova.js';
@@ -128,14 +127,8 @@ test.serial('without a network service a net-id is a 400 that says so; a create 
 });
 
 test.serial('a Neutron that never answers is a 503 within the check timeout, and nothing is cast', async (t) => {
-  const sockets: net.Socket[] = [];
-  const silent = net.createServer((s) => void sockets.push(s));
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    silent.close();
-  });
-  silentNeutron = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const silent = await silentServer(t);
+  silentNeutron = silent.url;
   t.teardown(() => (silentNeutron = undefined));
   const before = { calls: tm.calls.length, rows: await rows() };
   const started = Date.now();
@@ -144,7 +137,7 @@ test.serial('a Neutron that never answers is a 503 within the check timeout, and
   t.is(r.status, 503, JSON.stringify(r.data));
   t.regex(r.data.serviceUnavailable.message, /network is unavailable/);
   t.true(took < 5000, `answered after ${took} ms`);
-  t.is(sockets.length, 1);
+  t.is(silent.connections(), 1);
   t.is(tm.calls.length, before.calls);
   t.is(await rows(), before.rows);
 });

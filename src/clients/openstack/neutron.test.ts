@@ -1,4 +1,5 @@
 import test from 'ava';
+import { silentServer } from '../../../test/helpers/silent-server.js';
 import nock from 'nock';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -47,18 +48,12 @@ test.serial('a refused connection or a failing Neutron is BackendUnavailableErro
 
 test.serial('a Neutron that accepts the connection and never answers is BackendUnavailableError within the timeout', async (t) => {
   // a real socket that swallows the request: the case that took axios's 30 s default before
-  const sockets: net.Socket[] = [];
-  const silent = net.createServer((s) => void sockets.push(s));
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    silent.close();
-  });
-  const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const silent = await silentServer(t);
+  const url = silent.url;
   const slow = new NeutronLookup({ endpoint: async () => url, token: async () => 'caller-tok', timeoutMs: 300 });
   const started = Date.now();
   await t.throwsAsync(slow.findNetwork('n3'), { instanceOf: BackendUnavailableError, message: /ECONNABORTED|ETIMEDOUT/ });
   const took = Date.now() - started;
   t.true(took >= 250 && took < 3000, `answered after ${took} ms`);
-  t.is(sockets.length, 1);
+  t.is(silent.connections(), 1);
 });
