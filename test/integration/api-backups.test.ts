@@ -194,8 +194,13 @@ test.serial('restore: POST /instances with restorePoint casts the backup and its
   const tooBig = await create(b.id);
   t.is(tooBig.status, 403);
   t.regex(tooBig.data.forbidden.message, /Backup is too large/);
-  const withUsers = await create(b.id, { volume: { size: 4 }, users: [{ name: 'u', password: 'Pw-123456' }] });
-  t.is(withUsers.status, 400, 'databases and users come from the backup');
+  // as Trove: databases and users given with a restore are made on the restored data
+  const withUsers = await create(b.id, { volume: { size: 4 }, databases: [{ name: 'extra' }], users: [{ name: 'u', password: 'Pw-123456', databases: [{ name: 'shop' }] }] });
+  t.is(withUsers.status, 200, JSON.stringify(withUsers.data));
+  const withUsersCast = lastCast('create_instance')!;
+  t.is(withUsersCast.backup_id, b.id);
+  t.deepEqual(withUsersCast.databases.map((d: { name: string }) => d.name), ['extra']);
+  t.deepEqual(withUsersCast.users.map((u: { name: string; databases: string[] }) => [u.name, u.databases]), [['u', ['shop']]]);
   const ok = await create(b.id, { volume: { size: 4 } });
   t.is(ok.status, 200, JSON.stringify(ok.data));
   t.deepEqual(ok.data.instance.datastore, { type: 'mariadb', version: '10.11', version_number: '10.11.19' }, 'the backup gives the datastore');
