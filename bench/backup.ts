@@ -55,7 +55,11 @@ try {
   const rowBytes = 1024;
   for (let id = 0; id < (TARGET_MB * MB) / rowBytes; id += perBatch) {
     // half random (incompressible), half repetitive: a realistic mix for the compressor
-    const rows = Array.from({ length: perBatch }, (_, i) => [id + i, `row ${id + i} of the benchmark`, Buffer.concat([randomBytes(rowBytes / 2), Buffer.alloc(rowBytes / 2, 'abc ')])]);
+    const rows = Array.from({ length: perBatch }, (_, i) => [
+      id + i,
+      `row ${id + i} of the benchmark`,
+      Buffer.concat([randomBytes(rowBytes / 2), Buffer.alloc(rowBytes / 2, 'abc ')]),
+    ]);
     await db.query('INSERT INTO bench.rows VALUES ?', [rows]);
   }
   await db.end();
@@ -65,13 +69,19 @@ try {
   // 1. the raw pipe, with the same credentials file our source uses
   const cnf = path.join(state, 'bench-client.cnf');
   const pw = readFileSync(lifecycle.paths.adminPasswordFile, 'utf8').trim();
-  writeFileSync(cnf, `!include ${lifecycle.paths.cnf}\n[mariadb-backup]\nuser = os_admin\npassword = "${pw}"\nsocket = ${lifecycle.paths.socket}\n`, { mode: 0o600 });
+  writeFileSync(cnf, `!include ${lifecycle.paths.cnf}\n[mariadb-backup]\nuser = os_admin\npassword = "${pw}"\nsocket = ${lifecycle.paths.socket}\n`, {
+    mode: 0o600,
+  });
   const out = path.join(root, 'raw.xbstream');
   const tmp = path.join(root, 'raw-tmp');
   mkdirSync(tmp);
   const r0 = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const sh = spawn('sh', ['-c', `mariadb-backup --defaults-file="$1" --backup --stream=xbstream --target-dir="$2" 2>/dev/null | cat > "$3"`, 'sh', cnf, tmp, out], { stdio: 'ignore' });
+    const sh = spawn(
+      'sh',
+      ['-c', `mariadb-backup --defaults-file="$1" --backup --stream=xbstream --target-dir="$2" 2>/dev/null | cat > "$3"`, 'sh', cnf, tmp, out],
+      { stdio: 'ignore' },
+    );
     sh.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`raw pipe exited ${code}`))));
   });
   const rawMs = performance.now() - r0;
@@ -84,11 +94,22 @@ try {
   const sample = rssSampler();
   const b0 = performance.now();
   const src = await backup.backupStream();
-  const res = await runBackup({ source: src.stream, format: src.format, storage, container: 'database_backups', name: 'bench', serviceKey: 'bench-service-key' });
+  const res = await runBackup({
+    source: src.stream,
+    format: src.format,
+    storage,
+    container: 'database_backups',
+    name: 'bench',
+    serviceKey: 'bench-service-key',
+  });
   const ourMs = performance.now() - b0;
   const rss = sample();
-  console.log(`  ours backup (compress+encrypt+sha256+segments → local store): ${(res.rawSize / MB).toFixed(0)} MB → ${(res.size / MB).toFixed(0)} MB stored in ${(ourMs / 1000).toFixed(1)} s = ${mbps(res.rawSize, ourMs)}`);
-  console.log(`    = ${((100 * (res.rawSize / ourMs)) / (rawBytes / rawMs)).toFixed(0)}% of the raw pipe's MB/s (goal >= 80%); RSS during the backup: peak ${rss.peak.toFixed(0)} MB, +${rss.growth.toFixed(0)} MB (goal < 150 MB)`);
+  console.log(
+    `  ours backup (compress+encrypt+sha256+segments → local store): ${(res.rawSize / MB).toFixed(0)} MB → ${(res.size / MB).toFixed(0)} MB stored in ${(ourMs / 1000).toFixed(1)} s = ${mbps(res.rawSize, ourMs)}`,
+  );
+  console.log(
+    `    = ${((100 * (res.rawSize / ourMs)) / (rawBytes / rawMs)).toFixed(0)}% of the raw pipe's MB/s (goal >= 80%); RSS during the backup: peak ${rss.peak.toFixed(0)} MB, +${rss.growth.toFixed(0)} MB (goal < 150 MB)`,
+  );
 
   // 3. our restore, as far as the staged files (no prepare)
   const sampleR = rssSampler();
@@ -104,7 +125,9 @@ try {
   });
   const restMs = performance.now() - s0;
   const rssR = sampleR();
-  console.log(`  ours restore (verify+decrypt+decompress → mbstream -x): ${mbps(res.rawSize, restMs)}; RSS during the restore: peak ${rssR.peak.toFixed(0)} MB, +${rssR.growth.toFixed(0)} MB`);
+  console.log(
+    `  ours restore (verify+decrypt+decompress → mbstream -x): ${mbps(res.rawSize, restMs)}; RSS during the restore: peak ${rssR.peak.toFixed(0)} MB, +${rssR.growth.toFixed(0)} MB`,
+  );
 } finally {
   await lifecycle.stop().catch(() => undefined);
   rmSync(root, { recursive: true, force: true });

@@ -27,14 +27,18 @@ try {
   const ds = randomUUID();
   const v = randomUUID();
   await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await cp.tdb
+    .db('datastore_versions')
+    .insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
 
   const totals: number[] = [];
   const engine: number[] = [];
   const control: number[] = [];
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
-    const r = await cp.http.post('/instances', { instance: { name: `bench${i}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11' } } });
+    const r = await cp.http.post('/instances', {
+      instance: { name: `bench${i}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11' } },
+    });
     const id = r.data.instance.id as string;
     await waitForInstance(cp.http, id, (x) => x?.status === 'ACTIVE' && x?.operating_status === 'HEALTHY', 120_000);
     const total = performance.now() - t0;
@@ -53,14 +57,16 @@ try {
 
   // heartbeats: many guests' worth of casts straight at the conductor
   const instances = Array.from({ length: 50 }, () => randomUUID());
-  for (const id of instances) await cp.tdb.db('service_statuses').insert({ id: randomUUID(), instance_id: id, status_id: 0x11, status_description: 'new', updated_at: new Date(0) });
+  for (const id of instances)
+    await cp.tdb.db('service_statuses').insert({ id: randomUUID(), instance_id: id, status_id: 0x11, status_description: 'new', updated_at: new Date(0) });
   const transport = createTransport(configSection(cp.raw, 'DEFAULT', messagingDefaults), quiet);
   const client = new RpcClient(transport, quiet);
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC);
   const t0 = performance.now();
   const per = Math.ceil(HEARTBEATS / instances.length);
   const sends: Promise<void>[] = [];
-  for (let k = 1; k <= per; k++) for (const id of instances) sends.push(conductor.heartbeat({ instance_id: id, payload: { service_status: 'healthy' }, sent: k }));
+  for (let k = 1; k <= per; k++)
+    for (const id of instances) sends.push(conductor.heartbeat({ instance_id: id, payload: { service_status: 'healthy' }, sent: k }));
   await Promise.all(sends);
   for (;;) {
     const row = await cp.tdb.db('conductor_lastseen').where({ method_name: 'heartbeat', sent: per }).count({ n: '*' }).first();
@@ -68,7 +74,9 @@ try {
     await new Promise((r) => setTimeout(r, 20));
   }
   const secs = (performance.now() - t0) / 1000;
-  console.log(`conductor heartbeats: ${per * instances.length} in ${secs.toFixed(2)} s = ${Math.round((per * instances.length) / secs)} heartbeats/s (one conductor, AMQP → MariaDB)`);
+  console.log(
+    `conductor heartbeats: ${per * instances.length} in ${secs.toFixed(2)} s = ${Math.round((per * instances.length) / secs)} heartbeats/s (one conductor, AMQP → MariaDB)`,
+  );
   await client.close();
   await transport.close();
 } finally {

@@ -6,14 +6,32 @@ import type { WireDatabase, WireUser } from '../src/rpc/contracts/common.js';
 import { NotSupportedError, type DatabaseSpec, type Engine, type UserSpec } from './capabilities.js';
 
 type AdminVerbs =
-  | 'create_database' | 'list_databases' | 'delete_database' | 'create_user' | 'list_users' | 'get_user' | 'delete_user'
-  | 'change_passwords' | 'update_attributes' | 'grant_access' | 'revoke_access' | 'list_access'
-  | 'enable_root' | 'enable_root_with_password' | 'disable_root' | 'is_root_enabled';
+  | 'create_database'
+  | 'list_databases'
+  | 'delete_database'
+  | 'create_user'
+  | 'list_users'
+  | 'get_user'
+  | 'delete_user'
+  | 'change_passwords'
+  | 'update_attributes'
+  | 'grant_access'
+  | 'revoke_access'
+  | 'list_access'
+  | 'enable_root'
+  | 'enable_root_with_password'
+  | 'disable_root'
+  | 'is_root_enabled';
 
 /** Trove's wire database / user as the engine's spec (also used by prepare). */
 export const toDb = (d: WireDatabase): DatabaseSpec => ({ name: d._name, characterSet: d._character_set ?? undefined, collate: d._collate ?? undefined });
 const fromDb = (d: DatabaseSpec): WireDatabase => ({ _name: d.name, _character_set: d.characterSet ?? null, _collate: d.collate ?? null });
-export const toUser = (u: WireUser): UserSpec => ({ name: u._name, host: u._host ?? '%', password: u._password ?? undefined, databases: u._databases.map((d) => d._name) });
+export const toUser = (u: WireUser): UserSpec => ({
+  name: u._name,
+  host: u._host ?? '%',
+  password: u._password ?? undefined,
+  databases: u._databases.map((d) => d._name),
+});
 const fromUser = (u: UserSpec): WireUser => ({ _name: u.name, _host: u.host, _password: null, _databases: u.databases.map((d) => ({ _name: d })) });
 
 export function adminHandlers(engine: Engine): Pick<Handlers<GuestContract>, AdminVerbs> {

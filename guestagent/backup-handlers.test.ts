@@ -20,7 +20,7 @@ import type { Engine } from './capabilities.js';
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const ctx = { context: {}, method: 'create_backup' };
 const until = async (what: () => boolean) => {
-  for (const deadline = Date.now() + 10_000; !what(); ) {
+  for (const deadline = Date.now() + 10_000; !what();) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -53,7 +53,10 @@ test('a repeated create_backup: not run twice while running; a finished one repo
   t.is(streams.length, 1);
   t.like(reports[0], { backup_id: 'b-1', state: 'COMPLETED', success: true });
   const objects = await new ObjectDirectory(dir).listObjects('database_backups');
-  t.deepEqual(objects.map((o) => o.name), ['b-1.xbstream.zst']);
+  t.deepEqual(
+    objects.map((o) => o.name),
+    ['b-1.xbstream.zst'],
+  );
 
   await h.create_backup(args, ctx); // resent after it finished
   await until(() => reports.length === 2);
@@ -68,7 +71,10 @@ test('a backup running when the agent died is reported FAILED with the reason by
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const runningFile = path.join(dir, 'running-backups.json');
   const streams: PassThrough[] = [];
-  const engine = { name: 'mariadb', backup: { backupStream: async () => (streams.push(new PassThrough()), { stream: streams.at(-1)!, format: 'xbstream' }) } } as unknown as Engine;
+  const engine = {
+    name: 'mariadb',
+    backup: { backupStream: async () => (streams.push(new PassThrough()), { stream: streams.at(-1)!, format: 'xbstream' }) },
+  } as unknown as Engine;
   const reports: Record<string, unknown>[] = [];
   const conductor = { update_backup: async (a: Record<string, unknown>) => void reports.push(a) } as unknown as Stub<ConductorContract>;
   const config = backupDefaults.parse({ backup_local_dir: dir });

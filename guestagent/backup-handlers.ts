@@ -54,7 +54,14 @@ export async function reportInterruptedBackups(o: Pick<BackupHandlerOptions, 'in
   if (o.runningFile) rmSync(o.runningFile, { force: true });
   for (const id of ids) {
     o.log.warn({ backup_id: id }, 'backup interrupted by the end of the previous guest agent: reported failed');
-    await o.conductor.update_backup({ instance_id: o.instanceId, backup_id: id, sent: Date.now() / 1000, state: 'FAILED', success: false, fail_reason: INTERRUPTED_REASON });
+    await o.conductor.update_backup({
+      instance_id: o.instanceId,
+      backup_id: id,
+      sent: Date.now() / 1000,
+      state: 'FAILED',
+      success: false,
+      fail_reason: INTERRUPTED_REASON,
+    });
   }
   return ids;
 }
@@ -96,7 +103,9 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
     create_backup: async (a) => {
       const info = a.backup_info;
       const report = (fields: Record<string, unknown>) =>
-        conductor.update_backup({ instance_id: instanceId, backup_id: info.id, sent: Date.now() / 1000, ...fields }).catch((err) => log.error({ backup_id: info.id, err: (err as Error).message }, 'could not report the backup'));
+        conductor
+          .update_backup({ instance_id: instanceId, backup_id: info.id, sent: Date.now() / 1000, ...fields })
+          .catch((err) => log.error({ backup_id: info.id, err: (err as Error).message }, 'could not report the backup'));
       if (running.has(info.id)) {
         log.info({ backup_id: info.id }, 'backup already running: the repeated request is ignored');
         return;
@@ -145,7 +154,14 @@ export function backupHandlers(o: BackupHandlerOptions): Pick<Handlers<GuestCont
             log,
           });
           log.info({ backup_id: info.id, bytes: r.size, raw_bytes: r.rawSize, seconds: (Date.now() - started) / 1000 }, 'backup stored');
-          await finish({ state: 'COMPLETED', size: Math.round((r.size / GB) * 1e6) / 1e6, checksum: r.checksum, location: r.location, backup_type: incremental ? 'incremental' : 'full', success: true });
+          await finish({
+            state: 'COMPLETED',
+            size: Math.round((r.size / GB) * 1e6) / 1e6,
+            checksum: r.checksum,
+            location: r.location,
+            backup_type: incremental ? 'incremental' : 'full',
+            success: true,
+          });
         } catch (err) {
           log.error({ backup_id: info.id, err: (err as Error).message }, 'backup failed');
           await finish({ state: 'FAILED', success: false, fail_reason: scrubSecrets((err as Error).message) });
@@ -172,7 +188,12 @@ async function incrementalSource(b: Backup, storage: BackupStorage, parent: Back
  * An incremental backup comes with its chain (the full backup first): every piece is verified and
  * applied in staging before anything is installed.
  */
-export async function restoreInto(o: BackupHandlerOptions, info: RestoreInfo, storage: StorageDescriptor | null | undefined, chain?: RestoreInfo[] | null): Promise<void> {
+export async function restoreInto(
+  o: BackupHandlerOptions,
+  info: RestoreInfo,
+  storage: StorageDescriptor | null | undefined,
+  chain?: RestoreInfo[] | null,
+): Promise<void> {
   const b = capability(o.engine);
   const started = Date.now();
   if (chain && chain.length > 1) {
@@ -180,7 +201,12 @@ export async function restoreInto(o: BackupHandlerOptions, info: RestoreInfo, st
     const apply = b.applyIncremental?.bind(b);
     if (!apply) throw new NotSupportedError('Restoring incremental backups is not supported for this datastore.');
     await runChainRestore({
-      pieces: chain.map((p) => ({ storage: storageFor(p.storage_driver, storage, o.config), location: p.location, checksum: p.checksum ?? undefined, stagingDir: b.stagingDir(p.id) })),
+      pieces: chain.map((p) => ({
+        storage: storageFor(p.storage_driver, storage, o.config),
+        location: p.location,
+        checksum: p.checksum ?? undefined,
+        stagingDir: b.stagingDir(p.id),
+      })),
       serviceKey: o.config.backup_aes_cbc_key,
       sink: (dir, meta) => b.restoreStream(meta.format, dir),
       apply: (base, inc, meta) => apply(meta.format, base, inc),
@@ -205,7 +231,12 @@ export async function restoreInto(o: BackupHandlerOptions, info: RestoreInfo, st
 }
 
 /** After restoreInto: the source's archived transaction logs replayed onto the running engine up to a time. */
-export async function restoreToTime(o: BackupHandlerOptions, to: { time: string; source_instance_id: string }, info: RestoreInfo, storage: StorageDescriptor | null | undefined): Promise<void> {
+export async function restoreToTime(
+  o: BackupHandlerOptions,
+  to: { time: string; source_instance_id: string },
+  info: RestoreInfo,
+  storage: StorageDescriptor | null | undefined,
+): Promise<void> {
   const b = capability(o.engine);
   await replayArchivedLogs({
     backup: b,

@@ -15,8 +15,15 @@ test('every guest config key is in etc/trove-guestagent.conf.sample', (t) => {
   const text = readFileSync(new URL('../etc/trove-guestagent.conf.sample', import.meta.url), 'utf8');
   const conf = parseIni(text.replace(/^#(\w+\s*=)/gm, '$1'), 'sample');
   const sections: Array<[string, { shape: Record<string, unknown> }]> = [
-    ['DEFAULT', guestDefaults], ['DEFAULT', messagingDefaults], ['DEFAULT', backupDefaults], ['DEFAULT', guestLogDefaults], ['oslo_messaging_rabbit', rabbitSection],
-    ['mariadb', mariadbSection], ['mysql', mysqlSection], ['postgresql', postgresqlSection], ['redis', redisSection],
+    ['DEFAULT', guestDefaults],
+    ['DEFAULT', messagingDefaults],
+    ['DEFAULT', backupDefaults],
+    ['DEFAULT', guestLogDefaults],
+    ['oslo_messaging_rabbit', rabbitSection],
+    ['mariadb', mariadbSection],
+    ['mysql', mysqlSection],
+    ['postgresql', postgresqlSection],
+    ['redis', redisSection],
   ];
   for (const [name, schema] of sections) {
     for (const key of Object.keys(schema.shape)) t.true(key in (conf[name] ?? {}), `[${name}] ${key}`);

@@ -43,7 +43,8 @@ function setup(t: { teardown(fn: () => void): void }, limit = 4096) {
     backupConfig: backupDefaults.parse({ backup_local_dir: objects }),
     guestLogs: { config: { guest_log_container_name: 'database_logs', guest_log_limit: limit }, stateFile: path.join(root, 'guest-logs.json') },
   });
-  const action = (a: Record<string, unknown>, ctx = member) => h.guest_log_action(guestContract.guest_log_action.args.parse({ storage: { driver: 'local' }, ...a }), ctx);
+  const action = (a: Record<string, unknown>, ctx = member) =>
+    h.guest_log_action(guestContract.guest_log_action.args.parse({ storage: { driver: 'local' }, ...a }), ctx);
   const dir = new ObjectDirectory(objects);
   const read = async (name: string) => {
     const chunks: Buffer[] = [];
@@ -60,7 +61,13 @@ test('list: USER logs for everyone, SYS logs only for administrators; Trove stat
     [['general', 'USER', 'Disabled']],
   );
   const all = await s.h.guest_log_list({}, admin);
-  t.deepEqual(all.map((l) => [l.name, l.status]), [['general', 'Disabled'], ['error', 'Unavailable']]);
+  t.deepEqual(
+    all.map((l) => [l.name, l.status]),
+    [
+      ['general', 'Disabled'],
+      ['error', 'Unavailable'],
+    ],
+  );
   t.like(all[0], { published: 0, pending: 0, container: 'None', prefix: 'None', metafile: 'inst-1/fakedb-general_metafile' });
   writeFileSync(s.files.error, 'started\n');
   t.like((await s.h.guest_log_list({}, admin))[1], { status: 'Ready', pending: 8 });
@@ -119,7 +126,10 @@ test('a rotated log is discarded and published again from its start; discard rem
   writeFileSync(s.files.general, 'new\n');
   t.like(await s.action({ log_name: 'general' }), { status: 'Rotated', pending: 4 });
   t.like(await s.action({ log_name: 'general', publish: 1 }), { status: 'Published', published: 4 });
-  t.deepEqual((await s.dir.listObjects('database_logs', 'inst-1/')).map((o) => o.name), ['inst-1/fakedb-general/log-00000001', 'inst-1/fakedb-general_metafile']);
+  t.deepEqual(
+    (await s.dir.listObjects('database_logs', 'inst-1/')).map((o) => o.name),
+    ['inst-1/fakedb-general/log-00000001', 'inst-1/fakedb-general_metafile'],
+  );
   t.is(await s.read('inst-1/fakedb-general/log-00000001'), 'new\n');
   t.like(await s.action({ log_name: 'general', discard: 1 }), { status: 'Ready', published: 0, pending: 4, container: 'None' });
   t.deepEqual(await s.dir.listObjects('database_logs', 'inst-1/'), []);
@@ -132,7 +142,7 @@ test("what was published is kept in the agent's state file, so a restarted agent
   t.like(JSON.parse(readFileSync(path.join(s.root, 'guest-logs.json'), 'utf8')).general, { size: 2, nextPart: 2 });
 });
 
-test("refusals: unknown log (404), SYS enable (400), enable+disable (400), a SYS log for a non-administrator (403), Restart Required shown", async (t) => {
+test('refusals: unknown log (404), SYS enable (400), enable+disable (400), a SYS log for a non-administrator (403), Restart Required shown', async (t) => {
   const s = setup(t);
   await t.throwsAsync(s.action({ log_name: 'audit' }), { instanceOf: LogNotFoundError, message: "Log 'audit' is not defined." });
   await t.throwsAsync(s.action({ log_name: 'error', enable: 1 }, admin), { instanceOf: InvalidValueError, message: "Cannot enable a SYSTEM log ('error')." });

@@ -44,22 +44,43 @@ await runService('trove-guestagent', async () => {
   const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000, declareServiceTopics: false });
   const serializers = guestSerializers(c.guest_id, c.instance_rpc_encr_key);
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
-  const quota = c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
-  const options = { instanceId: c.guest_id, engine, conductor, log, quota, backupConfig: configSection(raw, 'DEFAULT', backupDefaults),
+  const quota =
+    c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
+  const options = {
+    instanceId: c.guest_id,
+    engine,
+    conductor,
+    log,
+    quota,
+    backupConfig: configSection(raw, 'DEFAULT', backupDefaults),
     guestLogs: { config: configSection(raw, 'DEFAULT', guestLogDefaults), stateFile: path.join(c.state_dir, 'guest-logs.json') },
-    prepareFailedFile: path.join(c.state_dir, 'prepare-failed'), runningBackupsFile: path.join(c.state_dir, 'running-backups.json') };
+    prepareFailedFile: path.join(c.state_dir, 'prepare-failed'),
+    runningBackupsFile: path.join(c.state_dir, 'running-backups.json'),
+  };
   const reporter = new StatusReporter(options);
   const server = new RpcServer(transport, log);
 
   // After a reboot of the agent (or its VM), bring a prepared engine back up (not one whose prepare failed).
-  if ((await engine.lifecycle.prepared()) && reporter.prepareFailure() === undefined) await engine.lifecycle.start().catch((err) => log.error({ err: err.message }, 'could not start the engine'));
+  if ((await engine.lifecycle.prepared()) && reporter.prepareFailure() === undefined)
+    await engine.lifecycle.start().catch((err) => log.error({ err: err.message }, 'could not start the engine'));
   // backups the previous agent did not finish (read before this one serves): FAILED, with the reason
-  void reportInterruptedBackups({ instanceId: c.guest_id, conductor, log, runningFile: options.runningBackupsFile }).catch((err) => log.error({ err: (err as Error).message }, 'could not report the interrupted backups'));
+  void reportInterruptedBackups({ instanceId: c.guest_id, conductor, log, runningFile: options.runningBackupsFile }).catch((err) =>
+    log.error({ err: (err as Error).message }, 'could not report the interrupted backups'),
+  );
   await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own });
   log.info({ engine: engine.name }, 'guest agent serving');
 
-  const beat = setInterval(() => void reporter.report().catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed')), c.report_interval * 1000);
-  const archiver = startLogArchiver({ instanceId: c.guest_id, engine, config: options.backupConfig, stateFile: path.join(c.state_dir, 'archived-logs.json'), log });
+  const beat = setInterval(
+    () => void reporter.report().catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed')),
+    c.report_interval * 1000,
+  );
+  const archiver = startLogArchiver({
+    instanceId: c.guest_id,
+    engine,
+    config: options.backupConfig,
+    stateFile: path.join(c.state_dir, 'archived-logs.json'),
+    log,
+  });
   void reporter.report().catch(() => undefined);
 
   const stop = async (signal: string) => {

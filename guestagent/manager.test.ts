@@ -101,7 +101,7 @@ test('a restore that fails after prepare: engine stopped, failed to spawn for go
   t.deepEqual(Object.keys(g.payloads[0]!), ['service_status']);
 });
 
-test('an older agent\'s plain-text prepare-failed file is still its reason', (t) => {
+test("an older agent's plain-text prepare-failed file is still its reason", (t) => {
   t.deepEqual(parseFailure('restore failed'), { reason: 'restore failed', logTail: '' });
   t.deepEqual(parseFailure(''), { reason: 'prepare failed', logTail: '' });
   t.deepEqual(parseFailure('{"reason":"x","log_tail":"y"}'), { reason: 'x', logTail: 'y' });

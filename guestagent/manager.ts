@@ -88,7 +88,8 @@ export class StatusReporter {
     if (!s) {
       if (this.prepareFailure() !== undefined) s = 'failed to spawn';
       else if (this.preparing) s = 'building';
-      else if (!(await engine.lifecycle.prepared())) return; // nothing to say before prepare
+      else if (!(await engine.lifecycle.prepared()))
+        return; // nothing to say before prepare
       else s = await engine.lifecycle.health().catch((): HealthStatus => 'crashed');
     }
     const sent = Date.now() / 1000;
@@ -104,7 +105,10 @@ export class StatusReporter {
         // a full volume refuses writes; room again (a resize) allows them
         await engine.lifecycle.setReadOnly(fs.full);
         this.readOnly = fs.full;
-        this.o.log.warn({ used_gb: fs.used, total_gb: fs.total, read_only: fs.full }, fs.full ? 'the data volume is full: writes refused' : 'the data volume has room again: writes allowed');
+        this.o.log.warn(
+          { used_gb: fs.used, total_gb: fs.total, read_only: fs.full },
+          fs.full ? 'the data volume is full: writes refused' : 'the data volume has room again: writes allowed',
+        );
       }
     }
   }
@@ -148,7 +152,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
         if (a.backup_info && !engine.backup) throw new NotSupportedError(`Backups are not supported for the '${engine.name}' datastore.`);
         if (a.snapshot?.master) {
           replicationCapability(engine);
-          if (!a.backup_info) throw new Error('a replica is prepared from its source\'s backup, and the call carried none (backup_info)');
+          if (!a.backup_info) throw new Error("a replica is prepared from its source's backup, and the call carried none (backup_info)");
         }
         // restored: the backup's data replaces the fresh engine's, so the call's databases and
         // users are made on it afterwards

@@ -67,15 +67,26 @@ for (const manager of ['postgresql']) {
   test(`${manager} without the capability: the replication verbs and a replica's prepare answer NotSupportedError`, async (t) => {
     const { engine, h } = handlersFor(manager, true);
     t.is(engine.replication, undefined);
-    await t.throwsAsync(h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-1' } }), ctx('get_replication_snapshot')), {
-      instanceOf: NotSupportedError,
-      message: new RegExp(`Replication is not supported for the '${manager}' datastore`),
-    });
+    await t.throwsAsync(
+      h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-1' } }), ctx('get_replication_snapshot')),
+      {
+        instanceOf: NotSupportedError,
+        message: new RegExp(`Replication is not supported for the '${manager}' datastore`),
+      },
+    );
     await t.throwsAsync(h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica')), { instanceOf: NotSupportedError });
-    await t.throwsAsync(h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: 'r-1' } }), ctx('cleanup_source_on_replica_detach')), { instanceOf: NotSupportedError });
+    await t.throwsAsync(
+      h.cleanup_source_on_replica_detach(
+        guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: 'r-1' } }),
+        ctx('cleanup_source_on_replica_detach'),
+      ),
+      { instanceOf: NotSupportedError },
+    );
     const master = { host: '10.0.0.5', port: 1, user: 'u', password: 'p' };
     // switchover and failover
-    await t.throwsAsync(h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only')), { instanceOf: NotSupportedError });
+    await t.throwsAsync(h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only')), {
+      instanceOf: NotSupportedError,
+    });
     await t.throwsAsync(h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn')), { instanceOf: NotSupportedError });
     await t.throwsAsync(h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn: '0-1-5' }), ctx('wait_for_txn')), { instanceOf: NotSupportedError });
     await t.throwsAsync(h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master')), { instanceOf: NotSupportedError });
@@ -84,7 +95,10 @@ for (const manager of ['postgresql']) {
       message: new RegExp(`Replication is not supported for the '${manager}' datastore`),
     });
     await t.throwsAsync(
-      h.prepare(guestContract.prepare.args.parse({ memory_mb: 256, backup_info: { id: 'b', location: 'x', type: 'full' }, snapshot: { master } }), ctx('prepare')),
+      h.prepare(
+        guestContract.prepare.args.parse({ memory_mb: 256, backup_info: { id: 'b', location: 'x', type: 'full' }, snapshot: { master } }),
+        ctx('prepare'),
+      ),
       { instanceOf: NotSupportedError },
     );
   });
@@ -113,8 +127,14 @@ test('on a source made read-only for a switchover the user, database and root ve
   let readOnly = true;
   const calls: string[] = [];
   const engine = { name: 'x', replication: { isReplica: async () => false, isReadOnly: async () => readOnly } } as unknown as Engine;
-  const h = refuseWritesOnReplica(engine, { create_database: async () => (calls.push('create_database'), null) } as Pick<Handlers<GuestContract>, 'create_database'>);
-  await t.throwsAsync(h.create_database({ databases: [] }, ctx('create_database')), { instanceOf: InvalidValueError, message: /read-only \(its replication source is being switched\)/ });
+  const h = refuseWritesOnReplica(engine, { create_database: async () => (calls.push('create_database'), null) } as Pick<
+    Handlers<GuestContract>,
+    'create_database'
+  >);
+  await t.throwsAsync(h.create_database({ databases: [] }, ctx('create_database')), {
+    instanceOf: InvalidValueError,
+    message: /read-only \(its replication source is being switched\)/,
+  });
   readOnly = false;
   await h.create_database({ databases: [] }, ctx('create_database'));
   t.deepEqual(calls, ['create_database']);

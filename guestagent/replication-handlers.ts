@@ -12,13 +12,28 @@ import type { GuestContract } from '../src/rpc/contracts/guest.js';
 import { InvalidValueError, NotSupportedError, type Engine, type Replication, type ReplicationMaster } from './capabilities.js';
 
 type ReplicationVerbs =
-  | 'get_replication_snapshot' | 'detach_replica' | 'cleanup_source_on_replica_detach'
-  | 'make_read_only' | 'get_last_txn' | 'wait_for_txn' | 'enable_as_master' | 'attach_replica';
+  | 'get_replication_snapshot'
+  | 'detach_replica'
+  | 'cleanup_source_on_replica_detach'
+  | 'make_read_only'
+  | 'get_last_txn'
+  | 'wait_for_txn'
+  | 'enable_as_master'
+  | 'attach_replica';
 
 /** The verbs a replica refuses: what they change reaches it from its source. */
 export const REPLICA_REFUSED_VERBS = [
-  'create_database', 'delete_database', 'create_user', 'delete_user', 'change_passwords', 'update_attributes',
-  'grant_access', 'revoke_access', 'enable_root', 'enable_root_with_password', 'disable_root',
+  'create_database',
+  'delete_database',
+  'create_user',
+  'delete_user',
+  'change_passwords',
+  'update_attributes',
+  'grant_access',
+  'revoke_access',
+  'enable_root',
+  'enable_root_with_password',
+  'disable_root',
 ] as const;
 
 export function replicationCapability(engine: Engine): Replication {
@@ -85,7 +100,9 @@ export function refuseWritesOnReplica<H extends Partial<Handlers<GuestContract>>
     const local = Boolean(engine.replication?.localRoot) && ROOT_VERBS.includes(verb);
     out[verb] = async (...args: unknown[]) => {
       if (!local && (await engine.replication?.isReplica())) {
-        throw new InvalidValueError('This instance is a read-only replica: users, databases and root are changed on its replication source (or detach the replica first).');
+        throw new InvalidValueError(
+          'This instance is a read-only replica: users, databases and root are changed on its replication source (or detach the replica first).',
+        );
       }
       // a source stopped for a switchover: a change now would be missing from the new source
       if (await engine.replication?.isReadOnly?.()) {

@@ -1,7 +1,10 @@
 // The layout rules of ../shared/design.md, checked on the sources: engine names only inside
-// guestagent/engines/ (and etc/), the guest importing only src/common and src/rpc, nothing in src/
-// importing guestagent/, and the three services never importing each other.
+// guestagent/engines/ (and etc/). The import boundaries (the guest importing only src/common and
+// src/rpc, nothing in src/ importing guestagent/, the three services never importing each other)
+// are ESLint rules (eslint.config.js, `npm run lint`); the tests below show that they catch a
+// crossing.
 import test from 'ava';
+import { ESLint } from 'eslint';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -14,8 +17,6 @@ function sources(dir: string): string[] {
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
     .map((f) => path.join(dir, f));
 }
-
-const imports = (file: string): string[] => [...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/from '(\.[^']+)'/g)].map((m) => path.join(path.dirname(file), m[1]!));
 
 test('no engine name as a value outside guestagent/engines (the control plane asks the guest or the datastore version)', (t) => {
   const literal = new RegExp(`['"\`](${ENGINES.join('|')})['"\`]`, 'i');
@@ -30,27 +31,36 @@ test('no engine name as a value outside guestagent/engines (the control plane as
   t.deepEqual(hits, []);
 });
 
-test('the guest imports only src/common and src/rpc; nothing in src imports the guest', (t) => {
-  const bad: string[] = [];
-  for (const file of sources('guestagent')) {
-    for (const target of imports(file)) {
-      if (target.startsWith('src/') && !target.startsWith('src/common/') && !target.startsWith('src/rpc/')) bad.push(`${file} → ${target}`);
-    }
-  }
-  for (const file of sources('src')) for (const target of imports(file)) if (target.startsWith('guestagent/')) bad.push(`${file} → ${target}`);
-  t.deepEqual(bad, []);
-});
+/** The messages ESLint gives a would-be file at `file` (relative to the root) with `code`. */
+async function lint(file: string, code: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: ROOT });
+  const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
+  return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
 
-test('api, taskmanager and conductor never import each other', (t) => {
-  const services = ['api', 'taskmanager', 'conductor'];
-  const bad: string[] = [];
-  for (const s of services) {
-    for (const file of sources(`src/${s}`)) {
-      for (const target of imports(file)) {
-        const other = services.find((o) => o !== s && target.startsWith(`src/${o}/`));
-        if (other) bad.push(`${file} → ${target}`);
-      }
-    }
-  }
-  t.deepEqual(bad, []);
+const crossings: Array<[string, string, RegExp]> = [
+  [
+    'guestagent/engines/x.ts',
+    "import { getInstance } from '../../src/db/instances.js';\nexport const f = getInstance;\n",
+    /guest agent imports only src\/common and src\/rpc/,
+  ],
+  ['src/db/x.ts', "import { guestHandlers } from '../../guestagent/manager.js';\nexport const f = guestHandlers;\n", /never imports the guest agent/],
+  ['src/api/x.ts', "import { registerFlows } from '../taskmanager/manager.js';\nexport const f = registerFlows;\n", /src\/api never imports src\/taskmanager/],
+  ['src/conductor/x.ts', "import { createApp } from '../api/app.js';\nexport const f = createApp;\n", /src\/conductor never imports src\/api/],
+  ['src/common/x.ts', "import { openDatabase } from '../db/connection.js';\nexport const f = openDatabase;\n", /src\/common imports only src\/common/],
+];
+
+for (const [file, code, message] of crossings) {
+  test(`lint refuses a crossing: ${file} importing ${/from '([^']+)'/.exec(code)![1]}`, async (t) => {
+    const messages = await lint(file, code);
+    t.true(
+      messages.some((m) => m.startsWith('import-x/no-restricted-paths') && message.test(m)),
+      messages.join('\n'),
+    );
+  });
+}
+
+test('lint lets the allowed directions through', async (t) => {
+  t.deepEqual(await lint('guestagent/x.ts', "import { createLogger } from '../src/common/log.js';\nexport const f = createLogger;\n"), []);
+  t.deepEqual(await lint('src/api/x.ts', "import { getInstance } from '../db/instances.js';\nexport const f = getInstance;\n"), []);
 });

@@ -6,7 +6,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('./reap-run.py', import.meta.url));
-const run = (cmd: string) => spawnSync('python3', [SCRIPT, '--', 'sh', '-c', cmd], { encoding: 'utf8', env: { ...process.env, TROVE_REAP_GRACE_MS: '1500', TROVE_REAP_SETTLE_MS: '300' }, timeout: 60_000 });
+const run = (cmd: string) =>
+  spawnSync('python3', [SCRIPT, '--', 'sh', '-c', cmd], {
+    encoding: 'utf8',
+    env: { ...process.env, TROVE_REAP_GRACE_MS: '1500', TROVE_REAP_SETTLE_MS: '300' },
+    timeout: 60_000,
+  });
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -30,7 +35,9 @@ test('detached processes left behind (one ignoring SIGTERM) are listed, counted,
   // setsid: a new session and process group, as the guest agents and engines are started
   // (the second one writes its file once SIGTERM is ignored, which its exec keeps)
   const started = Date.now();
-  const r = run(`f=$(mktemp); setsid sleep 300 & echo "pid $!"; setsid sh -c "trap '' TERM; echo x > $f; exec sleep 301" & echo "pid $!"; while [ ! -s $f ]; do sleep 0.05; done; rm $f; exit 0`);
+  const r = run(
+    `f=$(mktemp); setsid sleep 300 & echo "pid $!"; setsid sh -c "trap '' TERM; echo x > $f; exec sleep 301" & echo "pid $!"; while [ ! -s $f ]; do sleep 0.05; done; rm $f; exit 0`,
+  );
   const pids = [...r.stdout.matchAll(/^pid (\d+)$/gm)].map((m) => Number(m[1]));
   t.is(pids.length, 2);
   t.is(r.status, 1, 'the command succeeded but left processes');

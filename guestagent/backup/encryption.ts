@@ -39,7 +39,8 @@ export class ServiceKey {
   }
 
   unwrap(wrapped: string, keyId?: string): Buffer {
-    if (keyId && keyId !== this.id) throw new BackupDecryptionError(`the backup was encrypted under another service key (key id ${keyId}, configured ${this.id})`);
+    if (keyId && keyId !== this.id)
+      throw new BackupDecryptionError(`the backup was encrypted under another service key (key id ${keyId}, configured ${this.id})`);
     try {
       const b = Buffer.from(wrapped, 'base64');
       const d = createDecipheriv('aes-256-gcm', this.kek, b.subarray(0, 12));

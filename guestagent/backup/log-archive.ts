@@ -57,17 +57,33 @@ export async function archiveLogs(o: ArchiveOptions): Promise<string[]> {
 }
 
 /** Replays the source instance's archived logs onto the just-restored engine, up to `stopAt`. */
-export async function replayArchivedLogs(o: { backup: Backup; storage: BackupStorage; config: BackupConfig; sourceInstanceId: string; stopAt: Date; stagingDir: string; log: Logger }): Promise<number> {
+export async function replayArchivedLogs(o: {
+  backup: Backup;
+  storage: BackupStorage;
+  config: BackupConfig;
+  sourceInstanceId: string;
+  stopAt: Date;
+  stagingDir: string;
+  log: Logger;
+}): Promise<number> {
   const b = o.backup;
   if (!b.restoredLogPosition || !b.replayLogs) throw new NotSupportedError('Point-in-time restores are not supported for this datastore.');
   const from = await b.restoredLogPosition();
   const archived = (await o.storage.list(o.config.log_archive_container, logPrefix(o.sourceInstanceId)))
-    .map((x) => ({ location: x.location, name: x.metadata['log-file'] ?? '', first: new Date(x.metadata['first-event'] ?? 0), last: new Date(x.metadata['last-event'] ?? 0), checksum: x.metadata.sha256 }))
+    .map((x) => ({
+      location: x.location,
+      name: x.metadata['log-file'] ?? '',
+      first: new Date(x.metadata['first-event'] ?? 0),
+      last: new Date(x.metadata['last-event'] ?? 0),
+      checksum: x.metadata.sha256,
+    }))
     .filter((x) => x.name)
     .sort((a, c) => (a.name < c.name ? -1 : a.name > c.name ? 1 : 0));
   const newest = archived.at(-1);
   if (!newest || newest.last < o.stopAt) {
-    throw new Error(`the archived transaction logs of ${o.sourceInstanceId} reach only up to ${newest ? newest.last.toISOString() : 'nothing'}; cannot restore to ${o.stopAt.toISOString()}`);
+    throw new Error(
+      `the archived transaction logs of ${o.sourceInstanceId} reach only up to ${newest ? newest.last.toISOString() : 'nothing'}; cannot restore to ${o.stopAt.toISOString()}`,
+    );
   }
   const needed = archived.filter((x) => x.name >= from.file && x.first <= o.stopAt);
   if (needed[0]?.name !== from.file) throw new Error(`the transaction log ${from.file}, where the backup stops, is not archived`);
@@ -75,13 +91,17 @@ export async function replayArchivedLogs(o: { backup: Backup; storage: BackupSto
   try {
     for (const [i, x] of needed.entries()) {
       const dir = path.join(o.stagingDir, String(i));
-      await stageBackup(o.storage, { location: x.location, checksum: x.checksum, stagingDir: dir }, {
-        serviceKey: o.config.backup_aes_cbc_key,
-        sink: async (d) => {
-          const stream = createWriteStream(path.join(d, x.name), { mode: 0o600 });
-          return { stream, done: finished(stream) };
+      await stageBackup(
+        o.storage,
+        { location: x.location, checksum: x.checksum, stagingDir: dir },
+        {
+          serviceKey: o.config.backup_aes_cbc_key,
+          sink: async (d) => {
+            const stream = createWriteStream(path.join(d, x.name), { mode: 0o600 });
+            return { stream, done: finished(stream) };
+          },
         },
-      });
+      );
       files.push(path.join(dir, x.name));
     }
     await b.replayLogs(files, from, o.stopAt);
@@ -93,7 +113,13 @@ export async function replayArchivedLogs(o: { backup: Backup; storage: BackupSto
 }
 
 /** Runs archiveLogs every log_archive_interval seconds while the engine is healthy (none when the archive is off or the engine keeps no logs). */
-export function startLogArchiver(o: { instanceId: string; engine: Engine; config: BackupConfig; stateFile: string; log: Logger }): { stop(): void } | undefined {
+export function startLogArchiver(o: {
+  instanceId: string;
+  engine: Engine;
+  config: BackupConfig;
+  stateFile: string;
+  log: Logger;
+}): { stop(): void } | undefined {
   const backup = o.engine.backup;
   if (o.config.log_archive_storage === 'none' || !backup?.closedLogs) return undefined;
   const storage = backupStorage(o.config.log_archive_storage, o.config);

@@ -13,14 +13,25 @@ import { processSink, ProcessFailedError } from './process-stream.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'process-sink-'));
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
-const chunks = (b: Buffer, n = 64 * 1024) => Readable.from((function* () { for (let i = 0; i < b.length; i += n) yield b.subarray(i, i + n); })());
+const chunks = (b: Buffer, n = 64 * 1024) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < b.length; i += n) yield b.subarray(i, i + n);
+    })(),
+  );
 
 /** Pipes `data` into the sink through a counting stage, as stageBackup does; returns the bytes counted and their sha256. */
 async function feed(data: Buffer, spec: Parameters<typeof processSink>[0]) {
   const sink = processSink(spec);
   const sha = createHash('sha256');
   let size = 0;
-  const count = new Transform({ transform(c: Buffer, _e, cb) { sha.update(c); size += c.length; cb(null, c); } });
+  const count = new Transform({
+    transform(c: Buffer, _e, cb) {
+      sha.update(c);
+      size += c.length;
+      cb(null, c);
+    },
+  });
   await pipeline(chunks(data), count, sink.stream);
   await sink.done;
   return { size, sha: sha.digest('hex') };
@@ -57,7 +68,9 @@ test('tar stops at its end-of-archive: the files are unpacked, the padding after
 
 test('a process that fails while reading fails the pipeline with its own message', async (t) => {
   const data = randomBytes(4 * 1024 * 1024);
-  const e = await t.throwsAsync(feed(data, { bin: '/bin/sh', args: ['-c', 'head -c 1000 >/dev/null; echo "no space left on device" >&2; exit 2'] }), { instanceOf: ProcessFailedError });
+  const e = await t.throwsAsync(feed(data, { bin: '/bin/sh', args: ['-c', 'head -c 1000 >/dev/null; echo "no space left on device" >&2; exit 2'] }), {
+    instanceOf: ProcessFailedError,
+  });
   t.regex(e!.message, /exited with code 2: no space left on device/);
 });
 

@@ -28,7 +28,12 @@ export interface ProcessSpec {
 
 /** An executable of that name on PATH (or the path itself if it is executable). */
 export function findExecutable(name: string): string | undefined {
-  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/sbin', '/usr/bin']).map((d) => path.join(d, name));
+  const candidates = name.includes('/')
+    ? [name]
+    : (process.env.PATH ?? '/usr/bin:/bin')
+        .split(':')
+        .concat(['/usr/sbin', '/usr/bin'])
+        .map((d) => path.join(d, name));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -89,7 +94,11 @@ export function processSink(spec: ProcessSpec): ProcessSink {
   const { child, exited } = start(spec, 'pipe', 'ignore');
   const stdin = child.stdin!;
   stdin.on('error', () => undefined); // EPIPE once the process is gone: settled by its exit below
-  const settle = (cb: (e?: Error | null) => void) => exited.then(() => cb(), (e: Error) => cb(e));
+  const settle = (cb: (e?: Error | null) => void) =>
+    exited.then(
+      () => cb(),
+      (e: Error) => cb(e),
+    );
   const stream = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, cb) {
@@ -105,8 +114,14 @@ export function processSink(spec: ProcessSpec): ProcessSink {
           f();
         }
       };
-      stdin.once('finish', once(() => cb()));
-      stdin.once('close', once(() => void settle(cb)));
+      stdin.once(
+        'finish',
+        once(() => cb()),
+      );
+      stdin.once(
+        'close',
+        once(() => void settle(cb)),
+      );
       stdin.end();
     },
     destroy(e, cb) {

@@ -22,7 +22,12 @@ const objects = path.join(root, 'objects');
 const storage = new LocalBackupStorage(objects);
 const KEY = 'service-key-for-tests';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const chunks = (b: Buffer, n = 256 * 1024) => Readable.from((function* () { for (let i = 0; i < b.length; i += n) yield b.subarray(i, i + n); })());
+const chunks = (b: Buffer, n = 256 * 1024) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < b.length; i += n) yield b.subarray(i, i + n);
+    })(),
+  );
 
 /** A sink writing the restored stream to <staging>/data; commit moves it to <target>/data. */
 function fileRestore(target: string) {
@@ -46,10 +51,24 @@ const newTarget = (name: string) => {
   return mkdtempSync(d);
 };
 
-for (const [compression, cipher] of [['zstd', 'aes-256-gcm'], ['gzip', 'aes-256-cbc']] as const) {
+for (const [compression, cipher] of [
+  ['zstd', 'aes-256-gcm'],
+  ['gzip', 'aes-256-cbc'],
+] as const) {
   test.serial(`round trip of 50 MB: ${compression}, ${cipher}, 4 MiB segments, byte-equal`, async (t) => {
     const data = Buffer.concat([randomBytes(30 * 1024 * 1024), Buffer.alloc(20 * 1024 * 1024, 'row data ')]);
-    const r = await runBackup({ source: chunks(data), format: 'raw', storage, container: 'bk', name: `rt-${compression}`, serviceKey: KEY, cipher, compression, segmentSize: 4 * 1024 * 1024, concurrency: 3 });
+    const r = await runBackup({
+      source: chunks(data),
+      format: 'raw',
+      storage,
+      container: 'bk',
+      name: `rt-${compression}`,
+      serviceKey: KEY,
+      cipher,
+      compression,
+      segmentSize: 4 * 1024 * 1024,
+      concurrency: 3,
+    });
     t.is(r.rawSize, data.length);
     t.true(r.size < data.length, 'compressed');
     t.regex(r.location, new RegExp(`^file:///.*/bk/rt-${compression}\\.raw\\.${compression === 'zstd' ? 'zst' : 'gz'}\\.enc$`));
@@ -77,8 +96,14 @@ test.serial('a tampered segment fails the restore clearly, before commit, leavin
   writeFileSync(seg, b);
   const target = newTarget('target-tamper');
   const fr = fileRestore(target);
-  const err = await t.throwsAsync(runRestore({ storage, location: r.location, checksum: r.checksum, serviceKey: KEY, stagingDir: path.join(target, '.staging'), ...fr }), { instanceOf: BackupIntegrityError });
-  t.regex(err!.message, /^restore of \S+ failed: backup checksum mismatch in segment 3 of bk\/tamper\.raw\.zst\.enc: md5 [0-9a-f]{32}, the manifest records [0-9a-f]{32}; nothing was restored$/);
+  const err = await t.throwsAsync(
+    runRestore({ storage, location: r.location, checksum: r.checksum, serviceKey: KEY, stagingDir: path.join(target, '.staging'), ...fr }),
+    { instanceOf: BackupIntegrityError },
+  );
+  t.regex(
+    err!.message,
+    /^restore of \S+ failed: backup checksum mismatch in segment 3 of bk\/tamper\.raw\.zst\.enc: md5 [0-9a-f]{32}, the manifest records [0-9a-f]{32}; nothing was restored$/,
+  );
   t.deepEqual(fr.calls, [], 'commit never ran');
   t.deepEqual(readdirSync(target), [], 'nothing in the target');
 });
@@ -87,8 +112,14 @@ test.serial('the checksum on record must match; a wrong service key is refused; 
   const data = randomBytes(300_000);
   const r = await runBackup({ source: chunks(data), format: 'raw', storage, container: 'bk', name: 'keys', serviceKey: KEY, compression: 'gzip' });
   const target = newTarget('target-keys');
-  await t.throwsAsync(runRestore({ storage, location: r.location, checksum: 'f'.repeat(64), serviceKey: KEY, stagingDir: path.join(target, '.s'), ...fileRestore(target) }), { instanceOf: BackupIntegrityError, message: /checksum does not match/ });
-  const wrong = await t.throwsAsync(runRestore({ storage, location: r.location, serviceKey: 'another-key', stagingDir: path.join(target, '.s'), ...fileRestore(target) }), { instanceOf: BackupDecryptionError });
+  await t.throwsAsync(
+    runRestore({ storage, location: r.location, checksum: 'f'.repeat(64), serviceKey: KEY, stagingDir: path.join(target, '.s'), ...fileRestore(target) }),
+    { instanceOf: BackupIntegrityError, message: /checksum does not match/ },
+  );
+  const wrong = await t.throwsAsync(
+    runRestore({ storage, location: r.location, serviceKey: 'another-key', stagingDir: path.join(target, '.s'), ...fileRestore(target) }),
+    { instanceOf: BackupDecryptionError },
+  );
   t.regex(wrong!.message, /another service key \(key id [0-9a-f]{16}/);
   t.false(wrong!.message.includes(KEY));
   t.deepEqual(readdirSync(target), []);
@@ -114,7 +145,9 @@ test.serial('log lines name the backup, never the service key or the wrapped dat
 
 test.serial('a backup tool that fails after writing leaves no backup and no segments', async (t) => {
   const source = processSource({ bin: '/bin/sh', args: ['-c', 'head -c 3000000 /dev/urandom; echo "disk on fire" >&2; exit 3'] });
-  const err = await t.throwsAsync(runBackup({ source, format: 'raw', storage, container: 'fails', name: 'broken', serviceKey: KEY, segmentSize: 512 * 1024 }), { instanceOf: ProcessFailedError });
+  const err = await t.throwsAsync(runBackup({ source, format: 'raw', storage, container: 'fails', name: 'broken', serviceKey: KEY, segmentSize: 512 * 1024 }), {
+    instanceOf: ProcessFailedError,
+  });
   t.regex(err!.message, /^sh exited with code 3: disk on fire$/);
   const dir = new ObjectDirectory(objects);
   t.deepEqual(await dir.listObjects('fails'), []);

@@ -137,7 +137,12 @@ export async function stageBackup(
     opened.body.destroy();
     throw new BackupIntegrityError(`backup ${p.location}: the stored object's checksum does not match the backup's record`);
   }
-  const meta: BackupMeta = { format: md.format ?? 'unknown', compression: (md.compression ?? 'gzip') as Compression, cipher: md.cipher ?? 'none', metadata: md };
+  const meta: BackupMeta = {
+    format: md.format ?? 'unknown',
+    compression: (md.compression ?? 'gzip') as Compression,
+    cipher: md.cipher ?? 'none',
+    metadata: md,
+  };
   const stages: Transform[] = [];
   const sha = createHash('sha256');
   let size = 0;
@@ -173,6 +178,7 @@ export async function stageBackup(
     throw new BackupIntegrityError(`restore of ${p.location} failed: ${why}; nothing was restored`, { cause: e });
   }
   const actual = sha.digest('hex');
-  if (actual !== expected) throw new BackupIntegrityError(`restore of ${p.location} failed: checksum mismatch (expected ${expected}, got ${actual}); nothing was restored`);
+  if (actual !== expected)
+    throw new BackupIntegrityError(`restore of ${p.location} failed: checksum mismatch (expected ${expected}, got ${actual}); nothing was restored`);
   return { checksum: actual, size, meta };
 }

@@ -58,7 +58,13 @@ async function facts(file: string): Promise<FileFacts | undefined> {
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     const head = buf.subarray(0, bytesRead);
     const nl = head.indexOf(0x0a);
-    return { size: st.size, ino: st.ino, digest: createHash('md5').update(nl === -1 ? head : head.subarray(0, nl + 1)).digest('hex') };
+    return {
+      size: st.size,
+      ino: st.ino,
+      digest: createHash('md5')
+        .update(nl === -1 ? head : head.subarray(0, nl + 1))
+        .digest('hex'),
+    };
   } finally {
     await fh.close();
   }
@@ -147,7 +153,11 @@ export class GuestLogBook {
     const started = p.size;
     await readParts(def.file, p.size, f.size, this.o.config.guest_log_limit, async (part) => {
       const name = `${this.prefix(def.name)}log-${String(p.nextPart).padStart(8, '0')}`;
-      await storage.write(container, name, Readable.from([part.body]), { metadata: { lines: String(part.lines) }, segmentSize: part.body.length, concurrency: 1 });
+      await storage.write(container, name, Readable.from([part.body]), {
+        metadata: { lines: String(part.lines) },
+        segmentSize: part.body.length,
+        concurrency: 1,
+      });
       p = { size: p.size + part.body.length, digest: f.digest, ino: f.ino, nextPart: p.nextPart + 1 };
       this.published[def.name] = p;
       this.save();

@@ -14,7 +14,7 @@ test('mariadbd: the [ERROR] lines without timestamps, "Aborting" left out', (t) 
   t.deepEqual(errorLines(MARIADB_LOG, 'bracketed'), ['[ERROR] The socket file path is too long (> 107): /tmp/a/very/long/path/mysqld.sock']);
 });
 
-test("mariadbd: an error written before its logger is up (`/usr/sbin/mariadbd: ...`)", (t) => {
+test('mariadbd: an error written before its logger is up (`/usr/sbin/mariadbd: ...`)', (t) => {
   const log = "\u0007/usr/sbin/mariadbd: Character set 'klingon' is not a compiled character set\n2026-12-03 12:05:40 0 [ERROR] Aborting\n";
   t.deepEqual(errorLines(log, 'bracketed'), ["Character set 'klingon' is not a compiled character set"]);
 });
@@ -28,7 +28,10 @@ test('postgres: FATAL/ERROR/PANIC lines with their severity', (t) => {
   const conf = `2026-12-03 12:00:00.000 UTC [99] LOG:  invalid value for parameter "shared_buffers": "lots"
 2026-12-03 12:00:00.001 UTC [99] FATAL:  configuration file "/v/data/conf.d/trove-overrides.conf" contains errors
 `;
-  t.deepEqual(errorLines(conf, 'severity'), ['LOG: invalid value for parameter "shared_buffers": "lots"', 'FATAL: configuration file "/v/data/conf.d/trove-overrides.conf" contains errors']);
+  t.deepEqual(errorLines(conf, 'severity'), [
+    'LOG: invalid value for parameter "shared_buffers": "lots"',
+    'FATAL: configuration file "/v/data/conf.d/trove-overrides.conf" contains errors',
+  ]);
 });
 
 test("redis: the '#' lines and a config file error", (t) => {
@@ -54,14 +57,20 @@ test('only the lines written since the start began; at most `max`, the newest; s
   const f = path.join(dir, 'e.log');
   writeFileSync(f, '2026-12-03 11:00:00 0 [ERROR] an old failure\n');
   const from = logOffset(f);
-  appendFileSync(f, ['one', 'two', "Access denied for user 'x' (using password: YES) password=hunter2", 'four'].map((m) => `2026-12-03 12:00:00 0 [ERROR] ${m}\n`).join(''));
+  appendFileSync(
+    f,
+    ['one', 'two', "Access denied for user 'x' (using password: YES) password=hunter2", 'four'].map((m) => `2026-12-03 12:00:00 0 [ERROR] ${m}\n`).join(''),
+  );
   t.is(errorTail(f, 'bracketed', from, 3), "[ERROR] two; [ERROR] Access denied for user 'x' (using password: YES) password=***; [ERROR] four");
   t.is(errorTail(path.join(dir, 'none.log'), 'bracketed'), '');
 });
 
 test('lastLines: the last non-empty lines of a stderr on one line; EngineFailure scrubs message and tail', (t) => {
   t.is(lastLines('a\n\nb\nc\nd\n', 2), 'c; d');
-  t.is(lastLines("mariadbd: Character set 'klingon' is not a compiled character set\n2026-12-03 12:05:40 0 [ERROR] Aborting\n"), "mariadbd: Character set 'klingon' is not a compiled character set");
+  t.is(
+    lastLines("mariadbd: Character set 'klingon' is not a compiled character set\n2026-12-03 12:05:40 0 [ERROR] Aborting\n"),
+    "mariadbd: Character set 'klingon' is not a compiled character set",
+  );
   const e = new EngineFailure('mysql://root:s3cret@db/x failed', 'IDENTIFIED BY "pw1"');
   t.is(e.message, 'mysql://root:***@db/x failed');
   t.is(e.logTail, "IDENTIFIED BY '***'");

@@ -16,7 +16,8 @@ export function logOffset(file: string): number {
 const MYSQL_ERROR = /^(?:\S+\s+\S+\s+\d+\s+)?\[ERROR\]\s*(.*)$/;
 const MYSQL_EARLY = /^(?:\/\S*\/)?(?:mariadbd|mysqld): (.*)$/;
 const PG_ERROR = /^(?:.*?\s)?(FATAL|PANIC|ERROR):\s+(.*)$/;
-const PG_CONF_CAUSE = /^(?:.*?\s)?LOG:\s+((?:invalid value for parameter|unrecognized configuration parameter|syntax error in file|could not open configuration file|configuration file .* contains errors).*)$/;
+const PG_CONF_CAUSE =
+  /^(?:.*?\s)?LOG:\s+((?:invalid value for parameter|unrecognized configuration parameter|syntax error in file|could not open configuration file|configuration file .* contains errors).*)$/;
 const REDIS_ERROR = /^\d+:[A-Z]\s.*?\s#\s(.*)$/;
 /** mariadbd's closing lines say only that it stops. */
 const NOISE = /^(Aborting|Unknown\/unsupported storage engine: InnoDB|Plugin 'InnoDB' registration as a STORAGE ENGINE failed\.)$/;
@@ -25,7 +26,6 @@ const NOISE = /^(Aborting|Unknown\/unsupported storage engine: InnoDB|Plugin 'In
 export function errorLines(text: string, style: ErrorLineStyle, max = 5): string[] {
   const out: string[] = [];
   for (const raw of text.split('\n')) {
-    // eslint-disable-next-line no-control-regex -- mariadbd rings a bell before an early error
     const line = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trimEnd();
     if (style === 'bracketed') {
       const m = MYSQL_ERROR.exec(line);
@@ -40,7 +40,12 @@ export function errorLines(text: string, style: ErrorLineStyle, max = 5): string
     } else {
       const m = REDIS_ERROR.exec(line);
       if (m) out.push(m[1]!.trim());
-      else if (/^\*\*\* FATAL CONFIG FILE ERROR/.test(line) || /^>>> /.test(line) || /^Reading the configuration file|^Bad directive|^Invalid argument/.test(line.trim())) out.push(line.trim());
+      else if (
+        /^\*\*\* FATAL CONFIG FILE ERROR/.test(line) ||
+        /^>>> /.test(line) ||
+        /^Reading the configuration file|^Bad directive|^Invalid argument/.test(line.trim())
+      )
+        out.push(line.trim());
     }
   }
   return [...new Set(out)].slice(-max).map((l) => scrubSecrets(l, 500));
@@ -66,10 +71,7 @@ export function lastLines(text: string, n = 3): string {
 
 /** Thrown when an engine (or its tool) failed: the message is the reason, `logTail` the error lines behind it. */
 export class EngineFailure extends Error {
-  constructor(
-    message: string,
-    logTail = '',
-  ) {
+  constructor(message: string, logTail = '') {
     super(scrubSecrets(message));
     this.logTail = scrubSecrets(logTail, 8000);
     this.name = 'EngineFailure';

@@ -14,7 +14,9 @@ export interface OsUser {
 }
 
 function lookupUser(name: string): OsUser | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) return undefined;
   const [, , uid, gid] = line.split(':');
   return { name, uid: Number(uid), gid: Number(gid) };

@@ -23,5 +23,8 @@ test('a file there before with a wider mode is replaced by a 0600 one (writeFile
   t.is(readFileSync(f, 'utf8'), 'pw-2');
   t.is(statSync(f).mode & 0o777, 0o600);
   t.not(statSync(f).ino, before, 'a new inode: an open descriptor to the old file does not see the new body');
-  t.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.')), []);
+  t.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith('.')),
+    [],
+  );
 });

@@ -55,12 +55,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(requestId());
   app.use(accessLog(deps.log));
   app.use(fault(deps.log));
-  app.use(
-    projectScope(
-      { tokens: deps.tokens, isAdmin: (c) => deps.authorizer.isAdmin(c), wwwAuthenticateUri: deps.wwwAuthenticateUri },
-      deps.rateLimiter,
-    ),
-  );
+  app.use(projectScope({ tokens: deps.tokens, isAdmin: (c) => deps.authorizer.isAdmin(c), wwwAuthenticateUri: deps.wwwAuthenticateUri }, deps.rateLimiter));
   app.use(jsonBody(deps.config.max_request_body_size));
 
   const allowed = {

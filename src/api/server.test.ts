@@ -17,7 +17,15 @@ const local = { compute_driver: 'local', bind_host: '127.0.0.1' };
 const localSection = { state_dir: path.join(os.tmpdir(), 'trove-ts-server-test') };
 const deps = (raw: Record<string, Record<string, string>>) => buildDeps({ ...raw, local: localSection }, { db: {} as Db, taskmanager: {} as never });
 const context = { authToken: 'caller-tok', projectId: 'p1' } as RequestContext;
-const info = (catalog: CatalogEntry[]): TokenInfo => ({ userId: 'u', userName: 'u', projectId: 'p1', projectName: 'p', roles: ['member'], expiresAt: new Date(Date.now() + 3600_000), catalog });
+const info = (catalog: CatalogEntry[]): TokenInfo => ({
+  userId: 'u',
+  userName: 'u',
+  projectId: 'p1',
+  projectName: 'p',
+  roles: ['member'],
+  expiresAt: new Date(Date.now() + 3600_000),
+  catalog,
+});
 const entry = (type: string, url: string): CatalogEntry => ({ type, name: type, endpoints: [{ url, region: 'RegionOne', interface: 'public' }] });
 const keystone = { auth_url: 'http://keystone.test:5000/v3', username: 'trove', password: 'x', project_name: 'service', region_name: 'RegionOne' };
 
@@ -71,7 +79,10 @@ test.serial('[DEFAULT] placement_check_timeout bounds the lookups: a Neutron or 
     return Date.now() - started;
   };
   // the cloud (Nova servers) and the local compute behind Keystone alike
-  for (const DEFAULT of [{ placement_check_timeout: '1', bind_host: '127.0.0.1' }, { ...local, placement_check_timeout: '1' }]) {
+  for (const DEFAULT of [
+    { placement_check_timeout: '1', bind_host: '127.0.0.1' },
+    { ...local, placement_check_timeout: '1' },
+  ]) {
     const c = deps({ DEFAULT, keystone_authtoken: keystone }).userClients(context, info(catalog));
     for (const took of [await timed(c.network!.findNetwork('n')), await timed(c.zones!.availabilityZones())]) {
       t.true(took >= 900 && took < 4000, `answered after ${took} ms`);

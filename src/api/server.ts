@@ -114,9 +114,16 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
     throw new Error('no bus configured ([DEFAULT] transport_url is empty)');
   };
   const secure = secureRpc(raw);
-  const taskmanager = overrides.taskmanager ?? (rpc ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC, { serializer: secure.taskmanager }) : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
+  const taskmanager =
+    overrides.taskmanager ??
+    (rpc
+      ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC, { serializer: secure.taskmanager })
+      : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
   const bus = rpc;
-  const guest = (instanceId: string, encryptedKey: string | null): GuestApi => (bus ? bus.stub(guestContract, guestTopic(instanceId), { serializer: secure.guest(encryptedKey) }) : new Proxy({} as GuestApi, { get: () => async () => noBus() }));
+  const guest = (instanceId: string, encryptedKey: string | null): GuestApi =>
+    bus
+      ? bus.stub(guestContract, guestTopic(instanceId), { serializer: secure.guest(encryptedKey) })
+      : new Proxy({} as GuestApi, { get: () => async () => noBus() });
   const datastoreNames = (manager: string) => configSection(raw, manager, datastoreNamesSection);
   const replicationStrategy = (manager: string) => configSection(raw, manager, datastoreReplicationSection).replication_strategy;
   return {

@@ -17,10 +17,7 @@ function jsonType(expected: string): string {
 
 function describe(issue: z.core.$ZodIssue, body: unknown): string {
   const path = issue.path;
-  const value = path.reduce<unknown>(
-    (acc, k) => (acc !== null && typeof acc === 'object' ? (acc as Record<PropertyKey, unknown>)[k] : undefined),
-    body,
-  );
+  const value = path.reduce<unknown>((acc, k) => (acc !== null && typeof acc === 'object' ? (acc as Record<PropertyKey, unknown>)[k] : undefined), body);
   if (issue.code === 'invalid_type' && value === undefined && path.length > 0) {
     const parent = path.slice(0, -1);
     return `${parent.length ? pathExpr(parent) : 'body'} '${String(path[path.length - 1])}' is a required property`;

@@ -79,9 +79,7 @@ export function findEndpoint(catalog: CatalogEntry[], query: EndpointQuery): str
   const iface = (query.interface ?? 'public').replace(/URL$/, '');
   for (const entry of catalog) {
     if (entry.type !== query.type) continue;
-    const ep = entry.endpoints.find(
-      (e) => e.interface === iface && (!query.region || e.region === query.region),
-    );
+    const ep = entry.endpoints.find((e) => e.interface === iface && (!query.region || e.region === query.region));
     if (ep) return ep.url;
   }
   return undefined;

@@ -67,7 +67,7 @@ function lock(file: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(file, 'utf8'));
-      let alive = false;
+      let alive: boolean;
       try {
         process.kill(pid, 0);
         alive = pid !== process.pid;
@@ -190,7 +190,9 @@ async function serve(o: Options, state: string): Promise<void> {
   const format = chooseLogFormat({ json: o.logJson, stdoutIsTTY: process.stdout.isTTY, stderrIsTTY: process.stderr.isTTY });
   const log = createLogger('trove-ts', { level: raw.DEFAULT?.log_level ?? 'info', format });
   if (published) {
-    log.warn(`this state directory was made before it had keys of its own: it keeps Trove's published bus and flow keys (${path.join(state, 'service-keys.json')}) so its instances stay reachable; a new state directory gets its own`);
+    log.warn(
+      `this state directory was made before it had keys of its own: it keeps Trove's published bus and flow keys (${path.join(state, 'service-keys.json')}) so its instances stay reachable; a new state directory gets its own`,
+    );
   }
   const db = openDatabase(configSection(raw, 'database', databaseSection));
   await syncSchema(db);
@@ -200,7 +202,14 @@ async function serve(o: Options, state: string): Promise<void> {
   const engines = JSON.parse(stdout) as Array<{ manager: string; version: string; name: string; replicationStrategy?: string }>;
   for (const e of engines) {
     const { version } = await upsertVersion(db, {
-      datastore: e.manager, name: e.name, manager: e.manager, imageId: 'local', imageTags: [], packages: [], active: true, version: e.version,
+      datastore: e.manager,
+      name: e.name,
+      manager: e.manager,
+      imageId: 'local',
+      imageTags: [],
+      packages: [],
+      active: true,
+      version: e.version,
       // replicas where the guest can build them (MariaDB with mariadb-backup)
       replStrategy: e.replicationStrategy,
     });

@@ -5,17 +5,18 @@ import { refuseDefaultKeys } from '../rpc/secure.js';
 
 if (process.argv.includes('--all-in-one')) {
   await import('./all-in-one.js');
-} else await runService('trove-api', async () => {
-  const raw = loadServiceConfig('trove-api');
-  const deps = buildDeps(raw);
-  refuseDefaultKeys(raw);
-  const server = await startApiServer(deps);
-  deps.log.info({ url: server.url }, 'trove-api listening');
-  const stop = async () => {
-    deps.log.info('trove-api stopping');
-    await server.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-});
+} else
+  await runService('trove-api', async () => {
+    const raw = loadServiceConfig('trove-api');
+    const deps = buildDeps(raw);
+    refuseDefaultKeys(raw);
+    const server = await startApiServer(deps);
+    deps.log.info({ url: server.url }, 'trove-api listening');
+    const stop = async () => {
+      deps.log.info('trove-api stopping');
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });

@@ -76,7 +76,10 @@ export function createLogger(name: string, options: LogOptions = {}): Logger {
 /** The longest reason or log tail a fault, a status or a backup carries (characters). */
 export const MAX_REASON_CHARS = 2000;
 
-const SECRET_ASSIGNMENT = new RegExp(`\\b(${SECRET_KEYS.map((k) => k.replace(/[-_]/g, '[-_]?')).join('|')}|passwd|pass|pwd|api[-_]?key)(["']?\\s*[=:]\\s*)(?!(?:YES|NO)\\b)((?:Bearer\\s+)?(?:"[^"]*"|'[^']*'|[^\\s,;&)]+))`, 'gi');
+const SECRET_ASSIGNMENT = new RegExp(
+  `\\b(${SECRET_KEYS.map((k) => k.replace(/[-_]/g, '[-_]?')).join('|')}|passwd|pass|pwd|api[-_]?key)(["']?\\s*[=:]\\s*)(?!(?:YES|NO)\\b)((?:Bearer\\s+)?(?:"[^"]*"|'[^']*'|[^\\s,;&)]+))`,
+  'gi',
+);
 
 /**
  * Free text headed for a fault, a status reason or a log tail, with secrets taken out: URL
@@ -85,7 +88,6 @@ const SECRET_ASSIGNMENT = new RegExp(`\\b(${SECRET_KEYS.map((k) => k.replace(/[-
  * cut to `max` characters (the end kept: the newest lines).
  */
 export function scrubSecrets(text: string, max = MAX_REASON_CHARS): string {
-  // eslint-disable-next-line no-control-regex -- a tool's bell or escape codes have no place in a fault
   let s = redactUrl(text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ''))
     .replace(/(IDENTIFIED\s+(?:BY|WITH\s+\S+\s+(?:BY|AS))\s+(?:PASSWORD\s+)?)('[^']*'|"[^"]*")/gi, "$1'***'")
     .replace(/(\bPASSWORD\s*(?:\(\s*)?)('[^']*'|"[^"]*")/gi, "$1'***'")

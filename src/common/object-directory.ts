@@ -186,7 +186,12 @@ export class ObjectDirectory {
             size += chunk.length;
           }
           const got = md5.digest('hex');
-          if (size !== seg.size || got !== seg.etag) throw new SegmentChecksumError(i + 1, object, size !== seg.size ? `${size} bytes, the manifest records ${seg.size}` : `md5 ${got}, the manifest records ${seg.etag}`);
+          if (size !== seg.size || got !== seg.etag)
+            throw new SegmentChecksumError(
+              i + 1,
+              object,
+              size !== seg.size ? `${size} bytes, the manifest records ${seg.size}` : `md5 ${got}, the manifest records ${seg.etag}`,
+            );
           yield* createReadStream(seg.file) as AsyncIterable<Buffer>;
         }
       })(),
@@ -220,7 +225,13 @@ export class ObjectDirectory {
     // drop the pseudo-directories the object left empty (never the container itself)
     const top = path.join(this.root, container);
     for (let d = path.dirname(file); d.startsWith(top + path.sep); d = path.dirname(d)) {
-      if (!(await rmdir(d).then(() => true, () => false))) break;
+      if (
+        !(await rmdir(d).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
     }
   }
 

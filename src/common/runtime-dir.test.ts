@@ -70,7 +70,7 @@ test('makeRuntimeDir hands the engine directory to the engine user', (t) => {
   const dir = makeRuntimeDir(path.join(root, 'base', 'k'), { sub: 'redis', owner: { uid: 4242, gid: 4343 } });
   t.is(statSync(dir).uid, 4242);
   t.is(statSync(dir).gid, 4343);
-  t.is(statSync(path.dirname(dir)).uid, 0, 'the instance directory stays the agent\'s');
+  t.is(statSync(path.dirname(dir)).uid, 0, "the instance directory stays the agent's");
 });
 
 test('makeRuntimeDir refuses a runtime directory that is a symlink', (t) => {
@@ -79,7 +79,10 @@ test('makeRuntimeDir refuses a runtime directory that is a symlink', (t) => {
   mkdirSync(path.join(root, 'base'));
   mkdirSync(path.join(root, 'elsewhere'));
   symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'base', 'k'));
-  t.throws(() => makeRuntimeDir(path.join(root, 'base', 'k'), { key: '[local] runtime_dir' }), { instanceOf: ConfigError, message: /is not a directory of this user.*\[local\] runtime_dir/ });
+  t.throws(() => makeRuntimeDir(path.join(root, 'base', 'k'), { key: '[local] runtime_dir' }), {
+    instanceOf: ConfigError,
+    message: /is not a directory of this user.*\[local\] runtime_dir/,
+  });
 });
 
 test('makeRuntimeDir refuses a base of another user that others can write to (a planted /tmp/trove-ts-<uid>)', (t) => {
@@ -90,7 +93,10 @@ test('makeRuntimeDir refuses a base of another user that others can write to (a 
   mkdirSync(base);
   chownSync(base, 4242, 4242);
   chmodSync(base, 0o777);
-  t.throws(() => makeRuntimeDir(path.join(base, 'k')), { instanceOf: ConfigError, message: new RegExp(`${base} belongs to another user \\(uid 4242\\).*set \\[DEFAULT\\] runtime_dir`) });
+  t.throws(() => makeRuntimeDir(path.join(base, 'k')), {
+    instanceOf: ConfigError,
+    message: new RegExp(`${base} belongs to another user \\(uid 4242\\).*set \\[DEFAULT\\] runtime_dir`),
+  });
   chmodSync(base, 0o1777); // sticky, like /tmp: nobody can swap our entry
   t.is(makeRuntimeDir(path.join(base, 'k')), path.join(base, 'k'));
 });

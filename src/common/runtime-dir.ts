@@ -39,7 +39,7 @@ export interface Host {
 }
 
 function thisHost(): Host {
-  let runWritable = false;
+  let runWritable: boolean;
   try {
     accessSync('/run', constants.W_OK);
     runWritable = true;
@@ -91,10 +91,14 @@ export function makeRuntimeDir(runtimeDir: string, o: { sub?: string; owner?: Di
   const b = lstatSync(base);
   const ours = me === undefined || b.uid === me;
   const swappable = (b.mode & 0o022) !== 0 && (b.mode & 0o1000) === 0;
-  if (!ours && (b.isSymbolicLink() || swappable)) throw new ConfigError(`the runtime directory ${base} belongs to another user (uid ${b.uid}) who could replace what is in it: set ${key} to a directory of your own`);
+  if (!ours && (b.isSymbolicLink() || swappable))
+    throw new ConfigError(
+      `the runtime directory ${base} belongs to another user (uid ${b.uid}) who could replace what is in it: set ${key} to a directory of your own`,
+    );
   mkdirSync(runtimeDir, { recursive: true });
   const r = lstatSync(runtimeDir);
-  if (!r.isDirectory() || (me !== undefined && r.uid !== me)) throw new ConfigError(`the runtime directory ${runtimeDir} is not a directory of this user (uid ${me}): remove it or set ${key}`);
+  if (!r.isDirectory() || (me !== undefined && r.uid !== me))
+    throw new ConfigError(`the runtime directory ${runtimeDir} is not a directory of this user (uid ${me}): remove it or set ${key}`);
   chmodSync(runtimeDir, o.sub ? 0o711 : 0o700);
   if (!o.sub) return runtimeDir;
   const dir = path.join(runtimeDir, o.sub);

@@ -27,7 +27,9 @@ export interface ManifestEntry {
 
 /** The etag a large object reports: md5 of its segments' etags concatenated (as Swift's SLO). */
 export function largeObjectEtag(entries: ManifestEntry[]): string {
-  return createHash('md5').update(entries.map((e) => e.etag).join('')).digest('hex');
+  return createHash('md5')
+    .update(entries.map((e) => e.etag).join(''))
+    .digest('hex');
 }
 
 export interface SegmentResult {
@@ -96,7 +98,8 @@ export async function uploadSegments(source: Readable, o: SegmentedUploadOptions
       .putSegment(name, body, index)
       .then(({ etag }) => {
         const md5 = cur.md5.digest('hex');
-        if (etag && etag.replace(/"/g, '').toLowerCase() !== md5) throw new SegmentUploadError(`segment ${index + 1} of ${o.name} was corrupted in transit (etag ${etag}, sent md5 ${md5})`);
+        if (etag && etag.replace(/"/g, '').toLowerCase() !== md5)
+          throw new SegmentUploadError(`segment ${index + 1} of ${o.name} was corrupted in transit (etag ${etag}, sent md5 ${md5})`);
         results.push({ index, name, size: cur.size, md5 });
       })
       .catch((e) => {

@@ -58,7 +58,10 @@ export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOption
     },
     report_root: async (a) => {
       const existing = await db('root_enabled_history').where({ id: a.instance_id }).first('id');
-      if (existing) await db('root_enabled_history').where({ id: a.instance_id }).update({ user: a.user ?? null, created: new Date(), deleted_at: null });
+      if (existing)
+        await db('root_enabled_history')
+          .where({ id: a.instance_id })
+          .update({ user: a.user ?? null, created: new Date(), deleted_at: null });
       else await db('root_enabled_history').insert({ id: a.instance_id, user: a.user ?? null, created: new Date() });
     },
     notify_end: async (a) => {

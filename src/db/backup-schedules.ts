@@ -52,7 +52,12 @@ function toRecord(r: Row): BackupScheduleRecord {
 const live = (db: Db | Knex.Transaction) => db('backup_schedules').where({ deleted: false });
 
 export async function listSchedules(db: Db, projectId: string, instanceId: string): Promise<BackupScheduleRecord[]> {
-  const rows = await live(db).where({ tenant_id: projectId, instance_id: instanceId }).orderBy([{ column: 'created', order: 'asc' }, { column: 'id', order: 'asc' }]);
+  const rows = await live(db)
+    .where({ tenant_id: projectId, instance_id: instanceId })
+    .orderBy([
+      { column: 'created', order: 'asc' },
+      { column: 'id', order: 'asc' },
+    ]);
   return (rows as Row[]).map(toRecord);
 }
 
@@ -77,7 +82,9 @@ export async function insertSchedule(db: Db | Knex.Transaction, s: NewBackupSche
 export type SchedulePatch = Partial<Pick<BackupScheduleRecord, 'cron' | 'retention' | 'enabled' | 'next_run_at' | 'last_error'>>;
 
 export async function updateSchedule(db: Db, id: string, patch: SchedulePatch, now = new Date()): Promise<void> {
-  await live(db).where({ id }).update({ ...patch, updated: now });
+  await live(db)
+    .where({ id })
+    .update({ ...patch, updated: now });
 }
 
 export async function markScheduleDeleted(db: Db, id: string, now = new Date()): Promise<number> {
@@ -137,7 +144,13 @@ export interface ScheduledBackup {
 
 /** The schedule's backups that are not deleted, oldest first (the name carries the run's UTC time). */
 export async function backupsOfSchedule(db: Db, scheduleId: string): Promise<ScheduledBackup[]> {
-  const rows = await db('backups').where({ schedule_id: scheduleId, deleted: false }).orderBy([{ column: 'created', order: 'asc' }, { column: 'name', order: 'asc' }]).select('id', 'name', 'state', 'created');
+  const rows = await db('backups')
+    .where({ schedule_id: scheduleId, deleted: false })
+    .orderBy([
+      { column: 'created', order: 'asc' },
+      { column: 'name', order: 'asc' },
+    ])
+    .select('id', 'name', 'state', 'created');
   return (rows as Row[]).map((r) => ({ id: r.id as string, name: r.name as string, state: r.state as string, created: asDate(r.created)! }));
 }
 

@@ -63,7 +63,13 @@ export async function listBackups(db: Db, q: BackupQuery): Promise<{ items: Back
   if (q.projectId !== undefined) query.where('b.tenant_id', q.projectId);
   if (q.instanceId !== undefined) query.where('b.instance_id', q.instanceId);
   if (q.datastore !== undefined) query.where((w) => w.where('d.name', q.datastore!).orWhere('d.id', q.datastore!));
-  const rows = (await query.orderBy([{ column: 'b.updated', order: 'desc' }, { column: 'b.id', order: 'asc' }]).offset(q.offset).limit(q.limit + 1)) as BackupRecord[];
+  const rows = (await query
+    .orderBy([
+      { column: 'b.updated', order: 'desc' },
+      { column: 'b.id', order: 'asc' },
+    ])
+    .offset(q.offset)
+    .limit(q.limit + 1)) as BackupRecord[];
   return { items: rows.slice(0, q.limit), more: rows.length > q.limit };
 }
 
@@ -134,7 +140,13 @@ export function newBackupInfo(
 }
 
 /** `failReason`: why it is FAILED (shown by backup show). */
-export async function setBackupState(db: Db | Knex.Transaction, id: string, state: BackupState, only?: readonly BackupState[], failReason?: string): Promise<number> {
+export async function setBackupState(
+  db: Db | Knex.Transaction,
+  id: string,
+  state: BackupState,
+  only?: readonly BackupState[],
+  failReason?: string,
+): Promise<number> {
   const q = db('backups').where({ id, deleted: false });
   if (only) q.whereIn('state', only as BackupState[]);
   return q.update({ state, updated: new Date(), ...(failReason !== undefined ? { fail_reason: failReason } : {}) });
@@ -154,7 +166,10 @@ export async function childBackups(db: Db | Knex.Transaction, id: string): Promi
  * one-second precision, so among backups of the same second the one no other builds on wins.
  */
 export async function lastCompletedBackup(db: Db, instanceId: string): Promise<BackupRecord | undefined> {
-  const rows = (await selectRecords(db).where({ 'b.instance_id': instanceId, 'b.state': 'COMPLETED' }).orderBy('b.created', 'desc').limit(50)) as BackupRecord[];
+  const rows = (await selectRecords(db)
+    .where({ 'b.instance_id': instanceId, 'b.state': 'COMPLETED' })
+    .orderBy('b.created', 'desc')
+    .limit(50)) as BackupRecord[];
   const newest = rows[0];
   if (!newest) return undefined;
   const parents = new Set(rows.map((r) => r.parent_id));
@@ -168,11 +183,21 @@ export async function lastCompletedBackup(db: Db, instanceId: string): Promise<B
  * second is not taken.
  */
 export async function lastCompletedBackupBefore(db: Db, instanceId: string, time: Date): Promise<BackupRecord | undefined> {
-  return (await selectRecords(db).where({ 'b.instance_id': instanceId, 'b.state': 'COMPLETED' }).where('b.updated', '<', time).orderBy([{ column: 'b.updated', order: 'desc' }, { column: 'b.created', order: 'desc' }]).first()) as BackupRecord | undefined;
+  return (await selectRecords(db)
+    .where({ 'b.instance_id': instanceId, 'b.state': 'COMPLETED' })
+    .where('b.updated', '<', time)
+    .orderBy([
+      { column: 'b.updated', order: 'desc' },
+      { column: 'b.created', order: 'desc' },
+    ])
+    .first()) as BackupRecord | undefined;
 }
 
 export async function runningBackupOf(db: Db | Knex.Transaction, instanceId: string): Promise<{ id: string } | undefined> {
-  return db('backups').where({ instance_id: instanceId, deleted: false }).whereIn('state', RUNNING_BACKUP_STATES as unknown as string[]).first('id');
+  return db('backups')
+    .where({ instance_id: instanceId, deleted: false })
+    .whereIn('state', RUNNING_BACKUP_STATES as unknown as string[])
+    .first('id');
 }
 
 // ---- backup strategies (the container backups go to, per project or per instance)

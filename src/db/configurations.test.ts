@@ -2,7 +2,7 @@ import test from 'ava';
 import { decodeValue, encodeValue, splitByRestart } from './configurations.js';
 import type { ConfigParameterRow } from './datastores.js';
 
-test("values are stored as Trove stores them and typed back by their rule", (t) => {
+test('values are stored as Trove stores them and typed back by their rule', (t) => {
   t.is(encodeValue(true), '1');
   t.is(encodeValue(false), '0');
   t.is(encodeValue(250), '250');

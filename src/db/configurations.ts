@@ -61,7 +61,10 @@ export async function listConfigurations(
   db: Db,
   q: { projectId?: string | undefined; limit: number; marker?: string | undefined },
 ): Promise<{ items: ConfigurationRecord[]; more: boolean }> {
-  const query = selectRecords(db).orderBy([{ column: 'c.created', order: 'asc' }, { column: 'c.id', order: 'asc' }]);
+  const query = selectRecords(db).orderBy([
+    { column: 'c.created', order: 'asc' },
+    { column: 'c.id', order: 'asc' },
+  ]);
   if (q.projectId !== undefined) query.where('c.tenant_id', q.projectId);
   if (q.marker) {
     // the marker is looked up in the listed project only: another project's id is an unknown marker
@@ -190,7 +193,10 @@ export async function instancesUsing(
 ): Promise<{ items: AttachedInstance[]; more: boolean }> {
   const query = db('instances')
     .where({ configuration_id: id, deleted: false })
-    .orderBy([{ column: 'created', order: 'asc' }, { column: 'id', order: 'asc' }])
+    .orderBy([
+      { column: 'created', order: 'asc' },
+      { column: 'id', order: 'asc' },
+    ])
     .select('id', 'name', 'task_id');
   if (q.projectId !== undefined) query.where({ tenant_id: q.projectId });
   if (q.marker) {

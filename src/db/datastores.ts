@@ -45,10 +45,7 @@ export async function listDatastores(db: Db): Promise<DatastoreRow[]> {
 
 /** By id, then by name (as Trove's Datastore.load). */
 export async function findDatastore(db: Db, idOrName: string): Promise<DatastoreRow | undefined> {
-  return (
-    (await db<DatastoreRow>('datastores').where({ id: idOrName }).first()) ??
-    (await db<DatastoreRow>('datastores').where({ name: idOrName }).first())
-  );
+  return (await db<DatastoreRow>('datastores').where({ id: idOrName }).first()) ?? (await db<DatastoreRow>('datastores').where({ name: idOrName }).first());
 }
 
 export async function listVersions(db: Db, datastoreId?: string): Promise<DatastoreVersionRow[]> {
@@ -66,11 +63,7 @@ export async function getVersionById(db: Db, id: string): Promise<DatastoreVersi
  * A version of a datastore by id, else by name, else by version number (Trove's
  * DatastoreVersion.load). More than one match by name → 'ambiguous'.
  */
-export async function findVersion(
-  db: Db,
-  datastoreId: string,
-  idOrName: string,
-): Promise<DatastoreVersionRow | 'ambiguous' | undefined> {
+export async function findVersion(db: Db, datastoreId: string, idOrName: string): Promise<DatastoreVersionRow | 'ambiguous' | undefined> {
   const byId = await db('datastore_versions').where({ datastore_id: datastoreId, id: idOrName }).first();
   if (byId) return version(byId);
   const byName = await db('datastore_versions').where({ datastore_id: datastoreId, name: idOrName });
@@ -82,17 +75,13 @@ export async function findVersion(
 }
 
 export async function listConfigParameters(db: Db, versionId: string): Promise<ConfigParameterRow[]> {
-  const rows = await db('datastore_configuration_parameters')
-    .where({ datastore_version_id: versionId, deleted: false })
-    .orderBy('name');
+  const rows = await db('datastore_configuration_parameters').where({ datastore_version_id: versionId, deleted: false }).orderBy('name');
   return rows.map((r: Record<string, unknown>) => ({ ...(r as unknown as ConfigParameterRow), restart_required: Boolean(r.restart_required) }));
 }
 
 /** Version metadata values of one key (e.g. 'flavor' or 'volume_type' restrictions). */
 export async function versionMetadata(db: Db, versionId: string, key: string): Promise<string[]> {
-  const rows = await db('datastore_version_metadata')
-    .where({ datastore_version_id: versionId, key, deleted: false })
-    .select('value');
+  const rows = await db('datastore_version_metadata').where({ datastore_version_id: versionId, key, deleted: false }).select('value');
   return rows.map((r: { value: string }) => r.value);
 }
 
@@ -268,7 +257,8 @@ export async function addVersionMetadata(db: Db, versionId: string, key: string,
       const existing = await trx('datastore_version_metadata').where({ datastore_version_id: versionId, key, value }).first();
       if (existing && !existing.deleted) continue;
       if (existing) await trx('datastore_version_metadata').where({ id: existing.id }).update({ deleted: false, deleted_at: null, updated_at: new Date() });
-      else await trx('datastore_version_metadata').insert({ id: randomUUID(), datastore_version_id: versionId, key, value, created: new Date(), deleted: false });
+      else
+        await trx('datastore_version_metadata').insert({ id: randomUUID(), datastore_version_id: versionId, key, value, created: new Date(), deleted: false });
       added.push(value);
     }
   });

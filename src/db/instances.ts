@@ -63,8 +63,19 @@ export interface InstanceRecord extends InstanceRow {
 
 export type NewInstance = Pick<
   InstanceRow,
-  | 'id' | 'name' | 'flavor_id' | 'volume_size' | 'volume_type' | 'tenant_id' | 'datastore_version_id'
-  | 'configuration_id' | 'slave_of_id' | 'region_id' | 'encrypted_key' | 'availability_zone' | 'locality'
+  | 'id'
+  | 'name'
+  | 'flavor_id'
+  | 'volume_size'
+  | 'volume_type'
+  | 'tenant_id'
+  | 'datastore_version_id'
+  | 'configuration_id'
+  | 'slave_of_id'
+  | 'region_id'
+  | 'encrypted_key'
+  | 'availability_zone'
+  | 'locality'
 > & { access: Access };
 
 function selectRecords(db: Db | Knex.Transaction): Knex.QueryBuilder {
@@ -74,15 +85,9 @@ function selectRecords(db: Db | Knex.Transaction): Knex.QueryBuilder {
       'i.*',
       's.status_id as service_status_id',
       's.updated_at as service_status_updated',
-      db.raw(
-        '(select f.message from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_message',
-      ),
-      db.raw(
-        '(select f.details from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_details',
-      ),
-      db.raw(
-        '(select f.created from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_created',
-      ),
+      db.raw('(select f.message from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_message'),
+      db.raw('(select f.details from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_details'),
+      db.raw('(select f.created from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_created'),
     );
 }
 
@@ -138,7 +143,10 @@ export function markerQuery(db: Db, id: string, projectId: string | undefined) {
 
 /** A page ordered newest first (created desc, id desc); the marker is the last id of the previous page. */
 export async function listInstances(db: Db, q: ListQuery): Promise<{ items: InstanceRecord[]; more: boolean }> {
-  const query = selectRecords(db).orderBy([{ column: 'i.created', order: 'desc' }, { column: 'i.id', order: 'desc' }]);
+  const query = selectRecords(db).orderBy([
+    { column: 'i.created', order: 'desc' },
+    { column: 'i.id', order: 'desc' },
+  ]);
   if (q.deleted !== undefined) query.where('i.deleted', q.deleted);
   else if (!q.includeDeleted) query.where('i.deleted', false);
   if (q.projectId !== undefined) query.where('i.tenant_id', q.projectId);
@@ -166,7 +174,11 @@ export async function setTask(
   extra: Partial<InstanceRow> = {},
 ): Promise<boolean> {
   const q = db('instances').where({ id, deleted: false });
-  if (expected) q.whereIn('task_id', expected.map((t) => t.code));
+  if (expected)
+    q.whereIn(
+      'task_id',
+      expected.map((t) => t.code),
+    );
   const n = await q.update({
     ...extra,
     task_id: task.code,
@@ -178,13 +190,13 @@ export async function setTask(
 }
 
 export async function updateInstance(db: Db | Knex.Transaction, id: string, fields: Partial<InstanceRow>): Promise<void> {
-  await db('instances').where({ id }).update({ ...fields, updated: new Date() });
+  await db('instances')
+    .where({ id })
+    .update({ ...fields, updated: new Date() });
 }
 
 export async function setServiceStatus(db: Db | Knex.Transaction, instanceId: string, status: ServiceStatus, at = new Date()): Promise<void> {
-  await db('service_statuses')
-    .where({ instance_id: instanceId })
-    .update({ status_id: status.code, status_description: status.description, updated_at: at });
+  await db('service_statuses').where({ instance_id: instanceId }).update({ status_id: status.code, status_description: status.description, updated_at: at });
 }
 
 /** The guest's last reported status and, with 'failed to spawn', its reason and log tail. */
@@ -220,7 +232,9 @@ export async function clearFaults(db: Db | Knex.Transaction, instanceId: string)
 
 export async function markDeleted(db: Db | Knex.Transaction, id: string): Promise<void> {
   const now = new Date();
-  await db('instances').where({ id }).update({ deleted: true, deleted_at: now, updated: now, task_id: Tasks.NONE.code, task_description: Tasks.NONE.description });
+  await db('instances')
+    .where({ id })
+    .update({ deleted: true, deleted_at: now, updated: now, task_id: Tasks.NONE.code, task_description: Tasks.NONE.description });
   await db('service_statuses')
     .where({ instance_id: id })
     .update({ status_id: ServiceStatuses.DELETED.code, status_description: ServiceStatuses.DELETED.description, updated_at: now });

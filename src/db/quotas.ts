@@ -40,11 +40,7 @@ export async function quotaUsages(db: Db, projectId: string, defaults: QuotaLimi
 }
 
 /** Sets hard limits; returns the ones that changed. */
-export async function setQuotaLimits(
-  db: Db,
-  projectId: string,
-  updates: Partial<QuotaLimits>,
-): Promise<Partial<QuotaLimits>> {
+export async function setQuotaLimits(db: Db, projectId: string, updates: Partial<QuotaLimits>): Promise<Partial<QuotaLimits>> {
   const now = new Date();
   await db.transaction(async (trx) => {
     for (const [resource, limit] of Object.entries(updates)) {
@@ -67,7 +63,11 @@ export async function ensureUsageRows(db: Db, projectId: string, deltas: QuotaDe
   // the rows that exist are read without a lock: an INSERT IGNORE on an existing row takes a shared
   // lock on it, which applyUsage's FOR UPDATE then upgrades, and two such transactions (two backup
   // deletes of a project) deadlock on the upgrade
-  const present = new Set((await db('quota_usages').where({ tenant_id: projectId }).whereIn('resource', Object.keys(deltas)).select('resource')).map((r: { resource: string }) => r.resource));
+  const present = new Set(
+    (await db('quota_usages').where({ tenant_id: projectId }).whereIn('resource', Object.keys(deltas)).select('resource')).map(
+      (r: { resource: string }) => r.resource,
+    ),
+  );
   for (const resource of Object.keys(deltas).filter((r) => !present.has(r))) {
     await db('quota_usages')
       .insert({ id: randomUUID(), tenant_id: projectId, resource, in_use: 0, reserved: 0, created: now, updated: now })
@@ -82,12 +82,7 @@ export async function ensureUsageRows(db: Db, projectId: string, deltas: QuotaDe
  * release. Call ensureUsageRows first. Returns the resources that would go over their limit
  * (nothing is written then).
  */
-export async function applyUsage(
-  trx: import('knex').Knex.Transaction,
-  projectId: string,
-  deltas: QuotaDeltas,
-  limits: QuotaLimits,
-): Promise<QuotaResource[]> {
+export async function applyUsage(trx: import('knex').Knex.Transaction, projectId: string, deltas: QuotaDeltas, limits: QuotaLimits): Promise<QuotaResource[]> {
   const entries = (Object.entries(deltas).filter(([, d]) => d !== 0) as Array<[QuotaResource, number]>).sort(([a], [b]) => a.localeCompare(b));
   const over: QuotaResource[] = [];
   const rows = new Map<string, { id: string; in_use: number }>();
@@ -102,7 +97,9 @@ export async function applyUsage(
   const now = new Date();
   for (const [resource, delta] of entries) {
     const row = rows.get(resource)!;
-    await trx('quota_usages').where({ id: row.id }).update({ in_use: Math.max(0, row.in_use + delta), updated: now });
+    await trx('quota_usages')
+      .where({ id: row.id })
+      .update({ in_use: Math.max(0, row.in_use + delta), updated: now });
   }
   return [];
 }

@@ -23,13 +23,19 @@ test('[DEFAULT] messaging keys: defaults, and a bad transport_url names the key'
   });
   t.is(configSection({ DEFAULT: { transport_url: 'unix:///run/trove/bus.sock' } }, 'DEFAULT', messagingDefaults).transport_url, 'unix:///run/trove/bus.sock');
   // a guest's own user on the all-in-one bus
-  t.is(configSection({ DEFAULT: { transport_url: 'unix://trove-guest-i1:p%2Fw@/run/trove/bus.sock' } }, 'DEFAULT', messagingDefaults).transport_url, 'unix://trove-guest-i1:p%2Fw@/run/trove/bus.sock');
+  t.is(
+    configSection({ DEFAULT: { transport_url: 'unix://trove-guest-i1:p%2Fw@/run/trove/bus.sock' } }, 'DEFAULT', messagingDefaults).transport_url,
+    'unix://trove-guest-i1:p%2Fw@/run/trove/bus.sock',
+  );
   t.throws(() => configSection({ DEFAULT: { transport_url: 'unix://host/run/bus.sock' } }, 'DEFAULT', messagingDefaults), { message: /transport_url/ });
 });
 
 test('unix transport_url: the socket path and the credentials, percent-decoded', (t) => {
   t.deepEqual(parseSocketUrl('unix:///run/trove/bus.sock'), { path: '/run/trove/bus.sock' });
-  t.deepEqual(parseSocketUrl('unix://trove-guest-i1:p%2Fw%40x@/run/trove/bus.sock'), { path: '/run/trove/bus.sock', credentials: { user: 'trove-guest-i1', password: 'p/w@x' } });
+  t.deepEqual(parseSocketUrl('unix://trove-guest-i1:p%2Fw%40x@/run/trove/bus.sock'), {
+    path: '/run/trove/bus.sock',
+    credentials: { user: 'trove-guest-i1', password: 'p/w@x' },
+  });
   t.is(socketUrl('/run/bus.sock', { user: 'trove-guest-i1', password: 'p/w@x' }), 'unix://trove-guest-i1:p%2Fw%40x@/run/bus.sock');
   t.deepEqual(parseSocketUrl(socketUrl('/run/bus.sock', { user: 'u', password: 'a:b' })).credentials, { user: 'u', password: 'a:b' });
 });

@@ -8,7 +8,7 @@ import type { RawConfig } from '../common/config/reader.js';
 import type { Logger } from '../common/log.js';
 import type { Transport } from './transport.js';
 import { AmqpTransport } from './transports/amqp.js';
-import { MemoryBroker, MemoryTransport } from './transports/memory.js';
+import { type MemoryBroker, MemoryTransport } from './transports/memory.js';
 import { parseSocketUrl, SocketTransport } from './transports/socket.js';
 
 const TRANSPORT_URL = /^(rabbit:\/\/[^/?]+(\/[^?]*)?(\?.*)?|unix:\/\/([^:@/]*:[^@/]*@)?\/.+)?$/;
@@ -82,5 +82,8 @@ export function createTransport(c: MessagingConfig, log: Logger, options: Transp
 
 /** The transport a service's configuration names: [DEFAULT] transport_url with [oslo_messaging_rabbit]. */
 export function transportFromConfig(raw: RawConfig, log: Logger, options: Omit<TransportOptions, 'rabbit'> = {}): Transport {
-  return createTransport(configSection(raw, 'DEFAULT', messagingDefaults), log, { ...options, rabbit: configSection(raw, 'oslo_messaging_rabbit', rabbitSection) });
+  return createTransport(configSection(raw, 'DEFAULT', messagingDefaults), log, {
+    ...options,
+    rabbit: configSection(raw, 'oslo_messaging_rabbit', rabbitSection),
+  });
 }

@@ -54,7 +54,7 @@ type Answer<V extends Verb> = Promise<V['kind'] extends 'call' ? z.output<V['res
 /** The typed client: a call resolves to its result, a cast to void once the broker has it.
  * Verbs whose arguments are all optional can be called without them (`guest.restart()`). */
 export type Stub<C extends Contract> = {
-  [K in keyof C]: {} extends Args<C[K]>
+  [K in keyof C]: Record<never, never> extends Args<C[K]>
     ? (args?: Args<C[K]>, options?: CallOptions) => Answer<C[K]>
     : (args: Args<C[K]>, options?: CallOptions) => Answer<C[K]>;
 };

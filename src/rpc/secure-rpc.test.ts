@@ -29,7 +29,10 @@ test('a guest heartbeat, encrypted with its key, reaches the conductor decrypted
     { serializer: conductorHostSerializer({ instanceKey: async (id) => KEYS[id] }) },
   );
   const guest = new RpcClient(tr, quietLog);
-  const conductor = guest.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: conductorGuestSerializer(KEYS['inst-1'], 'inst-1'), context: { request_id: 'hb-1' } });
+  const conductor = guest.stub(conductorContract, CONDUCTOR_TOPIC, {
+    serializer: conductorGuestSerializer(KEYS['inst-1'], 'inst-1'),
+    context: { request_id: 'hb-1' },
+  });
   await conductor.heartbeat({ instance_id: 'inst-1', payload: { service_status: 'healthy' }, sent: 1 });
   // inst-1's key, but claiming to be inst-2: the conductor decrypts with inst-2's key and fails
   const forger = guest.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: conductorGuestSerializer(KEYS['inst-1'], 'inst-2') });

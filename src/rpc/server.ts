@@ -55,7 +55,8 @@ export class RpcServer {
     const durable = durableTopic(topic);
     const queues: Array<[string, string[], { durable: boolean; exclusive?: boolean; fanout?: string }]> = [[topic, [topic], { durable }]];
     if (o.server) queues.push([`${topic}.${o.server}`, [`${topic}.${o.server}`], { durable }]);
-    if (o.fanout ?? true) queues.push([`${topic}_fanout_${randomBytes(16).toString('hex')}`, [], { durable: false, exclusive: true, fanout: `${topic}_fanout` }]);
+    if (o.fanout ?? true)
+      queues.push([`${topic}_fanout_${randomBytes(16).toString('hex')}`, [], { durable: false, exclusive: true, fanout: `${topic}_fanout` }]);
     const ackOnReceipt = !(o.ackAfterHandler ?? serviceTopic(topic));
     const serving = {
       topic,
@@ -82,7 +83,14 @@ export class RpcServer {
   }
 
   private async dispatch(
-    s: { topic: string; contract: Contract; handlers: Record<string, AnyHandler>; serializer: RpcSerializer; version: string; redeliverWhen: (err: unknown) => boolean },
+    s: {
+      topic: string;
+      contract: Contract;
+      handlers: Record<string, AnyHandler>;
+      serializer: RpcSerializer;
+      version: string;
+      redeliverWhen: (err: unknown) => boolean;
+    },
     body: Buffer,
   ): Promise<void> {
     let message: Record<string, unknown>;

@@ -13,5 +13,4 @@ export const serviceTopic = (topic: string): boolean => topic === TASKMANAGER_TO
 
 /** Queues that survive a broker restart, with persistent messages: a message lost there is lost
  * work (a taskmanager flow, a guest's status, a guest's prepare). */
-export const durableTopic = (topic: string): boolean =>
-  topic === TASKMANAGER_TOPIC || topic === CONDUCTOR_TOPIC || topic.startsWith(GUEST_PREFIX);
+export const durableTopic = (topic: string): boolean => topic === TASKMANAGER_TOPIC || topic === CONDUCTOR_TOPIC || topic.startsWith(GUEST_PREFIX);

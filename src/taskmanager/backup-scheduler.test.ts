@@ -63,23 +63,50 @@ async function fixture(t: { teardown(fn: () => Promise<void>): void }): Promise<
 async function instance(f: Fixture, o: { server?: string; task?: number; service?: number; seen?: Date; flow?: string | null } = {}): Promise<string> {
   const id = randomUUID();
   await f.tdb.db('instances').insert({
-    id, name: 'db', tenant_id: P, task_id: o.task ?? Tasks.NONE.code, server_status: o.server ?? 'ACTIVE', datastore_version_id: f.version,
-    deleted: false, flow_state: o.flow ?? null, created: new Date(), updated: new Date(),
+    id,
+    name: 'db',
+    tenant_id: P,
+    task_id: o.task ?? Tasks.NONE.code,
+    server_status: o.server ?? 'ACTIVE',
+    datastore_version_id: f.version,
+    deleted: false,
+    flow_state: o.flow ?? null,
+    created: new Date(),
+    updated: new Date(),
   });
-  await f.tdb.db('service_statuses').insert({ id: randomUUID(), instance_id: id, status_id: o.service ?? ServiceStatuses.HEALTHY.code, status_description: 'x', updated_at: o.seen ?? new Date() });
+  await f.tdb.db('service_statuses').insert({
+    id: randomUUID(),
+    instance_id: id,
+    status_id: o.service ?? ServiceStatuses.HEALTHY.code,
+    status_description: 'x',
+    updated_at: o.seen ?? new Date(),
+  });
   return id;
 }
 
-async function schedule(f: Fixture, instanceId: string, o: { cron?: string; retention?: number; next?: Date | null; enabled?: boolean; name?: string } = {}): Promise<string> {
+async function schedule(
+  f: Fixture,
+  instanceId: string,
+  o: { cron?: string; retention?: number; next?: Date | null; enabled?: boolean; name?: string } = {},
+): Promise<string> {
   const id = randomUUID();
   await insertSchedule(f.tdb.db, {
-    id, tenant_id: P, instance_id: instanceId, name: o.name ?? 'nightly', cron: o.cron ?? '0 3 * * *', retention: o.retention ?? 2,
-    enabled: o.enabled ?? true, next_run_at: o.next === undefined ? new Date('2026-01-01T03:00:00Z') : o.next, storage_driver: 'local', user_id: 'u', sealed_credential: null,
+    id,
+    tenant_id: P,
+    instance_id: instanceId,
+    name: o.name ?? 'nightly',
+    cron: o.cron ?? '0 3 * * *',
+    retention: o.retention ?? 2,
+    enabled: o.enabled ?? true,
+    next_run_at: o.next === undefined ? new Date('2026-01-01T03:00:00Z') : o.next,
+    storage_driver: 'local',
+    user_id: 'u',
+    sealed_credential: null,
   });
   return id;
 }
 
-test('the scheduler reads the API\'s quota and container keys with the API\'s defaults', (t) => {
+test("the scheduler reads the API's quota and container keys with the API's defaults", (t) => {
   const tm = taskmanagerDefaults.parse({});
   const api = apiDefaults.parse({});
   t.is(tm.max_backups_per_tenant, api.max_backups_per_tenant);
@@ -87,22 +114,46 @@ test('the scheduler reads the API\'s quota and container keys with the API\'s de
   t.is(tm.backup_schedule_interval, 30);
 });
 
-test('backup names carry the run\'s UTC time', (t) => {
+test("backup names carry the run's UTC time", (t) => {
   t.is(scheduledBackupName('nightly', new Date('2026-03-04T05:06:07.890Z')), 'nightly-20260304T050607Z');
 });
 
 test('retention selection: the oldest COMPLETED beyond the count, FAILED but the newest, DELETE_FAILED; running ones never', (t) => {
   const b = (id: string, state: string) => ({ id, state });
-  const list = [b('c1', 'COMPLETED'), b('f1', 'FAILED'), b('c2', 'COMPLETED'), b('f2', 'FAILED'), b('c3', 'COMPLETED'), b('d1', 'DELETE_FAILED'), b('n1', 'BUILDING'), b('c4', 'COMPLETED')];
-  t.deepEqual(retentionVictims(list, 2).map((x) => x.id), ['c1', 'c2', 'f1', 'd1']);
-  t.deepEqual(retentionVictims(list, 4).map((x) => x.id), ['f1', 'd1']);
-  t.deepEqual(retentionVictims(list, 10).map((x) => x.id), ['f1', 'd1']);
+  const list = [
+    b('c1', 'COMPLETED'),
+    b('f1', 'FAILED'),
+    b('c2', 'COMPLETED'),
+    b('f2', 'FAILED'),
+    b('c3', 'COMPLETED'),
+    b('d1', 'DELETE_FAILED'),
+    b('n1', 'BUILDING'),
+    b('c4', 'COMPLETED'),
+  ];
+  t.deepEqual(
+    retentionVictims(list, 2).map((x) => x.id),
+    ['c1', 'c2', 'f1', 'd1'],
+  );
+  t.deepEqual(
+    retentionVictims(list, 4).map((x) => x.id),
+    ['f1', 'd1'],
+  );
+  t.deepEqual(
+    retentionVictims(list, 10).map((x) => x.id),
+    ['f1', 'd1'],
+  );
   t.deepEqual(retentionVictims([b('n', 'NEW'), b('c', 'COMPLETED')], 1), []);
 });
 
 test('busy reasons: not ACTIVE, another task or flow, engine down, silent guest, a backup running', (t) => {
   const now = Date.now();
-  const ok = { server_status: 'ACTIVE', task_id: Tasks.NONE.code, flow_state: null, service_status_id: ServiceStatuses.HEALTHY.code, service_status_updated: new Date(now) } as any;
+  const ok = {
+    server_status: 'ACTIVE',
+    task_id: Tasks.NONE.code,
+    flow_state: null,
+    service_status_id: ServiceStatuses.HEALTHY.code,
+    service_status_updated: new Date(now),
+  } as any;
   t.is(busyReason(ok, false, 90, now), undefined);
   t.is(busyReason({ ...ok, task_id: Tasks.RESTART_REQUIRED.code }, false, 90, now), undefined);
   t.regex(busyReason({ ...ok, server_status: 'SHUTOFF' }, false, 90, now)!, /SHUTOFF/);
@@ -122,7 +173,10 @@ test('due computation: only enabled schedules whose next run has come; the claim
   await schedule(f, inst, { next: null });
   const now = new Date('2026-01-01T03:00:20Z');
   const found = await dueSchedules(f.tdb.db, now);
-  t.deepEqual(found.map((s) => s.id), [due]);
+  t.deepEqual(
+    found.map((s) => s.id),
+    [due],
+  );
   const s = found[0]!;
   const next = nextRun(s.cron, now);
   t.is(next.toISOString(), '2026-01-02T03:00:00.000Z');
@@ -179,7 +233,7 @@ test('a schedule whose instance is deleted is retired at its next run', async (t
   t.is(await getSchedule(f.tdb.db, id), undefined);
 });
 
-test('retention deletes the schedule\'s oldest COMPLETED backups through deleteBackup, never manual ones', async (t) => {
+test("retention deletes the schedule's oldest COMPLETED backups through deleteBackup, never manual ones", async (t) => {
   const f = await fixture(t);
   const inst = await instance(f);
   const id = await schedule(f, inst, { retention: 2 });
@@ -187,7 +241,18 @@ test('retention deletes the schedule\'s oldest COMPLETED backups through deleteB
   const add = async (name: string, state: string, scheduleId: string | null, minute: number) => {
     const bid = randomUUID();
     const at = new Date(Date.UTC(2026, 0, 1, 3, minute));
-    await f.tdb.db('backups').insert({ id: bid, name, state, tenant_id: P, instance_id: inst, schedule_id: scheduleId, location: `loc-${name}`, created: at, updated: at, deleted: false });
+    await f.tdb.db('backups').insert({
+      id: bid,
+      name,
+      state,
+      tenant_id: P,
+      instance_id: inst,
+      schedule_id: scheduleId,
+      location: `loc-${name}`,
+      created: at,
+      updated: at,
+      deleted: false,
+    });
     return bid;
   };
   const manual = await add('manual-old', 'COMPLETED', null, 0);
@@ -197,7 +262,9 @@ test('retention deletes the schedule\'s oldest COMPLETED backups through deleteB
   await add('n-4', 'COMPLETED', id, 4);
   await add('n-5', 'BUILDING', id, 5);
   await add('o-1', 'COMPLETED', other, 1);
-  await f.tdb.db('quota_usages').insert({ id: randomUUID(), tenant_id: P, resource: 'backups', in_use: 7, reserved: 0, created: new Date(), updated: new Date() });
+  await f.tdb
+    .db('quota_usages')
+    .insert({ id: randomUUID(), tenant_id: P, resource: 'backups', in_use: 7, reserved: 0, created: new Date(), updated: new Date() });
   const deleted = await applyRetention(f.ctx);
   t.deepEqual(deleted, [b1, b2]);
   t.deepEqual(f.deletedObjects, ['loc-n-1', 'loc-n-2']);
@@ -218,7 +285,10 @@ test('Swift: a run uses a trust-scoped token and the Swift URL of its catalog; a
       createTrust: async () => 'never',
       trustToken: async (trustId: string) => {
         calls.push(`token ${trustId}`);
-        return { token: `scoped-${trustId}`, info: { userId: 'u', userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] } };
+        return {
+          token: `scoped-${trustId}`,
+          info: { userId: 'u', userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] },
+        };
       },
       deleteTrust: async (token: string, trustId: string) => void calls.push(`delete ${trustId} with ${token}`),
     },
@@ -226,10 +296,17 @@ test('Swift: a run uses a trust-scoped token and the Swift URL of its catalog; a
   };
   const inst = await instance(f);
   const id = await schedule(f, inst);
-  await f.tdb.db('backup_schedules').where({ id }).update({ storage_driver: 'swift', sealed_credential: f.ctx.secrets.seal(JSON.stringify({ trust_id: 'tr-1' })) });
+  await f.tdb
+    .db('backup_schedules')
+    .where({ id })
+    .update({ storage_driver: 'swift', sealed_credential: f.ctx.secrets.seal(JSON.stringify({ trust_id: 'tr-1' })) });
   const [backupId] = await runDueSchedules(f.ctx, new Date('2026-01-01T03:00:05Z'));
   t.truthy(backupId);
-  t.deepEqual(JSON.parse(f.ctx.secrets.open(f.begun[0]!.data.sealedStorage)), { driver: 'swift', url: `http://swift.test/v1/AUTH_${P}`, auth_token: 'scoped-tr-1' });
+  t.deepEqual(JSON.parse(f.ctx.secrets.open(f.begun[0]!.data.sealedStorage)), {
+    driver: 'swift',
+    url: `http://swift.test/v1/AUTH_${P}`,
+    auth_token: 'scoped-tr-1',
+  });
   t.is((await f.tdb.db('backups').where({ id: backupId }).first()).storage_driver, 'swift');
 
   await f.tdb.db('instances').where({ id: inst }).update({ deleted: true });
@@ -240,7 +317,10 @@ test('Swift: a run uses a trust-scoped token and the Swift URL of its catalog; a
   // without Keystone the run is skipped with the reason
   const inst2 = await instance(f);
   const id2 = await schedule(f, inst2);
-  await f.tdb.db('backup_schedules').where({ id: id2 }).update({ storage_driver: 'swift', sealed_credential: f.ctx.secrets.seal(JSON.stringify({ trust_id: 'tr-2' })) });
+  await f.tdb
+    .db('backup_schedules')
+    .where({ id: id2 })
+    .update({ storage_driver: 'swift', sealed_credential: f.ctx.secrets.seal(JSON.stringify({ trust_id: 'tr-2' })) });
   f.ctx.scheduleTrusts = undefined;
   await runDueSchedules(f.ctx, new Date('2026-01-03T03:00:05Z'));
   t.regex((await getSchedule(f.tdb.db, id2))!.last_error!, /no Keystone/);

@@ -40,7 +40,10 @@ class SkipRun extends Error {}
 
 /** `nightly-20260101T020000Z`: the schedule's name and the run's UTC time. */
 export function scheduledBackupName(scheduleName: string, at: Date): string {
-  return `${scheduleName}-${at.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}`;
+  return `${scheduleName}-${at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '')}`;
 }
 
 /** Why the instance cannot be backed up now, or undefined when it can. */
@@ -59,7 +62,7 @@ export function busyReason(r: InstanceRecord, running: boolean, heartbeatExpiryS
 async function storageFor(ctx: TaskContext, s: BackupScheduleRecord): Promise<{ storage: BackupStorage; trustId?: string }> {
   if (s.storage_driver === 'local') return { storage: { driver: 'local' } };
   if (!s.sealed_credential) throw new SkipRun('the schedule holds no Keystone trust');
-  if (!ctx.scheduleTrusts) throw new SkipRun('this taskmanager has no Keystone to use the schedule\'s trust with');
+  if (!ctx.scheduleTrusts) throw new SkipRun("this taskmanager has no Keystone to use the schedule's trust with");
   const { trust_id } = JSON.parse(ctx.secrets.open(s.sealed_credential)) as { trust_id: string };
   const { token, info } = await ctx.scheduleTrusts.delegation.trustToken(trust_id);
   return { storage: { driver: 'swift', url: await ctx.scheduleTrusts.swiftUrl(info, token), auth_token: token }, trustId: trust_id };
@@ -150,7 +153,7 @@ export async function applyRetention(ctx: TaskContext): Promise<string[]> {
         if ((await childBackups(ctx.db, b.id)).length) continue; // an incremental builds on it
         await deleteBackup(ctx, b.id, storage);
         deleted.push(b.id);
-        ctx.log.info({ schedule_id: s.id, backup_id: b.id, state: b.state }, 'backup deleted by the schedule\'s retention');
+        ctx.log.info({ schedule_id: s.id, backup_id: b.id, state: b.state }, "backup deleted by the schedule's retention");
       }
     } catch (err) {
       ctx.log.warn({ schedule_id: s.id, err: (err as Error).message }, 'retention of a backup schedule failed; retrying at the next tick');

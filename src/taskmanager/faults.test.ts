@@ -22,7 +22,10 @@ test("a guest's failure: the details are its reason, its log tail and the server
 
 test('a guest that sent no reason says so; a wait error keeps its message; a taskmanager bug keeps its stack', (t) => {
   t.is(new GuestFailedError(null).message, 'the guest could not start the database (failed to spawn) and sent no reason');
-  t.is(faultDetails(new WaitError('The guest agent did not report the database ready in time.'), ''), 'The guest agent did not report the database ready in time.');
+  t.is(
+    faultDetails(new WaitError('The guest agent did not report the database ready in time.'), ''),
+    'The guest agent did not report the database ready in time.',
+  );
   t.regex(faultDetails(new TypeError('x is undefined'), ''), /^TypeError: x is undefined\n\s+at /);
   t.is(faultMessage('Restart failed: password=hunter2'), 'Restart failed: password=***');
 });

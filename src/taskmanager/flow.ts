@@ -69,7 +69,10 @@ export class FlowRunner {
   /** Starts a flow for an instance (its row must exist). Resolves when the flow has ended. */
   async start<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<void> {
     const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
-    await this.o.db('instances').where({ id: instanceId }).update({ flow_state: JSON.stringify(state) });
+    await this.o
+      .db('instances')
+      .where({ id: instanceId })
+      .update({ flow_state: JSON.stringify(state) });
     return this.run(instanceId);
   }
 
@@ -80,7 +83,11 @@ export class FlowRunner {
    */
   async begin<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<boolean> {
     const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
-    const n = await this.o.db('instances').where({ id: instanceId }).whereNull('flow_state').update({ flow_state: JSON.stringify(state) });
+    const n = await this.o
+      .db('instances')
+      .where({ id: instanceId })
+      .whereNull('flow_state')
+      .update({ flow_state: JSON.stringify(state) });
     if (n === 0) this.o.log.info({ instance_id: instanceId, flow: flowName }, 'a flow is already recorded for this instance; resuming it');
     void this.run(instanceId).catch((err) => this.o.log.error({ instance_id: instanceId, err: String(err) }, 'flow crashed'));
     return n > 0;
@@ -88,7 +95,8 @@ export class FlowRunner {
 
   /** Resumes every flow whose lease is free or expired (at startup, and periodically). */
   async resumeAll(): Promise<string[]> {
-    const rows = await this.o.db('instances')
+    const rows = await this.o
+      .db('instances')
       .whereNotNull('flow_state')
       .andWhere((q) => q.whereNull('flow_lease_until').orWhere('flow_lease_until', '<', new Date()))
       .select('id');
@@ -112,12 +120,11 @@ export class FlowRunner {
 
   private async acquire(instanceId: string): Promise<boolean> {
     const until = new Date(Date.now() + this.leaseSeconds * 1000);
-    const n = await this.o.db('instances')
+    const n = await this.o
+      .db('instances')
       .where({ id: instanceId })
       .whereNotNull('flow_state')
-      .andWhere((q) =>
-        q.whereNull('flow_lease_until').orWhere('flow_lease_until', '<', new Date()).orWhere('flow_owner', this.o.owner),
-      )
+      .andWhere((q) => q.whereNull('flow_lease_until').orWhere('flow_lease_until', '<', new Date()).orWhere('flow_owner', this.o.owner))
       .update({ flow_owner: this.o.owner, flow_lease_until: until });
     return n > 0;
   }
@@ -136,7 +143,10 @@ export class FlowRunner {
     const renew = setInterval(() => void this.acquire(instanceId).catch(() => undefined), (this.leaseSeconds * 1000) / 3);
     renew.unref();
     const persist = async () => {
-      await this.o.db('instances').where({ id: instanceId, flow_owner: this.o.owner }).update({ flow_state: JSON.stringify(state) });
+      await this.o
+        .db('instances')
+        .where({ id: instanceId, flow_owner: this.o.owner })
+        .update({ flow_state: JSON.stringify(state) });
     };
     const ctx: StepContext<unknown> = { instanceId, data: state.data, deadline: state.deadline, log, save: persist };
     try {

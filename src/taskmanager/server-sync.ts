@@ -5,7 +5,12 @@ import { ComputeNotFoundError } from '../clients/compute.js';
 import type { TaskContext } from './context.js';
 
 export async function syncServers(ctx: TaskContext): Promise<number> {
-  const rows = await ctx.db('instances').where({ deleted: false }).whereNotNull('compute_instance_id').whereNull('flow_state').select('id', 'compute_instance_id', 'server_status', 'addresses');
+  const rows = await ctx
+    .db('instances')
+    .where({ deleted: false })
+    .whereNotNull('compute_instance_id')
+    .whereNull('flow_state')
+    .select('id', 'compute_instance_id', 'server_status', 'addresses');
   let changed = 0;
   for (const r of rows as Array<{ id: string; compute_instance_id: string; server_status: string | null; addresses: string | null }>) {
     try {

@@ -87,11 +87,26 @@ export async function startTaskmanager(
   const transport = options.transport ?? transportFromConfig(raw, log);
   const rpc = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
   const runner = new FlowRunner({ db, log, owner: options.owner ?? `${hostname()}:${process.pid}`, leaseSeconds: config.flow_lease_seconds });
-  const ctx: TaskContext = { db, log, raw, config, messaging, rpc, runner, secrets: new SecretBox(config.taskmanager_rpc_encr_key), secure: secureRpc(raw), guestBus: options.guestBus ?? guestBusOf(raw, messaging.transport_url, messaging.control_exchange, log), ...drivers(raw, config.compute_driver) };
+  const ctx: TaskContext = {
+    db,
+    log,
+    raw,
+    config,
+    messaging,
+    rpc,
+    runner,
+    secrets: new SecretBox(config.taskmanager_rpc_encr_key),
+    secure: secureRpc(raw),
+    guestBus: options.guestBus ?? guestBusOf(raw, messaging.transport_url, messaging.control_exchange, log),
+    ...drivers(raw, config.compute_driver),
+  };
   registerFlows(ctx);
   const server = new RpcServer(transport, log);
   // a cast is acknowledged once its flow is recorded; one the database could not take is put back
-  await server.serve(TASKMANAGER_TOPIC, taskmanagerContract, taskmanagerHandlers(ctx), { serializer: ctx.secure.taskmanager, redeliverWhen: databaseUnavailable });
+  await server.serve(TASKMANAGER_TOPIC, taskmanagerContract, taskmanagerHandlers(ctx), {
+    serializer: ctx.secure.taskmanager,
+    redeliverWhen: databaseUnavailable,
+  });
   const resumed = await runner.resumeAll();
   if (resumed.length) log.info({ instances: resumed }, 'resuming unfinished flows');
   const stopSweeper = startSweeper(ctx);

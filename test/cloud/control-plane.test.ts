@@ -18,7 +18,18 @@ import { RpcClient } from '../../src/rpc/rpc.js';
 import { guestSerializers } from '../../src/rpc/secure.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../../src/rpc/contracts/conductor.js';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
-import { cloud, cloudTest, cloudTroveConfig, deleteImage, demoIdentity, managementNetworkId, rawClient, rawNova, serviceIdentity, uploadImage } from '../helpers/cloud-lab.js';
+import {
+  cloud,
+  cloudTest,
+  cloudTroveConfig,
+  deleteImage,
+  demoIdentity,
+  managementNetworkId,
+  rawClient,
+  rawNova,
+  serviceIdentity,
+  uploadImage,
+} from '../helpers/cloud-lab.js';
 
 const test = await cloudTest(anyTest);
 const svc = serviceIdentity();
@@ -41,9 +52,16 @@ test.before(async () => {
   const ds = randomUUID();
   const v = randomUUID();
   await state.cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await state.cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: state.imageId, packages: '', active: true });
+  await state.cp.tdb
+    .db('datastore_versions')
+    .insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: state.imageId, packages: '', active: true });
   state.demoToken = await demo.token();
-  state.http = axios.create({ baseURL: `${state.cp.api.url}/v1.0/${(await demo.info()).projectId}`, headers: { 'X-Auth-Token': state.demoToken }, validateStatus: () => true, timeout: 30_000 });
+  state.http = axios.create({
+    baseURL: `${state.cp.api.url}/v1.0/${(await demo.info()).projectId}`,
+    headers: { 'X-Auth-Token': state.demoToken },
+    validateStatus: () => true,
+    timeout: 30_000,
+  });
 });
 
 test.after.always(async () => {
@@ -105,8 +123,13 @@ test('POST /instances boots a Nova server; with no guest it ends in ERROR and le
   const ports = (await neutron.get(`/v2.0/ports?device_id=${server.id}`)).data.ports as Array<{ security_groups: string[] }>;
   t.is(ports.length, 1);
   t.deepEqual(ports[0]!.security_groups, [group!.id]);
-  const rules = (await neutron.get(`/v2.0/security-group-rules?security_group_id=${group!.id}&direction=ingress`)).data.security_group_rules as Array<Record<string, unknown>>;
-  t.deepEqual(rules.map((x) => [x.protocol, x.port_range_min, x.port_range_max, x.remote_ip_prefix]), [['tcp', 3306, 3306, '0.0.0.0/0']]);
+  const rules = (await neutron.get(`/v2.0/security-group-rules?security_group_id=${group!.id}&direction=ingress`)).data.security_group_rules as Array<
+    Record<string, unknown>
+  >;
+  t.deepEqual(
+    rules.map((x) => [x.protocol, x.port_range_min, x.port_range_max, x.remote_ip_prefix]),
+    [['tcp', 3306, 3306, '0.0.0.0/0']],
+  );
   const building = await state.http!.get(`/instances/${id}`);
   t.is(building.data.instance.status, 'BUILD');
 
@@ -136,7 +159,9 @@ test('POST /instances boots a Nova server; with no guest it ends in ERROR and le
 async function actAsGuest(serverId: string): Promise<() => Promise<void>> {
   const show = (await (await rawNova(svc)).get(`/servers/${serverId}`)).data.server;
   const doc = Buffer.from(String(show['OS-EXT-SRV-ATTR:user_data']), 'base64').toString();
-  const content = (parseYaml(doc.replace(/^#cloud-config\n/, '')) as { write_files: Array<{ path: string; content: string }> }).write_files.find((f) => f.path.endsWith('guest_info.conf'))!.content;
+  const content = (parseYaml(doc.replace(/^#cloud-config\n/, '')) as { write_files: Array<{ path: string; content: string }> }).write_files.find((f) =>
+    f.path.endsWith('guest_info.conf'),
+  )!.content;
   const raw = parseIni(content, 'user_data');
   const guestId = raw.DEFAULT!.guest_id!;
   const log = createLogger('fake-guest', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -170,7 +195,8 @@ test.serial("nics and availability_zone are checked with the caller's token agai
   const serversBefore = ((await (await rawNova(svc)).get('/servers')).data.servers as unknown[]).length;
   const portsBefore = ((await svcNeutron.get('/v2.0/ports')).data.ports as unknown[]).length;
   const instancesBefore = (await state.http!.get('/instances')).data.instances.length;
-  const post = (over: Record<string, unknown>) => state.http!.post('/instances', { instance: { name: 'cloud-refused', flavorRef: FLAVOR, datastore: { type: 'mariadb', version: '10.11' }, ...over } });
+  const post = (over: Record<string, unknown>) =>
+    state.http!.post('/instances', { instance: { name: 'cloud-refused', flavorRef: FLAVOR, datastore: { type: 'mariadb', version: '10.11' }, ...over } });
 
   const r1 = await post({ nics: [{ 'net-id': foreign }] });
   t.is(r1.status, 400, JSON.stringify(r1.data));

@@ -70,7 +70,15 @@ function hashingRestore() {
           cb();
         },
       });
-      return { stream, done: new Promise<void>((resolve, reject) => stream.on('finish', resolve).on('error', reject).on('close', () => reject(new Error('sink closed early')))) };
+      return {
+        stream,
+        done: new Promise<void>((resolve, reject) =>
+          stream
+            .on('finish', resolve)
+            .on('error', reject)
+            .on('close', () => reject(new Error('sink closed early'))),
+        ),
+      };
     },
     commit: async () => void committed.push(h.digest('hex')),
   };
@@ -90,7 +98,10 @@ const objectPath = (container: string, name: string) => `/${encodeURIComponent(c
 /** A second demo token, revoked in Keystone (DELETE /v3/auth/tokens): one Swift refuses. */
 async function revokedToken(): Promise<string> {
   const doomed = await labIdentity(DEMO.name, DEMO.password, DEMO.project).token();
-  const r = await axios.delete(`${KEYSTONE_URL}/auth/tokens`, { headers: { 'X-Auth-Token': await demo.token(), 'X-Subject-Token': doomed }, validateStatus: () => true });
+  const r = await axios.delete(`${KEYSTONE_URL}/auth/tokens`, {
+    headers: { 'X-Auth-Token': await demo.token(), 'X-Subject-Token': doomed },
+    validateStatus: () => true,
+  });
   if (r.status !== 204) throw new Error(`token revocation: HTTP ${r.status}`);
   return doomed;
 }
@@ -151,7 +162,10 @@ test('guest backup of 20 MB into the demo account: an SLO with its metadata and 
   t.is(head.headers['x-object-meta-cipher'], 'aes-256-gcm');
   t.is(head.headers['x-object-meta-to-lsn'], '123456789', 'late metadata is on the object');
   t.is(head.headers['x-object-meta-key-id'], r.metadata['key-id']);
-  t.true(decodeURIComponent(String(head.headers['x-object-meta-wrapped-key'])) === r.metadata['wrapped-key'], 'the wrapped data key is on the object (not printed)');
+  t.true(
+    decodeURIComponent(String(head.headers['x-object-meta-wrapped-key'])) === r.metadata['wrapped-key'],
+    'the wrapped data key is on the object (not printed)',
+  );
 
   const segments = Math.ceil(r.size / MiB);
   t.true(segments >= 8, `${segments} segments`);
@@ -171,7 +185,16 @@ test('guest backup of 20 MB into the demo account: an SLO with its metadata and 
 
   // Back through the guest's restore.
   const restore = hashingRestore();
-  const back = await runRestore({ storage: await guestStorage(), location: r.location, checksum: r.checksum, serviceKey: SERVICE_KEY, stagingDir: restore.stagingDir, sink: restore.sink, commit: restore.commit, log });
+  const back = await runRestore({
+    storage: await guestStorage(),
+    location: r.location,
+    checksum: r.checksum,
+    serviceKey: SERVICE_KEY,
+    stagingDir: restore.stagingDir,
+    sink: restore.sink,
+    commit: restore.commit,
+    log,
+  });
   t.is(back.checksum, r.checksum);
   t.is(back.size, r.size);
   t.is(back.meta.metadata['to-lsn'], '123456789');
@@ -186,22 +209,43 @@ test('guest backup of 20 MB into the demo account: an SLO with its metadata and 
 
 // Swift checks each segment against the manifest's etag as it serves an SLO: the first one before it
 // answers (409 if it was altered), the others mid-stream (the response is cut short).
-for (const [which, index] of [['the first', 0], ['a middle', 2]] as const) {
+for (const [which, index] of [
+  ['the first', 0],
+  ['a middle', 2],
+] as const) {
   test(`${which} segment overwritten in Swift: the restore fails with the integrity error and nothing is committed`, async (t) => {
     const container = `${prefix}tamper${index}`;
     const storage = await guestStorage();
-    const r = await runBackup({ source: generated(6 * MiB).stream, format: 'raw', storage, container, name: 'b-tamper', serviceKey: SERVICE_KEY, segmentSize: MiB });
+    const r = await runBackup({
+      source: generated(6 * MiB).stream,
+      format: 'raw',
+      storage,
+      container,
+      name: 'b-tamper',
+      serviceKey: SERVICE_KEY,
+      segmentSize: MiB,
+    });
     const name = r.location.slice(r.location.lastIndexOf('/') + 1);
     const segs = await listed(`${container}_segments`, `${name}/`);
     t.true(segs.length >= 4);
     const victim = segs[index]!;
     const swift = await rawClient(demo, 'object-store');
-    const put = await swift.put(objectPath(`${container}_segments`, victim.name), randomBytes(victim.bytes), { headers: { 'Content-Type': 'application/octet-stream' } });
+    const put = await swift.put(objectPath(`${container}_segments`, victim.name), randomBytes(victim.bytes), {
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
     t.is(put.status, 201);
 
     const restore = hashingRestore();
     const err = await t.throwsAsync(
-      runRestore({ storage, location: r.location, checksum: r.checksum, serviceKey: SERVICE_KEY, stagingDir: restore.stagingDir, sink: restore.sink, commit: restore.commit }),
+      runRestore({
+        storage,
+        location: r.location,
+        checksum: r.checksum,
+        serviceKey: SERVICE_KEY,
+        stagingDir: restore.stagingDir,
+        sink: restore.sink,
+        commit: restore.commit,
+      }),
       { instanceOf: BackupIntegrityError },
     );
     t.regex(err!.message, /nothing was restored/);
@@ -219,7 +263,20 @@ test('Swift refuses one segment mid-upload (a revoked token): the backup fails a
   let calls = 0;
   const storage = await guestStorage(async () => (++calls === 8 ? bad : good));
   const { log, text } = capturedLog();
-  const err = await t.throwsAsync(runBackup({ source: generated(16 * MiB).stream, format: 'raw', storage, container, name: 'b-refused', serviceKey: SERVICE_KEY, segmentSize: MiB, concurrency: 3, log }), { instanceOf: SwiftRequestError });
+  const err = await t.throwsAsync(
+    runBackup({
+      source: generated(16 * MiB).stream,
+      format: 'raw',
+      storage,
+      container,
+      name: 'b-refused',
+      serviceKey: SERVICE_KEY,
+      segmentSize: MiB,
+      concurrency: 3,
+      log,
+    }),
+    { instanceOf: SwiftRequestError },
+  );
   t.regex(err!.message, /^Swift PUT .*b-refused.*\/0000000\d failed: HTTP 401$/);
   t.true(calls > 8, 'the writer went on to clean up');
   t.false(err!.message.includes(good) || err!.message.includes(bad), 'no token in the error');
@@ -235,7 +292,19 @@ test("Swift refuses the guest's token from part-way on: the backup fails, no man
   // Requests 1-2 create the containers, 3-6 put segments 1-4; from the 7th on the token is dead, the cleanup's DELETEs too.
   let calls = 0;
   const storage = await guestStorage(async () => (++calls <= 6 ? good : bad));
-  const err = await t.throwsAsync(runBackup({ source: generated(16 * MiB).stream, format: 'raw', storage, container, name: 'b-expired', serviceKey: SERVICE_KEY, segmentSize: MiB, concurrency: 3 }), { instanceOf: SwiftRequestError });
+  const err = await t.throwsAsync(
+    runBackup({
+      source: generated(16 * MiB).stream,
+      format: 'raw',
+      storage,
+      container,
+      name: 'b-expired',
+      serviceKey: SERVICE_KEY,
+      segmentSize: MiB,
+      concurrency: 3,
+    }),
+    { instanceOf: SwiftRequestError },
+  );
   t.regex(err!.message, /failed: HTTP 401$/);
   t.false(err!.message.includes(good) || err!.message.includes(bad), 'no token in the error');
   t.deepEqual(await listed(container), [], 'no manifest');
@@ -248,7 +317,15 @@ test("Swift refuses the guest's token from part-way on: the backup fails, no man
 test('remove(location) deletes the manifest and all its segments from Swift; removing it again is fine', async (t) => {
   const container = `${prefix}remove`;
   const storage = await guestStorage();
-  const r = await runBackup({ source: generated(5 * MiB).stream, format: 'raw', storage, container, name: 'b-remove', serviceKey: SERVICE_KEY, segmentSize: MiB });
+  const r = await runBackup({
+    source: generated(5 * MiB).stream,
+    format: 'raw',
+    storage,
+    container,
+    name: 'b-remove',
+    serviceKey: SERVICE_KEY,
+    segmentSize: MiB,
+  });
   const name = r.location.slice(r.location.lastIndexOf('/') + 1);
   t.true((await listed(`${container}_segments`, `${name}/`)).length >= 3);
   t.is((await storage.head(r.location)).metadata.sha256, r.checksum);
@@ -265,7 +342,15 @@ test('remove(location) deletes the manifest and all its segments from Swift; rem
 test('remove(location) with a token Swift refuses rejects: the backup is still there, not reported deleted', async (t) => {
   const container = `${prefix}remove-refused`;
   const storage = await guestStorage();
-  const r = await runBackup({ source: generated(3 * MiB).stream, format: 'raw', storage, container, name: 'b-keep', serviceKey: SERVICE_KEY, segmentSize: MiB });
+  const r = await runBackup({
+    source: generated(3 * MiB).stream,
+    format: 'raw',
+    storage,
+    container,
+    name: 'b-keep',
+    serviceKey: SERVICE_KEY,
+    segmentSize: MiB,
+  });
   const name = r.location.slice(r.location.lastIndexOf('/') + 1);
   const bad = await revokedToken();
   // Swift answers a manifest delete 200 with a bulk-delete report; the refusal is inside it.

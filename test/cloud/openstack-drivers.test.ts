@@ -11,7 +11,18 @@ import { NeutronNetwork } from '../../src/clients/openstack/neutron.js';
 import { CinderBlockStorage } from '../../src/clients/openstack/cinder.js';
 import { ComputeNotFoundError, type Server } from '../../src/clients/compute.js';
 import { ImageNotFoundError } from '../../src/clients/image.js';
-import { cloud, cloudTest, deleteImage, demoIdentity, driverOptions, managementNetworkId, rawClient, rawNova, serviceIdentity, uploadImage } from '../helpers/cloud-lab.js';
+import {
+  cloud,
+  cloudTest,
+  deleteImage,
+  demoIdentity,
+  driverOptions,
+  managementNetworkId,
+  rawClient,
+  rawNova,
+  serviceIdentity,
+  uploadImage,
+} from '../helpers/cloud-lab.js';
 
 const test = await cloudTest(anyTest);
 const svc = serviceIdentity();
@@ -35,8 +46,14 @@ test('glance: an uploaded image by id and by its tags; an unknown id is ImageNot
   t.is(image.name, `trove-ts-cloud-${run}`);
   t.is(image.status, 'active');
   t.deepEqual([...image.tags].sort(), [`run-${run}`, 'trove-ts-cloud']);
-  t.deepEqual((await glance.findImagesByTags([`run-${run}`])).map((i) => i.id), [state.imageId]);
-  t.deepEqual((await glance.findImagesByTags(['trove-ts-cloud', `run-${run}`])).map((i) => i.id), [state.imageId]);
+  t.deepEqual(
+    (await glance.findImagesByTags([`run-${run}`])).map((i) => i.id),
+    [state.imageId],
+  );
+  t.deepEqual(
+    (await glance.findImagesByTags(['trove-ts-cloud', `run-${run}`])).map((i) => i.id),
+    [state.imageId],
+  );
   t.deepEqual(await glance.findImagesByTags([`run-${run}`, 'no-such-tag']), []);
   await t.throwsAsync(glance.getImage(randomUUID()), { instanceOf: ImageNotFoundError });
 });
@@ -88,13 +105,18 @@ test('nova: a server from the Glance image goes ACTIVE on the management network
   t.true(userData.startsWith('#cloud-config\n'));
   t.true(userData.includes(`path: ${GUEST_CONFIG_PATH}`));
   t.true(userData.includes(`guest_id = ${instanceId}`));
-  const listed = (await raw.get('/servers/detail')).data.servers.filter((x: { metadata: Record<string, string> }) => x.metadata.trove_instance_id === instanceId);
+  const listed = (await raw.get('/servers/detail')).data.servers.filter(
+    (x: { metadata: Record<string, string> }) => x.metadata.trove_instance_id === instanceId,
+  );
   t.is(listed.length, 1, 'exactly one server for the instance');
 
   await nova.deleteServer(created.id);
   let gone = false;
   for (let i = 0; i < 60 && !gone; i++) {
-    gone = await nova.getServer(created.id).then(() => false, (err) => err instanceof ComputeNotFoundError);
+    gone = await nova.getServer(created.id).then(
+      () => false,
+      (err) => err instanceof ComputeNotFoundError,
+    );
     if (!gone) await sleep(1000);
   }
   t.true(gone, 'the server is gone from Nova');

@@ -19,14 +19,15 @@ test.after.always('remove the containers this run made', async () => {
   const r = await swift.get(`/?format=json&prefix=${prefix}`);
   for (const c of (r.data ?? []) as Array<{ name: string }>) {
     const objs = await swift.get(`/${encodeURIComponent(c.name)}?format=json`);
-    for (const o of (objs.data ?? []) as Array<{ name: string }>) await swift.delete(`/${encodeURIComponent(c.name)}/${o.name.split('/').map(encodeURIComponent).join('/')}`);
+    for (const o of (objs.data ?? []) as Array<{ name: string }>)
+      await swift.delete(`/${encodeURIComponent(c.name)}/${o.name.split('/').map(encodeURIComponent).join('/')}`);
     await swift.delete(`/${encodeURIComponent(c.name)}`);
   }
 });
 
 objectStoreContract(test, async () => store(), 'real-swift');
 
-test('real-swift: the endpoint is the demo project\'s account from the catalog', async (t) => {
+test("real-swift: the endpoint is the demo project's account from the catalog", async (t) => {
   const url = await driverOptions(demo, 'object-store').endpoint();
   t.is(url, `http://127.0.0.1:8080/v1/AUTH_${(await demo.info()).projectId}`);
   t.is(await store().locationOf('database_backups', 'b1.xbstream'), `${url}/database_backups/b1.xbstream`);
@@ -50,11 +51,14 @@ test('real-swift: an SLO of three segments is a manifest in Swift; delete remove
   t.is(head.headers['x-object-meta-sha256'], createHash('sha256').update(data).digest('hex'));
   t.is(String(head.headers.etag).replace(/"/g, ''), put.etag, "the driver's SLO etag is Swift's");
   const manifest = await swift.get(`/${c}/backups/full.xbstream?multipart-manifest=get&format=raw`);
-  t.deepEqual((manifest.data as Array<{ path: string; size_bytes: number }>).map((e) => [e.path, e.size_bytes]), [
-    [`/${c}_segments/backups/full.xbstream/00000001`, 1024 * 1024],
-    [`/${c}_segments/backups/full.xbstream/00000002`, 1024 * 1024],
-    [`/${c}_segments/backups/full.xbstream/00000003`, data.length - 2 * 1024 * 1024],
-  ]);
+  t.deepEqual(
+    (manifest.data as Array<{ path: string; size_bytes: number }>).map((e) => [e.path, e.size_bytes]),
+    [
+      [`/${c}_segments/backups/full.xbstream/00000001`, 1024 * 1024],
+      [`/${c}_segments/backups/full.xbstream/00000002`, 1024 * 1024],
+      [`/${c}_segments/backups/full.xbstream/00000003`, data.length - 2 * 1024 * 1024],
+    ],
+  );
   t.true((await buffer(await s.getObject(c, 'backups/full.xbstream'))).equals(data));
 
   await s.deleteObject(c, 'backups/full.xbstream');

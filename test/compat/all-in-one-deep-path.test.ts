@@ -49,19 +49,31 @@ function runtimeDirOf(id: string): string {
 }
 
 const mariadb = (ip: string, sql: string) =>
-  execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pDeep-Path-Pw-1', 'shop', '-N', '-e', sql], { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pDeep-Path-Pw-1', 'shop', '-N', '-e', sql], { stdio: ['ignore', 'pipe', 'pipe'] })
+    .toString()
+    .trim();
 const psql = (ip: string, sql: string) =>
   execFileSync('psql', ['-h', ip, '-U', 'app', '-d', 'shop', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
     env: { PATH: '/usr/bin:/bin', PGPASSWORD: 'Deep-Path-Pw-1', PGCONNECT_TIMEOUT: '5' },
     stdio: ['ignore', 'pipe', 'pipe'],
-  }).toString().trim();
+  })
+    .toString()
+    .trim();
 const redis = (ip: string, password: string, ...args: string[]) =>
-  execFileSync('redis-cli', ['-h', ip, '-p', '6379', '--no-raw', ...args], { env: { PATH: '/usr/bin:/bin', REDISCLI_AUTH: password }, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  execFileSync('redis-cli', ['-h', ip, '-p', '6379', '--no-raw', ...args], {
+    env: { PATH: '/usr/bin:/bin', REDISCLI_AUTH: password },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+    .toString()
+    .trim();
 
 test('the state directory is deeper than 150 characters and the service is up on it with every engine', async (t) => {
   t.true(state.length > 150, `${state.length}`);
   const ds = await cliJson<Array<{ Name: string }>>(aio!, 'datastore', 'list');
-  t.deepEqual(['mariadb', 'postgresql', 'redis'].filter((n) => ds.some((d) => d.Name === n)), ['mariadb', 'postgresql', 'redis']);
+  t.deepEqual(
+    ['mariadb', 'postgresql', 'redis'].filter((n) => ds.some((d) => d.Name === n)),
+    ['mariadb', 'postgresql', 'redis'],
+  );
   t.false(existsSync(path.join(state, 'bus.sock')), 'no socket (nor a link to one) at a path too long to connect to');
 });
 
@@ -83,12 +95,26 @@ test('mariadb: create, full and incremental backup, restore from the incremental
   t.is(mariadb(m2.ip, 'SELECT v FROM t ORDER BY v'), 'full\nincremental', 'the restored instance has the rows of both backups');
   mariadb(m1.ip, "INSERT INTO t VALUES ('replicated')");
   let seen = '';
-  for (const end = Date.now() + 30_000; !seen.includes('replicated') && Date.now() < end; await new Promise((r) => setTimeout(r, 500))) seen = mariadb(replica.ip, 'SELECT v FROM t ORDER BY v');
-  t.is(seen, 'full\nincremental\nreplicated', 'the replica has the source\'s rows and follows it');
+  for (const end = Date.now() + 30_000; !seen.includes('replicated') && Date.now() < end; await new Promise((r) => setTimeout(r, 500)))
+    seen = mariadb(replica.ip, 'SELECT v FROM t ORDER BY v');
+  t.is(seen, 'full\nincremental\nreplicated', "the replica has the source's rows and follows it");
 });
 
 test('postgresql: create, backup, restore', async (t) => {
-  const p1 = await create(t, 'deep-p1', '--flavor', 'ds512M', '--size', '1', '--datastore', 'postgresql', '--databases', 'shop', '--users', 'app:Deep-Path-Pw-1');
+  const p1 = await create(
+    t,
+    'deep-p1',
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--datastore',
+    'postgresql',
+    '--databases',
+    'shop',
+    '--users',
+    'app:Deep-Path-Pw-1',
+  );
   psql(p1.ip, "CREATE TABLE t (v text); INSERT INTO t VALUES ('kept')");
   t.is(psql(p1.ip, 'SELECT v FROM t'), 'kept');
   await backup(t, 'deep-p1-backup', '-i', 'deep-p1');
@@ -108,6 +134,6 @@ test('redis: create, backup, restore; deleting an instance removes its runtime d
   const rt = runtimeDirOf(r2.id);
   t.true(existsSync(path.join(rt, 'redis', 'redis.sock')), `the socket is in ${rt}`);
   await cli(aio!, 'database', 'instance', 'delete', 'deep-r2');
-  for (const end = Date.now() + 60_000; existsSync(rt) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 500));
-  t.false(existsSync(rt), 'the deleted instance\'s runtime directory is gone');
+  for (const end = Date.now() + 60_000; existsSync(rt) && Date.now() < end;) await new Promise((r) => setTimeout(r, 500));
+  t.false(existsSync(rt), "the deleted instance's runtime directory is gone");
 });

@@ -22,9 +22,28 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   });
   t.regex(aio.out(), /openstack datastore list/);
   const ds = JSON.parse(cli(aio, 'datastore', 'list', '-f', 'json')) as Array<{ Name: string }>;
-  t.true(ds.some((d) => d.Name === 'mariadb'), 'the installed MariaDB is offered');
+  t.true(
+    ds.some((d) => d.Name === 'mariadb'),
+    'the installed MariaDB is offered',
+  );
 
-  cli(aio, 'database', 'instance', 'create', 'db1', '--flavor', 'ds1G', '--size', '1', '--datastore', 'mariadb', '--databases', 'shop', '--users', 'app:Aio-Secret-9');
+  cli(
+    aio,
+    'database',
+    'instance',
+    'create',
+    'db1',
+    '--flavor',
+    'ds1G',
+    '--size',
+    '1',
+    '--datastore',
+    'mariadb',
+    '--databases',
+    'shop',
+    '--users',
+    'app:Aio-Secret-9',
+  );
   // the project's own wait tool prints progress lines until the instance is ready
   const waited = execFileSync(process.execPath, [`${REPO}bin/trove-wait.js`, 'db1', '--timeout', '120'], {
     env: { PATH: process.env.PATH, OS_ENDPOINT: `${aio.url}/v1.0/admin`, OS_TOKEN: readFileSync(path.join(state, 'admin-token'), 'utf8').trim() },
@@ -32,7 +51,22 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   t.regex(waited, /^\[\s*\d+\.\ds\] db1 is ACTIVE guest HEALTHY at 127\.0\.\d+\.\d+$/m);
   const shown = await waitShow(aio, 'db1', (s) => s.status === 'ACTIVE' && s.operating_status === 'HEALTHY');
   const ip = /127\.0\.\d+\.\d+/.exec(JSON.stringify(shown))![0];
-  t.is(execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pAio-Secret-9', 'shop', '-N', '-e', 'CREATE TABLE t (v TEXT); INSERT INTO t VALUES ("kept"); SELECT v FROM t']).toString().trim(), 'kept');
+  t.is(
+    execFileSync('mariadb', [
+      '-h',
+      ip,
+      '-u',
+      'app',
+      '-pAio-Secret-9',
+      'shop',
+      '-N',
+      '-e',
+      'CREATE TABLE t (v TEXT); INSERT INTO t VALUES ("kept"); SELECT v FROM t',
+    ])
+      .toString()
+      .trim(),
+    'kept',
+  );
 
   // the detected MariaDB (with mariadb-backup) offers replicas: one built from db1 has its row
   cli(aio, 'database', 'instance', 'create', 'db1-copy', '--replica-of', 'db1');
@@ -43,7 +77,7 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   t.is(execFileSync('mariadb', ['-h', copyIp, '-u', 'app', '-pAio-Secret-9', 'shop', '-N', '-e', 'SELECT v FROM t']).toString().trim(), 'kept');
   cli(aio, 'database', 'instance', 'delete', 'db1-copy');
   const names = () => (JSON.parse(cli(aio, 'database', 'instance', 'list', '-f', 'json')) as Array<{ Name: string }>).map((i) => i.Name);
-  for (const end = Date.now() + 60_000; names().includes('db1-copy') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 500));
+  for (const end = Date.now() + 60_000; names().includes('db1-copy') && Date.now() < end;) await new Promise((r) => setTimeout(r, 500));
   t.deepEqual(names(), ['db1']);
 
   // its own keys, never Trove's published defaults: made at the first start (0600), kept across starts

@@ -25,11 +25,28 @@ test.after.always(() => cp?.stop());
 
 const cli = (...args: string[]) => openstack(DEMO, REGION, args);
 const sql = (ip: string, query: string) =>
-  execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pCli-Bk-1', 'shop', '-N', '-e', query], { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pCli-Bk-1', 'shop', '-N', '-e', query], { stdio: ['ignore', 'pipe', 'pipe'] })
+    .toString()
+    .trim();
 const ipOf = (i: Record<string, unknown> | undefined) => String((i!.ip as string[])[0]);
 
 test.serial('backup create / list / show, restore with instance create --backup, strategy, delete', async (t) => {
-  const created = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['database', 'instance', 'create', 'bk1', '--flavor', 'ds512M', '--size', '1', '--datastore', 'mariadb', '--databases', 'shop', '--users', 'app:Cli-Bk-1']);
+  const created = await openstackJson<Record<string, unknown>>(DEMO, REGION, [
+    'database',
+    'instance',
+    'create',
+    'bk1',
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--datastore',
+    'mariadb',
+    '--databases',
+    'shop',
+    '--users',
+    'app:Cli-Bk-1',
+  ]);
   const id = String(created.id);
   const src = await waitForInstance(http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
   t.is(src!.status, 'ACTIVE');
@@ -51,9 +68,23 @@ test.serial('backup create / list / show, restore with instance create --backup,
   const list = await openstackJson<Array<Record<string, unknown>>>(DEMO, REGION, ['database', 'backup', 'list']);
   t.true(list.some((x) => x.Name === 'cli-nightly' && x.Status === 'COMPLETED'));
   const perInstance = await openstackJson<Array<Record<string, unknown>>>(DEMO, REGION, ['database', 'backup', 'list', 'instance', 'bk1']);
-  t.deepEqual(perInstance.map((x) => x.Name), ['cli-nightly']);
+  t.deepEqual(
+    perInstance.map((x) => x.Name),
+    ['cli-nightly'],
+  );
 
-  const restored = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['database', 'instance', 'create', 'bk1-copy', '--flavor', 'ds512M', '--size', '1', '--backup', 'cli-nightly']);
+  const restored = await openstackJson<Record<string, unknown>>(DEMO, REGION, [
+    'database',
+    'instance',
+    'create',
+    'bk1-copy',
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--backup',
+    'cli-nightly',
+  ]);
   const copy = await waitForInstance(http, String(restored.id), (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
   t.is(copy!.status, 'ACTIVE', JSON.stringify(copy));
   t.is(sql(ipOf(copy), 'SELECT v FROM t'), 'from the backup');
@@ -61,7 +92,10 @@ test.serial('backup create / list / show, restore with instance create --backup,
   const st = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['database', 'backup', 'strategy', 'create', '--swift-container', 'team_backups']);
   t.is(st.swift_container, 'team_backups');
   const strategies = await openstackJson<Array<Record<string, unknown>>>(DEMO, REGION, ['database', 'backup', 'strategy', 'list']);
-  t.true(strategies.some((s) => s['Swift Container'] === 'team_backups' || s.swift_container === 'team_backups'), JSON.stringify(strategies));
+  t.true(
+    strategies.some((s) => s['Swift Container'] === 'team_backups' || s.swift_container === 'team_backups'),
+    JSON.stringify(strategies),
+  );
   t.is((await cli('database', 'backup', 'strategy', 'delete')).code, 0);
 
   const del = await cli('database', 'backup', 'delete', 'cli-nightly');

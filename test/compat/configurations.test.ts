@@ -18,7 +18,14 @@ let demoProject: string;
 test.before(async () => {
   cp = await startControlPlane({ config: keystoneConfig() });
   await registerDatastore(cp.tdb.db);
-  const r = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
+  const r = await runBin('trove-manage', [
+    '--config-file',
+    cp.confFile,
+    'db_load_datastore_config_parameters',
+    'mariadb',
+    '10.11',
+    'etc/datastores/mariadb/validation-rules.json',
+  ]);
   if (r.code !== 0) throw new Error(r.stderr);
   const ks = await keystoneAdmin();
   await ks.endpoint('database', 'trove-ts', `${cp.api.url}/v1.0/$(tenant_id)s`, REGION);
@@ -43,8 +50,17 @@ test.serial('configuration parameter list / create / list / show / attach / inst
   t.regex(bad.stderr, /less than the minimum allowed: 1 \(HTTP 422\)/);
 
   const created = await json<Record<string, unknown>>(
-    'database', 'configuration', 'create', 'cli-tuned', '{"max_connections": 222, "innodb_open_files": 333}',
-    '--datastore', 'mariadb', '--datastore-version', '10.11', '--description', 'from the CLI',
+    'database',
+    'configuration',
+    'create',
+    'cli-tuned',
+    '{"max_connections": 222, "innodb_open_files": 333}',
+    '--datastore',
+    'mariadb',
+    '--datastore-version',
+    '10.11',
+    '--description',
+    'from the CLI',
   );
   t.is(created.name, 'cli-tuned');
   t.is(created.datastore_name, 'mariadb');
@@ -55,16 +71,36 @@ test.serial('configuration parameter list / create / list / show / attach / inst
   const gid = String(created.id);
 
   const list = await json<Array<Record<string, unknown>>>('database', 'configuration', 'list');
-  t.deepEqual(list.find((c) => c.ID === gid), {
-    ID: gid, Name: 'cli-tuned', Description: 'from the CLI', 'Datastore Name': 'mariadb', 'Datastore Version Name': '10.11', 'Datastore Version Number': '10.11',
-  });
+  t.deepEqual(
+    list.find((c) => c.ID === gid),
+    {
+      ID: gid,
+      Name: 'cli-tuned',
+      Description: 'from the CLI',
+      'Datastore Name': 'mariadb',
+      'Datastore Version Name': '10.11',
+      'Datastore Version Number': '10.11',
+    },
+  );
   const shown = await json<Record<string, unknown>>('database', 'configuration', 'show', 'cli-tuned');
   t.is(shown.id, gid);
   t.deepEqual(JSON.parse(String(shown.values)), { innodb_open_files: 333, max_connections: 222 });
 
   const inst = await json<Record<string, unknown>>(
-    'database', 'instance', 'create', 'cfgcli', '--flavor', 'ds512M', '--size', '1', '--datastore', 'mariadb',
-    '--datastore-version', '10.11', '--users', 'app:Cli-Cfg-Pass-9',
+    'database',
+    'instance',
+    'create',
+    'cfgcli',
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--datastore',
+    'mariadb',
+    '--datastore-version',
+    '10.11',
+    '--users',
+    'app:Cli-Cfg-Pass-9',
   );
   const id = String(inst.id);
   const active = await waitForInstance(http(), id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
@@ -93,7 +129,12 @@ test.serial('configuration parameter list / create / list / show / attach / inst
 
   const detach = await cli('database', 'configuration', 'detach', 'cfgcli');
   t.is(detach.code, 0, detach.stderr);
-  const detached = await waitForInstance(http(), id, (i) => (i?.status === 'RESTART_REQUIRED' && i?.configuration === undefined) || i?.status === 'ERROR', 60_000);
+  const detached = await waitForInstance(
+    http(),
+    id,
+    (i) => (i?.status === 'RESTART_REQUIRED' && i?.configuration === undefined) || i?.status === 'ERROR',
+    60_000,
+  );
   t.is(detached?.status, 'RESTART_REQUIRED');
   // without a group: the engine's own my.cnf settings for the flavor (Trove's default configuration)
   const defaults = await json<Record<string, unknown>>('database', 'configuration', 'default', 'cfgcli');

@@ -22,7 +22,9 @@ async function register(name: string, version: string): Promise<void> {
   const ds = randomUUID();
   const v = randomUUID();
   await cp.tdb.db('datastores').insert({ id: ds, name, default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: version, version, manager: name, image_id: 'local', packages: '', active: true });
+  await cp.tdb
+    .db('datastore_versions')
+    .insert({ id: v, datastore_id: ds, name: version, version, manager: name, image_id: 'local', packages: '', active: true });
 }
 
 test.before(async () => {
@@ -52,15 +54,32 @@ const psqlAt = (ip: string, sql: string) =>
   execFileSync('psql', ['-h', ip, '-U', 'app', '-d', 'shop', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
     env: { PATH: '/usr/bin:/bin', PGPASSWORD: 'Pg-Cli-Pass-1', PGCONNECT_TIMEOUT: '5' },
     stdio: ['ignore', 'pipe', 'pipe'],
-  }).toString().trim();
+  })
+    .toString()
+    .trim();
 const redisAt = (ip: string, password: string | undefined, ...args: string[]) =>
   execFileSync('redis-cli', ['-h', ip, '-p', '6379', '--no-raw', ...args], {
     env: { PATH: '/usr/bin:/bin', ...(password ? { REDISCLI_AUTH: password } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
-  }).toString().trim();
+  })
+    .toString()
+    .trim();
 
 async function createAndWait(name: string, datastore: string, version: string): Promise<{ id: string; ip: string }> {
-  const created = await json<Record<string, unknown>>('database', 'instance', 'create', name, '--flavor', 'ds512M', '--size', '1', '--datastore', datastore, '--datastore-version', version);
+  const created = await json<Record<string, unknown>>(
+    'database',
+    'instance',
+    'create',
+    name,
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--datastore',
+    datastore,
+    '--datastore-version',
+    version,
+  );
   const id = String(created.id);
   const active = await waitForInstance(http, id, ready);
   if (active?.status !== 'ACTIVE') throw new Error(`${name}: ${JSON.stringify(active)}`);
@@ -74,13 +93,19 @@ test.serial('postgresql: instance create, db create/list, user create; psql writ
   await ok(t, 'database', 'db', 'create', 'pg1', 'shop');
   await ok(t, 'database', 'db', 'create', 'pg1', 'logs');
   const dbs = await json<Array<{ Name: string }>>('database', 'db', 'list', 'pg1');
-  t.deepEqual(dbs.map((d) => d.Name), ['logs', 'shop']);
+  t.deepEqual(
+    dbs.map((d) => d.Name),
+    ['logs', 'shop'],
+  );
   const reserved = await cli('database', 'db', 'create', 'pg1', 'template1');
   t.not(reserved.code, 0);
   t.regex(reserved.stderr, /HTTP 400/);
   await ok(t, 'database', 'user', 'create', 'pg1', 'app', 'Pg-Cli-Pass-1', '--databases', 'shop');
   const users = await json<Array<Record<string, string>>>('database', 'user', 'list', 'pg1');
-  t.deepEqual(users.map((u) => [u.Name, u.Host, u.Databases]), [['app', '%', 'shop']]);
+  t.deepEqual(
+    users.map((u) => [u.Name, u.Host, u.Databases]),
+    [['app', '%', 'shop']],
+  );
   const psql = (sql: string) => psqlAt(ip, sql);
   psql('CREATE TABLE t (id INT PRIMARY KEY, v TEXT)');
   psql("INSERT INTO t VALUES (1, 'hello')");
@@ -141,7 +166,10 @@ test.serial('postgresql: backup create -i pg1, instance create --backup; psql re
   t.is(copy.status, 'ACTIVE');
   t.is(psqlAt(copy.ip, 'SELECT v FROM t WHERE id = 1'), 'hello');
   const dbs = await json<Array<{ Name: string }>>('database', 'db', 'list', 'pg1-copy');
-  t.deepEqual(dbs.map((d) => d.Name), ['logs', 'shop']);
+  t.deepEqual(
+    dbs.map((d) => d.Name),
+    ['logs', 'shop'],
+  );
 });
 
 test.serial('redis: backup create -i rd1, instance create --backup; root enable on the new instance, redis-cli GET reads the value back', async (t) => {
@@ -149,7 +177,7 @@ test.serial('redis: backup create -i rd1, instance create --backup; root enable 
   t.is(shown.status, 'COMPLETED', JSON.stringify(shown));
   const copy = await restoreAndWait('rd1-copy', 'rd-nightly');
   t.is(copy.status, 'ACTIVE');
-  t.is((await json<Record<string, unknown>>('database', 'root', 'show', 'rd1-copy')).is_root_enabled, false, 'the new instance\'s own ACL');
+  t.is((await json<Record<string, unknown>>('database', 'root', 'show', 'rd1-copy')).is_root_enabled, false, "the new instance's own ACL");
   const en = await json<Record<string, string>>('database', 'root', 'enable', 'rd1-copy');
   t.is(redisAt(copy.ip, en.password, 'GET', 'greeting'), '"hello"');
 });

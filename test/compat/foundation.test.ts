@@ -20,10 +20,13 @@ test.before(async () => {
   // the service looks up Nova/Cinder in this test's own region, where there are none (the cloud
   // lab registers real ones in RegionOne)
   const ks0 = keystoneConfig();
-  const conf = mergeConf({ database: { connection: tdb.url } }, {
-    keystone_authtoken: { ...ks0.keystone_authtoken, region_name: REGION },
-    service_credentials: { ...ks0.service_credentials, region_name: REGION },
-  });
+  const conf = mergeConf(
+    { database: { connection: tdb.url } },
+    {
+      keystone_authtoken: { ...ks0.keystone_authtoken, region_name: REGION },
+      service_credentials: { ...ks0.service_credentials, region_name: REGION },
+    },
+  );
   const confFile = writeConf(conf);
   const manage = async (...args: string[]) => {
     const r = await runBin('trove-manage', ['--config-file', confFile, ...args]);
@@ -58,7 +61,11 @@ test('openstack datastore list / show print the registered datastore', async (t)
 
 test('openstack datastore version list / show', async (t) => {
   const demoList = await openstackJson<Array<{ Name: string }>>(DEMO, REGION, ['datastore', 'version', 'list', 'mysql']);
-  t.deepEqual(demoList.map((v) => v.Name), ['8.0'], 'a member sees active versions only');
+  t.deepEqual(
+    demoList.map((v) => v.Name),
+    ['8.0'],
+    'a member sees active versions only',
+  );
   const adminList = await openstackJson<Array<{ Name: string }>>(ADMIN, REGION, ['datastore', 'version', 'list', 'mysql']);
   t.deepEqual(adminList.map((v) => v.Name).sort(), ['5.7', '8.0']);
   const show = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['datastore', 'version', 'show', '8.0', '--datastore', 'mysql']);
@@ -70,7 +77,13 @@ test('openstack datastore version list / show', async (t) => {
 
 test('openstack database configuration parameter list shows the loaded rules', async (t) => {
   const params = await openstackJson<Array<Record<string, unknown>>>(DEMO, REGION, [
-    'database', 'configuration', 'parameter', 'list', '8.0', '--datastore', 'mysql',
+    'database',
+    'configuration',
+    'parameter',
+    'list',
+    '8.0',
+    '--datastore',
+    'mysql',
   ]);
   const mc = params.find((p) => p.Name === 'max_connections');
   t.truthy(mc);
@@ -91,9 +104,15 @@ test('openstack database limit list prints the absolute limits and rate limits',
 
 test('openstack database quota show for the own project; quota update as admin', async (t) => {
   const rows = await openstackJson<Array<{ Resource: string; 'In Use': number; Reserved: number; Limit: number }>>(DEMO, REGION, [
-    'database', 'quota', 'show', demoProject,
+    'database',
+    'quota',
+    'show',
+    demoProject,
   ]);
-  t.deepEqual(rows.find((r) => r.Resource === 'instances'), { Resource: 'instances', 'In Use': 0, Reserved: 0, Limit: 10 });
+  t.deepEqual(
+    rows.find((r) => r.Resource === 'instances'),
+    { Resource: 'instances', 'In Use': 0, Reserved: 0, Limit: 10 },
+  );
   const upd = await openstack(ADMIN, REGION, ['database', 'quota', 'update', demoProject, 'instances', '7']);
   t.is(upd.code, 0, upd.stderr);
   const after = await openstackJson<Array<{ Resource: string; Limit: number }>>(DEMO, REGION, ['database', 'quota', 'show', demoProject]);

@@ -29,7 +29,20 @@ test.before(async () => {
   await ks.endpoint('database', 'trove-ts', `${cp.api.url}/v1.0/$(tenant_id)s`, REGION);
   const tok = await ks.token(DEMO.name, DEMO.password, DEMO.project);
   const created = await openstackJson<Record<string, unknown>>(DEMO, REGION, [
-    'database', 'instance', 'create', 'logs1', '--flavor', 'ds512M', '--size', '1', '--datastore', 'mariadb', '--databases', 'shop', '--users', 'app:App-pass-1',
+    'database',
+    'instance',
+    'create',
+    'logs1',
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--datastore',
+    'mariadb',
+    '--databases',
+    'shop',
+    '--users',
+    'app:App-pass-1',
   ]);
   id = String(created.id);
   const http = axios.create({ baseURL: `${cp.api.url}/v1.0/${tok.projectId}`, headers: { 'X-Auth-Token': tok.token }, validateStatus: () => true });
@@ -43,10 +56,13 @@ const json = <T>(...args: string[]) => openstackJson<T>(DEMO, REGION, args);
 
 test.serial('log list: the USER logs a project member sees (the SYS error log is for administrators)', async (t) => {
   const logs = await json<Array<Record<string, unknown>>>('database', 'log', 'list', 'logs1');
-  t.deepEqual(logs.map((l) => [l.Name, l.Type, l.Status, l.Published, l.Pending, l.Container, l.Prefix]), [
-    ['general', 'USER', 'Disabled', 0, 0, 'None', 'None'],
-    ['slow_query', 'USER', 'Disabled', 0, 0, 'None', 'None'],
-  ]);
+  t.deepEqual(
+    logs.map((l) => [l.Name, l.Type, l.Status, l.Published, l.Pending, l.Container, l.Prefix]),
+    [
+      ['general', 'USER', 'Disabled', 0, 0, 'None', 'None'],
+      ['slow_query', 'USER', 'Disabled', 0, 0, 'None', 'None'],
+    ],
+  );
   const show = await json<Record<string, unknown>>('database', 'log', 'show', 'logs1', 'general');
   t.like(show, { name: 'general', type: 'USER', status: 'Disabled', metafile: `${id}/mariadb-general_metafile` });
   const sys = await cli('database', 'log', 'show', 'logs1', 'error');
@@ -67,7 +83,8 @@ test.serial('log set --enable, a query, log set --publish: the published object 
   t.true(Number(pub.published) > 0);
   const store = new ObjectDirectory(path.join(cp.stateDir, 'objects'));
   let text = '';
-  for (const o of await store.listObjects('database_logs', `${id}/mariadb-general/`)) for await (const c of await store.getObject('database_logs', o.name)) text += (c as Buffer).toString();
+  for (const o of await store.listObjects('database_logs', `${id}/mariadb-general/`))
+    for await (const c of await store.getObject('database_logs', o.name)) text += (c as Buffer).toString();
   t.regex(text, /SELECT 'cli-needle-2718'/);
   const listed = await json<Array<Record<string, unknown>>>('database', 'log', 'list', 'logs1');
   // the agent's own connections (its health checks) still add Connect/Quit lines: Published, or Partial a moment later

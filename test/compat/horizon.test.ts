@@ -23,7 +23,11 @@ let flavor: { id: string; name: string; ram: number };
 const hz = new Horizon();
 
 /** A page that rendered: HTTP 200, not bounced to the login page, no error banner. */
-function rendered(t: { is: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void }, page: { status: number; path: string; body: string; hops: string[] }, path: string) {
+function rendered(
+  t: { is: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void },
+  page: { status: number; path: string; body: string; hops: string[] },
+  path: string,
+) {
   t.is(page.status, 200, `${path}: HTTP ${page.status} (${page.hops.join(' → ')}): ${text(page.body).slice(0, 300)}`);
   t.is(page.path, path, `${path} ended at ${page.path}`);
   t.deepEqual(errorBanners(page.body), [], `${path}: error banner`);
@@ -80,7 +84,10 @@ it.serial('Database → Instances lists the instance: name, datastore, version, 
   t.true(row!.includes('mariadb'), JSON.stringify(row));
   t.true(row!.includes('10.11'), JSON.stringify(row));
   t.true(row!.includes(ip), JSON.stringify(row));
-  t.true(row!.some((c) => c.startsWith(flavor.name)), `flavor ${flavor.name} in ${JSON.stringify(row)}`);
+  t.true(
+    row!.some((c) => c.startsWith(flavor.name)),
+    `flavor ${flavor.name} in ${JSON.stringify(row)}`,
+  );
   t.true(row!.includes('1GB'), JSON.stringify(row));
   t.true(row!.includes('Active'), JSON.stringify(row));
 });
@@ -148,7 +155,12 @@ it.serial('Launch Database: the workflow form creates an instance in trove-ts, w
   set('datastore', choice![0]);
   // the flavor select of the chosen datastore version is named like the choice (hex of "mariadb - 10.11")
   const flavorField = choice![0];
-  t.deepEqual(selectOptions(form.body, flavorField).map(([v]) => v).sort(), [...(await api.get('/flavors')).data.flavors.map((f: { str_id: string }) => f.str_id)].sort());
+  t.deepEqual(
+    selectOptions(form.body, flavorField)
+      .map(([v]) => v)
+      .sort(),
+    [...(await api.get('/flavors')).data.flavors.map((f: { str_id: string }) => f.str_id)].sort(),
+  );
   set(flavorField, flavor.id);
   const done = await hz.post('/project/databases/launch', fields);
   t.deepEqual(errorBanners(done.body), [], 'launch: error banner');
@@ -164,9 +176,15 @@ it.serial('Launch Database: the workflow form creates an instance in trove-ts, w
   const active = await waitForInstance(api, hz2!.id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
   t.is(active?.status, 'ACTIVE', JSON.stringify(active));
   // the initial database and user of the form, made by the guest
-  t.deepEqual((await api.get(`/instances/${hz2!.id}/databases`)).data.databases.map((d: { name: string }) => d.name), ['shop']);
+  t.deepEqual(
+    (await api.get(`/instances/${hz2!.id}/databases`)).data.databases.map((d: { name: string }) => d.name),
+    ['shop'],
+  );
   const users = (await api.get(`/instances/${hz2!.id}/users`)).data.users as Array<{ name: string; host: string; databases: Array<{ name: string }> }>;
-  t.deepEqual(users.map((u) => [u.name, u.host, u.databases.map((d) => d.name)]), [['app', '%', ['shop']]]);
+  t.deepEqual(
+    users.map((u) => [u.name, u.host, u.databases.map((d) => d.name)]),
+    [['app', '%', ['shop']]],
+  );
   const page = await hz.get('/project/databases/');
   rendered(t, page, '/project/databases/');
   t.true(tableRow(page.body, 'databases', hz2!.id)?.includes('Active'));

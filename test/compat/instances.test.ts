@@ -33,14 +33,28 @@ test.serial('instance create / list / show / restart / resize / delete with the 
   t.true(flavors.some((f) => f.Name === 'ds512M' && f.RAM === 512));
 
   const created = await openstackJson<Record<string, unknown>>(DEMO, REGION, [
-    'database', 'instance', 'create', 'cli1', '--flavor', 'ds512M', '--size', '1', '--datastore', 'mariadb',
-    '--datastore-version', '10.11', '--databases', 'shop', '--users', 'app:Cli-Pass-123',
+    'database',
+    'instance',
+    'create',
+    'cli1',
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--datastore',
+    'mariadb',
+    '--datastore-version',
+    '10.11',
+    '--databases',
+    'shop',
+    '--users',
+    'app:Cli-Pass-123',
   ]);
   t.is(created.name, 'cli1');
   t.is(created.status, 'BUILD');
   const id = String(created.id);
 
-  await waitForInstance(http(), id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' || i?.status === 'ERROR');
+  await waitForInstance(http(), id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
   const list = await openstackJson<Array<Record<string, unknown>>>(DEMO, REGION, ['database', 'instance', 'list']);
   const row = list.find((i) => i.ID === id);
   t.is(row?.Name, 'cli1');
@@ -61,7 +75,11 @@ test.serial('instance create / list / show / restart / resize / delete with the 
 
   const rf = await cli('database', 'instance', 'resize', 'flavor', id, 'ds1G');
   t.is(rf.code, 0, rf.stderr);
-  const bigger = await waitForInstance(http(), id, (i) => i?.status === 'ACTIVE' && (i?.flavor as { id: string }).id === '2' && i?.operating_status === 'HEALTHY');
+  const bigger = await waitForInstance(
+    http(),
+    id,
+    (i) => i?.status === 'ACTIVE' && (i?.flavor as { id: string }).id === '2' && i?.operating_status === 'HEALTHY',
+  );
   t.is((bigger!.flavor as { id: string }).id, '2');
 
   const rv = await cli('database', 'instance', 'resize', 'volume', id, '2');

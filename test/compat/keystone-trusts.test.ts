@@ -25,7 +25,7 @@ test.serial('a trust from the user to the service user gives the service a token
   t.regex(trustId, /^[0-9a-f]{32}$/);
   const scoped = await trusts.trustToken(trustId);
   t.not(scoped.token, user.token);
-  t.is(scoped.info.userId, user.info.userId, 'impersonation: the token is the trustor\'s');
+  t.is(scoped.info.userId, user.info.userId, "impersonation: the token is the trustor's");
   t.is(scoped.info.projectId, user.info.projectId);
   t.deepEqual([...scoped.info.roles].sort(), [...user.info.roles].sort());
   await trusts.deleteTrust(scoped.token, trustId);

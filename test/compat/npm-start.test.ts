@@ -43,7 +43,13 @@ async function prepare(t: import('ava').ExecutionContext): Promise<Started> {
 async function answering(url: string, child: ChildProcess, out: () => string): Promise<void> {
   for (const until = Date.now() + 90_000; Date.now() < until; await sleep(200)) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited before answering: ${out()}`);
-    if (await axios.get(url, { timeout: 1000 }).then(() => true, () => false)) return;
+    if (
+      await axios.get(url, { timeout: 1000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
   }
   throw new Error(`did not answer on ${url}: ${out()}`);
 }
@@ -57,7 +63,10 @@ const commandOf = (pid: number): string => {
 };
 
 /** What still runs of this state directory: npm, the service, guest agents, engines. */
-const survivors = (state: string) => processesUnder(state).map((pid) => `${pid}: ${commandOf(pid)}`).filter((c) => !c.endsWith(': '));
+const survivors = (state: string) =>
+  processesUnder(state)
+    .map((pid) => `${pid}: ${commandOf(pid)}`)
+    .filter((c) => !c.endsWith(': '));
 
 async function stopsEverything(t: import('ava').ExecutionContext, signal: 'SIGTERM' | 'SIGINT') {
   const s = await prepare(t);
@@ -76,8 +85,14 @@ async function stopsEverything(t: import('ava').ExecutionContext, signal: 'SIGTE
   const exited = new Promise<void>((res) => npm.once('exit', () => res()));
   await answering(s.url, npm, out);
 
-  const http = axios.create({ baseURL: `${s.url}/v1.0/admin`, headers: { 'X-Auth-Token': readFileSync(path.join(s.state, 'admin-token'), 'utf8').trim() }, validateStatus: () => true });
-  const r = await http.post('/instances', { instance: { name: 'n1', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }] } });
+  const http = axios.create({
+    baseURL: `${s.url}/v1.0/admin`,
+    headers: { 'X-Auth-Token': readFileSync(path.join(s.state, 'admin-token'), 'utf8').trim() },
+    validateStatus: () => true,
+  });
+  const r = await http.post('/instances', {
+    instance: { name: 'n1', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }] },
+  });
   t.is(r.status, 200, JSON.stringify(r.data));
   let status = '';
   for (const until = Date.now() + 150_000; Date.now() < until && status !== 'ACTIVE' && status !== 'ERROR'; await sleep(500)) {
@@ -85,8 +100,14 @@ async function stopsEverything(t: import('ava').ExecutionContext, signal: 'SIGTE
   }
   t.is(status, 'ACTIVE', out());
   const running = survivors(s.state);
-  t.true(running.some((c) => c.includes('trove-guestagent')), `a guest agent runs: ${running.join('\n')}`);
-  t.true(running.some((c) => /mariadbd|mysqld/.test(c)), `its engine runs: ${running.join('\n')}`);
+  t.true(
+    running.some((c) => c.includes('trove-guestagent')),
+    `a guest agent runs: ${running.join('\n')}`,
+  );
+  t.true(
+    running.some((c) => /mariadbd|mysqld/.test(c)),
+    `its engine runs: ${running.join('\n')}`,
+  );
 
   process.kill(npm.pid!, signal); // to npm only
   await Promise.race([exited, bound(120_000)]);
@@ -110,7 +131,9 @@ test.serial('npm start: SIGINT to the npm process stops the service and every gu
 /** The all-in-one on a pseudo-terminal (script(1)); its output once it is up and stopped. */
 async function onTerminal(t: import('ava').ExecutionContext, extra: string[]): Promise<string> {
   const s = await prepare(t);
-  const cmd = [process.execPath, 'bin/trove-api.js', '--all-in-one', '--state-dir', s.state, '--port', String(s.port), '--config-file', s.conf, ...extra].join(' ');
+  const cmd = [process.execPath, 'bin/trove-api.js', '--all-in-one', '--state-dir', s.state, '--port', String(s.port), '--config-file', s.conf, ...extra].join(
+    ' ',
+  );
   const child = killOnExit(spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] }));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -121,7 +144,7 @@ async function onTerminal(t: import('ava').ExecutionContext, extra: string[]): P
   t.truthy(service, 'the service runs under script');
   process.kill(service!, 'SIGTERM');
   await Promise.race([exited, bound(60_000)]);
-  // eslint-disable-next-line no-control-regex
+
   return out.replace(/\r/g, '').replace(/\x1b\[[0-9;]*m/g, '');
 }
 

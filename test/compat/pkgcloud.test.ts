@@ -54,7 +54,9 @@ async function refusal(t: ExecutionContext, p: Promise<unknown>): Promise<pkgclo
 const ready = (i: pkgcloud.Instance) => i.status === 'RUNNING' && i.original.operating_status === 'HEALTHY';
 
 const sql = (user: string, password: string, db: string, query: string) =>
-  execFileSync('mariadb', ['-h', ip, '-u', user, `-p${password}`, db, '-N', '-e', query], { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  execFileSync('mariadb', ['-h', ip, '-u', user, `-p${password}`, db, '-N', '-e', query], { stdio: ['ignore', 'pipe', 'pipe'] })
+    .toString()
+    .trim();
 
 test.before(async () => {
   // pkgcloud's createInstance sends no `datastore`: like Trove, the deployment's default_datastore decides
@@ -74,7 +76,10 @@ test.after.always(async () => {
 test.serial('Keystone v3: a project name without projectDomainName is refused by Keystone itself (400)', async (t) => {
   const { projectDomainName: _, ...rest } = options;
   const bare = pkgcloud.database.createClient(rest);
-  const e = await refusal(t, pk<[]>((cb) => bare.auth(cb)));
+  const e = await refusal(
+    t,
+    pk<[]>((cb) => bare.auth(cb)),
+  );
   t.is(e.statusCode, 400);
   t.is(e.href, `${AUTH_URL}/v3/auth/tokens`);
   t.regex(JSON.stringify(e.result), /Expecting to find domain in project/);
@@ -84,7 +89,10 @@ test.serial('auth: the v3 token, and the database endpoint of the region with th
   await pk<[]>((cb) => client.auth(cb));
   t.is(client._serviceUrl, `${cp.api.url}/v1.0/${projectId}`);
   const [versions] = await pk<[Array<{ id: string; status: string }>]>((cb) => client.getVersion(cb));
-  t.deepEqual(versions.map((v) => [v.id, v.status]), [['v1.0', 'CURRENT']]);
+  t.deepEqual(
+    versions.map((v) => [v.id, v.status]),
+    [['v1.0', 'CURRENT']],
+  );
 });
 
 test.serial('getFlavors / getFlavor', async (t) => {
@@ -103,10 +111,16 @@ test.serial('getFlavors / getFlavor', async (t) => {
 test.serial('createInstance (flavor href, size, databases) → PROVISIONING → RUNNING; getInstances lists it', async (t) => {
   const [flavors] = await pk<[pkgcloud.Flavor[]]>((cb) => client.getFlavors(cb));
   const small = flavors.find((f) => f.name === 'ds512M')!;
-  const noFlavor = await refusal(t, pk((cb) => client.createInstance({ name: 'pkg0', flavor: '99', size: 1 }, cb)));
+  const noFlavor = await refusal(
+    t,
+    pk((cb) => client.createInstance({ name: 'pkg0', flavor: '99', size: 1 }, cb)),
+  );
   t.is(noFlavor.statusCode, 400);
   t.regex(JSON.stringify(noFlavor.result), /Resource 99 cannot be found/);
-  const unknown = await refusal(t, pk((cb) => client.getInstance(randomUUID(), cb)));
+  const unknown = await refusal(
+    t,
+    pk((cb) => client.getInstance(randomUUID(), cb)),
+  );
   t.is(unknown.statusCode, 404);
   t.is(unknown.failCode, 'Item not found');
 
@@ -127,7 +141,10 @@ test.serial('createInstance (flavor href, size, databases) → PROVISIONING → 
   t.regex(ip, /^127\./);
 
   const [all, marker] = await pk<[pkgcloud.Instance[], string | null]>((cb) => client.getInstances({}, cb));
-  t.deepEqual(all.map((i) => [i.id, i.name, i.status]), [[instance.id, 'pkg1', 'RUNNING']]);
+  t.deepEqual(
+    all.map((i) => [i.id, i.name, i.status]),
+    [[instance.id, 'pkg1', 'RUNNING']],
+  );
   t.is(marker, null);
 });
 
@@ -135,31 +152,54 @@ test.serial('createDatabase / getDatabases (paged with limit and marker) / destr
   await pk((cb) => client.createDatabase({ instance: instance.id, name: 'logs' }, cb));
   await pk((cb) => client.createDatabase({ instance, name: 'legacy', character_set: 'latin1', collate: 'latin1_swedish_ci' }, cb));
   const [dbs, marker] = await pk<[pkgcloud.Database[], string | null]>((cb) => client.getDatabases({ instance }, cb));
-  t.deepEqual(dbs.map((d) => d.name), ['legacy', 'logs', 'shop']);
+  t.deepEqual(
+    dbs.map((d) => d.name),
+    ['legacy', 'logs', 'shop'],
+  );
   t.is(marker, null);
 
   const [page1, next] = await pk<[pkgcloud.Database[], string | null]>((cb) => client.getDatabases({ instance, limit: 2 }, cb));
-  t.deepEqual(page1.map((d) => d.name), ['legacy', 'logs']);
+  t.deepEqual(
+    page1.map((d) => d.name),
+    ['legacy', 'logs'],
+  );
   t.is(next, 'logs');
   const [page2, end] = await pk<[pkgcloud.Database[], string | null]>((cb) => client.getDatabases({ instance, limit: 2, offset: next! }, cb));
-  t.deepEqual(page2.map((d) => d.name), ['shop']);
+  t.deepEqual(
+    page2.map((d) => d.name),
+    ['shop'],
+  );
   t.is(end, null);
 
   // Trove's refusal comes through as pkgcloud's error with the fault body
-  const dup = await refusal(t, pk((cb) => client.createDatabase({ instance, name: 'shop' }, cb)));
+  const dup = await refusal(
+    t,
+    pk((cb) => client.createDatabase({ instance, name: 'shop' }, cb)),
+  );
   t.is(dup.statusCode, 400);
   t.regex(JSON.stringify(dup.result), /badRequest.*already exists/);
 
   await pk((cb) => client.destroyDatabase('legacy', instance, cb));
   const [after] = await pk<[pkgcloud.Database[], string | null]>((cb) => client.getDatabases({ instance }, cb));
-  t.deepEqual(after.map((d) => d.name), ['logs', 'shop']);
+  t.deepEqual(
+    after.map((d) => d.name),
+    ['logs', 'shop'],
+  );
 });
 
 test.serial('createUser (one, then an array) / getUsers / destroyUser; the users log in to mariadbd', async (t) => {
   await pk((cb) => client.createUser({ instance, username: 'app', password: 'App-pass-1', database: 'shop' }, cb));
   t.is(sql('app', 'App-pass-1', 'shop', 'SELECT DATABASE()'), 'shop');
   // the database createInstance asked for, with pkgcloud's default character set (utf8 is utf8mb3 on MariaDB)
-  t.is(sql('app', 'App-pass-1', 'shop', "SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'shop'"), 'utf8mb3 utf8mb3_general_ci');
+  t.is(
+    sql(
+      'app',
+      'App-pass-1',
+      'shop',
+      "SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'shop'",
+    ),
+    'utf8mb3 utf8mb3_general_ci',
+  );
 
   await pk((cb) =>
     client.createUser(
@@ -171,15 +211,27 @@ test.serial('createUser (one, then an array) / getUsers / destroyUser; the users
     ),
   );
   const [users] = await pk<[pkgcloud.User[], string | null]>((cb) => client.getUsers({ instance }, cb));
-  t.deepEqual(users.map((u) => u.name), ['app', 'logger', 'reporter']);
+  t.deepEqual(
+    users.map((u) => u.name),
+    ['app', 'logger', 'reporter'],
+  );
   t.is(sql('reporter', 'Rep-pass-1', 'logs', 'SELECT CURRENT_USER()'), 'reporter@%');
   t.is(sql('logger', 'Log-pass-1', 'logs', 'SELECT 1'), '1');
   t.throws(() => sql('logger', 'Log-pass-1', 'shop', 'SELECT 1'));
 
   await pk((cb) => client.destroyUser(instance, 'logger', cb));
-  await pk((cb) => client.destroyUser(instance.id, users.find((u) => u.name === 'reporter')!, cb));
+  await pk((cb) =>
+    client.destroyUser(
+      instance.id,
+      users.find((u) => u.name === 'reporter')!,
+      cb,
+    ),
+  );
   const [left] = await pk<[pkgcloud.User[], string | null]>((cb) => client.getUsers({ instance }, cb));
-  t.deepEqual(left.map((u) => u.name), ['app']);
+  t.deepEqual(
+    left.map((u) => u.name),
+    ['app'],
+  );
   t.throws(() => sql('logger', 'Log-pass-1', 'logs', 'SELECT 1'));
 });
 
@@ -221,7 +273,13 @@ test.serial('setFlavor (flavorRef href) and setVolumeSize: RESIZE → RUNNING, m
   const pool = () => Number(sql('app', 'App-pass-1', 'shop', 'SELECT @@innodb_buffer_pool_size')) / 1024 / 1024;
   t.is(pool(), 256);
   const [flavors] = await pk<[pkgcloud.Flavor[]]>((cb) => client.getFlavors(cb));
-  await pk<[]>((cb) => client.setFlavor(instance, flavors.find((f) => f.name === 'ds1G')!, cb));
+  await pk<[]>((cb) =>
+    client.setFlavor(
+      instance,
+      flavors.find((f) => f.name === 'ds1G')!,
+      cb,
+    ),
+  );
   const [during] = await pk<[pkgcloud.Instance]>((cb) => client.getInstance(instance, cb));
   t.is(during.original.status, 'RESIZE');
   t.is(during.status, 'PROVISIONING');
@@ -232,7 +290,10 @@ test.serial('setFlavor (flavorRef href) and setVolumeSize: RESIZE → RUNNING, m
   await pk<[]>((cb) => client.setVolumeSize(instance, 2, cb));
   const grown = await pollInstance((i) => ready(i) && i.volume?.size === 2);
   t.is(grown.volume?.size, 2);
-  const smaller = await refusal(t, pk<[]>((cb) => client.setVolumeSize(instance, 1, cb)));
+  const smaller = await refusal(
+    t,
+    pk<[]>((cb) => client.setVolumeSize(instance, 1, cb)),
+  );
   t.is(smaller.statusCode, 400);
   t.regex(JSON.stringify(smaller.result), /must be larger/);
 });

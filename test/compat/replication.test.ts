@@ -25,12 +25,29 @@ test.after.always(() => cp?.stop());
 
 const cli = (...args: string[]) => openstack(DEMO, REGION, args);
 const sql = (ip: string, query: string) =>
-  execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pCli-Repl-1', 'shop', '-N', '-e', query], { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  execFileSync('mariadb', ['-h', ip, '-u', 'app', '-pCli-Repl-1', 'shop', '-N', '-e', query], { stdio: ['ignore', 'pipe', 'pipe'] })
+    .toString()
+    .trim();
 const ipOf = (i: Record<string, unknown> | undefined) => String((i!.ip as string[])[0]);
 const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
 
 test.serial('instance create --replica-of, show, delete of the source refused, instance promote, instance detach', async (t) => {
-  const created = await openstackJson<Record<string, unknown>>(DEMO, REGION, ['database', 'instance', 'create', 'rsrc', '--flavor', 'ds512M', '--size', '1', '--datastore', 'mariadb', '--databases', 'shop', '--users', 'app:Cli-Repl-1']);
+  const created = await openstackJson<Record<string, unknown>>(DEMO, REGION, [
+    'database',
+    'instance',
+    'create',
+    'rsrc',
+    '--flavor',
+    'ds512M',
+    '--size',
+    '1',
+    '--datastore',
+    'mariadb',
+    '--databases',
+    'shop',
+    '--users',
+    'app:Cli-Repl-1',
+  ]);
   const src = await waitForInstance(http, String(created.id), ready);
   t.is(src!.status, 'ACTIVE');
   sql(ipOf(src), 'CREATE TABLE t (v TEXT); INSERT INTO t VALUES ("replicated")');
@@ -55,7 +72,12 @@ test.serial('instance create --replica-of, show, delete of the source refused, i
   // switchover: rcopy becomes the source, rsrc its replica
   const promote = await cli('database', 'instance', 'promote', 'rcopy');
   t.is(promote.code, 0, promote.stderr);
-  const swapped = await waitForInstance(http, String(created.id), (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' && 'replica_of' in i) || i?.status === 'ERROR', 180_000);
+  const swapped = await waitForInstance(
+    http,
+    String(created.id),
+    (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' && 'replica_of' in i) || i?.status === 'ERROR',
+    180_000,
+  );
   t.is((swapped!.replica_of as { id: string } | undefined)?.id, String(rep.id), JSON.stringify(swapped));
   const newSource = await waitForInstance(http, String(rep.id), ready, 60_000);
   t.false('replica_of' in newSource!);

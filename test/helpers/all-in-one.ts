@@ -39,9 +39,15 @@ export async function startAio(stateDir: string, port: number): Promise<Aio> {
   const url = `http://127.0.0.1:${port}`;
   // generous: on a loaded 2-core machine the first start (the TypeScript loader, the control
   // database) took over 100 s in a fresh-clone run beside other tests
-  for (const deadline = Date.now() + 240_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 240_000; Date.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`all-in-one exited: ${out}`);
-    if (await axios.get(url, { timeout: 500 }).then(() => true, () => false)) return { child, out: () => out, url, stateDir };
+    if (
+      await axios.get(url, { timeout: 500 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { child, out: () => out, url, stateDir };
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
@@ -94,8 +100,12 @@ function removeRuntimeDirs(stateDir: string): void {
 
 function cliEnv(a: Aio): NodeJS.ProcessEnv {
   return {
-    PATH: '/usr/bin:/bin', HOME: '/tmp', LC_ALL: 'C.UTF-8',
-    OS_AUTH_TYPE: 'admin_token', OS_ENDPOINT: `${a.url}/v1.0/admin`, OS_TOKEN: readFileSync(path.join(a.stateDir, 'admin-token'), 'utf8').trim(),
+    PATH: '/usr/bin:/bin',
+    HOME: '/tmp',
+    LC_ALL: 'C.UTF-8',
+    OS_AUTH_TYPE: 'admin_token',
+    OS_ENDPOINT: `${a.url}/v1.0/admin`,
+    OS_TOKEN: readFileSync(path.join(a.stateDir, 'admin-token'), 'utf8').trim(),
   };
 }
 
@@ -109,7 +119,7 @@ export async function cli(a: Aio, ...args: string[]): Promise<string> {
   try {
     return (await execFileP('/usr/bin/openstack', args, { env: cliEnv(a), timeout: 120_000 })).stdout;
   } catch (err) {
-    throw new Error(`openstack ${args.join(' ')}: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+    throw new Error(`openstack ${args.join(' ')}: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`, { cause: err });
   }
 }
 

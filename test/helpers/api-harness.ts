@@ -30,7 +30,7 @@ export class TableTokens implements TokenValidator {
     const u = this.users.find((x) => x.token === token);
     if (!u) throw new InvalidTokenError();
     return {
-      userId: u.userId ?? `uid-${u.projectId}-${u.roles.join("-")}`,
+      userId: u.userId ?? `uid-${u.projectId}-${u.roles.join('-')}`,
       userName: `name-${u.projectId}`,
       projectId: u.projectId,
       projectName: u.projectId,
@@ -126,8 +126,16 @@ export async function startApi(options: HarnessOptions): Promise<Harness> {
         baseURL: url,
         validateStatus: () => true,
         headers: { 'Content-Type': 'application/json', ...(token ? { 'X-Auth-Token': token } : {}) },
-        transformRequest: [(d: unknown) => (typeof d === "string" || d === undefined ? d : JSON.stringify(d))],
-        transformResponse: [(d: string) => { try { return JSON.parse(d); } catch { return d; } }],
+        transformRequest: [(d: unknown) => (typeof d === 'string' || d === undefined ? d : JSON.stringify(d))],
+        transformResponse: [
+          (d: string) => {
+            try {
+              return JSON.parse(d);
+            } catch {
+              return d;
+            }
+          },
+        ],
       });
     },
     async close() {

@@ -25,7 +25,12 @@ export function writeConf(sections: ConfSections): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'trove-conf-'));
   const file = path.join(dir, 'trove.conf');
   const text = Object.entries(sections)
-    .map(([name, kv]) => `[${name}]\n${Object.entries(kv).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`)
+    .map(
+      ([name, kv]) =>
+        `[${name}]\n${Object.entries(kv)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('\n')}\n`,
+    )
     .join('\n');
   writeFileSync(file, text, { mode: 0o600 });
   return file;
@@ -60,7 +65,10 @@ export async function startApiProcess(sections: ConfSections): Promise<ApiProces
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`trove-api exited (${child.exitCode}): ${out}`);
-    const ok = await axios.get(`${url}/`, { timeout: 1000, validateStatus: () => true }).then((r) => r.status === 200, () => false);
+    const ok = await axios.get(`${url}/`, { timeout: 1000, validateStatus: () => true }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

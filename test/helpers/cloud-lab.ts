@@ -49,7 +49,9 @@ export async function uploadImage(identity: KeystoneServiceIdentity, name: strin
   const created = await glance.post('/v2/images', { name, disk_format: 'raw', container_format: 'bare', tags });
   if (created.status !== 201) throw new Error(`image create: HTTP ${created.status} ${JSON.stringify(created.data)}`);
   const id = created.data.id as string;
-  const up = await glance.put(`/v2/images/${id}/file`, Buffer.from(`trove-ts cloud tier image ${name}\n`), { headers: { 'Content-Type': 'application/octet-stream' } });
+  const up = await glance.put(`/v2/images/${id}/file`, Buffer.from(`trove-ts cloud tier image ${name}\n`), {
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   if (up.status !== 204) throw new Error(`image upload: HTTP ${up.status}`);
   return id;
 }
@@ -76,7 +78,8 @@ export function cloudTroveConfig(networkId: string, extraDefaults: Record<string
 export async function cloudAvailable(): Promise<string | undefined> {
   try {
     const id = serviceIdentity();
-    for (const type of ['compute', 'image', 'network', 'volumev3', 'object-store', 'placement'] as const) await id.endpoint({ type, region: REGION, interface: 'public' });
+    for (const type of ['compute', 'image', 'network', 'volumev3', 'object-store', 'placement'] as const)
+      await id.endpoint({ type, region: REGION, interface: 'public' });
     const r = await (await rawNova(id)).get('/os-services?binary=nova-compute');
     if (!r.data?.services?.some((s: { state: string }) => s.state === 'up')) return 'nova-compute is not up';
     return undefined;

@@ -61,7 +61,10 @@ function through(url: string, host: string, port: number, proxy: TcpProxy): stri
 async function proxiesFor(tdb: ThrowawayDb, vhost: Vhost) {
   const db = parseConnectionUrl(tdb.url) as MysqlTarget;
   const rabbit = /@([^:/]+):(\d+)\//.exec(vhost.url)!;
-  const proxies = { database: await startTcpProxy({ host: db.host, port: db.port }), rabbit: await startTcpProxy({ host: rabbit[1]!, port: Number(rabbit[2]) }) };
+  const proxies = {
+    database: await startTcpProxy({ host: db.host, port: db.port }),
+    rabbit: await startTcpProxy({ host: rabbit[1]!, port: Number(rabbit[2]) }),
+  };
   return {
     proxies,
     dbUrl: through(tdb.url, db.host, db.port, proxies.database),

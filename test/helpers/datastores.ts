@@ -8,10 +8,7 @@ export interface RegisteredVersion {
   versionId: string;
 }
 
-export async function registerDatastore(
-  db: Knex,
-  o: { name?: string; version?: string; manager?: string; imageId?: string } = {},
-): Promise<RegisteredVersion> {
+export async function registerDatastore(db: Knex, o: { name?: string; version?: string; manager?: string; imageId?: string } = {}): Promise<RegisteredVersion> {
   const datastoreId = randomUUID();
   const versionId = randomUUID();
   const name = o.name ?? 'mariadb';

@@ -23,6 +23,8 @@ export class FakeSwift {
   private segmentPuts = 0;
 
   start(): void {
+    // nock calls the reply function with its own `this` (the request); the store is reached through self
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     for (const method of ['GET', 'PUT', 'POST', 'HEAD', 'DELETE']) {
       nock(HOST)
@@ -59,10 +61,14 @@ export class FakeSwift {
       if (!c) return [404, 'Not Found'];
       const prefix = url.searchParams.get('prefix') ?? '';
       const marker = url.searchParams.get('marker') ?? '';
-      const rows = [...c.keys()].sort().filter((n) => n.startsWith(prefix) && n > marker).slice(0, 2).map((n) => {
-        const o = c.get(n)!;
-        return { name: n, bytes: o.data.length, hash: md5(o.data), last_modified: '2026-01-02T03:04:05.123456', content_type: 'application/octet-stream' };
-      });
+      const rows = [...c.keys()]
+        .sort()
+        .filter((n) => n.startsWith(prefix) && n > marker)
+        .slice(0, 2)
+        .map((n) => {
+          const o = c.get(n)!;
+          return { name: n, bytes: o.data.length, hash: md5(o.data), last_modified: '2026-01-02T03:04:05.123456', content_type: 'application/octet-stream' };
+        });
       return [200, rows];
     }
     const meta = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('x-object-meta-')));
@@ -117,4 +123,3 @@ export class FakeSwift {
     return this.containers.get(sc!)?.get(sn.join('/'));
   }
 }
-

@@ -42,7 +42,10 @@ export class Horizon {
       const [pair, ...attrs] = c.split(';');
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      const value = pair!
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
       const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a)) || attrs.some((a) => /^\s*expires=.*1970/i.test(a));
       if (expired || value === '') this.jar.delete(name);
       else this.jar.set(name, value);
@@ -101,11 +104,19 @@ export class Horizon {
 }
 
 const decode = (s: string) =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'").replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&amp;/g, '&');
 
 /** The visible text of an HTML fragment, whitespace collapsed. */
 export function text(html: string): string {
-  return decode(html.replace(/<script[\s\S]*?<\/script>/gi, ' ').replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
+  return decode(html.replace(/<script[\s\S]*?<\/script>/gi, ' ').replace(/<[^>]+>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** The messages Horizon rendered at a level (django messages: error → alert-danger), as text. */

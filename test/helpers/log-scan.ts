@@ -16,7 +16,10 @@ function forms(value: string): string[] {
 
 /** Splits the outputs into lines and finds each secret (labels as keys) in any of them. */
 export function scanLogs(outputs: Array<string | string[]>, secrets: Secrets): LogScan {
-  const lines = outputs.flatMap((o) => (Array.isArray(o) ? o : [o])).flatMap((o) => o.split('\n')).filter((l) => l.trim() !== '');
+  const lines = outputs
+    .flatMap((o) => (Array.isArray(o) ? o : [o]))
+    .flatMap((o) => o.split('\n'))
+    .filter((l) => l.trim() !== '');
   const needles = Object.entries(secrets).map(([label, value]) => {
     if (value.length < 6) throw new Error(`secret ${label} is too short to scan for without false hits`);
     return [label, forms(value)] as const;

@@ -52,8 +52,17 @@ export function objectStoreContract(test: TestFn, make: () => Promise<ObjectStor
     t.is(head.contentType, 'application/octet-stream');
     await s.putObject(c, 'dir/two.txt', Readable.from([Buffer.from('hello world')]));
     await s.putObject(c, 'other', Readable.from([Buffer.from('x y z')]));
-    t.deepEqual((await s.listObjects(c, 'dir/')).map((o) => [o.name, o.size]), [['dir/one.bin', data.length], ['dir/two.txt', 11]]);
-    t.deepEqual((await s.listObjects(c)).map((o) => o.name), ['dir/one.bin', 'dir/two.txt', 'other']);
+    t.deepEqual(
+      (await s.listObjects(c, 'dir/')).map((o) => [o.name, o.size]),
+      [
+        ['dir/one.bin', data.length],
+        ['dir/two.txt', 11],
+      ],
+    );
+    t.deepEqual(
+      (await s.listObjects(c)).map((o) => o.name),
+      ['dir/one.bin', 'dir/two.txt', 'other'],
+    );
   });
 
   test(`${label}: a large object is segments plus a manifest; delete removes both`, async (t) => {
@@ -61,15 +70,25 @@ export function objectStoreContract(test: TestFn, make: () => Promise<ObjectStor
     const c = container();
     await s.ensureContainer(c);
     const data = randomBinary(300_000);
-    const put = await s.putLargeObject(c, 'backups/b1.xbstream', chunked(data, 10_000), { segmentSize: 64 * 1024, concurrency: 3, metadata: { format: 'xbstream' } });
+    const put = await s.putLargeObject(c, 'backups/b1.xbstream', chunked(data, 10_000), {
+      segmentSize: 64 * 1024,
+      concurrency: 3,
+      metadata: { format: 'xbstream' },
+    });
     t.is(put.segments, 5);
     t.is(put.size, data.length);
     t.is(put.sha256, sha256(data));
     const segEtags = [0, 1, 2, 3, 4].map((i) => md5(data.subarray(i * 65536, (i + 1) * 65536)));
     t.is(put.etag, md5(segEtags.join('')), "Swift's SLO etag: md5 of the segments' etags");
     const segs = await s.listObjects(`${c}_segments`);
-    t.deepEqual(segs.map((o) => o.name), [1, 2, 3, 4, 5].map((i) => `backups/b1.xbstream/0000000${i}`));
-    t.deepEqual(segs.map((o) => o.size), [65536, 65536, 65536, 65536, 300_000 - 4 * 65536]);
+    t.deepEqual(
+      segs.map((o) => o.name),
+      [1, 2, 3, 4, 5].map((i) => `backups/b1.xbstream/0000000${i}`),
+    );
+    t.deepEqual(
+      segs.map((o) => o.size),
+      [65536, 65536, 65536, 65536, 300_000 - 4 * 65536],
+    );
     const head = await s.headObject(c, 'backups/b1.xbstream');
     t.true(head.large);
     t.is(head.size, data.length);
@@ -87,7 +106,9 @@ export function objectStoreContract(test: TestFn, make: () => Promise<ObjectStor
     const c = container();
     await s.ensureContainer(c);
     const data = randomBinary(400_000);
-    await t.throwsAsync(s.putLargeObject(c, 'broken', chunked(data, 10_000, 250_000), { segmentSize: 64 * 1024, concurrency: 2 }), { message: 'source stream broke' });
+    await t.throwsAsync(s.putLargeObject(c, 'broken', chunked(data, 10_000, 250_000), { segmentSize: 64 * 1024, concurrency: 2 }), {
+      message: 'source stream broke',
+    });
     await t.throwsAsync(s.headObject(c, 'broken'), { instanceOf: ObjectNotFoundError });
     t.deepEqual(await s.listObjects(`${c}_segments`), []);
   });

@@ -108,11 +108,17 @@ declare module 'pkgcloud' {
       listRootStatus(instance: string | Instance, cb: Callback<{ rootEnabled: boolean }>): void;
 
       createDatabase(o: { instance: string | Instance; name: string; character_set?: string; collate?: string }, cb: Callback<Response>): void;
-      getDatabases(o: { instance: string | Instance } & Paging, cb: (err: ClientError | Error | null | undefined, dbs: Database[], marker: string | null) => void): void;
+      getDatabases(
+        o: { instance: string | Instance } & Paging,
+        cb: (err: ClientError | Error | null | undefined, dbs: Database[], marker: string | null) => void,
+      ): void;
       destroyDatabase(database: string | Database, instance: string | Instance, cb: Callback<Response>): void;
 
       createUser(o: CreateUserOptions | CreateUserOptions[], cb: Callback<Response>): void;
-      getUsers(o: { instance: string | Instance } & Paging, cb: (err: ClientError | Error | null | undefined, users: User[], marker: string | null) => void): void;
+      getUsers(
+        o: { instance: string | Instance } & Paging,
+        cb: (err: ClientError | Error | null | undefined, users: User[], marker: string | null) => void,
+      ): void;
       destroyUser(instance: string | Instance, user: string | User, cb: Callback<Response>): void;
       enableRoot(instance: string | Instance, cb: (err: ClientError | Error | null | undefined, user: User, res: Response) => void): void;
       rootEnabled(instance: string | Instance, cb: (err: ClientError | Error | null | undefined, enabled: boolean, res: Response) => void): void;

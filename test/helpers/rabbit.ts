@@ -11,7 +11,8 @@ export interface Vhost {
 
 // bounded: a rabbitmqctl that cannot reach the node would otherwise block the test file's worker
 // (execFileSync) past ava's timeout, and the test would never finish
-const ctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', '--timeout', '60', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000, killSignal: 'SIGKILL' });
+const ctl = (...args: string[]) =>
+  execFileSync('rabbitmqctl', ['-q', '--timeout', '60', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000, killSignal: 'SIGKILL' });
 
 export function createVhost(): Vhost {
   const base = testSetting('TROVE_TEST_RABBIT', 'guest:guest@127.0.0.1:5672');
@@ -44,7 +45,9 @@ export interface QueueInfo {
 }
 
 export function listQueues(vhost: string): QueueInfo[] {
-  return JSON.parse(ctl('list_queues', '-p', vhost, 'name', 'durable', 'auto_delete', 'exclusive', 'messages', '--formatter', 'json').toString()) as QueueInfo[];
+  return JSON.parse(
+    ctl('list_queues', '-p', vhost, 'name', 'durable', 'auto_delete', 'exclusive', 'messages', '--formatter', 'json').toString(),
+  ) as QueueInfo[];
 }
 
 export function listExchanges(vhost: string): Array<{ name: string; type: string; durable: boolean; auto_delete: boolean }> {

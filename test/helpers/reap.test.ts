@@ -22,7 +22,7 @@ test('processes naming the directory or running in it are found, a sibling direc
   t.teardown(() => elsewhere.kill('SIGKILL'));
   // until the forked child has exec'd tail (before, its command line is still node's)
   let found: number[] = [];
-  for (const until = Date.now() + 10_000; Date.now() < until && !found.includes(named.pid!); ) {
+  for (const until = Date.now() + 10_000; Date.now() < until && !found.includes(named.pid!);) {
     found = processesUnder(dir);
     await new Promise((res) => setTimeout(res, 20));
   }

@@ -49,9 +49,9 @@ const signal = (pids: number[], sig: NodeJS.Signals): void => {
 export async function killUnder(dir: string, graceMs = 10_000): Promise<void> {
   const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
   signal(processesUnder(dir), 'SIGTERM');
-  for (const until = Date.now() + graceMs; Date.now() < until && processesUnder(dir).some(alive); ) await sleep(200);
+  for (const until = Date.now() + graceMs; Date.now() < until && processesUnder(dir).some(alive);) await sleep(200);
   signal(processesUnder(dir), 'SIGKILL');
-  for (const until = Date.now() + 5000; Date.now() < until && processesUnder(dir).some(alive); ) await sleep(200);
+  for (const until = Date.now() + 5000; Date.now() < until && processesUnder(dir).some(alive);) await sleep(200);
 }
 
 const dirs = new Set<string>();

@@ -31,7 +31,12 @@ export class SecretWatch {
     let n = 0;
     const walk = (v: unknown, where: string): void => {
       if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${where}[${i}]`));
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (SECRET_KEY.test(k) ? this.add(`request ${++n} ${where}.${k}`, x) : walk(x, `${where}.${k}`));
+      else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (SECRET_KEY.test(k)) this.add(`request ${++n} ${where}.${k}`, x);
+          else walk(x, `${where}.${k}`);
+        }
+      }
     };
     http.interceptors.request.use((c) => {
       walk(typeof c.data === 'string' ? safeJson(c.data) : c.data, 'body');

@@ -25,6 +25,6 @@ test('claims are unique and held by this process until released; a live holder i
   writeFileSync(path.join(dir, String(free[0])), String(other.pid));
   writeFileSync(path.join(dir, String(free[1])), String(other.pid));
   writeFileSync(path.join(dir, String(free[2])), String(dead.pid));
-  t.is(claims.claim(), free[2]!, "the only one whose holder is gone");
+  t.is(claims.claim(), free[2]!, 'the only one whose holder is gone');
   t.throws(() => claims.claim(), { message: /every test subnet/ });
 });

@@ -57,12 +57,28 @@ export async function fixture(t: { teardown(fn: () => Promise<void> | void): voi
   // guest + conductor would, prepare reports healthy
   f.guest.get_replication_snapshot = async () => ({ port: 3306, replication_user: { name: 'repl_x', password: PASSWORD } });
   f.guest.create_backup = async (_i, a) => {
-    setTimeout(() => void tdb.db('backups').where({ id: a.backup_info.id }).update({ state: 'COMPLETED', location: `loc/${a.backup_info.id}`, checksum: 'c', size: 0.1 }).then(() => undefined), 100);
+    setTimeout(
+      () =>
+        void tdb
+          .db('backups')
+          .where({ id: a.backup_info.id })
+          .update({ state: 'COMPLETED', location: `loc/${a.backup_info.id}`, checksum: 'c', size: 0.1 })
+          .then(() => undefined),
+      100,
+    );
     return null;
   };
   f.guest.prepare = async (i) => {
     for (const r of await tdb.db('instances').whereNotNull('flow_state').select('flow_state')) flowStates.push(r.flow_state);
-    setTimeout(() => void tdb.db('service_statuses').where({ instance_id: i }).update({ status_id: ServiceStatuses.HEALTHY.code, updated_at: new Date(Date.now() + 500) }).then(() => undefined), 100);
+    setTimeout(
+      () =>
+        void tdb
+          .db('service_statuses')
+          .where({ instance_id: i })
+          .update({ status_id: ServiceStatuses.HEALTHY.code, updated_at: new Date(Date.now() + 500) })
+          .then(() => undefined),
+      100,
+    );
     return null;
   };
   const servers = new Map<string, string>();
@@ -78,14 +94,20 @@ export async function fixture(t: { teardown(fn: () => Promise<void> | void): voi
     rpc: {
       prepareTopic: async () => undefined,
       stub: (_c: unknown, topic: string) =>
-        new Proxy({}, {
-          get: (_t, verb: string) => verb === 'then' ? undefined : async (args: unknown) => {
-            const instance = topic.replace('guestagent.', '');
-            calls.push({ instance, verb, args });
-            const fn = f.guest[verb];
-            return fn ? fn(instance, args) : null;
+        new Proxy(
+          {},
+          {
+            get: (_t, verb: string) =>
+              verb === 'then'
+                ? undefined
+                : async (args: unknown) => {
+                    const instance = topic.replace('guestagent.', '');
+                    calls.push({ instance, verb, args });
+                    const fn = f.guest[verb];
+                    return fn ? fn(instance, args) : null;
+                  },
           },
-        }),
+        ),
     },
     compute: {
       getFlavor: async (id: string) => ({ id, name: id, ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 }),
@@ -126,24 +148,43 @@ export async function fixture(t: { teardown(fn: () => Promise<void> | void): voi
 export async function instance(f: Fixture, o: { slaveOf?: string | null; task?: number; server?: string | null } = {}): Promise<string> {
   const id = randomUUID();
   await f.tdb.db('instances').insert({
-    id, name: 'db', tenant_id: P, flavor_id: 'ds1G', volume_size: 1, task_id: o.task ?? Tasks.NONE.code, task_description: 'x',
-    server_status: o.server === undefined ? 'ACTIVE' : o.server, datastore_version_id: f.version, slave_of_id: o.slaveOf ?? null,
+    id,
+    name: 'db',
+    tenant_id: P,
+    flavor_id: 'ds1G',
+    volume_size: 1,
+    task_id: o.task ?? Tasks.NONE.code,
+    task_description: 'x',
+    server_status: o.server === undefined ? 'ACTIVE' : o.server,
+    datastore_version_id: f.version,
+    slave_of_id: o.slaveOf ?? null,
     compute_instance_id: o.server === null ? null : `srv-${id}`,
-    addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]), deleted: false, created: new Date(), updated: new Date(),
+    addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]),
+    deleted: false,
+    created: new Date(),
+    updated: new Date(),
   });
-  await f.tdb.db('service_statuses').insert({ id: randomUUID(), instance_id: id, status_id: o.server === null ? ServiceStatuses.NEW.code : ServiceStatuses.HEALTHY.code, status_description: 'x', updated_at: new Date() });
+  await f.tdb.db('service_statuses').insert({
+    id: randomUUID(),
+    instance_id: id,
+    status_id: o.server === null ? ServiceStatuses.NEW.code : ServiceStatuses.HEALTHY.code,
+    status_description: 'x',
+    updated_at: new Date(),
+  });
   return id;
 }
 
 export async function settle(f: Fixture, id: string): Promise<any> {
-  for (const until = Date.now() + 30_000; Date.now() < until; ) {
+  for (const until = Date.now() + 30_000; Date.now() < until;) {
     const r = await f.tdb.db('instances').where({ id }).first();
     if (!r.flow_state) return r;
     await new Promise((res) => setTimeout(res, 100));
   }
-  const steps = f.logs.map((l) => JSON.parse(l) as { msg: string; step?: string; err?: string; flow?: string }).map((l) => `${l.flow ?? ''} ${l.step ?? ''} ${l.msg} ${l.err ?? ''}`);
+  const steps = f.logs
+    .map((l) => JSON.parse(l) as { msg: string; step?: string; err?: string; flow?: string })
+    .map((l) => `${l.flow ?? ''} ${l.step ?? ''} ${l.msg} ${l.err ?? ''}`);
   throw new Error(`the flow did not end:\n${steps.slice(-12).join('\n')}`);
 }
 
-export const fault = async (f: Fixture, id: string) => (await f.tdb.db('instance_faults').where({ instance_id: id }).orderBy('created', 'desc').first())?.message as string | undefined;
-
+export const fault = async (f: Fixture, id: string) =>
+  (await f.tdb.db('instance_faults').where({ instance_id: id }).orderBy('created', 'desc').first())?.message as string | undefined;

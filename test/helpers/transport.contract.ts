@@ -33,7 +33,7 @@ class NotSupportedError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (ok: () => boolean, ms = 3000) => {
-  for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await sleep(20);
+  for (const end = Date.now() + ms; !ok() && Date.now() < end;) await sleep(20);
 };
 
 let seq = 0;
@@ -203,7 +203,7 @@ export function transportContract(test: TestFn, make: () => Promise<Transport>, 
     t.regex(String(inner._msg_id), /^[0-9a-f]{32}$/);
     t.regex(String(inner._unique_id), /^[0-9a-f]{32}$/);
     t.regex(String(inner._reply_q), /^reply_[0-9a-f]{32}$/);
-    t.is(inner._timeout, 5, "seconds");
+    t.is(inner._timeout, 5, 'seconds');
     t.deepEqual(Object.keys(inner.args as object).sort(), ['a', 'b']);
     t.regex(String((inner.args as Record<string, unknown>).a), /^[A-Za-z0-9+/]+=*$/, 'each value encrypted');
     t.is(typeof inner._context_context, 'string');
@@ -223,7 +223,11 @@ export function transportContract(test: TestFn, make: () => Promise<Transport>, 
     const c = await tr.consume(rq, async (body) => void replies.push(unwrap(body)));
     t.teardown(() => c.cancel());
     const ask = (method: string, args: object, msgId: string) =>
-      tr.publish(name, wrap({ method, args, version: '1.0', _unique_id: `u${msgId}`, _msg_id: msgId, _reply_q: rq, _timeout: 5, _context_request_id: 'r' }), false);
+      tr.publish(
+        name,
+        wrap({ method, args, version: '1.0', _unique_id: `u${msgId}`, _msg_id: msgId, _reply_q: rq, _timeout: 5, _context_request_id: 'r' }),
+        false,
+      );
     await ask('add', { a: 1, b: 2 }, 'm1');
     await ask('add', { a: 1, b: 2 }, 'm1'); // redelivered: same _unique_id, handled once
     await ask('fail', { password: 'hunter2-PLANTED' }, 'm2');
@@ -256,4 +260,3 @@ export function transportContract(test: TestFn, make: () => Promise<Transport>, 
     t.notRegex(log.text(), /hunter2/);
   });
 }
-

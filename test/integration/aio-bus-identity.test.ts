@@ -77,7 +77,8 @@ async function setup(t: import('ava').ExecutionContext) {
     await server.serve(topic(id), echo, { echo: async ({ v }) => `${id.slice(0, 4)}:${v}` });
     const client = new RpcClient(tr, quietLog, { timeoutMs: 3000, declareServiceTopics: false });
     closers.push(() => client.close());
-    const beat = () => client.stub(conductorContract, CONDUCTOR_TOPIC).heartbeat({ instance_id: id, payload: { service_status: 'healthy' }, sent: Date.now() / 1000 });
+    const beat = () =>
+      client.stub(conductorContract, CONDUCTOR_TOPIC).heartbeat({ instance_id: id, payload: { service_status: 'healthy' }, sent: Date.now() / 1000 });
     return { tr, beat };
   };
   return { dir, busPath, mem, log, accounts, tm, conductor, taskmanager, a, b, urls, transport, agent };
@@ -92,7 +93,10 @@ async function raw(t: import('ava').ExecutionContext, busPath: string) {
   const deliveries: Frame[] = [];
   let closed = false;
   s.on('close', () => (closed = true));
-  s.on('data', frameReader((f) => (f.op === 'deliver' ? deliveries.push(f) : answers.set(f.id!, f))));
+  s.on(
+    'data',
+    frameReader((f) => (f.op === 'deliver' ? deliveries.push(f) : answers.set(f.id!, f))),
+  );
   let next = 1;
   const send = async (f: Frame): Promise<Frame | undefined> => {
     const id = next++;
@@ -120,12 +124,17 @@ test('aio bus: guest B cannot read A, reach the taskmanager or forge replies; A 
   const guestB = transport(urls[b]!);
   await guestB.declare(topic(b), [topic(b)], { durable: true }); // its own: fine
   const stolen: Buffer[] = [];
-  await t.throwsAsync(guestB.consume(topic(a), async (m) => void stolen.push(m)), { message: /ACCESS_REFUSED/ });
+  await t.throwsAsync(
+    guestB.consume(topic(a), async (m) => void stolen.push(m)),
+    { message: /ACCESS_REFUSED/ },
+  );
   await t.throwsAsync(guestB.declare(topic(a), [topic(a)], { durable: true }), { message: /ACCESS_REFUSED/ });
   // its own queue bound to A's key or the taskmanager's (to read their messages)
   await t.throwsAsync(guestB.declare(topic(b), [topic(a)], { durable: true }), { message: /ACCESS_REFUSED/ });
   await t.throwsAsync(guestB.declare(topic(b), [TASKMANAGER_TOPIC], { durable: true }), { message: /ACCESS_REFUSED/ });
-  await t.throwsAsync(guestB.declare(`${topic(b)}_fanout_00`, [], { durable: false, exclusive: true, fanout: `${topic(a)}_fanout` }), { message: /ACCESS_REFUSED/ });
+  await t.throwsAsync(guestB.declare(`${topic(b)}_fanout_00`, [], { durable: false, exclusive: true, fanout: `${topic(a)}_fanout` }), {
+    message: /ACCESS_REFUSED/,
+  });
   await t.throwsAsync(guestB.publish(TASKMANAGER_TOPIC, Buffer.from('{}'), true), { message: /ACCESS_REFUSED/ });
   await t.throwsAsync(guestB.publish(topic(a), Buffer.from('{}'), true), { message: /ACCESS_REFUSED/ });
   await t.throwsAsync(guestB.fanout(`${topic(a)}_fanout`, Buffer.from('{}')), { message: /ACCESS_REFUSED/ });
@@ -152,7 +161,10 @@ test('aio bus: guest B cannot read A, reach the taskmanager or forge replies; A 
 
 test('aio bus: a connection with no credential, or a wrong one, can do nothing', async (t) => {
   const { log, busPath, taskmanager, a, b, tm, urls } = await setup(t);
-  await tm.stub(echo, topic(a)).echo({ v: 'queued' }, { timeoutMs: 200 }).catch(() => undefined); // a message waiting on A's queue
+  await tm
+    .stub(echo, topic(a))
+    .echo({ v: 'queued' }, { timeoutMs: 200 })
+    .catch(() => undefined); // a message waiting on A's queue
 
   const anon = await raw(t, busPath);
   for (const f of [
@@ -194,7 +206,14 @@ test('aio bus: a connection with no credential, or a wrong one, can do nothing',
   await new Promise<void>((resolve) => s.once('connect', resolve));
   s.write('not json\n');
   await new Promise<void>((resolve) => s.once('close', () => resolve()));
-  t.is(await tm.stub(echo, topic(b)).echo({ v: 'x' }, { timeoutMs: 200 }).catch((e: Error) => e.name), 'RpcTimeoutError', 'the bus is still up (nobody serves B)');
+  t.is(
+    await tm
+      .stub(echo, topic(b))
+      .echo({ v: 'x' }, { timeoutMs: 200 })
+      .catch((e: Error) => e.name),
+    'RpcTimeoutError',
+    'the bus is still up (nobody serves B)',
+  );
 });
 
 test('aio bus: a removed guest loses its user, its connection and its queue, and cannot come back', async (t) => {

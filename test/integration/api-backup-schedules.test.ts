@@ -21,11 +21,18 @@ const compute: Compute = { listFlavors: async () => flavors, getFlavor: async ()
 let h: Harness;
 
 test.before(async () => {
-  h = await startApi({ users: [USER, MEMBER2, READER, OTHER], taskmanager: new RecordingTaskManager(), authorizer: Policy.load(), userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
+  h = await startApi({
+    users: [USER, MEMBER2, READER, OTHER],
+    taskmanager: new RecordingTaskManager(),
+    authorizer: Policy.load(),
+    userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }),
+  });
   const ds = randomUUID();
   const v = randomUUID();
   await h.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await h.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
+  await h.tdb
+    .db('datastore_versions')
+    .insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
 });
 test.after.always(() => h?.close());
 
@@ -33,7 +40,9 @@ const api = (tok = USER.token) => h.as(tok);
 const path = (inst: string, p = P) => `/v1.0/${p}/ts/instances/${inst}/backup_schedules`;
 
 async function instance(token = USER.token, project = P): Promise<string> {
-  const r = await api(token).post(`/v1.0/${project}/instances`, { instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } } });
+  const r = await api(token).post(`/v1.0/${project}/instances`, {
+    instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } },
+  });
   return r.data.instance.id as string;
 }
 
@@ -43,7 +52,18 @@ test.serial('create: 202 with the view and the next run; list, show; stored with
   const r = await api().post(path(inst), { backup_schedule: { name: 'nightly', cron: '0 3 * * *', retention: 7 } });
   t.is(r.status, 202, JSON.stringify(r.data));
   const s = r.data.backup_schedule;
-  t.like(s, { name: 'nightly', instance_id: inst, project_id: P, cron: '0 3 * * *', retention: 7, enabled: true, last_run_at: null, last_backup_id: null, last_error: null, storage_driver: 'local' });
+  t.like(s, {
+    name: 'nightly',
+    instance_id: inst,
+    project_id: P,
+    cron: '0 3 * * *',
+    retention: 7,
+    enabled: true,
+    last_run_at: null,
+    last_backup_id: null,
+    last_error: null,
+    storage_driver: 'local',
+  });
   t.regex(s.id, /^[0-9a-f-]{36}$/);
   const next = new Date(`${s.next_run_at}Z`);
   t.is(next.getUTCHours(), 3);
@@ -55,7 +75,10 @@ test.serial('create: 202 with the view and the next run; list, show; stored with
 
   const list = await api().get(path(inst));
   t.is(list.status, 200);
-  t.deepEqual(list.data.backup_schedules.map((x: { id: string }) => x.id), [s.id]);
+  t.deepEqual(
+    list.data.backup_schedules.map((x: { id: string }) => x.id),
+    [s.id],
+  );
   const show = await api().get(`${path(inst)}/${s.id}`);
   t.is(show.status, 200);
   t.deepEqual(show.data.backup_schedule, s);
@@ -83,10 +106,18 @@ test.serial('bad input: every refusal is a Trove error body naming what is wrong
     t.is(r.data.badRequest?.code, 400, JSON.stringify(r.data));
     t.regex(r.data.badRequest.message, msg, JSON.stringify(body));
   }
-  t.is(await h.tdb.db('backup_schedules').where({ instance_id: inst }).count({ n: '*' }).first().then((x) => Number(x?.n)), 0);
+  t.is(
+    await h.tdb
+      .db('backup_schedules')
+      .where({ instance_id: inst })
+      .count({ n: '*' })
+      .first()
+      .then((x) => Number(x?.n)),
+    0,
+  );
 });
 
-test.serial('unknown instance, another project\'s instance, a schedule of another instance: 404', async (t) => {
+test.serial("unknown instance, another project's instance, a schedule of another instance: 404", async (t) => {
   const body = { backup_schedule: { name: 'n', cron: '* * * * *', retention: 1 } };
   const missing = await api().post(path(randomUUID()), body);
   t.is(missing.status, 404);
@@ -177,42 +208,48 @@ class RecordingTrusts implements TrustDelegation {
     this.deleted.push({ token, trustId });
   }
   async trustToken(trustId: string): Promise<{ token: string; info: TokenInfo }> {
-    return { token: `scoped-${trustId}`, info: { userId: USER.userId, userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] } };
+    return {
+      token: `scoped-${trustId}`,
+      info: { userId: USER.userId, userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] },
+    };
   }
 }
 
-test.serial('Swift storage: create makes a trust from the caller (sealed in the row); delete removes it with the caller\'s token, or the trust\'s own when the caller is not the trustor', async (t) => {
-  const trusts = new RecordingTrusts();
-  const box = new SecretBox('test-secret');
-  const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
-  h.deps.backupStorage = async (context) => ({ driver: 'swift', url: 'http://swift.test/v1/AUTH_x', auth_token: context.authToken });
-  h.deps.trusts = { delegation: trusts, box };
-  t.teardown(() => Object.assign(h.deps, { backupStorage: saved.storage, trusts: saved.trusts }));
-  const inst = await instance();
-  const r = await api().post(path(inst), { backup_schedule: { name: 'swifty', cron: '0 4 * * *', retention: 2 } });
-  t.is(r.status, 202, JSON.stringify(r.data));
-  t.is(r.data.backup_schedule.storage_driver, 'swift');
-  t.is(trusts.created.length, 1);
-  t.is(trusts.created[0]!.token, USER.token);
-  t.like(trusts.created[0]!.user, { userId: USER.userId, projectId: P, roles: ['member'] });
-  const row = await h.tdb.db('backup_schedules').where({ id: r.data.backup_schedule.id }).first();
-  t.false(String(row.sealed_credential).includes('trust-1'), 'the trust id is sealed');
-  t.deepEqual(JSON.parse(box.open(row.sealed_credential)), { trust_id: 'trust-1' });
-  t.false(JSON.stringify(r.data).includes('trust-1'), 'the view never shows it');
+test.serial(
+  "Swift storage: create makes a trust from the caller (sealed in the row); delete removes it with the caller's token, or the trust's own when the caller is not the trustor",
+  async (t) => {
+    const trusts = new RecordingTrusts();
+    const box = new SecretBox('test-secret');
+    const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
+    h.deps.backupStorage = async (context) => ({ driver: 'swift', url: 'http://swift.test/v1/AUTH_x', auth_token: context.authToken });
+    h.deps.trusts = { delegation: trusts, box };
+    t.teardown(() => Object.assign(h.deps, { backupStorage: saved.storage, trusts: saved.trusts }));
+    const inst = await instance();
+    const r = await api().post(path(inst), { backup_schedule: { name: 'swifty', cron: '0 4 * * *', retention: 2 } });
+    t.is(r.status, 202, JSON.stringify(r.data));
+    t.is(r.data.backup_schedule.storage_driver, 'swift');
+    t.is(trusts.created.length, 1);
+    t.is(trusts.created[0]!.token, USER.token);
+    t.like(trusts.created[0]!.user, { userId: USER.userId, projectId: P, roles: ['member'] });
+    const row = await h.tdb.db('backup_schedules').where({ id: r.data.backup_schedule.id }).first();
+    t.false(String(row.sealed_credential).includes('trust-1'), 'the trust id is sealed');
+    t.deepEqual(JSON.parse(box.open(row.sealed_credential)), { trust_id: 'trust-1' });
+    t.false(JSON.stringify(r.data).includes('trust-1'), 'the view never shows it');
 
-  t.is((await api().delete(`${path(inst)}/${r.data.backup_schedule.id}`)).status, 202);
-  t.deepEqual(trusts.deleted, [{ token: USER.token, trustId: 'trust-1' }]);
+    t.is((await api().delete(`${path(inst)}/${r.data.backup_schedule.id}`)).status, 202);
+    t.deepEqual(trusts.deleted, [{ token: USER.token, trustId: 'trust-1' }]);
 
-  // another member of the project deletes a schedule: Keystone refuses their token, the trust's own token deletes it
-  const second = (await api().post(path(inst), { backup_schedule: { name: 'swifty3', cron: '0 5 * * *', retention: 2 } })).data.backup_schedule;
-  trusts.notTrustor.add(MEMBER2.token);
-  t.is((await api(MEMBER2.token).delete(`${path(inst)}/${second.id}`)).status, 202);
-  t.deepEqual(trusts.deleted.at(-1), { token: 'scoped-trust-2', trustId: 'trust-2' });
+    // another member of the project deletes a schedule: Keystone refuses their token, the trust's own token deletes it
+    const second = (await api().post(path(inst), { backup_schedule: { name: 'swifty3', cron: '0 5 * * *', retention: 2 } })).data.backup_schedule;
+    trusts.notTrustor.add(MEMBER2.token);
+    t.is((await api(MEMBER2.token).delete(`${path(inst)}/${second.id}`)).status, 202);
+    t.deepEqual(trusts.deleted.at(-1), { token: 'scoped-trust-2', trustId: 'trust-2' });
 
-  trusts.refuse = true;
-  const refused = await api().post(path(inst), { backup_schedule: { name: 'swifty2', cron: '0 4 * * *', retention: 2 } });
-  t.is(refused.status, 403);
-  t.regex(refused.data.forbidden.message, /Keystone refused a trust/);
-  t.is((await api().get(path(inst))).data.backup_schedules.length, 0, 'nothing stored');
-  t.false(h.logs.join('').includes(USER.token), 'the token is never logged');
-});
+    trusts.refuse = true;
+    const refused = await api().post(path(inst), { backup_schedule: { name: 'swifty2', cron: '0 4 * * *', retention: 2 } });
+    t.is(refused.status, 403);
+    t.regex(refused.data.forbidden.message, /Keystone refused a trust/);
+    t.is((await api().get(path(inst))).data.backup_schedules.length, 0, 'nothing stored');
+    t.false(h.logs.join('').includes(USER.token), 'the token is never logged');
+  },
+);

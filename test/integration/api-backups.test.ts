@@ -21,9 +21,16 @@ const DS = randomUUID();
 const V = randomUUID();
 
 test.before(async () => {
-  h = await startApi({ users: [USER, OTHER, ADMIN], taskmanager: tm, authorizer: Policy.load(), userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
+  h = await startApi({
+    users: [USER, OTHER, ADMIN],
+    taskmanager: tm,
+    authorizer: Policy.load(),
+    userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }),
+  });
   await h.tdb.db('datastores').insert({ id: DS, name: 'mariadb', default_version_id: V });
-  await h.tdb.db('datastore_versions').insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
+  await h.tdb
+    .db('datastore_versions')
+    .insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
 });
 test.after.always(() => h?.close());
 
@@ -31,10 +38,15 @@ const api = (tok = USER.token) => h.as(tok);
 const base = (p = P) => `/v1.0/${p}`;
 
 async function readyInstance(token = USER.token, project = P): Promise<string> {
-  const r = await api(token).post(`${base(project)}/instances`, { instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } } });
+  const r = await api(token).post(`${base(project)}/instances`, {
+    instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } },
+  });
   const id = r.data.instance.id as string;
   await h.tdb.db('instances').where({ id }).update({ task_id: Tasks.NONE.code, task_description: Tasks.NONE.description, server_status: 'ACTIVE' });
-  await h.tdb.db('service_statuses').where({ instance_id: id }).update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
+  await h.tdb
+    .db('service_statuses')
+    .where({ instance_id: id })
+    .update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
   return id;
 }
 const lastCast = (verb: string) => [...tm.calls].reverse().find(([m]) => m === verb)?.[1] as Record<string, any> | undefined;
@@ -72,54 +84,84 @@ test.serial('create: 202 NEW with Trove fields, quota taken, create_backup cast 
   t.is((await api().delete(`${base()}/backups/${b.id}`)).status, 422, 'a running backup is not deleted');
 });
 
-test.serial('incremental: parent rules checked; parent_id and incremental: 1 cast an incremental on the parent; delete refused while a child depends', async (t) => {
-  const inst = await readyInstance();
-  // incremental: 1 without any COMPLETED backup: a full backup, as Trove does
-  const full = (await api().post(`${base()}/backups`, { backup: { name: 'full', instance: inst, incremental: 1 } })).data.backup;
-  t.is(full.parent_id, null);
-  t.is(lastCast('create_backup')!.backup_info.backup_type, 'full');
-  t.falsy(lastCast('create_backup')!.backup_info.parent);
-  const early = await api().post(`${base()}/backups`, { backup: { name: 'inc0', instance: inst, parent_id: full.id } });
-  t.is(early.status, 422, 'the parent must be COMPLETED');
-  await h.tdb.db('backups').where({ id: full.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/x', checksum: 'abc' });
-  const inc = await api().post(`${base()}/backups`, { backup: { name: 'inc1', instance: inst, parent_id: full.id } });
-  t.is(inc.status, 202, JSON.stringify(inc.data));
-  t.is(inc.data.backup.parent_id, full.id);
-  const cast = lastCast('create_backup')!;
-  t.is(cast.backup_info.id, inc.data.backup.id);
-  t.is(cast.backup_info.backup_type, 'incremental');
-  t.deepEqual(cast.backup_info.parent, { location: 'local:///database_backups/x', checksum: 'abc' });
-  t.is((await h.tdb.db('backups').where({ id: inc.data.backup.id }).first()).backup_type, 'incremental');
-  // the instance's newest COMPLETED backup is the parent of incremental: 1
-  await h.tdb.db('backups').where({ id: inc.data.backup.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/x1', checksum: 'def', created: new Date(Date.now() + 2000) });
-  const inc2 = await api().post(`${base()}/backups`, { backup: { name: 'inc2', instance: inst, incremental: 1 } });
-  t.is(inc2.status, 202, JSON.stringify(inc2.data));
-  t.is(inc2.data.backup.parent_id, inc.data.backup.id);
-  t.deepEqual(lastCast('create_backup')!.backup_info.parent, { location: 'local:///database_backups/x1', checksum: 'def' });
-  await h.tdb.db('backups').whereIn('id', [inc2.data.backup.id]).update({ state: 'FAILED' });
-  await h.tdb.db('backups').whereIn('id', [inc.data.backup.id, inc2.data.backup.id]).update({ deleted: true });
-  const unknown = await api().post(`${base()}/backups`, { backup: { name: 'x', instance: inst, parent_id: randomUUID() } });
-  t.is(unknown.status, 404);
-  const otherInst = await readyInstance();
-  const foreign = await api().post(`${base()}/backups`, { backup: { name: 'x', instance: otherInst, parent_id: full.id } });
-  t.is(foreign.status, 400);
-  t.regex(foreign.data.badRequest.message, /another instance/);
-  const strangers = await api(OTHER.token).post(`${base(OTHER.projectId)}/backups`, { backup: { name: 'x', instance: await readyInstance(OTHER.token, OTHER.projectId), parent_id: full.id } });
-  t.is(strangers.status, 404, "another project's backup is not a parent");
+test.serial(
+  'incremental: parent rules checked; parent_id and incremental: 1 cast an incremental on the parent; delete refused while a child depends',
+  async (t) => {
+    const inst = await readyInstance();
+    // incremental: 1 without any COMPLETED backup: a full backup, as Trove does
+    const full = (await api().post(`${base()}/backups`, { backup: { name: 'full', instance: inst, incremental: 1 } })).data.backup;
+    t.is(full.parent_id, null);
+    t.is(lastCast('create_backup')!.backup_info.backup_type, 'full');
+    t.falsy(lastCast('create_backup')!.backup_info.parent);
+    const early = await api().post(`${base()}/backups`, { backup: { name: 'inc0', instance: inst, parent_id: full.id } });
+    t.is(early.status, 422, 'the parent must be COMPLETED');
+    await h.tdb.db('backups').where({ id: full.id }).update({ state: 'COMPLETED', location: 'local:///database_backups/x', checksum: 'abc' });
+    const inc = await api().post(`${base()}/backups`, { backup: { name: 'inc1', instance: inst, parent_id: full.id } });
+    t.is(inc.status, 202, JSON.stringify(inc.data));
+    t.is(inc.data.backup.parent_id, full.id);
+    const cast = lastCast('create_backup')!;
+    t.is(cast.backup_info.id, inc.data.backup.id);
+    t.is(cast.backup_info.backup_type, 'incremental');
+    t.deepEqual(cast.backup_info.parent, { location: 'local:///database_backups/x', checksum: 'abc' });
+    t.is((await h.tdb.db('backups').where({ id: inc.data.backup.id }).first()).backup_type, 'incremental');
+    // the instance's newest COMPLETED backup is the parent of incremental: 1
+    await h.tdb
+      .db('backups')
+      .where({ id: inc.data.backup.id })
+      .update({ state: 'COMPLETED', location: 'local:///database_backups/x1', checksum: 'def', created: new Date(Date.now() + 2000) });
+    const inc2 = await api().post(`${base()}/backups`, { backup: { name: 'inc2', instance: inst, incremental: 1 } });
+    t.is(inc2.status, 202, JSON.stringify(inc2.data));
+    t.is(inc2.data.backup.parent_id, inc.data.backup.id);
+    t.deepEqual(lastCast('create_backup')!.backup_info.parent, { location: 'local:///database_backups/x1', checksum: 'def' });
+    await h.tdb.db('backups').whereIn('id', [inc2.data.backup.id]).update({ state: 'FAILED' });
+    await h.tdb.db('backups').whereIn('id', [inc.data.backup.id, inc2.data.backup.id]).update({ deleted: true });
+    const unknown = await api().post(`${base()}/backups`, { backup: { name: 'x', instance: inst, parent_id: randomUUID() } });
+    t.is(unknown.status, 404);
+    const otherInst = await readyInstance();
+    const foreign = await api().post(`${base()}/backups`, { backup: { name: 'x', instance: otherInst, parent_id: full.id } });
+    t.is(foreign.status, 400);
+    t.regex(foreign.data.badRequest.message, /another instance/);
+    const strangers = await api(OTHER.token).post(`${base(OTHER.projectId)}/backups`, {
+      backup: { name: 'x', instance: await readyInstance(OTHER.token, OTHER.projectId), parent_id: full.id },
+    });
+    t.is(strangers.status, 404, "another project's backup is not a parent");
 
-  // a child (as an incremental would be) blocks deleting its parent; the leaf goes first
-  const child = randomUUID();
-  await h.tdb.db('backups').insert({ id: child, name: 'child', tenant_id: P, instance_id: inst, parent_id: full.id, state: 'COMPLETED', location: 'local:///database_backups/y', datastore_version_id: V, created: new Date(), updated: new Date(), deleted: false });
-  const refused = await api().delete(`${base()}/backups/${full.id}`);
-  t.is(refused.status, 400);
-  t.regex(refused.data.badRequest.message, /incremental/);
-  t.is((await api().delete(`${base()}/backups/${child}`)).status, 202);
-  t.deepEqual(lastCast('delete_backup'), { backup_id: child, storage: { driver: 'local' } });
-  const failed = randomUUID();
-  await h.tdb.db('backups').insert({ id: failed, name: 'failed', tenant_id: P, instance_id: inst, state: 'FAILED', datastore_version_id: V, created: new Date(), updated: new Date(), deleted: false });
-  t.is((await api().delete(`${base()}/backups/${failed}`)).status, 202, 'a FAILED backup with nothing stored is deleted at once');
-  t.is((await api().get(`${base()}/backups/${failed}`)).status, 404);
-});
+    // a child (as an incremental would be) blocks deleting its parent; the leaf goes first
+    const child = randomUUID();
+    await h.tdb.db('backups').insert({
+      id: child,
+      name: 'child',
+      tenant_id: P,
+      instance_id: inst,
+      parent_id: full.id,
+      state: 'COMPLETED',
+      location: 'local:///database_backups/y',
+      datastore_version_id: V,
+      created: new Date(),
+      updated: new Date(),
+      deleted: false,
+    });
+    const refused = await api().delete(`${base()}/backups/${full.id}`);
+    t.is(refused.status, 400);
+    t.regex(refused.data.badRequest.message, /incremental/);
+    t.is((await api().delete(`${base()}/backups/${child}`)).status, 202);
+    t.deepEqual(lastCast('delete_backup'), { backup_id: child, storage: { driver: 'local' } });
+    const failed = randomUUID();
+    await h.tdb.db('backups').insert({
+      id: failed,
+      name: 'failed',
+      tenant_id: P,
+      instance_id: inst,
+      state: 'FAILED',
+      datastore_version_id: V,
+      created: new Date(),
+      updated: new Date(),
+      deleted: false,
+    });
+    t.is((await api().delete(`${base()}/backups/${failed}`)).status, 202, 'a FAILED backup with nothing stored is deleted at once');
+    t.is((await api().get(`${base()}/backups/${failed}`)).status, 404);
+  },
+);
 
 test.serial('bad input: not ACTIVE, unknown or foreign instance, missing name, bad container, restore_from', async (t) => {
   const inst = await readyInstance();
@@ -142,12 +184,19 @@ test.serial('list: own project, newest first, filters, offset paging; admins acr
   const all = list.data.backups as Array<{ id: string; updated: string; project_id: string }>;
   t.true(all.length >= 3, `${all.length} backups`);
   t.true(all.every((b) => b.project_id === P));
-  t.deepEqual([...all].sort((a, b) => b.updated.localeCompare(a.updated)).map((b) => b.updated), all.map((b) => b.updated), 'newest first');
+  t.deepEqual(
+    [...all].sort((a, b) => b.updated.localeCompare(a.updated)).map((b) => b.updated),
+    all.map((b) => b.updated),
+    'newest first',
+  );
   const page1 = await api().get(`${base()}/backups?limit=2`);
   t.is(page1.data.backups.length, 2);
   t.regex(page1.data.links[0].href, /marker=2/);
   const page2 = await api().get(`${base()}/backups?limit=2&marker=2`);
-  t.deepEqual(page2.data.backups.map((b: { id: string }) => b.id), all.slice(2, 4).map((b) => b.id));
+  t.deepEqual(
+    page2.data.backups.map((b: { id: string }) => b.id),
+    all.slice(2, 4).map((b) => b.id),
+  );
   const one = all[0]!;
   const byInst = await api().get(`${base()}/backups?instance_id=${(await api().get(`${base()}/backups/${one.id}`)).data.backup.instance_id}`);
   t.true(byInst.data.backups.length >= 1);
@@ -165,20 +214,28 @@ test.serial('backup strategies: create (per project, per instance), list, the co
   t.deepEqual(p.data.backup_strategy, { project_id: P, instance_id: '', backend: 'swift', swift_container: 'proj_backups' });
   await api().post(`${base()}/backup_strategies`, { backup_strategy: { instance_id: inst, swift_container: 'inst_backups' } });
   const list = await api().get(`${base()}/backup_strategies`);
-  t.deepEqual(list.data.backup_strategies.map((s: { swift_container: string }) => s.swift_container), ['proj_backups', 'inst_backups']);
+  t.deepEqual(
+    list.data.backup_strategies.map((s: { swift_container: string }) => s.swift_container),
+    ['proj_backups', 'inst_backups'],
+  );
   await api().post(`${base()}/backups`, { backup: { name: 'own', instance: inst } });
   t.is(lastCast('create_backup')!.backup_info.swift_container, 'inst_backups');
   const other = await readyInstance();
   await api().post(`${base()}/backups`, { backup: { name: 'proj', instance: other } });
   t.is(lastCast('create_backup')!.backup_info.swift_container, 'proj_backups');
-  await api().post(`${base()}/backups`, { backup: { name: 'explicit', instance: other, swift_container: 'mine' } }).then(async (r) => {
-    t.is(r.status, 422, 'the previous backup of that instance is still running');
-  });
+  await api()
+    .post(`${base()}/backups`, { backup: { name: 'explicit', instance: other, swift_container: 'mine' } })
+    .then(async (r) => {
+      t.is(r.status, 422, 'the previous backup of that instance is still running');
+    });
   t.is((await api().post(`${base()}/backup_strategies`, { backup_strategy: { instance_id: randomUUID(), swift_container: 'x' } })).status, 404);
   t.is((await api(OTHER.token).get(`${base(OTHER.projectId)}/backup_strategies?project_id=${P}`)).status, 403);
   t.is((await api().delete(`${base()}/backup_strategies?instance_id=${inst}`)).status, 202);
   t.is((await api().delete(`${base()}/backup_strategies?instance_id=${inst}`)).status, 404);
-  t.deepEqual((await api().get(`${base()}/backup_strategies`)).data.backup_strategies.map((s: { instance_id: string }) => s.instance_id), ['']);
+  t.deepEqual(
+    (await api().get(`${base()}/backup_strategies`)).data.backup_strategies.map((s: { instance_id: string }) => s.instance_id),
+    [''],
+  );
 });
 
 test.serial('restore: POST /instances with restorePoint casts the backup and its storage; bad refs refused', async (t) => {
@@ -195,19 +252,31 @@ test.serial('restore: POST /instances with restorePoint casts the backup and its
   t.is(tooBig.status, 403);
   t.regex(tooBig.data.forbidden.message, /Backup is too large/);
   // as Trove: databases and users given with a restore are made on the restored data
-  const withUsers = await create(b.id, { volume: { size: 4 }, databases: [{ name: 'extra' }], users: [{ name: 'u', password: 'Pw-123456', databases: [{ name: 'shop' }] }] });
+  const withUsers = await create(b.id, {
+    volume: { size: 4 },
+    databases: [{ name: 'extra' }],
+    users: [{ name: 'u', password: 'Pw-123456', databases: [{ name: 'shop' }] }],
+  });
   t.is(withUsers.status, 200, JSON.stringify(withUsers.data));
   const withUsersCast = lastCast('create_instance')!;
   t.is(withUsersCast.backup_id, b.id);
-  t.deepEqual(withUsersCast.databases.map((d: { name: string }) => d.name), ['extra']);
-  t.deepEqual(withUsersCast.users.map((u: { name: string; databases: string[] }) => [u.name, u.databases]), [['u', ['shop']]]);
+  t.deepEqual(
+    withUsersCast.databases.map((d: { name: string }) => d.name),
+    ['extra'],
+  );
+  t.deepEqual(
+    withUsersCast.users.map((u: { name: string; databases: string[] }) => [u.name, u.databases]),
+    [['u', ['shop']]],
+  );
   const ok = await create(b.id, { volume: { size: 4 } });
   t.is(ok.status, 200, JSON.stringify(ok.data));
   t.deepEqual(ok.data.instance.datastore, { type: 'mariadb', version: '10.11', version_number: '10.11.19' }, 'the backup gives the datastore');
   const cast = lastCast('create_instance')!;
   t.is(cast.backup_id, b.id);
   t.deepEqual(cast.restore_storage, { driver: 'local' });
-  const foreign = await api(OTHER.token).post(`${base(OTHER.projectId)}/instances`, { instance: { name: 'x', flavorRef: '1', volume: { size: 4 }, restorePoint: { backupRef: b.id } } });
+  const foreign = await api(OTHER.token).post(`${base(OTHER.projectId)}/instances`, {
+    instance: { name: 'x', flavorRef: '1', volume: { size: 4 }, restorePoint: { backupRef: b.id } },
+  });
   t.is(foreign.status, 404, "another project's backup is not found");
 });
 

@@ -17,13 +17,39 @@ test.before(async () => {
   const db = h.tdb.db;
   await db('datastores').insert({ id: DS, name: 'mysql', default_version_id: null });
   await db('datastore_versions').insert([
-    { id: V_ACTIVE, datastore_id: DS, name: '8.0', version: '8.0.39', manager: 'mysql', image_id: 'img-1', packages: '', image_tags: 'trove,mysql', active: true },
+    {
+      id: V_ACTIVE,
+      datastore_id: DS,
+      name: '8.0',
+      version: '8.0.39',
+      manager: 'mysql',
+      image_id: 'img-1',
+      packages: '',
+      image_tags: 'trove,mysql',
+      active: true,
+    },
     { id: V_OLD, datastore_id: DS, name: '5.7', version: '5.7.29', manager: 'mysql', image_id: 'img-0', packages: '', image_tags: '', active: false },
   ]);
   await db('datastores').where({ id: DS }).update({ default_version_id: V_ACTIVE });
   await db('datastore_configuration_parameters').insert([
-    { id: randomUUID(), name: 'max_connections', datastore_version_id: V_ACTIVE, restart_required: false, min_size: '1', max_size: '100000', data_type: 'integer' },
-    { id: randomUUID(), name: 'innodb_file_per_table', datastore_version_id: V_ACTIVE, restart_required: true, min_size: '0', max_size: '1', data_type: 'integer' },
+    {
+      id: randomUUID(),
+      name: 'max_connections',
+      datastore_version_id: V_ACTIVE,
+      restart_required: false,
+      min_size: '1',
+      max_size: '100000',
+      data_type: 'integer',
+    },
+    {
+      id: randomUUID(),
+      name: 'innodb_file_per_table',
+      datastore_version_id: V_ACTIVE,
+      restart_required: true,
+      min_size: '0',
+      max_size: '1',
+      data_type: 'integer',
+    },
   ]);
 });
 
@@ -106,7 +132,10 @@ test('datastores: admin sees every version with admin fields, a member only acti
   });
   const m = await member().get('/v1.0/p-demo/datastores');
   const mds = m.data.datastores[0];
-  t.deepEqual(mds.versions.map((v: { name: string }) => v.name), ['8.0']);
+  t.deepEqual(
+    mds.versions.map((v: { name: string }) => v.name),
+    ['8.0'],
+  );
   t.is(mds.versions[0].active, undefined);
   t.is(mds.links[0].href.includes('/v1.0/p-demo/datastores/'), true);
 });
@@ -123,7 +152,10 @@ test('datastore show by name and id; unknown → 404 with its name', async (t) =
 
 test('versions: list, show by name and by uuid, unknown → 400', async (t) => {
   const list = await member().get('/v1.0/p-demo/datastores/mysql/versions');
-  t.deepEqual(list.data.versions.map((v: { name: string }) => v.name), ['8.0']);
+  t.deepEqual(
+    list.data.versions.map((v: { name: string }) => v.name),
+    ['8.0'],
+  );
   t.is(list.data.versions[0].datastore, DS);
   const show = await member().get('/v1.0/p-demo/datastores/mysql/versions/8.0');
   t.is(show.data.version.id, V_ACTIVE);
@@ -159,7 +191,10 @@ test('limits: absolute quota limits and per-verb rate limits', async (t) => {
 test('quotas: show own, refuse others to a member, admin updates with validation', async (t) => {
   const own = await member().get('/v1.0/p-demo/mgmt/quotas/p-demo');
   t.is(own.status, 200);
-  t.deepEqual(own.data.quotas.find((q: { resource: string }) => q.resource === 'instances'), { resource: 'instances', in_use: 0, reserved: 0, limit: 10 });
+  t.deepEqual(
+    own.data.quotas.find((q: { resource: string }) => q.resource === 'instances'),
+    { resource: 'instances', in_use: 0, reserved: 0, limit: 10 },
+  );
   const other = await member().get('/v1.0/p-demo/mgmt/quotas/p-admin');
   t.is(other.status, 403);
   const upd = await admin().put('/v1.0/p-admin/mgmt/quotas/p-demo', { quotas: { instances: 3, ram: 4096 } });
@@ -180,7 +215,11 @@ test('quotas: show own, refuse others to a member, admin updates with validation
 
 test('every request is one JSON log line without the token', async (t) => {
   await member().get('/v1.0/p-demo/datastores');
-  const lines = h.logs.join('').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = h.logs
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const line = lines.find((l) => l.msg === 'request' && l.path === '/v1.0/p-demo/datastores');
   t.truthy(line);
   t.is(line.status, 200);

@@ -35,11 +35,47 @@ interface Route {
 const ds = { type: 'mariadb', version: '10.11' };
 const user = { name: 'app', password: PASSWORD, host: '%', databases: [{ name: 'shop' }] };
 const ROUTES: Route[] = [
-  { method: 'POST', path: '/instances', bodies: [{ instance: { name: 'db1', flavorRef: 'ds1G', volume: { size: 2, type: 'ssd' }, datastore: ds, databases: [{ name: 'shop', character_set: 'utf8mb4' }], users: [user], nics: [{ 'net-id': 'n1' }], availability_zone: 'nova', replica_count: 1, locality: 'affinity', configuration: CONF, restorePoint: { backupRef: BACKUP } } }] },
-  { method: 'POST', path: `/instances/${INST}/action`, bodies: [{ restart: {} }, { resize: { flavorRef: 'ds1G' } }, { resize: { volume: { size: 3 } } }, { reset_status: { force_delete: true } }, { promote_to_replica_source: {} }, { eject_replica_source: {} }] },
+  {
+    method: 'POST',
+    path: '/instances',
+    bodies: [
+      {
+        instance: {
+          name: 'db1',
+          flavorRef: 'ds1G',
+          volume: { size: 2, type: 'ssd' },
+          datastore: ds,
+          databases: [{ name: 'shop', character_set: 'utf8mb4' }],
+          users: [user],
+          nics: [{ 'net-id': 'n1' }],
+          availability_zone: 'nova',
+          replica_count: 1,
+          locality: 'affinity',
+          configuration: CONF,
+          restorePoint: { backupRef: BACKUP },
+        },
+      },
+    ],
+  },
+  {
+    method: 'POST',
+    path: `/instances/${INST}/action`,
+    bodies: [
+      { restart: {} },
+      { resize: { flavorRef: 'ds1G' } },
+      { resize: { volume: { size: 3 } } },
+      { reset_status: { force_delete: true } },
+      { promote_to_replica_source: {} },
+      { eject_replica_source: {} },
+    ],
+  },
   { method: 'PUT', path: `/instances/${INST}`, bodies: [{ instance: { name: 'x', configuration: CONF } }] },
   { method: 'PATCH', path: `/instances/${INST}`, bodies: [{ instance: { name: 'x', configuration: CONF } }] },
-  { method: 'POST', path: `/instances/${INST}/databases`, bodies: [{ databases: [{ name: 'shop', character_set: 'utf8mb4', collate: 'utf8mb4_general_ci' }] }] },
+  {
+    method: 'POST',
+    path: `/instances/${INST}/databases`,
+    bodies: [{ databases: [{ name: 'shop', character_set: 'utf8mb4', collate: 'utf8mb4_general_ci' }] }],
+  },
   { method: 'POST', path: `/instances/${INST}/users`, bodies: [{ users: [user] }] },
   { method: 'PUT', path: `/instances/${INST}/users`, bodies: [{ users: [{ name: 'app', password: PASSWORD, host: '%' }] }] },
   { method: 'PUT', path: `/instances/${INST}/users/app`, bodies: [{ user: { name: 'app2', password: PASSWORD, host: '%' } }] },
@@ -47,20 +83,64 @@ const ROUTES: Route[] = [
   { method: 'POST', path: `/instances/${INST}/root`, bodies: [{ password: PASSWORD }] },
   { method: 'POST', path: `/instances/${INST}/log`, bodies: [{ name: 'general' }] }, // (its flags take booleans, 0/1 and 'true': poisoning one could make it valid)
   { method: 'POST', path: '/backups', bodies: [{ backup: { name: 'b1', instance: INST, description: 'd', parent_id: BACKUP, swift_container: 'c' } }] },
-  { method: 'POST', path: '/configurations', bodies: [{ configuration: { name: 'c1', description: 'd', values: { max_connections: 10, sql_mode: 'STRICT' }, datastore: ds } }] },
+  {
+    method: 'POST',
+    path: '/configurations',
+    bodies: [{ configuration: { name: 'c1', description: 'd', values: { max_connections: 10, sql_mode: 'STRICT' }, datastore: ds } }],
+  },
   { method: 'PUT', path: `/configurations/${CONF}`, bodies: [{ configuration: { name: 'c2', values: { max_connections: 20 } } }] },
   { method: 'PATCH', path: `/configurations/${CONF}`, bodies: [{ configuration: { values: { max_connections: 20 } } }] },
-  { method: 'POST', path: `/ts/instances/${INST}/backup_schedules`, bodies: [{ backup_schedule: { name: 'nightly', cron: '0 3 * * *', retention: 7, enabled: true } }] },
-  { method: 'PATCH', path: `/ts/instances/${INST}/backup_schedules/${SCHED}`, bodies: [{ backup_schedule: { cron: '0 4 * * *', retention: 3, enabled: false } }] },
-  { method: 'POST', path: `/ts/instances/${INST}/restore_to_time`, bodies: [{ instance: { name: 'pitr', flavorRef: 'ds1G', volume: { size: 2 }, restore_time: '2026-12-01T00:00:00Z' } }] },
+  {
+    method: 'POST',
+    path: `/ts/instances/${INST}/backup_schedules`,
+    bodies: [{ backup_schedule: { name: 'nightly', cron: '0 3 * * *', retention: 7, enabled: true } }],
+  },
+  {
+    method: 'PATCH',
+    path: `/ts/instances/${INST}/backup_schedules/${SCHED}`,
+    bodies: [{ backup_schedule: { cron: '0 4 * * *', retention: 3, enabled: false } }],
+  },
+  {
+    method: 'POST',
+    path: `/ts/instances/${INST}/restore_to_time`,
+    bodies: [{ instance: { name: 'pitr', flavorRef: 'ds1G', volume: { size: 2 }, restore_time: '2026-12-01T00:00:00Z' } }],
+  },
   { method: 'POST', path: `/mgmt/instances/${INST}/action`, bodies: [{ stop: {} }, { reboot: {} }, { 'reset-task-status': {} }, { migrate: { host: 'h' } }] },
   { method: 'PUT', path: `/mgmt/quotas/${P}`, bodies: [{ quotas: { instances: 5, volumes: 10, backups: 3 } }] },
-  { method: 'POST', path: '/mgmt/datastore-versions', bodies: [{ version: { datastore_name: 'mariadb', name: '10.12', datastore_manager: 'mariadb', image: 'img', packages: 'mariadb-server', active: true, default: false } }] },
+  {
+    method: 'POST',
+    path: '/mgmt/datastore-versions',
+    bodies: [
+      {
+        version: {
+          datastore_name: 'mariadb',
+          name: '10.12',
+          datastore_manager: 'mariadb',
+          image: 'img',
+          packages: 'mariadb-server',
+          active: true,
+          default: false,
+        },
+      },
+    ],
+  },
   { method: 'PATCH', path: `/mgmt/datastore-versions/${V}`, bodies: [{ image: 'img2', active: true, packages: 'p' }] },
   { method: 'POST', path: '/backup_strategies', bodies: [{ backup_strategy: { instance_id: INST, swift_container: 'c' } }] },
 ];
 // (not /instances/{id}/users or /databases: they ask the guest, and this API has no bus)
-const GETS = ['/instances', '/instances/detail', '/backups', '/configurations', '/datastores', `/instances/${INST}/backups`, '/mgmt/instances', '/mgmt/datastore-versions', `/configurations/${CONF}/instances`, '/limits', `/ts/instances/${INST}/backup_schedules`];
+const GETS = [
+  '/instances',
+  '/instances/detail',
+  '/backups',
+  '/configurations',
+  '/datastores',
+  `/instances/${INST}/backups`,
+  '/mgmt/instances',
+  '/mgmt/datastore-versions',
+  `/configurations/${CONF}/instances`,
+  '/limits',
+  `/ts/instances/${INST}/backup_schedules`,
+];
 
 // ---- values no schema accepts in a given place -------------------------------------------------
 const deep = (n: number, arr: boolean): Json => (n === 0 ? 1 : arr ? [deep(n - 1, arr)] : { a: deep(n - 1, arr) });
@@ -107,18 +187,16 @@ interface Req {
   contentType?: string;
 }
 const enc = (b: Json) => JSON.stringify(b);
-const near = fc
-  .tuple(fc.constantFrom(...ROUTES), fc.nat(), fc.nat())
-  .chain(([r, bi, pi]) => {
-    const body = r.bodies[bi % r.bodies.length]!;
-    const ps = paths(body);
-    const p = ps[pi % ps.length]!;
-    // nics strings have no maximum here (they go to Neutron, which refuses them: issue 12 item 6), so only wrong types there
-    const original = get(body, p);
-    // and a flavorRef may be a number too (Trove's flavorref)
-    const poison = poisonFor(original).filter((x) => !(p.includes('nics') && typeof x === 'string') && !(p.at(-1) === 'flavorRef' && typeof x === 'number'));
-    return poison.map((bad): Req => ({ kind: 'near-valid', method: r.method, path: r.path, body: enc(setAt(body, p, bad)) }));
-  });
+const near = fc.tuple(fc.constantFrom(...ROUTES), fc.nat(), fc.nat()).chain(([r, bi, pi]) => {
+  const body = r.bodies[bi % r.bodies.length]!;
+  const ps = paths(body);
+  const p = ps[pi % ps.length]!;
+  // nics strings have no maximum here (they go to Neutron, which refuses them: issue 12 item 6), so only wrong types there
+  const original = get(body, p);
+  // and a flavorRef may be a number too (Trove's flavorref)
+  const poison = poisonFor(original).filter((x) => !(p.includes('nics') && typeof x === 'string') && !(p.at(-1) === 'flavorRef' && typeof x === 'number'));
+  return poison.map((bad): Req => ({ kind: 'near-valid', method: r.method, path: r.path, body: enc(setAt(body, p, bad)) }));
+});
 const topKeys = new Set(ROUTES.flatMap((r) => r.bodies.flatMap((b) => (b && typeof b === 'object' && !Array.isArray(b) ? Object.keys(b) : []))));
 const randomJson = fc
   .tuple(fc.constantFrom(...ROUTES), fc.jsonValue({ maxDepth: 4 }) as fc.Arbitrary<Json>)
@@ -127,23 +205,78 @@ const randomJson = fc
   .filter(([, v]) => !(v && typeof v === 'object' && !Array.isArray(v) && (Object.keys(v).length === 0 || Object.keys(v).some((k) => topKeys.has(k)))))
   .map(([r, v]): Req => ({ kind: 'random', method: r.method, path: r.path, body: enc(v) }));
 const badJson = fc
-  .tuple(fc.constantFrom(...ROUTES), fc.oneof(fc.constantFrom('{', '{"instance":', '[1,2', '{"a":1}}', "{'a':1}", '{"instance": NaN}', 'nul', '\u0000{}', '{"x":"\\ud800"', '\ufeff{"a":'), fc.string({ unit: 'binary' }).map((s) => `{${s}`)))
+  .tuple(
+    fc.constantFrom(...ROUTES),
+    fc.oneof(
+      fc.constantFrom('{', '{"instance":', '[1,2', '{"a":1}}', "{'a':1}", '{"instance": NaN}', 'nul', '\u0000{}', '{"x":"\\ud800"', '\ufeff{"a":'),
+      fc.string({ unit: 'binary' }).map((s) => `{${s}`),
+    ),
+  )
   .map(([r, s]): Req => ({ kind: 'bad-json', method: r.method, path: r.path, body: s }));
-const badBytes = fc
-  .tuple(fc.constantFrom(...ROUTES), fc.uint8Array({ minLength: 1, maxLength: 200 }))
-  .map(([r, b]): Req => ({ kind: 'bad-bytes', method: r.method, path: r.path, body: Buffer.concat([Buffer.from('{"'), Buffer.from(b), Buffer.from([0xff, 0xfe])]) }));
+const badBytes = fc.tuple(fc.constantFrom(...ROUTES), fc.uint8Array({ minLength: 1, maxLength: 200 })).map(([r, b]): Req => ({
+  kind: 'bad-bytes',
+  method: r.method,
+  path: r.path,
+  body: Buffer.concat([Buffer.from('{"'), Buffer.from(b), Buffer.from([0xff, 0xfe])]),
+}));
 const contentType = fc
-  .tuple(near, fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', '', '\u00ff/\u00ff'))
+  .tuple(
+    near,
+    fc.constantFrom(
+      'text/plain',
+      'application/xml',
+      'multipart/form-data; boundary=x',
+      'application/x-www-form-urlencoded',
+      'application/json; charset=latin1',
+      '',
+      '\u00ff/\u00ff',
+    ),
+  )
   .map(([r, ct]): Req => ({ ...r, kind: 'content-type', contentType: ct }));
 const oddId = fc.oneof(
-  fc.constantFrom('%00', '..%2F..%2Fetc', '%2e%2e', 'a'.repeat(5000), '%E0%A4%A', '%F0%9F%92%A5', "'%20OR%201=1--", '%25', 'null', '-1', '1e999', '%C0%AE', ';', '%0d%0aX-Bad:%201'),
+  fc.constantFrom(
+    '%00',
+    '..%2F..%2Fetc',
+    '%2e%2e',
+    'a'.repeat(5000),
+    '%E0%A4%A',
+    '%F0%9F%92%A5',
+    "'%20OR%201=1--",
+    '%25',
+    'null',
+    '-1',
+    '1e999',
+    '%C0%AE',
+    ';',
+    '%0d%0aX-Bad:%201',
+  ),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map(encodeURIComponent),
 );
 const oddPath = fc
   .tuple(near, oddId)
   .map(([r, id]): Req => ({ ...r, kind: 'path-id', path: r.path.split(INST).join(id).split(CONF).join(id).split(V).join(id) }));
 const oddQuery = fc
-  .tuple(fc.constantFrom(...GETS), fc.oneof(fc.constantFrom('limit=-1', 'limit=abc', 'limit=1e308', 'limit=99999999999999999999', 'marker=%00', 'marker=%E0%A4%A', 'limit=1&limit=2', 'a[b][c]=1', 'include_clustered=%ZZ', 'deleted=maybe', 'project_id=%27', '&&&==', 'marker=' + 'z'.repeat(5000)), fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => `marker=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}`)))
+  .tuple(
+    fc.constantFrom(...GETS),
+    fc.oneof(
+      fc.constantFrom(
+        'limit=-1',
+        'limit=abc',
+        'limit=1e308',
+        'limit=99999999999999999999',
+        'marker=%00',
+        'marker=%E0%A4%A',
+        'limit=1&limit=2',
+        'a[b][c]=1',
+        'include_clustered=%ZZ',
+        'deleted=maybe',
+        'project_id=%27',
+        '&&&==',
+        'marker=' + 'z'.repeat(5000),
+      ),
+      fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => `marker=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}`),
+    ),
+  )
   .map(([p, q]): Req => ({ kind: 'query', method: 'GET', path: `${p}?${q}` }));
 
 const requests = fc.oneof(
@@ -210,15 +343,64 @@ test.before(async () => {
   const db = tdb.db;
   const now = new Date();
   await db('datastores').insert({ id: DS, name: 'mariadb', default_version_id: V });
-  await db('datastore_versions').insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: 'mariadb-server', active: true });
-  await db('instances').insert({
-    id: INST, name: 'db', tenant_id: P, flavor_id: 'ds1G', volume_size: 2, task_id: Tasks.NONE.code, task_description: 'x', server_status: 'ACTIVE',
-    datastore_version_id: V, compute_instance_id: INST, addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]), deleted: false, created: now, updated: now,
+  await db('datastore_versions').insert({
+    id: V,
+    datastore_id: DS,
+    name: '10.11',
+    version: '10.11.19',
+    manager: 'mariadb',
+    image_id: 'img',
+    packages: 'mariadb-server',
+    active: true,
   });
-  await db('service_statuses').insert({ id: randomUUID(), instance_id: INST, status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: now });
+  await db('instances').insert({
+    id: INST,
+    name: 'db',
+    tenant_id: P,
+    flavor_id: 'ds1G',
+    volume_size: 2,
+    task_id: Tasks.NONE.code,
+    task_description: 'x',
+    server_status: 'ACTIVE',
+    datastore_version_id: V,
+    compute_instance_id: INST,
+    addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]),
+    deleted: false,
+    created: now,
+    updated: now,
+  });
+  await db('service_statuses').insert({
+    id: randomUUID(),
+    instance_id: INST,
+    status_id: ServiceStatuses.HEALTHY.code,
+    status_description: 'healthy',
+    updated_at: now,
+  });
   await db('configurations').insert({ id: CONF, name: 'c', tenant_id: P, datastore_version_id: V, deleted: false, created: now, updated: now });
-  await db('backups').insert({ id: BACKUP, name: 'full', tenant_id: P, instance_id: INST, state: 'COMPLETED', location: 'local:///database_backups/x', datastore_version_id: V, created: now, updated: now, deleted: false });
-  api = await startApiProcess({ DEFAULT: { admin_token: TOKEN, admin_project_id: P, log_level: 'debug', http_get_rate: '100000', http_post_rate: '100000', http_put_rate: '100000', http_mgmt_post_rate: '100000' }, database: { connection: tdb.url } });
+  await db('backups').insert({
+    id: BACKUP,
+    name: 'full',
+    tenant_id: P,
+    instance_id: INST,
+    state: 'COMPLETED',
+    location: 'local:///database_backups/x',
+    datastore_version_id: V,
+    created: now,
+    updated: now,
+    deleted: false,
+  });
+  api = await startApiProcess({
+    DEFAULT: {
+      admin_token: TOKEN,
+      admin_project_id: P,
+      log_level: 'debug',
+      http_get_rate: '100000',
+      http_post_rate: '100000',
+      http_put_rate: '100000',
+      http_mgmt_post_rate: '100000',
+    },
+    database: { connection: tdb.url },
+  });
 });
 test.after.always(async () => {
   agent.destroy();
@@ -226,7 +408,7 @@ test.after.always(async () => {
   await tdb?.drop();
 });
 
-test('http fuzz: malformed requests never reach past a 4xx in Trove\'s body, change nothing, leak nothing', async (t) => {
+test("http fuzz: malformed requests never reach past a 4xx in Trove's body, change nothing, leak nothing", async (t) => {
   t.timeout(180_000);
   const before = await snapshot(tdb);
   const reqs = fc.sample(requests, { numRuns: RUNS, seed: SEED });
@@ -250,13 +432,26 @@ test('http fuzz: malformed requests never reach past a 4xx in Trove\'s body, cha
   await Promise.all(Array.from({ length: 6 }, worker));
   const up = await send(api, { kind: 'check', method: 'GET', path: '/instances' });
   const after = await snapshot(tdb);
-  const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]).map((k) => `${k}: ${before[k]} -> ${after[k]}`);
-  if (bad.length) t.log(api.output().split('\n').filter((l) => /"level":50/.test(l)).slice(0, 8).map((l) => l.slice(0, 600)).join('\n'));
+  const changed = Object.keys({ ...before, ...after })
+    .filter((k) => before[k] !== after[k])
+    .map((k) => `${k}: ${before[k]} -> ${after[k]}`);
+  if (bad.length)
+    t.log(
+      api
+        .output()
+        .split('\n')
+        .filter((l) => /"level":50/.test(l))
+        .slice(0, 8)
+        .map((l) => l.slice(0, 600))
+        .join('\n'),
+    );
   t.deepEqual(bad.slice(0, 15), [], `${bad.length} requests answered outside a Trove 4xx`);
   t.is(fivexx, 0);
   t.is(up.status, 200, 'the server is still up');
   t.deepEqual(changed, [], 'the database is unchanged');
-  console.log(`http fuzz: ${reqs.length} requests, ${fivexx} 5xx, server ${up.status === 200 ? 'up' : 'DOWN'}, database ${changed.length ? 'CHANGED' : 'unchanged'} (seed ${SEED})`);
+  console.log(
+    `http fuzz: ${reqs.length} requests, ${fivexx} 5xx, server ${up.status === 200 ? 'up' : 'DOWN'}, database ${changed.length ? 'CHANGED' : 'unchanged'} (seed ${SEED})`,
+  );
   const scan = scanLogs([api.output()], { admin_token: TOKEN, user_password: PASSWORD });
   t.deepEqual(scan.hits.slice(0, 5), []);
   t.true(scan.lines > 0, 'the API wrote log lines to scan');

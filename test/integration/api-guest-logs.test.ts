@@ -20,7 +20,16 @@ const READER = { token: 'tok-logs-reader', projectId: P, roles: ['reader'], user
 const ADMIN = { token: 'tok-logs-admin', projectId: P, roles: ['admin'], userId: 'u-admin' };
 const flavors: Flavor[] = [{ id: '1', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 }];
 const compute: Compute = { listFlavors: async () => flavors, getFlavor: async () => flavors[0]! };
-const LOG = { name: 'general', type: 'USER', status: 'Enabled', published: 0, pending: 0, container: 'None', prefix: 'None', metafile: 'x/mariadb-general_metafile' };
+const LOG = {
+  name: 'general',
+  type: 'USER',
+  status: 'Enabled',
+  published: 0,
+  pending: 0,
+  container: 'None',
+  prefix: 'None',
+  metafile: 'x/mariadb-general_metafile',
+};
 
 const calls: Array<{ verb: string; args: Record<string, unknown>; options?: CallOptions }> = [];
 const guest = {
@@ -32,9 +41,17 @@ let h: Harness;
 let id: string;
 
 test.before(async () => {
-  h = await startApi({ users: [MEMBER, READER, ADMIN], taskmanager: new RecordingTaskManager(), authorizer: Policy.load(), guest: () => guest, userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
+  h = await startApi({
+    users: [MEMBER, READER, ADMIN],
+    taskmanager: new RecordingTaskManager(),
+    authorizer: Policy.load(),
+    guest: () => guest,
+    userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }),
+  });
   await registerDatastore(h.tdb.db);
-  const r = await h.as(MEMBER.token).post(`/v1.0/${P}/instances`, { instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } } });
+  const r = await h
+    .as(MEMBER.token)
+    .post(`/v1.0/${P}/instances`, { instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } } });
   id = r.data.instance.id;
   await h.tdb.db('instances').where({ id }).update({ task_id: Tasks.NONE.code });
   await h.tdb.db('service_statuses').where({ instance_id: id }).update({ status_id: ServiceStatuses.HEALTHY.code });

@@ -30,15 +30,20 @@ test.before(async () => {
   h = await startApi({
     users: [USER, NONET],
     taskmanager: tm,
-    userClients: (context) => context.projectId === P2 ? { compute, blockStorage: { listVolumeTypes: async () => [] } } : ({
-      compute,
-      blockStorage: { listVolumeTypes: async () => [] },
-      network: new NeutronLookup({ endpoint: async () => silentNeutron ?? NEUTRON, token: async () => context.authToken, timeoutMs: CHECK_MS }),
-      zones: new NovaCompute({ endpoint: async () => NOVA, token: async () => context.authToken }),
-    }),
+    userClients: (context) =>
+      context.projectId === P2
+        ? { compute, blockStorage: { listVolumeTypes: async () => [] } }
+        : {
+            compute,
+            blockStorage: { listVolumeTypes: async () => [] },
+            network: new NeutronLookup({ endpoint: async () => silentNeutron ?? NEUTRON, token: async () => context.authToken, timeoutMs: CHECK_MS }),
+            zones: new NovaCompute({ endpoint: async () => NOVA, token: async () => context.authToken }),
+          },
   });
   await h.tdb.db('datastores').insert({ id: DS, name: 'mariadb', default_version_id: V });
-  await h.tdb.db('datastore_versions').insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
+  await h.tdb
+    .db('datastore_versions')
+    .insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
 });
 test.afterEach.always(() => nock.cleanAll());
 test.after.always(async () => {
@@ -48,21 +53,30 @@ test.after.always(async () => {
 
 const base = `/v1.0/${P}/instances`;
 const base2 = `/v1.0/${P2}/instances`;
-const body = (over: Record<string, unknown>) => ({ instance: { name: 'n1', flavorRef: 'ds1G', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11' }, ...over } });
+const body = (over: Record<string, unknown>) => ({
+  instance: { name: 'n1', flavorRef: 'ds1G', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11' }, ...over },
+});
 const rows = async (project = P) => Number((await h.tdb.db('instances').where({ tenant_id: project }).count({ n: '*' }))[0]!.n);
 
 test.serial("a network the caller can see (asked with the caller's token) is passed on", async (t) => {
-  const scope = nock(NEUTRON, { reqheaders: { 'x-auth-token': USER.token } }).get('/v2.0/networks/net-own').reply(200, { network: { id: 'net-own' } });
+  const scope = nock(NEUTRON, { reqheaders: { 'x-auth-token': USER.token } })
+    .get('/v2.0/networks/net-own')
+    .reply(200, { network: { id: 'net-own' } });
   const r = await h.as(USER.token).post(base, body({ nics: [{ 'net-id': 'net-own' }] }));
   t.is(r.status, 200, JSON.stringify(r.data));
   t.true(scope.isDone());
   const [name, cast] = tm.calls.at(-1)!;
   t.is(name, 'create_instance');
-  t.deepEqual((cast.nics as Array<{ network_id: string }>).map((n) => n.network_id), ['net-own']);
+  t.deepEqual(
+    (cast.nics as Array<{ network_id: string }>).map((n) => n.network_id),
+    ['net-own'],
+  );
 });
 
 test.serial("another project's network (404 with the caller's token) is a 400 and nothing is stored or cast", async (t) => {
-  const scope = nock(NEUTRON, { reqheaders: { 'x-auth-token': USER.token } }).get('/v2.0/networks/net-foreign').reply(404, {});
+  const scope = nock(NEUTRON, { reqheaders: { 'x-auth-token': USER.token } })
+    .get('/v2.0/networks/net-foreign')
+    .reply(404, {});
   const before = { calls: tm.calls.length, rows: await rows() };
   const r = await h.as(USER.token).post(base, body({ nics: [{ 'net-id': 'net-foreign' }] }));
   t.is(r.status, 400);
@@ -89,7 +103,10 @@ test.serial('a Neutron that fails is a 503, not a 500, and nothing is cast', asy
 
 test.serial("an availability zone is checked against the caller's zones", async (t) => {
   const zones = { availabilityZoneInfo: [{ zoneName: 'nova', zoneState: { available: true } }] };
-  nock('http://nova.test:8774', { reqheaders: { 'x-auth-token': USER.token } }).get('/v2.1/os-availability-zone').twice().reply(200, zones);
+  nock('http://nova.test:8774', { reqheaders: { 'x-auth-token': USER.token } })
+    .get('/v2.1/os-availability-zone')
+    .twice()
+    .reply(200, zones);
   const before = tm.calls.length;
   const bad = await h.as(USER.token).post(base, body({ availability_zone: 'secret-az' }));
   t.is(bad.status, 400);
@@ -116,7 +133,10 @@ test.serial('without a network service a net-id is a 400 that says so; a create 
     const r = await h.as(NONET.token).post(base2, body({ nics: [nic] }));
     t.is(r.status, 400, JSON.stringify(r.data));
     t.deepEqual(r.data, {
-      badRequest: { code: 400, message: 'Network lab-net cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).' },
+      badRequest: {
+        code: 400,
+        message: 'Network lab-net cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).',
+      },
     });
   }
   t.is(tm.calls.length, before.calls);

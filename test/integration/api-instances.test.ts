@@ -81,7 +81,16 @@ test('bad create bodies get Trove 4xx bodies, never a 500', async (t) => {
     [good({ volume: undefined }), 400, /Volume size was not specified/],
     [good({ volume: { size: 1, type: 'nvme' } }), 400, /Volume type nvme cannot be found/],
     [good({ databases: [{ name: 'a' }, { name: 'a' }] }), 400, /databases share the same name/],
-    [good({ users: [{ name: 'u', password: 'p' }, { name: 'u', password: 'q' }] }), 400, /users share the same name and host/],
+    [
+      good({
+        users: [
+          { name: 'u', password: 'p' },
+          { name: 'u', password: 'q' },
+        ],
+      }),
+      400,
+      /users share the same name and host/,
+    ],
     [good({ users: [{ name: 'root', password: 'Pw-123456' }] }), 400, /'root' is a reserved user name/],
     [good({ users: [{ name: "a'b", password: 'Pw-123456' }] }), 400, /not a valid user name/],
     [good({ users: [{ name: 'u', password: 'Pw-123456', host: "%' OR 1" }] }), 400, /not a valid host/],
@@ -102,7 +111,11 @@ test('bad create bodies get Trove 4xx bodies, never a 500', async (t) => {
 });
 
 test('volume given while volume support is off → 501', async (t) => {
-  const off = await startApi({ users: [USER], config: { trove_volume_support: 'false' }, userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
+  const off = await startApi({
+    users: [USER],
+    config: { trove_volume_support: 'false' },
+    userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }),
+  });
   t.teardown(() => off.close());
   await off.tdb.db('datastores').insert({ id: DS, name: 'mariadb', default_version_id: V });
   await off.tdb.db('datastore_versions').insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11', manager: 'mariadb', active: true });
@@ -125,7 +138,10 @@ test.serial('list pages newest first with limit and a next marker; other project
   const all = await api().get(base);
   const first = await api().get(`${base}?limit=2`);
   t.is(first.data.instances.length, 2);
-  t.deepEqual(first.data.instances.map((i: { id: string }) => i.id), all.data.instances.slice(0, 2).map((i: { id: string }) => i.id));
+  t.deepEqual(
+    first.data.instances.map((i: { id: string }) => i.id),
+    all.data.instances.slice(0, 2).map((i: { id: string }) => i.id),
+  );
   const next = new URL(first.data.links[0].href);
   t.is(next.searchParams.get('marker'), first.data.instances[1].id);
   const second = await api().get(`${base}?limit=2&marker=${next.searchParams.get('marker')}`);
@@ -138,8 +154,19 @@ test.serial('list pages newest first with limit and a next marker; other project
 });
 
 async function makeReady(id: string) {
-  await h.tdb.db('instances').where({ id }).update({ task_id: Tasks.NONE.code, task_description: Tasks.NONE.description, server_status: 'ACTIVE', addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]) });
-  await h.tdb.db('service_statuses').where({ instance_id: id }).update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
+  await h.tdb
+    .db('instances')
+    .where({ id })
+    .update({
+      task_id: Tasks.NONE.code,
+      task_description: Tasks.NONE.description,
+      server_status: 'ACTIVE',
+      addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]),
+    });
+  await h.tdb
+    .db('service_statuses')
+    .where({ instance_id: id })
+    .update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
 }
 
 test.serial('actions follow the state rules: 422 while building, 202 when ready, one at a time', async (t) => {
@@ -195,7 +222,14 @@ test.serial('a mgmt action whose value is not an object is a 400 and takes nothi
   await makeReady(id);
   const calls = tm.calls.length;
   const mgmt = (body: unknown) => h.as(ADMIN.token).post(`/v1.0/proj-admin/mgmt/instances/${id}/action`, body);
-  for (const body of [{ stop: null }, { reboot: [false, {}] }, { 'reset-task-status': 5 }, { start: 'yes' }, { stop: { now: true } }, { migrate: { host: 7 } }]) {
+  for (const body of [
+    { stop: null },
+    { reboot: [false, {}] },
+    { 'reset-task-status': 5 },
+    { start: 'yes' },
+    { stop: { now: true } },
+    { migrate: { host: 7 } },
+  ]) {
     const r = await mgmt(body);
     t.is(r.status, 400, JSON.stringify(body));
     t.is(typeof r.data.badRequest?.message, 'string');

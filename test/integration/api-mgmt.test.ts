@@ -59,18 +59,24 @@ test.before(async () => {
   live = await createInstance(MEMBER.token, P, 'mgmt-live');
   other = await createInstance(OTHER.token, Q, 'mgmt-other');
   gone = await createInstance(MEMBER.token, P, 'mgmt-gone');
-  await h.tdb.db('instances').where({ id: live }).update({
-    task_id: Tasks.NONE.code,
-    task_description: Tasks.NONE.description,
-    compute_instance_id: 'srv-live',
-    server_status: 'ACTIVE',
-    volume_id: 'vol-live',
-    volume_used: 0.5,
-    availability_zone: 'nova',
-    addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'net' }]),
-  });
+  await h.tdb
+    .db('instances')
+    .where({ id: live })
+    .update({
+      task_id: Tasks.NONE.code,
+      task_description: Tasks.NONE.description,
+      compute_instance_id: 'srv-live',
+      server_status: 'ACTIVE',
+      volume_id: 'vol-live',
+      volume_used: 0.5,
+      availability_zone: 'nova',
+      addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'net' }]),
+    });
   await h.tdb.db('service_statuses').where({ instance_id: live }).update({ status_id: ServiceStatuses.HEALTHY.code, updated_at: new Date() });
-  await h.tdb.db('instances').where({ id: gone }).update({ deleted: true, deleted_at: new Date('2026-01-02T03:04:05Z'), task_id: Tasks.NONE.code });
+  await h.tdb
+    .db('instances')
+    .where({ id: gone })
+    .update({ deleted: true, deleted_at: new Date('2026-01-02T03:04:05Z'), task_id: Tasks.NONE.code });
 });
 test.after.always(() => h?.close());
 
@@ -99,7 +105,10 @@ test('a member gets 403 forbidden on every management call', async (t) => {
   for (const [method, url, body] of calls) {
     const r = await h.as(MEMBER.token).request({ method, url, data: body });
     t.is(r.status, 403, `${method} ${url}`);
-    t.regex(r.data.forbidden.message, /^Policy doesn't allow (instance:extension:mgmt|mgmt_datastore_version|mgmt_configuration_parameter):\w+ to be performed\.$/);
+    t.regex(
+      r.data.forbidden.message,
+      /^Policy doesn't allow (instance:extension:mgmt|mgmt_datastore_version|mgmt_configuration_parameter):\w+ to be performed\.$/,
+    );
   }
   t.truthy(await h.tdb.db('datastore_versions').where({ id: ds.versionId }).first(), 'nothing was deleted');
 });
@@ -131,9 +140,15 @@ test('GET /mgmt/instances lists every project with the management fields; delete
   const liveOnly = await admin().get(`${A}/instances?deleted=False&include_clustered=False`);
   t.deepEqual(liveOnly.data.instances.map((i: { id: string }) => i.id).sort(), [live, other].sort());
   const deletedOnly = await admin().get(`${A}/instances?deleted=true`);
-  t.deepEqual(deletedOnly.data.instances.map((i: { id: string }) => i.id), [gone]);
+  t.deepEqual(
+    deletedOnly.data.instances.map((i: { id: string }) => i.id),
+    [gone],
+  );
   const ofQ = await admin().get(`${A}/instances?project_id=${Q}&deleted=false`);
-  t.deepEqual(ofQ.data.instances.map((i: { id: string }) => i.id), [other]);
+  t.deepEqual(
+    ofQ.data.instances.map((i: { id: string }) => i.id),
+    [other],
+  );
 
   const page1 = await admin().get(`${A}/instances?limit=2`);
   t.is(page1.data.instances.length, 2);
@@ -150,7 +165,14 @@ test('GET /mgmt/instances/{id}: addresses, volume, guest_status, root history; d
   const r = await admin().get(`${A}/instances/${live}`);
   t.is(r.status, 200, JSON.stringify(r.data));
   const i = r.data.instance;
-  t.deepEqual(i.server, { id: 'srv-live', name: 'mgmt-live', status: 'ACTIVE', tenant_id: P, host: null, addresses: [{ address: '10.0.0.5', type: 'private', network: 'net' }] });
+  t.deepEqual(i.server, {
+    id: 'srv-live',
+    name: 'mgmt-live',
+    status: 'ACTIVE',
+    tenant_id: P,
+    host: null,
+    addresses: [{ address: '10.0.0.5', type: 'private', network: 'net' }],
+  });
   t.deepEqual(i.volume, {
     attachments: [{ server_id: 'srv-live', volume_id: 'vol-live' }],
     availability_zone: 'nova',
@@ -219,7 +241,18 @@ test('diagnostics and hwinfo answer Trove 501 notImplemented', async (t) => {
 });
 
 test.serial('datastore versions: create (datastore made), list/show as Trove MV, duplicate and image refusals', async (t) => {
-  const body = { version: { name: '8.0', datastore_name: 'mysql', datastore_manager: 'mysql', image_tags: ['trove', 'mysql'], packages: [], active: true, default: true, version: '8.0.39' } };
+  const body = {
+    version: {
+      name: '8.0',
+      datastore_name: 'mysql',
+      datastore_manager: 'mysql',
+      image_tags: ['trove', 'mysql'],
+      packages: [],
+      active: true,
+      default: true,
+      version: '8.0.39',
+    },
+  };
   const r = await admin().post(`${A}/datastore-versions`, body);
   t.is(r.status, 202, JSON.stringify(r.data));
   const mysql = await h.tdb.db('datastores').where({ name: 'mysql' }).first();
@@ -244,7 +277,10 @@ test.serial('datastore versions: create (datastore made), list/show as Trove MV,
   });
   const show = await admin().get(`${A}/datastore-versions/${mv.id}`);
   t.deepEqual(show.data, { version: mv });
-  t.like(list.data.versions.find((v: { id: string }) => v.id === ds.versionId), { datastore_name: 'mariadb', default: true, image: 'local', image_tags: [''] });
+  t.like(
+    list.data.versions.find((v: { id: string }) => v.id === ds.versionId),
+    { datastore_name: 'mariadb', default: true, image: 'local', image_tags: [''] },
+  );
 
   const dup = await admin().post(`${A}/datastore-versions`, body);
   t.is(dup.status, 400);
@@ -257,7 +293,9 @@ test.serial('datastore versions: create (datastore made), list/show as Trove MV,
   t.is(await h.tdb.db('datastore_versions').where({ name: '8.4' }).first(), undefined, 'nothing stored by a refused create');
 
   const image = randomUUID();
-  const second = await admin().post(`${A}/datastore-versions`, { version: { name: '5.7', datastore_name: 'mysql', datastore_manager: 'mysql', image, packages: ['a', 'b'], active: false } });
+  const second = await admin().post(`${A}/datastore-versions`, {
+    version: { name: '5.7', datastore_name: 'mysql', datastore_manager: 'mysql', image, packages: ['a', 'b'], active: false },
+  });
   t.is(second.status, 202);
   const v57 = (await admin().get(`${A}/datastore-versions`)).data.versions.find((v: { name: string }) => v.name === '5.7');
   t.like(v57, { image, image_tags: [''], packages: ['a', 'b'], active: false, default: false, version: '5.7' });
@@ -292,7 +330,9 @@ test('datastore version bodies Trove refuses are 400 validation errors, never 50
 
 test.serial('PATCH a datastore version: rename, tags drop the image, disable, default and non-default', async (t) => {
   const image = randomUUID();
-  await admin().post(`${A}/datastore-versions`, { version: { name: '16', datastore_name: 'postgresql', datastore_manager: 'postgresql', image, active: true } });
+  await admin().post(`${A}/datastore-versions`, {
+    version: { name: '16', datastore_name: 'postgresql', datastore_manager: 'postgresql', image, active: true },
+  });
   const pg = await h.tdb.db('datastores').where({ name: 'postgresql' }).first();
   const id = (await h.tdb.db('datastore_versions').where({ datastore_id: pg.id }).first()).id as string;
   const show = async () => (await admin().get(`${A}/datastore-versions/${id}`)).data.version;
@@ -318,22 +358,37 @@ test.serial('DELETE a datastore version: in use by an instance, a backup or a co
   t.is(inUse.status, 400);
   t.deepEqual(inUse.data, { badRequest: { code: 400, message: 'Datastore version is in use by instance.' } });
 
-  await admin().post(`${A}/datastore-versions`, { version: { name: '7', datastore_name: 'redis', datastore_manager: 'redis', image_tags: ['r'], active: true, default: true } });
+  await admin().post(`${A}/datastore-versions`, {
+    version: { name: '7', datastore_name: 'redis', datastore_manager: 'redis', image_tags: ['r'], active: true, default: true },
+  });
   const redis = await h.tdb.db('datastores').where({ name: 'redis' }).first();
   const id = redis.default_version_id as string;
-  await h.tdb.db('configurations').insert({ id: randomUUID(), name: 'c', tenant_id: P, datastore_version_id: id, deleted: false, created: new Date(), updated: new Date() });
+  await h.tdb
+    .db('configurations')
+    .insert({ id: randomUUID(), name: 'c', tenant_id: P, datastore_version_id: id, deleted: false, created: new Date(), updated: new Date() });
   const byConfig = await admin().delete(`${A}/datastore-versions/${id}`);
   t.is(byConfig.data.badRequest.message, 'Datastore version is in use by configuration.');
   await h.tdb.db('configurations').where({ datastore_version_id: id }).delete();
-  const backup = { id: randomUUID(), name: 'b', tenant_id: P, state: 'COMPLETED', datastore_version_id: id, deleted: false, created: new Date(), updated: new Date() };
+  const backup = {
+    id: randomUUID(),
+    name: 'b',
+    tenant_id: P,
+    state: 'COMPLETED',
+    datastore_version_id: id,
+    deleted: false,
+    created: new Date(),
+    updated: new Date(),
+  };
   await h.tdb.db('backups').insert(backup);
   t.is((await admin().delete(`${A}/datastore-versions/${id}`)).data.badRequest.message, 'Datastore version is in use by backup.');
   await h.tdb.db('backups').where({ id: backup.id }).update({ deleted: true, deleted_at: new Date() });
   const byDeleted = await admin().delete(`${A}/datastore-versions/${id}`);
-  t.is(byDeleted.data.badRequest.message, 'Datastore version is still referenced by the records of a deleted backup.', 'a 400, not the foreign key\'s 500');
+  t.is(byDeleted.data.badRequest.message, 'Datastore version is still referenced by the records of a deleted backup.', "a 400, not the foreign key's 500");
   await h.tdb.db('backups').where({ id: backup.id }).delete();
 
-  await admin().post(`${A}/datastores/versions/${id}/parameters`, { 'configuration-parameter': { name: 'maxmemory', restart_required: 0, data_type: 'string' } });
+  await admin().post(`${A}/datastores/versions/${id}/parameters`, {
+    'configuration-parameter': { name: 'maxmemory', restart_required: 0, data_type: 'string' },
+  });
   const gone = await admin().delete(`${A}/datastore-versions/${id}`);
   t.is(gone.status, 202, JSON.stringify(gone.data));
   t.is(await h.tdb.db('datastore_versions').where({ id }).first(), undefined);
@@ -344,7 +399,9 @@ test.serial('DELETE a datastore version: in use by an instance, a backup or a co
 
 test.serial('parameter rules: create, list, show, replace, delete; integer bounds; the public view keeps min/max', async (t) => {
   const base = `${A}/datastores/versions/${ds.versionId}/parameters`;
-  const p = (over: Record<string, unknown>) => ({ 'configuration-parameter': { name: 'max_connections', restart_required: 0, data_type: 'integer', max_size: '1000', min_size: '1', ...over } });
+  const p = (over: Record<string, unknown>) => ({
+    'configuration-parameter': { name: 'max_connections', restart_required: 0, data_type: 'integer', max_size: '1000', min_size: '1', ...over },
+  });
 
   const noMin = await admin().post(base, p({ min_size: undefined }));
   t.deepEqual(noMin.data, { badRequest: { code: 400, message: 'min_size is required for integer data type.' } });
@@ -356,7 +413,14 @@ test.serial('parameter rules: create, list, show, replace, delete; integer bound
 
   const created = await admin().post(base, p({}));
   t.is(created.status, 200, JSON.stringify(created.data));
-  t.deepEqual(created.data, { name: 'max_connections', datastore_version_id: ds.versionId, restart_required: false, type: 'integer', max_size: 1000, min_size: 1 });
+  t.deepEqual(created.data, {
+    name: 'max_connections',
+    datastore_version_id: ds.versionId,
+    restart_required: false,
+    type: 'integer',
+    max_size: 1000,
+    min_size: 1,
+  });
   const dup = await admin().post(base, p({}));
   t.is(dup.data.badRequest.message, `max_connections parameter already exists for datastore version ${ds.versionId}.`);
   t.is((await admin().post(base, { 'configuration-parameter': { name: 'sql_mode', restart_required: 1, data_type: 'string' } })).status, 200);
@@ -383,6 +447,10 @@ test.serial('parameter rules: create, list, show, replace, delete; integer bound
   const again = await admin().delete(`${base}/sql_mode`);
   t.deepEqual(again.data, { badRequest: { code: 400, message: 'Parameter sql_mode does not exist in the database.' } });
   t.is((await admin().get(`${base}/sql_mode`)).status, 404);
-  t.is((await admin().post(base, { 'configuration-parameter': { name: 'sql_mode', restart_required: 0, data_type: 'string' } })).status, 200, 'a deleted rule can be added again');
+  t.is(
+    (await admin().post(base, { 'configuration-parameter': { name: 'sql_mode', restart_required: 0, data_type: 'string' } })).status,
+    200,
+    'a deleted rule can be added again',
+  );
   t.is((await admin().get(`${A}/datastores/versions/${randomUUID()}/parameters`)).status, 400);
 });

@@ -34,7 +34,9 @@ const V = randomUUID();
 async function seed(harness: Harness) {
   await harness.as(ADMIN.token).put(`/v1.0/proj-admin/mgmt/quotas/${P}`, { quotas: { instances: -1, volumes: -1 } });
   await harness.tdb.db('datastores').insert({ id: DS, name: 'mariadb', default_version_id: V });
-  await harness.tdb.db('datastore_versions').insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
+  await harness.tdb
+    .db('datastore_versions')
+    .insert({ id: V, datastore_id: DS, name: '10.11', version: '10.11.19', manager: 'mariadb', image_id: 'img', packages: '', active: true });
 }
 
 test.before(async () => {
@@ -47,11 +49,16 @@ const base = `/v1.0/${P}/instances`;
 
 /** A ready instance of flavor `small` with a 2 GB volume, its usage recorded as a create would. */
 async function ready(harness: Harness, task = Tasks.NONE): Promise<string> {
-  const r = await harness.as(USER.token).post(base, { instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: 'small', volume: { size: 2 }, datastore: { type: 'mariadb', version: '10.11' } } });
+  const r = await harness.as(USER.token).post(base, {
+    instance: { name: `i-${randomUUID().slice(0, 6)}`, flavorRef: 'small', volume: { size: 2 }, datastore: { type: 'mariadb', version: '10.11' } },
+  });
   if (r.status !== 200) throw new Error(`create: ${r.status} ${JSON.stringify(r.data)}`);
   const id = r.data.instance.id as string;
   await harness.tdb.db('instances').where({ id }).update({ task_id: task.code, task_description: task.description, server_status: 'ACTIVE' });
-  await harness.tdb.db('service_statuses').where({ instance_id: id }).update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
+  await harness.tdb
+    .db('service_statuses')
+    .where({ instance_id: id })
+    .update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
   return id;
 }
 
@@ -63,7 +70,11 @@ async function usage(harness: Harness): Promise<Record<string, number>> {
 const taskOf = async (harness: Harness, id: string) => (await harness.tdb.db('instances').where({ id }).first('task_id')).task_id as number;
 
 /** Trove's 503 body, its message matching. */
-function unreachable(t: { is(a: unknown, b: unknown): void; regex(s: string, r: RegExp): void }, body: { serviceUnavailable?: { code: number; message: string } }, message: RegExp) {
+function unreachable(
+  t: { is(a: unknown, b: unknown): void; regex(s: string, r: RegExp): void },
+  body: { serviceUnavailable?: { code: number; message: string } },
+  message: RegExp,
+) {
   t.is(body.serviceUnavailable?.code, 503);
   t.regex(body.serviceUnavailable?.message ?? '', message);
 }
@@ -115,7 +126,12 @@ test.serial('resize of volume not cast: 503, the task back and the GB taken for 
 test.serial('a resize over quota is 413 and takes neither the task nor any quota', async (t) => {
   const id = await ready(h);
   await h.as(ADMIN.token).put(`/v1.0/proj-admin/mgmt/quotas/${P}`, { quotas: { ram: (await usage(h)).ram! + 100 } });
-  t.teardown(() => h.as(ADMIN.token).put(`/v1.0/proj-admin/mgmt/quotas/${P}`, { quotas: { ram: -1 } }).then(() => undefined));
+  t.teardown(() =>
+    h
+      .as(ADMIN.token)
+      .put(`/v1.0/proj-admin/mgmt/quotas/${P}`, { quotas: { ram: -1 } })
+      .then(() => undefined),
+  );
   const before = await usage(h);
   const r = await h.as(USER.token).post(`${base}/${id}/action`, { resize: { flavorRef: 'big' } });
   t.is(r.status, 413);
@@ -181,7 +197,13 @@ test.serial('DELETE not cast: 503 and the instance as it was (not SHUTDOWN for e
 test('with the real AMQP transport and no broker: 503 and the task back (restart, resize)', async (t) => {
   const port = await freeTcpPort(); // nothing listens there
   const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const transport = new AmqpTransport({ urls: [`amqp://guest:guest@127.0.0.1:${port}/`], exchange: 'trove', log, connectTimeoutMs: 1500, retryIntervalMs: 200 });
+  const transport = new AmqpTransport({
+    urls: [`amqp://guest:guest@127.0.0.1:${port}/`],
+    exchange: 'trove',
+    log,
+    connectTimeoutMs: 1500,
+    retryIntervalMs: 200,
+  });
   const rpc = new RpcClient(transport, log);
   const stub = rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC) as unknown as TaskManagerApi;
   const hh = await startApi({ users: [USER, ADMIN], taskmanager: { stub } as RecordingTaskManager, userClients });

@@ -29,7 +29,12 @@ const swappable: Authorizer = {
 function withFile(rules: Record<string, string>): Policy {
   const dir = mkdtempSync(join(tmpdir(), 'policy-'));
   const file = join(dir, 'policy.yaml');
-  writeFileSync(file, Object.entries(rules).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join('\n'));
+  writeFileSync(
+    file,
+    Object.entries(rules)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+      .join('\n'),
+  );
   return Policy.load(file);
 }
 
@@ -56,8 +61,15 @@ test.before(async () => {
   await h.tdb.db('instances').update({ task_id: 1 }); // NONE: free for actions
   // theirs is between mine in the newest-first order, so a marker on it would cut the page
   const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
-  for (const [i, id] of mine.entries()) await h.tdb.db('instances').where({ id }).update({ created: at(i * 2) });
-  await h.tdb.db('instances').where({ id: theirs }).update({ created: at(1) });
+  for (const [i, id] of mine.entries())
+    await h.tdb
+      .db('instances')
+      .where({ id })
+      .update({ created: at(i * 2) });
+  await h.tdb
+    .db('instances')
+    .where({ id: theirs })
+    .update({ created: at(1) });
 });
 test.after.always(() => h?.close());
 test.afterEach.always(() => {
@@ -68,19 +80,25 @@ test.serial('reset_status is rule:admin; force_delete does not clear a flow that
   const id = mine[0]!;
   const url = `/v1.0/${P}/instances/${id}/action`;
   t.is((await h.as(MEMBER.token).post(url, { reset_status: {} })).status, 403);
-  await h.tdb.db('instances').where({ id }).update({ flow_owner: 'tm-1', flow_state: 'resize', flow_lease_until: new Date(Date.now() + 600_000) });
+  await h.tdb
+    .db('instances')
+    .where({ id })
+    .update({ flow_owner: 'tm-1', flow_state: 'resize', flow_lease_until: new Date(Date.now() + 600_000) });
   const r = await h.as(MEMBER.token).post(url, { reset_status: { force_delete: true } });
   t.is(r.status, 403, JSON.stringify(r.data));
   t.deepEqual(r.data, { forbidden: { code: 403, message: "Policy doesn't allow instance:reset_status to be performed." } });
-  t.is((await h.tdb.db('instances').where({ id }).first('flow_owner')).flow_owner, 'tm-1', 'the lease is still the flow\'s');
+  t.is((await h.tdb.db('instances').where({ id }).first('flow_owner')).flow_owner, 'tm-1', "the lease is still the flow's");
   // an instance no flow holds: the owner's force-delete path stays open (Trove's instance:force_delete)
-  await h.tdb.db('instances').where({ id }).update({ flow_lease_until: new Date(Date.now() - 1000) });
+  await h.tdb
+    .db('instances')
+    .where({ id })
+    .update({ flow_lease_until: new Date(Date.now() - 1000) });
   t.is((await h.as(MEMBER.token).post(url, { reset_status: { force_delete: true } })).status, 202);
   const a = `/v1.0/${ADMIN.projectId}/instances/${id}/action`;
   t.is((await h.as(ADMIN.token).post(a, { reset_status: {} })).status, 202);
 });
 
-test.serial('owner rules are checked against the resource\'s project, not the caller\'s', async (t) => {
+test.serial("owner rules are checked against the resource's project, not the caller's", async (t) => {
   policy = withFile({ 'instance:show': 'project_id:%(tenant)s', 'instance:delete': 'project_id:%(tenant)s' });
   const a = `/v1.0/${ADMIN.projectId}/instances/${theirs}`;
   const r = await h.as(ADMIN.token).get(a);
@@ -89,7 +107,7 @@ test.serial('owner rules are checked against the resource\'s project, not the ca
   t.is((await h.as(OTHER.token).get(`/v1.0/${Q}/instances/${theirs}`)).status, 200);
 });
 
-test.serial('quota:show is the policy\'s rule', async (t) => {
+test.serial("quota:show is the policy's rule", async (t) => {
   t.is((await h.as(MEMBER.token).get(`/v1.0/${P}/mgmt/quotas/${P}`)).status, 200);
   t.is((await h.as(MEMBER.token).get(`/v1.0/${P}/mgmt/quotas/${Q}`)).status, 403);
   policy = withFile({ 'quota:show': 'rule:admin' });
@@ -115,7 +133,10 @@ test.serial('a marker of another project is an unknown marker: no page position,
   t.is(all.length, 3);
   const foreign = await list(theirs);
   t.is(foreign.status, 200);
-  t.deepEqual(foreign.data.instances.map((i: { id: string }) => i.id), all);
+  t.deepEqual(
+    foreign.data.instances.map((i: { id: string }) => i.id),
+    all,
+  );
   t.deepEqual(foreign.data, (await list('no-such-id')).data);
   const cfg = await h.as(MEMBER.token).get(`/v1.0/${P}/configurations?marker=${theirs}`);
   t.is(cfg.status, 200);

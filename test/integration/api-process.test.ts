@@ -6,14 +6,25 @@ import { runBin } from '../helpers/run-bin.js';
 import { createThrowawayDb } from '../helpers/throwaway-db.js';
 import { freePort, startApiProcess, writeConf } from '../helpers/api-process.js';
 
-const base = { database: { connection: 'mysql+pymysql://root:@127.0.0.1:3306/mysql' }, DEFAULT: { admin_token: 'tok-x', bind_host: '127.0.0.1', allow_insecure_default_keys: 'true' } };
+const base = {
+  database: { connection: 'mysql+pymysql://root:@127.0.0.1:3306/mysql' },
+  DEFAULT: { admin_token: 'tok-x', bind_host: '127.0.0.1', allow_insecure_default_keys: 'true' },
+};
 
 const cases: Array<[string, Record<string, Record<string, string>>, RegExp]> = [
   ['a port that is not a number', { ...base, DEFAULT: { ...base.DEFAULT, bind_port: 'eighty' } }, /trove\.conf \[DEFAULT\] bind_port: expected an integer/],
-  ['a connection URL of another database', { ...base, database: { connection: 'postgresql://x@y/z' } }, /\[database\] connection: expected mysql\+pymysql:\/\//],
+  [
+    'a connection URL of another database',
+    { ...base, database: { connection: 'postgresql://x@y/z' } },
+    /\[database\] connection: expected mysql\+pymysql:\/\//,
+  ],
   ['no Keystone and no admin token', { database: base.database, DEFAULT: { bind_host: '127.0.0.1' } }, /\[keystone_authtoken\] auth_url: not set/],
   ['the admin token on a public address', { ...base, DEFAULT: { admin_token: 'x', bind_host: '0.0.0.0' } }, /admin token mode .* only listens on loopback/],
-  ['a boolean that is not one', { ...base, DEFAULT: { ...base.DEFAULT, trove_volume_support: 'maybe' } }, /\[DEFAULT\] trove_volume_support: expected true or false/],
+  [
+    'a boolean that is not one',
+    { ...base, DEFAULT: { ...base.DEFAULT, trove_volume_support: 'maybe' } },
+    /\[DEFAULT\] trove_volume_support: expected true or false/,
+  ],
 ];
 
 for (const [name, conf, message] of cases) {
@@ -55,7 +66,10 @@ test('TROVE__SECTION__KEY overrides the file', async (t) => {
   let up = false;
   for (let i = 0; i < 40 && !up; i++) {
     await new Promise((res) => setTimeout(res, 200));
-    up = await axios.get(`http://127.0.0.1:${port}/v1.0/admin/datastores`, { headers: { 'X-Auth-Token': 'tok-env' }, validateStatus: () => true }).then((x) => x.status === 200, () => false);
+    up = await axios.get(`http://127.0.0.1:${port}/v1.0/admin/datastores`, { headers: { 'X-Auth-Token': 'tok-env' }, validateStatus: () => true }).then(
+      (x) => x.status === 200,
+      () => false,
+    );
   }
   t.true(up, 'the env port and token were used');
   await r;

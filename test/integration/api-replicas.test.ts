@@ -49,8 +49,19 @@ const api = (tok = USER.token) => h.as(tok);
 const base = `/v1.0/${P}/instances`;
 
 async function makeReady(id: string) {
-  await h.tdb.db('instances').where({ id }).update({ task_id: Tasks.NONE.code, task_description: Tasks.NONE.description, server_status: 'ACTIVE', addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]) });
-  await h.tdb.db('service_statuses').where({ instance_id: id }).update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
+  await h.tdb
+    .db('instances')
+    .where({ id })
+    .update({
+      task_id: Tasks.NONE.code,
+      task_description: Tasks.NONE.description,
+      server_status: 'ACTIVE',
+      addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'n' }]),
+    });
+  await h.tdb
+    .db('service_statuses')
+    .where({ instance_id: id })
+    .update({ status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: new Date() });
 }
 
 async function source(name: string, datastore = 'mariadb', ready = true): Promise<string> {
@@ -67,7 +78,11 @@ test.serial("refusals: Trove's messages, never a 500", async (t) => {
   const src = await source('refusals-src');
   const building = await source('refusals-building', 'mariadb', false);
   const noRepl = await source('refusals-norepl', 'keyvalue');
-  const theirs = (await api(OTHER.token).post(`/v1.0/${OTHER.projectId}/instances`, { instance: { name: 'x', flavorRef: 'ds1G', volume: { size: 1 }, datastore: { type: 'mariadb' } } })).data.instance.id;
+  const theirs = (
+    await api(OTHER.token).post(`/v1.0/${OTHER.projectId}/instances`, {
+      instance: { name: 'x', flavorRef: 'ds1G', volume: { size: 1 }, datastore: { type: 'mariadb' } },
+    })
+  ).data.instance.id;
   const missing = randomUUID();
   const cases: Array<[Record<string, unknown>, number, string]> = [
     [{ flavorRef: 'ds1G' }, 400, 'Cannot specify flavor when creating replicas.'],
@@ -78,7 +93,11 @@ test.serial("refusals: Trove's messages, never a 500", async (t) => {
     [{ users: [{ name: 'app', password: 'Pw-123456' }] }, 400, 'Cannot create a replica with users or databases.'],
     [{ nics: [{ 'net-id': 'n', ip_address: '10.0.0.9' }] }, 400, 'Cannot specify IP address when creating replicas.'],
     // a deployment with no network service (here: no network lookup at all) refuses any network
-    [{ nics: [{ 'net-id': 'net-foreign' }] }, 400, 'Network net-foreign cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).'],
+    [
+      { nics: [{ 'net-id': 'net-foreign' }] },
+      400,
+      'Network net-foreign cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).',
+    ],
     [{ availability_zone: 'az-foreign' }, 400, 'The requested availability zone az-foreign is not available.'],
     [{ replica_of: missing }, 404, `Resource ${missing} cannot be found.`],
     [{ replica_of: theirs }, 404, `Resource ${theirs} cannot be found.`],
@@ -116,7 +135,10 @@ test.serial("replica_count 2: two replicas of the source's flavor, volume and ve
   t.is(i.replica_of.id, src);
   t.regex(i.replica_of.links[0].href, new RegExp(`/instances/${src}$`));
   const casts = tm.calls.slice(n);
-  t.deepEqual(casts.map(([m]) => m), ['create_instance', 'create_instance']);
+  t.deepEqual(
+    casts.map(([m]) => m),
+    ['create_instance', 'create_instance'],
+  );
   replicas = casts.map(([, a]) => a.instance_id as string);
   t.is(replicas[1], i.id);
   for (const [, a] of casts) {
@@ -129,9 +151,18 @@ test.serial("replica_count 2: two replicas of the source's flavor, volume and ve
     t.deepEqual(a.users, []);
   }
   const rows = await h.tdb.db('instances').whereIn('id', replicas).orderBy('name').select('name', 'slave_of_id');
-  t.deepEqual(rows.map((x: { name: string; slave_of_id: string }) => [x.name, x.slave_of_id]), [['copy-1', src], ['copy-2', src]]);
+  t.deepEqual(
+    rows.map((x: { name: string; slave_of_id: string }) => [x.name, x.slave_of_id]),
+    [
+      ['copy-1', src],
+      ['copy-2', src],
+    ],
+  );
   const after = await usage();
-  t.deepEqual({ instances: after.instances - before.instances, ram: after.ram - before.ram, volumes: after.volumes - before.volumes }, { instances: 2, ram: 4096, volumes: 6 });
+  t.deepEqual(
+    { instances: after.instances - before.instances, ram: after.ram - before.ram, volumes: after.volumes - before.volumes },
+    { instances: 2, ram: 4096, volumes: 6 },
+  );
 });
 
 test.serial('views: replica_of on the replica, replicas on the source (show and list)', async (t) => {
@@ -149,7 +180,7 @@ test.serial('a replica of a replica: 401', async (t) => {
   t.deepEqual(r.data, { unauthorized: { code: 401, message: `Cannot create a replica of a replica ${replicas[0]}` } });
 });
 
-test.serial('DELETE of a source with replicas: 403 with Trove\'s body', async (t) => {
+test.serial("DELETE of a source with replicas: 403 with Trove's body", async (t) => {
   const r = await api().delete(`${base}/${src}`);
   t.is(r.status, 403);
   t.deepEqual(r.data, { forbidden: { code: 403, message: 'Detach replicas before deleting replica source.' } });
@@ -180,72 +211,84 @@ test.serial('detach (PUT/PATCH replica_of: null): 400 on a non-replica, 422 whil
   t.is((await api().put(`${base}/${replicas[0]}`, { instance: { replica_of: src } })).status, 400, 'only null detaches');
 });
 
-test.serial('promote: 400 on a non-replica, 422 while a member of the set is busy, else PROMOTING on every member; eject: 400 unless a source whose heartbeat stopped, else EJECTING on every member', async (t) => {
-  const p = await source('promo-src');
-  const n = tm.calls.length;
-  const made = await api().post(base, { instance: { name: 'promo', replica_of: p, replica_count: 2 } });
-  t.is(made.status, 200);
-  const [a, b] = tm.calls.slice(n).map(([, x]) => x.instance_id as string);
-  await makeReady(a!);
-  const notReplica = await api().post(`${base}/${p}/action`, { promote_to_replica_source: {} });
-  t.deepEqual(notReplica.data, { badRequest: { code: 400, message: `Instance ${p} is not a replica.` } });
-  const busy = await api().post(`${base}/${a}/action`, { promote_to_replica_source: {} });
-  t.is(busy.status, 422, 'the other replica is still building');
-  t.is(busy.data.unprocessableEntity.message, `Instance ${b} is not currently available for an action to be performed (instance status was BUILD).`);
-  t.is((await h.tdb.db('instances').where({ id: p }).first('task_id')).task_id, Tasks.NONE.code, 'nothing left PROMOTING');
-  await makeReady(b!);
-  const before = tm.calls.length;
-  const ok = await api().post(`${base}/${a}/action`, { promote_to_replica_source: {} });
-  t.is(ok.status, 202, JSON.stringify(ok.data));
-  t.deepEqual(tm.calls.slice(before), [['promote_to_replica_source', { instance_id: a }]]);
-  for (const id of [p, a!, b!]) t.is((await api().get(`${base}/${id}`)).data.instance.status, 'PROMOTE');
-  // eject: on the source of a set, only once its guest stopped reporting
-  for (const id of [p, a!, b!]) await makeReady(id);
-  const noSet = await api().post(`${base}/${a}/action`, { eject_replica_source: {} });
-  t.deepEqual(noSet.data, { badRequest: { code: 400, message: `Instance ${a} is not a replica source.` } });
-  const alive = await api().post(`${base}/${p}/action`, { eject_replica_source: {} });
-  t.deepEqual(alive.data, { badRequest: { code: 400, message: `Replica Source ${p} cannot be ejected as it has a current heartbeat` } });
-  await h.tdb.db('service_statuses').where({ instance_id: p }).update({ updated_at: new Date(Date.now() - 3600_000) });
-  const mark = tm.calls.length;
-  const ej = await api().post(`${base}/${p}/action`, { eject_replica_source: {} });
-  t.is(ej.status, 202, JSON.stringify(ej.data));
-  t.deepEqual(tm.calls.slice(mark), [['eject_replica_source', { instance_id: p }]]);
-  for (const id of [p, a!, b!]) t.is((await h.tdb.db('instances').where({ id }).first('task_id')).task_id, Tasks.EJECTING.code);
-  t.is((await api().get(`${base}/${a}`)).data.instance.status, 'EJECT');
-});
+test.serial(
+  'promote: 400 on a non-replica, 422 while a member of the set is busy, else PROMOTING on every member; eject: 400 unless a source whose heartbeat stopped, else EJECTING on every member',
+  async (t) => {
+    const p = await source('promo-src');
+    const n = tm.calls.length;
+    const made = await api().post(base, { instance: { name: 'promo', replica_of: p, replica_count: 2 } });
+    t.is(made.status, 200);
+    const [a, b] = tm.calls.slice(n).map(([, x]) => x.instance_id as string);
+    await makeReady(a!);
+    const notReplica = await api().post(`${base}/${p}/action`, { promote_to_replica_source: {} });
+    t.deepEqual(notReplica.data, { badRequest: { code: 400, message: `Instance ${p} is not a replica.` } });
+    const busy = await api().post(`${base}/${a}/action`, { promote_to_replica_source: {} });
+    t.is(busy.status, 422, 'the other replica is still building');
+    t.is(busy.data.unprocessableEntity.message, `Instance ${b} is not currently available for an action to be performed (instance status was BUILD).`);
+    t.is((await h.tdb.db('instances').where({ id: p }).first('task_id')).task_id, Tasks.NONE.code, 'nothing left PROMOTING');
+    await makeReady(b!);
+    const before = tm.calls.length;
+    const ok = await api().post(`${base}/${a}/action`, { promote_to_replica_source: {} });
+    t.is(ok.status, 202, JSON.stringify(ok.data));
+    t.deepEqual(tm.calls.slice(before), [['promote_to_replica_source', { instance_id: a }]]);
+    for (const id of [p, a!, b!]) t.is((await api().get(`${base}/${id}`)).data.instance.status, 'PROMOTE');
+    // eject: on the source of a set, only once its guest stopped reporting
+    for (const id of [p, a!, b!]) await makeReady(id);
+    const noSet = await api().post(`${base}/${a}/action`, { eject_replica_source: {} });
+    t.deepEqual(noSet.data, { badRequest: { code: 400, message: `Instance ${a} is not a replica source.` } });
+    const alive = await api().post(`${base}/${p}/action`, { eject_replica_source: {} });
+    t.deepEqual(alive.data, { badRequest: { code: 400, message: `Replica Source ${p} cannot be ejected as it has a current heartbeat` } });
+    await h.tdb
+      .db('service_statuses')
+      .where({ instance_id: p })
+      .update({ updated_at: new Date(Date.now() - 3600_000) });
+    const mark = tm.calls.length;
+    const ej = await api().post(`${base}/${p}/action`, { eject_replica_source: {} });
+    t.is(ej.status, 202, JSON.stringify(ej.data));
+    t.deepEqual(tm.calls.slice(mark), [['eject_replica_source', { instance_id: p }]]);
+    for (const id of [p, a!, b!]) t.is((await h.tdb.db('instances').where({ id }).first('task_id')).task_id, Tasks.EJECTING.code);
+    t.is((await api().get(`${base}/${a}`)).data.instance.status, 'EJECT');
+  },
+);
 
-test.serial("resize volume of a source: its replicas grow with it (Trove's resize_volume), the quota takes every GB; a busy member or no quota takes nothing", async (t) => {
-  const limit = async (resource: string, hard_limit: number) => {
-    await h.tdb.db('quotas').where({ tenant_id: P, resource }).delete();
-    await h.tdb.db('quotas').insert({ id: randomUUID(), tenant_id: P, resource, hard_limit });
-  };
-  for (const r of ['instances', 'ram', 'volumes']) await limit(r, 1_000_000);
-  const p = await source('grow-src');
-  const n = tm.calls.length;
-  t.is((await api().post(base, { instance: { name: 'grow', replica_of: p, replica_count: 2 } })).status, 200);
-  const [a, b] = tm.calls.slice(n).map(([, x]) => x.instance_id as string);
-  await makeReady(p);
-  // a busy replica: 422, nothing taken, nothing cast
-  const before = await usage();
-  const busy = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 5 } } });
-  t.is(busy.status, 422, JSON.stringify(busy.data));
-  t.is((await h.tdb.db('instances').where({ id: p }).first('task_id')).task_id, Tasks.NONE.code, 'the source is not left RESIZING');
-  t.deepEqual(await usage(), before);
-  await makeReady(a!);
-  await makeReady(b!);
-  const mark = tm.calls.length;
-  const ok = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 5 } } });
-  t.is(ok.status, 202, JSON.stringify(ok.data));
-  t.deepEqual(tm.calls.slice(mark), [p, a, b].map((id) => ['resize_volume', { instance_id: id, new_size: 5 }]));
-  for (const id of [p, a!, b!]) t.is((await api().get(`${base}/${id}`)).data.instance.status, 'RESIZE');
-  t.is((await usage()).volumes, before.volumes + 3 * (5 - 3));
-  // the taskmanager's flow records each one's new size (shown by instance show)
-  for (const id of [p, a!, b!]) await h.tdb.db('instances').where({ id }).update({ volume_size: 5 });
-  for (const id of [p, a!, b!]) await makeReady(id);
-  t.deepEqual(await Promise.all([a!, b!].map(async (id) => (await api().get(`${base}/${id}`)).data.instance.volume.size)), [5, 5]);
-  // over the quota: 413, nothing taken
-  await limit('volumes', (await usage()).volumes + 5);
-  const over = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 7 } } });
-  t.is(over.status, 413, JSON.stringify(over.data));
-  for (const id of [p, a!, b!]) t.is((await h.tdb.db('instances').where({ id }).first('task_id')).task_id, Tasks.NONE.code);
-});
+test.serial(
+  "resize volume of a source: its replicas grow with it (Trove's resize_volume), the quota takes every GB; a busy member or no quota takes nothing",
+  async (t) => {
+    const limit = async (resource: string, hard_limit: number) => {
+      await h.tdb.db('quotas').where({ tenant_id: P, resource }).delete();
+      await h.tdb.db('quotas').insert({ id: randomUUID(), tenant_id: P, resource, hard_limit });
+    };
+    for (const r of ['instances', 'ram', 'volumes']) await limit(r, 1_000_000);
+    const p = await source('grow-src');
+    const n = tm.calls.length;
+    t.is((await api().post(base, { instance: { name: 'grow', replica_of: p, replica_count: 2 } })).status, 200);
+    const [a, b] = tm.calls.slice(n).map(([, x]) => x.instance_id as string);
+    await makeReady(p);
+    // a busy replica: 422, nothing taken, nothing cast
+    const before = await usage();
+    const busy = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 5 } } });
+    t.is(busy.status, 422, JSON.stringify(busy.data));
+    t.is((await h.tdb.db('instances').where({ id: p }).first('task_id')).task_id, Tasks.NONE.code, 'the source is not left RESIZING');
+    t.deepEqual(await usage(), before);
+    await makeReady(a!);
+    await makeReady(b!);
+    const mark = tm.calls.length;
+    const ok = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 5 } } });
+    t.is(ok.status, 202, JSON.stringify(ok.data));
+    t.deepEqual(
+      tm.calls.slice(mark),
+      [p, a, b].map((id) => ['resize_volume', { instance_id: id, new_size: 5 }]),
+    );
+    for (const id of [p, a!, b!]) t.is((await api().get(`${base}/${id}`)).data.instance.status, 'RESIZE');
+    t.is((await usage()).volumes, before.volumes + 3 * (5 - 3));
+    // the taskmanager's flow records each one's new size (shown by instance show)
+    for (const id of [p, a!, b!]) await h.tdb.db('instances').where({ id }).update({ volume_size: 5 });
+    for (const id of [p, a!, b!]) await makeReady(id);
+    t.deepEqual(await Promise.all([a!, b!].map(async (id) => (await api().get(`${base}/${id}`)).data.instance.volume.size)), [5, 5]);
+    // over the quota: 413, nothing taken
+    await limit('volumes', (await usage()).volumes + 5);
+    const over = await api().post(`${base}/${p}/action`, { resize: { volume: { size: 7 } } });
+    t.is(over.status, 413, JSON.stringify(over.data));
+    for (const id of [p, a!, b!]) t.is((await h.tdb.db('instances').where({ id }).first('task_id')).task_id, Tasks.NONE.code);
+  },
+);

@@ -19,12 +19,22 @@ test.before(async () => {
   cp = await startControlPlane({ guestConfig: '[DEFAULT]\nlog_level = info\nbackup_segment_max_size = 1048576\n' });
   await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
-    instance: { name: 'inc-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: 'Inc-pass-1', databases: [{ name: 'shop' }] }] },
+    instance: {
+      name: 'inc-src',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', password: 'Inc-pass-1', databases: [{ name: 'shop' }] }],
+    },
   });
   source = r.data.instance.id;
   const active = await waitForInstance(cp.http, source, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY');
   sourceIp = (active!.ip as string[])[0]!;
-  await sql('CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(200), amount DECIMAL(10,2)) ENGINE=InnoDB', 'CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT) ENGINE=Aria');
+  await sql(
+    'CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(200), amount DECIMAL(10,2)) ENGINE=InnoDB',
+    'CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT) ENGINE=Aria',
+  );
   await write(0, 3000);
 });
 test.after.always(() => cp?.stop());
@@ -37,7 +47,9 @@ async function sql(...statements: string[]): Promise<void> {
 
 async function write(from: number, n: number): Promise<void> {
   const c = await mysql.createConnection({ host: sourceIp, user: 'app', password: 'Inc-pass-1', database: 'shop' });
-  await c.query('INSERT INTO orders VALUES ?', [Array.from({ length: n }, (_, i) => [from + i, `order ${from + i} ${'x'.repeat((from + i) % 150)}`, ((from + i) * 1.25).toFixed(2)])]);
+  await c.query('INSERT INTO orders VALUES ?', [
+    Array.from({ length: n }, (_, i) => [from + i, `order ${from + i} ${'x'.repeat((from + i) % 150)}`, ((from + i) * 1.25).toFixed(2)]),
+  ]);
   await c.query('INSERT INTO notes (body) VALUES (?)', [`written up to ${from + n}`]);
   await c.end();
 }
@@ -54,7 +66,7 @@ async function backup(body: Record<string, unknown>): Promise<Record<string, any
   const r = await cp.http.post('/backups', { backup: { instance: source, ...body } });
   if (r.status !== 202) throw new Error(`backup create: ${r.status} ${JSON.stringify(r.data)}`);
   const id = r.data.backup.id as string;
-  for (const deadline = Date.now() + 120_000; ; ) {
+  for (const deadline = Date.now() + 120_000; ;) {
     const b = (await cp.http.get(`/backups/${id}`)).data.backup;
     if (b.status === 'COMPLETED' || b.status === 'FAILED') return b;
     if (Date.now() > deadline) throw new Error(`backup ${id} still ${b.status}`);
@@ -71,7 +83,9 @@ async function restore(name: string, backupRef: string): Promise<Record<string, 
 const segmentsDir = () => path.join(cp.stateDir, 'objects', 'database_backups_segments');
 const segmentsOf = (backupId: string): string[] => {
   const dir = segmentsDir();
-  return filesUnder(dir).filter((f) => f.startsWith(backupId)).sort();
+  return filesUnder(dir)
+    .filter((f) => f.startsWith(backupId))
+    .sort();
 };
 
 let full: Record<string, any>;
@@ -95,10 +109,16 @@ test.serial('full, then two incrementals (incremental: 1, parent_id), each COMPL
   t.is(inc2.status, 'COMPLETED', JSON.stringify(inc2));
   t.is(inc2.parent_id, inc1.id);
   const rows = await cp.tdb.db('backups').whereIn('id', [full.id, inc1.id, inc2.id]).select('id', 'backup_type', 'location');
-  t.deepEqual(Object.fromEntries(rows.map((r: { id: string; backup_type: string }) => [r.id, r.backup_type])), { [full.id]: 'full', [inc1.id]: 'incremental', [inc2.id]: 'incremental' });
+  t.deepEqual(Object.fromEntries(rows.map((r: { id: string; backup_type: string }) => [r.id, r.backup_type])), {
+    [full.id]: 'full',
+    [inc1.id]: 'incremental',
+    [inc2.id]: 'incremental',
+  });
   const bytes = (id: string) => segmentsOf(id).reduce((n, f) => n + statSync(path.join(segmentsDir(), f)).size, 0);
   t.true(bytes(inc1.id) > 0 && bytes(inc2.id) > 0);
-  t.log(`stored: full ${bytes(full.id)} bytes, inc1 ${bytes(inc1.id)}, inc2 ${bytes(inc2.id)} (a small database: the system tables are copied whole each time)`);
+  t.log(
+    `stored: full ${bytes(full.id)} bytes, inc1 ${bytes(inc1.id)}, inc2 ${bytes(inc2.id)} (a small database: the system tables are copied whole each time)`,
+  );
   // the source changes after the last backup: the restore must not have this
   await write(5200, 100);
 });

@@ -43,7 +43,17 @@ async function pgQuery<T extends pg.QueryResultRow>(ip: string, sql: string, par
 }
 
 async function redisWith<T>(ip: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: ip, port: 6379, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false, disableClientInfo: true });
+  const r = new Redis({
+    host: ip,
+    port: 6379,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+  });
   r.on('error', () => undefined);
   await r.connect();
   try {
@@ -55,7 +65,12 @@ async function redisWith<T>(ip: string, password: string, fn: (r: Redis) => Prom
 
 const PG_SUMMARY = "SELECT count(*)::int AS n, md5(string_agg(t::text, ',' ORDER BY id)) AS sum FROM t";
 const redisData = (ip: string, pw: string) =>
-  redisWith(ip, pw, async (r) => ({ greeting: await r.get('greeting'), user: await r.hgetall('user:1'), queue: await r.lrange('queue', 0, -1), n: (await r.keys('k:*')).length }));
+  redisWith(ip, pw, async (r) => ({
+    greeting: await r.get('greeting'),
+    user: await r.hgetall('user:1'),
+    queue: await r.lrange('queue', 0, -1),
+    n: (await r.keys('k:*')).length,
+  }));
 
 async function waitBackup(id: string, ms = 180_000): Promise<Record<string, any>> {
   const deadline = Date.now() + ms;
@@ -143,7 +158,9 @@ test.serial('a backup of each: COMPLETED with a location, checksum and size; the
 test.serial('restorePoint: a new instance of each has the data as it was at the backup', async (t) => {
   const created: Record<Engine, string> = { postgresql: '', redis: '' };
   for (const type of ENGINES) {
-    const r = await cp.http.post('/instances', { instance: { name: `bk-${type}-restored`, flavorRef: '1', volume: { size: 1 }, restorePoint: { backupRef: backups[type] } } });
+    const r = await cp.http.post('/instances', {
+      instance: { name: `bk-${type}-restored`, flavorRef: '1', volume: { size: 1 }, restorePoint: { backupRef: backups[type] } },
+    });
     t.is(r.status, 200, JSON.stringify(r.data));
     created[type] = r.data.instance.id;
   }
@@ -158,12 +175,25 @@ test.serial('restorePoint: a new instance of each has the data as it was at the 
   // PostgreSQL: the backup's users and rows; the new instance is managed like any other
   t.deepEqual((await pgQuery(ip.postgresql, PG_SUMMARY))[0], expectedPg);
   const pgId = created.postgresql;
-  t.deepEqual((await cp.http.get(`/instances/${pgId}/databases`)).data.databases.map((d: { name: string }) => d.name), ['shop']);
+  t.deepEqual(
+    (await cp.http.get(`/instances/${pgId}/databases`)).data.databases.map((d: { name: string }) => d.name),
+    ['shop'],
+  );
   t.is((await cp.http.post(`/instances/${pgId}/databases`, { databases: [{ name: 'extra' }] })).status, 202);
-  t.deepEqual((await cp.http.get(`/instances/${pgId}/databases`)).data.databases.map((d: { name: string }) => d.name), ['extra', 'shop']);
+  t.deepEqual(
+    (await cp.http.get(`/instances/${pgId}/databases`)).data.databases.map((d: { name: string }) => d.name),
+    ['extra', 'shop'],
+  );
   // Redis: the new instance's own ACL (root off until enabled on it), then the backup's keys
-  await t.throwsAsync(redisWith(ip.redis, redisPw, (r) => r.ping()), undefined, 'the source\'s root password is not the new instance\'s');
+  await t.throwsAsync(
+    redisWith(ip.redis, redisPw, (r) => r.ping()),
+    undefined,
+    "the source's root password is not the new instance's",
+  );
   const newPw = (await cp.http.post(`/instances/${created.redis}/root`, {})).data.user.password as string;
   t.deepEqual(await redisData(ip.redis, newPw), expectedRedis);
-  t.false(cp.logs.some((l) => l.includes(APP_PW) || l.includes(redisPw) || l.includes(newPw)), 'no password in the logs');
+  t.false(
+    cp.logs.some((l) => l.includes(APP_PW) || l.includes(redisPw) || l.includes(newPw)),
+    'no password in the logs',
+  );
 });

@@ -21,7 +21,14 @@ test.before(async () => {
   cp = await startControlPlane({ guestConfig: '[DEFAULT]\nlog_level = info\nbackup_segment_max_size = 1048576\n' });
   await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
-    instance: { name: 'src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: 'Bk-pass-1', databases: [{ name: 'shop' }] }] },
+    instance: {
+      name: 'src',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', password: 'Bk-pass-1', databases: [{ name: 'shop' }] }],
+    },
   });
   source = r.data.instance.id;
   const active = await waitForInstance(cp.http, source, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY');
@@ -93,34 +100,49 @@ test.serial('restore: a new instance from the backup has the tables as they were
   t.is((expected as { count: number }).count, rowsWritten);
   // the restored instance is managed like any other
   t.is((await cp.http.post(`/instances/${id}/databases`, { databases: [{ name: 'extra' }] })).status, 202);
-  t.deepEqual((await cp.http.get(`/instances/${id}/databases`)).data.databases.map((d: { name: string }) => d.name), ['extra', 'shop']);
+  t.deepEqual(
+    (await cp.http.get(`/instances/${id}/databases`)).data.databases.map((d: { name: string }) => d.name),
+    ['extra', 'shop'],
+  );
 });
 
-test.serial('restore with databases and users (as Trove takes it): the new ones are made after the restore, the backup\'s own are kept as they are there', async (t) => {
-  const r = await cp.http.post('/instances', {
-    instance: {
-      name: 'restored-plus', flavorRef: '1', volume: { size: 1 }, restorePoint: { backupRef: backupId },
-      databases: [{ name: 'shop' }, { name: 'crm' }],
-      users: [{ name: 'app', password: 'Other-pass-9', databases: [{ name: 'shop' }] }, { name: 'crmuser', password: 'Crm-pass-1', databases: [{ name: 'crm' }, { name: 'shop' }] }],
-    },
-  });
-  t.is(r.status, 200, JSON.stringify(r.data));
-  const id = r.data.instance.id;
-  const active = await waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
-  t.is(active!.status, 'ACTIVE', JSON.stringify(active));
-  const ip = (active!.ip as string[])[0]!;
-  // the backup's data and its user (with the backup's password, not the call's)
-  t.deepEqual(await checksums(ip), expected);
-  await t.throwsAsync(mysql.createConnection({ host: ip, user: 'app', password: 'Other-pass-9', database: 'shop' }));
-  t.deepEqual((await cp.http.get(`/instances/${id}/databases`)).data.databases.map((d: { name: string }) => d.name), ['crm', 'shop']);
-  // the new user reaches the new database and, as asked, the backup's
-  const c = await mysql.createConnection({ host: ip, user: 'crmuser', password: 'Crm-pass-1', database: 'crm' });
-  await c.query('CREATE TABLE leads (id INT PRIMARY KEY)');
-  const [[n]] = (await c.query('SELECT COUNT(*) AS n FROM shop.orders')) as unknown as [[{ n: number }]];
-  await c.end();
-  t.is(n.n, rowsWritten);
-  t.is((await cp.http.delete(`/instances/${id}`)).status, 202);
-});
+test.serial(
+  "restore with databases and users (as Trove takes it): the new ones are made after the restore, the backup's own are kept as they are there",
+  async (t) => {
+    const r = await cp.http.post('/instances', {
+      instance: {
+        name: 'restored-plus',
+        flavorRef: '1',
+        volume: { size: 1 },
+        restorePoint: { backupRef: backupId },
+        databases: [{ name: 'shop' }, { name: 'crm' }],
+        users: [
+          { name: 'app', password: 'Other-pass-9', databases: [{ name: 'shop' }] },
+          { name: 'crmuser', password: 'Crm-pass-1', databases: [{ name: 'crm' }, { name: 'shop' }] },
+        ],
+      },
+    });
+    t.is(r.status, 200, JSON.stringify(r.data));
+    const id = r.data.instance.id;
+    const active = await waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
+    t.is(active!.status, 'ACTIVE', JSON.stringify(active));
+    const ip = (active!.ip as string[])[0]!;
+    // the backup's data and its user (with the backup's password, not the call's)
+    t.deepEqual(await checksums(ip), expected);
+    await t.throwsAsync(mysql.createConnection({ host: ip, user: 'app', password: 'Other-pass-9', database: 'shop' }));
+    t.deepEqual(
+      (await cp.http.get(`/instances/${id}/databases`)).data.databases.map((d: { name: string }) => d.name),
+      ['crm', 'shop'],
+    );
+    // the new user reaches the new database and, as asked, the backup's
+    const c = await mysql.createConnection({ host: ip, user: 'crmuser', password: 'Crm-pass-1', database: 'crm' });
+    await c.query('CREATE TABLE leads (id INT PRIMARY KEY)');
+    const [[n]] = (await c.query('SELECT COUNT(*) AS n FROM shop.orders')) as unknown as [[{ n: number }]];
+    await c.end();
+    t.is(n.n, rowsWritten);
+    t.is((await cp.http.delete(`/instances/${id}`)).status, 202);
+  },
+);
 
 test.serial('a tampered backup fails the restore cleanly: ERROR with a fault, no running engine', async (t) => {
   const segDir = path.join(objectsDir(), 'database_backups_segments');
@@ -138,7 +160,9 @@ test.serial('a tampered backup fails the restore cleanly: ERROR with a fault, no
   const fault = end!.fault as { message: string; details: string };
   t.regex(
     fault.message,
-    new RegExp(`^Building the instance failed: the database could not start: restore of \\S+ failed: backup checksum mismatch in segment 1 of database_backups/${backupId}\\S*: md5 [0-9a-f]{32}, the manifest records [0-9a-f]{32}; nothing was restored$`),
+    new RegExp(
+      `^Building the instance failed: the database could not start: restore of \\S+ failed: backup checksum mismatch in segment 1 of database_backups/${backupId}\\S*: md5 [0-9a-f]{32}, the manifest records [0-9a-f]{32}; nothing was restored$`,
+    ),
     JSON.stringify(fault.message),
   );
   t.notRegex(fault.message, /see the guest log/);

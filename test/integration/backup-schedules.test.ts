@@ -24,7 +24,9 @@ test.before(async () => {
   const log = createLogger('tm', { destination: new Writable({ write: (c, _e, cb) => (cp.logs.push(String(c)), cb()) }), level: 'debug' });
   tm = await startTaskmanager(cp.raw, log, { scheduleClock: () => new Date(start + (Date.now() - start) * SPEED) });
   await registerDatastore(cp.tdb.db);
-  const r = await cp.http.post('/instances', { instance: { name: 'sched', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }] } });
+  const r = await cp.http.post('/instances', {
+    instance: { name: 'sched', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }] },
+  });
   inst = r.data.instance.id;
   await waitForInstance(cp.http, inst, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY');
 });
@@ -62,7 +64,8 @@ test.serial('a schedule makes backups on its cron with its name; retention delet
   t.truthy(s.next_run_at);
 
   // wait until retention has had something to delete: at least one scheduled backup completed and then deleted
-  const rows = () => cp.tdb.db('backups').where({ schedule_id: s.id }).orderBy('created', 'asc').select('id', 'name', 'state', 'deleted', 'location', 'created');
+  const rows = () =>
+    cp.tdb.db('backups').where({ schedule_id: s.id }).orderBy('created', 'asc').select('id', 'name', 'state', 'deleted', 'location', 'created');
   await until('retention to delete a scheduled backup', async () => {
     const all = await rows();
     const deleted = all.filter((b) => b.deleted);
@@ -71,7 +74,9 @@ test.serial('a schedule makes backups on its cron with its name; retention delet
   });
   // stop new runs, let a running one finish, and let retention settle
   t.is((await cp.http.patch(`${schedules()}/${s.id}`, { backup_schedule: { enabled: false } })).status, 200);
-  await until('no scheduled backup running', async () => ((await rows()).some((b) => !b.deleted && ['NEW', 'BUILDING', 'SAVING'].includes(b.state)) ? undefined : true));
+  await until('no scheduled backup running', async () =>
+    (await rows()).some((b) => !b.deleted && ['NEW', 'BUILDING', 'SAVING'].includes(b.state)) ? undefined : true,
+  );
   await sleep(2500);
 
   const all = await rows();
@@ -82,16 +87,38 @@ test.serial('a schedule makes backups on its cron with its name; retention delet
   t.is(kept.length, 2, 'retention keeps two');
   const deleted = all.filter((b) => b.deleted);
   const newestDeleted = Math.max(...deleted.map((b) => new Date(b.created).getTime()));
-  t.true(kept.every((b) => new Date(b.created).getTime() >= newestDeleted), 'the oldest went');
-  t.true(kept.every((b) => b.name > deleted.map((d) => d.name).sort().at(-1)!), 'by the run times in the names too');
+  t.true(
+    kept.every((b) => new Date(b.created).getTime() >= newestDeleted),
+    'the oldest went',
+  );
+  t.true(
+    kept.every(
+      (b) =>
+        b.name >
+        deleted
+          .map((d) => d.name)
+          .sort()
+          .at(-1)!,
+    ),
+    'by the run times in the names too',
+  );
   // the deleted ones' objects are gone from the store, the kept ones' are there
   for (const b of deleted.filter((x) => x.location)) t.false(existsSync(fileURLToPath(b.location)), `object of ${b.name} deleted`);
   for (const b of kept) t.true(existsSync(fileURLToPath(b.location)), `object of ${b.name} kept`);
 
   // the API shows them as backups of the instance, with the schedule's names; the manual one is still there
   const listed = (await cp.http.get(`/instances/${inst}/backups`)).data.backups as Array<{ id: string; name: string; status: string }>;
-  t.deepEqual(listed.filter((b) => b.name.startsWith('auto-')).map((b) => b.id).sort(), kept.map((b) => b.id).sort());
-  t.truthy(listed.find((b) => b.id === manual.id && b.status === 'COMPLETED'), 'the manual backup is kept');
+  t.deepEqual(
+    listed
+      .filter((b) => b.name.startsWith('auto-'))
+      .map((b) => b.id)
+      .sort(),
+    kept.map((b) => b.id).sort(),
+  );
+  t.truthy(
+    listed.find((b) => b.id === manual.id && b.status === 'COMPLETED'),
+    'the manual backup is kept',
+  );
   const usage = await cp.tdb.db('quota_usages').where({ tenant_id: 'p-local', resource: 'backups' }).first();
   t.is(usage.in_use, 1 + kept.length, 'deleted backups gave their quota back');
 
@@ -114,17 +141,33 @@ test.serial('a run while the instance is busy is skipped with last_error, and th
   const s = (await cp.http.post(schedules(), { backup_schedule: { name: 'busy', cron: '* * * * *', retention: 1 } })).data.backup_schedule;
   // an instance busy with another task is skipped (the task column: the server sweeper leaves it alone)
   await cp.tdb.db('instances').where({ id: inst }).update({ task_id: Tasks.UPDATING.code });
-  const skipped = await until('a skipped run', async () => {
-    const x = (await cp.http.get(`${schedules()}/${s.id}`)).data.backup_schedule;
-    return x.last_error ? x : undefined;
-  }, 30_000);
+  const skipped = await until(
+    'a skipped run',
+    async () => {
+      const x = (await cp.http.get(`${schedules()}/${s.id}`)).data.backup_schedule;
+      return x.last_error ? x : undefined;
+    },
+    30_000,
+  );
   t.regex(skipped.last_error, /skipped: the instance is busy \(task UPDATING\)/);
-  t.is(await cp.tdb.db('backups').where({ schedule_id: s.id }).count({ n: '*' }).first().then((r) => Number(r?.n)), 0);
+  t.is(
+    await cp.tdb
+      .db('backups')
+      .where({ schedule_id: s.id })
+      .count({ n: '*' })
+      .first()
+      .then((r) => Number(r?.n)),
+    0,
+  );
   await cp.tdb.db('instances').where({ id: inst }).update({ task_id: Tasks.NONE.code });
-  const ran = await until('a run after the instance is back', async () => {
-    const b = await cp.tdb.db('backups').where({ schedule_id: s.id }).first('id', 'state');
-    return b ? b : undefined;
-  }, 30_000);
+  const ran = await until(
+    'a run after the instance is back',
+    async () => {
+      const b = await cp.tdb.db('backups').where({ schedule_id: s.id }).first('id', 'state');
+      return b ? b : undefined;
+    },
+    30_000,
+  );
   t.truthy(ran.id);
   t.is((await cp.http.delete(`${schedules()}/${s.id}`)).status, 202);
 });

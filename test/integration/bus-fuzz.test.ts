@@ -13,7 +13,14 @@ import { AmqpTransport } from '../../src/rpc/transports/amqp.js';
 import { amqpUrls } from '../../src/rpc/config.js';
 import { RpcClient, RpcServer } from '../../src/rpc/rpc.js';
 import { wrap } from '../../src/rpc/envelope.js';
-import { conductorGuestSerializer, conductorHostSerializer, plainSerializer, secureSerializer, encryptText, type RpcSerializer } from '../../src/rpc/encryption.js';
+import {
+  conductorGuestSerializer,
+  conductorHostSerializer,
+  plainSerializer,
+  secureSerializer,
+  encryptText,
+  type RpcSerializer,
+} from '../../src/rpc/encryption.js';
 import { conductorContract, CONDUCTOR_TOPIC } from '../../src/rpc/contracts/conductor.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../../src/rpc/contracts/taskmanager.js';
 import { guestContract, guestTopic } from '../../src/rpc/contracts/guest.js';
@@ -62,9 +69,16 @@ const topics = [
   { topic: CONDUCTOR_TOPIC, methods: condMethods, id: B },
 ];
 const serializerNames = ['plain', 'wrong-key', 'other-instance-key', 'conductor-wrong-key', 'conductor-a-naming-b', 'garbled-context'] as const;
-const cast = fc
-  .tuple(fc.constantFrom(...topics), fc.nat(), fc.constantFrom(...serializerNames))
-  .chain(([t, i, s]) => plausible(t.id).map((args): Forged => ({ kind: 'cast', label: s, topic: t.topic, method: t.methods[i % t.methods.length]!, args: args as Record<string, unknown>, serializer: s })));
+const cast = fc.tuple(fc.constantFrom(...topics), fc.nat(), fc.constantFrom(...serializerNames)).chain(([t, i, s]) =>
+  plausible(t.id).map((args): Forged => ({
+    kind: 'cast',
+    label: s,
+    topic: t.topic,
+    method: t.methods[i % t.methods.length]!,
+    args: args as Record<string, unknown>,
+    serializer: s,
+  })),
+);
 const raw = fc
   .tuple(
     fc.constantFrom(...topics),
@@ -75,7 +89,9 @@ const raw = fc
       fc.constant(Buffer.from('{"oslo.version":"2.0","oslo.message":"{not json"}')),
       fc.constant(Buffer.from('{"oslo.version":"2.0","oslo.message":"[1,2]"}')),
       fc.tuple(fc.nat(), jsonArgs).map(([i, args]) => wrap({ method: condMethods[i % condMethods.length], args, version: '1.0', _unique_id: randomUUID() })),
-      fc.tuple(fc.nat(), fc.string()).map(([i, s]) => wrap({ method: guestMethods[i % guestMethods.length], args: encryptText(s, 'not-the-key'), version: '1.0', _context_context: s })),
+      fc
+        .tuple(fc.nat(), fc.string())
+        .map(([i, s]) => wrap({ method: guestMethods[i % guestMethods.length], args: encryptText(s, 'not-the-key'), version: '1.0', _context_context: s })),
       fc.nat().map((i) => wrap({ method: tmMethods[i % tmMethods.length], args: { instance_id: encryptText('{}', 'not-the-key') }, version: '99.0' })),
       fc.constant(wrap({ method: '__proto__', args: { instance_id: A }, version: '1.0' })),
       fc.constant(wrap({ method: 'constructor', args: {}, version: '1.0' })),
@@ -91,7 +107,9 @@ test('bus fuzz: forged, plaintext, wrong-key and malformed messages are never ha
   const now = new Date();
   for (const id of [A, B]) {
     await tdb.db('instances').insert({ id, name: 'db', tenant_id: 'p', deleted: false, task_id: 1, created: now, updated: now });
-    await tdb.db('service_statuses').insert({ id: randomUUID(), instance_id: id, status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: now });
+    await tdb
+      .db('service_statuses')
+      .insert({ id: randomUUID(), instance_id: id, status_id: ServiceStatuses.HEALTHY.code, status_description: 'healthy', updated_at: now });
   }
   const options = { urls: amqpUrls(vhost.url), exchange: 'trove', log, heartbeatSeconds: 5, retryIntervalMs: 100, retryBackoffMs: 100, retryMaxMs: 500 };
   const trS = new AmqpTransport(options);
@@ -113,10 +131,13 @@ test('bus fuzz: forged, plaintext, wrong-key and malformed messages are never ha
   await server.serve(TASKMANAGER_TOPIC, taskmanagerContract, spied(taskmanagerContract, tmCalls), { serializer: secureSerializer(TM_KEY) });
   const real = conductorHandlers(tdb.db, log, { sealed: async (id) => id in KEYS });
   const counted = Object.fromEntries(
-    Object.entries(real).map(([m, h]) => [m, async (a: never, ctx: never) => {
-      await (h as unknown as (x: never, c: never) => Promise<unknown>)(a, ctx);
-      condDone.set(m, (condDone.get(m) ?? 0) + 1);
-    }]),
+    Object.entries(real).map(([m, h]) => [
+      m,
+      async (a: never, ctx: never) => {
+        await (h as unknown as (x: never, c: never) => Promise<unknown>)(a, ctx);
+        condDone.set(m, (condDone.get(m) ?? 0) + 1);
+      },
+    ]),
   ) as never;
   await server.serve(CONDUCTOR_TOPIC, conductorContract, counted, { serializer: conductorHostSerializer({ instanceKey: async (id) => KEYS[id] }) });
 
@@ -128,26 +149,55 @@ test('bus fuzz: forged, plaintext, wrong-key and malformed messages are never ha
     'conductor-a-naming-b': conductorGuestSerializer(KEYS[A], A),
     'garbled-context': { ...plainSerializer, serializeContext: () => ({ context: encryptText('[]', KEYS[A]!) }) },
   };
-  const rows = async () => JSON.stringify(await tdb.db('service_statuses').orderBy('instance_id').select()) + JSON.stringify(await tdb.db('backups').select()) + JSON.stringify(await tdb.db('root_enabled_history').select());
+  const rows = async () =>
+    JSON.stringify(await tdb.db('service_statuses').orderBy('instance_id').select()) +
+    JSON.stringify(await tdb.db('backups').select()) +
+    JSON.stringify(await tdb.db('root_enabled_history').select());
   const before = await rows();
   const forged = fc.sample(messages, { numRuns: RUNS, seed: SEED });
   t.log(`seed ${SEED} (TROVE_FUZZ_SEED), ${forged.length} messages`);
   for (const m of forged) {
     if (m.kind === 'raw') await trC.publish(m.topic, m.body, false);
     // at the conductor, a message sealed with A's key names B (the serializer seals with A's key)
-    else await client.cast(m.topic, m.method, m.serializer === 'conductor-a-naming-b' ? { ...m.args, instance_id: B } : m.args, { serializer: serializers[m.serializer as keyof typeof serializers], version: '1.0' }).catch(() => undefined);
+    else
+      await client
+        .cast(m.topic, m.method, m.serializer === 'conductor-a-naming-b' ? { ...m.args, instance_id: B } : m.args, {
+          serializer: serializers[m.serializer as keyof typeof serializers],
+          version: '1.0',
+        })
+        .catch(() => undefined);
   }
   // the queues drain in order: a valid message on each topic after the forged ones is handled last
   await client.cast(guestTopic(A), 'restart', {}, { serializer: secureSerializer(KEYS[A]), version: '1.0' });
   await client.cast(TASKMANAGER_TOPIC, 'delete_instance', { instance_id: A }, { serializer: secureSerializer(TM_KEY), version: '1.0' });
   const unchanged = await rows();
-  await client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: conductorGuestSerializer(KEYS[A], A) }).heartbeat({ instance_id: A, payload: { service_status: 'shutdown' }, sent: Date.now() / 1000 });
-  for (const until = Date.now() + 20_000; Date.now() < until && !(guestCalls.get('restart') && tmCalls.get('delete_instance') && condDone.get('heartbeat')); ) await new Promise((r) => setTimeout(r, 100));
+  await client
+    .stub(conductorContract, CONDUCTOR_TOPIC, { serializer: conductorGuestSerializer(KEYS[A], A) })
+    .heartbeat({ instance_id: A, payload: { service_status: 'shutdown' }, sent: Date.now() / 1000 });
+  for (const until = Date.now() + 20_000; Date.now() < until && !(guestCalls.get('restart') && tmCalls.get('delete_instance') && condDone.get('heartbeat'));)
+    await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 500));
 
-  if (!condDone.get('heartbeat')) t.log(lines.filter((l) => l.includes('heartbeat') || l.includes(A)).slice(-4).join('\n').slice(0, 1500));
-  const handled = total(guestCalls) - (guestCalls.get('restart') ?? 0) + total(tmCalls) - (tmCalls.get('delete_instance') ?? 0) + total(condDone) - (condDone.get('heartbeat') ?? 0);
-  t.deepEqual([Object.fromEntries(guestCalls), Object.fromEntries(tmCalls), Object.fromEntries(condDone)], [{ restart: 1 }, { delete_instance: 1 }, { heartbeat: 1 }], 'only the valid messages were handled');
+  if (!condDone.get('heartbeat'))
+    t.log(
+      lines
+        .filter((l) => l.includes('heartbeat') || l.includes(A))
+        .slice(-4)
+        .join('\n')
+        .slice(0, 1500),
+    );
+  const handled =
+    total(guestCalls) -
+    (guestCalls.get('restart') ?? 0) +
+    total(tmCalls) -
+    (tmCalls.get('delete_instance') ?? 0) +
+    total(condDone) -
+    (condDone.get('heartbeat') ?? 0);
+  t.deepEqual(
+    [Object.fromEntries(guestCalls), Object.fromEntries(tmCalls), Object.fromEntries(condDone)],
+    [{ restart: 1 }, { delete_instance: 1 }, { heartbeat: 1 }],
+    'only the valid messages were handled',
+  );
   t.is(unchanged, before, "the conductor's rows are unchanged by the forged messages");
   const status = (await tdb.db('service_statuses').where({ instance_id: A }).first()).status_description;
   t.is(status, 'shutdown', 'the conductor still applies a valid heartbeat');

@@ -18,11 +18,22 @@ import { busAccountsFromConfig, guestTransportUrl } from '../../src/clients/rabb
 import { guestPermissions } from '../../src/clients/rabbitmq/management.js';
 import { guestBusUser } from '../../src/clients/bus-accounts.js';
 
-const ctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', '--timeout', '60', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 }).toString();
+const ctl = (...args: string[]) =>
+  execFileSync('rabbitmqctl', ['-q', '--timeout', '60', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 }).toString();
 const ctlJson = <T>(...args: string[]) => JSON.parse(ctl(...args, '--formatter', 'json')) as T;
 const users = () => ctlJson<Array<{ user: string; tags: string[] }>>('list_users');
 const transport = (url: string, repliesViaExchange = false) =>
-  new AmqpTransport({ urls: amqpUrls(url), exchange: 'trove', log: quietLog, heartbeatSeconds: 5, retryIntervalMs: 100, retryBackoffMs: 100, retryMaxMs: 300, connectTimeoutMs: 30_000, repliesViaExchange });
+  new AmqpTransport({
+    urls: amqpUrls(url),
+    exchange: 'trove',
+    log: quietLog,
+    heartbeatSeconds: 5,
+    retryIntervalMs: 100,
+    retryBackoffMs: 100,
+    retryMaxMs: 300,
+    connectTimeoutMs: 30_000,
+    repliesViaExchange,
+  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every guest user a test makes goes, whatever happens. */
@@ -62,7 +73,10 @@ test.serial('management API unreachable: rabbitmqctl makes the guest user, its p
   t.regex(log.text(), new RegExp(`127\\.0\\.0\\.1:${closedPort} unreachable \\(ECONNREFUSED\\)`));
 
   const user = guestBusUser(a);
-  t.deepEqual(users().find((u) => u.user === user), { user, tags: [] });
+  t.deepEqual(
+    users().find((u) => u.user === user),
+    { user, tags: [] },
+  );
   const p = guestPermissions(a, 'trove');
   t.deepEqual(ctlJson('list_user_permissions', user), [{ vhost: vhost.name, configure: p.configure, write: p.write, read: p.read }]);
   t.deepEqual(ctlJson('list_user_topic_permissions', user), [{ vhost: vhost.name, exchange: 'trove', write: p.topic.write, read: p.topic.read }]);
@@ -85,7 +99,10 @@ test.serial('management API unreachable: rabbitmqctl makes the guest user, its p
   const other = transport(guestTransportUrl(bus.target, a, password), true);
   closers.push(() => other.close());
   await other.declare(`guestagent.${a}`, [`guestagent.${a}`], { durable: true, once: true }); // connected first, as an agent is
-  await t.throwsAsync(other.consume(`guestagent.${b}`, async () => undefined), { message: /ACCESS_REFUSED|403/ });
+  await t.throwsAsync(
+    other.consume(`guestagent.${b}`, async () => undefined),
+    { message: /ACCESS_REFUSED|403/ },
+  );
   // a resumed provision: the same user, a new password
   const password2 = randomBytes(24).toString('base64url');
   await bus.accounts.ensureGuest(a, password2);
@@ -93,9 +110,18 @@ test.serial('management API unreachable: rabbitmqctl makes the guest user, its p
   t.false(readFileSync(argvLog, 'utf8').includes(password2));
 
   await bus.accounts.removeGuest(a);
-  t.false(users().some((u) => u.user === user), 'the user is gone');
-  t.false(listQueues(vhost.name).some((q) => q.name === `guestagent.${a}`), 'its queue is gone');
-  t.true(listQueues(vhost.name).some((q) => q.name === `guestagent.${b}`), "another guest's queue stays");
+  t.false(
+    users().some((u) => u.user === user),
+    'the user is gone',
+  );
+  t.false(
+    listQueues(vhost.name).some((q) => q.name === `guestagent.${a}`),
+    'its queue is gone',
+  );
+  t.true(
+    listQueues(vhost.name).some((q) => q.name === `guestagent.${b}`),
+    "another guest's queue stays",
+  );
   for (let i = 0; i < 50 && guest.state === 'connected'; i++) await sleep(100);
   t.not(guest.state, 'connected', 'its connection was closed');
   await bus.accounts.removeGuest(a); // gone already is fine

@@ -19,10 +19,22 @@ import { renderGuestConfig } from '../../src/taskmanager/guest-config.js';
 const echo = defineContract({ echo: { kind: 'call', since: '1.0', args: z.object({ v: z.string() }), result: z.string() } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const transport = (url: string, repliesViaExchange = false) =>
-  new AmqpTransport({ urls: amqpUrls(url), exchange: 'trove', log: quietLog, heartbeatSeconds: 5, retryIntervalMs: 100, retryBackoffMs: 100, retryMaxMs: 300, connectTimeoutMs: 30_000, repliesViaExchange });
+  new AmqpTransport({
+    urls: amqpUrls(url),
+    exchange: 'trove',
+    log: quietLog,
+    heartbeatSeconds: 5,
+    retryIntervalMs: 100,
+    retryBackoffMs: 100,
+    retryMaxMs: 300,
+    connectTimeoutMs: 30_000,
+    repliesViaExchange,
+  });
 
 async function userExists(base: string, user: string): Promise<boolean> {
-  const r = await fetch(`${base}api/users/${encodeURIComponent(user)}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+  const r = await fetch(`${base}api/users/${encodeURIComponent(user)}`, {
+    headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+  });
   return r.status === 200;
 }
 
@@ -77,7 +89,10 @@ test('a guest bus user consumes only its own topic and publishes only to the con
   t.is(conductor.length, 1);
 
   // another guest's queue, the taskmanager's and another guest's topic: refused
-  await t.throwsAsync((await guest(a)).consume(`guestagent.${b}`, async () => undefined), { message: /ACCESS_REFUSED|403/ });
+  await t.throwsAsync(
+    (await guest(a)).consume(`guestagent.${b}`, async () => undefined),
+    { message: /ACCESS_REFUSED|403/ },
+  );
   // (a refused publish closes the channel: the confirm fails with it)
   await t.throwsAsync((await guest(a)).publish('taskmanager', Buffer.from('{}'), true), { message: /ACCESS_REFUSED|403|channel closed/ });
   await t.throwsAsync((await guest(a)).publish(`guestagent.${b}`, Buffer.from('{}'), true), { message: /ACCESS_REFUSED|403|channel closed/ });
@@ -137,7 +152,11 @@ test('the guest config carries the guest its own bus user, not the service crede
   t.is(bus.target.url, 'http://10.0.0.5:15672/');
   const url = guestTransportUrl(bus.target, 'i-1', 'pw');
   t.is(url, 'rabbit://trove-guest-i-1:pw@10.0.0.5:5672,trove-guest-i-1:pw@10.0.0.6:5672/trove');
-  const conf = renderGuestConfig({ instanceId: 'i-1', tenantId: 'p', manager: 'mysql', version: '8', reportInterval: 5, rpcKey: null, backupKey: null }, { transport_url: service, control_exchange: 'trove', rpc_response_timeout: 60 }, url);
+  const conf = renderGuestConfig(
+    { instanceId: 'i-1', tenantId: 'p', manager: 'mysql', version: '8', reportInterval: 5, rpcKey: null, backupKey: null },
+    { transport_url: service, control_exchange: 'trove', rpc_response_timeout: 60 },
+    url,
+  );
   t.false(conf.includes('s3rvice-secret'));
   t.regex(conf, /^transport_url = rabbit:\/\/trove-guest-i-1:pw@/m);
 });

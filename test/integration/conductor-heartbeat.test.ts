@@ -13,7 +13,13 @@ import { ServiceStatuses } from '../../src/common/service-status.js';
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 async function seedInstance(db: import('knex').Knex, id: string) {
-  await db('service_statuses').insert({ id: randomUUID(), instance_id: id, status_id: ServiceStatuses.NEW.code, status_description: 'new', updated_at: new Date(0) });
+  await db('service_statuses').insert({
+    id: randomUUID(),
+    instance_id: id,
+    status_id: ServiceStatuses.NEW.code,
+    status_description: 'new',
+    updated_at: new Date(0),
+  });
 }
 
 test('a heartbeat sets the service status; an older one is dropped', async (t) => {
@@ -93,12 +99,30 @@ test('update_backup: a FAILED backup keeps its fail_reason (scrubbed), a COMPLET
   const hctx = { context: {}, method: 'update_backup' };
   const instance = randomUUID();
   const [failed, done] = [randomUUID(), randomUUID()];
-  for (const id of [failed, done]) await tdb.db('backups').insert({ id, name: id.slice(0, 8), tenant_id: 'p', state: 'BUILDING', instance_id: instance, deleted: false, created: new Date(), updated: new Date() });
-  await handlers.update_backup({ instance_id: instance, backup_id: failed, state: 'FAILED', success: false, fail_reason: 'mariadb-backup exited with code 1: [00] FATAL ERROR: password=hunter2 denied' }, hctx);
+  for (const id of [failed, done])
+    await tdb
+      .db('backups')
+      .insert({ id, name: id.slice(0, 8), tenant_id: 'p', state: 'BUILDING', instance_id: instance, deleted: false, created: new Date(), updated: new Date() });
+  await handlers.update_backup(
+    {
+      instance_id: instance,
+      backup_id: failed,
+      state: 'FAILED',
+      success: false,
+      fail_reason: 'mariadb-backup exited with code 1: [00] FATAL ERROR: password=hunter2 denied',
+    },
+    hctx,
+  );
   await handlers.update_backup({ instance_id: instance, backup_id: done, state: 'COMPLETED', success: true, fail_reason: 'nothing' }, hctx);
   const rows = await tdb.db('backups').whereIn('id', [failed, done]).select('id', 'state', 'fail_reason');
-  t.like(rows.find((r) => r.id === failed), { state: 'FAILED', fail_reason: 'mariadb-backup exited with code 1: [00] FATAL ERROR: password=*** denied' });
-  t.like(rows.find((r) => r.id === done), { state: 'COMPLETED', fail_reason: null });
+  t.like(
+    rows.find((r) => r.id === failed),
+    { state: 'FAILED', fail_reason: 'mariadb-backup exited with code 1: [00] FATAL ERROR: password=*** denied' },
+  );
+  t.like(
+    rows.find((r) => r.id === done),
+    { state: 'COMPLETED', fail_reason: null },
+  );
 });
 
 test("a guest reports only on its own instance: A's key naming B, or a plain message for a keyed B, is refused; a 'sent' ahead of the clock cannot make later reports stale", async (t) => {

@@ -21,7 +21,14 @@ test.before(async () => {
     { id: V, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true },
     { id: V_OLD, datastore_id: ds, name: '10.6', version: '10.6', manager: 'mariadb', image_id: 'local', packages: '', active: true },
   ]);
-  const r = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
+  const r = await runBin('trove-manage', [
+    '--config-file',
+    cp.confFile,
+    'db_load_datastore_config_parameters',
+    'mariadb',
+    '10.11',
+    'etc/datastores/mariadb/validation-rules.json',
+  ]);
   if (r.code !== 0) throw new Error(r.stderr);
 });
 
@@ -30,7 +37,6 @@ test.after.always(async () => {
 });
 
 const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
-const restartRequired = (i: Record<string, unknown> | undefined) => i?.status === 'RESTART_REQUIRED' || i?.status === 'ERROR';
 
 async function globals(ip: string, names: string[]): Promise<Record<string, string>> {
   const c = await mysql.createConnection({ host: ip, user: 'app', password: PASSWORD });
@@ -95,7 +101,15 @@ test.serial('bad groups are refused with Trove bodies; list pages; unknown → 4
   t.is(page1.status, 200);
   t.is(page1.data.configurations.length, 2);
   t.deepEqual(Object.keys(page1.data.configurations[0]).sort(), [
-    'created', 'datastore_name', 'datastore_version_id', 'datastore_version_name', 'datastore_version_number', 'description', 'id', 'name', 'updated',
+    'created',
+    'datastore_name',
+    'datastore_version_id',
+    'datastore_version_name',
+    'datastore_version_number',
+    'description',
+    'id',
+    'name',
+    'updated',
   ]);
   const next = new URL(page1.data.links[0].href);
   t.is(next.searchParams.get('marker'), page1.data.configurations[1].id);

@@ -39,15 +39,26 @@ async function engineState(): Promise<{ dbs: string[]; users: string[] }> {
 }
 
 test.serial('databases: create, list (paged, system ones hidden), duplicate 400, delete, missing 404', async (t) => {
-  const created = await cp.http.post(`/instances/${id}/databases`, { databases: [{ name: 'shop' }, { name: 'logs', character_set: 'latin1', collate: 'latin1_swedish_ci' }, { name: 'zeta' }] });
+  const created = await cp.http.post(`/instances/${id}/databases`, {
+    databases: [{ name: 'shop' }, { name: 'logs', character_set: 'latin1', collate: 'latin1_swedish_ci' }, { name: 'zeta' }],
+  });
   t.is(created.status, 202, JSON.stringify(created.data));
   const all = await cp.http.get(`/instances/${id}/databases`);
-  t.deepEqual(all.data.databases.map((d: { name: string }) => d.name), ['logs', 'shop', 'zeta']);
+  t.deepEqual(
+    all.data.databases.map((d: { name: string }) => d.name),
+    ['logs', 'shop', 'zeta'],
+  );
   const page = await cp.http.get(`/instances/${id}/databases?limit=2`);
-  t.deepEqual(page.data.databases.map((d: { name: string }) => d.name), ['logs', 'shop']);
+  t.deepEqual(
+    page.data.databases.map((d: { name: string }) => d.name),
+    ['logs', 'shop'],
+  );
   t.regex(page.data.links[0].href, /marker=shop/);
   const rest = await cp.http.get(`/instances/${id}/databases?limit=2&marker=shop`);
-  t.deepEqual(rest.data.databases.map((d: { name: string }) => d.name), ['zeta']);
+  t.deepEqual(
+    rest.data.databases.map((d: { name: string }) => d.name),
+    ['zeta'],
+  );
   t.is(rest.data.links, undefined);
 
   const dup = await cp.http.post(`/instances/${id}/databases`, { databases: [{ name: 'shop' }] });
@@ -95,7 +106,9 @@ test.serial('injection through every name field is refused or stored literally; 
   }
   const evilHost = await cp.http.post(`/instances/${id}/users`, { users: [{ name: 'hosty', password: 'Pw-123456', host: "%' OR '1'='1" }] });
   t.is(evilHost.status, 400);
-  const evilGrant = await cp.http.post(`/instances/${id}/users`, { users: [{ name: 'granty', password: 'Pw-123456', databases: [{ name: 'shop`.* TO x; --' }] }] });
+  const evilGrant = await cp.http.post(`/instances/${id}/users`, {
+    users: [{ name: 'granty', password: 'Pw-123456', databases: [{ name: 'shop`.* TO x; --' }] }],
+  });
   t.is(evilGrant.status, 400);
   t.deepEqual(await engineState(), before);
 
@@ -108,7 +121,12 @@ test.serial('injection through every name field is refused or stored literally; 
 });
 
 test.serial('users: create with grants, list, show, access grant/revoke, password, rename, delete', async (t) => {
-  const c = await cp.http.post(`/instances/${id}/users`, { users: [{ name: 'app', password: 'App-pass-1', databases: [{ name: 'shop' }] }, { name: 'ro', password: 'Ro-pass-1', host: '127.0.0.1' }] });
+  const c = await cp.http.post(`/instances/${id}/users`, {
+    users: [
+      { name: 'app', password: 'App-pass-1', databases: [{ name: 'shop' }] },
+      { name: 'ro', password: 'Ro-pass-1', host: '127.0.0.1' },
+    ],
+  });
   t.is(c.status, 202, JSON.stringify(c.data));
   t.true(await canLogin('app', 'App-pass-1', 'shop'));
   const list = await cp.http.get(`/instances/${id}/users`);
@@ -162,7 +180,10 @@ test.serial('root: show false, enable returns a password that logs in, show true
   const chosen = await cp.http.post(`/instances/${id}/root`, { password: 'Chosen-root-9' });
   t.is(chosen.data.user.password, 'Chosen-root-9');
   t.true(await canLogin('root', 'Chosen-root-9'));
-  t.false(cp.logs.some((l) => l.includes('Chosen-root-9') || l.includes(en.data.user.password)), 'no password in the logs');
+  t.false(
+    cp.logs.some((l) => l.includes('Chosen-root-9') || l.includes(en.data.user.password)),
+    'no password in the logs',
+  );
   const dis = await cp.http.delete(`/instances/${id}/root`);
   t.is(dis.status, 204);
   t.false(await canLogin('root', 'Chosen-root-9'));

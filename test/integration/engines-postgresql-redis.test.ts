@@ -78,9 +78,13 @@ async function pgQuery<T extends pg.QueryResultRow>(user: string, password: stri
     await c.end();
   }
 }
-const pgCan = (user: string, password: string, database: string) => pgQuery(user, password, database, 'SELECT 1').then(() => true, () => false);
+const pgCan = (user: string, password: string, database: string) =>
+  pgQuery(user, password, database, 'SELECT 1').then(
+    () => true,
+    () => false,
+  );
 
-test.serial('postgresql: the create call\'s database and user; a row written and read over TCP', async (t) => {
+test.serial("postgresql: the create call's database and user; a row written and read over TCP", async (t) => {
   t.regex(inst.postgresql.ip, /^127\.0\.\d+\.\d+$/);
   await pgQuery('app', APP_PW, 'shop', 'CREATE TABLE t (id INT PRIMARY KEY, v TEXT)');
   await pgQuery('app', APP_PW, 'shop', 'INSERT INTO t VALUES (1, $1)', ['hello']);
@@ -94,7 +98,10 @@ test.serial('postgresql: databases and users through the API, checked with a rea
   const id = inst.postgresql.id;
   const c = await cp.http.post(`/instances/${id}/databases`, { databases: [{ name: 'logs' }, { name: 'zeta' }] });
   t.is(c.status, 202, JSON.stringify(c.data));
-  t.deepEqual((await cp.http.get(`/instances/${id}/databases`)).data.databases.map((d: { name: string }) => d.name), ['logs', 'shop', 'zeta']);
+  t.deepEqual(
+    (await cp.http.get(`/instances/${id}/databases`)).data.databases.map((d: { name: string }) => d.name),
+    ['logs', 'shop', 'zeta'],
+  );
   const dup = await cp.http.post(`/instances/${id}/databases`, { databases: [{ name: 'shop' }] });
   t.is(dup.status, 400);
   t.regex(dup.data.badRequest.message, /already exists/);
@@ -133,7 +140,10 @@ test.serial('postgresql: databases and users through the API, checked with a rea
   t.true(await pgCan('bob', 'Bob-pass-2', 'shop'));
   t.is((await cp.http.delete(`/instances/${id}/users/bob`)).status, 202);
   t.false(await pgCan('bob', 'Bob-pass-2', 'shop'));
-  t.deepEqual((await cp.http.get(`/instances/${id}/users`)).data.users.map((x: { name: string }) => x.name), ['app']);
+  t.deepEqual(
+    (await cp.http.get(`/instances/${id}/users`)).data.users.map((x: { name: string }) => x.name),
+    ['app'],
+  );
 });
 
 test.serial('postgresql: root enable gives `root` (not a superuser) that a client connects as; show and disable consistent', async (t) => {
@@ -142,19 +152,30 @@ test.serial('postgresql: root enable gives `root` (not a superuser) that a clien
   const en = await cp.http.post(`/instances/${id}/root`, {});
   t.is(en.status, 200, JSON.stringify(en.data));
   t.is(en.data.user.name, 'root');
-  t.deepEqual(await pgQuery('root', en.data.user.password, 'postgres', 'SELECT current_user AS u, rolsuper FROM pg_roles WHERE rolname = current_user'), [{ u: 'root', rolsuper: false }]);
+  t.deepEqual(await pgQuery('root', en.data.user.password, 'postgres', 'SELECT current_user AS u, rolsuper FROM pg_roles WHERE rolname = current_user'), [
+    { u: 'root', rolsuper: false },
+  ]);
   t.deepEqual(await pgQuery('root', en.data.user.password, 'shop', 'SELECT v FROM t WHERE id = 1'), [{ v: 'hello' }]);
-  t.deepEqual(await pgQuery('root', en.data.user.password, 'shop', 'SELECT has_database_privilege(current_user, current_database(), $$CREATE$$) AS c'), [{ c: true }]);
-  await t.throwsAsync(pgQuery('root', en.data.user.password, 'postgres', "COPY (SELECT 1) TO PROGRAM 'id'"), { message: /superuser|pg_execute_server_program/ });
+  t.deepEqual(await pgQuery('root', en.data.user.password, 'shop', 'SELECT has_database_privilege(current_user, current_database(), $$CREATE$$) AS c'), [
+    { c: true },
+  ]);
+  await t.throwsAsync(pgQuery('root', en.data.user.password, 'postgres', "COPY (SELECT 1) TO PROGRAM 'id'"), {
+    message: /superuser|pg_execute_server_program/,
+  });
   t.deepEqual((await cp.http.get(`/instances/${id}/root`)).data, { rootEnabled: true });
   t.is((await cp.http.delete(`/instances/${id}/root`)).status, 204);
   t.false(await pgCan('root', en.data.user.password, 'postgres'));
-  t.false(cp.logs.some((l) => l.includes(en.data.user.password) || l.includes(APP_PW)), 'no password in the logs');
+  t.false(
+    cp.logs.some((l) => l.includes(en.data.user.password) || l.includes(APP_PW)),
+    'no password in the logs',
+  );
 });
 
-test.serial('postgresql: a configuration group\'s dynamic value is live (SHOW); bad values 422', async (t) => {
+test.serial("postgresql: a configuration group's dynamic value is live (SHOW); bad values 422", async (t) => {
   const id = inst.postgresql.id;
-  const bad = await cp.http.post('/configurations', { configuration: { name: 'bad', values: { work_mem: 'lots' }, datastore: { type: 'postgresql', version: pgVersion } } });
+  const bad = await cp.http.post('/configurations', {
+    configuration: { name: 'bad', values: { work_mem: 'lots' }, datastore: { type: 'postgresql', version: pgVersion } },
+  });
   t.is(bad.status, 422);
   t.truthy(bad.data.unprocessableEntity?.message);
   const group = await cp.http.post('/configurations', {
@@ -179,14 +200,24 @@ test.serial('postgresql: a configuration group\'s dynamic value is live (SHOW); 
   t.is(def.status, 200);
   const cfg = def.data.instance.configuration as Record<string, unknown>;
   t.is(cfg.work_mem, 16384, 'the group value');
-  t.is(cfg.shared_buffers, '128MB', 'the engine\'s own memory setting for the 512 MB flavor');
+  t.is(cfg.shared_buffers, '128MB', "the engine's own memory setting for the 512 MB flavor");
   t.is(cfg.max_connections, 64);
 });
 
 // ---- Redis
 
 async function redisWith<T>(password: string | undefined, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: inst.redis.ip, port: 6379, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false, disableClientInfo: true });
+  const r = new Redis({
+    host: inst.redis.ip,
+    port: 6379,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+  });
   r.on('error', () => undefined);
   await r.connect();
   try {
@@ -202,7 +233,11 @@ test.serial('redis: root enable returns a password that AUTHs; SET/GET works', a
   const id = inst.redis.id;
   t.regex(inst.redis.ip, /^127\.0\.\d+\.\d+$/);
   t.not(inst.redis.ip, inst.postgresql.ip);
-  await t.throwsAsync(redisWith(undefined, (r) => r.set('k', 'v')), undefined, 'closed until root is enabled');
+  await t.throwsAsync(
+    redisWith(undefined, (r) => r.set('k', 'v')),
+    undefined,
+    'closed until root is enabled',
+  );
   t.deepEqual((await cp.http.get(`/instances/${id}/root`)).data, { rootEnabled: false });
   const en = await cp.http.post(`/instances/${id}/root`, {});
   t.is(en.status, 200, JSON.stringify(en.data));
@@ -211,14 +246,29 @@ test.serial('redis: root enable returns a password that AUTHs; SET/GET works', a
   t.is(await redisWith(redisPassword, async (r) => (await r.set('greeting', 'hello'), r.get('greeting'))), 'hello');
   t.deepEqual((await cp.http.get(`/instances/${id}/root`)).data, { rootEnabled: true });
   // root through the API reaches nothing past its instance (the guest's ACL rules): NOPERM
-  for (const cmd of [['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'SET', 'dbfilename', 'x.rdb'], ['MODULE', 'LIST'], ['REPLICAOF', '127.0.0.1', '1'], ['MIGRATE', '169.254.169.254', '80', 'greeting', '0', '1000'], ['SHUTDOWN', 'NOSAVE'], ['ACL', 'SETUSER', 'default', '+@all']]) {
-    await t.throwsAsync(redisWith(redisPassword, (r) => r.call(cmd[0]!, ...cmd.slice(1))), { message: /^NOPERM this user has no permissions/ }, cmd.join(' '));
+  for (const cmd of [
+    ['CONFIG', 'SET', 'dir', '/tmp'],
+    ['CONFIG', 'SET', 'dbfilename', 'x.rdb'],
+    ['MODULE', 'LIST'],
+    ['REPLICAOF', '127.0.0.1', '1'],
+    ['MIGRATE', '169.254.169.254', '80', 'greeting', '0', '1000'],
+    ['SHUTDOWN', 'NOSAVE'],
+    ['ACL', 'SETUSER', 'default', '+@all'],
+  ]) {
+    await t.throwsAsync(
+      redisWith(redisPassword, (r) => r.call(cmd[0]!, ...cmd.slice(1))),
+      { message: /^NOPERM this user has no permissions/ },
+      cmd.join(' '),
+    );
   }
   t.is(await redisWith(redisPassword, (r) => r.get('greeting')), 'hello', 'the server is still up');
-  t.false(cp.logs.some((l) => l.includes(redisPassword)), 'no password in the logs');
+  t.false(
+    cp.logs.some((l) => l.includes(redisPassword)),
+    'no password in the logs',
+  );
 });
 
-test.serial('redis: database and user calls answer 501 with Trove\'s notImplemented body', async (t) => {
+test.serial("redis: database and user calls answer 501 with Trove's notImplemented body", async (t) => {
   const id = inst.redis.id;
   const calls = [
     () => cp.http.get(`/instances/${id}/databases`),

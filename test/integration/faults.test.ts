@@ -60,7 +60,7 @@ test.after.always(async () => {
 async function startTaskmanager(): Promise<void> {
   tm = cp.spawnTaskmanager();
   serving++;
-  for (const until = Date.now() + 60_000; (cp.logs.join('').match(/trove-taskmanager serving/g) ?? []).length < serving; ) {
+  for (const until = Date.now() + 60_000; (cp.logs.join('').match(/trove-taskmanager serving/g) ?? []).length < serving;) {
     if (Date.now() > until || tm.exitCode !== null) throw new Error(`the taskmanager did not start:\n${cp.logs.join('').slice(-3000)}`);
     await sleep(200);
   }
@@ -68,7 +68,7 @@ async function startTaskmanager(): Promise<void> {
 
 /** Polls (every `every` ms, at most `ms`) until `f` returns a value; that value. */
 async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 120_000, every = 250): Promise<T> {
-  for (const end = Date.now() + ms; ; ) {
+  for (const end = Date.now() + ms; ;) {
     const v = await f();
     if (v) return v;
     if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s`);
@@ -103,26 +103,34 @@ async function backup(instance: string, name: string): Promise<string> {
 
 /** An instance at rest: no flow holds it, and it is ACTIVE and HEALTHY, or ERROR with a fault. */
 async function finalInstance(id: string, ms = 240_000): Promise<Record<string, any>> {
-  return until(`instance ${id} in a final state`, async () => {
-    if (await flowOf(id)) return undefined;
-    const r = await cp.http.get(`/instances/${id}`);
-    const i = r.data?.instance;
-    if (i?.status === 'ACTIVE' && i.operating_status === 'HEALTHY') return i;
-    if (i?.status === 'ERROR' && i.fault?.message) return i;
-    return undefined;
-  }, ms);
+  return until(
+    `instance ${id} in a final state`,
+    async () => {
+      if (await flowOf(id)) return undefined;
+      const r = await cp.http.get(`/instances/${id}`);
+      const i = r.data?.instance;
+      if (i?.status === 'ACTIVE' && i.operating_status === 'HEALTHY') return i;
+      if (i?.status === 'ERROR' && i.fault?.message) return i;
+      return undefined;
+    },
+    ms,
+  );
 }
 
 /** A backup at rest: COMPLETED, or FAILED with a reason; and its flow no longer holds its instance. */
 async function finalBackup(id: string, ms = 240_000): Promise<Record<string, any>> {
-  return until(`backup ${id} in a final state`, async () => {
-    const b = (await cp.http.get(`/backups/${id}`)).data?.backup;
-    if (b?.status === 'COMPLETED' || (b?.status === 'FAILED' && b.fail_reason)) {
-      const f = await flowOf(b.instance_id);
-      return f?.flow === 'backup' ? undefined : b;
-    }
-    return undefined;
-  }, ms);
+  return until(
+    `backup ${id} in a final state`,
+    async () => {
+      const b = (await cp.http.get(`/backups/${id}`)).data?.backup;
+      if (b?.status === 'COMPLETED' || (b?.status === 'FAILED' && b.fail_reason)) {
+        const f = await flowOf(b.instance_id);
+        return f?.flow === 'backup' ? undefined : b;
+      }
+      return undefined;
+    },
+    ms,
+  );
 }
 
 const agentPid = (id: string): number | undefined => {
@@ -172,7 +180,11 @@ test.serial('MariaDB paused during a create, a resize and a backup', async (t) =
   const c = await create('db-c');
   await resize(a, 2);
   const bk = await backup(b, 'during-pause');
-  const inFlight = [Boolean(await flowOf(c)), Boolean(await flowOf(a)), ['NEW', 'BUILDING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state)];
+  const inFlight = [
+    Boolean(await flowOf(c)),
+    Boolean(await flowOf(a)),
+    ['NEW', 'BUILDING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state),
+  ];
   cp.proxies!.database.stall();
   await sleep(PAUSE_S * 1000);
   cp.proxies!.database.release();
@@ -198,7 +210,11 @@ test.serial('the taskmanager killed during a create, a resize and a backup', asy
   await until('the resize flow recorded', async () => Boolean(await flowOf(b)), 60_000, 20);
   tm!.kill('SIGKILL');
   await until('the taskmanager gone', async () => tm!.exitCode !== null || tm!.signalCode !== null, 10_000);
-  const inFlight = [Boolean(await flowOf(d)), Boolean(await flowOf(b)), ['NEW', 'BUILDING', 'SAVING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state)];
+  const inFlight = [
+    Boolean(await flowOf(d)),
+    Boolean(await flowOf(b)),
+    ['NEW', 'BUILDING', 'SAVING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state),
+  ];
   await startTaskmanager();
   scenarios.push('taskmanager killed');
   hit += inFlight.filter(Boolean).length;
@@ -213,7 +229,7 @@ test.serial('the taskmanager killed during a create, a resize and a backup', asy
 
 test.serial('guest agents killed during a create, a resize and a backup', async (t) => {
   t.timeout(400_000); // the waits below are bounded, each under this
-  const { a, b } = shared;
+  const { b } = shared;
   const c = instances[2]!;
   const e = await create('guest-e');
   await resize(c, 2);
@@ -230,14 +246,21 @@ test.serial('guest agents killed during a create, a resize and a backup', async 
     kill(b, async () => ['BUILDING', 'SAVING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state)),
     kill(c, async () => Boolean(await flowOf(c))),
   ]);
-  const inFlight = [Boolean(await flowOf(e)), Boolean(await flowOf(c)), ['NEW', 'BUILDING', 'SAVING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state)];
+  const inFlight = [
+    Boolean(await flowOf(e)),
+    Boolean(await flowOf(c)),
+    ['NEW', 'BUILDING', 'SAVING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state),
+  ];
   await until('the killed agents gone', async () => killed.every((id) => !alive(agentPid(id))), 10_000);
   await sleep(2000);
   // (a flow may have started one again already)
   await restartGuests();
   scenarios.push('guests killed');
   const serverGone = (id: string) => !existsSync(path.join(cp.stateDir, 'servers', id));
-  t.true(killed.every((id) => alive(agentPid(id)) || serverGone(id)), `the killed agents run again (or their server was removed): ${killed.map((id) => `${id} ${alive(agentPid(id))} ${serverGone(id)}`).join(', ')}`);
+  t.true(
+    killed.every((id) => alive(agentPid(id)) || serverGone(id)),
+    `the killed agents run again (or their server was removed): ${killed.map((id) => `${id} ${alive(agentPid(id))} ${serverGone(id)}`).join(', ')}`,
+  );
   hit += inFlight.filter(Boolean).length;
   t.log('in flight when killed (create, resize, backup):', inFlight.join(', '), { e, c, b });
   const created = await finalInstance(e);
@@ -247,7 +270,9 @@ test.serial('guest agents killed during a create, a resize and a backup', async 
   const done = await finalBackup(bk);
   // cut short by its agent's death: FAILED with the reason (or done before the kill took)
   t.true(done.status === 'COMPLETED' || /guest agent stopped while the backup was running/.test(done.fail_reason), JSON.stringify(done));
-  t.log(`create → ${created.status}${created.fault ? ` (${created.fault.message})` : ''}; resize → ${resized.status} size ${resized.volume?.size}${resized.fault ? ` (${resized.fault.message})` : ''}; backup → ${done.status}${done.fail_reason ? ` (${done.fail_reason})` : ''}`);
+  t.log(
+    `create → ${created.status}${created.fault ? ` (${created.fault.message})` : ''}; resize → ${resized.status} size ${resized.volume?.size}${resized.fault ? ` (${resized.fault.message})` : ''}; backup → ${done.status}${done.fail_reason ? ` (${done.fail_reason})` : ''}`,
+  );
 });
 
 // ---- orphans ----
@@ -291,7 +316,12 @@ test.serial('afterwards: nothing orphaned; everything deleted leaves nothing and
   for (const id of backups) await finalBackup(id);
   const before = await orphans();
   t.deepEqual(before, [], 'nothing belongs to no live instance or backup');
-  const errors = () => cp.logs.filter((l) => /"level":(50|60)/.test(l)).slice(-5).join('\n').slice(0, 3000);
+  const errors = () =>
+    cp.logs
+      .filter((l) => /"level":(50|60)/.test(l))
+      .slice(-5)
+      .join('\n')
+      .slice(0, 3000);
   for (const id of backups) {
     const r = await cp.http.delete(`/backups/${id}`);
     t.is(r.status, 202, `${JSON.stringify(r.data)}\n${errors()}`);
@@ -303,7 +333,11 @@ test.serial('afterwards: nothing orphaned; everything deleted leaves nothing and
   t.deepEqual(after, [], 'nothing left after every delete');
   t.deepEqual([entries('servers'), entries('volumes'), entries('addresses')], [[], [], []]);
   const usage = await cp.tdb.db('quota_usages').select('resource', 'in_use', 'reserved');
-  t.deepEqual(usage.filter((u: { in_use: number; reserved?: number }) => u.in_use !== 0 || (u.reserved ?? 0) !== 0), [], 'no quota held');
+  t.deepEqual(
+    usage.filter((u: { in_use: number; reserved?: number }) => u.in_use !== 0 || (u.reserved ?? 0) !== 0),
+    [],
+    'no quota held',
+  );
   const line = `faults: ${scenarios.length} scenarios, ${hit} flows hit in flight, ${instances.length} instances, ${backups.length} backups → all final, ${before.length + after.length} orphans`;
   t.log(line);
   console.log(line);

@@ -15,7 +15,10 @@ async function instanceRow(tdb: ThrowawayDb): Promise<string> {
   return id;
 }
 
-interface Data { ran: string[]; made?: string }
+interface Data {
+  ran: string[];
+  made?: string;
+}
 
 test('a flow killed mid-step is resumed by another runner from the unfinished step', async (t) => {
   const tdb = await createThrowawayDb();
@@ -26,7 +29,13 @@ test('a flow killed mid-step is resumed by another runner from the unfinished st
   const flow = (who: string): FlowDefinition<Data> => ({
     name: 'demo',
     steps: [
-      { name: 'one', run: async (c) => { calls.push(`${who}:one`); c.data.ran.push('one'); } },
+      {
+        name: 'one',
+        run: async (c) => {
+          calls.push(`${who}:one`);
+          c.data.ran.push('one');
+        },
+      },
       {
         name: 'two',
         run: async (c) => {
@@ -37,9 +46,17 @@ test('a flow killed mid-step is resumed by another runner from the unfinished st
           c.data.ran.push('two');
         },
       },
-      { name: 'three', run: async (c) => { calls.push(`${who}:three`); c.data.ran.push('three'); } },
+      {
+        name: 'three',
+        run: async (c) => {
+          calls.push(`${who}:three`);
+          c.data.ran.push('three');
+        },
+      },
     ],
-    fail: async () => { calls.push(`${who}:fail`); },
+    fail: async () => {
+      calls.push(`${who}:fail`);
+    },
   });
   const first = new FlowRunner({ db: tdb.db, log, owner: 'tm-a', leaseSeconds: 1 });
   first.register(flow('a'));
@@ -63,11 +80,14 @@ test('a held lease is not taken over', async (t) => {
   const tdb = await createThrowawayDb();
   t.teardown(() => tdb.drop());
   const id = await instanceRow(tdb);
-  await tdb.db('instances').where({ id }).update({
-    flow_state: JSON.stringify({ flow: 'demo', step: 0, data: {}, deadline: Date.now() + 60_000 }),
-    flow_owner: 'tm-a',
-    flow_lease_until: new Date(Date.now() + 60_000),
-  });
+  await tdb
+    .db('instances')
+    .where({ id })
+    .update({
+      flow_state: JSON.stringify({ flow: 'demo', step: 0, data: {}, deadline: Date.now() + 60_000 }),
+      flow_owner: 'tm-a',
+      flow_lease_until: new Date(Date.now() + 60_000),
+    });
   const runner = new FlowRunner({ db: tdb.db, log, owner: 'tm-b' });
   runner.register({ name: 'demo', steps: [{ name: 'x', run: async () => t.fail('must not run') }], fail: async () => undefined });
   t.deepEqual(await runner.resumeAll(), []);
@@ -82,20 +102,32 @@ test('a failing step and an expired deadline call fail once and clear the flow',
     name: 'boom',
     steps: [
       { name: 'ok', run: async () => undefined },
-      { name: 'bad', run: async () => { throw new Error('volume quota exceeded'); } },
+      {
+        name: 'bad',
+        run: async () => {
+          throw new Error('volume quota exceeded');
+        },
+      },
       { name: 'never', run: async () => t.fail('must not run') },
     ],
-    fail: async (_c, err, step) => { failures.push([step, err.message]); },
+    fail: async (_c, err, step) => {
+      failures.push([step, err.message]);
+    },
   });
   runner.register<Data>({
     name: 'slow',
     steps: [{ name: 'wait', run: async () => undefined }],
-    fail: async (_c, err, step) => { failures.push([step, err instanceof FlowTimeoutError ? 'timeout' : err.message]); },
+    fail: async (_c, err, step) => {
+      failures.push([step, err instanceof FlowTimeoutError ? 'timeout' : err.message]);
+    },
   });
   const a = await instanceRow(tdb);
   await runner.start('boom', a, { ran: [] }, 60);
   const b = await instanceRow(tdb);
   await runner.start('slow', b, { ran: [] }, -1);
-  t.deepEqual(failures, [['bad', 'volume quota exceeded'], ['wait', 'timeout']]);
+  t.deepEqual(failures, [
+    ['bad', 'volume quota exceeded'],
+    ['wait', 'timeout'],
+  ]);
   t.is((await tdb.db('instances').where({ id: a }).first()).flow_state, null);
 });

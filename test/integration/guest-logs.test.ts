@@ -18,7 +18,14 @@ test.before(async () => {
   cp = await startControlPlane();
   await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
-    instance: { name: 'logs', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: 'App-Secret-1', databases: [{ name: 'shop' }] }] },
+    instance: {
+      name: 'logs',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', password: 'App-Secret-1', databases: [{ name: 'shop' }] }],
+    },
   });
   id = r.data.instance.id;
   const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY');
@@ -29,14 +36,18 @@ test.after.always(() => cp?.stop());
 const objects = () => new ObjectDirectory(path.join(cp.stateDir, 'objects'));
 async function publishedText(prefix: string): Promise<string> {
   let text = '';
-  for (const o of await objects().listObjects('database_logs', prefix)) for await (const c of await objects().getObject('database_logs', o.name)) text += (c as Buffer).toString();
+  for (const o of await objects().listObjects('database_logs', prefix))
+    for await (const c of await objects().getObject('database_logs', o.name)) text += (c as Buffer).toString();
   return text;
 }
 
 test.serial('list: the engine’s logs with Trove’s LOG keys (an administrator sees the SYS error log too)', async (t) => {
   const r = await cp.http.get(`/instances/${id}/log`);
   t.is(r.status, 200, JSON.stringify(r.data));
-  t.deepEqual(r.data.logs.map((l: { name: string; type: string; status: string }) => `${l.name}:${l.type}:${l.status}`), ['general:USER:Disabled', 'slow_query:USER:Disabled', 'error:SYS:Ready']);
+  t.deepEqual(
+    r.data.logs.map((l: { name: string; type: string; status: string }) => `${l.name}:${l.type}:${l.status}`),
+    ['general:USER:Disabled', 'slow_query:USER:Disabled', 'error:SYS:Ready'],
+  );
   t.deepEqual(Object.keys(r.data.logs[0]), ['name', 'type', 'status', 'published', 'pending', 'container', 'prefix', 'metafile']);
   t.like(r.data.logs[0], { published: 0, pending: 0, container: 'None', prefix: 'None', metafile: `${id}/mariadb-general_metafile` });
 });
@@ -60,7 +71,13 @@ test.serial('general: enable (1 as the client sends it), a query, publish into t
   t.notRegex(text, /Api-Planted-Pw-9/);
   const head = await objects().headObject('database_logs', `${id}/mariadb-general/log-00000001`);
   t.true(Number(head.metadata.lines) > 0);
-  const meta = JSON.parse(await (async () => { let s = ''; for await (const ch of await objects().getObject('database_logs', `${id}/mariadb-general_metafile`)) s += (ch as Buffer).toString(); return s; })()) as Record<string, unknown>;
+  const meta = JSON.parse(
+    await (async () => {
+      let s = '';
+      for await (const ch of await objects().getObject('database_logs', `${id}/mariadb-general_metafile`)) s += (ch as Buffer).toString();
+      return s;
+    })(),
+  ) as Record<string, unknown>;
   t.like(meta, { log_name: 'general', log_type: 'USER', log_size: pub.data.log.published });
 
   const show = await cp.http.post(`/instances/${id}/log`, { name: 'general' });

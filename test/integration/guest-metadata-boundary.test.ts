@@ -11,14 +11,18 @@ import { GUEST_CONFIG_PATH, userData } from '../../src/clients/openstack/nova-se
 const config = '[DEFAULT]\nguest_id = inst-1\ntransport_url = rabbit://trove-guest-inst-1:p@ss: "quoted" #not-a-comment@10.0.0.1:5672/\n  indented line\n\n';
 const doc = parse(Buffer.from(userData(config), 'base64').toString()) as { bootcmd: string[][]; write_files: Array<Record<string, string>> };
 
-test('the guest config is written as given, 0600 and root\'s', (t) => {
+test("the guest config is written as given, 0600 and root's", (t) => {
   t.deepEqual(doc.write_files, [{ path: GUEST_CONFIG_PATH, owner: 'root:root', permissions: '0600', content: config }]);
 });
 
 test('bootcmd: after it, only root reaches 169.254.169.254; twice adds the rule once', (t) => {
-  for (const tool of ['unshare', 'iptables', 'ip', 'curl', 'python3']) t.is(spawnSync('sh', ['-c', `command -v ${tool}`]).status, 0, `${tool} is needed by this test`);
+  for (const tool of ['unshare', 'iptables', 'ip', 'curl', 'python3'])
+    t.is(spawnSync('sh', ['-c', `command -v ${tool}`]).status, 0, `${tool} is needed by this test`);
   t.is(process.getuid?.(), 0, 'this test runs as root (a network namespace and iptables)');
-  const boot = doc.bootcmd.map((argv) => { t.deepEqual(argv.slice(0, 2), ['sh', '-c']); return argv[2]!; });
+  const boot = doc.bootcmd.map((argv) => {
+    t.deepEqual(argv.slice(0, 2), ['sh', '-c']);
+    return argv[2]!;
+  });
   const script = [
     'set -u',
     'ip link set lo up; ip addr add 169.254.169.254/32 dev lo',
@@ -26,7 +30,8 @@ test('bootcmd: after it, only root reaches 169.254.169.254; twice adds the rule 
     'trap "kill $srv 2>/dev/null" EXIT',
     'for i in $(seq 50); do curl -s -o /dev/null -m 1 http://169.254.169.254:8775/ && break; sleep 0.1; done',
     'echo "before: nobody $(su nobody -s /bin/sh -c "curl -s -m 2 -o /dev/null -w %{http_code} http://169.254.169.254:8775/")"',
-    ...boot, ...boot,
+    ...boot,
+    ...boot,
     'echo "rules: $(iptables -S OUTPUT | grep -c 169.254.169.254)"',
     'echo "after: root $(curl -s -m 2 -o /dev/null -w %{http_code} http://169.254.169.254:8775/)"',
     'echo "after: nobody $(su nobody -s /bin/sh -c "curl -s -m 2 -o /dev/null -w %{http_code} http://169.254.169.254:8775/")"',

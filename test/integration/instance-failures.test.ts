@@ -41,7 +41,7 @@ test('a taskmanager killed in the middle of a create is resumed by the next one'
   const mid = await cp.tdb.db('instances').where({ id }).first('flow_state', 'flow_owner');
   t.truthy(mid.flow_state, 'killed while the flow was in progress');
   cp.spawnTaskmanager();
-  const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' || i?.status === 'ERROR', 120_000);
+  const active = await waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 120_000);
   t.is(active?.status, 'ACTIVE', JSON.stringify(active?.fault));
   t.deepEqual(dirs(cp, 'servers'), [id], 'exactly one server, no orphan');
   t.is(dirs(cp, 'volumes').length, 1, 'exactly one volume');
@@ -100,7 +100,11 @@ test('an engine binary that is missing: the fault names it', async (t) => {
   const r = await cp.http.post('/instances', body('broken'));
   const id = r.data.instance.id as string;
   const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 90_000);
-  assertGuestFault(t, failed!.fault as Fault, /^Building the instance failed: the database could not start: could not start \/nonexistent\/mariadbd: no such file/);
+  assertGuestFault(
+    t,
+    failed!.fault as Fault,
+    /^Building the instance failed: the database could not start: could not start \/nonexistent\/mariadbd: no such file/,
+  );
   t.deepEqual(dirs(cp, 'servers'), []);
 });
 
@@ -109,9 +113,18 @@ test('a configuration value mariadbd refuses at start: the fault quotes mariadbd
   const cp = await startControlPlane({ guestConfig: '[mariadb]\nstart_timeout = 600\n' });
   t.teardown(() => cp.stop());
   await seed(cp);
-  const rules = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
+  const rules = await runBin('trove-manage', [
+    '--config-file',
+    cp.confFile,
+    'db_load_datastore_config_parameters',
+    'mariadb',
+    '10.11',
+    'etc/datastores/mariadb/validation-rules.json',
+  ]);
   t.is(rules.code, 0, rules.stderr);
-  const g = await cp.http.post('/configurations', { configuration: { name: 'klingon', values: { character_set_server: 'klingon' }, datastore: { type: 'mariadb', version: '10.11' } } });
+  const g = await cp.http.post('/configurations', {
+    configuration: { name: 'klingon', values: { character_set_server: 'klingon' }, datastore: { type: 'mariadb', version: '10.11' } },
+  });
   t.is(g.status, 200, JSON.stringify(g.data));
   const started = Date.now();
   const r = await cp.http.post('/instances', { instance: { ...body('refused').instance, configuration: g.data.configuration.id } });
@@ -120,7 +133,11 @@ test('a configuration value mariadbd refuses at start: the fault quotes mariadbd
   const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ERROR', 300_000);
   t.is(failed?.status, 'ERROR');
   t.true(Date.now() - started < 120_000, `failed when mariadbd exited, not after start_timeout (${Math.round((Date.now() - started) / 1000)} s)`);
-  assertGuestFault(t, failed!.fault as Fault, /^Building the instance failed: the database could not start: mariadb-install-db could not initialise the data directory: \/\S+\/mariadbd: Character set 'klingon' is not a compiled character set/);
+  assertGuestFault(
+    t,
+    failed!.fault as Fault,
+    /^Building the instance failed: the database could not start: mariadb-install-db could not initialise the data directory: \/\S+\/mariadbd: Character set 'klingon' is not a compiled character set/,
+  );
   t.notRegex((failed!.fault as Fault).message, /Aborting/, 'only the lines that matter');
   t.regex((failed!.fault as Fault).details ?? '', /--- guest log tail ---[\s\S]*klingon/, 'the engine error lines are in the details');
   t.deepEqual(dirs(cp, 'servers'), [], 'nothing left running');
@@ -130,13 +147,22 @@ test('a configuration the running mariadbd refuses, then a restart it cannot sta
   const cp = await startControlPlane({ guestConfig: '[mariadb]\nstart_timeout = 600\n', config: { DEFAULT: { agent_call_high_timeout: '300' } } });
   t.teardown(() => cp.stop());
   await seed(cp);
-  const rules = await runBin('trove-manage', ['--config-file', cp.confFile, 'db_load_datastore_config_parameters', 'mariadb', '10.11', 'etc/datastores/mariadb/validation-rules.json']);
+  const rules = await runBin('trove-manage', [
+    '--config-file',
+    cp.confFile,
+    'db_load_datastore_config_parameters',
+    'mariadb',
+    '10.11',
+    'etc/datastores/mariadb/validation-rules.json',
+  ]);
   t.is(rules.code, 0, rules.stderr);
   const r = await cp.http.post('/instances', body('restarted'));
   const id = r.data.instance.id as string;
   const active = await waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 120_000);
   t.is(active?.status, 'ACTIVE', JSON.stringify(active?.fault));
-  const g = await cp.http.post('/configurations', { configuration: { name: 'klingon', values: { character_set_server: 'klingon' }, datastore: { type: 'mariadb', version: '10.11' } } });
+  const g = await cp.http.post('/configurations', {
+    configuration: { name: 'klingon', values: { character_set_server: 'klingon' }, datastore: { type: 'mariadb', version: '10.11' } },
+  });
   t.is(g.status, 200, JSON.stringify(g.data));
   t.is((await cp.http.put(`/instances/${id}`, { instance: { configuration: g.data.configuration.id } })).status, 202);
   // the live SET fails: the fault is mariadbd's answer; the value is on disk, so a restart is due
@@ -146,7 +172,11 @@ test('a configuration the running mariadbd refuses, then a restart it cannot sta
   t.is((await cp.http.post(`/instances/${id}/action`, { restart: {} })).status, 202);
   const restarted = await waitForInstance(cp.http, id, (i) => /^Restart failed/.test(String((i?.fault as Fault | undefined)?.message)), 240_000);
   const fault = restarted!.fault as Fault;
-  t.regex(fault.message, /^Restart failed in step restart: mariadbd exited while starting: mariadbd: Character set 'klingon' is not a compiled character set/, JSON.stringify(fault.message));
+  t.regex(
+    fault.message,
+    /^Restart failed in step restart: mariadbd exited while starting: mariadbd: Character set 'klingon' is not a compiled character set/,
+    JSON.stringify(fault.message),
+  );
   t.true(Date.now() - began < 100_000, `the restart failed when mariadbd exited (${Math.round((Date.now() - began) / 1000)} s), not after start_timeout`);
   t.regex(fault.details ?? '', /--- server console \(guest agent log\)/);
   t.notRegex(fault.details ?? '', /\n\s+at .*\.(ts|js):\d+/, 'no stack trace');

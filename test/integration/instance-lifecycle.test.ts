@@ -16,7 +16,9 @@ test.before(async () => {
   cp = await startControlPlane();
   const ds = randomUUID();
   await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: V });
-  await cp.tdb.db('datastore_versions').insert({ id: V, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await cp.tdb
+    .db('datastore_versions')
+    .insert({ id: V, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
 });
 
 test.after.always(async () => {
@@ -40,18 +42,28 @@ test.serial('create → ACTIVE → mysql client → restart → resize volume �
   const id = create.data.instance.id as string;
   t.is(create.data.instance.status, 'BUILD');
 
-  const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' || i?.status === 'ERROR');
+  const active = await waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
   t.is(active?.status, 'ACTIVE', JSON.stringify(active));
   const ip = (active!.ip as string[])[0]!;
   t.regex(ip, /^127\.0\.\d+\.\d+$/);
 
   // the real mysql client, as a user would
-  const out = execFileSync('mariadb', ['-h', ip, '-u', 'app', `-p${PASSWORD}`, 'shop', '-N', '-e', 'CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, "hello"); SELECT v FROM t;']).toString();
+  const out = execFileSync('mariadb', [
+    '-h',
+    ip,
+    '-u',
+    'app',
+    `-p${PASSWORD}`,
+    'shop',
+    '-N',
+    '-e',
+    'CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, "hello"); SELECT v FROM t;',
+  ]).toString();
   t.is(out.trim(), 'hello');
 
   const restart = await cp.http.post(`/instances/${id}/action`, { restart: {} });
   t.is(restart.status, 202);
-  const back = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' || i?.status === 'ERROR', 120_000);
+  const back = await waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 120_000);
   t.is(back?.status, 'ACTIVE');
   const c = await mysql.createConnection({ host: ip, user: 'app', password: PASSWORD, database: 'shop' });
   const [rows] = await c.query('SELECT v FROM t WHERE id = 1');
@@ -72,6 +84,9 @@ test.serial('create → ACTIVE → mysql client → restart → resize volume �
   t.deepEqual(existsSync(path.join(cp.stateDir, 'volumes')) ? readdirSync(path.join(cp.stateDir, 'volumes')) : [], [], 'the volume is gone');
   await t.throwsAsync(mysql.createConnection({ host: ip, user: 'app', password: PASSWORD, connectTimeout: 2000 }));
   const q = await cp.http.get('/mgmt/quotas/p-local');
-  t.deepEqual(q.data.quotas.map((x: { in_use: number }) => x.in_use), [0, 0, 0, 0]);
+  t.deepEqual(
+    q.data.quotas.map((x: { in_use: number }) => x.in_use),
+    [0, 0, 0, 0],
+  );
   t.false(cp.logs.join('').includes(PASSWORD), 'the password never reached a log line');
 });

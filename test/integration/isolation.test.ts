@@ -38,16 +38,40 @@ test.before(async () => {
     userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }),
   });
   const ds = await registerDatastore(h.tdb.db);
-  const r = await h.as(VICTIM.token).post(`/v1.0/${V}/instances`, { instance: { name: victim.names[0], flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } } });
+  const r = await h
+    .as(VICTIM.token)
+    .post(`/v1.0/${V}/instances`, { instance: { name: victim.names[0], flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' } } });
   if (r.status !== 200) throw new Error(JSON.stringify(r.data));
   victim.instance = r.data.instance.id;
   await h.tdb.db('instances').where({ id: victim.instance }).update({ task_id: 1 });
   victim.backup = randomUUID();
-  await insertBackup(h.tdb.db, { id: victim.backup, name: victim.names[1]!, description: null, tenantId: V, instanceId: victim.instance, parentId: null, datastoreVersionId: ds.versionId, storageDriver: 'local', backupType: 'full' });
+  await insertBackup(h.tdb.db, {
+    id: victim.backup,
+    name: victim.names[1]!,
+    description: null,
+    tenantId: V,
+    instanceId: victim.instance,
+    parentId: null,
+    datastoreVersionId: ds.versionId,
+    storageDriver: 'local',
+    backupType: 'full',
+  });
   await h.tdb.db('backups').where({ id: victim.backup }).update({ state: 'COMPLETED' });
   victim.configuration = await createConfiguration(h.tdb.db, { name: victim.names[2]!, description: null, tenantId: V, datastoreVersionId: ds.versionId }, {});
   victim.schedule = randomUUID();
-  await insertSchedule(h.tdb.db, { id: victim.schedule, tenant_id: V, instance_id: victim.instance, name: victim.names[3]!, cron: '0 * * * *', retention: 2, enabled: true, next_run_at: null, storage_driver: 'local', user_id: null, sealed_credential: null });
+  await insertSchedule(h.tdb.db, {
+    id: victim.schedule,
+    tenant_id: V,
+    instance_id: victim.instance,
+    name: victim.names[3]!,
+    cron: '0 * * * *',
+    retention: 2,
+    enabled: true,
+    next_run_at: null,
+    storage_driver: 'local',
+    user_id: null,
+    sealed_credential: null,
+  });
 });
 test.after.always(() => h?.close());
 
@@ -75,7 +99,7 @@ const BODIES: Array<[RegExp, (ids: Ids) => unknown]> = [
 ];
 const bodyFor = (path: string, ids: Ids) => BODIES.find(([re]) => re.test(path))?.[1](ids) ?? {};
 
-test('isolation: every route with another project\'s ids leaks nothing', async (t) => {
+test("isolation: every route with another project's ids leaks nothing", async (t) => {
   const routes = projectRouteTable(h.deps);
   const real: Ids = { ...victim, project: V };
   const foreign = [victim.instance, victim.backup, victim.configuration, victim.schedule, ...victim.names];
@@ -87,19 +111,29 @@ test('isolation: every route with another project\'s ids leaks nothing', async (
     for (const urlProject of [A, V]) {
       for (const r of routes) {
         for (const q of r.method === 'GET' && !r.path.includes(':') ? queries : ['']) {
-          const fake: Ids = { instance: randomUUID(), backup: randomUUID(), configuration: randomUUID(), schedule: randomUUID(), project: `proj-${randomUUID()}` };
+          const fake: Ids = {
+            instance: randomUUID(),
+            backup: randomUUID(),
+            configuration: randomUUID(),
+            schedule: randomUUID(),
+            project: `proj-${randomUUID()}`,
+          };
           const send = async (ids: Ids, query: string) => {
             const url = `/v1.0/${urlProject}${fill(r.path, ids)}${query}`;
-            const res = await h.as(who.token).request({ method: r.method, url, data: r.method === 'GET' || r.method === 'DELETE' ? undefined : bodyFor(r.path, ids) });
+            const res = await h
+              .as(who.token)
+              .request({ method: r.method, url, data: r.method === 'GET' || r.method === 'DELETE' ? undefined : bodyFor(r.path, ids) });
             return { url, status: res.status, text: typeof res.data === 'string' ? res.data : JSON.stringify(res.data ?? '') };
           };
           const got = await send(real, q);
           attempts++;
-          const namesVictim = [real.instance, real.backup, real.configuration, real.schedule, real.project].some((id) => fill(r.path, real).includes(id)) || q !== '';
+          const namesVictim =
+            [real.instance, real.backup, real.configuration, real.schedule, real.project].some((id) => fill(r.path, real).includes(id)) || q !== '';
           // Trove's admin may see every project (mgmt, any id, and Trove's Configurations.load lists every group to an admin)
           if (who.admin && urlProject === A && (r.path.startsWith('/mgmt') || namesVictim || r.path === '/configurations')) continue;
           let text = got.text;
-          for (const id of [real.instance, real.backup, real.configuration, real.schedule, real.project]) if (got.url.includes(id) || JSON.stringify(bodyFor(r.path, real)).includes(id)) text = text.split(id).join('<given>');
+          for (const id of [real.instance, real.backup, real.configuration, real.schedule, real.project])
+            if (got.url.includes(id) || JSON.stringify(bodyFor(r.path, real)).includes(id)) text = text.split(id).join('<given>');
           const hits = foreign.filter((f) => text.includes(f)).length;
           foreignInBodies += hits;
           if (hits) leaks.push(`${who.roles[0]} ${r.method} ${got.url}: body names the victim's resources`);
@@ -108,7 +142,8 @@ test('isolation: every route with another project\'s ids leaks nothing', async (
             const twin = await send(fake, q.replace(victim.instance, fake.instance).replace(V, fake.project));
             let twinText = twin.text;
             for (const v of Object.values(fake)) twinText = twinText.split(v).join('<given>');
-            if (twin.status !== got.status || twinText !== text) leaks.push(`${who.roles[0]} ${r.method} ${got.url}: ${got.status} differs from an unknown id's ${twin.status}`);
+            if (twin.status !== got.status || twinText !== text)
+              leaks.push(`${who.roles[0]} ${r.method} ${got.url}: ${got.status} differs from an unknown id's ${twin.status}`);
           }
         }
       }

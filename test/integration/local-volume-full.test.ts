@@ -11,10 +11,21 @@ test('a full local volume refuses writes until it is resized', async (t) => {
   t.teardown(() => cp.stop());
   await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
-    instance: { name: 'small', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'd' }], users: [{ name: 'u', password: 'Full-pw-1', databases: [{ name: 'd' }] }] },
+    instance: {
+      name: 'small',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'd' }],
+      users: [{ name: 'u', password: 'Full-pw-1', databases: [{ name: 'd' }] }],
+    },
   });
   const id = r.data.instance.id as string;
-  const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' && typeof (i?.volume as { used?: number }).used === 'number');
+  const active = await waitForInstance(
+    cp.http,
+    id,
+    (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY' && typeof (i?.volume as { used?: number }).used === 'number',
+  );
   const ip = (active!.ip as string[])[0]!;
   const c = await mysql.createConnection({ host: ip, user: 'u', password: 'Full-pw-1', database: 'd' });
   t.teardown(() => c.end().catch(() => undefined));
@@ -37,7 +48,10 @@ test('a full local volume refuses writes until it is resized', async (t) => {
   await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && (i?.volume as { size: number }).size === 3, 60_000);
   let allowed = false;
   for (let i = 0; i < 40 && !allowed; i++) {
-    allowed = await c.query('INSERT INTO blob_t (b) VALUES (?)', ['small']).then(() => true, () => false);
+    allowed = await c.query('INSERT INTO blob_t (b) VALUES (?)', ['small']).then(
+      () => true,
+      () => false,
+    );
     if (!allowed) await new Promise((res) => setTimeout(res, 500));
   }
   t.true(allowed, 'writes are allowed again after the resize');

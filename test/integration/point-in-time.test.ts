@@ -19,9 +19,18 @@ test.before(async () => {
   const ds = randomUUID();
   const v = randomUUID();
   await cp.tdb.db('datastores').insert({ id: ds, name: 'mariadb', default_version_id: v });
-  await cp.tdb.db('datastore_versions').insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
+  await cp.tdb
+    .db('datastore_versions')
+    .insert({ id: v, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', image_id: 'local', packages: '', active: true });
   const r = await cp.http.post('/instances', {
-    instance: { name: 'pitr-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: 'Pitr-pass-1', databases: [{ name: 'shop' }] }] },
+    instance: {
+      name: 'pitr-src',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', password: 'Pitr-pass-1', databases: [{ name: 'shop' }] }],
+    },
   });
   source = r.data.instance.id;
   const active = await waitForInstance(cp.http, source, (i) => i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY');
@@ -35,7 +44,8 @@ async function sql(...statements: string[]): Promise<void> {
   for (const s of statements) await c.query(s);
   await c.end();
 }
-const write = (from: number, n: number) => sql(`INSERT INTO orders VALUES ${Array.from({ length: n }, (_, i) => `(${from + i}, 'order ${from + i}')`).join(',')}`);
+const write = (from: number, n: number) =>
+  sql(`INSERT INTO orders VALUES ${Array.from({ length: n }, (_, i) => `(${from + i}, 'order ${from + i}')`).join(',')}`);
 
 async function checksums(ip: string): Promise<Record<string, unknown>> {
   const c = await mysql.createConnection({ host: ip, user: 'app', password: 'Pitr-pass-1', database: 'shop' });
@@ -48,7 +58,7 @@ async function checksums(ip: string): Promise<Record<string, unknown>> {
 async function backup(body: Record<string, unknown>): Promise<Record<string, any>> {
   const r = await cp.http.post('/backups', { backup: { instance: source, ...body } });
   if (r.status !== 202) throw new Error(`backup create: ${r.status} ${JSON.stringify(r.data)}`);
-  for (const deadline = Date.now() + 120_000; ; ) {
+  for (const deadline = Date.now() + 120_000; ;) {
     const b = (await cp.http.get(`/backups/${r.data.backup.id}`)).data.backup;
     if (b.status === 'COMPLETED' || b.status === 'FAILED') return b;
     if (Date.now() > deadline) throw new Error(`backup still ${b.status}`);
@@ -87,7 +97,9 @@ test.serial('restore_to_time: full + incremental + archived binary logs up to T;
   await sql('DELETE FROM orders WHERE id < 10');
   await archivedPast(new Date(at.getTime() + 1000));
 
-  const r = await cp.http.post(`/ts/instances/${source}/restore_to_time`, { instance: { name: 'pitr', flavorRef: '1', volume: { size: 1 }, restore_time: at.toISOString() } });
+  const r = await cp.http.post(`/ts/instances/${source}/restore_to_time`, {
+    instance: { name: 'pitr', flavorRef: '1', volume: { size: 1 }, restore_time: at.toISOString() },
+  });
   t.is(r.status, 200, JSON.stringify(r.data));
   const end = await waitForInstance(cp.http, r.data.instance.id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR');
   t.is(end!.status, 'ACTIVE', JSON.stringify(end));
@@ -95,13 +107,20 @@ test.serial('restore_to_time: full + incremental + archived binary logs up to T;
   t.is((expected as { count: number }).count, 990);
 
   // refused: a time before any backup completed, a time in the future, a bad time, an unknown instance
-  const early = await cp.http.post(`/ts/instances/${source}/restore_to_time`, { instance: { name: 'x', flavorRef: '1', volume: { size: 1 }, restore_time: before.toISOString() } });
+  const early = await cp.http.post(`/ts/instances/${source}/restore_to_time`, {
+    instance: { name: 'x', flavorRef: '1', volume: { size: 1 }, restore_time: before.toISOString() },
+  });
   t.is(early.status, 400);
   t.regex(early.data.badRequest.message, /no backup completed before/);
-  const future = await cp.http.post(`/ts/instances/${source}/restore_to_time`, { instance: { name: 'x', flavorRef: '1', volume: { size: 1 }, restore_time: new Date(Date.now() + 3600_000).toISOString() } });
+  const future = await cp.http.post(`/ts/instances/${source}/restore_to_time`, {
+    instance: { name: 'x', flavorRef: '1', volume: { size: 1 }, restore_time: new Date(Date.now() + 3600_000).toISOString() },
+  });
   t.is(future.status, 400);
   t.is((await cp.http.post(`/ts/instances/${source}/restore_to_time`, { instance: { name: 'x', flavorRef: '1', restore_time: 'yesterday' } })).status, 400);
-  t.is((await cp.http.post(`/ts/instances/${randomUUID()}/restore_to_time`, { instance: { name: 'x', flavorRef: '1', restore_time: at.toISOString() } })).status, 404);
+  t.is(
+    (await cp.http.post(`/ts/instances/${randomUUID()}/restore_to_time`, { instance: { name: 'x', flavorRef: '1', restore_time: at.toISOString() } })).status,
+    404,
+  );
 });
 
 test.serial('deleting the source removes its archived binary logs and their segments; its backups stay', async (t) => {

@@ -42,7 +42,14 @@ let set: { source: string; members: string[] } | undefined;
 
 test.serial('promote_to_replica_source: the replica becomes the source of the set, the old source and the other replica follow it', async (t) => {
   const s = await cp.http.post('/instances', {
-    instance: { name: 'p-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }] },
+    instance: {
+      name: 'p-src',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }],
+    },
   });
   const old = await waitForInstance(cp.http, s.data.instance.id, ready);
   t.is(old?.status, 'ACTIVE');
@@ -60,7 +67,8 @@ test.serial('promote_to_replica_source: the replica becomes the source of the se
 
   const p = await cp.http.post(`/instances/${a}/action`, { promote_to_replica_source: {} });
   t.is(p.status, 202, JSON.stringify(p.data));
-  const settled = async (id: string) => waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 180_000);
+  const settled = async (id: string) =>
+    waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 180_000);
   const na = await settled(a!);
   t.is(na?.status, 'ACTIVE', JSON.stringify(na?.fault));
   const nb = await settled(b!);
@@ -84,49 +92,62 @@ test.serial('promote_to_replica_source: the replica becomes the source of the se
   set = { source: a!, members: [b!, old!.id as string] };
 });
 
-test.serial('eject_replica_source: the source dies; once its heartbeat is stale the most current member becomes the source, the other follows it', async (t) => {
-  if (!set) return t.fail('needs the switchover test');
-  const { source, members } = set;
-  const srcIp = ipOf((await cp.http.get(`/instances/${source}`)).data.instance);
-  await sql(srcIp, 'INSERT INTO t VALUES (4)');
-  for (const m of members) {
-    const ip = ipOf((await cp.http.get(`/instances/${m}`)).data.instance);
-    t.true(await eventually(async () => (await ids(ip)).includes(4)), 'every member has the last row before the source dies');
-  }
-  // the source's agent and engine die (killed by their pids, as the local compute driver records them)
-  const dir = path.join(cp.stateDir, 'servers', source);
-  const agentDir = path.join(dir, 'agent');
-  const pids = [Number(readFileSync(path.join(dir, 'agent.pid'), 'utf8')), ...(existsSync(agentDir) ? readdirSync(agentDir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(path.join(agentDir, f), 'utf8'))) : [])];
-  for (const pid of pids.filter(Boolean)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
+test.serial(
+  'eject_replica_source: the source dies; once its heartbeat is stale the most current member becomes the source, the other follows it',
+  async (t) => {
+    if (!set) return t.fail('needs the switchover test');
+    const { source, members } = set;
+    const srcIp = ipOf((await cp.http.get(`/instances/${source}`)).data.instance);
+    await sql(srcIp, 'INSERT INTO t VALUES (4)');
+    for (const m of members) {
+      const ip = ipOf((await cp.http.get(`/instances/${m}`)).data.instance);
+      t.true(await eventually(async () => (await ids(ip)).includes(4)), 'every member has the last row before the source dies');
     }
-  }
-  const alive = await cp.http.post(`/instances/${source}/action`, { eject_replica_source: {} });
-  t.is(alive.status, 400, 'its heartbeat is still recent');
-  t.regex(alive.data.badRequest.message, /cannot be ejected as it has a current heartbeat/);
-  let ejected = alive;
-  for (const until = Date.now() + 60_000; ejected.status === 400 && Date.now() < until; await sleep(1000)) {
-    ejected = await cp.http.post(`/instances/${source}/action`, { eject_replica_source: {} });
-  }
-  t.is(ejected.status, 202, JSON.stringify(ejected.data));
-  let shown: Array<Record<string, any>> = [];
-  for (const until = Date.now() + 120_000; Date.now() < until; await sleep(1000)) {
-    shown = await Promise.all(members.map(async (m) => (await cp.http.get(`/instances/${m}`)).data.instance));
-    if (shown.every((i) => i.status === 'ACTIVE' && i.operating_status === 'HEALTHY') && shown.some((i) => !i.replica_of)) break;
-  }
-  const newSource = shown.find((i) => !i.replica_of);
-  t.truthy(newSource, JSON.stringify(shown.map((i) => [i.id, i.status, i.replica_of, i.fault])));
-  const follower = shown.find((i) => i !== newSource)!;
-  t.is(follower.replica_of?.id, newSource!.id);
-  t.deepEqual(newSource!.replicas.map((x: { id: string }) => x.id), [follower.id]);
-  await sql(ipOf(newSource), 'INSERT INTO t VALUES (5)');
-  t.true(await eventually(async () => (await ids(ipOf(follower))).includes(5)), 'the other member follows the new source');
-  t.deepEqual(await ids(ipOf(newSource)), [1, 2, 3, 4, 5]);
-  const dead = (await cp.http.get(`/instances/${source}`)).data.instance;
-  t.false('replicas' in dead, 'the dead source is out of the set');
-  t.is((await cp.http.delete(`/instances/${source}`)).status, 202, 'and can be deleted');
-  await waitForInstance(cp.http, source, (_i, status) => status === 404, 120_000);
-});
+    // the source's agent and engine die (killed by their pids, as the local compute driver records them)
+    const dir = path.join(cp.stateDir, 'servers', source);
+    const agentDir = path.join(dir, 'agent');
+    const pids = [
+      Number(readFileSync(path.join(dir, 'agent.pid'), 'utf8')),
+      ...(existsSync(agentDir)
+        ? readdirSync(agentDir)
+            .filter((f) => f.endsWith('.pid'))
+            .map((f) => Number(readFileSync(path.join(agentDir, f), 'utf8')))
+        : []),
+    ];
+    for (const pid of pids.filter(Boolean)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    const alive = await cp.http.post(`/instances/${source}/action`, { eject_replica_source: {} });
+    t.is(alive.status, 400, 'its heartbeat is still recent');
+    t.regex(alive.data.badRequest.message, /cannot be ejected as it has a current heartbeat/);
+    let ejected = alive;
+    for (const until = Date.now() + 60_000; ejected.status === 400 && Date.now() < until; await sleep(1000)) {
+      ejected = await cp.http.post(`/instances/${source}/action`, { eject_replica_source: {} });
+    }
+    t.is(ejected.status, 202, JSON.stringify(ejected.data));
+    let shown: Array<Record<string, any>> = [];
+    for (const until = Date.now() + 120_000; Date.now() < until; await sleep(1000)) {
+      shown = await Promise.all(members.map(async (m) => (await cp.http.get(`/instances/${m}`)).data.instance));
+      if (shown.every((i) => i.status === 'ACTIVE' && i.operating_status === 'HEALTHY') && shown.some((i) => !i.replica_of)) break;
+    }
+    const newSource = shown.find((i) => !i.replica_of);
+    t.truthy(newSource, JSON.stringify(shown.map((i) => [i.id, i.status, i.replica_of, i.fault])));
+    const follower = shown.find((i) => i !== newSource)!;
+    t.is(follower.replica_of?.id, newSource!.id);
+    t.deepEqual(
+      newSource!.replicas.map((x: { id: string }) => x.id),
+      [follower.id],
+    );
+    await sql(ipOf(newSource), 'INSERT INTO t VALUES (5)');
+    t.true(await eventually(async () => (await ids(ipOf(follower))).includes(5)), 'the other member follows the new source');
+    t.deepEqual(await ids(ipOf(newSource)), [1, 2, 3, 4, 5]);
+    const dead = (await cp.http.get(`/instances/${source}`)).data.instance;
+    t.false('replicas' in dead, 'the dead source is out of the set');
+    t.is((await cp.http.delete(`/instances/${source}`)).status, 202, 'and can be deleted');
+    await waitForInstance(cp.http, source, (_i, status) => status === 404, 120_000);
+  },
+);

@@ -24,7 +24,17 @@ test.before(async () => {
 test.after.always(() => cp?.stop());
 
 async function redis<T>(ip: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: ip, port: 6379, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false, disableClientInfo: true });
+  const r = new Redis({
+    host: ip,
+    port: 6379,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+  });
   r.on('error', () => undefined);
   await r.connect();
   try {
@@ -35,7 +45,7 @@ async function redis<T>(ip: string, password: string, fn: (r: Redis) => Promise<
 }
 
 async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
-  for (const until = Date.now() + ms; Date.now() < until; ) {
+  for (const until = Date.now() + ms; Date.now() < until;) {
     if (await fn().catch(() => false)) return true;
     await new Promise((res) => setTimeout(res, 300));
   }
@@ -84,7 +94,8 @@ test.serial('Redis replicas follow their source and refuse writes; promote switc
   // switchover to a
   const p = await cp.http.post(`/instances/${a}/action`, { promote_to_replica_source: {} });
   t.is(p.status, 202, JSON.stringify(p.data));
-  const settled = async (id: string) => waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 180_000);
+  const settled = async (id: string) =>
+    waitForInstance(cp.http, id, (i) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR', 180_000);
   for (const id of [a, b, srcId]) t.is((await settled(id))?.status, 'ACTIVE', JSON.stringify((await show(id)).fault));
   t.false('replica_of' in (await show(a)));
   t.is((await show(srcId)).replica_of?.id, a);
@@ -96,10 +107,18 @@ test.serial('Redis replicas follow their source and refuse writes; promote switc
 
   // failover: a dies (its agent and engine killed by their pids, as the local compute driver records them)
   await set(a, 'before-death');
-  for (const id of [srcId, b]) t.true(await eventually(async () => (await get(id, 'before-death')) === '1'), 'every member has the last key before the source dies');
+  for (const id of [srcId, b])
+    t.true(await eventually(async () => (await get(id, 'before-death')) === '1'), 'every member has the last key before the source dies');
   const dir = path.join(cp.stateDir, 'servers', a);
   const agentDir = path.join(dir, 'agent');
-  const pids = [Number(readFileSync(path.join(dir, 'agent.pid'), 'utf8')), ...(existsSync(agentDir) ? readdirSync(agentDir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(path.join(agentDir, f), 'utf8'))) : [])];
+  const pids = [
+    Number(readFileSync(path.join(dir, 'agent.pid'), 'utf8')),
+    ...(existsSync(agentDir)
+      ? readdirSync(agentDir)
+          .filter((f) => f.endsWith('.pid'))
+          .map((f) => Number(readFileSync(path.join(agentDir, f), 'utf8')))
+      : []),
+  ];
   for (const pid of pids.filter(Boolean)) {
     try {
       process.kill(pid, 'SIGKILL');

@@ -35,7 +35,14 @@ test('a taskmanager killed mid-replica is resumed: ACTIVE replica, no snapshot l
   const first = cp.spawnTaskmanager();
   for (let i = 0; i < 100 && !cp.logs.join('').includes('trove-taskmanager serving'); i++) await sleep(100);
   const s = await cp.http.post('/instances', {
-    instance: { name: 'rs-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }] },
+    instance: {
+      name: 'rs-src',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }],
+    },
   });
   t.is(s.status, 200, JSON.stringify(s.data));
   const src = await waitForInstance(cp.http, s.data.instance.id, ready);
@@ -86,11 +93,12 @@ test('a taskmanager killed mid-replica is resumed: ACTIVE replica, no snapshot l
   const copyIp = (active!.ip as string[])[0]!;
   await query(srcIp, 'INSERT INTO t VALUES (3)');
   let seen: number[] = [];
-  for (let i = 0; i < 60 && seen.length < 3; i++, await sleep(500)) seen = ((await query(copyIp, 'SELECT id FROM t ORDER BY id')) as Array<{ id: number }>).map((x) => x.id);
+  for (let i = 0; i < 60 && seen.length < 3; i++, await sleep(500))
+    seen = ((await query(copyIp, 'SELECT id FROM t ORDER BY id')) as Array<{ id: number }>).map((x) => x.id);
   t.deepEqual(seen, [1, 2, 3]);
   t.is((await cp.tdb.db('backups').where({ deleted: false })).length, 0, 'no snapshot backup left');
   t.is(readdirSync(path.join(cp.stateDir, 'servers')).length, 2, 'one server for the source, one for the replica');
-  t.false(cp.logs.join('').includes(password), 'not in the services\' logs');
+  t.false(cp.logs.join('').includes(password), "not in the services' logs");
   const guestLogs = filesIn(cp.stateDir).filter((f) => f.endsWith('.log'));
   for (const f of guestLogs) {
     let text: string;

@@ -28,7 +28,14 @@ test.before(async () => {
   await registerDatastore(cp.tdb.db);
   await registerDatastore(cp.tdb.db, { name: 'postgresql', version: pg.name });
   const r = await cp.http.post('/instances', {
-    instance: { name: 'repl-src', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }], users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }] },
+    instance: {
+      name: 'repl-src',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }],
+    },
   });
   if (r.status !== 200) throw new Error(`source create: ${r.status} ${JSON.stringify(r.data)}`);
   source = r.data.instance.id;
@@ -53,14 +60,14 @@ async function sql(ip: string, statement: string): Promise<unknown[]> {
 const ids = async (ip: string) => ((await sql(ip, 'SELECT id FROM orders ORDER BY id')) as Array<{ id: number }>).map((r) => r.id);
 
 async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
-  for (const until = Date.now() + ms; Date.now() < until; ) {
+  for (const until = Date.now() + ms; Date.now() < until;) {
     if (await fn()) return true;
     await new Promise((res) => setTimeout(res, 500));
   }
   return false;
 }
 
-test.serial('a replica (replica_of) goes ACTIVE with the source\'s rows and follows its writes', async (t) => {
+test.serial("a replica (replica_of) goes ACTIVE with the source's rows and follows its writes", async (t) => {
   const r = await cp.http.post('/instances', { instance: { name: 'repl-copy', replica_of: source } });
   t.is(r.status, 200, JSON.stringify(r.data));
   t.is(r.data.instance.status, 'BUILD');
@@ -86,7 +93,10 @@ test.serial('the views link both ways; the source with a replica cannot be delet
   const rep = (await cp.http.get(`/instances/${replica}`)).data.instance;
   t.is(rep.replica_of.id, source);
   const src = (await cp.http.get(`/instances/${source}`)).data.instance;
-  t.deepEqual(src.replicas.map((x: { id: string }) => x.id), [replica]);
+  t.deepEqual(
+    src.replicas.map((x: { id: string }) => x.id),
+    [replica],
+  );
   const del = await cp.http.delete(`/instances/${source}`);
   t.is(del.status, 403);
   t.deepEqual(del.data, { forbidden: { code: 403, message: 'Detach replicas before deleting replica source.' } });
@@ -94,8 +104,14 @@ test.serial('the views link both ways; the source with a replica cannot be delet
 
 test.serial('the snapshot backup is gone once the replica is ACTIVE', async (t) => {
   const backups = (await cp.http.get('/backups')).data.backups as Array<{ name: string }>;
-  t.false(backups.some((b) => b.name === `Replication snapshot for ${replica}`), JSON.stringify(backups));
-  const row = await cp.tdb.db('backups').where({ name: `Replication snapshot for ${replica}` }).first('deleted', 'instance_id', 'state');
+  t.false(
+    backups.some((b) => b.name === `Replication snapshot for ${replica}`),
+    JSON.stringify(backups),
+  );
+  const row = await cp.tdb
+    .db('backups')
+    .where({ name: `Replication snapshot for ${replica}` })
+    .first('deleted', 'instance_id', 'state');
   t.truthy(row, 'a snapshot backup of the source was taken');
   t.truthy(row.deleted);
   t.is(row.instance_id, source);

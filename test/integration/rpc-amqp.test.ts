@@ -112,7 +112,7 @@ test('amqp: no broker at all — operations fail after connectTimeoutMs, close s
   const tr = new AmqpTransport(options(vhost, { urls: ['amqp://guest:guest@127.0.0.1:1/'], connectTimeoutMs: 300 }));
   const started = Date.now();
   await t.throwsAsync(tr.publish('taskmanager', Buffer.from('{}'), true), { instanceOf: TransportUnavailableError });
-  t.true(Date.now() - started < 20_000, "not the 60 s default"); // 300 ms asked; the margin is for a loaded machine (it took over 3 s once)
+  t.true(Date.now() - started < 20_000, 'not the 60 s default'); // 300 ms asked; the margin is for a loaded machine (it took over 3 s once)
   t.is(tr.state, 'connecting');
   await tr.close();
   t.is(tr.state, 'closed');
@@ -122,7 +122,10 @@ test('amqp: no broker at all — operations fail after connectTimeoutMs, close s
 test('amqp: a taskmanager cast whose server dies mid-handler goes to the next one; a guest cast was acked on receipt', async (t) => {
   const { own, client } = await isolated(t);
   const got: string[] = [];
-  const hang = (who: string) => ({ echo: async ({ v }: { v: string }) => v, note: ({ v }: { v: string }) => (got.push(`${who}:${v}`), new Promise<void>(() => undefined)) });
+  const hang = (who: string) => ({
+    echo: async ({ v }: { v: string }) => v,
+    note: ({ v }: { v: string }) => (got.push(`${who}:${v}`), new Promise<void>(() => undefined)),
+  });
   const serveOn = async (topic: string, who: string) => {
     const tr = new AmqpTransport(options(own));
     await new RpcServer(tr, quietLog).serve(topic, echo, hang(who));
@@ -148,7 +151,7 @@ test('amqp: a publisher alone (the API) reconnects when next used, not in the ba
   await client.stub(echo, 'taskmanager').note({ v: 'one' });
   closeAllConnections(own.name);
   // the broker's close reaches the client when it does (not within a fixed time on a busy machine)
-  for (const until = Date.now() + 30_000; trC.state === 'connected' && Date.now() < until; ) await sleep(50);
+  for (const until = Date.now() + 30_000; trC.state === 'connected' && Date.now() < until;) await sleep(50);
   t.is(trC.state, 'disconnected', 'the loss is seen');
   await sleep(500);
   t.is(trC.state, 'disconnected', 'no consumer to restore: it waits');

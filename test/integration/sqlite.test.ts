@@ -33,7 +33,12 @@ test('API on SQLite: create with quota, list, actions and delete rules', async (
     },
   };
   const tm = new RecordingTaskManager();
-  const h = await startApi({ sqlite: true, users: [{ token: 'tok', projectId: 'p', roles: ['admin'] }], taskmanager: tm, userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
+  const h = await startApi({
+    sqlite: true,
+    users: [{ token: 'tok', projectId: 'p', roles: ['admin'] }],
+    taskmanager: tm,
+    userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }),
+  });
   t.teardown(() => h.close());
   const ds = randomUUID();
   const v = randomUUID();
@@ -63,13 +68,22 @@ test('heartbeats and flows on SQLite', async (t) => {
   t.teardown(() => tdb.drop());
   const id = randomUUID();
   await tdb.db('instances').insert({ id, name: 'f', tenant_id: 'p', deleted: false, task_id: 5, created: new Date(), updated: new Date() });
-  await tdb.db('service_statuses').insert({ id: randomUUID(), instance_id: id, status_id: ServiceStatuses.NEW.code, status_description: 'new', updated_at: new Date(0) });
+  await tdb
+    .db('service_statuses')
+    .insert({ id: randomUUID(), instance_id: id, status_id: ServiceStatuses.NEW.code, status_description: 'new', updated_at: new Date(0) });
   t.is(await applyHeartbeat(tdb.db, log, { instance_id: id, payload: { service_status: 'healthy' }, sent: 10 }), 'applied');
   t.is(await applyHeartbeat(tdb.db, log, { instance_id: id, payload: { service_status: 'shutdown' }, sent: 9 }), 'stale');
   t.is((await tdb.db('service_statuses').where({ instance_id: id }).first()).status_id, ServiceStatuses.HEALTHY.code);
   const ran: string[] = [];
   const runner = new FlowRunner({ db: tdb.db, log, owner: 'tm' });
-  runner.register({ name: 'demo', steps: [{ name: 'a', run: async () => void ran.push('a') }, { name: 'b', run: async () => void ran.push('b') }], fail: async () => undefined });
+  runner.register({
+    name: 'demo',
+    steps: [
+      { name: 'a', run: async () => void ran.push('a') },
+      { name: 'b', run: async () => void ran.push('b') },
+    ],
+    fail: async () => undefined,
+  });
   await runner.start('demo', id, {}, 60);
   t.deepEqual(ran, ['a', 'b']);
   t.is((await tdb.db('instances').where({ id }).first()).flow_state, null);

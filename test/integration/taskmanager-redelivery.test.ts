@@ -60,29 +60,54 @@ test('a create_instance cast while the database is cut is put back and recorded 
   await tdb.db('datastore_versions').insert({ id: version, datastore_id: ds, name: '10.11', version: '10.11', manager: 'mariadb', active: true });
   const id = randomUUID();
   await tdb.db('instances').insert({
-    id, name: 'db', tenant_id: 'p', flavor_id: 'f', volume_size: 1, task_id: Tasks.BUILDING.code, task_description: 'x',
-    datastore_version_id: version, deleted: false, created: new Date(), updated: new Date(),
+    id,
+    name: 'db',
+    tenant_id: 'p',
+    flavor_id: 'f',
+    volume_size: 1,
+    task_id: Tasks.BUILDING.code,
+    task_description: 'x',
+    datastore_version_id: version,
+    deleted: false,
+    created: new Date(),
+    updated: new Date(),
   });
 
   const tm = client.stub(taskmanagerContract, TASKMANAGER_TOPIC);
   const create = (instance_id: string) =>
     tm.create_instance({
-      instance_id, name: 'db', flavor_id: 'f', image_id: null, image_tags: [], databases: [], users: [{ name: 'u', password: 'Redeliver-pw-7', host: '%', databases: [] }],
-      datastore_manager: 'mariadb', packages: [], volume_size: 1, volume_type: null, availability_zone: null, root_password: null, nics: [],
-      configuration_id: null, locality: null, access: { is_public: false, allowed_cidrs: [] }, ds_version: '10.11', backup_id: null,
+      instance_id,
+      name: 'db',
+      flavor_id: 'f',
+      image_id: null,
+      image_tags: [],
+      databases: [],
+      users: [{ name: 'u', password: 'Redeliver-pw-7', host: '%', databases: [] }],
+      datastore_manager: 'mariadb',
+      packages: [],
+      volume_size: 1,
+      volume_type: null,
+      availability_zone: null,
+      root_password: null,
+      nics: [],
+      configuration_id: null,
+      locality: null,
+      access: { is_public: false, allowed_cidrs: [] },
+      ds_version: '10.11',
+      backup_id: null,
     });
 
   await proxy.cut();
   await create(id);
   // the handler fails on the cut database at least twice (each try put back after 300 ms)
-  for (const until = Date.now() + 15_000; (text().match(/put back on its queue/g) ?? []).length < 2; ) {
+  for (const until = Date.now() + 15_000; (text().match(/put back on its queue/g) ?? []).length < 2;) {
     if (Date.now() > until) t.fail(`the cast was not retried:\n${text().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   t.is((await tdb.db('instances').where({ id }).first('flow_state')).flow_state, null, 'nothing recorded while the database is cut');
   await proxy.restore();
   let flow: string | null = null;
-  for (const until = Date.now() + 20_000; !flow && Date.now() < until; ) {
+  for (const until = Date.now() + 20_000; !flow && Date.now() < until;) {
     flow = (await tdb.db('instances').where({ id }).first('flow_state')).flow_state;
     if (!flow) await new Promise((r) => setTimeout(r, 200));
   }
@@ -94,7 +119,7 @@ test('a create_instance cast while the database is cut is put back and recorded 
   // once and dropped, never put back for ever
   const before = (text().match(/put back on its queue/g) ?? []).length;
   await create(randomUUID());
-  for (const until = Date.now() + 10_000; !text().includes('is not in the database'); ) {
+  for (const until = Date.now() + 10_000; !text().includes('is not in the database');) {
     if (Date.now() > until) t.fail('the cast for a missing instance was not handled');
     await new Promise((r) => setTimeout(r, 100));
   }

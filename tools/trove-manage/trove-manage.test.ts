@@ -29,10 +29,34 @@ test.serial('db_sync creates the schema, a second run is a no-op', async (t) => 
 });
 
 test.serial('registers a datastore and version, sets the default, loads rules for every engine', async (t) => {
-  const v = await manage('datastore_version_update', 'mariadb', '10.11', 'mariadb', '', 'mariadb-server,mariadb-client', '1', '--image-tags', 'trove,mariadb', '--version', '10.11.19');
+  const v = await manage(
+    'datastore_version_update',
+    'mariadb',
+    '10.11',
+    'mariadb',
+    '',
+    'mariadb-server,mariadb-client',
+    '1',
+    '--image-tags',
+    'trove,mariadb',
+    '--version',
+    '10.11.19',
+  );
   t.is(v.code, 0, v.stderr);
   t.is(v.stdout.trim(), "Datastore version '10.11' created.");
-  const again = await manage('datastore_version_update', 'mariadb', '10.11', 'mariadb', '', 'mariadb-server', '1', '--image-tags', 'trove', '--version', '10.11.19');
+  const again = await manage(
+    'datastore_version_update',
+    'mariadb',
+    '10.11',
+    'mariadb',
+    '',
+    'mariadb-server',
+    '1',
+    '--image-tags',
+    'trove',
+    '--version',
+    '10.11.19',
+  );
   t.is(again.stdout.trim(), "Datastore version '10.11' updated.");
   const d = await manage('datastore_update', 'mariadb', '10.11');
   t.is(d.code, 0, d.stderr);
@@ -64,7 +88,10 @@ test.serial('flavor and volume type associations', async (t) => {
   const missing = await manage('datastore_version_flavor_delete', 'mariadb', '10.11', 'ds9G');
   t.is(missing.code, 2);
   const flavors = await tdb.db('datastore_version_metadata').where({ key: 'flavor', deleted: false }).select('value');
-  t.deepEqual(flavors.map((f: { value: string }) => f.value), ['ds1G']);
+  t.deepEqual(
+    flavors.map((f: { value: string }) => f.value),
+    ['ds1G'],
+  );
 });
 
 test.serial('bad arguments and missing things exit 2 with one clear line', async (t) => {
@@ -77,7 +104,10 @@ test.serial('bad arguments and missing things exit 2 with one clear line', async
     [['datastore_version_update', 'mariadb', '10.11', 'mariadb', 'img', '', 'yes'], /active must be 0 or 1/],
     [['datastore_version_update', 'mariadb', '10.11', 'mariadb', '', '', '1'], /image id or --image-tags is required/],
     [['db_load_datastore_config_parameters', 'nosuch', '1', badRules], /Invalid rules file .*type/],
-    [['db_load_datastore_config_parameters', 'nosuch', '1', path.join(REPO, 'etc/datastores/mysql/validation-rules.json')], /Datastore 'nosuch' cannot be found/],
+    [
+      ['db_load_datastore_config_parameters', 'nosuch', '1', path.join(REPO, 'etc/datastores/mysql/validation-rules.json')],
+      /Datastore 'nosuch' cannot be found/,
+    ],
     [['db_load_datastore_config_parameters', 'mariadb', '10.11', '/no/such/file.json'], /Cannot read the rules file/],
     [['datastore_update', 'a', 'b', 'c'], /too many arguments|unknown/],
     [['db_downgrade'], /not supported/],

@@ -36,7 +36,9 @@ export class LocalBackupStorage implements BackupStorage {
 
   async list(container: string, prefix: string): Promise<Array<{ location: string; metadata: Record<string, string> }>> {
     const objects = await this.dir.listObjects(container, prefix);
-    return Promise.all(objects.map(async (o) => ({ location: await this.dir.locationOf(container, o.name), metadata: (await this.dir.headObject(container, o.name)).metadata })));
+    return Promise.all(
+      objects.map(async (o) => ({ location: await this.dir.locationOf(container, o.name), metadata: (await this.dir.headObject(container, o.name)).metadata })),
+    );
   }
 
   async remove(location: string): Promise<void> {

@@ -15,7 +15,12 @@ import { SwiftBackupStorage, SwiftRequestError } from './swift.js';
 let swift: FakeSwift;
 const storage = () => new SwiftBackupStorage({ endpoint: `${HOST}${ACCOUNT}`, token: async () => 'tok' });
 const root = mkdtempSync(path.join(tmpdir(), 'guest-swift-'));
-const chunks = (b: Buffer) => Readable.from((function* () { for (let i = 0; i < b.length; i += 50_000) yield b.subarray(i, i + 50_000); })());
+const chunks = (b: Buffer) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < b.length; i += 50_000) yield b.subarray(i, i + 50_000);
+    })(),
+  );
 
 test.before(() => nock.disableNetConnect());
 test.beforeEach(() => {
@@ -30,7 +35,18 @@ test.after.always(() => {
 
 test.serial('backup to Swift as an SLO with metadata, restore from its location, byte-equal', async (t) => {
   const data = randomBytes(700_000);
-  const r = await runBackup({ source: chunks(data), format: 'xbstream', storage: storage(), container: 'database_backups', name: 'b-1', serviceKey: 'sk', compression: 'gzip', segmentSize: 200_000, concurrency: 2, metadata: { 'backup-id': 'b-1' } });
+  const r = await runBackup({
+    source: chunks(data),
+    format: 'xbstream',
+    storage: storage(),
+    container: 'database_backups',
+    name: 'b-1',
+    serviceKey: 'sk',
+    compression: 'gzip',
+    segmentSize: 200_000,
+    concurrency: 2,
+    metadata: { 'backup-id': 'b-1' },
+  });
   t.is(r.location, `${HOST}${ACCOUNT}/database_backups/b-1.xbstream.gz.enc`);
   const manifest = swift.requests.find((q) => q.path.endsWith('?multipart-manifest=put'))!;
   t.is(manifest.headers['x-object-meta-backup-id'], 'b-1');
@@ -59,7 +75,18 @@ test.serial('backup to Swift as an SLO with metadata, restore from its location,
 
 test.serial('a failed segment upload fails the backup with the request named, and removes the segments', async (t) => {
   swift.failSegmentPut = 2;
-  const err = await t.throwsAsync(runBackup({ source: chunks(randomBytes(900_000)), format: 'sql', storage: storage(), container: 'bk', name: 'x', compression: 'gzip', segmentSize: 200_000 }), { instanceOf: SwiftRequestError });
+  const err = await t.throwsAsync(
+    runBackup({
+      source: chunks(randomBytes(900_000)),
+      format: 'sql',
+      storage: storage(),
+      container: 'bk',
+      name: 'x',
+      compression: 'gzip',
+      segmentSize: 200_000,
+    }),
+    { instanceOf: SwiftRequestError },
+  );
   t.regex(err!.message, /^Swift PUT bk_segments\/x\.sql\.gz\/0000000\d failed: HTTP 503$/);
   t.is(swift.containers.get('bk_segments')!.size, 0);
   t.false(swift.requests.some((q) => q.path.includes('multipart-manifest=put')));
@@ -68,7 +95,16 @@ test.serial('a failed segment upload fails the backup with the request named, an
 test.serial('metadata known only after the body ended (finalMetadata) is on the manifest, and head reads it back', async (t) => {
   let ended = false;
   const source = chunks(randomBytes(300_000)).once('end', () => (ended = true));
-  const r = await runBackup({ source, format: 'xbstream', storage: storage(), container: 'bk', name: 'late', compression: 'gzip', segmentSize: 200_000, finalMetadata: () => ({ 'to-lsn': ended ? '4242' : 'too-early' }) });
+  const r = await runBackup({
+    source,
+    format: 'xbstream',
+    storage: storage(),
+    container: 'bk',
+    name: 'late',
+    compression: 'gzip',
+    segmentSize: 200_000,
+    finalMetadata: () => ({ 'to-lsn': ended ? '4242' : 'too-early' }),
+  });
   t.is(r.metadata['to-lsn'], '4242');
   const manifest = swift.requests.find((q) => q.path.endsWith('?multipart-manifest=put'))!;
   t.is(manifest.headers['x-object-meta-to-lsn'], '4242');

@@ -78,9 +78,15 @@ export class SwiftBackupStorage implements BackupStorage {
     const manifest = up.segments.map((s) => ({ path: `/${segC}/${s.name}`, etag: s.md5, size_bytes: s.size }));
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
     try {
-      for (const [k, v] of Object.entries({ ...meta, ...normaliseMetadata(o.finalMetadata?.()), [CHECKSUM_KEY]: up.sha256 })) headers[`${META}${k}`] = encodeURIComponent(v);
+      for (const [k, v] of Object.entries({ ...meta, ...normaliseMetadata(o.finalMetadata?.()), [CHECKSUM_KEY]: up.sha256 }))
+        headers[`${META}${k}`] = encodeURIComponent(v);
       if (manifest.length === 0) throw new Error(`backup ${name} is empty: the backup tool wrote nothing`);
-      const r = await this.req(`PUT ${container}/${name} manifest`, { method: 'PUT', url: `${path(container, name)}?multipart-manifest=put`, data: JSON.stringify(manifest), headers });
+      const r = await this.req(`PUT ${container}/${name} manifest`, {
+        method: 'PUT',
+        url: `${path(container, name)}?multipart-manifest=put`,
+        data: JSON.stringify(manifest),
+        headers,
+      });
       return { location: `${this.base}${path(container, name)}`, etag: String(r.headers.etag ?? '').replace(/"/g, ''), size: up.size, sha256: up.sha256 };
     } catch (e) {
       for (const s of up.segments) await this.req(`DELETE ${segC}/${s.name}`, { method: 'DELETE', url: path(segC, s.name) }).catch(() => undefined);
@@ -97,7 +103,8 @@ export class SwiftBackupStorage implements BackupStorage {
     const rel = this.rel(location);
     const r = await this.req<Readable>(`GET ${rel}`, { method: 'GET', url: rel, responseType: 'stream' }).catch((e) => {
       // Swift answers 409 when a large object's first segment no longer matches its manifest (later ones cut the stream short).
-      if (e instanceof SwiftRequestError && e.status === 409) throw new BackupIntegrityError(`restore of ${location} failed: a segment of the backup was altered (${e.message}); nothing was restored`, { cause: e });
+      if (e instanceof SwiftRequestError && e.status === 409)
+        throw new BackupIntegrityError(`restore of ${location} failed: a segment of the backup was altered (${e.message}); nothing was restored`, { cause: e });
       throw e;
     });
     return { body: r.data, ...described(r.headers) };
@@ -110,8 +117,13 @@ export class SwiftBackupStorage implements BackupStorage {
 
   async list(container: string, prefix: string): Promise<Array<{ location: string; metadata: Record<string, string> }>> {
     const out: Array<{ location: string; metadata: Record<string, string> }> = [];
-    for (let marker = ''; ; ) {
-      const r = await this.req<Array<{ name: string }>>(`GET ${container}`, { method: 'GET', url: path(container), params: { prefix, marker, format: 'json' }, validateStatus: (s) => s === 200 || s === 204 || s === 404 });
+    for (let marker = ''; ;) {
+      const r = await this.req<Array<{ name: string }>>(`GET ${container}`, {
+        method: 'GET',
+        url: path(container),
+        params: { prefix, marker, format: 'json' },
+        validateStatus: (s) => s === 200 || s === 204 || s === 404,
+      });
       const names = r.status === 200 && Array.isArray(r.data) ? r.data.map((o) => o.name) : [];
       if (!names.length) return out;
       for (const name of names) {
@@ -124,10 +136,12 @@ export class SwiftBackupStorage implements BackupStorage {
 
   async remove(location: string): Promise<void> {
     const rel = this.rel(location);
-    const r = await this.req(`DELETE ${rel}`, { method: 'DELETE', url: `${rel}?multipart-manifest=delete`, headers: { Accept: 'application/json' } }).catch((e) => {
-      if (!(e instanceof SwiftRequestError && e.status === 404)) throw e;
-      return undefined;
-    });
+    const r = await this.req(`DELETE ${rel}`, { method: 'DELETE', url: `${rel}?multipart-manifest=delete`, headers: { Accept: 'application/json' } }).catch(
+      (e) => {
+        if (!(e instanceof SwiftRequestError && e.status === 404)) throw e;
+        return undefined;
+      },
+    );
     // A manifest delete answers 200 with a bulk-delete report: what Swift refused (e.g. 401) is inside it.
     const errors = (r?.data as { Errors?: unknown } | undefined)?.Errors;
     if (Array.isArray(errors) && errors.length > 0) {

@@ -66,7 +66,8 @@ export class MysqlAdmin implements Databases, Users, Root {
     const max = this.o.maxUserNameLength;
     if (!name || name.length > max) throw new InvalidValueError(`User name '${name}' must be 1 to ${max} characters.`);
     if (/[\x00-\x1f]|^\s|\s$/.test(name)) throw new InvalidValueError(`User name '${name}' contains characters that are not allowed.`);
-    if (RESERVED_USERS.map((u) => u.toLowerCase()).includes(name.toLowerCase()) || isReplicationUser(name)) throw new InvalidValueError(`User name '${name}' is reserved.`);
+    if (RESERVED_USERS.map((u) => u.toLowerCase()).includes(name.toLowerCase()) || isReplicationUser(name))
+      throw new InvalidValueError(`User name '${name}' is reserved.`);
   }
 
   checkHost(host: string): void {

@@ -38,14 +38,23 @@ async function server(name: string) {
 }
 
 const prepare = (l: MysqlLifecycle) =>
-  l.prepare({ memoryMb: 256, packages: [], databases: [{ name: 'shop' }], users: [{ name: 'app', host: '%', password: 'app-Secret-1', databases: ['shop'] }], overrides: {} });
+  l.prepare({
+    memoryMb: 256,
+    packages: [],
+    databases: [{ name: 'shop' }],
+    users: [{ name: 'app', host: '%', password: 'app-Secret-1', databases: ['shop'] }],
+    overrides: {},
+  });
 
 async function checksums(l: MysqlLifecycle): Promise<Record<string, unknown>> {
   const c = await l.admin.connect();
   try {
     const [rows] = await c.query('CHECKSUM TABLE shop.orders, shop.notes EXTENDED');
     const [[count]] = (await c.query('SELECT COUNT(*) AS n FROM shop.orders')) as unknown as [[{ n: number }]];
-    return { checksums: Object.fromEntries((rows as Array<{ Table: string; Checksum: number }>).map((r) => [r.Table, String(r.Checksum)])), rows: Number(count.n) };
+    return {
+      checksums: Object.fromEntries((rows as Array<{ Table: string; Checksum: number }>).map((r) => [r.Table, String(r.Checksum)])),
+      rows: Number(count.n),
+    };
   } finally {
     await c.end();
   }
@@ -85,7 +94,15 @@ test.serial('physical: mariadb-backup → local store → new data dir; a second
   const b = source.backup();
   t.is(b.method(), 'xbstream');
   const src = await b.backupStream();
-  const r = await runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'database_backups', name: 'phys-1', serviceKey: KEY, segmentSize: 8 * 1024 * 1024 });
+  const r = await runBackup({
+    source: src.stream,
+    format: src.format,
+    storage: storage(),
+    container: 'database_backups',
+    name: 'phys-1',
+    serviceKey: KEY,
+    segmentSize: 8 * 1024 * 1024,
+  });
   t.true(r.rawSize > 1024 * 1024);
   t.true(r.location.endsWith('.xbstream.zst.enc') || r.location.endsWith('.xbstream.gz.enc'));
 
@@ -101,7 +118,11 @@ test.serial('physical: mariadb-backup → local store → new data dir; a second
     sink: (dir, meta) => tb.restoreStream(meta.format, dir),
     commit: (dir, meta) => tb.installRestored(meta.format, dir),
   });
-  t.deepEqual(readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')), [], 'staging removed');
+  t.deepEqual(
+    readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')),
+    [],
+    'staging removed',
+  );
   await target.lifecycle.start();
   t.is(await target.lifecycle.health(), 'healthy');
   t.deepEqual(await checksums(target.lifecycle), expected);
@@ -140,38 +161,57 @@ test.serial('a backup of a stopped server fails and stores nothing', async (t) =
   await prepare(dead.lifecycle);
   await dead.lifecycle.stop();
   const src = await dead.backup().backupStream();
-  await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'dead_backups', name: 'x', serviceKey: KEY }), { message: /mariadb-backup exited with code/ });
+  await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'dead_backups', name: 'x', serviceKey: KEY }), {
+    message: /mariadb-backup exited with code/,
+  });
   const dir = new ObjectDirectory(path.join(root, 'objects'));
   t.deepEqual([...(await dir.listObjects('dead_backups')), ...(await dir.listObjects('dead_backups_segments'))], []);
 });
 
-test.serial("a staged physical backup mariadb-backup cannot prepare: 'mariadb-backup --prepare failed: <its error>', the data directory untouched", async (t) => {
-  const target = await server('unpreparable');
-  await prepare(target.lifecycle);
-  const staging = path.join(root, 'unpreparable', 'volume', '.restore-x');
-  mkdirSync(staging, { recursive: true });
-  writeFileSync(path.join(staging, 'xtrabackup_checkpoints'), 'backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 1\n');
-  const err = await t.throwsAsync(target.backup().installRestored('xbstream', staging));
-  t.regex(err!.message, /^mariadb-backup --prepare failed: \[00\] FATAL ERROR: \S+ \S+ Can't open backup-my\.cnf for reading$/);
-  t.notRegex(err!.message, /exited with code/, 'the tool\'s words, not only its exit code');
-  t.is(await target.lifecycle.health(), 'healthy', 'the running server was not stopped');
-});
+test.serial(
+  "a staged physical backup mariadb-backup cannot prepare: 'mariadb-backup --prepare failed: <its error>', the data directory untouched",
+  async (t) => {
+    const target = await server('unpreparable');
+    await prepare(target.lifecycle);
+    const staging = path.join(root, 'unpreparable', 'volume', '.restore-x');
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(path.join(staging, 'xtrabackup_checkpoints'), 'backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 1\n');
+    const err = await t.throwsAsync(target.backup().installRestored('xbstream', staging));
+    t.regex(err!.message, /^mariadb-backup --prepare failed: \[00\] FATAL ERROR: \S+ \S+ Can't open backup-my\.cnf for reading$/);
+    t.notRegex(err!.message, /exited with code/, "the tool's words, not only its exit code");
+    t.is(await target.lifecycle.health(), 'healthy', 'the running server was not stopped');
+  },
+);
 
-test.serial('incremental: full → rows → inc1 → rows → inc2; the chain restored up to inc1 and up to inc2 has each point\'s checksums', async (t) => {
+test.serial("incremental: full → rows → inc1 → rows → inc2; the chain restored up to inc1 and up to inc2 has each point's checksums", async (t) => {
   const src = await server('chain-source');
   await prepare(src.lifecycle);
   const app = await mysql.createConnection({ host: '127.0.0.1', port: src.port, user: 'app', password: 'app-Secret-1', database: 'shop' });
   await app.query('CREATE TABLE orders (id INT PRIMARY KEY, customer VARCHAR(40), amount DECIMAL(10,2), payload BLOB) ENGINE=InnoDB');
   await app.query('CREATE TABLE notes (id INT PRIMARY KEY AUTO_INCREMENT, body TEXT) ENGINE=Aria');
   const write = async (from: number, n: number) => {
-    const rows = Array.from({ length: n }, (_, i) => [from + i, `customer-${(from + i) % 97}`, ((from + i) * 1.37).toFixed(2), Buffer.from(`payload ${from + i} `.repeat(8))]);
+    const rows = Array.from({ length: n }, (_, i) => [
+      from + i,
+      `customer-${(from + i) % 97}`,
+      ((from + i) * 1.37).toFixed(2),
+      Buffer.from(`payload ${from + i} `.repeat(8)),
+    ]);
     await app.query('INSERT INTO orders VALUES ?', [rows]);
     await app.query('INSERT INTO notes (body) VALUES (?)', [`after ${from + n}`]);
   };
   const b = src.backup();
   const take = async (name: string, parent?: Record<string, string>) => {
     const s = parent ? await b.incrementalStream(parent) : await b.backupStream();
-    return runBackup({ source: s.stream, format: s.format, finalMetadata: s.metadata, storage: storage(), container: 'chain_backups', name, serviceKey: KEY, segmentSize: 4 * 1024 * 1024 });
+    return runBackup({
+      source: s.stream,
+      format: s.format,
+      finalMetadata: s.metadata,
+      storage: storage(),
+      container: 'chain_backups',
+      name,
+      serviceKey: KEY,
+      segmentSize: 4 * 1024 * 1024,
+    });
   };
   await write(0, 5000);
   const full = await take('full');
@@ -200,7 +240,11 @@ test.serial('incremental: full → rows → inc1 → rows → inc2; the chain re
       apply: (base, inc, meta) => tb.applyIncremental(meta.format, base, inc),
       commit: (dir, meta) => tb.installRestored(meta.format, dir),
     });
-    t.deepEqual(readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')), [], 'staging removed');
+    t.deepEqual(
+      readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')),
+      [],
+      'staging removed',
+    );
     await target.lifecycle.start();
     const sums = await checksums(target.lifecycle);
     await target.lifecycle.stop();
@@ -215,7 +259,12 @@ test.serial('incremental: full → rows → inc1 → rows → inc2; the chain re
   const tb = target.backup();
   await t.throwsAsync(
     runChainRestore({
-      pieces: [full, { ...inc1, checksum: 'f'.repeat(64) }].map((p, i) => ({ storage: storage(), location: p.location, checksum: p.checksum, stagingDir: tb.stagingDir(`tampered-${i}`) })),
+      pieces: [full, { ...inc1, checksum: 'f'.repeat(64) }].map((p, i) => ({
+        storage: storage(),
+        location: p.location,
+        checksum: p.checksum,
+        stagingDir: tb.stagingDir(`tampered-${i}`),
+      })),
       serviceKey: KEY,
       sink: (dir, meta) => tb.restoreStream(meta.format, dir),
       apply: (base, inc, meta) => tb.applyIncremental(meta.format, base, inc),
@@ -223,7 +272,10 @@ test.serial('incremental: full → rows → inc1 → rows → inc2; the chain re
     }),
     { message: /checksum does not match/ },
   );
-  t.deepEqual(readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')), []);
+  t.deepEqual(
+    readdirSync(target.c.mount_point).filter((f) => f.startsWith('.restore-')),
+    [],
+  );
   t.is(await target.lifecycle.health(), 'healthy');
   await t.throwsAsync(src.backup('logical').incrementalStream(full.metadata), { instanceOf: NotSupportedError });
   await src.lifecycle.stop();
@@ -233,7 +285,11 @@ test.serial('binary logs: closedLogs rotates only after writes; the closed files
   const b = source.backup();
   const first = await b.closedLogs();
   t.true(first.length >= 1);
-  t.deepEqual((await b.closedLogs()).map((l) => l.name), first.map((l) => l.name), 'nothing written: no rotation');
+  t.deepEqual(
+    (await b.closedLogs()).map((l) => l.name),
+    first.map((l) => l.name),
+    'nothing written: no rotation',
+  );
   const c = await source.lifecycle.admin.connect();
   await c.query("INSERT INTO shop.notes (body) VALUES ('binlogged')");
   await c.end();

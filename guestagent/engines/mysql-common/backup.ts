@@ -107,7 +107,8 @@ export class MysqlBackup implements Backup {
    * parent's recorded end position. A logical backup has no position to continue from.
    */
   async incrementalStream(parentMetadata: Record<string, string>): Promise<BackupStreamSource> {
-    if (this.method() !== 'xbstream') throw new NotSupportedError('Incremental backups need physical backups (mariadb-backup), which this instance does not take.');
+    if (this.method() !== 'xbstream')
+      throw new NotSupportedError('Incremental backups need physical backups (mariadb-backup), which this instance does not take.');
     const lsn = parentMetadata[TO_LSN];
     if (parentMetadata.format !== 'xbstream' || !lsn || !/^\d+$/.test(lsn)) {
       throw new NotSupportedError('The parent backup records no end position (to-lsn) to continue from; take a full backup first.');
@@ -179,7 +180,10 @@ export class MysqlBackup implements Backup {
   async applyIncremental(format: string, stagingDir: string, incrementalDir: string): Promise<void> {
     if (format !== 'xbstream') throw new Error(`a MySQL-family engine cannot apply an incremental backup of format '${format}'`);
     await this.prepareStaged(stagingDir);
-    await runProcess({ bin: this.tools.backup!, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`, `--incremental-dir=${incrementalDir}`] }).catch(toolFailure('mariadb-backup --prepare --incremental-dir'));
+    await runProcess({
+      bin: this.tools.backup!,
+      args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`, `--incremental-dir=${incrementalDir}`],
+    }).catch(toolFailure('mariadb-backup --prepare --incremental-dir'));
     this.log.info({}, 'incremental backup applied to the staged data');
   }
 
@@ -187,7 +191,9 @@ export class MysqlBackup implements Backup {
   private async prepareStaged(stagingDir: string): Promise<void> {
     if (readCheckpoints(stagingDir).backup_type === 'full-prepared') return;
     if (!this.tools.backup) throw new Error('restoring a physical backup needs mariadb-backup, which is not installed');
-    await runProcess({ bin: this.tools.backup, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] }).catch(toolFailure('mariadb-backup --prepare'));
+    await runProcess({ bin: this.tools.backup, args: ['--no-defaults', '--prepare', `--target-dir=${stagingDir}`] }).catch(
+      toolFailure('mariadb-backup --prepare'),
+    );
   }
 
   closedLogs(): Promise<ClosedLog[]> {
@@ -209,7 +215,9 @@ export class MysqlBackup implements Backup {
   /** The server's OS user when the agent runs as root (the files must be its). */
   private serverIds(): { uid: number; gid: number } | undefined {
     if (process.getuid?.() !== 0) return undefined;
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${this.c.run_as}:`));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${this.c.run_as}:`));
     if (!line) return undefined;
     const [, , uid, gid] = line.split(':');
     return { uid: Number(uid), gid: Number(gid) };
@@ -239,16 +247,32 @@ export class MysqlBackup implements Backup {
     const sock = checkSocketPath(path.join(run, 'mysqld.sock'));
     const pidFile = path.join(run, 'mysqld.pid');
     const out = path.join(this.stateDir, 'restore-server.log');
-    const args = ['--no-defaults', `--datadir=${this.lifecycle.paths.dataDir}`, `--socket=${sock}`, `--pid-file=${pidFile}`, '--skip-networking', '--skip-grant-tables'];
+    const args = [
+      '--no-defaults',
+      `--datadir=${this.lifecycle.paths.dataDir}`,
+      `--socket=${sock}`,
+      `--pid-file=${pidFile}`,
+      '--skip-networking',
+      '--skip-grant-tables',
+    ];
     if (this.serverIds()) args.push(`--user=${this.c.run_as}`);
     const pid = startDaemon(this.c.mysqld_bin, args, out);
     const connect = () => mysql.createConnection({ socketPath: sock, user: 'root', connectTimeout: 2000 });
     try {
-      for (const deadline = Date.now() + this.c.start_timeout * 1000; ; ) {
-        if (await connect().then((c) => (c.destroy(), true), () => false)) break;
+      for (const deadline = Date.now() + this.c.start_timeout * 1000; ;) {
+        if (
+          await connect().then(
+            (c) => (c.destroy(), true),
+            () => false,
+          )
+        )
+          break;
         if (!isAlive(pid) || Date.now() > deadline) {
           const tail = errorTail(out, 'bracketed', 0, 3);
-          throw new EngineFailure(`the restored data directory did not start${tail ? `: ${path.basename(this.c.mysqld_bin)}: ${tail}` : ''}`, readSince(out, 0, 8192));
+          throw new EngineFailure(
+            `the restored data directory did not start${tail ? `: ${path.basename(this.c.mysqld_bin)}: ${tail}` : ''}`,
+            readSince(out, 0, 8192),
+          );
         }
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -40,10 +40,13 @@ export async function closedBinlogs(lifecycle: MysqlLifecycle, last: Rotation): 
       last.position = after ? Number(after.Position) : undefined;
     }
     const [rows] = (await c.query('SHOW BINARY LOGS')) as unknown as [Array<{ Log_name: string }>];
-    return rows.slice(0, -1).map((r) => {
-      const file = path.join(lifecycle.paths.dataDir, r.Log_name);
-      return { name: r.Log_name, path: file, firstEvent: firstEventTime(file), lastEvent: statSync(file).mtime };
-    }).filter((l) => existsSync(l.path));
+    return rows
+      .slice(0, -1)
+      .map((r) => {
+        const file = path.join(lifecycle.paths.dataDir, r.Log_name);
+        return { name: r.Log_name, path: file, firstEvent: firstEventTime(file), lastEvent: statSync(file).mtime };
+      })
+      .filter((l) => existsSync(l.path));
   } finally {
     await c.end();
   }
@@ -52,19 +55,36 @@ export async function closedBinlogs(lifecycle: MysqlLifecycle, last: Rotation): 
 /** Where the restored physical backup stops in the source's binary logs. */
 export function restoredBinlogPosition(dataDir: string): LogPosition {
   const file = path.join(dataDir, 'xtrabackup_binlog_info');
-  if (!existsSync(file)) throw new Error('the restored backup records no binary log position (xtrabackup_binlog_info); a point-in-time restore needs a physical backup taken with binary logs on');
+  if (!existsSync(file))
+    throw new Error(
+      'the restored backup records no binary log position (xtrabackup_binlog_info); a point-in-time restore needs a physical backup taken with binary logs on',
+    );
   const [name, pos] = readFileSync(file, 'utf8').trim().split(/\s+/);
-  if (!name || !pos || !/^\d+$/.test(pos)) throw new Error('the restored backup\'s binary log position is unreadable');
+  if (!name || !pos || !/^\d+$/.test(pos)) throw new Error("the restored backup's binary log position is unreadable");
   return { file: name, position: Number(pos) };
 }
 
-const utc = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+const utc = (d: Date) =>
+  d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
 
 /** mariadb-binlog of the files (from `from` in the first) up to `stopAt`, into the server as os_admin. */
-export async function replayBinlogs(tools: { binlog: string; client: string }, credentialsFile: string, files: string[], from: LogPosition, stopAt: Date): Promise<void> {
+export async function replayBinlogs(
+  tools: { binlog: string; client: string },
+  credentialsFile: string,
+  files: string[],
+  from: LogPosition,
+  stopAt: Date,
+): Promise<void> {
   if (!files.length) return;
   if (path.basename(files[0]!) !== from.file) throw new Error(`the replay must start with the binary log ${from.file}`);
-  const source = processSource({ bin: tools.binlog, args: ['--no-defaults', `--start-position=${from.position}`, `--stop-datetime=${utc(stopAt)}`, ...files], env: { TZ: 'UTC' } });
+  const source = processSource({
+    bin: tools.binlog,
+    args: ['--no-defaults', `--start-position=${from.position}`, `--stop-datetime=${utc(stopAt)}`, ...files],
+    env: { TZ: 'UTC' },
+  });
   const sink = processSink({ bin: tools.client, args: [`--defaults-file=${credentialsFile}`, '--binary-mode'] });
   await pipeline(source, sink.stream);
   await sink.done;

@@ -47,7 +47,7 @@ export function baseSettings(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: numb
     'skip-name-resolve': true,
     'character-set-server': 'utf8mb4',
     'collation-server': 'utf8mb4_general_ci',
-    'innodb_file_per_table': 1,
+    innodb_file_per_table: 1,
     // binary logs in the data directory: the guest archives the closed ones for point-in-time restores
     log_bin: BINLOG_BASENAME,
     expire_logs_days: 7,
@@ -67,12 +67,20 @@ export function baseSettings(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: numb
 export function effectiveSettings(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   // the overrides come last, so they win over a base option of either spelling
-  for (const [k, v] of [...Object.entries(base), ...Object.entries(overrides)]) out[k.replace(/-/g, '_')] = typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+  for (const [k, v] of [...Object.entries(base), ...Object.entries(overrides)])
+    out[k.replace(/-/g, '_')] = typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
   return out;
 }
 
 /** `pinned`: options the agent sets after the overrides, so a group cannot undo them (secure_file_priv, server_id, a replica's read_only). */
-export function renderMyCnf(c: MysqlFamilyConfig, p: MysqlPaths, memoryMb: number, overrides: Record<string, unknown> = {}, runAs?: string, pinned: Record<string, unknown> = {}): string {
+export function renderMyCnf(
+  c: MysqlFamilyConfig,
+  p: MysqlPaths,
+  memoryMb: number,
+  overrides: Record<string, unknown> = {},
+  runAs?: string,
+  pinned: Record<string, unknown> = {},
+): string {
   const base = baseSettings(c, p, memoryMb, runAs);
   const lines = ['# written by the trove-ts guest agent; overrides come from the configuration group', '[mysqld]'];
   for (const [k, v] of Object.entries(base)) lines.push(line(k, v));

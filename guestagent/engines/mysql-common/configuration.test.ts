@@ -25,8 +25,32 @@ test('override names are option names; values scalars without control characters
 
 test('my.cnf: the overrides come after the memory defaults, so they win', (t) => {
   const cnf = renderMyCnf(
-    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
-    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', filesDir: '/m/files', preparedMarker: '/pm' },
+    {
+      mount_point: '/m',
+      port: 3306,
+      bind_host: '127.0.0.1',
+      mysqld_bin: 'x',
+      install_db_bin: 'y',
+      init_style: 'install-db',
+      run_as: 'mysql',
+      start_timeout: 10,
+      replica_attach_timeout: 60,
+      guest_log_exposed_logs: 'general,slow_query',
+      guest_log_long_query_time: 1000,
+    },
+    {
+      dataDir: '/m/data',
+      stateDir: '/st',
+      runtimeDir: '/r',
+      socket: '/s',
+      pidFile: '/p',
+      cnf: '/c',
+      errorLog: '/e',
+      tmpDir: '/t',
+      adminPasswordFile: '/a',
+      filesDir: '/m/files',
+      preparedMarker: '/pm',
+    },
     512,
     { max_connections: 250, innodb_open_files: 777 },
   );
@@ -35,10 +59,34 @@ test('my.cnf: the overrides come after the memory defaults, so they win', (t) =>
   t.true(lines.includes('innodb_open_files = 777'));
 });
 
-test('effective settings: my.cnf\'s [mysqld] options by name, memory settings and the overrides on top', (t) => {
+test("effective settings: my.cnf's [mysqld] options by name, memory settings and the overrides on top", (t) => {
   const base = baseSettings(
-    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
-    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', filesDir: '/m/files', preparedMarker: '/pm' },
+    {
+      mount_point: '/m',
+      port: 3306,
+      bind_host: '127.0.0.1',
+      mysqld_bin: 'x',
+      install_db_bin: 'y',
+      init_style: 'install-db',
+      run_as: 'mysql',
+      start_timeout: 10,
+      replica_attach_timeout: 60,
+      guest_log_exposed_logs: 'general,slow_query',
+      guest_log_long_query_time: 1000,
+    },
+    {
+      dataDir: '/m/data',
+      stateDir: '/st',
+      runtimeDir: '/r',
+      socket: '/s',
+      pidFile: '/p',
+      cnf: '/c',
+      errorLog: '/e',
+      tmpDir: '/t',
+      adminPasswordFile: '/a',
+      filesDir: '/m/files',
+      preparedMarker: '/pm',
+    },
     512,
   );
   const s = effectiveSettings(base, { max_connections: 250, skip_name_resolve: false, character_set_server: 'latin1' });
@@ -51,14 +99,38 @@ test('effective settings: my.cnf\'s [mysqld] options by name, memory settings an
   t.false('character-set-server' in s);
 });
 
-test('my.cnf: server_id derived from the instance id and a replica\'s read_only come after the overrides; binary logs in ROW format', (t) => {
+test("my.cnf: server_id derived from the instance id and a replica's read_only come after the overrides; binary logs in ROW format", (t) => {
   const id = serverIdFor('7c1e0e43-4b1f-4ad7-9f59-0c3f5e4f6a11');
   t.is(id, serverIdFor('7c1e0e43-4b1f-4ad7-9f59-0c3f5e4f6a11'), 'deterministic');
   t.not(id, serverIdFor('7c1e0e43-4b1f-4ad7-9f59-0c3f5e4f6a12'));
   t.true(id >= 1 && id <= 0xfffffffe);
   const cnf = renderMyCnf(
-    { mount_point: '/m', port: 3306, bind_host: '127.0.0.1', mysqld_bin: 'x', install_db_bin: 'y', init_style: 'install-db', run_as: 'mysql', start_timeout: 10, replica_attach_timeout: 60, guest_log_exposed_logs: 'general,slow_query', guest_log_long_query_time: 1000 },
-    { dataDir: '/m/data', stateDir: '/st', runtimeDir: '/r', socket: '/s', pidFile: '/p', cnf: '/c', errorLog: '/e', tmpDir: '/t', adminPasswordFile: '/a', filesDir: '/m/files', preparedMarker: '/pm' },
+    {
+      mount_point: '/m',
+      port: 3306,
+      bind_host: '127.0.0.1',
+      mysqld_bin: 'x',
+      install_db_bin: 'y',
+      init_style: 'install-db',
+      run_as: 'mysql',
+      start_timeout: 10,
+      replica_attach_timeout: 60,
+      guest_log_exposed_logs: 'general,slow_query',
+      guest_log_long_query_time: 1000,
+    },
+    {
+      dataDir: '/m/data',
+      stateDir: '/st',
+      runtimeDir: '/r',
+      socket: '/s',
+      pidFile: '/p',
+      cnf: '/c',
+      errorLog: '/e',
+      tmpDir: '/t',
+      adminPasswordFile: '/a',
+      filesDir: '/m/files',
+      preparedMarker: '/pm',
+    },
     512,
     { server_id: 1, binlog_format: 'MIXED' },
     undefined,

@@ -7,9 +7,27 @@ import type { MysqlAdmin } from './admin.js';
 const NAME = /^[a-z_][a-z0-9_]*$/;
 /** Options the agent owns: a configuration group cannot move the server off its files or address. */
 const AGENT_OWNED = new Set([
-  'datadir', 'socket', 'port', 'bind_address', 'pid_file', 'log_error', 'user', 'skip_networking', 'init_file',
-  'plugin_dir', 'plugin_load', 'plugin_load_add', 'secure_file_priv', 'tmpdir', 'basedir', 'read_only',
-  'log_bin', 'relay_log', 'log_slave_updates', 'skip_slave_start', 'gtid_slave_pos',
+  'datadir',
+  'socket',
+  'port',
+  'bind_address',
+  'pid_file',
+  'log_error',
+  'user',
+  'skip_networking',
+  'init_file',
+  'plugin_dir',
+  'plugin_load',
+  'plugin_load_add',
+  'secure_file_priv',
+  'tmpdir',
+  'basedir',
+  'read_only',
+  'log_bin',
+  'relay_log',
+  'log_slave_updates',
+  'skip_slave_start',
+  'gtid_slave_pos',
 ]);
 /** Options my.cnf pins after the group's values (the lifecycle's): a group may name them, they are not applied. */
 const PINNED = new Set(['server_id']);
@@ -66,7 +84,12 @@ export class MysqlConfiguration implements Configuration {
         if (PINNED.has(k)) continue; // a source and its replicas must keep their own ids
         // the name is checked above (it cannot be bound); the value is bound
         await c.query(`SET GLOBAL ${k} = ?`, [typeof v === 'boolean' ? (v ? 1 : 0) : v]).catch((err: { code?: string; message: string }) => {
-          if (err.code === 'ER_WRONG_VALUE_FOR_VAR' || err.code === 'ER_WRONG_TYPE_FOR_VAR' || err.code === 'ER_INCORRECT_GLOBAL_LOCAL_VAR' || err.code === 'ER_UNKNOWN_SYSTEM_VARIABLE') {
+          if (
+            err.code === 'ER_WRONG_VALUE_FOR_VAR' ||
+            err.code === 'ER_WRONG_TYPE_FOR_VAR' ||
+            err.code === 'ER_INCORRECT_GLOBAL_LOCAL_VAR' ||
+            err.code === 'ER_UNKNOWN_SYSTEM_VARIABLE'
+          ) {
             throw new InvalidValueError(`${k}: ${err.message}`);
           }
           throw err;

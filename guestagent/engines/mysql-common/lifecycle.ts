@@ -31,7 +31,9 @@ interface OsUser {
 
 function lookupUser(name: string): OsUser | undefined {
   try {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`));
     if (!line) return undefined;
     const [, , uid, gid] = line.split(':');
     return { name, uid: Number(uid), gid: Number(gid) };
@@ -71,7 +73,13 @@ export class MysqlLifecycle implements Lifecycle {
     this.serverId = serverIdFor(instanceId || c.mount_point);
     this.stateFile = `${stateDir}/engine-state.json`;
     if (existsSync(this.stateFile)) {
-      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { memoryMb: number; overrides: Record<string, unknown>; logs?: Record<string, Record<string, string | number>>; replica?: boolean; writesStopped?: boolean };
+      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as {
+        memoryMb: number;
+        overrides: Record<string, unknown>;
+        logs?: Record<string, Record<string, string | number>>;
+        replica?: boolean;
+        writesStopped?: boolean;
+      };
       this.memoryMb = saved.memoryMb;
       this.overrides = saved.overrides;
       this.logs = saved.logs ?? {};
@@ -107,9 +115,14 @@ export class MysqlLifecycle implements Lifecycle {
   }
 
   private writeConfig(): void {
-    writePrivateFile(this.stateFile, JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica, writesStopped: this.writesStopped }));
+    writePrivateFile(
+      this.stateFile,
+      JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica, writesStopped: this.writesStopped }),
+    );
     const logOptions = Object.assign({}, ...Object.values(this.logs)) as Record<string, unknown>;
-    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName(), this.pinned()), { mode: 0o644 });
+    writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName(), this.pinned()), {
+      mode: 0o644,
+    });
   }
 
   /** Whether this server is a replica (read-only for users; its my.cnf says so). */
@@ -198,14 +211,24 @@ export class MysqlLifecycle implements Lifecycle {
     const args =
       this.c.init_style === 'install-db'
         ? // our my.cnf first: the machine's own (/etc/mysql) would give every instance the same tmpdir, error log and pid file
-          [`--defaults-file=${this.paths.cnf}`, `--datadir=${this.paths.dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']
+          [
+            `--defaults-file=${this.paths.cnf}`,
+            `--datadir=${this.paths.dataDir}`,
+            `--user=${user}`,
+            '--auth-root-authentication-method=normal',
+            '--skip-test-db',
+            '--skip-name-resolve',
+          ]
         : [`--defaults-file=${this.paths.cnf}`, '--initialize-insecure', `--datadir=${this.paths.dataDir}`, `--user=${user}`];
     const bin = this.c.init_style === 'install-db' ? this.c.install_db_bin : this.c.mysqld_bin;
     this.log.info({ bin }, 'initialising the data directory');
     const from = logOffset(this.paths.errorLog);
     await run(bin, args, { maxBuffer: 16 * 1024 * 1024 }).catch((err: Error & { stderr?: string }) => {
       const lines = errorTail(this.paths.errorLog, 'bracketed', from) || lastLines(err.stderr ?? err.message);
-      throw new EngineFailure(`${path.basename(bin)} could not initialise the data directory: ${lines}`, `${readSince(this.paths.errorLog, from, 4096)}${(err.stderr ?? '').slice(-4096)}`);
+      throw new EngineFailure(
+        `${path.basename(bin)} could not initialise the data directory: ${lines}`,
+        `${readSince(this.paths.errorLog, from, 4096)}${(err.stderr ?? '').slice(-4096)}`,
+      );
     });
   }
 
@@ -224,7 +247,9 @@ export class MysqlLifecycle implements Lifecycle {
         const tail = errorTail(this.paths.errorLog, 'bracketed', from);
         const said = tail ? `: ${name}: ${tail}` : ` (${name} wrote no error; its last lines: ${lastLines(readSince(this.paths.errorLog, from)) || 'none'})`;
         return new EngineFailure(
-          exited ? `${name} exited while starting${said}` : `${name} did not accept connections within start_timeout (${this.c.start_timeout} s)${tail ? `: ${name}: ${tail}` : ''}`,
+          exited
+            ? `${name} exited while starting${said}`
+            : `${name} did not accept connections within start_timeout (${this.c.start_timeout} s)${tail ? `: ${name}: ${tail}` : ''}`,
           readSince(this.paths.errorLog, from, 8192),
         );
       },
@@ -246,7 +271,8 @@ export class MysqlLifecycle implements Lifecycle {
       }
     }
     const attempts: Array<['admin' | 'root', mysql.ConnectionOptions]> = [['root', { user: 'root', password: '' }]];
-    if (existsSync(this.paths.adminPasswordFile)) attempts.unshift(['admin', { user: ADMIN_USER, password: readFileSync(this.paths.adminPasswordFile, 'utf8').trim() }]);
+    if (existsSync(this.paths.adminPasswordFile))
+      attempts.unshift(['admin', { user: ADMIN_USER, password: readFileSync(this.paths.adminPasswordFile, 'utf8').trim() }]);
     for (const [who, opts] of attempts) {
       try {
         const conn = await mysql.createConnection({ socketPath: this.paths.socket, connectTimeout: 2000, ...opts });

@@ -33,8 +33,18 @@ test.before(async () => {
   chmodSync(root, 0o755);
   port = await freeTcpPort();
   mkdirSync(path.join(root, 'state'), { recursive: true });
-  engine = mariadbEngine({ DEFAULT: {}, mariadb: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } }, path.join(root, 'state'), log);
-  await engine.lifecycle.prepare({ memoryMb: 512, packages: [], databases: [{ name: 'shop' }], users: [{ name: 'app', host: '%', password: 'app-Secret-1', databases: ['shop'] }], overrides: {} });
+  engine = mariadbEngine(
+    { DEFAULT: {}, mariadb: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } },
+    path.join(root, 'state'),
+    log,
+  );
+  await engine.lifecycle.prepare({
+    memoryMb: 512,
+    packages: [],
+    databases: [{ name: 'shop' }],
+    users: [{ name: 'app', host: '%', password: 'app-Secret-1', databases: ['shop'] }],
+    overrides: {},
+  });
   const dir = path.join(root, 'objects');
   objects = new ObjectDirectory(dir);
   h = logHandlers({ instanceId: 'i-1', engine, log, backupConfig: backupDefaults.parse({ backup_local_dir: dir }) });
@@ -45,7 +55,8 @@ test.after.always(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const action = (a: Record<string, unknown>, ctx = member) => h.guest_log_action(guestContract.guest_log_action.args.parse({ storage: { driver: 'local' }, ...a }), ctx);
+const action = (a: Record<string, unknown>, ctx = member) =>
+  h.guest_log_action(guestContract.guest_log_action.args.parse({ storage: { driver: 'local' }, ...a }), ctx);
 const asApp = async (sql: string) => {
   const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'app', password: 'app-Secret-1', database: 'shop' });
   await c.query(sql);
@@ -59,8 +70,11 @@ const published = async (log: string) => {
   return text;
 };
 
-test.serial("list: general and slow_query for a project member, the error log too for an administrator", async (t) => {
-  t.deepEqual((await h.guest_log_list({}, member)).map((l) => `${l.name}:${l.type}:${l.status}`), ['general:USER:Disabled', 'slow_query:USER:Disabled']);
+test.serial('list: general and slow_query for a project member, the error log too for an administrator', async (t) => {
+  t.deepEqual(
+    (await h.guest_log_list({}, member)).map((l) => `${l.name}:${l.type}:${l.status}`),
+    ['general:USER:Disabled', 'slow_query:USER:Disabled'],
+  );
   const all = await h.guest_log_list({}, admin);
   t.is(all.find((l) => l.name === 'error')?.type, 'SYS');
 });
@@ -94,7 +108,8 @@ test.serial('slow_query: enabled stays enabled across a restart (kept in my.cnf)
   await c.end();
   // the server writes a slow statement's entry after it answered the client: wait for it before publishing
   const slowLog = path.join(root, 'volume', 'logs', 'slow_query.log');
-  for (const deadline = Date.now() + 10_000; !readFileSync(slowLog, 'utf8').includes('SLEEP(1.2)') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+  for (const deadline = Date.now() + 10_000; !readFileSync(slowLog, 'utf8').includes('SLEEP(1.2)') && Date.now() < deadline;)
+    await new Promise((r) => setTimeout(r, 100));
   const p = await action({ log_name: 'slow_query', publish: 1 });
   // the server may add entries after the publish (a statement of its own that ran over a second on
   // a busy machine): the status says Published only while the file holds no more than was stored

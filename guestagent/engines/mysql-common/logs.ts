@@ -28,7 +28,12 @@ export class MysqlLogs implements Logs {
     private readonly store: LogSettingsStore,
   ) {
     this.dir = path.join(c.mount_point, 'logs');
-    this.exposed = new Set(c.guest_log_exposed_logs.split(',').map((s) => s.trim()).filter(Boolean));
+    this.exposed = new Set(
+      c.guest_log_exposed_logs
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
   }
 
   definitions(): LogDefinition[] {
@@ -43,7 +48,8 @@ export class MysqlLogs implements Logs {
   /** The settings that turn a USER log on (my.cnf option names; SET GLOBAL takes the same). */
   private settingsFor(name: string): Record<string, string | number> {
     if (name === 'general') return { general_log_file: path.join(this.dir, 'general.log'), general_log: 1 };
-    if (name === 'slow_query') return { slow_query_log_file: path.join(this.dir, 'slow_query.log'), long_query_time: this.c.guest_log_long_query_time / 1000, slow_query_log: 1 };
+    if (name === 'slow_query')
+      return { slow_query_log_file: path.join(this.dir, 'slow_query.log'), long_query_time: this.c.guest_log_long_query_time / 1000, slow_query_log: 1 };
     throw new Error(`no USER log '${name}'`);
   }
 

@@ -51,7 +51,14 @@ async function agent(name: string, id: string): Promise<Agent> {
   const port = await freeTcpPort();
   const state = path.join(root, name, 'state');
   mkdirSync(state, { recursive: true });
-  const engine = mariadbEngine({ DEFAULT: { guest_id: id }, mariadb: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', replica_attach_timeout: '20' } }, state, log);
+  const engine = mariadbEngine(
+    {
+      DEFAULT: { guest_id: id },
+      mariadb: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', replica_attach_timeout: '20' },
+    },
+    state,
+    log,
+  );
   engines.push(engine);
   const backups: Array<Record<string, unknown>> = [];
   const conductor = {
@@ -59,14 +66,26 @@ async function agent(name: string, id: string): Promise<Agent> {
     report_usage: async () => undefined,
     update_backup: async (a: Record<string, unknown>) => void backups.push(a),
   } as unknown as Stub<ConductorContract>;
-  const options = { instanceId: id, engine, conductor, log, backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }), prepareFailedFile: path.join(state, 'prepare-failed') };
+  const options = {
+    instanceId: id,
+    engine,
+    conductor,
+    log,
+    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
+    prepareFailedFile: path.join(state, 'prepare-failed'),
+  };
   const a = { id, name, engine, port, h: guestHandlers(options, new StatusReporter(options)), backups };
   agents.set(name, a);
   return a;
 }
 
 const prepareArgs = (extra: Record<string, unknown> = {}) =>
-  guestContract.prepare.args.parse({ memory_mb: 256, databases: [{ _name: 'shop' }], users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }], ...extra });
+  guestContract.prepare.args.parse({
+    memory_mb: 256,
+    databases: [{ _name: 'shop' }],
+    users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }],
+    ...extra,
+  });
 
 async function sql<T = Array<Record<string, unknown>>>(port: number, query: string, params: unknown[] = []): Promise<T> {
   const c = await mysql.createConnection({ host: '127.0.0.1', port, ...APP });
@@ -95,7 +114,7 @@ const slave = async (a: Agent) => (await admin<Array<Record<string, string>>>(a,
 const lastTxn = async (a: Agent) => guestContract.get_last_txn.result.parse(await a.h.get_last_txn({}, ctx('get_last_txn'))).txn;
 
 async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ; ) {
+  for (const deadline = Date.now() + ms; ;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -111,7 +130,10 @@ async function insert(a: Agent, from: number, n: number): Promise<void> {
 /** What the taskmanager does for each member M of the new source's set: an account on the new source, M attached to it. */
 async function attach(member: Agent, to: Agent): Promise<void> {
   const acct = guestContract.get_replication_snapshot.result.parse(
-    await to.h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: member.id } }), ctx('get_replication_snapshot')),
+    await to.h.get_replication_snapshot(
+      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: member.id } }),
+      ctx('get_replication_snapshot'),
+    ),
   );
   passwords.push(acct.replication_user.password);
   const master = { host: '127.0.0.1', port: acct.port, user: acct.replication_user.name, password: acct.replication_user.password };
@@ -139,12 +161,18 @@ test.before(async () => {
   const accounts: Array<{ port: number; replication_user: { name: string; password: string } }> = [];
   for (const id of [IDS.r1, IDS.r2]) {
     const a = guestContract.get_replication_snapshot.result.parse(
-      await s.h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: id } }), ctx('get_replication_snapshot')),
+      await s.h.get_replication_snapshot(
+        guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: id } }),
+        ctx('get_replication_snapshot'),
+      ),
     );
     passwords.push(a.replication_user.password);
     accounts.push(a);
   }
-  await s.h.create_backup(guestContract.create_backup.args.parse({ backup_info: { id: 'snap', instance_id: IDS.s, storage_driver: 'local' }, storage: { driver: 'local' } }), ctx('create_backup'));
+  await s.h.create_backup(
+    guestContract.create_backup.args.parse({ backup_info: { id: 'snap', instance_id: IDS.s, storage_driver: 'local' }, storage: { driver: 'local' } }),
+    ctx('create_backup'),
+  );
   await until('the snapshot', async () => s.backups.some((b) => b.backup_id === 'snap'), 30_000);
   const snap = s.backups.find((b) => b.backup_id === 'snap')!;
   if (snap.state !== 'COMPLETED') throw new Error(`snapshot ${String(snap.state)}`);
@@ -156,7 +184,9 @@ test.before(async () => {
         prepareArgs({
           backup_info: { id: 'snap', location: String(snap.location), checksum: String(snap.checksum), type: 'full', storage_driver: 'local' },
           storage: { driver: 'local' },
-          snapshot: { master: { host: '127.0.0.1', port: accounts[i]!.port, user: accounts[i]!.replication_user.name, password: accounts[i]!.replication_user.password } },
+          snapshot: {
+            master: { host: '127.0.0.1', port: accounts[i]!.port, user: accounts[i]!.replication_user.name, password: accounts[i]!.replication_user.password },
+          },
         }),
         ctx('prepare'),
       ),
@@ -175,8 +205,11 @@ test.serial('get_last_txn: domain-server-seq, the same on a source and its caugh
   const txn = await lastTxn(s);
   t.regex(txn, GTID_POSITION);
   const [ids] = await admin<Array<{ id: number }>>(s, 'SELECT @@server_id AS id');
-  t.true(txn.split(',').some((g) => g.split('-')[1] === String(ids!.id)), 'the source\'s own transactions');
-  await until('both replicas at the source\'s position', async () => (await lastTxn(r1)) === txn && (await lastTxn(r2)) === txn);
+  t.true(
+    txn.split(',').some((g) => g.split('-')[1] === String(ids!.id)),
+    "the source's own transactions",
+  );
+  await until("both replicas at the source's position", async () => (await lastTxn(r1)) === txn && (await lastTxn(r2)) === txn);
   t.is(compareGtidPositions(await lastTxn(r1), txn), 0);
   await insert(s, 400, 1);
   const newer = await lastTxn(s);
@@ -196,16 +229,21 @@ test.serial('wait_for_txn: a transaction that never comes fails within its timeo
   });
   const took = Date.now() - started;
   t.true(took >= 1900 && took < 6000, `${took} ms`);
-  await t.throwsAsync(r2.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn: 'not-a-gtid', timeout: 2 }), ctx('wait_for_txn')), { message: /not a GTID position: 'not-a-gtid'/ });
+  await t.throwsAsync(r2.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn: 'not-a-gtid', timeout: 2 }), ctx('wait_for_txn')), {
+    message: /not a GTID position: 'not-a-gtid'/,
+  });
 });
 
-test.serial('make_read_only: users\' writes refused (in SQL and by the guest verbs), kept in my.cnf; false allows them again; twice is fine', async (t) => {
+test.serial("make_read_only: users' writes refused (in SQL and by the guest verbs), kept in my.cnf; false allows them again; twice is fine", async (t) => {
   const cnf = () => readFileSync(path.join(root, 's', 'state', 'my.cnf'), 'utf8');
   for (let i = 0; i < 2; i++) await s.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
   t.is(await readOnly(s), 1);
   t.regex(cnf(), /^read_only = 1$/m);
   await t.throwsAsync(insert(s, 90_000, 1), { message: /read-only/ });
-  await t.throwsAsync(s.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'late', _password: 'l-Secret-1' }] }), ctx('create_user')), { instanceOf: InvalidValueError, message: /read-only/ });
+  await t.throwsAsync(s.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'late', _password: 'l-Secret-1' }] }), ctx('create_user')), {
+    instanceOf: InvalidValueError,
+    message: /read-only/,
+  });
   for (let i = 0; i < 2; i++) await s.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: false }), ctx('make_read_only'));
   t.is(await readOnly(s), 0);
   t.notRegex(cnf(), /read_only/);
@@ -233,7 +271,11 @@ test.serial('switchover: S read-only, R1 catches up and becomes the source, S an
   await attach(r2, r1);
   t.log(`two attaches: ${Date.now() - started} ms`);
   // 4. the old source's accounts for R1 and R2 go
-  for (const id of [IDS.r1, IDS.r2]) await s.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: id } }), ctx('cleanup_source_on_replica_detach'));
+  for (const id of [IDS.r1, IDS.r2])
+    await s.h.cleanup_source_on_replica_detach(
+      guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: id } }),
+      ctx('cleanup_source_on_replica_detach'),
+    );
   t.deepEqual(await admin(s, "SELECT User FROM mysql.user WHERE User LIKE 'repl\\_%'"), []);
 
   await insert(r1, 1000, 200);
@@ -252,13 +294,19 @@ test.serial('switchover: S read-only, R1 catches up and becomes the source, S an
     t.is(await readOnly(m), 1, m.name);
     t.regex(readFileSync(path.join(root, m.name, 'state', 'my.cnf'), 'utf8'), /^read_only = 1$/m);
     await t.throwsAsync(insert(m, 95_000, 1), { message: /read-only/ });
-    await t.throwsAsync(m.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'more' }] }), ctx('create_database')), { instanceOf: InvalidValueError, message: /read-only replica/ });
+    await t.throwsAsync(m.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'more' }] }), ctx('create_database')), {
+      instanceOf: InvalidValueError,
+      message: /read-only replica/,
+    });
   }
   t.is(await count(r1), 602);
   const serverIds = await Promise.all([s, r1, r2].map(async (m) => Number((await admin<Array<{ id: number }>>(m, 'SELECT @@server_id AS id'))[0]!.id)));
   t.is(new Set(serverIds).size, 3);
   // R1 takes the users' changes; they reach the others through replication
-  await r1.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'after', _host: '%', _password: 'a-Secret-1', _databases: [{ _name: 'shop' }] }] }), ctx('create_user'));
+  await r1.h.create_user(
+    guestContract.create_user.args.parse({ users: [{ _name: 'after', _host: '%', _password: 'a-Secret-1', _databases: [{ _name: 'shop' }] }] }),
+    ctx('create_user'),
+  );
   await until('the new user on S', async () => (await admin(s, "SELECT 1 FROM mysql.user WHERE User = 'after'")).length === 1);
   // attaching again is a no-op in effect
   await attach(r2, r1);
@@ -271,7 +319,7 @@ test.serial('failover: R1 stops; the most advanced replica is promoted, the othe
   // S falls behind: its replication stops before R1's last writes
   await admin(s, 'STOP SLAVE');
   await insert(r1, 2000, 30);
-  await until('R2 has R1\'s last writes', async () => (await count(r2)) === 633);
+  await until("R2 has R1's last writes", async () => (await count(r2)) === 633);
   await r1.engine.lifecycle.stop();
   t.is(await r1.engine.lifecycle.health(), 'shutdown');
 
@@ -287,8 +335,8 @@ test.serial('failover: R1 stops; the most advanced replica is promoted, the othe
   await attach(s, r2);
   await until('S has what it missed', async () => (await count(s)) === 633);
   await insert(r2, 3000, 40);
-  await until('S has R2\'s writes', async () => (await count(s)) === 673);
-  await until('S at R2\'s position', async () => (await lastTxn(s)) === (await lastTxn(r2)));
+  await until("S has R2's writes", async () => (await count(s)) === 673);
+  await until("S at R2's position", async () => (await lastTxn(s)) === (await lastTxn(r2)));
   t.is(await checksum(s), await checksum(r2));
   const st = await slave(s);
   t.is(st?.Last_SQL_Error, '');
@@ -303,8 +351,8 @@ test.serial('switchover back to S: R2 (which followed R1 before) follows S from 
   await promote(s);
   await attach(r2, s);
   await insert(s, 4000, 20);
-  await until('R2 has S\'s writes', async () => (await count(r2)) === 693);
-  await until('R2 at S\'s position', async () => (await lastTxn(r2)) === (await lastTxn(s)));
+  await until("R2 has S's writes", async () => (await count(r2)) === 693);
+  await until("R2 at S's position", async () => (await lastTxn(r2)) === (await lastTxn(s)));
   const st = await slave(r2);
   t.is(st?.Slave_SQL_Running, 'Yes');
   t.is(st?.Last_SQL_Error, '');
@@ -316,10 +364,16 @@ test.serial('switchover back to S: R2 (which followed R1 before) follows S from 
 test.serial('a replica promoted before it replicated anything (its binary log is empty) is followed by the others', async (t) => {
   const r3 = await agent('r3', '5a1d0e6e-7c8f-4d1a-8b52-3f0c9e4d0004');
   const acct = guestContract.get_replication_snapshot.result.parse(
-    await s.h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: r3.id } }), ctx('get_replication_snapshot')),
+    await s.h.get_replication_snapshot(
+      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: r3.id } }),
+      ctx('get_replication_snapshot'),
+    ),
   );
   passwords.push(acct.replication_user.password);
-  await s.h.create_backup(guestContract.create_backup.args.parse({ backup_info: { id: 'snap-3', instance_id: IDS.s, storage_driver: 'local' }, storage: { driver: 'local' } }), ctx('create_backup'));
+  await s.h.create_backup(
+    guestContract.create_backup.args.parse({ backup_info: { id: 'snap-3', instance_id: IDS.s, storage_driver: 'local' }, storage: { driver: 'local' } }),
+    ctx('create_backup'),
+  );
   await until('the snapshot', async () => s.backups.some((b) => b.backup_id === 'snap-3'), 30_000);
   const snap = s.backups.find((b) => b.backup_id === 'snap-3')!;
   await r3.h.prepare(
@@ -347,7 +401,7 @@ test.serial('a replica promoted before it replicated anything (its binary log is
   }
 });
 
-test.serial('attach_replica on a member that diverged (wrote what its new source lacks) fails at once with the server\'s reason', async (t) => {
+test.serial("attach_replica on a member that diverged (wrote what its new source lacks) fails at once with the server's reason", async (t) => {
   await r2.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
   await insert(r2, 6000, 1); // a transaction only R2 has
   const r3Agent = await agentNamed('r3');
@@ -373,5 +427,9 @@ test('compareGtidPositions: per domain, the higher sequence number; a missing do
 test.serial('no replication password in any log line', (t) => {
   t.true(passwords.length >= 5);
   t.true(logged.some((l) => l.includes('replicating from the new source')));
-  for (const pw of passwords) t.false(logged.some((l) => l.includes(pw)), 'a replication password was logged');
+  for (const pw of passwords)
+    t.false(
+      logged.some((l) => l.includes(pw)),
+      'a replication password was logged',
+    );
 });

@@ -49,7 +49,11 @@ async function agent(name: string, instanceId: string, extra: Record<string, str
   const port = await freeTcpPort();
   const state = path.join(root, name, 'state');
   mkdirSync(state, { recursive: true });
-  const engine = mariadbEngine({ DEFAULT: { guest_id: instanceId }, mariadb: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', ...extra } }, state, log);
+  const engine = mariadbEngine(
+    { DEFAULT: { guest_id: instanceId }, mariadb: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', ...extra } },
+    state,
+    log,
+  );
   engines.push(engine);
   const beats: string[] = [];
   const backups: Array<Record<string, unknown>> = [];
@@ -58,15 +62,32 @@ async function agent(name: string, instanceId: string, extra: Record<string, str
     report_usage: async () => undefined,
     update_backup: async (a: Record<string, unknown>) => void backups.push(a),
   } as unknown as Stub<ConductorContract>;
-  const options = { instanceId, engine, conductor, log, backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }), prepareFailedFile: path.join(state, 'prepare-failed') };
+  const options = {
+    instanceId,
+    engine,
+    conductor,
+    log,
+    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
+    prepareFailedFile: path.join(state, 'prepare-failed'),
+  };
   const reporter = new StatusReporter(options);
   return { engine, port, h: guestHandlers(options, reporter), reporter, beats, backups };
 }
 
 const prepareArgs = (extra: Record<string, unknown> = {}) =>
-  guestContract.prepare.args.parse({ memory_mb: 256, databases: [{ _name: 'shop' }], users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }], ...extra });
+  guestContract.prepare.args.parse({
+    memory_mb: 256,
+    databases: [{ _name: 'shop' }],
+    users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }],
+    ...extra,
+  });
 
-async function sql<T = Array<Record<string, unknown>>>(port: number, query: string, params: unknown[] = [], who: { user: string; password: string; database?: string } = APP): Promise<T> {
+async function sql<T = Array<Record<string, unknown>>>(
+  port: number,
+  query: string,
+  params: unknown[] = [],
+  who: { user: string; password: string; database?: string } = APP,
+): Promise<T> {
   const c = await mysql.createConnection({ host: '127.0.0.1', port, ...who });
   try {
     return (await c.query(query, params))[0] as T;
@@ -89,7 +110,7 @@ async function admin<T = Array<Record<string, unknown>>>(e: Engine, query: strin
 const count = async (port: number) => Number((await sql<Array<{ n: number }>>(port, 'SELECT COUNT(*) AS n FROM orders'))[0]!.n);
 
 async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ; ) {
+  for (const deadline = Date.now() + ms; ;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -102,7 +123,10 @@ async function insert(port: number, from: number, n: number): Promise<void> {
 }
 
 async function backupOf(a: Agent, id: string): Promise<{ location: string; checksum: string }> {
-  await a.h.create_backup(guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }), ctx('create_backup'));
+  await a.h.create_backup(
+    guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }),
+    ctx('create_backup'),
+  );
   await until('the backup report', async () => a.backups.some((b) => b.backup_id === id), 30_000);
   const r = a.backups.find((b) => b.backup_id === id)!;
   if (r.state !== 'COMPLETED') throw new Error(`backup ${id} ended ${String(r.state)}`);
@@ -145,22 +169,32 @@ test.serial('source: get_replication_snapshot makes a hidden REPLICATION SLAVE a
   await t.throwsAsync(sql(source.port, 'SELECT 1', [], { ...repl, password: first.replication_user.password }), { message: /Access denied/ });
   // the agent's account: not in the user verbs, its name reserved
   const [users] = (await source.h.list_users(guestContract.list_users.args.parse({}), ctx('list_users'))) as [Array<{ _name: string }>, unknown];
-  t.deepEqual(users.map((u) => u._name), ['app']);
+  t.deepEqual(
+    users.map((u) => u._name),
+    ['app'],
+  );
   t.is(await source.h.get_user(guestContract.get_user.args.parse({ username: repl.user, hostname: '%' }), ctx('get_user')), null);
-  await t.throwsAsync(source.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: repl.user, _password: 'x-Secret-1' }] }), ctx('create_user')), { instanceOf: InvalidValueError, message: /reserved/ });
+  await t.throwsAsync(
+    source.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: repl.user, _password: 'x-Secret-1' }] }), ctx('create_user')),
+    { instanceOf: InvalidValueError, message: /reserved/ },
+  );
   // made outside the binary log: no password in what is archived
   const events = await admin<Array<{ Info: string }>>(source.engine, 'SHOW BINLOG EVENTS');
   t.false(events.some((e) => e.Info.includes(repl.user)));
 });
 
-test.serial('replica: prepared from the source\'s backup with snapshot.master, it has the rows, replicates and is read-only for users', async (t) => {
+test.serial("replica: prepared from the source's backup with snapshot.master, it has the rows, replicates and is read-only for users", async (t) => {
   backup = await backupOf(source, 'snap-1');
   await insert(source.port, 500, 100); // written after the backup: replication brings them
   replica = await agent('replica', REPLICA_ID);
   const master = { host: '127.0.0.1', port: snapshot.port, user: snapshot.replication_user.name, password: snapshot.replication_user.password };
   const started = Date.now();
   await replica.h.prepare(
-    prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }),
+    prepareArgs({
+      backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
+      storage: { driver: 'local' },
+      snapshot: { master },
+    }),
     ctx('prepare'),
   );
   t.log(`replica prepare: ${Date.now() - started} ms`);
@@ -171,31 +205,51 @@ test.serial('replica: prepared from the source\'s backup with snapshot.master, i
   t.is(status?.Slave_SQL_Running, 'Yes');
   t.is(Number(status?.Master_Port), source.port);
   t.is(status?.Using_Gtid, 'Slave_Pos');
-  const [ids] = await admin<Array<{ s: number; ro: number; fmt: string }>>(replica.engine, 'SELECT @@server_id AS s, @@read_only AS ro, @@binlog_format AS fmt');
+  const [ids] = await admin<Array<{ s: number; ro: number; fmt: string }>>(
+    replica.engine,
+    'SELECT @@server_id AS s, @@read_only AS ro, @@binlog_format AS fmt',
+  );
   const [sourceIds] = await admin<Array<{ s: number; ro: number }>>(source.engine, 'SELECT @@server_id AS s, @@read_only AS ro');
   t.not(ids!.s, sourceIds!.s);
   t.is(ids!.ro, 1);
   t.is(sourceIds!.ro, 0);
   t.is(ids!.fmt, 'ROW');
-  t.deepEqual(await admin(replica.engine, "SELECT User FROM mysql.user WHERE User LIKE 'repl\\_%'"), [], 'the source\'s replication accounts are not restored');
+  t.deepEqual(await admin(replica.engine, "SELECT User FROM mysql.user WHERE User LIKE 'repl\\_%'"), [], "the source's replication accounts are not restored");
 
   // new rows and a new user on the source arrive
   await insert(source.port, 600, 50);
-  await source.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'reporting', _host: '%', _password: 'rep-Secret-1', _databases: [{ _name: 'shop' }] }] }), ctx('create_user'));
+  await source.h.create_user(
+    guestContract.create_user.args.parse({ users: [{ _name: 'reporting', _host: '%', _password: 'rep-Secret-1', _databases: [{ _name: 'shop' }] }] }),
+    ctx('create_user'),
+  );
   await until('the new rows', async () => (await count(replica.port)) === 650);
-  await until('the new user', async () => sql(replica.port, 'SELECT 1', [], { user: 'reporting', password: 'rep-Secret-1', database: 'shop' }).then(() => true, () => false));
+  await until('the new user', async () =>
+    sql(replica.port, 'SELECT 1', [], { user: 'reporting', password: 'rep-Secret-1', database: 'shop' }).then(
+      () => true,
+      () => false,
+    ),
+  );
   const [users] = (await replica.h.list_users(guestContract.list_users.args.parse({}), ctx('list_users'))) as [Array<{ _name: string }>, unknown];
   t.deepEqual(users.map((u) => u._name).sort(), ['app', 'reporting']);
 
   // users' writes are refused, in SQL and by the guest's verbs
   await t.throwsAsync(sql(replica.port, "INSERT INTO orders VALUES (9999, 'on the replica')"), { message: /read-only|--read-only/ });
-  await t.throwsAsync(replica.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'other', _password: 'o-Secret-1' }] }), ctx('create_user')), { instanceOf: InvalidValueError, message: /read-only replica/ });
-  await t.throwsAsync(replica.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'more' }] }), ctx('create_database')), { instanceOf: InvalidValueError, message: /read-only replica/ });
+  await t.throwsAsync(
+    replica.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'other', _password: 'o-Secret-1' }] }), ctx('create_user')),
+    { instanceOf: InvalidValueError, message: /read-only replica/ },
+  );
+  await t.throwsAsync(replica.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'more' }] }), ctx('create_database')), {
+    instanceOf: InvalidValueError,
+    message: /read-only replica/,
+  });
   await t.throwsAsync(replica.h.enable_root(guestContract.enable_root.args.parse({}), ctx('enable_root')), { instanceOf: InvalidValueError });
   t.false((await admin<Array<{ u: string }>>(replica.engine, "SELECT User AS u FROM mysql.user WHERE User IN ('other', 'root') AND Host = '%'")).length > 0);
   // read-only verbs still answer
   const [dbs] = (await replica.h.list_databases(guestContract.list_databases.args.parse({}), ctx('list_databases'))) as [Array<{ _name: string }>, unknown];
-  t.deepEqual(dbs.map((d) => d._name), ['shop']);
+  t.deepEqual(
+    dbs.map((d) => d._name),
+    ['shop'],
+  );
 });
 
 test.serial('replica: after a restart it is still read-only and replicating', async (t) => {
@@ -214,7 +268,13 @@ test.serial('replica: after a restart it is still read-only and replicating', as
 test.serial('a backup of the replica restores as a standalone, writable instance with its data', async (t) => {
   const copy = await backupOf(replica, 'replica-backup');
   const restored = await agent('from-replica', '0b7c3f52-5d0e-4c41-9c55-0a7d2c1f0004');
-  await restored.h.prepare(prepareArgs({ backup_info: { id: 'replica-backup', location: copy.location, checksum: copy.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' } }), ctx('prepare'));
+  await restored.h.prepare(
+    prepareArgs({
+      backup_info: { id: 'replica-backup', location: copy.location, checksum: copy.checksum, type: 'full', storage_driver: 'local' },
+      storage: { driver: 'local' },
+    }),
+    ctx('prepare'),
+  );
   t.is(await count(restored.port), 675);
   t.deepEqual(await admin(restored.engine, 'SHOW SLAVE STATUS'), []);
   const [ro] = await admin<Array<{ ro: number }>>(restored.engine, 'SELECT @@read_only AS ro');
@@ -223,7 +283,7 @@ test.serial('a backup of the replica restores as a standalone, writable instance
   await restored.engine.lifecycle.stop();
 });
 
-test.serial('detach_replica: writable, keeps its data, no longer receives the source\'s rows; twice is fine', async (t) => {
+test.serial("detach_replica: writable, keeps its data, no longer receives the source's rows; twice is fine", async (t) => {
   await replica.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
   await replica.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: false }), ctx('detach_replica'));
   t.deepEqual(await admin(replica.engine, 'SHOW SLAVE STATUS'), []);
@@ -231,13 +291,16 @@ test.serial('detach_replica: writable, keeps its data, no longer receives the so
   t.is(ro!.ro, 0);
   t.is(await count(replica.port), 675);
   await sql(replica.port, "INSERT INTO orders VALUES (9999, 'on the detached replica')");
-  await replica.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'local', _host: '%', _password: 'l-Secret-1', _databases: [] }] }), ctx('create_user'));
+  await replica.h.create_user(
+    guestContract.create_user.args.parse({ users: [{ _name: 'local', _host: '%', _password: 'l-Secret-1', _databases: [] }] }),
+    ctx('create_user'),
+  );
   // the source's replication accounts, inherited with its backup, are gone
   t.deepEqual(await admin(replica.engine, "SELECT User FROM mysql.user WHERE User LIKE 'repl\\_%'"), []);
   await insert(source.port, 675, 10);
   await new Promise((r) => setTimeout(r, 1500));
   t.is(await count(source.port), 685);
-  t.is(await count(replica.port), 676, 'the source\'s new rows did not arrive');
+  t.is(await count(replica.port), 676, "the source's new rows did not arrive");
   // and it stays writable after a restart (read_only is out of my.cnf)
   await replica.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
   await sql(replica.port, "INSERT INTO orders VALUES (10000, 'after the restart')");
@@ -249,13 +312,18 @@ test.serial('cleanup_source_on_replica_detach: the account is dropped on the sou
   await source.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
   await source.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
   t.deepEqual(await admin(source.engine, 'SELECT User FROM mysql.user WHERE User = ?', [snapshot.replication_user.name]), []);
-  await t.throwsAsync(sql(source.port, 'SELECT 1', [], { user: snapshot.replication_user.name, password: snapshot.replication_user.password }), { message: /Access denied/ });
+  await t.throwsAsync(sql(source.port, 'SELECT 1', [], { user: snapshot.replication_user.name, password: snapshot.replication_user.password }), {
+    message: /Access denied/,
+  });
 });
 
 test.serial('a replica its source refuses fails its prepare within replica_attach_timeout, and reports failed to spawn', async (t) => {
   const other = '0b7c3f52-5d0e-4c41-9c55-0a7d2c1f0003';
   const snap = guestContract.get_replication_snapshot.result.parse(
-    await source.h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: other } }), ctx('get_replication_snapshot')),
+    await source.h.get_replication_snapshot(
+      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: other } }),
+      ctx('get_replication_snapshot'),
+    ),
   );
   passwords.push(snap.replication_user.password);
   const bad = await agent('bad-replica', other, { replica_attach_timeout: '5' });
@@ -264,7 +332,11 @@ test.serial('a replica its source refuses fails its prepare within replica_attac
   const started = Date.now();
   await t.throwsAsync(
     bad.h.prepare(
-      prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master: { host: '127.0.0.1', port: snap.port, user: snap.replication_user.name, password: wrong } } }),
+      prepareArgs({
+        backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
+        storage: { driver: 'local' },
+        snapshot: { master: { host: '127.0.0.1', port: snap.port, user: snap.replication_user.name, password: wrong } },
+      }),
       ctx('prepare'),
     ),
     { message: /replication from 127\.0\.0\.1:\d+ did not start within 5 s \(IO thread Connecting, SQL thread Yes: .*Access denied/ },
@@ -272,20 +344,32 @@ test.serial('a replica its source refuses fails its prepare within replica_attac
   t.log(`failed prepare: ${Date.now() - started} ms`);
   t.is(bad.beats.at(-1), 'failed to spawn');
   t.is(await bad.engine.lifecycle.health(), 'shutdown');
-  await source.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: other } }), ctx('cleanup_source_on_replica_detach'));
+  await source.h.cleanup_source_on_replica_detach(
+    guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: other } }),
+    ctx('cleanup_source_on_replica_detach'),
+  );
 });
 
 test.serial('the mysql engine (logical backups: no GTID position to start a replica from) refuses get_replication_snapshot up front', async (t) => {
-  const raw = { DEFAULT: { guest_id: SOURCE_ID }, mysql: { mount_point: path.join(root, 'source', 'volume'), port: String(source.port), bind_host: '127.0.0.1' } };
+  const raw = {
+    DEFAULT: { guest_id: SOURCE_ID },
+    mysql: { mount_point: path.join(root, 'source', 'volume'), port: String(source.port), bind_host: '127.0.0.1' },
+  };
   const h = replicationHandlers(mysqlEngine(raw, path.join(root, 'source', 'state'), log), log);
-  await t.throwsAsync(h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-mysql' } }), ctx('get_replication_snapshot')), {
-    instanceOf: NotSupportedError,
-    message: /logical backups only/,
-  });
+  await t.throwsAsync(
+    h.get_replication_snapshot(
+      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-mysql' } }),
+      ctx('get_replication_snapshot'),
+    ),
+    {
+      instanceOf: NotSupportedError,
+      message: /logical backups only/,
+    },
+  );
   t.deepEqual(await admin(source.engine, 'SELECT User FROM mysql.user WHERE User = ?', [replicationUserFor('r-mysql')]), []);
 });
 
-test.serial('a configuration group cannot change a server\'s server_id (my.cnf pins it; apply_overrides skips it)', async (t) => {
+test.serial("a configuration group cannot change a server's server_id (my.cnf pins it; apply_overrides skips it)", async (t) => {
   const [before] = await admin<Array<{ s: number }>>(source.engine, 'SELECT @@server_id AS s');
   await source.engine.configuration!.updateOverrides({ server_id: 5, max_connections: 77 }, false);
   await source.engine.configuration!.applyOverrides({ server_id: 5, max_connections: 77 });
@@ -302,6 +386,10 @@ test.serial('a configuration group cannot change a server\'s server_id (my.cnf p
 test.serial('no replication password in any log line of either agent', (t) => {
   t.true(logged.length > 10);
   t.true(logged.some((l) => l.includes('replica replicating from its source')));
-  for (const pw of passwords) t.false(logged.some((l) => l.includes(pw)), 'a replication password was logged');
+  for (const pw of passwords)
+    t.false(
+      logged.some((l) => l.includes(pw)),
+      'a replication password was logged',
+    );
   t.false(readFileSync(path.join(root, 'replica', 'state', 'my.cnf'), 'utf8').includes('read_only'));
 });

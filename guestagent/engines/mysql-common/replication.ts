@@ -56,10 +56,15 @@ export function normalGtidPosition(pos: string): string {
  */
 export function compareGtidPositions(a: string, b: string): number {
   const gtids = (p: string) =>
-    new Map(normalGtidPosition(p).split(',').filter(Boolean).map((e) => {
-      const [d, server, q] = e.split('-');
-      return [d!, { server: server!, seq: BigInt(q!) }] as const;
-    }));
+    new Map(
+      normalGtidPosition(p)
+        .split(',')
+        .filter(Boolean)
+        .map((e) => {
+          const [d, server, q] = e.split('-');
+          return [d!, { server: server!, seq: BigInt(q!) }] as const;
+        }),
+    );
   const x = gtids(a);
   const y = gtids(b);
   let ahead = false;
@@ -112,8 +117,10 @@ export class MysqlReplication implements Replication {
   private async checkReplicable(c: Connection): Promise<void> {
     const [[v]] = (await c.query('SELECT VERSION() AS v, @@log_bin AS bin')) as unknown as [[{ v: string; bin: number }]];
     if (!/MariaDB/i.test(v.v)) throw new NotSupportedError('Replication is supported for MariaDB servers only by this guest agent.');
-    if (this.backup.method() !== 'xbstream') throw new NotSupportedError('Replicas are built from a physical backup (mariadb-backup) of their source, and this instance takes logical backups only.');
-    if (Number(v.bin) !== 1) throw new Error('binary logging is off on this server, so it cannot be replicated from: restart the instance (its my.cnf turns it on) and try again');
+    if (this.backup.method() !== 'xbstream')
+      throw new NotSupportedError('Replicas are built from a physical backup (mariadb-backup) of their source, and this instance takes logical backups only.');
+    if (Number(v.bin) !== 1)
+      throw new Error('binary logging is off on this server, so it cannot be replicated from: restart the instance (its my.cnf turns it on) and try again');
   }
 
   private async run<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
@@ -195,13 +202,10 @@ export class MysqlReplication implements Replication {
       const gtid = await position(c);
       await c.query('SET GLOBAL gtid_slave_pos = ?', [gtid]);
       await c
-        .query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = ?', [
-          master.host,
-          master.port,
-          master.user,
-          master.password,
-          CONNECT_RETRY,
-        ])
+        .query(
+          'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = ?',
+          [master.host, master.port, master.user, master.password, CONNECT_RETRY],
+        )
         .catch((err: Error) => {
           throw new Error(`CHANGE MASTER TO ${master.host}:${master.port} failed: ${err.message}`); // not mysql2's error: it carries the statement
         });
@@ -240,7 +244,9 @@ export class MysqlReplication implements Replication {
       const stopped = !s || (s.Slave_IO_Running === 'No' && Boolean(s.Last_IO_Error)) || (s.Slave_SQL_Running === 'No' && Boolean(s.Last_SQL_Error));
       if (stopped || Date.now() > deadline) {
         const why = `IO thread ${s?.Slave_IO_Running ?? 'none'}, SQL thread ${s?.Slave_SQL_Running ?? 'none'}${errors ? `: ${errors}` : ''}`;
-        throw new Error(`replication from ${master.host}:${master.port} ${stopped ? 'stopped' : `did not start within ${this.c.replica_attach_timeout} s`} (${why})`);
+        throw new Error(
+          `replication from ${master.host}:${master.port} ${stopped ? 'stopped' : `did not start within ${this.c.replica_attach_timeout} s`} (${why})`,
+        );
       }
       await sleep(250);
     }
@@ -271,7 +277,7 @@ export class MysqlReplication implements Replication {
 
   async makeReadOnly(readOnly: boolean): Promise<void> {
     await this.lifecycle.setWritesStopped(readOnly);
-    this.log.info({ read_only: readOnly, replica: this.lifecycle.isReplica() }, readOnly ? 'users\' writes stopped' : 'users\' writes allowed again');
+    this.log.info({ read_only: readOnly, replica: this.lifecycle.isReplica() }, readOnly ? "users' writes stopped" : "users' writes allowed again");
   }
 
   async isReadOnly(): Promise<boolean> {
@@ -294,7 +300,9 @@ export class MysqlReplication implements Replication {
     const result = await this.run(async (c) => {
       await this.checkMariadb(c);
       // MASTER_GTID_WAIT returns -1 after the timeout; the query's own timer is a guard on top of it
-      const [[r]] = (await c.query({ sql: 'SELECT MASTER_GTID_WAIT(?, ?) AS r', timeout: (timeoutS + 10) * 1000 }, [wanted, timeoutS])) as unknown as [[{ r: number | null }]];
+      const [[r]] = (await c.query({ sql: 'SELECT MASTER_GTID_WAIT(?, ?) AS r', timeout: (timeoutS + 10) * 1000 }, [wanted, timeoutS])) as unknown as [
+        [{ r: number | null }],
+      ];
       return r.r === null ? null : Number(r.r);
     });
     if (result === 0) {

@@ -77,7 +77,8 @@ export class PgAdmin implements Databases, Users, Root {
   private checkName(kind: 'Database' | 'User', name: string, reserved: string[]): void {
     if (!name || Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw new InvalidValueError(`${kind} name '${name}' must be 1 to ${MAX_NAME_BYTES} bytes.`);
     if (/[\x00-\x1f\x7f]/.test(name)) throw new InvalidValueError(`${kind} name '${name}' contains characters that are not allowed.`);
-    if (reserved.includes(name.toLowerCase()) || (kind === 'User' && (/^pg_/i.test(name) || REPLICATION_ACCOUNT.test(name) || name === 'trove_replication'))) throw new InvalidValueError(`${kind} name '${name}' is reserved.`);
+    if (reserved.includes(name.toLowerCase()) || (kind === 'User' && (/^pg_/i.test(name) || REPLICATION_ACCOUNT.test(name) || name === 'trove_replication')))
+      throw new InvalidValueError(`${kind} name '${name}' is reserved.`);
   }
 
   checkDatabaseName(name: string): void {
@@ -101,14 +102,17 @@ export class PgAdmin implements Databases, Users, Root {
   async createDatabases(dbs: DatabaseSpec[]): Promise<void> {
     for (const d of dbs) {
       this.checkDatabaseName(d.name);
-      if (d.characterSet && !/^[A-Za-z0-9_-]{1,32}$/.test(d.characterSet)) throw new InvalidValueError(`Invalid character set '${d.characterSet}' for '${d.name}'.`);
+      if (d.characterSet && !/^[A-Za-z0-9_-]{1,32}$/.test(d.characterSet))
+        throw new InvalidValueError(`Invalid character set '${d.characterSet}' for '${d.name}'.`);
       if (d.collate && !/^[A-Za-z0-9_.@-]{1,64}$/.test(d.collate)) throw new InvalidValueError(`Invalid collation '${d.collate}' for '${d.name}'.`);
     }
     await this.run(async (c) => {
       for (const d of dbs) {
         if ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [d.name])).rowCount) continue;
         const locale = d.collate ? ` LC_COLLATE ${lit(d.collate)} LC_CTYPE ${lit(d.collate)} TEMPLATE template0` : '';
-        await c.query(`CREATE DATABASE ${ident(d.name)} ENCODING ${lit(d.characterSet ?? 'UTF8')}${locale}`).catch((err) => translate(err, `Database '${d.name}'`));
+        await c
+          .query(`CREATE DATABASE ${ident(d.name)} ENCODING ${lit(d.characterSet ?? 'UTF8')}${locale}`)
+          .catch((err) => translate(err, `Database '${d.name}'`));
         // Only the users granted access may connect (PostgreSQL lets every role connect by default).
         await c.query(`REVOKE ALL ON DATABASE ${ident(d.name)} FROM PUBLIC`);
       }
@@ -222,7 +226,9 @@ export class PgAdmin implements Databases, Users, Root {
     this.checkUserName(name);
     databases.forEach((d) => this.checkDatabaseName(d));
     for (const d of databases) {
-      await this.run((c) => c.query(`GRANT ALL PRIVILEGES ON DATABASE ${ident(d)} TO ${ident(name)}`)).catch((err) => translate(err, `Database '${d}' or user '${name}'`));
+      await this.run((c) => c.query(`GRANT ALL PRIVILEGES ON DATABASE ${ident(d)} TO ${ident(name)}`)).catch((err) =>
+        translate(err, `Database '${d}' or user '${name}'`),
+      );
       await this.run((c) => c.query(`GRANT ALL ON SCHEMA public TO ${ident(name)}`), d).catch((err) => translate(err, `Schema public of '${d}'`));
     }
   }
@@ -230,8 +236,12 @@ export class PgAdmin implements Databases, Users, Root {
   async revokeAccess(name: string, _host: string, database: string): Promise<void> {
     this.checkUserName(name);
     this.checkDatabaseName(database);
-    await this.run((c) => c.query(`REVOKE ALL PRIVILEGES ON DATABASE ${ident(database)} FROM ${ident(name)}`)).catch((err) => translate(err, `Database '${database}' or user '${name}'`));
-    await this.run((c) => c.query(`REVOKE ALL ON SCHEMA public FROM ${ident(name)}`), database).catch((err) => translate(err, `Schema public of '${database}'`));
+    await this.run((c) => c.query(`REVOKE ALL PRIVILEGES ON DATABASE ${ident(database)} FROM ${ident(name)}`)).catch((err) =>
+      translate(err, `Database '${database}' or user '${name}'`),
+    );
+    await this.run((c) => c.query(`REVOKE ALL ON SCHEMA public FROM ${ident(name)}`), database).catch((err) =>
+      translate(err, `Schema public of '${database}'`),
+    );
   }
 
   async listAccess(name: string, _host: string): Promise<DatabaseSpec[]> {
@@ -241,7 +251,11 @@ export class PgAdmin implements Databases, Users, Root {
   // ---- root ----
   /** CONNECT, CREATE and TEMPORARY on the databases and ALL on their public schema, as a user granted access gets. */
   private async grantRootDatabases(databases?: string[]): Promise<void> {
-    const dbs = databases ?? (await this.run(async (c) => (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).rows.map((r) => r.datname)));
+    const dbs =
+      databases ??
+      (await this.run(async (c) =>
+        (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).rows.map((r) => r.datname),
+      ));
     for (const d of dbs) {
       await this.run((c) => c.query(`GRANT ALL PRIVILEGES ON DATABASE ${ident(d)} TO ${ident(ROOT_ROLE)}`));
       await this.run((c) => c.query(`GRANT ALL ON SCHEMA public TO ${ident(ROOT_ROLE)}`), d).catch(() => undefined); // a database without a public schema
@@ -278,6 +292,8 @@ export class PgAdmin implements Databases, Users, Root {
 
   /** root (or the legacy `postgres` root of an instance enabled before) may log in. */
   async isRootEnabled(): Promise<boolean> {
-    return this.run(async (c) => ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1) AND rolcanlogin', [[ROOT_ROLE, LEGACY_ROOT_ROLE]])).rowCount ?? 0) > 0);
+    return this.run(
+      async (c) => ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1) AND rolcanlogin', [[ROOT_ROLE, LEGACY_ROOT_ROLE]])).rowCount ?? 0) > 0,
+    );
   }
 }

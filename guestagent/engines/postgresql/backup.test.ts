@@ -38,12 +38,23 @@ async function server(name: string): Promise<Server> {
   const port = await freeTcpPort();
   const mount = path.join(root, name, 'volume');
   mkdirSync(path.join(root, name, 'state'), { recursive: true });
-  const engine = postgresqlEngine({ DEFAULT: {}, postgresql: { mount_point: mount, port: String(port), bind_host: '127.0.0.1' } }, path.join(root, name, 'state'), log);
+  const engine = postgresqlEngine(
+    { DEFAULT: {}, postgresql: { mount_point: mount, port: String(port), bind_host: '127.0.0.1' } },
+    path.join(root, name, 'state'),
+    log,
+  );
   servers.push(engine);
   return { engine, lc: engine.lifecycle as PgLifecycle, backup: engine.backup!, port, mount };
 }
 
-async function query<T extends pg.QueryResultRow>(port: number, sql: string, params: unknown[] = [], user = 'app', password = 'app-Secret-1', database = 'shop'): Promise<T[]> {
+async function query<T extends pg.QueryResultRow>(
+  port: number,
+  sql: string,
+  params: unknown[] = [],
+  user = 'app',
+  password = 'app-Secret-1',
+  database = 'shop',
+): Promise<T[]> {
   const c = new pg.Client({ host: '127.0.0.1', port, user, password, database, connectionTimeoutMillis: 5000 });
   c.on('error', () => undefined);
   await c.connect();
@@ -98,8 +109,11 @@ if (!findBinDir()) {
     });
     await query(source.port, 'CREATE TABLE orders (id INT PRIMARY KEY, customer TEXT, amount NUMERIC(10,2), payload BYTEA, doc JSONB)');
     await query(source.port, 'CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT)');
-    await query(source.port, `INSERT INTO orders SELECT i, 'customer-' || (i % 97), i * 1.37, convert_to(repeat('payload ' || i || ' ', 8), 'UTF8'), jsonb_build_object('i', i, 'tag', 'x' || (i % 7))
-                               FROM generate_series(0, 19999) i`);
+    await query(
+      source.port,
+      `INSERT INTO orders SELECT i, 'customer-' || (i % 97), i * 1.37, convert_to(repeat('payload ' || i || ' ', 8), 'UTF8'), jsonb_build_object('i', i, 'tag', 'x' || (i % 7))
+                               FROM generate_series(0, 19999) i`,
+    );
     await query(source.port, "INSERT INTO notes (body) VALUES ('first'), ($$second, with a quote ' and a backslash \\$$)");
     await query(source.port, 'CREATE TABLE events (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ DEFAULT now())', [], 'app', 'app-Secret-1', 'logs');
   });
@@ -117,11 +131,23 @@ if (!findBinDir()) {
     })();
     const src = await source.backup.backupStream();
     t.is(src.format, PG_FORMAT);
-    const r = await runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'database_backups', name: 'pg-1', serviceKey: KEY, segmentSize: 4 * 1024 * 1024 });
+    const r = await runBackup({
+      source: src.stream,
+      format: src.format,
+      storage: storage(),
+      container: 'database_backups',
+      name: 'pg-1',
+      serviceKey: KEY,
+      segmentSize: 4 * 1024 * 1024,
+    });
     writing = false;
     await writer;
     await new Promise((r) => setTimeout(r, 200));
-    t.deepEqual(await source.lc.admin.run(async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots')).rows), [], 'the temporary WAL slot is gone with the backup');
+    t.deepEqual(
+      await source.lc.admin.run(async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots')).rows),
+      [],
+      'the temporary WAL slot is gone with the backup',
+    );
     t.true(r.rawSize > 4 * 1024 * 1024, `raw ${r.rawSize}`);
     t.regex(r.location, /pg-1\.pg-tar\.(zst|gz)\.enc$/);
     const expected = { orders: (await query(source.port, CHECKSUM))[0], notes: await query(source.port, 'SELECT id, body FROM notes ORDER BY id') };
@@ -130,16 +156,31 @@ if (!findBinDir()) {
     await query(source.port, 'DELETE FROM orders WHERE id < 100');
 
     const target = await server('target');
-    await target.engine.lifecycle.prepare({ memoryMb: 512, packages: [], databases: [{ name: 'other' }], users: [{ name: 'tuser', host: '%', password: 'target-Secret-1', databases: ['other'] }], overrides: { work_mem: '6MB' } });
-    const own = Object.fromEntries(['postgresql.conf', 'pg_hba.conf', 'pg_ident.conf', 'conf.d/trove-overrides.conf'].map((f) => [f, readFileSync(path.join(target.lc.paths.dataDir, f), 'utf8')]));
+    await target.engine.lifecycle.prepare({
+      memoryMb: 512,
+      packages: [],
+      databases: [{ name: 'other' }],
+      users: [{ name: 'tuser', host: '%', password: 'target-Secret-1', databases: ['other'] }],
+      overrides: { work_mem: '6MB' },
+    });
+    const own = Object.fromEntries(
+      ['postgresql.conf', 'pg_hba.conf', 'pg_ident.conf', 'conf.d/trove-overrides.conf'].map((f) => [
+        f,
+        readFileSync(path.join(target.lc.paths.dataDir, f), 'utf8'),
+      ]),
+    );
 
     await restore(target, r.location, r.checksum, 'pg-1');
-    t.deepEqual(readdirSync(target.mount).filter((f) => f.startsWith('.restore-') || f.includes('.replaced-')), [], 'staging and the old data dir removed');
+    t.deepEqual(
+      readdirSync(target.mount).filter((f) => f.startsWith('.restore-') || f.includes('.replaced-')),
+      [],
+      'staging and the old data dir removed',
+    );
     for (const [f, body] of Object.entries(own)) t.is(readFileSync(path.join(target.lc.paths.dataDir, f), 'utf8'), body, `${f} is the target's`);
     t.is(statSync(target.lc.paths.dataDir).mode & 0o777, 0o700);
     if (process.getuid?.() === 0) {
       const uid = Number(readFileSync('/etc/passwd', 'utf8').match(/^postgres:[^:]*:(\d+):/m)?.[1]);
-      t.is(statSync(path.join(target.lc.paths.dataDir, 'base')).uid, uid, 'the files are the postgres OS user\'s');
+      t.is(statSync(path.join(target.lc.paths.dataDir, 'base')).uid, uid, "the files are the postgres OS user's");
     }
 
     await target.engine.lifecycle.start();
@@ -152,11 +193,17 @@ if (!findBinDir()) {
     t.is(events.n, events.last);
     t.true(events.n <= sourceEvents.n);
     // the target's own settings (port, memory, its configuration group), not the source's
-    const show = await target.lc.admin.run(async (c) => (await c.query("SELECT current_setting('port') AS port, current_setting('shared_buffers') AS sb, current_setting('work_mem') AS wm")).rows[0]);
+    const show = await target.lc.admin.run(
+      async (c) =>
+        (await c.query("SELECT current_setting('port') AS port, current_setting('shared_buffers') AS sb, current_setting('work_mem') AS wm")).rows[0],
+    );
     t.deepEqual(show, { port: String(target.port), sb: '128MB', wm: '6MB' });
     // the data's users are the backup's; the target's own are gone with its old data
     await t.throwsAsync(query(target.port, 'SELECT 1', [], 'tuser', 'target-Secret-1', 'other'));
-    t.deepEqual((await target.engine.databases!.listDatabases()).items.map((d) => d.name), ['logs', 'shop']);
+    t.deepEqual(
+      (await target.engine.databases!.listDatabases()).items.map((d) => d.name),
+      ['logs', 'shop'],
+    );
     // the agent manages it, also after a restart
     await target.engine.databases!.createDatabases([{ name: 'extra' }]);
     await target.engine.users!.createUsers([{ name: 'newbie', host: '%', password: 'newbie-Secret-1', databases: ['extra'] }]);
@@ -169,7 +216,14 @@ if (!findBinDir()) {
     t.is((await query<{ n: number }>(target.port, 'SELECT count(*)::int AS n FROM notes'))[0]!.n, 3);
     // and the restored server can itself be backed up
     const again = await target.backup.backupStream();
-    const r2 = await runBackup({ source: again.stream, format: again.format, storage: storage(), container: 'database_backups', name: 'pg-2', serviceKey: KEY });
+    const r2 = await runBackup({
+      source: again.stream,
+      format: again.format,
+      storage: storage(),
+      container: 'database_backups',
+      name: 'pg-2',
+      serviceKey: KEY,
+    });
     t.true(r2.size > 0);
   });
 
@@ -190,7 +244,9 @@ if (!findBinDir()) {
     await source.lc.admin.run((c) => c.query('SELECT pg_reload_conf()'));
     await new Promise((r) => setTimeout(r, 500));
     const src = await source.backup.backupStream();
-    await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'refused_backups', name: 'x', serviceKey: KEY }), { message: /pg_basebackup exited with code/ });
+    await t.throwsAsync(runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'refused_backups', name: 'x', serviceKey: KEY }), {
+      message: /pg_basebackup exited with code/,
+    });
     writeFileSync(hba, good);
     await source.lc.admin.run((c) => c.query('SELECT pg_reload_conf()'));
     const dir = new ObjectDirectory(path.join(root, 'objects'));

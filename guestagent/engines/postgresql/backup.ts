@@ -68,7 +68,25 @@ export class PostgresqlBackup implements Backup {
       await holder.end().catch(() => undefined);
       throw e;
     }
-    const args = ['-h', this.lifecycle.paths.socketDir, '-p', String(this.port), '-U', ADMIN_ROLE, '-w', '-D', '-', '-F', 't', '-X', 'fetch', '-c', 'fast', '-l', 'trove-ts backup'];
+    const args = [
+      '-h',
+      this.lifecycle.paths.socketDir,
+      '-p',
+      String(this.port),
+      '-U',
+      ADMIN_ROLE,
+      '-w',
+      '-D',
+      '-',
+      '-F',
+      't',
+      '-X',
+      'fetch',
+      '-c',
+      'fast',
+      '-l',
+      'trove-ts backup',
+    ];
     this.log.info({ tool: 'pg_basebackup' }, 'physical backup started');
     const stream = processSource({ bin: this.lifecycle.bin('pg_basebackup'), args, env: { PGCONNECT_TIMEOUT: '10', PGAPPNAME: 'trove-backup' } });
     stream.once('close', () => void holder.end().catch(() => undefined));
@@ -142,7 +160,20 @@ export class PostgresqlBackup implements Backup {
     writeFileSync(signal, '', { mode: 0o600 });
     const u = this.lifecycle.user();
     if (u) chownSync(signal, u.uid, u.gid);
-    const args = ['--single', '-D', this.lifecycle.paths.dataDir, '-c', 'exit_on_error=on', '-c', 'listen_addresses=', '-c', 'restore_command=false', '-c', 'wal_keep_size=256MB', 'postgres'];
+    const args = [
+      '--single',
+      '-D',
+      this.lifecycle.paths.dataDir,
+      '-c',
+      'exit_on_error=on',
+      '-c',
+      'listen_addresses=',
+      '-c',
+      'restore_command=false',
+      '-c',
+      'wal_keep_size=256MB',
+      'postgres',
+    ];
     await runWithInput(this.lifecycle.bin('postgres'), args, sql, this.lifecycle.paths.runDir, this.lifecycle.user());
   }
 }
@@ -172,7 +203,12 @@ function runWithInput(bin: string, args: string[], input: string, cwd: string, u
     child.stdin.on('error', () => undefined);
     child.once('error', (e) => reject(new ProcessFailedError(bin, null, e.message)));
     child.once('close', (code) => {
-      const lines = tail.trim().split('\n').filter((l) => /ERROR|FATAL|PANIC/.test(l)).slice(-3).join(' | ');
+      const lines = tail
+        .trim()
+        .split('\n')
+        .filter((l) => /ERROR|FATAL|PANIC/.test(l))
+        .slice(-3)
+        .join(' | ');
       if (code === 0) resolve();
       else reject(new Error(`the restored data directory did not start: ${new ProcessFailedError(bin, code, lines).message}`));
     });

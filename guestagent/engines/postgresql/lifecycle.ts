@@ -33,7 +33,13 @@ export class PgLifecycle implements Lifecycle {
     this.paths = postgresqlPaths(c, stateDir, runtimeDir);
     this.binDir = c.bin_dir ?? findBinDir();
     this.admin = new PgAdmin({ socketDir: this.paths.socketDir, port: c.port });
-    this.overrides = new PgOverrides(this.paths.overridesFile, this.admin, () => this.user(), () => this.running(), path.join(this.paths.dataDir, 'postgresql.conf'));
+    this.overrides = new PgOverrides(
+      this.paths.overridesFile,
+      this.admin,
+      () => this.user(),
+      () => this.running(),
+      path.join(this.paths.dataDir, 'postgresql.conf'),
+    );
   }
 
   /** A program of this PostgreSQL installation (initdb, pg_ctl, pg_basebackup, postgres…). */
@@ -126,16 +132,21 @@ export class PgLifecycle implements Lifecycle {
       this.ownDirs();
       const t = this.c.start_timeout;
       const pgCtl = this.bin('pg_ctl');
-      if (!existsSync(pgCtl)) throw new EngineFailure(`could not start ${pgCtl}: no such file (the engine's program is not installed where the guest's configuration says)`);
+      if (!existsSync(pgCtl))
+        throw new EngineFailure(`could not start ${pgCtl}: no such file (the engine's program is not installed where the guest's configuration says)`);
       const from = logOffset(this.paths.logFile);
       // pg_ctl -w returns as soon as the postmaster exits: its reason is in the server log
-      await runAsServer(this.user(), pgCtl, ['start', '-D', this.paths.dataDir, '-l', this.paths.logFile, '-w', '-t', String(t), '-s'], this.paths.runDir, (t + 10) * 1000).catch(
-        (err: Error & { stderr?: string }) => {
-          const server = errorTail(this.paths.logFile, 'severity', from);
-          const ctl = lastLines((err.stderr ?? '').replace(/^.*Examine the log output.*$/gm, ''), 2) || err.message.split('\n')[0]!;
-          throw new EngineFailure(`${ctl}${server ? `; postgres: ${server}` : ''}`, `${err.stderr ?? ''}\n${readSince(this.paths.logFile, from, 8192)}`);
-        },
-      );
+      await runAsServer(
+        this.user(),
+        pgCtl,
+        ['start', '-D', this.paths.dataDir, '-l', this.paths.logFile, '-w', '-t', String(t), '-s'],
+        this.paths.runDir,
+        (t + 10) * 1000,
+      ).catch((err: Error & { stderr?: string }) => {
+        const server = errorTail(this.paths.logFile, 'severity', from);
+        const ctl = lastLines((err.stderr ?? '').replace(/^.*Examine the log output.*$/gm, ''), 2) || err.message.split('\n')[0]!;
+        throw new EngineFailure(`${ctl}${server ? `; postgres: ${server}` : ''}`, `${err.stderr ?? ''}\n${readSince(this.paths.logFile, from, 8192)}`);
+      });
     }
     writeFileSync(this.paths.pidFile, String(this.postmasterPid() ?? ''));
     await waitFor(() => this.ping(), this.c.start_timeout * 1000, 'the database server to accept connections');
@@ -160,12 +171,16 @@ export class PgLifecycle implements Lifecycle {
   async stop(): Promise<void> {
     const pid = this.postmasterPid();
     if (isAlive(pid)) {
-      await runAsServer(this.user(), this.bin('pg_ctl'), ['stop', '-D', this.paths.dataDir, '-m', 'fast', '-w', '-t', '60', '-s'], this.paths.runDir, 70_000).catch(
-        (err: Error) => {
-          this.log.warn({ err: err.message }, 'pg_ctl stop failed; signalling the server');
-          return stopProcess(pid, 10_000);
-        },
-      );
+      await runAsServer(
+        this.user(),
+        this.bin('pg_ctl'),
+        ['stop', '-D', this.paths.dataDir, '-m', 'fast', '-w', '-t', '60', '-s'],
+        this.paths.runDir,
+        70_000,
+      ).catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'pg_ctl stop failed; signalling the server');
+        return stopProcess(pid, 10_000);
+      });
     }
     rmSync(this.paths.pidFile, { force: true });
   }

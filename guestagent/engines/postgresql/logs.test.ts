@@ -28,7 +28,8 @@ let root: string;
 let h: ReturnType<typeof logHandlers>;
 let objects: ObjectDirectory;
 
-const action = (a: Record<string, unknown>, ctx = member) => h.guest_log_action(guestContract.guest_log_action.args.parse({ storage: { driver: 'local' }, ...a }), ctx);
+const action = (a: Record<string, unknown>, ctx = member) =>
+  h.guest_log_action(guestContract.guest_log_action.args.parse({ storage: { driver: 'local' }, ...a }), ctx);
 const asApp = async (sql: string) => {
   const c = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: 'app-Secret-1', database: 'shop' });
   await c.connect();
@@ -57,8 +58,18 @@ if (!findBinDir()) {
     chmodSync(root, 0o755);
     port = await freeTcpPort();
     mkdirSync(path.join(root, 'state'), { recursive: true });
-    engine = postgresqlEngine({ DEFAULT: {}, postgresql: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } }, path.join(root, 'state'), log);
-    await engine.lifecycle.prepare({ memoryMb: 512, packages: [], databases: [{ name: 'shop' }], users: [{ name: 'app', host: '%', password: 'app-Secret-1', databases: ['shop'] }], overrides: {} });
+    engine = postgresqlEngine(
+      { DEFAULT: {}, postgresql: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } },
+      path.join(root, 'state'),
+      log,
+    );
+    await engine.lifecycle.prepare({
+      memoryMb: 512,
+      packages: [],
+      databases: [{ name: 'shop' }],
+      users: [{ name: 'app', host: '%', password: 'app-Secret-1', databases: ['shop'] }],
+      overrides: {},
+    });
     const dir = path.join(root, 'objects');
     objects = new ObjectDirectory(dir);
     h = logHandlers({ instanceId: 'i-1', engine, log, backupConfig: backupDefaults.parse({ backup_local_dir: dir }) });
@@ -70,8 +81,14 @@ if (!findBinDir()) {
   });
 
   test.serial('list: general for a member, the server log too for an administrator', async (t) => {
-    t.deepEqual((await h.guest_log_list({}, member)).map((l) => `${l.name}:${l.type}:${l.status}`), ['general:USER:Disabled']);
-    t.deepEqual((await h.guest_log_list({}, admin)).map((l) => `${l.name}:${l.type}`), ['general:USER', 'server:SYS']);
+    t.deepEqual(
+      (await h.guest_log_list({}, member)).map((l) => `${l.name}:${l.type}:${l.status}`),
+      ['general:USER:Disabled'],
+    );
+    t.deepEqual(
+      (await h.guest_log_list({}, admin)).map((l) => `${l.name}:${l.type}`),
+      ['general:USER', 'server:SYS'],
+    );
   });
 
   test.serial('general: a statement is in it once enabled and published; the agent’s password is not; disabled, statements stop', async (t) => {

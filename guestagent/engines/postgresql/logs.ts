@@ -23,7 +23,12 @@ export class PgLogs implements Logs {
     private readonly c: PostgresqlConfig,
     private readonly lc: PgLifecycle,
   ) {
-    this.exposed = new Set(c.guest_log_exposed_logs.split(',').map((s) => s.trim()).filter(Boolean));
+    this.exposed = new Set(
+      c.guest_log_exposed_logs
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     this.confFile = path.join(path.dirname(lc.paths.overridesFile), 'trove-guest-log.conf');
   }
 
@@ -36,7 +41,9 @@ export class PgLogs implements Logs {
 
   /** Whether the running server's collector is off (undefined: not running). */
   private async collectorOff(): Promise<boolean | undefined> {
-    return this.lc.admin.run(async (c) => (await c.query<{ logging_collector: string }>('SHOW logging_collector')).rows[0]?.logging_collector === 'off').catch(() => undefined);
+    return this.lc.admin
+      .run(async (c) => (await c.query<{ logging_collector: string }>('SHOW logging_collector')).rows[0]?.logging_collector === 'off')
+      .catch(() => undefined);
   }
 
   async state(name: string): Promise<LogState> {
@@ -63,7 +70,11 @@ export class PgLogs implements Logs {
         log_statement: 'all',
         log_min_duration_statement: this.c.guest_log_long_query_time,
       };
-      const body = ['# the general guest log, written by the trove-ts guest agent', ...Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`), ''].join('\n');
+      const body = [
+        '# the general guest log, written by the trove-ts guest agent',
+        ...Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`),
+        '',
+      ].join('\n');
       writeFileSync(this.confFile, body, { mode: 0o600 });
       chownAll([this.confFile], this.lc.user());
     } else rmSync(this.confFile, { force: true });

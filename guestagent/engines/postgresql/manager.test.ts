@@ -40,7 +40,9 @@ const once = async (sql: string, as: Parameters<typeof connect> = []) => {
 
 if (!binDir) {
   if (process.env.TROVE_TEST_SKIP_ENGINES) test.skip('PostgreSQL engine (not installed; TROVE_TEST_SKIP_ENGINES is set)', () => undefined);
-  else test('PostgreSQL is installed', (t) => t.fail('no /usr/lib/postgresql/<version>/bin/postgres: install postgresql, or set TROVE_TEST_SKIP_ENGINES=1 to skip the engine tests'));
+  else
+    test('PostgreSQL is installed', (t) =>
+      t.fail('no /usr/lib/postgresql/<version>/bin/postgres: install postgresql, or set TROVE_TEST_SKIP_ENGINES=1 to skip the engine tests'));
 } else {
   test.before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'postgresql-engine-'));
@@ -72,14 +74,26 @@ if (!binDir) {
     await c.end();
     t.is(await engine.lifecycle.health(), 'healthy');
     const lc = engine.lifecycle as PgLifecycle;
-    const settings = await lc.admin.run(async (a) => (await a.query("SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'effective_cache_size', 'max_connections', 'password_encryption') ORDER BY name")).rows);
+    const settings = await lc.admin.run(
+      async (a) =>
+        (
+          await a.query(
+            "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'effective_cache_size', 'max_connections', 'password_encryption') ORDER BY name",
+          )
+        ).rows,
+    );
     t.deepEqual(settings, [
       { name: 'effective_cache_size', setting: String((384 * 1024) / 8), unit: '8kB' },
       { name: 'max_connections', setting: '64', unit: null },
       { name: 'password_encryption', setting: 'scram-sha-256', unit: null },
       { name: 'shared_buffers', setting: String((128 * 1024) / 8), unit: '8kB' },
     ]);
-    if (process.getuid?.() === 0) t.is(statSync(lc.paths.dataDir).uid, Number(readFileSync('/etc/passwd', 'utf8').match(/^postgres:[^:]*:(\d+):/m)?.[1]), 'the cluster belongs to the postgres OS user');
+    if (process.getuid?.() === 0)
+      t.is(
+        statSync(lc.paths.dataDir).uid,
+        Number(readFileSync('/etc/passwd', 'utf8').match(/^postgres:[^:]*:(\d+):/m)?.[1]),
+        'the cluster belongs to the postgres OS user',
+      );
     t.is(statSync(lc.paths.dataDir).mode & 0o777, 0o700);
     // The admin role has no way in over TCP; a wrong password is refused.
     await t.throwsAsync(connect('os_admin', '', 'postgres'));
@@ -92,10 +106,16 @@ if (!binDir) {
   test.serial('databases and users: list with paging, grants, passwords, delete', async (t) => {
     await engine.databases!.createDatabases([{ name: 'a1' }, { name: 'a2', characterSet: 'UTF8', collate: 'C.UTF-8' }, { name: 'a3' }]);
     const first = await engine.databases!.listDatabases(2);
-    t.deepEqual(first.items.map((d) => d.name), ['a1', 'a2']);
+    t.deepEqual(
+      first.items.map((d) => d.name),
+      ['a1', 'a2'],
+    );
     t.is(first.nextMarker, 'a2');
     const second = await engine.databases!.listDatabases(2, first.nextMarker!);
-    t.deepEqual(second.items.map((d) => d.name), ['a3', 'shop']);
+    t.deepEqual(
+      second.items.map((d) => d.name),
+      ['a3', 'shop'],
+    );
     t.is(second.nextMarker, null);
     t.deepEqual(first.items[1], { name: 'a2', characterSet: 'UTF8', collate: 'C.UTF-8' });
     await engine.users!.createUsers([{ name: 'bob', host: '%', password: 'bob-pw-1', databases: ['a1'] }]);
@@ -103,26 +123,38 @@ if (!binDir) {
     // Without a grant a user cannot connect (PUBLIC has no CONNECT on our databases).
     await t.throwsAsync(connect('bob', 'bob-pw-1', 'a2'), { message: /permission denied/ });
     await engine.users!.grantAccess('bob', '%', ['a2']);
-    t.deepEqual((await engine.users!.listAccess('bob', '%')).map((d) => d.name), ['a1', 'a2']);
+    t.deepEqual(
+      (await engine.users!.listAccess('bob', '%')).map((d) => d.name),
+      ['a1', 'a2'],
+    );
     const bob = await connect('bob', 'bob-pw-1', 'a2');
     await bob.query('CREATE TABLE b (x INT)');
     await bob.query('INSERT INTO b VALUES (7)');
     t.deepEqual((await bob.query('SELECT x FROM b')).rows, [{ x: 7 }]);
     await bob.end();
     await engine.users!.revokeAccess('bob', '%', 'a1');
-    t.deepEqual((await engine.users!.listAccess('bob', '%')).map((d) => d.name), ['a2']);
+    t.deepEqual(
+      (await engine.users!.listAccess('bob', '%')).map((d) => d.name),
+      ['a2'],
+    );
     await t.throwsAsync(connect('bob', 'bob-pw-1', 'a1'), { message: /permission denied/ });
     await engine.users!.changePasswords([{ name: 'bob', host: '%', password: 'bob-pw-2' }]);
     await t.throwsAsync(connect('bob', 'bob-pw-1', 'a2'));
     await (await connect('bob', 'bob-pw-2', 'a2')).end();
     const users = await engine.users!.listUsers();
-    t.deepEqual(users.items.map((u) => `${u.name}@${u.host}:${u.databases.join(',')}`), ['app@%:shop', 'bob@%:a2']);
+    t.deepEqual(
+      users.items.map((u) => `${u.name}@${u.host}:${u.databases.join(',')}`),
+      ['app@%:shop', 'bob@%:a2'],
+    );
     const page = await engine.users!.listUsers(1);
     t.deepEqual([page.items.map((u) => u.name), page.nextMarker], [['app'], 'app']);
     await engine.users!.deleteUser('bob', '%');
     t.is(await engine.users!.getUser('bob', '%'), null);
     // bob's table survives him, owned by the admin role
-    const owner = await (engine.lifecycle as PgLifecycle).admin.run(async (a) => (await a.query<{ o: string }>("SELECT tableowner AS o FROM pg_tables WHERE tablename = 'b'")).rows, 'a2');
+    const owner = await (engine.lifecycle as PgLifecycle).admin.run(
+      async (a) => (await a.query<{ o: string }>("SELECT tableowner AS o FROM pg_tables WHERE tablename = 'b'")).rows,
+      'a2',
+    );
     t.deepEqual(owner, [{ o: 'os_admin' }]);
     await engine.databases!.deleteDatabase('a3');
     t.false((await engine.databases!.listDatabases()).items.some((d) => d.name === 'a3'));
@@ -134,11 +166,22 @@ if (!binDir) {
     const { name, password } = await engine.root!.enableRoot();
     t.is(name, 'root');
     const as: Parameters<typeof connect> = [name, password, 'shop'];
-    t.deepEqual(await once("SELECT rolsuper, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = current_user", as), [{ rolsuper: false, rolcreatedb: true, rolreplication: false, rolbypassrls: false }]);
-    const member = await once("SELECT r.rolname AS r FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) ORDER BY 1", as);
-    t.deepEqual(member.map((m) => m.r), ['pg_monitor', 'pg_read_all_data', 'pg_signal_backend', 'pg_write_all_data']);
+    t.deepEqual(await once('SELECT rolsuper, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = current_user', as), [
+      { rolsuper: false, rolcreatedb: true, rolreplication: false, rolbypassrls: false },
+    ]);
+    const member = await once(
+      'SELECT r.rolname AS r FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) ORDER BY 1',
+      as,
+    );
+    t.deepEqual(
+      member.map((m) => m.r),
+      ['pg_monitor', 'pg_read_all_data', 'pg_signal_backend', 'pg_write_all_data'],
+    );
     t.true(await engine.root!.isRootEnabled());
-    t.false((await engine.users!.listUsers()).items.some((u) => u.name === 'root'), 'root is not a user of the users list');
+    t.false(
+      (await engine.users!.listUsers()).items.some((u) => u.name === 'root'),
+      'root is not a user of the users list',
+    );
     // the legit: every table of a user's database read and written, a database of its own created
     t.deepEqual(await once('SELECT v FROM t WHERE id = 1', as), [{ v: 'hello' }]);
     await once("INSERT INTO t VALUES (99, 'by root')", as);
@@ -187,7 +230,9 @@ if (!binDir) {
     await admin.run((c) => c.query("CREATE ROLE postgres SUPERUSER LOGIN PASSWORD 'Legacy-root-1'"));
     t.true(await engine.root!.isRootEnabled(), 'the legacy root counts as enabled');
     await engine.root!.enableRoot();
-    t.deepEqual(await admin.run(async (c) => (await c.query("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = 'postgres'")).rows), [{ rolsuper: false, rolcanlogin: false }]);
+    t.deepEqual(await admin.run(async (c) => (await c.query("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = 'postgres'")).rows), [
+      { rolsuper: false, rolcanlogin: false },
+    ]);
     await t.throwsAsync(connect('postgres', 'Legacy-root-1', 'postgres'));
     await engine.root!.disableRoot();
     t.false(await engine.root!.isRootEnabled());
@@ -204,7 +249,14 @@ if (!binDir) {
     await engine.configuration!.updateOverrides({ work_mem: '12MB' }, false);
     t.is(await workMem(), '12MB');
     const effective = await engine.configuration!.effectiveSettings();
-    t.like(effective, { work_mem: '12MB', shared_buffers: '128MB', max_connections: 64, port, listen_addresses: '127.0.0.1', password_encryption: 'scram-sha-256' });
+    t.like(effective, {
+      work_mem: '12MB',
+      shared_buffers: '128MB',
+      max_connections: 64,
+      port,
+      listen_addresses: '127.0.0.1',
+      password_encryption: 'scram-sha-256',
+    });
     t.false('include_dir' in effective);
     await engine.configuration!.updateOverrides({}, true);
     t.is(await workMem(), '4MB');
@@ -227,11 +279,17 @@ if (!binDir) {
       await engine.databases!.createDatabases([{ name: `ok${evil.indexOf(name)}`, characterSet: name }]).catch(() => undefined);
     }
     const after = await engine.databases!.listDatabases();
-    t.true(after.items.some((d) => d.name === 'shop'), 'shop survived');
+    t.true(
+      after.items.some((d) => d.name === 'shop'),
+      'shop survived',
+    );
     for (const d of before.items) t.true(after.items.some((x) => x.name === d.name));
-    for (const d of after.items.filter((x) => !before.items.some((b) => b.name === x.name))) t.true(evil.includes(d.name), `only literal names were added: ${d.name}`);
+    for (const d of after.items.filter((x) => !before.items.some((b) => b.name === x.name)))
+      t.true(evil.includes(d.name), `only literal names were added: ${d.name}`);
     t.truthy(await engine.users!.getUser('app', '%'), 'app survived');
-    const supers = await (engine.lifecycle as PgLifecycle).admin.run(async (a) => (await a.query<{ r: string }>('SELECT rolname AS r FROM pg_roles WHERE rolsuper ORDER BY 1')).rows);
+    const supers = await (engine.lifecycle as PgLifecycle).admin.run(
+      async (a) => (await a.query<{ r: string }>('SELECT rolname AS r FROM pg_roles WHERE rolsuper ORDER BY 1')).rows,
+    );
     t.deepEqual(supers, [{ r: 'os_admin' }], 'no user became a superuser');
     // a literally-named user exists under its literal name and logs in with its literal password
     t.deepEqual(await engine.users!.getUser(evil[1]!, '%'), { name: evil[1]!, host: '%', databases: [] });
@@ -245,7 +303,7 @@ if (!binDir) {
     await t.throwsAsync(engine.users!.createUsers([{ name: 'app', host: '%', password: 'x', databases: [] }]), { instanceOf: InvalidValueError });
   });
 
-  test.serial('read-only refuses users\' writes, and lifting it allows them again', async (t) => {
+  test.serial("read-only refuses users' writes, and lifting it allows them again", async (t) => {
     await engine.lifecycle.setReadOnly(true);
     await t.throwsAsync(once('INSERT INTO t VALUES (2, $$x$$)'), { message: /read-only transaction/ });
     t.is(await engine.lifecycle.health(), 'healthy', 'the agent still works');
@@ -269,7 +327,10 @@ if (!binDir) {
     await engine.configuration!.updateOverrides({ shared_buffers: 'lots' }, false);
     const began = Date.now();
     const err = await t.throwsAsync(engine.lifecycle.restart());
-    t.regex(err!.message, /^pg_ctl: could not start server; postgres: LOG: invalid value for parameter "shared_buffers": "lots"; FATAL: configuration file "\S+trove-overrides\.conf" contains errors$/);
+    t.regex(
+      err!.message,
+      /^pg_ctl: could not start server; postgres: LOG: invalid value for parameter "shared_buffers": "lots"; FATAL: configuration file "\S+trove-overrides\.conf" contains errors$/,
+    );
     t.notRegex(err!.message, /Examine the log output/);
     t.true(Date.now() - began < 60_000, `failed in ${Date.now() - began} ms`);
     await engine.configuration!.updateOverrides({}, true);

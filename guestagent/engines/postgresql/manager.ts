@@ -12,5 +12,15 @@ import { PgReplication } from './replication.js';
 export function postgresqlEngine(raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
   const c = configSection(raw, 'postgresql', postgresqlSection);
   const lifecycle = new PgLifecycle(c, stateDir, log, runtimeDir);
-  return { name: 'postgresql', lifecycle, databases: lifecycle.admin, users: lifecycle.admin, root: lifecycle.admin, configuration: lifecycle.overrides, backup: new PostgresqlBackup(c.mount_point, c.port, lifecycle, log), logs: new PgLogs(c, lifecycle), replication: new PgReplication(c, lifecycle, log) };
+  return {
+    name: 'postgresql',
+    lifecycle,
+    databases: lifecycle.admin,
+    users: lifecycle.admin,
+    root: lifecycle.admin,
+    configuration: lifecycle.overrides,
+    backup: new PostgresqlBackup(c.mount_point, c.port, lifecycle, log),
+    logs: new PgLogs(c, lifecycle),
+    replication: new PgReplication(c, lifecycle, log),
+  };
 }

@@ -10,14 +10,29 @@ import { confValue, parseConf } from './conf-files.js';
 import { chownAll, type OsUser } from '../../platform/os-user.js';
 
 /** Parameters the agent owns: a configuration group cannot move the server off its address or files. */
-const AGENT_OWNED = ['listen_addresses', 'port', 'unix_socket_directories', 'unix_socket_permissions', 'unix_socket_group', 'hba_file', 'ident_file', 'data_directory', 'config_file', 'external_pid_file', 'include', 'include_dir', 'include_if_exists'];
+const AGENT_OWNED = [
+  'listen_addresses',
+  'port',
+  'unix_socket_directories',
+  'unix_socket_permissions',
+  'unix_socket_group',
+  'hba_file',
+  'ident_file',
+  'data_directory',
+  'config_file',
+  'external_pid_file',
+  'include',
+  'include_dir',
+  'include_if_exists',
+];
 /** Set by the agent itself (a full volume), never reset by a configuration group. */
 export const READ_ONLY_KEY = 'default_transaction_read_only';
 
 function check(overrides: Record<string, unknown>): Array<[string, string]> {
   return Object.entries(overrides).map(([k, v]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(k)) throw new InvalidValueError(`'${k}' is not a configuration parameter name.`);
-    if (AGENT_OWNED.includes(k.toLowerCase()) || k.toLowerCase() === READ_ONLY_KEY) throw new InvalidValueError(`The parameter '${k}' is managed by the guest agent.`);
+    if (AGENT_OWNED.includes(k.toLowerCase()) || k.toLowerCase() === READ_ONLY_KEY)
+      throw new InvalidValueError(`The parameter '${k}' is managed by the guest agent.`);
     const s = typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
     if (/[\x00-\x1f]/.test(s)) throw new InvalidValueError(`The value of '${k}' contains characters that are not allowed.`);
     return [k, s];

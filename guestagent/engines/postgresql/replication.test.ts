@@ -53,7 +53,14 @@ async function agent(name: string, instanceId: string, extra: Record<string, str
   const port = await freeTcpPort();
   const state = path.join(root, name, 'state');
   mkdirSync(state, { recursive: true });
-  const engine = postgresqlEngine({ DEFAULT: { guest_id: instanceId }, postgresql: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', replica_attach_timeout: '20', ...extra } }, state, log);
+  const engine = postgresqlEngine(
+    {
+      DEFAULT: { guest_id: instanceId },
+      postgresql: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', replica_attach_timeout: '20', ...extra },
+    },
+    state,
+    log,
+  );
   engines.push(engine);
   const backups: Array<Record<string, unknown>> = [];
   const conductor = {
@@ -61,13 +68,25 @@ async function agent(name: string, instanceId: string, extra: Record<string, str
     report_usage: async () => undefined,
     update_backup: async (a: Record<string, unknown>) => void backups.push(a),
   } as unknown as Stub<ConductorContract>;
-  const options = { instanceId, engine, conductor, log, backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }), prepareFailedFile: path.join(state, 'prepare-failed') };
+  const options = {
+    instanceId,
+    engine,
+    conductor,
+    log,
+    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
+    prepareFailedFile: path.join(state, 'prepare-failed'),
+  };
   const reporter = new StatusReporter(options);
   return { name, engine, lc: engine.lifecycle as PgLifecycle, port, h: guestHandlers(options, reporter), backups };
 }
 
 const prepareArgs = (extra: Record<string, unknown> = {}) =>
-  guestContract.prepare.args.parse({ memory_mb: 256, databases: [{ _name: 'shop' }], users: [{ _name: 'app', _password: APP_PW, _databases: [{ _name: 'shop' }] }], ...extra });
+  guestContract.prepare.args.parse({
+    memory_mb: 256,
+    databases: [{ _name: 'shop' }],
+    users: [{ _name: 'app', _password: APP_PW, _databases: [{ _name: 'shop' }] }],
+    ...extra,
+  });
 
 async function query<T extends pg.QueryResultRow>(a: Agent, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ host: '127.0.0.1', port: a.port, user: 'app', password: APP_PW, database: 'shop', connectionTimeoutMillis: 5000 });
@@ -80,11 +99,12 @@ async function query<T extends pg.QueryResultRow>(a: Agent, sql: string, params:
   }
 }
 const count = async (a: Agent) => (await query<{ n: number }>(a, 'SELECT count(*)::int AS n FROM items'))[0]!.n;
-const txnOf = async (a: Agent) => guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
+const txnOf = async (a: Agent) =>
+  guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
 const waitForTxn = (a: Agent, txn: string, timeout: number) => a.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout }), ctx('wait_for_txn'));
 
 async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ; ) {
+  for (const deadline = Date.now() + ms; ;) {
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -92,7 +112,10 @@ async function until(what: string, check: () => Promise<boolean>, ms = 20_000): 
 }
 
 async function backupOf(a: Agent, id: string): Promise<{ location: string; checksum: string }> {
-  await a.h.create_backup(guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }), ctx('create_backup'));
+  await a.h.create_backup(
+    guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }),
+    ctx('create_backup'),
+  );
   await until('the backup report', async () => a.backups.some((b) => b.backup_id === id), 60_000);
   const r = a.backups.find((b) => b.backup_id === id)!;
   if (r.state !== 'COMPLETED') throw new Error(`backup ${id} ended ${String(r.state)}`);
@@ -101,7 +124,10 @@ async function backupOf(a: Agent, id: string): Promise<{ location: string; check
 
 async function snapshotFor(a: Agent, replicaId: string) {
   const s = guestContract.get_replication_snapshot.result.parse(
-    await a.h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: replicaId, name: 'r' } }), ctx('get_replication_snapshot')),
+    await a.h.get_replication_snapshot(
+      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: replicaId, name: 'r' } }),
+      ctx('get_replication_snapshot'),
+    ),
   );
   passwords.push(s.replication_user.password);
   return { host: '127.0.0.1', port: s.port, user: s.replication_user.name, password: s.replication_user.password };
@@ -149,113 +175,171 @@ if (!findBinDir()) {
     t.is(second.user, replicationUserFor(REPLICA_ID));
     t.regex(second.user, /^repl_[0-9a-f]{8}$/);
     t.not(first.password, second.password);
-    const role = await source.lc.admin.run(async (c) => (await c.query('SELECT rolsuper, rolreplication, rolcanlogin, rolcreaterole FROM pg_roles WHERE rolname = $1', [second.user])).rows[0]);
+    const role = await source.lc.admin.run(
+      async (c) => (await c.query('SELECT rolsuper, rolreplication, rolcanlogin, rolcreaterole FROM pg_roles WHERE rolname = $1', [second.user])).rows[0],
+    );
     t.deepEqual(role, { rolsuper: false, rolreplication: true, rolcanlogin: true, rolcreaterole: false });
     const slots = await source.lc.admin.run(async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots')).rows.map((r) => r.slot_name));
     t.deepEqual(slots, [second.user]);
     const users = guestContract.list_users.result.parse(await source.h.list_users(guestContract.list_users.args.parse({}), ctx('list_users')));
-    t.deepEqual(users[0].map((u) => u._name), ['app']);
-    await t.throwsAsync(source.lc.admin.createUsers([{ name: second.user, host: '%', password: 'x-Secret-1', databases: [] }]), { instanceOf: InvalidValueError });
+    t.deepEqual(
+      users[0].map((u) => u._name),
+      ['app'],
+    );
+    await t.throwsAsync(source.lc.admin.createUsers([{ name: second.user, host: '%', password: 'x-Secret-1', databases: [] }]), {
+      instanceOf: InvalidValueError,
+    });
   });
 
-  test.serial('replica: prepared from the source\'s backup with snapshot.master; rows after the backup arrive; users\' writes refused; a restart keeps streaming', async (t) => {
-    const master = await snapshotFor(source, REPLICA_ID);
-    backup = await backupOf(source, 'snap-1');
-    await query(source, "INSERT INTO items SELECT i, 'after ' || i FROM generate_series(1001, 1100) i");
-    replica = await agent('replica', REPLICA_ID);
-    await replica.h.prepare(prepareArgs({ overrides: { work_mem: '6MB' }, backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare'));
-    t.is((await replica.lc.admin.run((c) => c.query<{ work_mem: string }>('SHOW work_mem'))).rows[0]!.work_mem, '6MB', 'its own configuration group');
-    t.true(await replica.engine.replication!.isReplica());
-    await until('the rows written after the backup', async () => (await count(replica)) === 1100);
-    await query(source, "INSERT INTO items VALUES (1101, 'live')");
-    await until('a new row', async () => (await count(replica)) === 1101);
-    const err = await t.throwsAsync(query(replica, "INSERT INTO items VALUES (5000, 'no')"));
-    t.regex(err!.message, /read-only transaction/);
-    await t.throwsAsync(replica.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'x' }] }), ctx('create_database')), { instanceOf: InvalidValueError, message: /read-only replica/ });
-    const conf = path.join(replica.lc.paths.dataDir, 'conf.d', 'trove-replication.conf');
-    t.is(statSync(conf).mode & 0o777, 0o600);
-    t.false(readFileSync(conf, 'utf8').includes(master.password), 'the conninfo names a passfile, not the password');
-    t.is(statSync(replica.lc.paths.replicationPassfile).mode & 0o777, 0o600);
-    t.is(readFileSync(path.join(replica.lc.paths.dataDir, 'postgresql.conf'), 'utf8').match(/^port = '(\d+)'/m)?.[1], String(replica.port), 'the replica keeps its own configuration');
+  test.serial(
+    "replica: prepared from the source's backup with snapshot.master; rows after the backup arrive; users' writes refused; a restart keeps streaming",
+    async (t) => {
+      const master = await snapshotFor(source, REPLICA_ID);
+      backup = await backupOf(source, 'snap-1');
+      await query(source, "INSERT INTO items SELECT i, 'after ' || i FROM generate_series(1001, 1100) i");
+      replica = await agent('replica', REPLICA_ID);
+      await replica.h.prepare(
+        prepareArgs({
+          overrides: { work_mem: '6MB' },
+          backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
+          storage: { driver: 'local' },
+          snapshot: { master },
+        }),
+        ctx('prepare'),
+      );
+      t.is((await replica.lc.admin.run((c) => c.query<{ work_mem: string }>('SHOW work_mem'))).rows[0]!.work_mem, '6MB', 'its own configuration group');
+      t.true(await replica.engine.replication!.isReplica());
+      await until('the rows written after the backup', async () => (await count(replica)) === 1100);
+      await query(source, "INSERT INTO items VALUES (1101, 'live')");
+      await until('a new row', async () => (await count(replica)) === 1101);
+      const err = await t.throwsAsync(query(replica, "INSERT INTO items VALUES (5000, 'no')"));
+      t.regex(err!.message, /read-only transaction/);
+      await t.throwsAsync(replica.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'x' }] }), ctx('create_database')), {
+        instanceOf: InvalidValueError,
+        message: /read-only replica/,
+      });
+      const conf = path.join(replica.lc.paths.dataDir, 'conf.d', 'trove-replication.conf');
+      t.is(statSync(conf).mode & 0o777, 0o600);
+      t.false(readFileSync(conf, 'utf8').includes(master.password), 'the conninfo names a passfile, not the password');
+      t.is(statSync(replica.lc.paths.replicationPassfile).mode & 0o777, 0o600);
+      t.is(
+        readFileSync(path.join(replica.lc.paths.dataDir, 'postgresql.conf'), 'utf8').match(/^port = '(\d+)'/m)?.[1],
+        String(replica.port),
+        'the replica keeps its own configuration',
+      );
 
-    await replica.engine.lifecycle.restart();
-    await query(source, "INSERT INTO items VALUES (1102, 'after restart')");
-    await until('a row after the restart', async () => (await count(replica)) === 1102);
+      await replica.engine.lifecycle.restart();
+      await query(source, "INSERT INTO items VALUES (1102, 'after restart')");
+      await until('a row after the restart', async () => (await count(replica)) === 1102);
 
-    // wait_for_txn: at once for a position it has; a clear error for one it never gets
-    const txn = await txnOf(source);
-    t.regex(txn, /^1:[0-9A-F]+\/[0-9A-F]+$/);
-    await waitForTxn(replica, txn, 10);
-    const started = Date.now();
-    await t.throwsAsync(waitForTxn(replica, '1:FF/0', 1), { message: /did not reach the transaction '1:FF\/0' within 1 s: it is at '1:/ });
-    t.true(Date.now() - started < 5000);
-  });
+      // wait_for_txn: at once for a position it has; a clear error for one it never gets
+      const txn = await txnOf(source);
+      t.regex(txn, /^1:[0-9A-F]+\/[0-9A-F]+$/);
+      await waitForTxn(replica, txn, 10);
+      const started = Date.now();
+      await t.throwsAsync(waitForTxn(replica, '1:FF/0', 1), { message: /did not reach the transaction '1:FF\/0' within 1 s: it is at '1:/ });
+      t.true(Date.now() - started < 5000);
+    },
+  );
 
   test.serial('a replica its source refuses (a wrong password) fails its prepare, saying why, without the password; the engine stopped', async (t) => {
     const master = { host: '127.0.0.1', port: source.port, user: replicationUserFor(REPLICA_ID), password: 'wrong-Secret-pw-9' };
     passwords.push(master.password);
     const bad = await agent('bad-replica', '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0009', { replica_attach_timeout: '3' });
     const err = await t.throwsAsync(
-      bad.h.prepare(prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare')),
+      bad.h.prepare(
+        prepareArgs({
+          backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
+          storage: { driver: 'local' },
+          snapshot: { master },
+        }),
+        ctx('prepare'),
+      ),
     );
     t.regex(err!.message, /pg_rewind against 127\.0\.0\.1:\d+ failed: .*password authentication failed/);
     t.false(err!.message.includes(master.password));
     t.is(await bad.engine.lifecycle.health(), 'shutdown');
   });
 
-  test.serial('a replica that cannot stream (its slot gone on the source) fails its prepare within replica_attach_timeout, with the server\'s reason', async (t) => {
-    const id = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0008';
-    const master = await snapshotFor(source, id);
-    await source.lc.admin.run((c) => c.query('SELECT pg_drop_replication_slot($1)', [master.user]));
-    const bad = await agent('no-slot-replica', id, { replica_attach_timeout: '3' });
-    const started = Date.now();
-    const err = await t.throwsAsync(
-      bad.h.prepare(prepareArgs({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare')),
-    );
-    t.regex(err!.message, /replication from 127\.0\.0\.1:\d+ did not start within 3 s \(.*\); the server says: .*replication slot "repl_[0-9a-f]{8}" does not exist/);
-    t.true(Date.now() - started < 60_000);
-    await source.engine.replication!.removeReplica(id);
-  });
+  test.serial(
+    "a replica that cannot stream (its slot gone on the source) fails its prepare within replica_attach_timeout, with the server's reason",
+    async (t) => {
+      const id = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0008';
+      const master = await snapshotFor(source, id);
+      await source.lc.admin.run((c) => c.query('SELECT pg_drop_replication_slot($1)', [master.user]));
+      const bad = await agent('no-slot-replica', id, { replica_attach_timeout: '3' });
+      const started = Date.now();
+      const err = await t.throwsAsync(
+        bad.h.prepare(
+          prepareArgs({
+            backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
+            storage: { driver: 'local' },
+            snapshot: { master },
+          }),
+          ctx('prepare'),
+        ),
+      );
+      t.regex(
+        err!.message,
+        /replication from 127\.0\.0\.1:\d+ did not start within 3 s \(.*\); the server says: .*replication slot "repl_[0-9a-f]{8}" does not exist/,
+      );
+      t.true(Date.now() - started < 60_000);
+      await source.engine.replication!.removeReplica(id);
+    },
+  );
 
   test.serial('a second replica of the source', async (t) => {
     const master = await snapshotFor(source, REPLICA2_ID);
     const b = await backupOf(source, 'snap-2');
     replica2 = await agent('replica2', REPLICA2_ID);
-    await replica2.h.prepare(prepareArgs({ backup_info: { id: 'snap-2', location: b.location, checksum: b.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' }, snapshot: { master } }), ctx('prepare'));
+    await replica2.h.prepare(
+      prepareArgs({
+        backup_info: { id: 'snap-2', location: b.location, checksum: b.checksum, type: 'full', storage_driver: 'local' },
+        storage: { driver: 'local' },
+        snapshot: { master },
+      }),
+      ctx('prepare'),
+    );
     await until('the rows on the second replica', async () => (await count(replica2)) === (await count(source)));
     t.pass();
   });
 
-  test.serial('switchover: make_read_only, wait_for_txn, detach + enable_as_master; the old source attaches with pg_rewind; rows flow the other way', async (t) => {
-    await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
-    await t.throwsAsync(query(source, "INSERT INTO items VALUES (2000, 'stopped')"), { message: /pg_hba|rejects|no pg_hba/ });
-    const txn = await txnOf(source);
-    await waitForTxn(replica, txn, 20);
-    await replica.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
-    await replica.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master'));
-    t.false(await replica.engine.replication!.isReplica());
-    await query(replica, "INSERT INTO items VALUES (1103, 'on the new source')");
-    const newTxn = await txnOf(replica);
-    t.regex(newTxn, /^2:/, 'the promotion started a new timeline');
-    // the new source holds the old source's last position (its timeline-1 history reaches it)
-    await waitForTxn(replica, txn, 1);
+  test.serial(
+    'switchover: make_read_only, wait_for_txn, detach + enable_as_master; the old source attaches with pg_rewind; rows flow the other way',
+    async (t) => {
+      await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
+      await t.throwsAsync(query(source, "INSERT INTO items VALUES (2000, 'stopped')"), { message: /pg_hba|rejects|no pg_hba/ });
+      const txn = await txnOf(source);
+      await waitForTxn(replica, txn, 20);
+      await replica.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
+      await replica.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master'));
+      t.false(await replica.engine.replication!.isReplica());
+      await query(replica, "INSERT INTO items VALUES (1103, 'on the new source')");
+      const newTxn = await txnOf(replica);
+      t.regex(newTxn, /^2:/, 'the promotion started a new timeline');
+      // the new source holds the old source's last position (its timeline-1 history reaches it)
+      await waitForTxn(replica, txn, 1);
 
-    const master = await snapshotFor(replica, SOURCE_ID);
-    await source.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master } }), ctx('attach_replica'));
-    t.true(await source.engine.replication!.isReplica());
-    t.false(await source.engine.replication!.isReadOnly());
-    await until('the new source\'s row on the old one', async () => (await count(source)) === 1103);
-    // a standby of the old source follows the new one (its timeline: latest); the taskmanager detaches it for the failover first: it stays a standby
-    await replica2.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
-    t.true(await replica2.engine.replication!.isReplica());
-    await replica2.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master: await snapshotFor(replica, REPLICA2_ID) } }), ctx('attach_replica'));
-    await query(replica, "INSERT INTO items VALUES (1104, 'flows')");
-    await until('a new row on the old source', async () => (await count(source)) === 1104);
-    await until('a new row on the other replica', async () => (await count(replica2)) === 1104);
-    t.regex(await txnOf(replica2), /^2:/);
-    await waitForTxn(source, await txnOf(replica), 10);
-    await t.throwsAsync(query(source, "INSERT INTO items VALUES (5001, 'no')"), { message: /read-only transaction/ });
-  });
+      const master = await snapshotFor(replica, SOURCE_ID);
+      await source.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master } }), ctx('attach_replica'));
+      t.true(await source.engine.replication!.isReplica());
+      t.false(await source.engine.replication!.isReadOnly());
+      await until("the new source's row on the old one", async () => (await count(source)) === 1103);
+      // a standby of the old source follows the new one (its timeline: latest); the taskmanager detaches it for the failover first: it stays a standby
+      await replica2.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
+      t.true(await replica2.engine.replication!.isReplica());
+      await replica2.h.attach_replica(
+        guestContract.attach_replica.args.parse({ replica_info: { master: await snapshotFor(replica, REPLICA2_ID) } }),
+        ctx('attach_replica'),
+      );
+      await query(replica, "INSERT INTO items VALUES (1104, 'flows')");
+      await until('a new row on the old source', async () => (await count(source)) === 1104);
+      await until('a new row on the other replica', async () => (await count(replica2)) === 1104);
+      t.regex(await txnOf(replica2), /^2:/);
+      await waitForTxn(source, await txnOf(replica), 10);
+      await t.throwsAsync(query(source, "INSERT INTO items VALUES (5001, 'no')"), { message: /read-only transaction/ });
+    },
+  );
 
   test.serial('detach: writable and independent; cleanup drops the role and its slot', async (t) => {
     await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
@@ -267,9 +351,15 @@ if (!findBinDir()) {
     t.false(existsSync(path.join(source.lc.paths.dataDir, 'standby.signal')));
     // detaching again changes nothing
     await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
-    await replica.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: SOURCE_ID } }), ctx('cleanup_source_on_replica_detach'));
+    await replica.h.cleanup_source_on_replica_detach(
+      guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: SOURCE_ID } }),
+      ctx('cleanup_source_on_replica_detach'),
+    );
     await replica2.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
-    await replica.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA2_ID } }), ctx('cleanup_source_on_replica_detach'));
+    await replica.h.cleanup_source_on_replica_detach(
+      guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA2_ID } }),
+      ctx('cleanup_source_on_replica_detach'),
+    );
     const left = await replica.lc.admin.run(async (c) => ({
       roles: (await c.query("SELECT rolname FROM pg_roles WHERE rolname ~ '^repl_'")).rows.length,
       slots: (await c.query('SELECT slot_name FROM pg_replication_slots')).rows.length,
@@ -277,7 +367,7 @@ if (!findBinDir()) {
     t.deepEqual(left, { roles: 0, slots: 0 });
   });
 
-  test.serial('no password in the agent\'s log or the servers\' logs', (t) => {
+  test.serial("no password in the agent's log or the servers' logs", (t) => {
     const files: string[] = [];
     for (const a of [source, replica, replica2]) {
       files.push(a.lc.paths.logFile);

@@ -31,7 +31,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { readSince } from '../../../src/common/file-tail.js';
@@ -195,7 +195,11 @@ export class PgReplication implements Replication {
 
   // ---- a replica ----
   private writeStandbyFiles(master: ReplicationMaster): void {
-    writeFileSync(this.paths.replicationPassfile, `${passField(master.host)}:${passField(master.port)}:*:${passField(master.user)}:${passField(master.password)}\n`, { mode: 0o600 });
+    writeFileSync(
+      this.paths.replicationPassfile,
+      `${passField(master.host)}:${passField(master.port)}:*:${passField(master.user)}:${passField(master.password)}\n`,
+      { mode: 0o600 },
+    );
     const conninfo = `host=${connValue(master.host)} port=${connValue(master.port)} user=${connValue(master.user)} passfile=${connValue(this.paths.replicationPassfile)} application_name=${connValue(master.user)} connect_timeout=10`;
     const conf = [
       '# written by the trove-ts guest agent: this server is a standby of its replication source',
@@ -229,7 +233,10 @@ export class PgReplication implements Replication {
 
   private async replicateFrom(master: ReplicationMaster): Promise<void> {
     const general = path.join(this.paths.logDir, 'postgresql.log');
-    const logFrom = { server: existsSync(this.paths.logFile) ? statSync(this.paths.logFile).size : 0, general: existsSync(general) ? statSync(general).size : 0 };
+    const logFrom = {
+      server: existsSync(this.paths.logFile) ? statSync(this.paths.logFile).size : 0,
+      general: existsSync(general) ? statSync(general).size : 0,
+    };
     // a primary (a restored copy, a former source) or a standby of another source alike: pg_rewind
     // takes back what this server has beyond the new source's history ("no rewind required" else)
     await this.lifecycle.stop();
@@ -252,7 +259,11 @@ export class PgReplication implements Replication {
       if (existsSync(p)) cpSync(p, path.join(keep, f), { recursive: true, preserveTimestamps: true });
     }
     // the passfile first: the connection string names it, never the password
-    writeFileSync(this.paths.replicationPassfile, `${passField(master.host)}:${passField(master.port)}:*:${passField(master.user)}:${passField(master.password)}\n`, { mode: 0o600 });
+    writeFileSync(
+      this.paths.replicationPassfile,
+      `${passField(master.host)}:${passField(master.port)}:*:${passField(master.user)}:${passField(master.password)}\n`,
+      { mode: 0o600 },
+    );
     chownAll([this.paths.replicationPassfile], this.lifecycle.user());
     const source = `host=${connValue(master.host)} port=${connValue(master.port)} user=${connValue(master.user)} passfile=${connValue(this.paths.replicationPassfile)} dbname=postgres connect_timeout=10`;
     try {
@@ -263,10 +274,17 @@ export class PgReplication implements Replication {
         maxBuffer: 16 * 1024 * 1024,
         ...(u ? { uid: u.uid, gid: u.gid, env: { ...process.env, HOME: this.paths.runDir, USER: u.name, LOGNAME: u.name } } : {}),
       }).catch((err: { stderr?: string; message?: string }) => {
-        const said = String(err.stderr || err.message || err).trim().split('\n').slice(-3).join(' | ');
+        const said = String(err.stderr || err.message || err)
+          .trim()
+          .split('\n')
+          .slice(-3)
+          .join(' | ');
         throw new Error(`pg_rewind against ${master.host}:${master.port} failed: ${scrub(said, master.password)}`);
       });
-      const said = stderr.split('\n').filter((l) => /diverged|no rewind|same timeline|rewinding|Done/.test(l)).join(' | ');
+      const said = stderr
+        .split('\n')
+        .filter((l) => /diverged|no rewind|same timeline|rewinding|Done/.test(l))
+        .join(' | ');
       this.log.info({ host: master.host, port: master.port, said: scrub(said, master.password) }, 'pg_rewind done');
     } finally {
       for (const f of INSTANCE_FILES) {
@@ -299,7 +317,9 @@ export class PgReplication implements Replication {
       await sleep(200);
     }
     const said = scrub(this.serverSaid(logFrom), master.password);
-    throw new Error(`replication from ${master.host}:${master.port} did not start within ${this.c.replica_attach_timeout} s (${status})${said ? `; the server says: ${said}` : ''}`);
+    throw new Error(
+      `replication from ${master.host}:${master.port} did not start within ${this.c.replica_attach_timeout} s (${status})${said ? `; the server says: ${said}` : ''}`,
+    );
   }
 
   /** The server's last error about its WAL receiver since `from` (server.log, before the logging collector, and the general log). */
@@ -313,7 +333,9 @@ export class PgReplication implements Replication {
     const general = path.join(this.paths.logDir, 'postgresql.log');
     tail(general, existsSync(general) && statSync(general).size < from.general ? 0 : from.general);
     const walReceiver = /primary server|WAL|timeline|replication slot|could not connect|password authentication|recovery/i;
-    return (lines.filter((l) => /FATAL|ERROR|PANIC/.test(l) && walReceiver.test(l) && !/due to administrator command/.test(l)).at(-1) ?? '').replace(/^.*?(FATAL|ERROR):\s*/, '').trim();
+    return (lines.filter((l) => /FATAL|ERROR|PANIC/.test(l) && walReceiver.test(l) && !/due to administrator command/.test(l)).at(-1) ?? '')
+      .replace(/^.*?(FATAL|ERROR):\s*/, '')
+      .trim();
   }
 
   // ---- leaving replication ----
@@ -384,7 +406,9 @@ export class PgReplication implements Replication {
       let timeline: number;
       let lsn: string;
       if (!rec) {
-        const { rows } = await c.query<{ lsn: string; file: string }>('SELECT pg_current_wal_lsn()::text AS lsn, pg_walfile_name(pg_current_wal_lsn()) AS file');
+        const { rows } = await c.query<{ lsn: string; file: string }>(
+          'SELECT pg_current_wal_lsn()::text AS lsn, pg_walfile_name(pg_current_wal_lsn()) AS file',
+        );
         lsn = rows[0]!.lsn;
         timeline = parseInt(rows[0]!.file.slice(0, 8), 16);
       } else {
@@ -425,8 +449,12 @@ export class PgReplication implements Replication {
       if (Date.now() >= deadline) break;
       await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
     }
-    const ancestors = [...p.history].map(([t, l]) => `${t} until ${(l >> 32n).toString(16).toUpperCase()}/${(l & 0xffffffffn).toString(16).toUpperCase()}`).join(', ');
-    throw new Error(`this server did not reach the transaction '${txn.trim()}' within ${timeoutS} s: it is at '${p.timeline}:${p.lsn}'${ancestors ? ` (timelines before: ${ancestors})` : ''}`);
+    const ancestors = [...p.history]
+      .map(([t, l]) => `${t} until ${(l >> 32n).toString(16).toUpperCase()}/${(l & 0xffffffffn).toString(16).toUpperCase()}`)
+      .join(', ');
+    throw new Error(
+      `this server did not reach the transaction '${txn.trim()}' within ${timeoutS} s: it is at '${p.timeline}:${p.lsn}'${ancestors ? ` (timelines before: ${ancestors})` : ''}`,
+    );
   }
 
   async enableAsSource(): Promise<void> {

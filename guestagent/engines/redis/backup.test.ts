@@ -45,7 +45,17 @@ async function server(name: string): Promise<Server> {
 }
 
 async function withClient<T>(port: number, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false, disableClientInfo: true });
+  const r = new Redis({
+    host: '127.0.0.1',
+    port,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+  });
   r.on('error', () => undefined);
   await r.connect();
   try {
@@ -80,7 +90,13 @@ const dataset = (port: number, password: string) =>
 
 /** An ACL file's users, each with its tokens (flags, #hashes, rules) as a sorted list. */
 const aclRules = (text: string): Record<string, string[]> =>
-  Object.fromEntries(text.trim().split('\n').map((l) => l.trim().split(/\s+/)).map(([, name, ...rest]) => [name!, rest.sort()]));
+  Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .map(([, name, ...rest]) => [name!, rest.sort()]),
+  );
 
 const storage = () => new LocalBackupStorage(path.join(root, 'objects'));
 
@@ -143,7 +159,11 @@ if (!existsSync(BIN)) {
       sink: (dir, meta) => target.backup.restoreStream(meta.format, dir),
       commit: (dir, meta) => target.backup.installRestored(meta.format, dir),
     });
-    t.deepEqual(readdirSync(target.mount).filter((f) => f.startsWith('.restore-')), [], 'staging removed');
+    t.deepEqual(
+      readdirSync(target.mount).filter((f) => f.startsWith('.restore-')),
+      [],
+      'staging removed',
+    );
     await target.engine.lifecycle.start();
     t.is(await target.engine.lifecycle.health(), 'healthy');
     t.deepEqual(await dataset(target.port, targetPw), expected);
@@ -173,7 +193,14 @@ if (!existsSync(BIN)) {
     await source.lc.admin.run((r) => r.call('BGREWRITEAOF'));
     const [a, b] = await Promise.all([source.backup.backupStream(), source.backup.backupStream()]);
     for (const [i, src] of [a, b].entries()) {
-      const r = await runBackup({ source: src.stream, format: src.format, storage: storage(), container: 'database_backups', name: `redis-busy-${i}`, serviceKey: KEY });
+      const r = await runBackup({
+        source: src.stream,
+        format: src.format,
+        storage: storage(),
+        container: 'database_backups',
+        name: `redis-busy-${i}`,
+        serviceKey: KEY,
+      });
       t.true(r.rawSize > 50_000);
     }
   });
@@ -188,7 +215,14 @@ if (!existsSync(BIN)) {
     // a file that is not an RDB: refused, and the server's data untouched
     await dead.engine.lifecycle.start();
     await dead.lc.admin.run((r) => r.set('kept', 'yes'));
-    const notRdb = await runBackup({ source: (await import('node:stream')).Readable.from([Buffer.from('not an rdb file')]), format: REDIS_FORMAT, storage: storage(), container: 'database_backups', name: 'bogus', serviceKey: KEY });
+    const notRdb = await runBackup({
+      source: (await import('node:stream')).Readable.from([Buffer.from('not an rdb file')]),
+      format: REDIS_FORMAT,
+      storage: storage(),
+      container: 'database_backups',
+      name: 'bogus',
+      serviceKey: KEY,
+    });
     await t.throwsAsync(
       runRestore({
         storage: storage(),

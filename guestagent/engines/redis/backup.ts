@@ -22,7 +22,12 @@ const STAGED = 'dump.rdb';
 /** INFO persistence as numbers and words. */
 async function persistence(r: Redis): Promise<Record<string, string>> {
   const text = (await r.info('persistence')) as string;
-  return Object.fromEntries(text.split(/\r?\n/).filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+  return Object.fromEntries(
+    text
+      .split(/\r?\n/)
+      .filter((l) => l.includes(':'))
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,7 +60,8 @@ export class RedisBackup implements Backup {
       p = await persistence(r);
       if (Number(p.rdb_saves) > before && p.rdb_bgsave_in_progress === '0') break;
       if (p.rdb_bgsave_in_progress === '1') sawRunning = true;
-      else if (p.rdb_last_bgsave_status === 'err' && (sawRunning || statusBefore === 'ok')) throw new Error('the RDB snapshot (BGSAVE) failed: see the Redis log');
+      else if (p.rdb_last_bgsave_status === 'err' && (sawRunning || statusBefore === 'ok'))
+        throw new Error('the RDB snapshot (BGSAVE) failed: see the Redis log');
       if (Date.now() > deadline) throw new Error('timed out waiting for the RDB snapshot (BGSAVE)');
     }
     const [, dir] = (await r.call('CONFIG', 'GET', 'dir')) as [string, string];

@@ -16,7 +16,10 @@ export const maxMemoryMb = (memoryMb: number): number => Math.max(16, Math.floor
  * Redis 7's switches for DEBUG and MODULE, off for every connection (the agent's too: it needs
  * neither); older servers do not know them (and refuse to start on a directive they do not know).
  */
-export const LOCKED_COMMANDS_DIRECTIVES: ReadonlyArray<[string, string]> = [['enable-debug-command', 'no'], ['enable-module-command', 'no']];
+export const LOCKED_COMMANDS_DIRECTIVES: ReadonlyArray<[string, string]> = [
+  ['enable-debug-command', 'no'],
+  ['enable-module-command', 'no'],
+];
 
 /** `serverMajor`: the installed redis-server's major version (RedisLifecycle.serverMajor). */
 export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number, serverMajor = 7): string {
@@ -45,7 +48,12 @@ export function renderRedisConf(c: RedisConfig, p: RedisPaths, memoryMb: number,
 export function renderReplication(master?: { host: string; port: number; user: string; password: string }): string {
   const lines = ['# replication, written by the trove-ts guest agent (empty: this server replicates from nothing)'];
   if (master) {
-    lines.push(`replicaof ${confValue(master.host)} ${confValue(master.port)}`, `masteruser ${confValue(master.user)}`, `masterauth ${confValue(master.password)}`, 'replica-read-only yes');
+    lines.push(
+      `replicaof ${confValue(master.host)} ${confValue(master.port)}`,
+      `masteruser ${confValue(master.user)}`,
+      `masterauth ${confValue(master.password)}`,
+      'replica-read-only yes',
+    );
   }
   lines.push('');
   return lines.join('\n');

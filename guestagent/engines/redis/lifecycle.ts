@@ -97,7 +97,8 @@ export class RedisLifecycle implements Lifecycle {
   /** The agent's password (the agent's alone) and the ACL file, once: later changes (root) are saved by the server itself. */
   private writeSecrets(): void {
     if (!existsSync(this.paths.adminPasswordFile)) writeFileSync(this.paths.adminPasswordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
-    if (!existsSync(this.paths.aclFile)) writeFileSync(this.paths.aclFile, renderAcl(readFileSync(this.paths.adminPasswordFile, 'utf8').trim()), { mode: 0o600 });
+    if (!existsSync(this.paths.aclFile))
+      writeFileSync(this.paths.aclFile, renderAcl(readFileSync(this.paths.adminPasswordFile, 'utf8').trim()), { mode: 0o600 });
   }
 
   private async ping(): Promise<boolean> {
@@ -110,7 +111,13 @@ export class RedisLifecycle implements Lifecycle {
     if (!isAlive(readPid(this.paths.pidFile))) {
       this.ownFiles();
       const u = this.user();
-      const pid = startDaemon(this.c.redis_server_bin, [this.paths.conf, ...extraArgs], this.paths.logFile, {}, u ? { uid: u.uid, gid: u.gid, cwd: this.paths.runDir } : undefined);
+      const pid = startDaemon(
+        this.c.redis_server_bin,
+        [this.paths.conf, ...extraArgs],
+        this.paths.logFile,
+        {},
+        u ? { uid: u.uid, gid: u.gid, cwd: this.paths.runDir } : undefined,
+      );
       writeFileSync(this.paths.pidFile, String(pid));
     }
     await waitForDaemon(() => this.ping(), {
@@ -120,7 +127,9 @@ export class RedisLifecycle implements Lifecycle {
       failure: (exited) => {
         const tail = errorTail(this.paths.logFile, 'hash', from);
         return new EngineFailure(
-          exited ? `the Redis server exited while starting${tail ? `: redis-server: ${tail}` : ''}` : `the Redis server did not accept connections within start_timeout (${this.c.start_timeout} s)${tail ? `: redis-server: ${tail}` : ''}`,
+          exited
+            ? `the Redis server exited while starting${tail ? `: redis-server: ${tail}` : ''}`
+            : `the Redis server did not accept connections within start_timeout (${this.c.start_timeout} s)${tail ? `: redis-server: ${tail}` : ''}`,
           readSince(this.paths.logFile, from, 8192),
         );
       },
@@ -147,7 +156,7 @@ export class RedisLifecycle implements Lifecycle {
    */
   async stop(): Promise<void> {
     const pid = readPid(this.paths.pidFile);
-    for (const deadline = Date.now() + 60_000; isAlive(pid) && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 60_000; isAlive(pid) && Date.now() < deadline;) {
       process.kill(pid!, 'SIGTERM');
       for (let i = 0; i < 10 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     }

@@ -32,7 +32,11 @@ if (!existsSync(BIN)) {
     chmodSync(root, 0o755);
     mkdirSync(path.join(root, 'state'), { recursive: true });
     const port = await freeTcpPort();
-    engine = redisEngine({ DEFAULT: {}, redis: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } }, path.join(root, 'state'), log);
+    engine = redisEngine(
+      { DEFAULT: {}, redis: { mount_point: path.join(root, 'volume'), port: String(port), bind_host: '127.0.0.1' } },
+      path.join(root, 'state'),
+      log,
+    );
     await engine.lifecycle.prepare({ memoryMb: 256, packages: [], databases: [], users: [], overrides: {} });
   });
 
@@ -52,7 +56,8 @@ if (!existsSync(BIN)) {
     t.like(p, { name: 'server', type: 'SYS', status: 'Published', prefix: 'i-1/redis-server/' });
     const objects = new ObjectDirectory(dir);
     let text = '';
-    for (const o of await objects.listObjects('database_logs', 'i-1/redis-server/')) for await (const c of await objects.getObject('database_logs', o.name)) text += (c as Buffer).toString();
+    for (const o of await objects.listObjects('database_logs', 'i-1/redis-server/'))
+      for await (const c of await objects.getObject('database_logs', o.name)) text += (c as Buffer).toString();
     t.regex(text, /Ready to accept connections/);
   });
 }

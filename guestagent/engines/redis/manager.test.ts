@@ -23,7 +23,18 @@ let root: string;
 
 /** A client over TCP as the clients' user (AUTH <password>, or none). */
 const client = async (password?: string) => {
-  const r = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false, disableClientInfo: true, protocol: 2 });
+  const r = new Redis({
+    host: '127.0.0.1',
+    port,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    protocol: 2,
+  });
   r.on('error', () => undefined);
   await r.connect();
   return r;
@@ -80,14 +91,20 @@ if (!existsSync(BIN)) {
     }
     const secret = readFileSync(lc.paths.adminPasswordFile, 'utf8').trim();
     t.false(readFileSync(lc.paths.aclFile, 'utf8').includes(secret), 'the ACL file holds a hash, not the password');
-    await t.throwsAsync(withClient(undefined, (r) => r.set('k', 'v')), { message: /NOAUTH|NOPERM|auth/i });
+    await t.throwsAsync(
+      withClient(undefined, (r) => r.set('k', 'v')),
+      { message: /NOAUTH|NOPERM|auth/i },
+    );
     await t.throwsAsync(withClient('guess', (r) => r.ping()));
     t.false(await engine.root!.isRootEnabled());
     t.is(engine.databases, undefined);
     t.is(engine.users, undefined);
     // the guest's dispatch answers Trove's 501 for the verbs of the capabilities Redis lacks
     const handlers = adminHandlers(engine);
-    await t.throwsAsync(handlers.create_user({ users: [] } as never, {} as never), { instanceOf: NotSupportedError, message: /Users are not supported for the 'redis' datastore/ });
+    await t.throwsAsync(handlers.create_user({ users: [] } as never, {} as never), {
+      instanceOf: NotSupportedError,
+      message: /Users are not supported for the 'redis' datastore/,
+    });
     await t.throwsAsync(handlers.list_databases({ include_marker: false } as never, {} as never), { instanceOf: NotSupportedError });
   });
 
@@ -110,12 +127,36 @@ if (!existsSync(BIN)) {
 
   /** What root must not run (each refused with NOPERM before it runs: a SHUTDOWN let through would end the file's server). */
   const REFUSED_TO_ROOT: string[][] = [
-    ['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'SET', 'dbfilename', 'x.rdb'], ['CONFIG', 'SET', 'maxmemory', '1gb'], ['CONFIG', 'REWRITE'],
-    ['MODULE', 'LOAD', '/tmp/x.so'], ['MODULE', 'LIST'], ['DEBUG', 'SLEEP', '0'], ['DEBUG', 'RELOAD'],
-    ['REPLICAOF', '127.0.0.1', '1'], ['SLAVEOF', '127.0.0.1', '1'], ['REPLICAOF', 'NO', 'ONE'],
-    ['MIGRATE', '169.254.169.254', '80', 'greeting', '0', '1000'], ['SYNC'], ['PSYNC', '?', '-1'], ['REPLCONF', 'listening-port', '1'], ['FAILOVER'], ['SHUTDOWN', 'NOSAVE'],
-    ['ACL', 'SETUSER', 'default', '+@all'], ['ACL', 'SETUSER', 'evil', 'on', '>x', '+@all'], ['ACL', 'DELUSER', 'os_admin'], ['ACL', 'LIST'], ['ACL', 'GETUSER', 'os_admin'], ['ACL', 'USERS'], ['ACL', 'SAVE'], ['ACL', 'LOAD'], ['ACL', 'LOG'],
-    ['RESTORE', 'restored', '0', 'x'], ['CLUSTER', 'MEET', '127.0.0.1', '1'], ['PFDEBUG', 'GETREG', 'greeting'], ['PFSELFTEST'],
+    ['CONFIG', 'SET', 'dir', '/tmp'],
+    ['CONFIG', 'SET', 'dbfilename', 'x.rdb'],
+    ['CONFIG', 'SET', 'maxmemory', '1gb'],
+    ['CONFIG', 'REWRITE'],
+    ['MODULE', 'LOAD', '/tmp/x.so'],
+    ['MODULE', 'LIST'],
+    ['DEBUG', 'SLEEP', '0'],
+    ['DEBUG', 'RELOAD'],
+    ['REPLICAOF', '127.0.0.1', '1'],
+    ['SLAVEOF', '127.0.0.1', '1'],
+    ['REPLICAOF', 'NO', 'ONE'],
+    ['MIGRATE', '169.254.169.254', '80', 'greeting', '0', '1000'],
+    ['SYNC'],
+    ['PSYNC', '?', '-1'],
+    ['REPLCONF', 'listening-port', '1'],
+    ['FAILOVER'],
+    ['SHUTDOWN', 'NOSAVE'],
+    ['ACL', 'SETUSER', 'default', '+@all'],
+    ['ACL', 'SETUSER', 'evil', 'on', '>x', '+@all'],
+    ['ACL', 'DELUSER', 'os_admin'],
+    ['ACL', 'LIST'],
+    ['ACL', 'GETUSER', 'os_admin'],
+    ['ACL', 'USERS'],
+    ['ACL', 'SAVE'],
+    ['ACL', 'LOAD'],
+    ['ACL', 'LOG'],
+    ['RESTORE', 'restored', '0', 'x'],
+    ['CLUSTER', 'MEET', '127.0.0.1', '1'],
+    ['PFDEBUG', 'GETREG', 'greeting'],
+    ['PFSELFTEST'],
   ];
 
   /** As root: each of REFUSED_TO_ROOT answers NOPERM (in a script too), the data and DBA commands work. */
@@ -123,12 +164,23 @@ if (!existsSync(BIN)) {
     await withClient(password, async (r) => {
       for (const cmd of REFUSED_TO_ROOT) {
         // Redis 7 answers DEBUG and MODULE LOAD with its switch's error before the ACL's (enable-*-command no); ACL DRYRUN below shows the ACL refuses them too
-        const message = ['DEBUG', 'MODULE'].includes(cmd[0]!) ? new RegExp(`^(ERR ${cmd[0]} command not allowed|NOPERM this user has no permissions to run the '${cmd[0]!.toLowerCase()}(\\|[a-z]+)?' command)`) : /^NOPERM this user has no permissions to run the '[a-z|-]+' command/;
+        const message = ['DEBUG', 'MODULE'].includes(cmd[0]!)
+          ? new RegExp(`^(ERR ${cmd[0]} command not allowed|NOPERM this user has no permissions to run the '${cmd[0]!.toLowerCase()}(\\|[a-z]+)?' command)`)
+          : /^NOPERM this user has no permissions to run the '[a-z|-]+' command/;
         await t.throwsAsync(r.call(cmd[0]!, ...cmd.slice(1)), { message }, cmd.join(' '));
       }
       // from a script (CONFIG and MODULE no script may run at all) or a transaction neither
-      await t.throwsAsync(r.call('EVAL', "return redis.call('RESTORE', 'restored', '0', 'x')", '0'), { message: /The user executing the script can't run this command/ }, 'nor from a script');
-      const tx = await r.multi().set('in-tx', '1').call('REPLICAOF', '127.0.0.1', '1').exec().catch((e: Error) => e);
+      await t.throwsAsync(
+        r.call('EVAL', "return redis.call('RESTORE', 'restored', '0', 'x')", '0'),
+        { message: /The user executing the script can't run this command/ },
+        'nor from a script',
+      );
+      const tx = await r
+        .multi()
+        .set('in-tx', '1')
+        .call('REPLICAOF', '127.0.0.1', '1')
+        .exec()
+        .catch((e: Error) => e);
       t.regex(String((tx as Error).message ?? tx), /EXECABORT|NOPERM/, 'nor in MULTI/EXEC');
       t.is(await r.get('in-tx'), null);
       t.is(await r.set('bounded', 'yes'), 'OK');
@@ -157,38 +209,50 @@ if (!existsSync(BIN)) {
     t.is(await configGet('dbfilename'), 'dump.rdb');
   };
 
-  test.serial("root: no CONFIG SET, MODULE, DEBUG, REPLICAOF, MIGRATE, SHUTDOWN, ACL changes (NOPERM), data and DBA commands work; kept in the ACL file, after a restart; DEBUG and MODULE off for the agent too", async (t) => {
-    const lc = engine.lifecycle as RedisLifecycle;
-    const { password } = await engine.root!.enableRoot('Chosen-redis-pw-1');
-    await rootIsBounded(t, password);
-    // saved in the ACL file (Redis writes the rules in a form of its own): read back from it, the same refusals
-    t.notRegex(readFileSync(lc.paths.aclFile, 'utf8'), /^user default .*\+@all$/m);
-    t.is(statSync(lc.paths.aclFile).mode & 0o777, 0o600, 'the ACL file stays 0600 after ACL SAVE');
-    await admin().run((r) => r.call('ACL', 'LOAD'));
-    await rootIsBounded(t, password);
-    await engine.lifecycle.restart();
-    await rootIsBounded(t, password);
-    // an ACL file of an older agent (`default` +@all) is narrowed at the start, and saved so
-    const acl = readFileSync(lc.paths.aclFile, 'utf8');
-    await engine.lifecycle.stop();
-    const older = acl.replace(/^(user default on #[0-9a-f]{64} ~\* &\* ).*$/m, '$1+@all');
-    t.not(older, acl);
-    writeFileSync(lc.paths.aclFile, older, { mode: 0o600 });
-    await engine.lifecycle.start();
-    await rootIsBounded(t, password);
-    t.notRegex(readFileSync(lc.paths.aclFile, 'utf8'), /^user default .*\+@all$/m, 'and saved so');
-    // Redis 7: DEBUG and MODULE switched off in redis.conf, for every connection (the agent's own too)
-    t.regex(readFileSync(lc.paths.conf, 'utf8'), /^enable-debug-command "no"$/m);
-    t.regex(readFileSync(lc.paths.conf, 'utf8'), /^enable-module-command "no"$/m);
-    await t.throwsAsync(admin().run((r) => r.call('DEBUG', 'SLEEP', '0')), { message: /DEBUG command not allowed/ });
-    await t.throwsAsync(admin().run((r) => r.call('MODULE', 'LOAD', '/tmp/x.so')), { message: /MODULE command not allowed/ });
-    // a redis.conf of an older agent gets the switches at the next start
-    await engine.lifecycle.stop();
-    writeFileSync(lc.paths.conf, readFileSync(lc.paths.conf, 'utf8').replace(/^enable-(debug|module)-command .*\n/gm, ''), { mode: 0o600 });
-    await engine.lifecycle.start();
-    await t.throwsAsync(admin().run((r) => r.call('DEBUG', 'SLEEP', '0')), { message: /DEBUG command not allowed/ });
-    t.is(await admin().run((r) => r.get('bounded')), 'yes');
-  });
+  test.serial(
+    'root: no CONFIG SET, MODULE, DEBUG, REPLICAOF, MIGRATE, SHUTDOWN, ACL changes (NOPERM), data and DBA commands work; kept in the ACL file, after a restart; DEBUG and MODULE off for the agent too',
+    async (t) => {
+      const lc = engine.lifecycle as RedisLifecycle;
+      const { password } = await engine.root!.enableRoot('Chosen-redis-pw-1');
+      await rootIsBounded(t, password);
+      // saved in the ACL file (Redis writes the rules in a form of its own): read back from it, the same refusals
+      t.notRegex(readFileSync(lc.paths.aclFile, 'utf8'), /^user default .*\+@all$/m);
+      t.is(statSync(lc.paths.aclFile).mode & 0o777, 0o600, 'the ACL file stays 0600 after ACL SAVE');
+      await admin().run((r) => r.call('ACL', 'LOAD'));
+      await rootIsBounded(t, password);
+      await engine.lifecycle.restart();
+      await rootIsBounded(t, password);
+      // an ACL file of an older agent (`default` +@all) is narrowed at the start, and saved so
+      const acl = readFileSync(lc.paths.aclFile, 'utf8');
+      await engine.lifecycle.stop();
+      const older = acl.replace(/^(user default on #[0-9a-f]{64} ~\* &\* ).*$/m, '$1+@all');
+      t.not(older, acl);
+      writeFileSync(lc.paths.aclFile, older, { mode: 0o600 });
+      await engine.lifecycle.start();
+      await rootIsBounded(t, password);
+      t.notRegex(readFileSync(lc.paths.aclFile, 'utf8'), /^user default .*\+@all$/m, 'and saved so');
+      // Redis 7: DEBUG and MODULE switched off in redis.conf, for every connection (the agent's own too)
+      t.regex(readFileSync(lc.paths.conf, 'utf8'), /^enable-debug-command "no"$/m);
+      t.regex(readFileSync(lc.paths.conf, 'utf8'), /^enable-module-command "no"$/m);
+      await t.throwsAsync(
+        admin().run((r) => r.call('DEBUG', 'SLEEP', '0')),
+        { message: /DEBUG command not allowed/ },
+      );
+      await t.throwsAsync(
+        admin().run((r) => r.call('MODULE', 'LOAD', '/tmp/x.so')),
+        { message: /MODULE command not allowed/ },
+      );
+      // a redis.conf of an older agent gets the switches at the next start
+      await engine.lifecycle.stop();
+      writeFileSync(lc.paths.conf, readFileSync(lc.paths.conf, 'utf8').replace(/^enable-(debug|module)-command .*\n/gm, ''), { mode: 0o600 });
+      await engine.lifecycle.start();
+      await t.throwsAsync(
+        admin().run((r) => r.call('DEBUG', 'SLEEP', '0')),
+        { message: /DEBUG command not allowed/ },
+      );
+      t.is(await admin().run((r) => r.get('bounded')), 'yes');
+    },
+  );
 
   test.serial('configuration: applied live, kept across a restart through the include file, removable', async (t) => {
     await engine.configuration!.updateOverrides({ 'maxmemory-policy': 'volatile-lru', timeout: 300 }, false);
@@ -211,12 +275,19 @@ if (!existsSync(BIN)) {
   test.serial('injection through keys, values and passwords is refused or harmless; the server is unchanged', async (t) => {
     const lc = engine.lifecycle as RedisLifecycle;
     const confBefore = readFileSync(lc.paths.conf, 'utf8');
-    for (const bad of [{ 'timeout 0\nrequirepass x': 1 }, { timeout: '0\ninclude /etc/passwd' }, { dir: '/tmp' }, { aclfile: '/tmp/x' }, { 'rename-command': 'FLUSHALL ""' }]) {
+    for (const bad of [
+      { 'timeout 0\nrequirepass x': 1 },
+      { timeout: '0\ninclude /etc/passwd' },
+      { dir: '/tmp' },
+      { aclfile: '/tmp/x' },
+      { 'rename-command': 'FLUSHALL ""' },
+    ]) {
       await t.throwsAsync(engine.configuration!.updateOverrides(bad, false), { instanceOf: InvalidValueError }, JSON.stringify(bad));
       await t.throwsAsync(engine.configuration!.applyOverrides(bad), { instanceOf: InvalidValueError }, JSON.stringify(bad));
     }
     await engine.configuration!.updateOverrides({ 'maxmemory-policy': 'allkeys-lru' }, false);
-    for (const pw of ['a b', 'x on nopass', 'p\nACL SETUSER default nopass']) await t.throwsAsync(engine.root!.enableRoot(pw), { instanceOf: InvalidValueError });
+    for (const pw of ['a b', 'x on nopass', 'p\nACL SETUSER default nopass'])
+      await t.throwsAsync(engine.root!.enableRoot(pw), { instanceOf: InvalidValueError });
     // a password that looks like ACL rules is only a password
     const { password } = await engine.root!.enableRoot('>other<nopass+@all');
     await t.throwsAsync(withClient(undefined, (r) => r.get('greeting')));
@@ -229,10 +300,13 @@ if (!existsSync(BIN)) {
     t.is(await engine.lifecycle.health(), 'healthy');
   });
 
-  test.serial('read-only refuses clients\' writes but not reads, and lifting it allows them again', async (t) => {
+  test.serial("read-only refuses clients' writes but not reads, and lifting it allows them again", async (t) => {
     const pw = '>other<nopass+@all';
     await engine.lifecycle.setReadOnly(true);
-    await t.throwsAsync(withClient(pw, (r) => r.set('k2', 'v')), { message: /NOPERM/ });
+    await t.throwsAsync(
+      withClient(pw, (r) => r.set('k2', 'v')),
+      { message: /NOPERM/ },
+    );
     t.is(await withClient(pw, (r) => r.get('greeting')), 'hello');
     t.is(await engine.lifecycle.health(), 'healthy');
     await engine.lifecycle.setReadOnly(false);
@@ -248,7 +322,7 @@ if (!existsSync(BIN)) {
     t.true(await engine.lifecycle.prepared());
   });
 
-  test.serial("a start redis-server refuses fails as soon as it exits, quoting its config file error", async (t) => {
+  test.serial('a start redis-server refuses fails as soon as it exits, quoting its config file error', async (t) => {
     const lc = engine.lifecycle as RedisLifecycle;
     const conf = readFileSync(lc.paths.conf, 'utf8');
     t.teardown(() => writeFileSync(lc.paths.conf, conf, { mode: 0o600 }));
@@ -256,7 +330,10 @@ if (!existsSync(BIN)) {
     await engine.lifecycle.stop();
     const began = Date.now();
     const err = await t.throwsAsync(engine.lifecycle.start());
-    t.regex(err!.message, /^the Redis server exited while starting: redis-server: \*\*\* FATAL CONFIG FILE ERROR .*>>> 'no-such-directive yes'.*Bad directive or wrong number of arguments/);
+    t.regex(
+      err!.message,
+      /^the Redis server exited while starting: redis-server: \*\*\* FATAL CONFIG FILE ERROR .*>>> 'no-such-directive yes'.*Bad directive or wrong number of arguments/,
+    );
     t.true(Date.now() - began < 30_000, `failed in ${Date.now() - began} ms, start_timeout is 60 s`);
     writeFileSync(lc.paths.conf, conf, { mode: 0o600 });
     await engine.lifecycle.start();

@@ -8,10 +8,34 @@ import { chownAll, type OsUser } from '../../platform/os-user.js';
 
 /** Directives the agent owns: a configuration group cannot move the server, its files or its users. */
 const AGENT_OWNED = [
-  'bind', 'port', 'unixsocket', 'unixsocketperm', 'dir', 'dbfilename', 'appendfilename', 'appenddirname', 'pidfile', 'logfile',
-  'aclfile', 'include', 'requirepass', 'masterauth', 'masteruser', 'user', 'rename-command', 'daemonize', 'supervised',
-  'protected-mode', 'enable-debug-command', 'enable-module-command', 'enable-protected-configs', 'loadmodule', 'replicaof', 'slaveof',
-  'replica-read-only', 'slave-read-only',
+  'bind',
+  'port',
+  'unixsocket',
+  'unixsocketperm',
+  'dir',
+  'dbfilename',
+  'appendfilename',
+  'appenddirname',
+  'pidfile',
+  'logfile',
+  'aclfile',
+  'include',
+  'requirepass',
+  'masterauth',
+  'masteruser',
+  'user',
+  'rename-command',
+  'daemonize',
+  'supervised',
+  'protected-mode',
+  'enable-debug-command',
+  'enable-module-command',
+  'enable-protected-configs',
+  'loadmodule',
+  'replicaof',
+  'slaveof',
+  'replica-read-only',
+  'slave-read-only',
 ];
 
 function check(overrides: Record<string, unknown>): Array<[string, string]> {

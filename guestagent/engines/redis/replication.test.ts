@@ -54,7 +54,11 @@ async function agent(name: string, instanceId: string, rootPw: string, extra: Re
   const port = await freeTcpPort();
   const state = path.join(root, name, 'state');
   mkdirSync(state, { recursive: true });
-  const engine = redisEngine({ DEFAULT: { guest_id: instanceId }, redis: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', ...extra } }, state, log);
+  const engine = redisEngine(
+    { DEFAULT: { guest_id: instanceId }, redis: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', ...extra } },
+    state,
+    log,
+  );
   engines.push(engine);
   const beats: string[] = [];
   const backups: Array<Record<string, unknown>> = [];
@@ -63,7 +67,14 @@ async function agent(name: string, instanceId: string, rootPw: string, extra: Re
     report_usage: async () => undefined,
     update_backup: async (a: Record<string, unknown>) => void backups.push(a),
   } as unknown as Stub<ConductorContract>;
-  const options = { instanceId, engine, conductor, log, backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }), prepareFailedFile: path.join(state, 'prepare-failed') };
+  const options = {
+    instanceId,
+    engine,
+    conductor,
+    log,
+    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
+    prepareFailedFile: path.join(state, 'prepare-failed'),
+  };
   const reporter = new StatusReporter(options);
   return { name, engine, lc: engine.lifecycle as RedisLifecycle, port, rootPw, h: guestHandlers(options, reporter), beats, backups };
 }
@@ -73,7 +84,17 @@ const prepareArgs = (rootPw: string, extra: Record<string, unknown> = {}) =>
   guestContract.prepare.args.parse({ memory_mb: 256, databases: [], users: [], root_password: rootPw, overrides: { 'repl-diskless-sync-delay': 0 }, ...extra });
 
 async function client<T>(port: number, who: { username?: string; password: string }, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: '127.0.0.1', port, ...who, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false, disableClientInfo: true });
+  const r = new Redis({
+    host: '127.0.0.1',
+    port,
+    ...who,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+  });
   r.on('error', () => undefined);
   await r.connect();
   try {
@@ -85,25 +106,38 @@ async function client<T>(port: number, who: { username?: string; password: strin
 
 const as = <T>(a: Agent, fn: (r: Redis) => Promise<T>) => client(a.port, { password: a.rootPw }, fn);
 const get = (a: Agent, key: string) => as(a, (r) => r.get(key));
-const txnOf = async (a: Agent) => guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
+const txnOf = async (a: Agent) =>
+  guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
 const waitForTxn = (a: Agent, txn: string, timeout: number) => a.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout }), ctx('wait_for_txn'));
 const info = (a: Agent) => a.lc.admin.run(async (r) => String(await r.info('replication')));
 
 /** Root on a member (source or replica, before and after a switchover or restart): nothing that reaches past the instance or takes replication from the agent (NOPERM). */
 async function rootIsBounded(t: ExecutionContext, a: Agent, other: Agent | undefined, what: string): Promise<void> {
   const refused = [
-    ['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'SET', 'dbfilename', 'x.rdb'], ['CONFIG', 'REWRITE'], ['MODULE', 'LIST'], ['REPLICAOF', '127.0.0.1', String(other?.port ?? 1)], ['SLAVEOF', 'NO', 'ONE'],
-    ['MIGRATE', '169.254.169.254', '80', 'k:1', '0', '1000'], ['SYNC'], ['PSYNC', '?', '-1'], ['FAILOVER'], ['SHUTDOWN', 'NOSAVE'], ['ACL', 'SETUSER', 'default', '+@all'], ['ACL', 'LIST'],
+    ['CONFIG', 'SET', 'dir', '/tmp'],
+    ['CONFIG', 'SET', 'dbfilename', 'x.rdb'],
+    ['CONFIG', 'REWRITE'],
+    ['MODULE', 'LIST'],
+    ['REPLICAOF', '127.0.0.1', String(other?.port ?? 1)],
+    ['SLAVEOF', 'NO', 'ONE'],
+    ['MIGRATE', '169.254.169.254', '80', 'k:1', '0', '1000'],
+    ['SYNC'],
+    ['PSYNC', '?', '-1'],
+    ['FAILOVER'],
+    ['SHUTDOWN', 'NOSAVE'],
+    ['ACL', 'SETUSER', 'default', '+@all'],
+    ['ACL', 'LIST'],
   ];
   await as(a, async (r) => {
-    for (const cmd of refused) await t.throwsAsync(r.call(cmd[0]!, ...cmd.slice(1)), { message: /^NOPERM this user has no permissions/ }, `${what}: ${cmd.join(' ')}`);
+    for (const cmd of refused)
+      await t.throwsAsync(r.call(cmd[0]!, ...cmd.slice(1)), { message: /^NOPERM this user has no permissions/ }, `${what}: ${cmd.join(' ')}`);
     t.is(await r.get('k:1'), 'v1', `${what}: root reads`);
   });
   t.regex(await info(a), /connected_slaves|master_link_status/, `${what}: still up`);
 }
 
 async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ; ) {
+  for (const deadline = Date.now() + ms; ;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -111,7 +145,10 @@ async function until(what: string, check: () => Promise<boolean>, ms = 15_000): 
 }
 
 async function backupOf(a: Agent, id: string): Promise<{ location: string; checksum: string }> {
-  await a.h.create_backup(guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }), ctx('create_backup'));
+  await a.h.create_backup(
+    guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }),
+    ctx('create_backup'),
+  );
   await until('the backup report', async () => a.backups.some((b) => b.backup_id === id), 30_000);
   const r = a.backups.find((b) => b.backup_id === id)!;
   if (r.state !== 'COMPLETED') throw new Error(`backup ${id} ended ${String(r.state)}`);
@@ -120,7 +157,10 @@ async function backupOf(a: Agent, id: string): Promise<{ location: string; check
 
 async function snapshotFor(a: Agent, replicaId: string) {
   const s = guestContract.get_replication_snapshot.result.parse(
-    await a.h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: replicaId, name: 'r' } }), ctx('get_replication_snapshot')),
+    await a.h.get_replication_snapshot(
+      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: replicaId, name: 'r' } }),
+      ctx('get_replication_snapshot'),
+    ),
   );
   passwords.push(s.replication_user.password);
   return { host: '127.0.0.1', port: s.port, user: s.replication_user.name, password: s.replication_user.password };
@@ -130,7 +170,10 @@ let source: Agent;
 let replica: Agent;
 let master: { host: string; port: number; user: string; password: string };
 let backup: { location: string; checksum: string };
-const backupInfo = () => ({ backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' }, storage: { driver: 'local' } });
+const backupInfo = () => ({
+  backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
+  storage: { driver: 'local' },
+});
 
 test.before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'redis-replication-'));
@@ -160,15 +203,27 @@ test.serial('source: get_replication_snapshot makes an ACL user that can replica
   t.not(first.password, master.password);
   const repl = { username: master.user, password: master.password };
   t.is(await client(source.port, repl, (r) => r.ping()), 'PONG');
-  await t.throwsAsync(client(source.port, repl, (r) => r.get('k:1')), { message: /NOPERM/ });
-  await t.throwsAsync(client(source.port, repl, (r) => r.set('x', '1')), { message: /NOPERM/ });
-  await t.throwsAsync(client(source.port, repl, (r) => r.call('CONFIG', 'GET', 'masterauth')), { message: /NOPERM/ });
-  await t.throwsAsync(client(source.port, { username: master.user, password: first.password }, (r) => r.ping()), { message: /WRONGPASS|Connection is closed/ });
+  await t.throwsAsync(
+    client(source.port, repl, (r) => r.get('k:1')),
+    { message: /NOPERM/ },
+  );
+  await t.throwsAsync(
+    client(source.port, repl, (r) => r.set('x', '1')),
+    { message: /NOPERM/ },
+  );
+  await t.throwsAsync(
+    client(source.port, repl, (r) => r.call('CONFIG', 'GET', 'masterauth')),
+    { message: /NOPERM/ },
+  );
+  await t.throwsAsync(
+    client(source.port, { username: master.user, password: first.password }, (r) => r.ping()),
+    { message: /WRONGPASS|Connection is closed/ },
+  );
   // saved: a restarted source still has it
   t.regex(readFileSync(source.lc.paths.aclFile, 'utf8'), new RegExp(`^user ${master.user} on .*#[0-9a-f]{64} .*-@all .*\\+psync`, 'm'));
 });
 
-test.serial('replica: prepared from the source\'s backup with snapshot.master, it has the keys, replicates and refuses writes', async (t) => {
+test.serial("replica: prepared from the source's backup with snapshot.master, it has the keys, replicates and refuses writes", async (t) => {
   backup = await backupOf(source, 'snap-1');
   await as(source, (r) => r.set('after-backup', 'yes')); // replication brings it
   replica = await agent('replica', REPLICA_ID, REPLICA_ROOT);
@@ -186,25 +241,49 @@ test.serial('replica: prepared from the source\'s backup with snapshot.master, i
   await as(source, (r) => r.set('new', '1'));
   await until('a new key', async () => (await get(replica, 'new')) === '1');
   // users' writes: Redis refuses them; nor can the clients' user leave replication
-  await t.throwsAsync(as(replica, (r) => r.set('on-replica', '1')), { message: /READONLY/ });
-  await t.throwsAsync(as(replica, (r) => r.call('REPLICAOF', 'NO', 'ONE')), { message: /NOPERM/ });
-  await t.throwsAsync(as(replica, (r) => r.call('CONFIG', 'SET', 'replica-read-only', 'no')), { message: /NOPERM/ });
+  await t.throwsAsync(
+    as(replica, (r) => r.set('on-replica', '1')),
+    { message: /READONLY/ },
+  );
+  await t.throwsAsync(
+    as(replica, (r) => r.call('REPLICAOF', 'NO', 'ONE')),
+    { message: /NOPERM/ },
+  );
+  await t.throwsAsync(
+    as(replica, (r) => r.call('CONFIG', 'SET', 'replica-read-only', 'no')),
+    { message: /NOPERM/ },
+  );
   // root is the replica's own (Redis does not replicate its ACL): enabled there, it reads, it still cannot write or leave
   const rootOnReplica = (await replica.h.enable_root(guestContract.enable_root.args.parse({}), ctx('enable_root'))) as { _password: string };
   passwords.push(rootOnReplica._password);
   t.is(await client(replica.port, { password: rootOnReplica._password }, (r) => r.get('new')), '1');
-  await t.throwsAsync(client(replica.port, { password: rootOnReplica._password }, (r) => r.set('x', '1')), { message: /READONLY/ });
-  await t.throwsAsync(client(replica.port, { password: rootOnReplica._password }, (r) => r.call('REPLICAOF', 'NO', 'ONE')), { message: /NOPERM/ });
+  await t.throwsAsync(
+    client(replica.port, { password: rootOnReplica._password }, (r) => r.set('x', '1')),
+    { message: /READONLY/ },
+  );
+  await t.throwsAsync(
+    client(replica.port, { password: rootOnReplica._password }, (r) => r.call('REPLICAOF', 'NO', 'ONE')),
+    { message: /NOPERM/ },
+  );
   replica.rootPw = rootOnReplica._password;
   await rootIsBounded(t, replica, source, 'the replica');
   // nor can it read the source's replication account there (CONFIG GET masterauth)
-  await t.throwsAsync(as(replica, (r) => r.call('CONFIG', 'GET', 'masterauth')), { message: /NOPERM/ });
+  await t.throwsAsync(
+    as(replica, (r) => r.call('CONFIG', 'GET', 'masterauth')),
+    { message: /NOPERM/ },
+  );
   await rootIsBounded(t, source, replica, 'the source');
   // the source's replication accounts are not restored (the ACL file is never in a backup)
-  t.false((await replica.lc.admin.run((r) => r.call('ACL', 'USERS')) as string[]).some((u) => u.startsWith('repl_')));
+  t.false(((await replica.lc.admin.run((r) => r.call('ACL', 'USERS'))) as string[]).some((u) => u.startsWith('repl_')));
   // the replica's own root password, not the source's
-  await t.throwsAsync(client(replica.port, { password: SOURCE_ROOT }, (r) => r.ping()), { message: /WRONGPASS|Connection is closed/ });
-  await t.throwsAsync(client(replica.port, { password: REPLICA_ROOT }, (r) => r.ping()), { message: /WRONGPASS|Connection is closed/ });
+  await t.throwsAsync(
+    client(replica.port, { password: SOURCE_ROOT }, (r) => r.ping()),
+    { message: /WRONGPASS|Connection is closed/ },
+  );
+  await t.throwsAsync(
+    client(replica.port, { password: REPLICA_ROOT }, (r) => r.ping()),
+    { message: /WRONGPASS|Connection is closed/ },
+  );
 });
 
 test.serial('replica: after a restart it still replicates and refuses writes', async (t) => {
@@ -216,50 +295,75 @@ test.serial('replica: after a restart it still replicates and refuses writes', a
   t.is(replica.beats.at(-1), 'healthy');
   await as(source, (r) => r.set('after-restart', '1'));
   await until('a key written after the restart', async () => (await get(replica, 'after-restart')) === '1');
-  await t.throwsAsync(as(replica, (r) => r.set('on-replica', '1')), { message: /READONLY/ });
+  await t.throwsAsync(
+    as(replica, (r) => r.set('on-replica', '1')),
+    { message: /READONLY/ },
+  );
   // a full volume getting room again does not give the clients' user REPLICAOF back
   await replica.engine.lifecycle.setReadOnly(false);
-  await t.throwsAsync(as(replica, (r) => r.call('REPLICAOF', 'NO', 'ONE')), { message: /NOPERM/ });
+  await t.throwsAsync(
+    as(replica, (r) => r.call('REPLICAOF', 'NO', 'ONE')),
+    { message: /NOPERM/ },
+  );
   await rootIsBounded(t, replica, source, 'the replica after restarts');
 });
 
-test.serial('get_last_txn / wait_for_txn: `<replid>:<offset>`; at once for a position it has, a clear error within the timeout for one that never comes', async (t) => {
-  await as(source, (r) => r.set('txn-key', '1'));
-  const txn = await txnOf(source);
-  t.regex(txn, /^[0-9a-f]{40}:\d+$/);
-  let started = Date.now();
-  await waitForTxn(replica, txn, 10);
-  t.true(Date.now() - started < 3000);
-  t.is(await get(replica, 'txn-key'), '1');
-  // a position it has: answered at once even with a 1 s timeout
-  started = Date.now();
-  await waitForTxn(replica, await txnOf(replica), 1);
-  t.true(Date.now() - started < 500);
-  // the replica's position is its source's history
-  t.is(parseTxn(await txnOf(replica)).replid, parseTxn(txn).replid);
-  const { replid, offset } = parseTxn(txn);
-  const never = `${replid}:${offset + 1_000_000n}`;
-  started = Date.now();
-  await t.throwsAsync(waitForTxn(replica, never, 2), { message: new RegExp(`did not reach the transaction '${never}' within 2 s: it is at '${replid}:\\d+'; it replicates from 127\\.0\\.0\\.1:${source.port}, link up`) });
-  t.true(Date.now() - started < 4000);
-  const elsewhere = `${'a'.repeat(40)}:1`;
-  await t.throwsAsync(waitForTxn(replica, elsewhere, 1), { message: /did not reach the transaction/ });
-  await t.throwsAsync(waitForTxn(replica, 'not-a-position', 1), { message: /not a Redis replication position/ });
-  // the rule itself across a promotion (PSYNC2: the previous history is kept as replid2)
-  const promoted = { master_replid: 'b'.repeat(40), master_repl_offset: '500', master_replid2: replid, second_repl_offset: '301' };
-  t.true(hasTxn(promoted, { replid, offset: 300n }));
-  t.false(hasTxn(promoted, { replid, offset: 301n }));
-  t.true(hasTxn(promoted, { replid: 'b'.repeat(40), offset: 500n }));
-});
+test.serial(
+  'get_last_txn / wait_for_txn: `<replid>:<offset>`; at once for a position it has, a clear error within the timeout for one that never comes',
+  async (t) => {
+    await as(source, (r) => r.set('txn-key', '1'));
+    const txn = await txnOf(source);
+    t.regex(txn, /^[0-9a-f]{40}:\d+$/);
+    let started = Date.now();
+    await waitForTxn(replica, txn, 10);
+    t.true(Date.now() - started < 3000);
+    t.is(await get(replica, 'txn-key'), '1');
+    // a position it has: answered at once even with a 1 s timeout
+    started = Date.now();
+    await waitForTxn(replica, await txnOf(replica), 1);
+    t.true(Date.now() - started < 500);
+    // the replica's position is its source's history
+    t.is(parseTxn(await txnOf(replica)).replid, parseTxn(txn).replid);
+    const { replid, offset } = parseTxn(txn);
+    const never = `${replid}:${offset + 1_000_000n}`;
+    started = Date.now();
+    await t.throwsAsync(waitForTxn(replica, never, 2), {
+      message: new RegExp(
+        `did not reach the transaction '${never}' within 2 s: it is at '${replid}:\\d+'; it replicates from 127\\.0\\.0\\.1:${source.port}, link up`,
+      ),
+    });
+    t.true(Date.now() - started < 4000);
+    const elsewhere = `${'a'.repeat(40)}:1`;
+    await t.throwsAsync(waitForTxn(replica, elsewhere, 1), { message: /did not reach the transaction/ });
+    await t.throwsAsync(waitForTxn(replica, 'not-a-position', 1), { message: /not a Redis replication position/ });
+    // the rule itself across a promotion (PSYNC2: the previous history is kept as replid2)
+    const promoted = { master_replid: 'b'.repeat(40), master_repl_offset: '500', master_replid2: replid, second_repl_offset: '301' };
+    t.true(hasTxn(promoted, { replid, offset: 300n }));
+    t.false(hasTxn(promoted, { replid, offset: 301n }));
+    t.true(hasTxn(promoted, { replid: 'b'.repeat(40), offset: 500n }));
+  },
+);
 
-test.serial('make_read_only: the source refuses users\' writes (also after a restart), the guest\'s root verbs too; false allows them again', async (t) => {
+test.serial("make_read_only: the source refuses users' writes (also after a restart), the guest's root verbs too; false allows them again", async (t) => {
   for (let i = 0; i < 2; i++) await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
-  await t.throwsAsync(as(source, (r) => r.set('ro', '1')), { message: /NOPERM/ });
-  await t.throwsAsync(as(source, (r) => r.call('ACL', 'SETUSER', 'default', '+@all')), { message: /NOPERM/ });
+  await t.throwsAsync(
+    as(source, (r) => r.set('ro', '1')),
+    { message: /NOPERM/ },
+  );
+  await t.throwsAsync(
+    as(source, (r) => r.call('ACL', 'SETUSER', 'default', '+@all')),
+    { message: /NOPERM/ },
+  );
   t.is(await get(source, 'k:1'), 'v1');
-  await t.throwsAsync(source.h.disable_root(guestContract.disable_root.args.parse({}), ctx('disable_root')), { instanceOf: InvalidValueError, message: /read-only/ });
+  await t.throwsAsync(source.h.disable_root(guestContract.disable_root.args.parse({}), ctx('disable_root')), {
+    instanceOf: InvalidValueError,
+    message: /read-only/,
+  });
   await source.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
-  await t.throwsAsync(as(source, (r) => r.set('ro', '1')), { message: /NOPERM/ });
+  await t.throwsAsync(
+    as(source, (r) => r.set('ro', '1')),
+    { message: /NOPERM/ },
+  );
   for (let i = 0; i < 2; i++) await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: false }), ctx('make_read_only'));
   await as(source, (r) => r.set('rw-again', '1'));
   await until('the key written after read-only', async () => (await get(replica, 'rw-again')) === '1');
@@ -278,23 +382,32 @@ test.serial('switchover: the source read-only, the replica catches up and become
   await waitForTxn(replica, txn, 1);
   await as(replica, (r) => r.set('on-new-source', '1'));
   const newMaster = await snapshotFor(replica, SOURCE_ID);
-  await source.h.cleanup_source_on_replica_detach(guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA_ID } }), ctx('cleanup_source_on_replica_detach'));
+  await source.h.cleanup_source_on_replica_detach(
+    guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA_ID } }),
+    ctx('cleanup_source_on_replica_detach'),
+  );
   await source.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master: newMaster } }), ctx('attach_replica'));
   t.regex(await info(source), /role:slave/);
   t.false(await source.engine.replication!.isReadOnly());
-  await until('the new source\'s key on the old source', async () => (await get(source, 'on-new-source')) === '1');
+  await until("the new source's key on the old source", async () => (await get(source, 'on-new-source')) === '1');
   await as(replica, (r) => r.set('after-switch', '1'));
   await until('a key written after the switch', async () => (await get(source, 'after-switch')) === '1');
   t.is(await get(source, 'k:199'), 'v199');
-  await t.throwsAsync(as(source, (r) => r.set('x', '1')), { message: /READONLY/ });
+  await t.throwsAsync(
+    as(source, (r) => r.set('x', '1')),
+    { message: /READONLY/ },
+  );
   await waitForTxn(source, await txnOf(replica), 10);
-  t.false((await source.lc.admin.run((r) => r.call('ACL', 'USERS')) as string[]).some((u) => u.startsWith('repl_')), 'a member that follows keeps no replication account');
+  t.false(
+    ((await source.lc.admin.run((r) => r.call('ACL', 'USERS'))) as string[]).some((u) => u.startsWith('repl_')),
+    'a member that follows keeps no replication account',
+  );
   // root's limits on both sides of the switch: the promoted member's root and the one that now follows
   await rootIsBounded(t, replica, source, 'the promoted replica');
   await rootIsBounded(t, source, replica, 'the old source, now a replica');
 });
 
-test.serial('detach_replica: writable, keeps its data, no longer receives the source\'s keys, also after a restart; twice is fine', async (t) => {
+test.serial("detach_replica: writable, keeps its data, no longer receives the source's keys, also after a restart; twice is fine", async (t) => {
   // the old source, now the replica of the former replica
   await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
   await source.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: false }), ctx('detach_replica'));
@@ -316,7 +429,7 @@ test.serial('cleanup_source_on_replica_detach: the ACL user is dropped (and save
   await replica.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
   await replica.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
   const name = replicationUserFor(SOURCE_ID);
-  t.false((await replica.lc.admin.run((r) => r.call('ACL', 'USERS')) as string[]).includes(name));
+  t.false(((await replica.lc.admin.run((r) => r.call('ACL', 'USERS'))) as string[]).includes(name));
   t.false(readFileSync(replica.lc.paths.aclFile, 'utf8').includes(name));
 });
 
@@ -326,19 +439,28 @@ test.serial('a replica its source refuses fails its prepare within replica_attac
   const bad = await agent('bad-replica', other, REPLICA_ROOT, { replica_attach_timeout: '2' });
   const wrong = 'not-the-Password-1';
   passwords.push(wrong);
-  const err = await t.throwsAsync(bad.h.prepare(prepareArgs(REPLICA_ROOT, { ...backupInfo(), snapshot: { master: { ...snap, password: wrong } } }), ctx('prepare')), {
-    message: /replication from 127\.0\.0\.1:\d+ did not start within 2 s \(role slave, link down\); the server says: .*(AUTH|WRONGPASS)/,
-  });
+  const err = await t.throwsAsync(
+    bad.h.prepare(prepareArgs(REPLICA_ROOT, { ...backupInfo(), snapshot: { master: { ...snap, password: wrong } } }), ctx('prepare')),
+    {
+      message: /replication from 127\.0\.0\.1:\d+ did not start within 2 s \(role slave, link down\); the server says: .*(AUTH|WRONGPASS)/,
+    },
+  );
   t.log(err?.message);
   t.is(bad.beats.at(-1), 'failed to spawn');
   t.is(await bad.engine.lifecycle.health(), 'shutdown');
 });
 
-test.serial('no password in any log line, the agent\'s or the servers\'', (t) => {
+test.serial("no password in any log line, the agent's or the servers'", (t) => {
   t.true(logged.some((l) => l.includes('replica replicating from its source')));
   const serverLogs = ['source', 'replica', 'bad-replica'].map((n) => readFileSync(path.join(root, n, 'state', 'redis.log'), 'utf8'));
   for (const pw of passwords) {
-    t.false(logged.some((l) => l.includes(pw)), 'a password was logged by the agent');
-    t.false(serverLogs.some((l) => l.includes(pw)), 'a password is in a server log');
+    t.false(
+      logged.some((l) => l.includes(pw)),
+      'a password was logged by the agent',
+    );
+    t.false(
+      serverLogs.some((l) => l.includes(pw)),
+      'a password is in a server log',
+    );
   }
 });

@@ -56,7 +56,12 @@ export type ReplicationInfo = Record<string, string>;
 
 export async function replicationInfo(r: Redis): Promise<ReplicationInfo> {
   const text = (await r.info('replication')) as string;
-  return Object.fromEntries(text.split(/\r?\n/).filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+  return Object.fromEntries(
+    text
+      .split(/\r?\n/)
+      .filter((l) => l.includes(':'))
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+  );
 }
 
 export const txnOf = (i: ReplicationInfo): string => `${i.master_replid}:${i.master_repl_offset}`;
@@ -71,7 +76,10 @@ export function hasTxn(i: ReplicationInfo, want: RedisTxn): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An error without the password in it (Redis echoes some arguments back in its errors). */
-const scrub = (err: unknown, secret: string): string => String((err as Error)?.message ?? err).split(secret).join('***');
+const scrub = (err: unknown, secret: string): string =>
+  String((err as Error)?.message ?? err)
+    .split(secret)
+    .join('***');
 
 export class RedisReplication implements Replication {
   /** Redis does not replicate its ACL: each member has its own root (the `default` user), a replica too. */
@@ -156,7 +164,7 @@ export class RedisReplication implements Replication {
   /** Until INFO replication says the link to `master` is up (the first sync loaded), at most replica_attach_timeout. */
   private async waitLinkUp(master: ReplicationMaster, logFrom: number): Promise<void> {
     const deadline = Date.now() + this.c.replica_attach_timeout * 1000;
-    let i: ReplicationInfo = {};
+    let i: ReplicationInfo;
     for (;;) {
       i = await this.run(replicationInfo);
       if (i.role === 'slave' && i.master_link_status === 'up' && i.master_sync_in_progress === '0') return;
@@ -165,7 +173,9 @@ export class RedisReplication implements Replication {
     }
     const said = this.serverSaid(logFrom);
     const state = `role ${i.role ?? '?'}, link ${i.master_link_status ?? 'none'}${i.master_sync_in_progress === '1' ? ', first sync in progress' : ''}`;
-    throw new Error(`replication from ${master.host}:${master.port} did not start within ${this.c.replica_attach_timeout} s (${state})${said ? `; the server says: ${said}` : ''}`);
+    throw new Error(
+      `replication from ${master.host}:${master.port} did not start within ${this.c.replica_attach_timeout} s (${state})${said ? `; the server says: ${said}` : ''}`,
+    );
   }
 
   /** The server's last warning about replication since `from` in its log (Redis logs no password). */
@@ -181,7 +191,10 @@ export class RedisReplication implements Replication {
     } finally {
       closeSync(fd);
     }
-    const lines = buf.toString('utf8').split('\n').filter((l) => / # /.test(l) && /MASTER|master|replica|PRIMARY|primary|AUTH|SYNC/.test(l));
+    const lines = buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => / # /.test(l) && /MASTER|master|replica|PRIMARY|primary|AUTH|SYNC/.test(l));
     return (lines.at(-1) ?? '').replace(/^.*? # /, '').trim();
   }
 
@@ -212,7 +225,7 @@ export class RedisReplication implements Replication {
 
   async makeReadOnly(readOnly: boolean): Promise<void> {
     await this.lifecycle.setWritesStopped(readOnly);
-    this.log.info({ read_only: readOnly, replica: this.lifecycle.isReplica() }, readOnly ? 'users\' writes stopped' : 'users\' writes allowed again');
+    this.log.info({ read_only: readOnly, replica: this.lifecycle.isReplica() }, readOnly ? "users' writes stopped" : "users' writes allowed again");
   }
 
   async isReadOnly(): Promise<boolean> {

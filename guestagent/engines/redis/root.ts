@@ -22,9 +22,25 @@ export const ROOT_USER = 'default';
  * knows too (an unknown one fails the whole ACL SETUSER): no SORT_RO, SORT does the same.
  */
 export const ROOT_COMMAND_RULES: readonly string[] = [
-  '+@all', '-@dangerous',
-  '+info', '+role', '+keys', '+sort', '+flushdb', '+flushall', '+swapdb', '+lastsave', '+save', '+bgsave', '+bgrewriteaof',
-  '+slowlog', '+latency', '+client', '+monitor', '+config|get', '+config|resetstat',
+  '+@all',
+  '-@dangerous',
+  '+info',
+  '+role',
+  '+keys',
+  '+sort',
+  '+flushdb',
+  '+flushall',
+  '+swapdb',
+  '+lastsave',
+  '+save',
+  '+bgsave',
+  '+bgrewriteaof',
+  '+slowlog',
+  '+latency',
+  '+client',
+  '+monitor',
+  '+config|get',
+  '+config|resetstat',
 ];
 
 export class RedisRoot implements Root {
@@ -36,7 +52,8 @@ export class RedisRoot implements Root {
 
   async enableRoot(password?: string): Promise<{ name: string; password: string }> {
     const pw = password ?? randomBytes(18).toString('base64url');
-    if (pw.length === 0 || pw.length > 512 || /[\x00-\x20]/.test(pw)) throw new InvalidValueError('A Redis password must be 1 to 512 characters without spaces or control characters.');
+    if (pw.length === 0 || pw.length > 512 || /[\x00-\x20]/.test(pw))
+      throw new InvalidValueError('A Redis password must be 1 to 512 characters without spaces or control characters.');
     await this.admin.run(async (r) => {
       // Each rule is its own argument: nothing in the password can add a rule.
       await r.call('ACL', 'SETUSER', ROOT_USER, 'on', 'resetpass', `>${pw}`, '~*', '&*', ...ROOT_COMMAND_RULES);

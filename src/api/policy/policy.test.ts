@@ -29,13 +29,19 @@ test('a member of project P may show instances of P, not of Q', (t) => {
   t.false(policy.enforce('instance:delete', member, onQ));
   t.false(policy.enforce('instance:reset_status', member, onP), 'rule:admin');
   t.false(policy.enforce('backup:index:all_projects', member, onP), 'role:admin');
-  t.true(policy.enforce('instance:index', member), 'no target → the caller\'s own project');
+  t.true(policy.enforce('instance:index', member), "no target → the caller's own project");
 });
 
 test('an admin is allowed everywhere, by role or by is_admin', (t) => {
   const everyAction = Object.keys(DEFAULT_RULES).filter((name) => name !== 'reader_only'); // a condition, not an action
-  t.deepEqual(everyAction.filter((a) => !policy.enforce(a, admin, onQ)), []);
-  t.deepEqual(everyAction.filter((a) => !policy.enforce(a, creds(['member'], 'X', true), onQ)), ['context_is_admin', 'backup:index:all_projects']);
+  t.deepEqual(
+    everyAction.filter((a) => !policy.enforce(a, admin, onQ)),
+    [],
+  );
+  t.deepEqual(
+    everyAction.filter((a) => !policy.enforce(a, creds(['member'], 'X', true), onQ)),
+    ['context_is_admin', 'backup:index:all_projects'],
+  );
   t.true(policy.enforce('instance:reset_status', creds(['ADMIN']), onQ), 'role names compare case-insensitively');
 });
 
@@ -71,15 +77,24 @@ test('a rule naming an unknown rule falls back to default', (t) => {
   t.false(p.enforce('a', member, onP));
 });
 
-test('Trove\'s renamed datastore version rules answer for the old names', (t) => {
-  for (const [old, name] of Object.entries(RENAMED_RULES)) t.true(name in DEFAULT_RULES, name);
+test("Trove's renamed datastore version rules answer for the old names", (t) => {
+  for (const name of Object.values(RENAMED_RULES)) t.true(name in DEFAULT_RULES, name);
   const p = Policy.load(policyFile('"datastore:version_index": "role:dba"\n'));
   t.false(p.enforce('datastore:version:index', member, onP));
   t.true(p.enforce('datastore:version:index', creds(['dba']), onP));
 });
 
 test('authorize throws a 403 naming the action, from a RequestContext or credentials', (t) => {
-  const context: RequestContext = { requestId: 'r', projectId: 'P', projectName: 'p', userId: 'u', userName: 'u', roles: ['member'], isAdmin: false, authToken: 't' };
+  const context: RequestContext = {
+    requestId: 'r',
+    projectId: 'P',
+    projectName: 'p',
+    userId: 'u',
+    userName: 'u',
+    roles: ['member'],
+    isAdmin: false,
+    authToken: 't',
+  };
   t.notThrows(() => policy.authorize('instance:show', context));
   t.notThrows(() => policy.authorize('instance:show', context, 'P'));
   const err = t.throws(() => policy.authorize('instance:show', context, 'Q'), { instanceOf: PolicyNotAuthorizedError });
@@ -89,7 +104,7 @@ test('authorize throws a 403 naming the action, from a RequestContext or credent
   t.notThrows(() => policy.authorize('instance:reset_status', { ...context, isAdmin: true }, 'Q'));
 });
 
-test('admin_roles makes a role an administrator, as Trove\'s [DEFAULT] admin_roles', (t) => {
+test("admin_roles makes a role an administrator, as Trove's [DEFAULT] admin_roles", (t) => {
   const dba = creds(['DBA'], 'P');
   const p = Policy.load(undefined, { adminRoles: ['dba'] });
   t.true(p.enforce('instance:delete', dba, onQ));
@@ -136,9 +151,23 @@ test('a malformed rule, a cycle or a bad file is a ConfigError naming it', (t) =
 test('etc/policy.yaml lists every built-in rule with its default value', (t) => {
   const file = parseYaml(readFileSync(new URL('../../../etc/policy.yaml', import.meta.url), 'utf8')) as Record<string, string>;
   t.deepEqual(file, { ...DEFAULT_RULES });
-  const upstream = ['context_is_admin', 'admin', 'admin_or_owner', 'default', 'instance:force_delete', 'instance:module_remove',
-    'cluster:reset-status', 'backup_strategy:delete', 'configuration-parameter:show_by_version', 'datastore:version_show_by_uuid', 'module:reapply'];
-  t.deepEqual(upstream.filter((n) => !(n in file)), []);
+  const upstream = [
+    'context_is_admin',
+    'admin',
+    'admin_or_owner',
+    'default',
+    'instance:force_delete',
+    'instance:module_remove',
+    'cluster:reset-status',
+    'backup_strategy:delete',
+    'configuration-parameter:show_by_version',
+    'datastore:version_show_by_uuid',
+    'module:reapply',
+  ];
+  t.deepEqual(
+    upstream.filter((n) => !(n in file)),
+    [],
+  );
   t.is(file.admin, 'role:admin or is_admin:True');
   t.is(file['backup:index:all_projects'], 'role:admin');
 });

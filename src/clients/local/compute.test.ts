@@ -46,7 +46,7 @@ test('servers created at the same moment get distinct addresses', async (t) => {
   for (const a of addresses) t.regex(a, new RegExp(`^127\\.0\\.${subnet}\\.\\d+$`));
 });
 
-test('a deleted server\'s address is free again; a re-created server keeps its own', async (t) => {
+test("a deleted server's address is free again; a re-created server keeps its own", async (t) => {
   const { make, create } = setup(t);
   const c = make();
   const first = (await create(c, 'a')).addresses[0]!.address;
@@ -63,7 +63,7 @@ test('a claim left by a server that no longer exists does not hold its address',
   t.is((await create(make(), 'fresh')).addresses[0]!.address, `127.0.${subnet}.2`);
 });
 
-test('[local] runtime_dir reaches each instance\'s agent; deleting the server removes the runtime directory its agent recorded', async (t) => {
+test("[local] runtime_dir reaches each instance's agent; deleting the server removes the runtime directory its agent recorded", async (t) => {
   const base = mkdtempSync(path.join(tmpdir(), 'local-rt-'));
   t.teardown(() => rmSync(base, { recursive: true, force: true }));
   const { make, create, dir } = setup(t, { runtime_dir: base });

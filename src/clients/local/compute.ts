@@ -38,10 +38,13 @@ function canBind(address: string, port: number): Promise<boolean> {
 }
 
 export function parseFlavors(spec: string): Flavor[] {
-  return spec.split(',').filter(Boolean).map((f) => {
-    const [id, name, ram, vcpus, disk] = f.split(':');
-    return { id: id!, name: name!, ram: Number(ram), vcpus: Number(vcpus), disk: Number(disk), ephemeral: 0 };
-  });
+  return spec
+    .split(',')
+    .filter(Boolean)
+    .map((f) => {
+      const [id, name, ram, vcpus, disk] = f.split(':');
+      return { id: id!, name: name!, ram: Number(ram), vcpus: Number(vcpus), disk: Number(disk), ephemeral: 0 };
+    });
 }
 
 export class LocalCompute implements ServerCompute {
@@ -271,7 +274,8 @@ export class LocalCompute implements ServerCompute {
     const out: Array<{ instanceId: string; text: string }> = [];
     for (const id of readdirSync(this.serversDir)) {
       const file = path.join(this.dir(id), 'guest.conf');
-      if (existsSync(file) && existsSync(path.join(this.dir(id), 'server.json'))) out.push({ instanceId: this.read(id).instanceId, text: readFileSync(file, 'utf8') });
+      if (existsSync(file) && existsSync(path.join(this.dir(id), 'server.json')))
+        out.push({ instanceId: this.read(id).instanceId, text: readFileSync(file, 'utf8') });
     }
     return out;
   }
@@ -293,4 +297,3 @@ export class LocalCompute implements ServerCompute {
     /* nothing to confirm: a local resize takes effect when the engine restarts */
   }
 }
-

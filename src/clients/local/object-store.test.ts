@@ -17,11 +17,14 @@ test('layout: <state>/objects/<container>/<object> with a sidecar, segments unde
   await s.putLargeObject('layout', 'b/x.enc', chunked(data, 1000), { segmentSize: 2048, metadata: { k: 'v' } });
   const base = path.join(root, 'objects');
   const manifest = JSON.parse(readFileSync(path.join(base, 'layout/b/x.enc'), 'utf8')) as Array<{ path: string; size_bytes: number }>;
-  t.deepEqual(manifest.map((e) => [e.path, e.size_bytes]), [
-    ['/layout_segments/b/x.enc/00000001', 2048],
-    ['/layout_segments/b/x.enc/00000002', 2048],
-    ['/layout_segments/b/x.enc/00000003', 904],
-  ]);
+  t.deepEqual(
+    manifest.map((e) => [e.path, e.size_bytes]),
+    [
+      ['/layout_segments/b/x.enc/00000001', 2048],
+      ['/layout_segments/b/x.enc/00000002', 2048],
+      ['/layout_segments/b/x.enc/00000003', 904],
+    ],
+  );
   const side = JSON.parse(readFileSync(path.join(base, 'layout/b/x.enc.meta.json'), 'utf8')) as { large: boolean; metadata: Record<string, string> };
   t.true(side.large);
   t.is(side.metadata.k, 'v');

@@ -6,8 +6,16 @@ import { BackendRequestError, BackendUnavailableError } from '../errors.js';
 
 const KS = 'http://keystone.test:5000';
 const creds = {
-  auth_url: `${KS}/v3`, auth_type: 'password', username: 'trove', password: 'svc-secret', project_name: 'service',
-  user_domain_name: 'Default', project_domain_name: 'Default', region_name: 'RegionOne', interface: 'public', http_connect_timeout: 5,
+  auth_url: `${KS}/v3`,
+  auth_type: 'password',
+  username: 'trove',
+  password: 'svc-secret',
+  project_name: 'service',
+  user_domain_name: 'Default',
+  project_domain_name: 'Default',
+  region_name: 'RegionOne',
+  interface: 'public',
+  http_connect_timeout: 5,
 };
 const inOneHour = () => new Date(Date.now() + 3600_000).toISOString();
 const userToken = (expires = inOneHour()) => ({
@@ -36,7 +44,9 @@ test.serial('validates a token once and serves it from the cache until its cache
   let now = Date.now();
   const v = new KeystoneTokenValidator(KS, identity, { cacheSeconds: 300, maxEntries: 10, now: () => now });
   const check = nock(KS, { reqheaders: { 'x-auth-token': 'svc-token', 'x-subject-token': 'user-tok' } })
-    .get('/v3/auth/tokens').times(2).reply(200, userToken());
+    .get('/v3/auth/tokens')
+    .times(2)
+    .reply(200, userToken());
   const info = await v.validate('user-tok');
   t.deepEqual([info.userId, info.projectId, info.roles], ['u1', 'p1', ['member']]);
   t.is(info.catalog[0]!.endpoints[0]!.region, 'RegionOne');
@@ -51,9 +61,13 @@ test.serial('an unknown or expired token is InvalidTokenError; Keystone down is 
   issueService();
   const identity = new KeystoneServiceIdentity(creds);
   const v = new KeystoneTokenValidator(KS, identity, { cacheSeconds: 300, maxEntries: 10 });
-  nock(KS).get('/v3/auth/tokens').reply(404, { error: { code: 404 } });
+  nock(KS)
+    .get('/v3/auth/tokens')
+    .reply(404, { error: { code: 404 } });
   await t.throwsAsync(v.validate('nope'), { instanceOf: InvalidTokenError });
-  nock(KS).get('/v3/auth/tokens').reply(200, userToken(new Date(Date.now() - 1000).toISOString()));
+  nock(KS)
+    .get('/v3/auth/tokens')
+    .reply(200, userToken(new Date(Date.now() - 1000).toISOString()));
   await t.throwsAsync(v.validate('old'), { instanceOf: InvalidTokenError });
   nock(KS).get('/v3/auth/tokens').reply(503, 'down');
   const err = await t.throwsAsync(v.validate('x-secret-token'), { instanceOf: BackendUnavailableError });
@@ -112,14 +126,23 @@ test.serial('createTrust: POST /v3/OS-TRUST/trusts with the user token, trustor 
   t.is(await trusts.createTrust('user-tok', user), 'trust-1');
   t.true(create.isDone());
   t.deepEqual(seen, {
-    trust: { trustor_user_id: 'u1', trustee_user_id: 's', project_id: 'p1', roles: [{ name: 'member' }, { name: 'reader' }], impersonation: true, allow_redelegation: false },
+    trust: {
+      trustor_user_id: 'u1',
+      trustee_user_id: 's',
+      project_id: 'p1',
+      roles: [{ name: 'member' }, { name: 'reader' }],
+      impersonation: true,
+      allow_redelegation: false,
+    },
   });
 });
 
 test.serial('createTrust: a refusal is a BackendRequestError with the status, never the token', async (t) => {
   issueService();
   const trusts = new KeystoneTrusts(creds, new KeystoneServiceIdentity(creds));
-  nock(KS).post('/v3/OS-TRUST/trusts').reply(403, { error: { code: 403, message: 'You are not authorized' } });
+  nock(KS)
+    .post('/v3/OS-TRUST/trusts')
+    .reply(403, { error: { code: 403, message: 'You are not authorized' } });
   const user = { userId: 'u1', userName: 'alice', projectId: 'p1', projectName: 'demo', roles: ['member'], expiresAt: new Date(), catalog: [] };
   const err = await t.throwsAsync(trusts.createTrust('secret-user-token', user), { instanceOf: BackendRequestError });
   t.is(err?.status, 403);
@@ -131,7 +154,16 @@ test.serial('trustToken: the service password scoped to the trust; the token and
   let seen: any;
   nock(KS)
     .post('/v3/auth/tokens', (b) => ((seen = b), true))
-    .reply(201, { token: { ...userToken().token, catalog: [{ type: 'object-store', name: 'swift', endpoints: [{ url: 'http://swift:8080/v1/AUTH_p1', region_id: 'RegionOne', interface: 'public' }] }] } }, { 'X-Subject-Token': 'trust-scoped' });
+    .reply(
+      201,
+      {
+        token: {
+          ...userToken().token,
+          catalog: [{ type: 'object-store', name: 'swift', endpoints: [{ url: 'http://swift:8080/v1/AUTH_p1', region_id: 'RegionOne', interface: 'public' }] }],
+        },
+      },
+      { 'X-Subject-Token': 'trust-scoped' },
+    );
   const r = await trusts.trustToken('trust-1');
   t.is(r.token, 'trust-scoped');
   t.is(r.info.userId, 'u1', 'impersonation: the token acts as the trustor');
@@ -142,17 +174,23 @@ test.serial('trustToken: the service password scoped to the trust; the token and
       scope: { 'OS-TRUST:trust': { id: 'trust-1' } },
     },
   });
-  nock(KS).post('/v3/auth/tokens').reply(401, { error: { code: 401 } });
+  nock(KS)
+    .post('/v3/auth/tokens')
+    .reply(401, { error: { code: 401 } });
   const err = await t.throwsAsync(trusts.trustToken('trust-gone'), { instanceOf: InvalidTokenError });
   t.false(err!.message.includes('svc-secret'));
 });
 
 test.serial('deleteTrust: DELETE with the given token; a trust already gone is fine', async (t) => {
   const trusts = new KeystoneTrusts(creds, new KeystoneServiceIdentity(creds));
-  const del = nock(KS, { reqheaders: { 'x-auth-token': 'user-tok' } }).delete('/v3/OS-TRUST/trusts/trust-1').reply(204);
+  const del = nock(KS, { reqheaders: { 'x-auth-token': 'user-tok' } })
+    .delete('/v3/OS-TRUST/trusts/trust-1')
+    .reply(204);
   await trusts.deleteTrust('user-tok', 'trust-1');
   t.true(del.isDone());
-  nock(KS).delete('/v3/OS-TRUST/trusts/trust-2').reply(404, { error: { code: 404 } });
+  nock(KS)
+    .delete('/v3/OS-TRUST/trusts/trust-2')
+    .reply(404, { error: { code: 404 } });
   await t.notThrowsAsync(trusts.deleteTrust('user-tok', 'trust-2'));
   nock(KS).delete('/v3/OS-TRUST/trusts/trust-3').reply(503, 'down');
   await t.throwsAsync(trusts.deleteTrust('user-tok', 'trust-3'), { instanceOf: BackendUnavailableError });

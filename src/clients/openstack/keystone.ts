@@ -40,13 +40,11 @@ function toTokenInfo(t: KeystoneToken): TokenInfo {
     domainId: t.project?.domain?.id,
     roles: (t.roles ?? []).map((r) => r.name),
     expiresAt: new Date(t.expires_at),
-    catalog: (t.catalog ?? []).map(
-      (c): CatalogEntry => ({
-        type: c.type,
-        name: c.name,
-        endpoints: c.endpoints.map((e) => ({ url: e.url, region: e.region_id ?? e.region ?? null, interface: e.interface })),
-      }),
-    ),
+    catalog: (t.catalog ?? []).map((c): CatalogEntry => ({
+      type: c.type,
+      name: c.name,
+      endpoints: c.endpoints.map((e) => ({ url: e.url, region: e.region_id ?? e.region ?? null, interface: e.interface })),
+    })),
   };
 }
 
@@ -108,7 +106,7 @@ export class KeystoneServiceIdentity implements ServiceIdentity {
       return this.current;
     } catch (err) {
       if (isAxiosError(err) && err.response?.status === 401) {
-        throw new Error('Keystone refused the service credentials ([service_credentials] / [keystone_authtoken] username/password/project)');
+        throw new Error('Keystone refused the service credentials ([service_credentials] / [keystone_authtoken] username/password/project)', { cause: err });
       }
       throw translateHttpError('identity', 'service token', err);
     }
@@ -232,7 +230,8 @@ export class KeystoneTrusts implements TrustDelegation {
       return { token: String(r.headers['x-subject-token']), info: toTokenInfo(r.data.token) };
     } catch (err) {
       // 401: the service credentials are wrong, or the trust is gone (deleted, expired, trustor disabled)
-      if (isAxiosError(err) && err.response?.status === 401) throw new InvalidTokenError(`Keystone refused a token for trust ${trustId} (deleted, expired, or the service credentials are wrong)`);
+      if (isAxiosError(err) && err.response?.status === 401)
+        throw new InvalidTokenError(`Keystone refused a token for trust ${trustId} (deleted, expired, or the service credentials are wrong)`);
       throw translateHttpError('identity', `trust ${trustId} token`, err);
     }
   }

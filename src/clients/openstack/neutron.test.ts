@@ -40,7 +40,10 @@ test.serial('a refused connection or a failing Neutron is BackendUnavailableErro
   // a real refused connection (nock's replyWithError left axios waiting for its timeout)
   const refused = `http://127.0.0.1:${await closedPort()}`;
   const started = Date.now();
-  await t.throwsAsync(new NeutronLookup({ endpoint: async () => refused, token: async () => 'caller-tok' }).findNetwork('n1'), { instanceOf: BackendUnavailableError, message: /ECONNREFUSED/ });
+  await t.throwsAsync(new NeutronLookup({ endpoint: async () => refused, token: async () => 'caller-tok' }).findNetwork('n1'), {
+    instanceOf: BackendUnavailableError,
+    message: /ECONNREFUSED/,
+  });
   t.true(Date.now() - started < 3000);
   nock(NEUTRON).get('/v2.0/networks/n2').reply(503, {});
   await t.throwsAsync(lookup().findNetwork('n2'), { instanceOf: BackendUnavailableError });

@@ -21,7 +21,10 @@ export class NeutronNetwork implements Network {
   }
 
   private async find(name: string): Promise<Group | undefined> {
-    const r = await this.http.request<{ security_groups: Group[] }>('security groups', { method: 'GET', url: `/v2.0/security-groups?name=${encodeURIComponent(name)}` });
+    const r = await this.http.request<{ security_groups: Group[] }>('security groups', {
+      method: 'GET',
+      url: `/v2.0/security-groups?name=${encodeURIComponent(name)}`,
+    });
     return r.security_groups.find((g) => g.name === name);
   }
 

@@ -43,10 +43,10 @@ test.serial('swift: segments and manifest on the wire: token, SLO manifest put, 
   t.is(await s.locationOf('database_backups', 'b1.xbstream.gz.enc'), `${HOST}${ACCOUNT}/database_backups/b1.xbstream.gz.enc`);
   swift.requests = [];
   await s.deleteObject('database_backups', 'b1.xbstream.gz.enc');
-  t.deepEqual(swift.requests.map((r) => `${r.method} ${r.path}`), [
-    'HEAD /v1/AUTH_p1/database_backups/b1.xbstream.gz.enc',
-    'DELETE /v1/AUTH_p1/database_backups/b1.xbstream.gz.enc?multipart-manifest=delete',
-  ]);
+  t.deepEqual(
+    swift.requests.map((r) => `${r.method} ${r.path}`),
+    ['HEAD /v1/AUTH_p1/database_backups/b1.xbstream.gz.enc', 'DELETE /v1/AUTH_p1/database_backups/b1.xbstream.gz.enc?multipart-manifest=delete'],
+  );
   t.is(swift.containers.get('database_backups_segments')!.size, 0);
 });
 
@@ -54,7 +54,9 @@ test.serial('swift: a segment upload that fails (503) removes the segments alrea
   const s = store();
   await s.ensureContainer('bk');
   swift.failSegmentPut = 3;
-  const err = await t.throwsAsync(s.putLargeObject('bk', 'x', chunked(randomBinary(10_000), 500), { segmentSize: 2000, concurrency: 2 }), { instanceOf: BackendUnavailableError });
+  const err = await t.throwsAsync(s.putLargeObject('bk', 'x', chunked(randomBinary(10_000), 500), { segmentSize: 2000, concurrency: 2 }), {
+    instanceOf: BackendUnavailableError,
+  });
   t.true(err!.retryable);
   t.is(swift.containers.get('bk_segments')!.size, 0);
   t.false(swift.containers.get('bk')!.has('x'));
@@ -68,6 +70,9 @@ test.serial('swift: a 401 retries once with a fresh token; 404 is ObjectNotFound
   t.deepEqual(fresh, [false, true]);
   await t.throwsAsync(store().getObject('c', 'missing'), { instanceOf: ObjectNotFoundError });
   for (const n of ['a', 'b', 'c', 'd', 'e']) await store().putObject('c', n, chunked(Buffer.from(`object ${n}!`)));
-  t.deepEqual((await store().listObjects('c')).map((o) => o.name), ['a', 'b', 'c', 'd', 'e']);
+  t.deepEqual(
+    (await store().listObjects('c')).map((o) => o.name),
+    ['a', 'b', 'c', 'd', 'e'],
+  );
   t.is((await store().listObjects('c'))[0]!.lastModified, '2026-01-02T03:04:05.123Z');
 });

@@ -87,7 +87,12 @@ export class SwiftObjectStore implements ObjectStore {
   }
 
   /** PUT of a stream; resolves with the etag Swift answered after checking it against the md5 sent. */
-  private async putStream(container: string, name: string, body: Readable, headers: Record<string, string>): Promise<{ etag: string; size: number; sha256: string }> {
+  private async putStream(
+    container: string,
+    name: string,
+    body: Readable,
+    headers: Record<string, string>,
+  ): Promise<{ etag: string; size: number; sha256: string }> {
     const md5 = createHash('md5');
     const sha = createHash('sha256');
     let size = 0;
@@ -102,10 +107,15 @@ export class SwiftObjectStore implements ObjectStore {
       }),
     );
     body.once('error', (e) => counted.destroy(e));
-    const r = await this.send(`object ${container}/${name}`, { method: 'PUT', url: swiftPath(container, name), data: counted, headers: { 'Transfer-Encoding': 'chunked', ...headers } }, () => new ObjectNotFoundError(container));
+    const r = await this.send(
+      `object ${container}/${name}`,
+      { method: 'PUT', url: swiftPath(container, name), data: counted, headers: { 'Transfer-Encoding': 'chunked', ...headers } },
+      () => new ObjectNotFoundError(container),
+    );
     const sent = md5.digest('hex');
     const etag = unquote(r.headers.etag);
-    if (etag && etag !== sent) throw new BackendRequestError(SERVICE, 422, `object ${container}/${name} was corrupted in transit (etag ${etag}, sent md5 ${sent})`);
+    if (etag && etag !== sent)
+      throw new BackendRequestError(SERVICE, 422, `object ${container}/${name} was corrupted in transit (etag ${etag}, sent md5 ${sent})`);
     return { etag: etag || sent, size, sha256: sha.digest('hex') };
   }
 
@@ -140,15 +150,19 @@ export class SwiftObjectStore implements ObjectStore {
     if (up.segments.length === 0) return this.putObject(container, name, Readable.from([]), options);
     const entries: ManifestEntry[] = up.segments.map((s) => ({ path: `/${segC}/${s.name}`, etag: s.md5, size_bytes: s.size }));
     try {
-      await this.send(`manifest ${container}/${name}`, {
-        method: 'PUT',
-        url: `${swiftPath(container, name)}?multipart-manifest=put`,
-        data: JSON.stringify(entries),
-        headers: {
-          'Content-Type': options.contentType ?? 'application/octet-stream',
-          ...metaHeaders({ ...metadata, [CHECKSUM_KEY]: up.sha256 }),
+      await this.send(
+        `manifest ${container}/${name}`,
+        {
+          method: 'PUT',
+          url: `${swiftPath(container, name)}?multipart-manifest=put`,
+          data: JSON.stringify(entries),
+          headers: {
+            'Content-Type': options.contentType ?? 'application/octet-stream',
+            ...metaHeaders({ ...metadata, [CHECKSUM_KEY]: up.sha256 }),
+          },
         },
-      }, () => new ObjectNotFoundError(container));
+        () => new ObjectNotFoundError(container),
+      );
     } catch (e) {
       for (const s of up.segments) await this.deleteObject(segC, s.name).catch(() => undefined);
       throw e;
@@ -158,13 +172,21 @@ export class SwiftObjectStore implements ObjectStore {
 
   async getObject(container: string, name: string): Promise<Readable> {
     checkObjectName(container, name);
-    const r = await this.send<Readable>(`object ${container}/${name}`, { method: 'GET', url: swiftPath(container, name), responseType: 'stream' }, () => new ObjectNotFoundError(container, name));
+    const r = await this.send<Readable>(
+      `object ${container}/${name}`,
+      { method: 'GET', url: swiftPath(container, name), responseType: 'stream' },
+      () => new ObjectNotFoundError(container, name),
+    );
     return r.data;
   }
 
   async headObject(container: string, name: string): Promise<ObjectInfo> {
     checkObjectName(container, name);
-    const r = await this.send(`object ${container}/${name}`, { method: 'HEAD', url: swiftPath(container, name) }, () => new ObjectNotFoundError(container, name));
+    const r = await this.send(
+      `object ${container}/${name}`,
+      { method: 'HEAD', url: swiftPath(container, name) },
+      () => new ObjectNotFoundError(container, name),
+    );
     const h = r.headers as Record<string, string | undefined>;
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(h)) {
@@ -190,35 +212,61 @@ export class SwiftObjectStore implements ObjectStore {
       if (e instanceof ObjectNotFoundError) return;
       throw e;
     }
-    const r = await this.send<unknown>(`object ${container}/${name}`, {
-      method: 'DELETE',
-      url: `${swiftPath(container, name)}${large ? '?multipart-manifest=delete' : ''}`,
-      headers: large ? { Accept: 'application/json' } : {},
-    }, () => new ObjectNotFoundError(container, name)).catch((e) => {
+    const r = await this.send<unknown>(
+      `object ${container}/${name}`,
+      {
+        method: 'DELETE',
+        url: `${swiftPath(container, name)}${large ? '?multipart-manifest=delete' : ''}`,
+        headers: large ? { Accept: 'application/json' } : {},
+      },
+      () => new ObjectNotFoundError(container, name),
+    ).catch((e) => {
       if (e instanceof ObjectNotFoundError) return undefined;
       throw e;
     });
     // a manifest delete answers 200 with a bulk-delete report; segments it could not delete are errors
     const report = r?.data as { 'Response Status'?: string; Errors?: unknown[] } | undefined;
     if (large && report && typeof report === 'object' && report.Errors?.length) {
-      throw new BackendRequestError(SERVICE, Number(String(report['Response Status'] ?? '500').slice(0, 3)) || 500, `deleting the segments of ${container}/${name}: ${JSON.stringify(report.Errors).slice(0, 200)}`);
+      throw new BackendRequestError(
+        SERVICE,
+        Number(String(report['Response Status'] ?? '500').slice(0, 3)) || 500,
+        `deleting the segments of ${container}/${name}: ${JSON.stringify(report.Errors).slice(0, 200)}`,
+      );
     }
   }
 
   async listObjects(container: string, prefix = ''): Promise<ObjectInfo[]> {
     checkObjectName(container);
-    interface Row { name: string; bytes: number; hash: string; last_modified: string; content_type: string }
+    interface Row {
+      name: string;
+      bytes: number;
+      hash: string;
+      last_modified: string;
+      content_type: string;
+    }
     const out: ObjectInfo[] = [];
-    for (let marker = ''; ; ) {
+    for (let marker = ''; ;) {
       const params = new URLSearchParams({ format: 'json', prefix, ...(marker ? { marker } : {}) });
-      const r = await this.send<Row[]>(`container ${container}`, { method: 'GET', url: `${swiftPath(container)}?${params}`, headers: { Accept: 'application/json' } }, () => new ObjectNotFoundError(container)).catch((e) => {
+      const r = await this.send<Row[]>(
+        `container ${container}`,
+        { method: 'GET', url: `${swiftPath(container)}?${params}`, headers: { Accept: 'application/json' } },
+        () => new ObjectNotFoundError(container),
+      ).catch((e) => {
         if (e instanceof ObjectNotFoundError) return undefined;
         throw e;
       });
       const rows = r?.data ?? [];
       if (!Array.isArray(rows) || rows.length === 0) break;
       for (const row of rows) {
-        out.push({ name: row.name, size: row.bytes, etag: row.hash, lastModified: row.last_modified ? new Date(`${row.last_modified.replace(/Z?$/, '')}Z`).toISOString() : null, contentType: row.content_type ?? null, metadata: {}, large: false });
+        out.push({
+          name: row.name,
+          size: row.bytes,
+          etag: row.hash,
+          lastModified: row.last_modified ? new Date(`${row.last_modified.replace(/Z?$/, '')}Z`).toISOString() : null,
+          contentType: row.content_type ?? null,
+          metadata: {},
+          large: false,
+        });
       }
       marker = rows[rows.length - 1]!.name;
     }

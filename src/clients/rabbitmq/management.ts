@@ -62,7 +62,7 @@ export function managementTarget(raw: RawConfig, transportUrl: string): Target {
   const hosts = m[1]!.split(',').map((h) => h.slice(h.lastIndexOf('@') + 1));
   const first = m[1]!.split(',')[0]!;
   const at = first.lastIndexOf('@');
-  const [user, pass] = at < 0 ? ['guest', 'guest'] : first.slice(0, at).split(':').map(decodeURIComponent) as [string, string?];
+  const [user, pass] = at < 0 ? ['guest', 'guest'] : (first.slice(0, at).split(':').map(decodeURIComponent) as [string, string?]);
   const c = configSection(raw, 'rabbit_management', rabbitManagementSection);
   const hostname = hosts[0]!.replace(/:\d+$/, '');
   return {

@@ -22,9 +22,7 @@ export class RabbitCtlError extends Error {
 }
 
 export class RabbitCtl implements BusAccounts {
-  constructor(
-    private readonly o: { command: string; node?: string; vhost: string; exchange: string },
-  ) {}
+  constructor(private readonly o: { command: string; node?: string; vhost: string; exchange: string }) {}
 
   /** Runs `rabbitmqctl -q <args>`, `stdin` written to it; its stdout. */
   run(args: string[], stdin = ''): Promise<string> {
@@ -39,7 +37,11 @@ export class RabbitCtl implements BusAccounts {
       child.once('error', (e) => reject(new RabbitCtlError(`${this.o.command}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, null)));
       child.once('close', (code) => {
         if (code === 0) return resolve(out);
-        const why = err.replace(/^Error:\s*/m, '').trim().split('\n')[0] ?? '';
+        const why =
+          err
+            .replace(/^Error:\s*/m, '')
+            .trim()
+            .split('\n')[0] ?? '';
         reject(new RabbitCtlError(`rabbitmqctl ${args[0]} exited ${code}${why ? `: ${why}` : ''}`, code));
       });
       child.stdin.end(stdin);

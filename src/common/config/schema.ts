@@ -5,7 +5,11 @@ import type { RawConfig } from './reader.js';
 
 export const opt = {
   str: (def: string) => z.string().default(def),
-  optStr: () => z.string().optional().transform((v) => (v === undefined || v === '' ? undefined : v)),
+  optStr: () =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v === '' ? undefined : v)),
   int: (def: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) =>
     z
       .string()
@@ -49,12 +53,7 @@ export const opt = {
       ),
 };
 
-export function configSection<S extends z.ZodObject>(
-  raw: RawConfig,
-  section: string,
-  schema: S,
-  origin = 'trove.conf',
-): z.output<S> {
+export function configSection<S extends z.ZodObject>(raw: RawConfig, section: string, schema: S, origin = 'trove.conf'): z.output<S> {
   const values = raw[section] ?? {};
   // oslo semantics: DEFAULT values are visible in every section only for DEFAULT itself here;
   // sections read their own keys.

@@ -58,7 +58,10 @@ export const backupState = z.enum(['NEW', 'BUILDING', 'SAVING', 'COMPLETED', 'FA
 export const jsonObject = z.record(z.string(), z.unknown());
 
 /** The result of a call that answers nothing (Python's None). */
-export const nothing = z.null().or(z.undefined()).transform(() => null);
+export const nothing = z
+  .null()
+  .or(z.undefined())
+  .transform(() => null);
 
 /**
  * Where backups are stored and with whose rights: the user's Swift (its URL from the user's

@@ -6,7 +6,14 @@ import { CONDUCTOR_TOPIC } from './conductor.js';
 import { contractVersion } from '../contract.js';
 
 const kinds = (c: Record<string, { kind: string; since: string }>) =>
-  Object.fromEntries(['call', 'cast'].map((k) => [k, Object.keys(c).filter((v) => c[v]!.kind === k).sort()]));
+  Object.fromEntries(
+    ['call', 'cast'].map((k) => [
+      k,
+      Object.keys(c)
+        .filter((v) => c[v]!.kind === k)
+        .sort(),
+    ]),
+  );
 
 test('topics', (t) => {
   t.is(guestTopic('4f1c'), 'guestagent.4f1c');
@@ -16,7 +23,17 @@ test('topics', (t) => {
 
 test('guest verbs: calls and casts (the database and user verbs are calls in trove-ts)', (t) => {
   const k = kinds(guestContract);
-  for (const v of ['create_database', 'delete_database', 'create_user', 'delete_user', 'change_passwords', 'update_attributes', 'list_users', 'enable_root', 'restart']) {
+  for (const v of [
+    'create_database',
+    'delete_database',
+    'create_user',
+    'delete_user',
+    'change_passwords',
+    'update_attributes',
+    'list_users',
+    'enable_root',
+    'restart',
+  ]) {
     t.true(k.call?.includes(v), `${v} is a call`);
   }
   t.deepEqual(k.cast, ['create_backup', 'prepare']);

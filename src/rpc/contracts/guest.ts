@@ -41,7 +41,10 @@ const guestLog = z.object({
 });
 
 /** Trove passes the request's values through: 1, true, or None. */
-const logFlag = z.union([z.boolean(), z.number()]).nullish().transform((v) => Boolean(v));
+const logFlag = z
+  .union([z.boolean(), z.number()])
+  .nullish()
+  .transform((v) => Boolean(v));
 
 /** Where a replica reaches its source's engine, and the replication account it logs in with. */
 export const replicationSource = z.object({
@@ -153,7 +156,10 @@ export const guestContract = defineContract({
 
   // --- replication (trove-ts: the snapshot itself is a backup taken by the taskmanager's backup flow)
   /** On a source: ready to be replicated from (binary log on, a replication account for replica_id) */
-  get_replication_snapshot: call(z.object({ snapshot_info: z.object({ replica_id: z.string() }).passthrough(), replica_source_config: jsonObject.nullish() }), replicationSnapshot),
+  get_replication_snapshot: call(
+    z.object({ snapshot_info: z.object({ replica_id: z.string() }).passthrough(), replica_source_config: jsonObject.nullish() }),
+    replicationSnapshot,
+  ),
   /** On a replica: stops replicating and forgets its source; writable again */
   detach_replica: call(z.object({ for_failover: z.boolean().default(false) }), nothing),
   // switchover (promote_to_replica_source) and failover (eject_replica_source), Trove's verbs:
@@ -166,7 +172,10 @@ export const guestContract = defineContract({
   /** On a replica chosen to become the source: stops replicating (as detach_replica) and takes writes, ready to be replicated from */
   enable_as_master: call(z.object({ replica_source_config: jsonObject.nullish() }), nothing),
   /** On a former source or a replica of another source: replicates from `master` from the position it has (no restore), read-only for users */
-  attach_replica: call(z.object({ replica_info: z.object({ master: replicationSource }), slave_config: jsonObject.nullish(), restart: z.boolean().default(false) }), nothing),
+  attach_replica: call(
+    z.object({ replica_info: z.object({ master: replicationSource }), slave_config: jsonObject.nullish(), restart: z.boolean().default(false) }),
+    nothing,
+  ),
   /** On a source: removes the replication account of a replica that was detached or deleted; gone already is fine */
   cleanup_source_on_replica_detach: call(z.object({ replica_info: z.object({ replica_id: z.string() }).passthrough() }), nothing),
 

@@ -8,7 +8,17 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { redactUrl, type Logger } from '../../common/log.js';
 import { TransportUnavailableError } from '../errors.js';
-import { REDELIVERY_DELAY_MS, Redeliver, StateSignal, type ConsumeOptions, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
+import {
+  REDELIVERY_DELAY_MS,
+  Redeliver,
+  StateSignal,
+  type ConsumeOptions,
+  type Consumer,
+  type MessageHandler,
+  type QueueOptions,
+  type Transport,
+  type TransportState,
+} from '../transport.js';
 
 interface Declared {
   queue: string;
@@ -104,10 +114,13 @@ export class AmqpTransport implements Transport {
         if (ch) resolve(ch);
         else reject(new Error('transport closed'));
       };
-      const timer = setTimeout(() => {
-        this.waiters.delete(done);
-        reject(new TransportUnavailableError(`no AMQP broker reachable within ${Math.round(waitMs / 1000)} s`));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.waiters.delete(done);
+          reject(new TransportUnavailableError(`no AMQP broker reachable within ${Math.round(waitMs / 1000)} s`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       this.waiters.add(done);
     });
   }
@@ -181,7 +194,10 @@ export class AmqpTransport implements Transport {
   private async ensureExchange(conn: ChannelModel, ch: ConfirmChannel): Promise<void> {
     const probe = await conn.createChannel();
     probe.on('error', () => undefined);
-    const exists = await probe.checkExchange(this.o.exchange).then(() => true, () => false);
+    const exists = await probe.checkExchange(this.o.exchange).then(
+      () => true,
+      () => false,
+    );
     if (exists) await probe.close().catch(() => undefined);
     else await ch.assertExchange(this.o.exchange, 'topic', { durable: false });
   }

@@ -1,7 +1,16 @@
 // In-process transport (all-in-one mode and unit tests) with the AMQP one's semantics: queues
 // keep messages until a consumer comes, consumers of one queue share its messages round-robin,
 // fanout exchanges copy to every bound queue, exclusive queues go with their consumer.
-import { REDELIVERY_DELAY_MS, Redeliver, StateSignal, type Consumer, type MessageHandler, type QueueOptions, type Transport, type TransportState } from '../transport.js';
+import {
+  REDELIVERY_DELAY_MS,
+  Redeliver,
+  StateSignal,
+  type Consumer,
+  type MessageHandler,
+  type QueueOptions,
+  type Transport,
+  type TransportState,
+} from '../transport.js';
 
 interface Waiting {
   body: Buffer;

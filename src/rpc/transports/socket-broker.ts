@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, unlinkSync, chmodSync } from 'node:fs';
 import type { Logger } from '../../common/log.js';
-import { MemoryBroker, MemoryTransport } from './memory.js';
+import { type MemoryBroker, MemoryTransport } from './memory.js';
 import type { Consumer } from '../transport.js';
 import type { BusAuthenticator, BusGrant } from './socket-access.js';
 
@@ -107,54 +107,57 @@ export class SocketBroker {
     };
     socket.on(
       'data',
-      frameReader((f) => {
-        void (async () => {
-          if (f.op === 'auth') {
-            if (!(await authenticate(f))) return;
-          } else {
-            const g = grant;
-            switch (f.op) {
-              case 'declare':
-                check(Boolean(g?.mayDeclare(f.queue!, f.keys ?? [], f.exchange)), 'declare', f.queue);
-                await view.declare(f.queue!, f.keys ?? [], { durable: Boolean(f.durable), exclusive: Boolean(f.exclusive), fanout: f.exchange });
-                break;
-              case 'consume':
-                check(Boolean(g?.mayConsume(f.queue!)), 'consume', f.queue);
-                consumers.set(
-                  f.id!,
-                  await view.consume(f.queue!, async (body) => {
-                    g!.delivered?.(body);
-                    write({ op: 'deliver', consumer: f.id!, body: body.toString('base64') });
-                  }),
-                );
-                break;
-              case 'cancel':
-                check(Boolean(g), 'cancel', undefined);
-                await consumers.get(f.consumer!)?.cancel();
-                consumers.delete(f.consumer!);
-                break;
-              case 'publish':
-                check(Boolean(g?.mayPublish(f.key!)), 'publish', f.key);
-                await view.publish(f.key!, Buffer.from(f.body!, 'base64'), false, f.ttl);
-                break;
-              case 'fanout':
-                check(Boolean(g?.mayFanout(f.exchange!)), 'fanout', f.exchange);
-                await view.fanout(f.exchange!, Buffer.from(f.body!, 'base64'));
-                break;
-              case 'send':
-                check(Boolean(g?.maySend(f.queue!)), 'send', f.queue);
-                await view.send(f.queue!, Buffer.from(f.body!, 'base64'));
-                break;
-              default:
-                check(false, String(f.op), undefined);
+      frameReader(
+        (f) => {
+          void (async () => {
+            if (f.op === 'auth') {
+              if (!(await authenticate(f))) return;
+            } else {
+              const g = grant;
+              switch (f.op) {
+                case 'declare':
+                  check(Boolean(g?.mayDeclare(f.queue!, f.keys ?? [], f.exchange)), 'declare', f.queue);
+                  await view.declare(f.queue!, f.keys ?? [], { durable: Boolean(f.durable), exclusive: Boolean(f.exclusive), fanout: f.exchange });
+                  break;
+                case 'consume':
+                  check(Boolean(g?.mayConsume(f.queue!)), 'consume', f.queue);
+                  consumers.set(
+                    f.id!,
+                    await view.consume(f.queue!, async (body) => {
+                      g!.delivered?.(body);
+                      write({ op: 'deliver', consumer: f.id!, body: body.toString('base64') });
+                    }),
+                  );
+                  break;
+                case 'cancel':
+                  check(Boolean(g), 'cancel', undefined);
+                  await consumers.get(f.consumer!)?.cancel();
+                  consumers.delete(f.consumer!);
+                  break;
+                case 'publish':
+                  check(Boolean(g?.mayPublish(f.key!)), 'publish', f.key);
+                  await view.publish(f.key!, Buffer.from(f.body!, 'base64'), false, f.ttl);
+                  break;
+                case 'fanout':
+                  check(Boolean(g?.mayFanout(f.exchange!)), 'fanout', f.exchange);
+                  await view.fanout(f.exchange!, Buffer.from(f.body!, 'base64'));
+                  break;
+                case 'send':
+                  check(Boolean(g?.maySend(f.queue!)), 'send', f.queue);
+                  await view.send(f.queue!, Buffer.from(f.body!, 'base64'));
+                  break;
+                default:
+                  check(false, String(f.op), undefined);
+              }
             }
-          }
-          if (f.id !== undefined) write({ op: 'ok', id: f.id });
-        })().catch((err: Error) => write({ op: 'error', id: f.id, message: err.message }));
-      }, () => {
-        this.log.warn({ user: grant?.user }, 'bus connection closed: a frame that is not JSON');
-        socket.destroy();
-      }),
+            if (f.id !== undefined) write({ op: 'ok', id: f.id });
+          })().catch((err: Error) => write({ op: 'error', id: f.id, message: err.message }));
+        },
+        () => {
+          this.log.warn({ user: grant?.user }, 'bus connection closed: a frame that is not JSON');
+          socket.destroy();
+        },
+      ),
     );
     socket.on('error', () => undefined);
     socket.on('close', () => {

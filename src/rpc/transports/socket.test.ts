@@ -39,7 +39,10 @@ test.serial('socket: a guest re-subscribes after the bus restarts', async (t) =>
   let answer: string | undefined;
   for (let i = 0; i < 30 && !answer; i++) {
     await new Promise((r) => setTimeout(r, 200));
-    answer = await client.stub(contract, 'guestagent.x').echo({ v: 'two' }, { timeoutMs: 500 }).catch(() => undefined);
+    answer = await client
+      .stub(contract, 'guestagent.x')
+      .echo({ v: 'two' }, { timeoutMs: 500 })
+      .catch(() => undefined);
   }
   t.is(answer, 'two');
   await client.close();

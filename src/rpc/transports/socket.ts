@@ -73,7 +73,10 @@ export class SocketTransport implements Transport {
         sock = s;
         let up = false;
         s.on('error', () => undefined);
-        s.on('data', frameReader((f) => this.onFrame(f)));
+        s.on(
+          'data',
+          frameReader((f) => this.onFrame(f)),
+        );
         s.on('close', () => {
           for (const p of this.pending.values()) p.reject(new Error('bus connection lost'));
           this.pending.clear();

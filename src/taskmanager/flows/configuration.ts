@@ -61,7 +61,12 @@ export function configurationFlow(ctx: TaskContext): FlowDefinition<Configuratio
       await setTask(ctx.db, s.instanceId, restartPending(s.data) ? Tasks.RESTART_REQUIRED : Tasks.NONE);
     },
     fail: async (s, error, step) => {
-      await recordFault(ctx.db, s.instanceId, faultMessage(`Applying the configuration group failed in step ${step}: ${error.message}`), faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)));
+      await recordFault(
+        ctx.db,
+        s.instanceId,
+        faultMessage(`Applying the configuration group failed in step ${step}: ${error.message}`),
+        faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)),
+      );
       if (s.data.written) {
         // the values are on disk: a restart puts them in effect
         await setTask(ctx.db, s.instanceId, Tasks.RESTART_REQUIRED);

@@ -37,7 +37,11 @@ export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
           const r = await row(s.instanceId);
           const server = r?.compute_instance_id ?? (await ctx.compute.findServerForInstance(s.instanceId).catch(() => undefined))?.id;
           const volume = r?.volume_id ?? (await ctx.volumes.findVolume(`trove-${s.instanceId}`).catch(() => undefined))?.id;
-          s.data.leftovers = await teardownResources(ctx, { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}`, busOf: s.instanceId, logArchiveOf: s.instanceId }, s.log);
+          s.data.leftovers = await teardownResources(
+            ctx,
+            { serverId: server, volumeId: volume, securityGroup: `SecGroup_${s.instanceId}`, busOf: s.instanceId, logArchiveOf: s.instanceId },
+            s.log,
+          );
           await s.save();
           if (s.data.leftovers.length) throw new Error(`could not remove: ${s.data.leftovers.join('; ')}`);
         },
@@ -55,11 +59,14 @@ export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
         run: async (s) => {
           const r = await row(s.instanceId);
           if (!r || r.deleted) return;
-          const ram = await ctx.compute.getFlavor(r.flavor_id).then((f) => f.ram, (err) => {
-            if (!(err instanceof ComputeNotFoundError)) throw err;
-            s.log.warn({ flavor_id: r.flavor_id }, 'the flavor is gone; its RAM is not given back to the quota');
-            return 0;
-          });
+          const ram = await ctx.compute.getFlavor(r.flavor_id).then(
+            (f) => f.ram,
+            (err) => {
+              if (!(err instanceof ComputeNotFoundError)) throw err;
+              s.log.warn({ flavor_id: r.flavor_id }, 'the flavor is gone; its RAM is not given back to the quota');
+              return 0;
+            },
+          );
           const limits = await quotaLimits(ctx.db, r.tenant_id, { instances: -1, ram: -1, volumes: -1, backups: -1 });
           const release = { instances: -1, ram: -ram, volumes: -(r.volume_size ?? 0) };
           await ensureUsageRows(ctx.db, r.tenant_id, release);

@@ -24,7 +24,10 @@ export async function cleanupSource(ctx: TaskContext, sourceId: string, replicaI
     return false;
   }
   try {
-    await guestOf(ctx, sourceId).cleanup_source_on_replica_detach({ replica_info: { replica_id: replicaId } }, { timeoutMs: ctx.config.agent_call_high_timeout * 1000 });
+    await guestOf(ctx, sourceId).cleanup_source_on_replica_detach(
+      { replica_info: { replica_id: replicaId } },
+      { timeoutMs: ctx.config.agent_call_high_timeout * 1000 },
+    );
     return true;
   } catch (err) {
     log.warn({ source_id: sourceId, err: (err as Error).message }, 'the replica source did not remove the replication account');

@@ -28,9 +28,15 @@ test('failover: the most current replica becomes the source, the other follows i
   const { old, behind, ahead } = await deadSourceSet(f);
   await taskmanagerHandlers(f.ctx).eject_replica_source({ instance_id: old }, {} as never);
   await settle(f, old);
-  t.false(f.calls.some((c) => c.instance === old), 'the dead source is not called');
+  t.false(
+    f.calls.some((c) => c.instance === old),
+    'the dead source is not called',
+  );
   const enabled = f.calls.filter((c) => c.verb === 'enable_as_master');
-  t.deepEqual(enabled.map((c) => c.instance), [ahead]);
+  t.deepEqual(
+    enabled.map((c) => c.instance),
+    [ahead],
+  );
   const attach = f.calls.find((c) => c.verb === 'attach_replica')!;
   t.is(attach.instance, behind);
   t.is(await slaveOf(f, ahead), null);

@@ -6,7 +6,7 @@
 // Before the switch a failure leaves the set as it was (the old source EJECTION_ERROR with the
 // fault); after it, a replica that could not be moved is EJECTION_ERROR with a fault.
 import { Tasks } from '../../common/instance-tasks.js';
-import { recordFault, setTask, updateInstance, type InstanceRow } from '../../db/instances.js';
+import { recordFault, setTask, updateInstance } from '../../db/instances.js';
 import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { attachTo, liveMember } from './promote.js';
@@ -52,7 +52,10 @@ export function ejectFlow(ctx: TaskContext): FlowDefinition<EjectData> {
               if (other === id) continue;
               const has = await guest(id)
                 .wait_for_txn({ txn, timeout: 1 }, { timeoutMs: (1 + ctx.config.agent_call_low_timeout) * 1000 })
-                .then(() => true, () => false);
+                .then(
+                  () => true,
+                  () => false,
+                );
               if (!has) {
                 current = false;
                 break;
@@ -102,7 +105,12 @@ export function ejectFlow(ctx: TaskContext): FlowDefinition<EjectData> {
       for (const id of [s.instanceId, ...s.data.replicaIds!]) {
         const reason = s.data.failed?.[id];
         if (reason) {
-          await recordFault(ctx.db, id, `Ejecting replica source ${s.instanceId}: this instance could not be switched to ${s.data.candidateId}: ${reason}`, reason);
+          await recordFault(
+            ctx.db,
+            id,
+            `Ejecting replica source ${s.instanceId}: this instance could not be switched to ${s.data.candidateId}: ${reason}`,
+            reason,
+          );
           await setTask(ctx.db, id, Tasks.EJECTION_ERROR);
         } else {
           await setTask(ctx.db, id, Tasks.NONE);

@@ -51,7 +51,10 @@ test('a resize of flavor that fails after the flavor changed keeps the RAM (the 
   (f.ctx.compute as { getServer: unknown }).getServer = async (sid: string) => ({ id: sid, status: 'ACTIVE', addresses: [] });
   // the engine does not come back with the new memory: the flow fails in wait_ready, after the flavor was recorded
   f.guest.start_db_with_conf_changes = async (i) => {
-    await f.tdb.db('service_statuses').where({ instance_id: i }).update({ status_id: ServiceStatuses.FAILED.code, updated_at: new Date(Date.now() + 1000) });
+    await f.tdb
+      .db('service_statuses')
+      .where({ instance_id: i })
+      .update({ status_id: ServiceStatuses.FAILED.code, updated_at: new Date(Date.now() + 1000) });
     return null;
   };
   const id = await instance(f, { task: Tasks.RESIZING.code });
@@ -86,7 +89,10 @@ test('a resize of volume whose volume was extended (the file system failed) reco
   (f.ctx.volumes as { extendVolume: unknown }).extendVolume = async () => undefined;
   (f.ctx.volumes as { getVolume: unknown }).getVolume = async (vid: string) => ({ id: vid, status: 'in-use', size: 3 });
   const id = await instance(f, { task: Tasks.RESIZING.code });
-  await f.tdb.db('instances').where({ id }).update({ volume_id: `vol-${id}` });
+  await f.tdb
+    .db('instances')
+    .where({ id })
+    .update({ volume_id: `vol-${id}` });
   await taken(f, 1024, 3);
   await taskmanagerHandlers(f.ctx).resize_volume({ instance_id: id, new_size: 3 }, {} as never);
   const row = await settle(f, id);

@@ -38,7 +38,12 @@ function action(ctx: TaskContext, name: string, label: string, steps: Step<Actio
       await setTask(ctx.db, s.instanceId, Tasks.NONE);
     },
     fail: async (s, error, step) => {
-      await recordFault(ctx.db, s.instanceId, faultMessage(`${label} failed in step ${step}: ${error.message}`), faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)));
+      await recordFault(
+        ctx.db,
+        s.instanceId,
+        faultMessage(`${label} failed in step ${step}: ${error.message}`),
+        faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)),
+      );
       // an undo that fails is logged, never a flow that cannot end (it would be run again for ever)
       await undo?.(s).catch((err: unknown) => s.log.error({ err: (err as Error).message }, `${label}: could not give back what the action took`));
       await setTask(ctx.db, s.instanceId, Tasks.NONE);
@@ -49,16 +54,16 @@ function action(ctx: TaskContext, name: string, label: string, steps: Step<Actio
 export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
   const guest = (id: string) => guestOf(ctx, id);
   const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
-  const ready = { name: 'wait_ready', run: async (s: { instanceId: string; data: ActionData; deadline: number }) => waitForGuestReady(ctx, s.instanceId, new Date(s.data.startedAt!), s.deadline) };
+  const ready = {
+    name: 'wait_ready',
+    run: async (s: { instanceId: string; data: ActionData; deadline: number }) => waitForGuestReady(ctx, s.instanceId, new Date(s.data.startedAt!), s.deadline),
+  };
   const row = (id: string) => ctx.db('instances').where({ id }).first();
 
   return [
     action(ctx, 'restart', 'Restart', [{ name: 'restart', run: async (s) => void (await guest(s.instanceId).restart({}, high)) }, ready]),
     action(ctx, 'stop_db', 'Stop', [{ name: 'stop', run: async (s) => void (await guest(s.instanceId).stop_db({}, high)) }]),
-    action(ctx, 'start_db', 'Start', [
-      { name: 'start', run: async (s) => void (await guest(s.instanceId).start_db_with_conf_changes({}, high)) },
-      ready,
-    ]),
+    action(ctx, 'start_db', 'Start', [{ name: 'start', run: async (s) => void (await guest(s.instanceId).start_db_with_conf_changes({}, high)) }, ready]),
     action(ctx, 'reboot', 'Reboot', [
       {
         name: 'reboot',
@@ -71,72 +76,91 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
       },
       ready,
     ]),
-    action(ctx, 'resize_flavor', 'Resize', [
-      {
-        name: 'resize_server',
-        run: async (s) => {
-          const r = await row(s.instanceId);
-          const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
-          await ctx.compute.resizeServer(r.compute_instance_id, flavor);
-          await waitForServer(ctx, r.compute_instance_id, ['VERIFY_RESIZE', 'ACTIVE'], Date.now() + ctx.config.resize_time_out * 1000);
-          await ctx.compute.confirmResize(r.compute_instance_id);
+    action(
+      ctx,
+      'resize_flavor',
+      'Resize',
+      [
+        {
+          name: 'resize_server',
+          run: async (s) => {
+            const r = await row(s.instanceId);
+            const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
+            await ctx.compute.resizeServer(r.compute_instance_id, flavor);
+            await waitForServer(ctx, r.compute_instance_id, ['VERIFY_RESIZE', 'ACTIVE'], Date.now() + ctx.config.resize_time_out * 1000);
+            await ctx.compute.confirmResize(r.compute_instance_id);
+          },
         },
-      },
-      {
-        name: 'reconfigure',
-        run: async (s) => {
-          const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
-          await guest(s.instanceId).start_db_with_conf_changes({ memory_mb: flavor.ram }, high);
-          const r = await row(s.instanceId);
-          const old = await ctx.compute.getFlavor(s.data.oldFlavorId!).catch(() => undefined);
-          await updateInstance(ctx.db, s.instanceId, { flavor_id: flavor.id });
-          if (old && old.ram > flavor.ram) {
-            const limits = await quotaLimits(ctx.db, r.tenant_id, UNLIMITED);
-            await changeUsage(ctx.db, r.tenant_id, { ram: flavor.ram - old.ram }, limits);
-          }
+        {
+          name: 'reconfigure',
+          run: async (s) => {
+            const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
+            await guest(s.instanceId).start_db_with_conf_changes({ memory_mb: flavor.ram }, high);
+            const r = await row(s.instanceId);
+            const old = await ctx.compute.getFlavor(s.data.oldFlavorId!).catch(() => undefined);
+            await updateInstance(ctx.db, s.instanceId, { flavor_id: flavor.id });
+            if (old && old.ram > flavor.ram) {
+              const limits = await quotaLimits(ctx.db, r.tenant_id, UNLIMITED);
+              await changeUsage(ctx.db, r.tenant_id, { ram: flavor.ram - old.ram }, limits);
+            }
+          },
         },
+        ready,
+      ],
+      async (s) => {
+        // the API took the growth in RAM; an instance still of its old flavor gives it back
+        const r = await row(s.instanceId);
+        if (r.flavor_id !== s.data.oldFlavorId) return;
+        const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
+        const old = await ctx.compute.getFlavor(s.data.oldFlavorId!).catch(() => undefined);
+        const ram = resizeRamReserved(old?.ram, flavor.ram);
+        if (ram > 0) await giveBack(ctx.db, r.tenant_id, { ram });
       },
-      ready,
-    ], async (s) => {
-      // the API took the growth in RAM; an instance still of its old flavor gives it back
-      const r = await row(s.instanceId);
-      if (r.flavor_id !== s.data.oldFlavorId) return;
-      const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
-      const old = await ctx.compute.getFlavor(s.data.oldFlavorId!).catch(() => undefined);
-      const ram = resizeRamReserved(old?.ram, flavor.ram);
-      if (ram > 0) await giveBack(ctx.db, r.tenant_id, { ram });
-    }),
-    action(ctx, 'resize_volume', 'Volume resize', [
-      {
-        name: 'extend',
-        run: async (s) => {
-          const r = await row(s.instanceId);
-          if (r.volume_id) await ctx.volumes.extendVolume(r.volume_id, s.data.newSize!);
-          await guest(s.instanceId).resize_fs({}, high);
-          await updateInstance(ctx.db, s.instanceId, { volume_size: s.data.newSize! });
+    ),
+    action(
+      ctx,
+      'resize_volume',
+      'Volume resize',
+      [
+        {
+          name: 'extend',
+          run: async (s) => {
+            const r = await row(s.instanceId);
+            if (r.volume_id) await ctx.volumes.extendVolume(r.volume_id, s.data.newSize!);
+            await guest(s.instanceId).resize_fs({}, high);
+            await updateInstance(ctx.db, s.instanceId, { volume_size: s.data.newSize! });
+          },
         },
+      ],
+      async (s) => {
+        // the API took the added GB; a volume that was not extended gives them back, one that was
+        // (the file system's resize failed) is recorded at its new size and keeps them
+        const r = await row(s.instanceId);
+        const newSize = s.data.newSize!;
+        if (r.volume_size === null || r.volume_size >= newSize) return;
+        if (r.volume_id && (await ctx.volumes.getVolume(r.volume_id)).size >= newSize) {
+          await updateInstance(ctx.db, s.instanceId, { volume_size: newSize });
+          return;
+        }
+        await giveBack(ctx.db, r.tenant_id, { volumes: newSize - r.volume_size });
       },
-    ], async (s) => {
-      // the API took the added GB; a volume that was not extended gives them back, one that was
-      // (the file system's resize failed) is recorded at its new size and keeps them
-      const r = await row(s.instanceId);
-      const newSize = s.data.newSize!;
-      if (r.volume_size === null || r.volume_size >= newSize) return;
-      if (r.volume_id && (await ctx.volumes.getVolume(r.volume_id)).size >= newSize) {
-        await updateInstance(ctx.db, s.instanceId, { volume_size: newSize });
-        return;
-      }
-      await giveBack(ctx.db, r.tenant_id, { volumes: newSize - r.volume_size });
-    }),
+    ),
     action(ctx, 'update_access', 'Access update', [
       {
         name: 'rules',
         run: async (s) => {
           const r = await row(s.instanceId);
           const access = parseAccess(r) ?? { is_public: false, allowed_cidrs: [] };
-          const ports = configSection(ctx.raw, (await ctx.db('datastore_versions').where({ id: r.datastore_version_id }).first('manager')).manager, datastorePortsSection).tcp_ports;
+          const ports = configSection(
+            ctx.raw,
+            (await ctx.db('datastore_versions').where({ id: r.datastore_version_id }).first('manager')).manager,
+            datastorePortsSection,
+          ).tcp_ports;
           const cidrs = access.allowed_cidrs.length ? access.allowed_cidrs : ['0.0.0.0/0'];
-          await ctx.network.replaceRules(`SecGroup_${s.instanceId}`, ports.flatMap((p) => cidrs.map((cidr) => ({ protocol: 'tcp' as const, port: Number(p), cidr }))));
+          await ctx.network.replaceRules(
+            `SecGroup_${s.instanceId}`,
+            ports.flatMap((p) => cidrs.map((cidr) => ({ protocol: 'tcp' as const, port: Number(p), cidr }))),
+          );
         },
       },
     ]),

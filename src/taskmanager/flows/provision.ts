@@ -38,16 +38,35 @@ export const PROVISION = 'provision';
  */
 async function restoreChainOf(ctx: TaskContext, backupId: string): Promise<RestoreInfo[]> {
   const chain: RestoreInfo[] = [];
-  for (let id: string | null = backupId; id; ) {
-    const b: { id: string; instance_id: string | null; location: string | null; backup_type: string | null; checksum: string | null; storage_driver: string | null; state: string; parent_id: string | null } | undefined = await ctx
-      .db('backups')
-      .where({ id, deleted: false })
-      .first();
+  for (let id: string | null = backupId; id;) {
+    const b:
+      | {
+          id: string;
+          instance_id: string | null;
+          location: string | null;
+          backup_type: string | null;
+          checksum: string | null;
+          storage_driver: string | null;
+          state: string;
+          parent_id: string | null;
+        }
+      | undefined = await ctx.db('backups').where({ id, deleted: false }).first();
     if (!b || b.state !== 'COMPLETED' || !b.location) {
-      throw new Error(id === backupId ? `The backup ${backupId} is no longer available to restore from.` : `The backup ${id}, which the backup ${backupId} builds on, is no longer available to restore from.`);
+      throw new Error(
+        id === backupId
+          ? `The backup ${backupId} is no longer available to restore from.`
+          : `The backup ${id}, which the backup ${backupId} builds on, is no longer available to restore from.`,
+      );
     }
     if (chain.some((c) => c.id === b.id)) throw new Error(`The backup ${backupId} has a cycle in its parents.`);
-    chain.unshift({ id: b.id, instance_id: b.instance_id, location: b.location, type: b.backup_type ?? 'full', checksum: b.checksum, storage_driver: b.storage_driver });
+    chain.unshift({
+      id: b.id,
+      instance_id: b.instance_id,
+      location: b.location,
+      type: b.backup_type ?? 'full',
+      checksum: b.checksum,
+      storage_driver: b.storage_driver,
+    });
     id = b.parent_id;
   }
   return chain;
@@ -77,12 +96,35 @@ export async function finishProvision(ctx: TaskContext, s: StepContext<Provision
 }
 
 /** Removes what the flow created and leaves the instance in `task` with a fault naming the step. */
-export async function failProvision(ctx: TaskContext, s: StepContext<ProvisionData>, error: Error, step: string, task: InstanceTask, extraCleanup: string[] = []): Promise<void> {
-  const what = error instanceof FlowTimeoutError ? `timed out (${step})` : error instanceof GuestFailedError ? `failed: ${error.message}` : `failed in step ${step}: ${error.message}`;
+export async function failProvision(
+  ctx: TaskContext,
+  s: StepContext<ProvisionData>,
+  error: Error,
+  step: string,
+  task: InstanceTask,
+  extraCleanup: string[] = [],
+): Promise<void> {
+  const what =
+    error instanceof FlowTimeoutError
+      ? `timed out (${step})`
+      : error instanceof GuestFailedError
+        ? `failed: ${error.message}`
+        : `failed in step ${step}: ${error.message}`;
   // the guest's log goes with the server: its tail is read first, into the fault's details
   const console = await consoleTail(ctx, s.data.serverId);
-  const leftovers = [...(await teardownResources(ctx, { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup, busOf: s.instanceId, logArchiveOf: s.instanceId }, s.log)), ...extraCleanup];
-  const details = faultDetails(error, console, leftovers.map((l) => `cleanup: ${l}`));
+  const leftovers = [
+    ...(await teardownResources(
+      ctx,
+      { serverId: s.data.serverId, volumeId: s.data.volumeId, securityGroup: s.data.securityGroup, busOf: s.instanceId, logArchiveOf: s.instanceId },
+      s.log,
+    )),
+    ...extraCleanup,
+  ];
+  const details = faultDetails(
+    error,
+    console,
+    leftovers.map((l) => `cleanup: ${l}`),
+  );
   await recordFault(ctx.db, s.instanceId, faultMessage(`Building the instance ${what}`), details);
   // Ids stay recorded only for what could not be removed, so a delete retries exactly that.
   await setTask(ctx.db, s.instanceId, task, undefined, {

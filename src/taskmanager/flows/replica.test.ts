@@ -16,9 +16,27 @@ async function createReplica(f: Fixture, sourceId: string): Promise<string> {
   const id = await instance(f, { slaveOf: sourceId, task: Tasks.BUILDING.code, server: null });
   await taskmanagerHandlers(f.ctx).create_instance(
     {
-    instance_id: id, name: 'replica', flavor_id: 'ds1G', image_id: 'img', image_tags: [], databases: [], users: [], datastore_manager: 'mariadb',
-    packages: [], volume_size: 1, volume_type: null, availability_zone: null, root_password: null, nics: [], configuration_id: null, locality: null,
-    access: { is_public: false, allowed_cidrs: [] }, ds_version: '10.11', backup_id: null, restore_storage: { driver: 'local' }, slave_of_id: sourceId,
+      instance_id: id,
+      name: 'replica',
+      flavor_id: 'ds1G',
+      image_id: 'img',
+      image_tags: [],
+      databases: [],
+      users: [],
+      datastore_manager: 'mariadb',
+      packages: [],
+      volume_size: 1,
+      volume_type: null,
+      availability_zone: null,
+      root_password: null,
+      nics: [],
+      configuration_id: null,
+      locality: null,
+      access: { is_public: false, allowed_cidrs: [] },
+      ds_version: '10.11',
+      backup_id: null,
+      restore_storage: { driver: 'local' },
+      slave_of_id: sourceId,
     },
     {} as never,
   );
@@ -72,7 +90,10 @@ test('the source refuses the account (guest without replication): Build error: R
   t.is(r.task_id, Tasks.BUILDING_ERROR_REPLICA.code);
   t.is(r.task_description, 'Build error: Replica.');
   t.regex((await fault(f, replica))!, /replication_snapshot: Replication is not supported/);
-  t.deepEqual(f.calls.filter((c) => c.verb === 'cleanup_source_on_replica_detach').map((c) => [c.instance, c.args]), [[source, { replica_info: { replica_id: replica } }]]);
+  t.deepEqual(
+    f.calls.filter((c) => c.verb === 'cleanup_source_on_replica_detach').map((c) => [c.instance, c.args]),
+    [[source, { replica_info: { replica_id: replica } }]],
+  );
   t.is((await f.tdb.db('backups').where({ deleted: false })).length, 0);
   t.false(f.calls.some((c) => c.verb === 'create_backup'));
 });
@@ -80,7 +101,15 @@ test('the source refuses the account (guest without replication): Build error: R
 test('the snapshot backup fails: Build error: Replica., the failed snapshot deleted, the account removed, no server', async (t) => {
   const f = await fixture(t);
   f.guest.create_backup = async (_i, a) => {
-    setTimeout(() => void f.tdb.db('backups').where({ id: a.backup_info.id }).update({ state: 'FAILED' }).then(() => undefined), 100);
+    setTimeout(
+      () =>
+        void f.tdb
+          .db('backups')
+          .where({ id: a.backup_info.id })
+          .update({ state: 'FAILED' })
+          .then(() => undefined),
+      100,
+    );
     return null;
   };
   const source = await instance(f);
@@ -112,10 +141,20 @@ test('the replica never gets ready: Build error: Replica., server torn down, sna
 test('a source busy with another flow: the snapshot waits for it, then goes on', async (t) => {
   const f = await fixture(t);
   const source = await instance(f);
-  await f.tdb.db('instances').where({ id: source }).update({ flow_state: JSON.stringify({ flow: 'restart', step: 9, data: {}, deadline: Date.now() + 60_000 }), flow_owner: 'other', flow_lease_until: new Date(Date.now() + 60_000) });
+  await f.tdb
+    .db('instances')
+    .where({ id: source })
+    .update({
+      flow_state: JSON.stringify({ flow: 'restart', step: 9, data: {}, deadline: Date.now() + 60_000 }),
+      flow_owner: 'other',
+      flow_lease_until: new Date(Date.now() + 60_000),
+    });
   const replica = await createReplica(f, source);
   await new Promise((res) => setTimeout(res, 1500));
-  t.false(f.calls.some((c) => c.verb === 'create_backup'), 'no backup while the source is busy');
+  t.false(
+    f.calls.some((c) => c.verb === 'create_backup'),
+    'no backup while the source is busy',
+  );
   await f.tdb.db('instances').where({ id: source }).update({ flow_state: null, flow_owner: null, flow_lease_until: null });
   const r = await settle(f, replica);
   t.is(r.task_id, Tasks.NONE.code, (await fault(f, replica)) ?? '');
@@ -126,13 +165,43 @@ test('a flow recorded at wait_snapshot (taskmanager restarted) resumes from ther
   const source = await instance(f);
   const replica = await instance(f, { slaveOf: source, task: Tasks.BUILDING.code, server: null });
   const snapshotId = randomUUID();
-  await f.tdb.db('backups').insert({ id: snapshotId, name: `Replication snapshot for ${replica}`, tenant_id: P, instance_id: source, state: 'COMPLETED', location: `loc/${snapshotId}`, backup_type: 'full', datastore_version_id: f.version, storage_driver: 'local', deleted: false, created: new Date(), updated: new Date() });
+  await f.tdb.db('backups').insert({
+    id: snapshotId,
+    name: `Replication snapshot for ${replica}`,
+    tenant_id: P,
+    instance_id: source,
+    state: 'COMPLETED',
+    location: `loc/${snapshotId}`,
+    backup_type: 'full',
+    datastore_version_id: f.version,
+    storage_driver: 'local',
+    deleted: false,
+    created: new Date(),
+    updated: new Date(),
+  });
   const box = new SecretBox('k');
   const data = {
     args: {
-      instance_id: replica, name: 'replica', flavor_id: 'ds1G', image_id: 'img', image_tags: [], databases: [], datastore_manager: 'mariadb', packages: [], volume_size: 1,
-      volume_type: null, availability_zone: null, root_password: null, nics: [], configuration_id: null, locality: null, access: { is_public: false, allowed_cidrs: [] },
-      ds_version: '10.11', backup_id: null, sealedUsers: box.seal('[]'), sealedStorage: box.seal(JSON.stringify({ driver: 'local' })),
+      instance_id: replica,
+      name: 'replica',
+      flavor_id: 'ds1G',
+      image_id: 'img',
+      image_tags: [],
+      databases: [],
+      datastore_manager: 'mariadb',
+      packages: [],
+      volume_size: 1,
+      volume_type: null,
+      availability_zone: null,
+      root_password: null,
+      nics: [],
+      configuration_id: null,
+      locality: null,
+      access: { is_public: false, allowed_cidrs: [] },
+      ds_version: '10.11',
+      backup_id: null,
+      sealedUsers: box.seal('[]'),
+      sealedStorage: box.seal(JSON.stringify({ driver: 'local' })),
     },
     tenantId: P,
     sourceId: source,
@@ -140,11 +209,17 @@ test('a flow recorded at wait_snapshot (taskmanager restarted) resumes from ther
     sealedMaster: box.seal(JSON.stringify({ host: '10.0.0.5', port: 3306, user: 'repl_x', password: PASSWORD })),
     snapshotId,
   };
-  await f.tdb.db('instances').where({ id: replica }).update({ flow_state: JSON.stringify({ flow: PROVISION_REPLICA, step: 2, data, deadline: Date.now() + 60_000 }) });
+  await f.tdb
+    .db('instances')
+    .where({ id: replica })
+    .update({ flow_state: JSON.stringify({ flow: PROVISION_REPLICA, step: 2, data, deadline: Date.now() + 60_000 }) });
   t.deepEqual(await f.ctx.runner.resumeAll(), [replica]);
   const r = await settle(f, replica);
   t.is(r.task_id, Tasks.NONE.code, (await fault(f, replica)) ?? '');
-  t.false(f.calls.some((c) => c.verb === 'get_replication_snapshot' || c.verb === 'create_backup'), 'the done steps are not repeated');
+  t.false(
+    f.calls.some((c) => c.verb === 'get_replication_snapshot' || c.verb === 'create_backup'),
+    'the done steps are not repeated',
+  );
   t.is(f.calls.find((c) => c.verb === 'prepare')!.args.backup_info.id, snapshotId);
   t.truthy((await f.tdb.db('backups').where({ id: snapshotId }).first()).deleted);
 });
@@ -157,10 +232,13 @@ test('detach: the replica stops replicating, the source drops its account, the r
   const r = await settle(f, replica);
   t.is(r.task_id, Tasks.NONE.code, (await fault(f, replica)) ?? '');
   t.is(r.slave_of_id, null);
-  t.deepEqual(f.calls.map((c) => [c.instance, c.verb, c.args]), [
-    [replica, 'detach_replica', { for_failover: false }],
-    [source, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: replica } }],
-  ]);
+  t.deepEqual(
+    f.calls.map((c) => [c.instance, c.verb, c.args]),
+    [
+      [replica, 'detach_replica', { for_failover: false }],
+      [source, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: replica } }],
+    ],
+  );
 });
 
 test('detach with the source unreachable: detached anyway (best effort); with the replica refusing: ERROR with a fault, still a replica', async (t) => {
@@ -192,5 +270,8 @@ test('deleting a replica removes its account on the source', async (t) => {
   await taskmanagerHandlers(f.ctx).delete_instance({ instance_id: replica }, {} as never);
   const r = await settle(f, replica);
   t.truthy(r.deleted);
-  t.deepEqual(f.calls.filter((c) => c.verb === 'cleanup_source_on_replica_detach').map((c) => [c.instance, c.args]), [[source, { replica_info: { replica_id: replica } }]]);
+  t.deepEqual(
+    f.calls.filter((c) => c.verb === 'cleanup_source_on_replica_detach').map((c) => [c.instance, c.args]),
+    [[source, { replica_info: { replica_id: replica } }]],
+  );
 });

@@ -58,9 +58,14 @@ export function replicaFlow(ctx: TaskContext): FlowDefinition<ReplicaData> {
   async function dropSnapshot(s: StepContext<ReplicaData>): Promise<string | undefined> {
     const id = s.data.snapshotId;
     if (!id) return undefined;
-    const running = () => ctx.db('backups').where({ id, deleted: false }).whereIn('state', RUNNING_BACKUP_STATES as unknown as string[]).first('id');
+    const running = () =>
+      ctx
+        .db('backups')
+        .where({ id, deleted: false })
+        .whereIn('state', RUNNING_BACKUP_STATES as unknown as string[])
+        .first('id');
     // a snapshot still streaming: let the source's guest finish (or fail) so nothing is written after the delete
-    for (const until = Date.now() + ctx.config.agent_call_high_timeout * 1000; (await running()) && Date.now() < until; ) await sleep(1000);
+    for (const until = Date.now() + ctx.config.agent_call_high_timeout * 1000; (await running()) && Date.now() < until;) await sleep(1000);
     await setBackupState(ctx.db, id, 'FAILED', RUNNING_BACKUP_STATES);
     if (!(await ctx.db('backups').where({ id, deleted: false }).first('id'))) return undefined;
     await deleteBackup(ctx, id, storageOf(s));

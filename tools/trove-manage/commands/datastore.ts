@@ -5,7 +5,11 @@ import { UsageError, withContext } from '../context.js';
 import { checkImage } from '../image-check.js';
 import type { GlobalOptions } from '../main.js';
 
-const csv = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const csv = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export function register(program: Command, globals: () => GlobalOptions): void {
   program

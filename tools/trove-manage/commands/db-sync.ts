@@ -29,7 +29,11 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         ctx.out(`db_recreate: applied ${applied.join(', ')}`);
       }),
     );
-  program.command('db_downgrade').description('not supported (as in Trove)').argument('[version]').action(() => {
-    throw new UsageError('db_downgrade is not supported.');
-  });
+  program
+    .command('db_downgrade')
+    .description('not supported (as in Trove)')
+    .argument('[version]')
+    .action(() => {
+      throw new UsageError('db_downgrade is not supported.');
+    });
 }

@@ -5,7 +5,11 @@ import { UsageError, withContext } from '../context.js';
 import type { GlobalOptions } from '../main.js';
 import { loadVersionOrFail } from './datastore.js';
 
-const csv = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const csv = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function pair(program: Command, globals: () => GlobalOptions, noun: string, key: string, plural: string): void {
   program

@@ -103,7 +103,9 @@ export function backupScheduleRoutes(deps: ApiDeps): Router {
         trustId = await deps.trusts.delegation.createTrust(context.authToken, token);
       } catch (err) {
         if (err instanceof BackendRequestError && err.status === 403) {
-          throw new ForbiddenError(`Keystone refused a trust for the scheduled backups (${err.message}); a token from a trust or a restricted application credential cannot delegate.`);
+          throw new ForbiddenError(
+            `Keystone refused a trust for the scheduled backups (${err.message}); a token from a trust or a restricted application credential cannot delegate.`,
+          );
         }
         throw err;
       }
@@ -113,19 +115,23 @@ export function backupScheduleRoutes(deps: ApiDeps): Router {
     const enabled = body.enabled ?? true;
     const id = randomUUID();
     try {
-      await insertSchedule(deps.db, {
-        id,
-        tenant_id: instance.tenant_id,
-        instance_id: instance.id,
-        name: body.name,
-        cron,
-        retention: body.retention,
-        enabled,
-        next_run_at: enabled ? nextRun(cron, now) : null,
-        storage_driver: storage.driver,
-        user_id: token.userId,
-        sealed_credential: sealed,
-      }, now);
+      await insertSchedule(
+        deps.db,
+        {
+          id,
+          tenant_id: instance.tenant_id,
+          instance_id: instance.id,
+          name: body.name,
+          cron,
+          retention: body.retention,
+          enabled,
+          next_run_at: enabled ? nextRun(cron, now) : null,
+          storage_driver: storage.driver,
+          user_id: token.userId,
+          sealed_credential: sealed,
+        },
+        now,
+      );
     } catch (err) {
       if (trustId) await deps.trusts?.delegation.deleteTrust(context.authToken, trustId).catch(() => undefined);
       throw err;

@@ -3,7 +3,11 @@
 import { z } from 'zod';
 
 /** A schedule's backups are named `<name>-<UTC time of the run>` (16 characters), within Trove's 80. */
-const name = z.string().min(1).max(60).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'is not a valid name (letters, digits, . _ -)' });
+const name = z
+  .string()
+  .min(1)
+  .max(60)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'is not a valid name (letters, digits, . _ -)' });
 const cron = z.string().min(1).max(128);
 const retention = z.number().int().min(1, { message: 'is less than the minimum of 1' }).max(1000, { message: 'is greater than the maximum of 1000' });
 

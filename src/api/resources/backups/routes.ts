@@ -4,13 +4,7 @@ import { authorizeAction, authorizeOnResource } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
-import {
-  BadRequestError,
-  NotFoundError,
-  NotImplementedError,
-  ServiceUnavailableError,
-  UnprocessableEntityError,
-} from '../../../common/errors.js';
+import { BadRequestError, NotFoundError, NotImplementedError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
 import {
   childBackups,
   containerFor,
@@ -101,7 +95,8 @@ export function backupRoutes(deps: ApiDeps): Router {
     const body = parseBody(backupCreate, ctx.request.body).backup;
     const context = requestContext(ctx);
     if (body.restore_from) throw new NotImplementedError('Registering a backup from a remote location (restore_from) is not supported.');
-    if (body.storage_driver && body.storage_driver !== 'swift') throw new BadRequestError(`Storage driver '${body.storage_driver}' is not supported; use swift.`);
+    if (body.storage_driver && body.storage_driver !== 'swift')
+      throw new BadRequestError(`Storage driver '${body.storage_driver}' is not supported; use swift.`);
     if (!body.instance) throw new BadRequestError("Validation error: backup 'instance' is a required property");
     const instance = await loadInstance(ctx, deps, body.instance);
     assertCanAct(instance, (await viewInputs(deps, instance)).backupRunning);
@@ -114,7 +109,8 @@ export function backupRoutes(deps: ApiDeps): Router {
     if (body.parent_id) {
       parent = await getBackup(deps.db, body.parent_id, context.projectId);
       if (!parent) throw new NotFoundError(`Backup ${body.parent_id} cannot be found.`);
-      if (parent.instance_id !== instance.id) throw new BadRequestError(`Backup ${parent.id} is a backup of another instance; an incremental backup builds on a backup of the same instance.`);
+      if (parent.instance_id !== instance.id)
+        throw new BadRequestError(`Backup ${parent.id} is a backup of another instance; an incremental backup builds on a backup of the same instance.`);
       if (parent.state !== 'COMPLETED') throw new UnprocessableEntityError(`Backup ${parent.id} is ${parent.state}; only a COMPLETED backup can be a parent.`);
     } else if (body.incremental === 1 || body.incremental === true) {
       parent = await lastCompletedBackup(deps.db, instance.id);

@@ -3,7 +3,11 @@ import { z } from 'zod';
 
 const uuid = z.string().regex(/^[0-9a-fA-F-]{32,36}$/, { message: 'is not a valid UUID' });
 /** Swift's container rules: no '/', not empty, at most 256 bytes. */
-const container = z.string().min(1).max(256).regex(/^[^/]+$/, { message: 'is not a valid container name' });
+const container = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^/]+$/, { message: 'is not a valid container name' });
 
 export const backupCreate = z
   .object({

@@ -32,5 +32,19 @@ test("a FAILED backup's body says why (fail_reason); any other state has Trove's
   t.is(backupView(record({ state: 'FAILED' })).fail_reason, null);
   const done = backupView(record({ state: 'COMPLETED', fail_reason: null }));
   t.false('fail_reason' in done);
-  t.deepEqual(Object.keys(done).sort(), ['created', 'datastore', 'description', 'id', 'instance_id', 'locationRef', 'name', 'parent_id', 'project_id', 'size', 'status', 'storage_driver', 'updated']);
+  t.deepEqual(Object.keys(done).sort(), [
+    'created',
+    'datastore',
+    'description',
+    'id',
+    'instance_id',
+    'locationRef',
+    'name',
+    'parent_id',
+    'project_id',
+    'size',
+    'status',
+    'storage_driver',
+    'updated',
+  ]);
 });

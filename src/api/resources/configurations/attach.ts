@@ -94,12 +94,7 @@ export async function detachConfiguration(deps: ApiDeps, row: InstanceRecord): P
  * After a group's values changed: each instance using it gets them again. An instance busy with
  * another task is skipped (logged); dropped values need a restart to leave the engine.
  */
-export async function refreshInstances(
-  deps: ApiDeps,
-  log: Logger,
-  configurationId: string,
-  change: { changed: string[]; dropped: string[] },
-): Promise<void> {
+export async function refreshInstances(deps: ApiDeps, log: Logger, configurationId: string, change: { changed: string[]; dropped: string[] }): Promise<void> {
   if (change.changed.length === 0 && change.dropped.length === 0) return;
   const { items } = await instancesUsing(deps.db, configurationId);
   const told: string[] = [];

@@ -50,7 +50,10 @@ export function configurationRoutes(deps: ApiDeps): Router {
     return group;
   }
 
-  async function check(group: Pick<ConfigurationRecord, 'datastore_version_id' | 'datastore_name' | 'datastore_version_name'>, values: Record<string, unknown>) {
+  async function check(
+    group: Pick<ConfigurationRecord, 'datastore_version_id' | 'datastore_name' | 'datastore_version_name'>,
+    values: Record<string, unknown>,
+  ) {
     const rules = await listConfigParameters(db, group.datastore_version_id);
     return checkValues(values, rules, { datastore: group.datastore_name, version: group.datastore_version_name });
   }

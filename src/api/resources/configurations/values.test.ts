@@ -68,7 +68,11 @@ test('a string value cannot carry a new line into the engine configuration', (t)
 test('request bodies: name and values required, extra keys ignored, Trove validation wording', (t) => {
   const ok = parseBody(configurationCreate, { configuration: { name: 'g', values: {}, datastore: { type: 'mariadb', version: '10.11' }, extra: 1 } });
   t.is(ok.configuration.name, 'g');
-  t.throws(() => parseBody(configurationCreate, { configuration: { values: {} } }), { message: "Validation error: configuration 'name' is a required property" });
-  t.throws(() => parseBody(configurationCreate, { configuration: { name: 'g', values: 'x' } }), { message: `Validation error: configuration['values'] "x" is not of type 'object'` });
+  t.throws(() => parseBody(configurationCreate, { configuration: { values: {} } }), {
+    message: "Validation error: configuration 'name' is a required property",
+  });
+  t.throws(() => parseBody(configurationCreate, { configuration: { name: 'g', values: 'x' } }), {
+    message: `Validation error: configuration['values'] "x" is not of type 'object'`,
+  });
   t.throws(() => parseBody(configurationEdit, { configuration: {} }), { message: "Validation error: configuration 'values' is a required property" });
 });

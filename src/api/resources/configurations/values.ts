@@ -50,9 +50,7 @@ export function checkValues(values: Record<string, unknown>, rules: ConfigParame
   for (const [key, v] of Object.entries(values)) {
     const rule = byName.get(key.toLowerCase());
     if (!rule) {
-      throw new UnprocessableEntityError(
-        `The configuration parameter ${key} is not supported for this datastore: ${label.datastore} ${label.version}.`,
-      );
+      throw new UnprocessableEntityError(`The configuration parameter ${key} is not supported for this datastore: ${label.datastore} ${label.version}.`);
     }
     if (!typeMatches(rule.data_type, v)) {
       throw new UnprocessableEntityError(`The value provided for the configuration parameter ${key} is not of type ${rule.data_type}.`);
@@ -77,4 +75,3 @@ export function checkValues(values: Record<string, unknown>, rules: ConfigParame
   }
   return out;
 }
-

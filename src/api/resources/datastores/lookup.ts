@@ -1,13 +1,7 @@
 // Finds a datastore and one of its versions the way Trove does, with Trove's errors.
 import { BadRequestError, NotFoundError } from '../../../common/errors.js';
 import type { Db } from '../../../db/connection.js';
-import {
-  findDatastore,
-  findVersion,
-  getVersionById,
-  type DatastoreRow,
-  type DatastoreVersionRow,
-} from '../../../db/datastores.js';
+import { findDatastore, findVersion, getVersionById, type DatastoreRow, type DatastoreVersionRow } from '../../../db/datastores.js';
 
 export class DatastoreNotFoundError extends NotFoundError {
   constructor(name: string) {
@@ -37,9 +31,7 @@ export async function loadDatastore(db: Db, idOrName: string): Promise<Datastore
 export async function loadVersion(db: Db, datastore: DatastoreRow, idOrName: string): Promise<DatastoreVersionRow> {
   const v = await findVersion(db, datastore.id, idOrName);
   if (v === 'ambiguous') {
-    throw new BadRequestError(
-      `Multiple datastore versions found for '${idOrName}' of datastore '${datastore.name}': give the version id.`,
-    );
+    throw new BadRequestError(`Multiple datastore versions found for '${idOrName}' of datastore '${datastore.name}': give the version id.`);
   }
   if (!v) throw new DatastoreVersionNotFoundError(idOrName);
   return v;

@@ -3,13 +3,7 @@ import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError } from '../../../common/errors.js';
-import {
-  listConfigParameters,
-  listDatastores,
-  listVersions,
-  versionMetadata,
-  type DatastoreVersionRow,
-} from '../../../db/datastores.js';
+import { listConfigParameters, listDatastores, listVersions, versionMetadata, type DatastoreVersionRow } from '../../../db/datastores.js';
 import { linkBase, param, requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
 import { flavorView } from '../flavors/views.js';
 import { datastoreView, parameterView, versionView } from './views.js';
@@ -69,7 +63,10 @@ export function datastoreRoutes(deps: ApiDeps): Router {
     const versions = await listVersions(db);
     const out = [];
     for (const ds of await listDatastores(db)) {
-      const mine = visible(versions.filter((v) => v.datastore_id === ds.id), admin);
+      const mine = visible(
+        versions.filter((v) => v.datastore_id === ds.id),
+        admin,
+      );
       if (!admin && mine.length === 0) continue;
       out.push(datastoreView(linkBase(ctx, deps), ds, mine, admin));
     }

@@ -2,18 +2,19 @@
 import type { ConfigParameterRow, DatastoreRow, DatastoreVersionRow } from '../../../db/datastores.js';
 import { resourceLinks, type LinkBase } from '../../links.js';
 
-const csv = (s: string | null): string[] => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
+const csv = (s: string | null): string[] =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : [];
 
 function adminFields(v: DatastoreVersionRow): Record<string, unknown> {
   return { active: v.active ? 1 : 0, packages: v.packages ?? '', image: v.image_id ?? '', image_tags: csv(v.image_tags) };
 }
 
-export function versionView(
-  base: LinkBase,
-  v: DatastoreVersionRow,
-  isAdmin: boolean,
-  withDatastore = true,
-): Record<string, unknown> {
+export function versionView(base: LinkBase, v: DatastoreVersionRow, isAdmin: boolean, withDatastore = true): Record<string, unknown> {
   return {
     id: v.id,
     name: v.name,
@@ -24,12 +25,7 @@ export function versionView(
   };
 }
 
-export function datastoreView(
-  base: LinkBase,
-  ds: DatastoreRow,
-  versions: DatastoreVersionRow[],
-  isAdmin: boolean,
-): Record<string, unknown> {
+export function datastoreView(base: LinkBase, ds: DatastoreRow, versions: DatastoreVersionRow[], isAdmin: boolean): Record<string, unknown> {
   return {
     id: ds.id,
     name: ds.name,

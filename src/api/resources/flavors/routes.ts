@@ -9,8 +9,7 @@ import { flavorView } from './views.js';
 
 export function flavorRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const compute = (ctx: Context) =>
-    deps.userClients(requestContext(ctx), tokenInfo(ctx)).compute;
+  const compute = (ctx: Context) => deps.userClients(requestContext(ctx), tokenInfo(ctx)).compute;
 
   router.get('/flavors', async (ctx) => {
     authorizeAction(ctx, deps.authorizer, requestContext(ctx), 'flavor:index');

@@ -3,7 +3,14 @@
 import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError, NotImplementedError, OverLimitError, QuotaExceededError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
+import {
+  BadRequestError,
+  NotImplementedError,
+  OverLimitError,
+  QuotaExceededError,
+  ServiceUnavailableError,
+  UnprocessableEntityError,
+} from '../../../common/errors.js';
 import { Tasks, type InstanceTask } from '../../../common/instance-tasks.js';
 import { ServiceStatuses } from '../../../common/service-status.js';
 import { getInstance, setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
@@ -56,10 +63,14 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
         throw new QuotaExceededError(over);
       }
     }
-    await cast(async () => {
-      if (reserved) await giveBack(deps.db, row.tenant_id, usage);
-      await untake();
-    }, what, send);
+    await cast(
+      async () => {
+        if (reserved) await giveBack(deps.db, row.tenant_id, usage);
+        await untake();
+      },
+      what,
+      send,
+    );
   }
 
   async function resizeFlavor(ctx: Context, row: InstanceRecord, flavorRef: string) {
@@ -71,7 +82,13 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     }
     const old = await findFlavor(ctx, deps, row.flavor_id).catch(() => undefined);
     const ram = resizeRamReserved(old?.ram, flavor.ram);
-    await act(row, Tasks.RESIZING, 'resize_flavor', () => deps.taskmanager.resize_flavor({ instance_id: row.id, old_flavor_id: row.flavor_id, new_flavor_id: flavor.id }), { ram });
+    await act(
+      row,
+      Tasks.RESIZING,
+      'resize_flavor',
+      () => deps.taskmanager.resize_flavor({ instance_id: row.id, old_flavor_id: row.flavor_id, new_flavor_id: flavor.id }),
+      { ram },
+    );
   }
 
   async function resizeVolume(ctx: Context, row: InstanceRecord, size: number) {
@@ -87,14 +104,20 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     if (size > max) throw new OverLimitError(`Volume 'size' cannot exceed maximum of ${max} GB, ${size} cannot be accommodated.`);
     // a replication source's replicas grow with it, as Trove's resize_volume does (a replica
     // smaller than its source fills up first)
-    const replicas = (await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).select('id', 'volume_size'))
-      .filter((r: { volume_size: number | null }) => r.volume_size !== null && r.volume_size < size) as Array<{ id: string; volume_size: number }>;
+    const replicas = (await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).select('id', 'volume_size')).filter(
+      (r: { volume_size: number | null }) => r.volume_size !== null && r.volume_size < size,
+    ) as Array<{ id: string; volume_size: number }>;
     if (!replicas.length) {
-      await act(row, Tasks.RESIZING, 'resize_volume', () => deps.taskmanager.resize_volume({ instance_id: row.id, new_size: size }), { volumes: size - row.volume_size });
+      await act(row, Tasks.RESIZING, 'resize_volume', () => deps.taskmanager.resize_volume({ instance_id: row.id, new_size: size }), {
+        volumes: size - row.volume_size,
+      });
       return;
     }
     const members = [{ id: row.id, volume_size: row.volume_size }, ...replicas];
-    const release = await takeSet(members.map((m) => m.id), Tasks.RESIZING);
+    const release = await takeSet(
+      members.map((m) => m.id),
+      Tasks.RESIZING,
+    );
     const usage = { volumes: members.reduce((n, m) => n + (size - m.volume_size), 0) };
     const limits = await quotaLimits(deps.db, row.tenant_id, deps.quotaDefaults);
     const over = await changeUsage(deps.db, row.tenant_id, usage, limits).catch(async (err: unknown) => {
@@ -128,7 +151,8 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     if (forceDelete && leased) authorize(ctx, 'instance:reset_status');
     await setTask(deps.db, row.id, Tasks.NONE, undefined, { flow_state: null, flow_owner: null, flow_lease_until: null });
     await setServiceStatus(deps.db, row.id, ServiceStatuses.UNKNOWN);
-    await deps.db('backups')
+    await deps
+      .db('backups')
       .where({ instance_id: row.id, deleted: false })
       .whereIn('state', ['NEW', 'BUILDING', 'SAVING'])
       .update({ state: 'FAILED', updated: new Date() });
@@ -220,7 +244,8 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     const body = ctx.request.body as Record<string, unknown> | undefined;
     const keys = body && typeof body === 'object' ? Object.keys(body) : [];
     if (keys.length !== 1) throw new BadRequestError('Invalid request body: exactly one action is expected.');
-    if (!['stop', 'start', 'reboot', 'reset-task-status', 'migrate', 'rebuild'].includes(keys[0]!)) throw new BadRequestError(`Invalid instance action: ${keys[0]}`);
+    if (!['stop', 'start', 'reboot', 'reset-task-status', 'migrate', 'rebuild'].includes(keys[0]!))
+      throw new BadRequestError(`Invalid instance action: ${keys[0]}`);
     // the action's value is checked before anything is taken ({"stop": null} used to stop the instance)
     parseBody(mgmtInstanceAction, body);
     switch (keys[0]) {

@@ -23,7 +23,9 @@ export const userUpdate = z
 
 export const passwordsUpdate = z
   .object({
-    users: z.array(z.object({ name: z.string().min(1).max(80), password: z.string().min(1).max(255), host: z.string().min(1).max(255).optional() }).strict()).min(1),
+    users: z
+      .array(z.object({ name: z.string().min(1).max(80), password: z.string().min(1).max(255), host: z.string().min(1).max(255).optional() }).strict())
+      .min(1),
   })
   .strict();
 

@@ -77,7 +77,8 @@ async function restorableBackup(ctx: Context, deps: ApiDeps, ref: string): Promi
   const context = requestContext(ctx);
   const b = await getBackup(deps.db, ref, context.isAdmin ? undefined : context.projectId);
   if (!b) throw new NotFoundError(`Backup ${ref} cannot be found.`);
-  if (b.state !== 'COMPLETED' || !b.location) throw new ConflictError(`Backup ${ref} is not complete (it is ${b.state}); only a COMPLETED backup can be restored.`);
+  if (b.state !== 'COMPLETED' || !b.location)
+    throw new ConflictError(`Backup ${ref} is not complete (it is ${b.state}); only a COMPLETED backup can be restored.`);
   return b;
 }
 
@@ -183,11 +184,17 @@ export async function createInstance(ctx: Context, deps: ApiDeps, requested: Ins
       name: count > 1 ? `${body.name}-${i + 1}` : body.name,
       flavor_id: flavor.id,
       image_id: version.image_id,
-      image_tags: (version.image_tags ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      image_tags: (version.image_tags ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       databases,
       users,
       datastore_manager: version.manager,
-      packages: (version.packages ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      packages: (version.packages ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       volume_size: volume.size,
       volume_type: volume.type,
       availability_zone: body.availability_zone ?? null,

@@ -68,7 +68,10 @@ export function logRoutes(deps: ApiDeps): Router {
     const log = await t.guest.guest_log_action(
       { log_name: body.name, enable: body.enable, disable: body.disable, publish: body.publish, discard: body.discard, storage },
       // a publish reads and uploads what the log gained: the slow timeout
-      { timeoutMs: (body.publish || body.discard ? deps.config.agent_call_high_timeout : deps.config.agent_call_low_timeout) * 1000, context: guestContext(ctx) },
+      {
+        timeoutMs: (body.publish || body.discard ? deps.config.agent_call_high_timeout : deps.config.agent_call_low_timeout) * 1000,
+        context: guestContext(ctx),
+      },
     );
     ctx.body = { log: view(log) };
   });

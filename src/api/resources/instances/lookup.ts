@@ -20,13 +20,8 @@ export async function loadInstance(ctx: Context, deps: ApiDeps, id: string): Pro
 export async function viewInputs(deps: ApiDeps, r: InstanceRecord): Promise<ViewInputs> {
   const version = await getVersionById(deps.db, r.datastore_version_id);
   const datastore = version ? await deps.db('datastores').where({ id: version.datastore_id }).first() : undefined;
-  const running = await deps.db('backups')
-    .where({ instance_id: r.id, deleted: false })
-    .whereIn('state', ['NEW', 'BUILDING', 'SAVING'])
-    .first('id');
-  const configuration = r.configuration_id
-    ? await deps.db('configurations').where({ id: r.configuration_id }).first('name')
-    : undefined;
+  const running = await deps.db('backups').where({ instance_id: r.id, deleted: false }).whereIn('state', ['NEW', 'BUILDING', 'SAVING']).first('id');
+  const configuration = r.configuration_id ? await deps.db('configurations').where({ id: r.configuration_id }).first('name') : undefined;
   const replicas = await deps.db('instances').where({ slave_of_id: r.id, deleted: false }).select('id');
   return {
     datastore,

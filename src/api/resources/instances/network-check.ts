@@ -26,7 +26,9 @@ export async function checkPlacement(ctx: Context, deps: ApiDeps, nics: NicReque
     if (!nic.network_id) continue;
     if (!clients.network) {
       // the all-in-one without Keystone (or a catalog with no Neutron): nothing to place it on
-      throw new BadRequestError(`Network ${nic.network_id} cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).`);
+      throw new BadRequestError(
+        `Network ${nic.network_id} cannot be used: this deployment has no network service, so there are no networks to choose from (omit nics).`,
+      );
     }
     if (!(await asked(clients.network.findNetwork(nic.network_id)))) throw new BadRequestError(`Network ${nic.network_id} could not be found.`);
   }

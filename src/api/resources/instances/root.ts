@@ -26,9 +26,7 @@ export function rootRoutes(deps: ApiDeps): Router {
     const body = parseBody(rootEnable, ctx.request.body ?? undefined);
     const t = await guestTarget(ctx, deps, param(ctx, 'id'));
     if (body?.password !== undefined) checkPassword(body.password);
-    const user = body?.password
-      ? await t.guest.enable_root_with_password({ root_password: body.password }, t.quick)
-      : await t.guest.enable_root({}, t.quick);
+    const user = body?.password ? await t.guest.enable_root_with_password({ root_password: body.password }, t.quick) : await t.guest.enable_root({}, t.quick);
     const now = new Date();
     const who = requestContext(ctx).userId;
     if (await history(t.row.id)) await deps.db('root_enabled_history').where({ id: t.row.id }).update({ user: who, created: now });

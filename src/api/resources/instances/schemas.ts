@@ -8,7 +8,11 @@ const ref = z.union([z.string().min(1).max(255), z.number().int()]).transform((v
 });
 const volumeSize = z.union([
   z.number().int().min(1, { message: 'is less than the minimum of 1' }),
-  z.string().regex(/^[0-9]+$/, { message: 'is not a valid volume size' }).transform(Number).pipe(z.number().int().min(1, { message: 'is less than the minimum of 1' })),
+  z
+    .string()
+    .regex(/^[0-9]+$/, { message: 'is not a valid volume size' })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { message: 'is less than the minimum of 1' })),
 ]);
 const cidr = z
   .string()
@@ -43,7 +47,10 @@ export const instanceCreate = z.object({
     .object({
       name: z.string().min(1).max(255),
       flavorRef: ref.optional(),
-      volume: z.object({ size: volumeSize, type: z.string().min(1).max(255).nullable().optional() }).strict().optional(),
+      volume: z
+        .object({ size: volumeSize, type: z.string().min(1).max(255).nullable().optional() })
+        .strict()
+        .optional(),
       datastore: z
         .object({
           type: z.string().min(1).max(255).optional(),
@@ -102,10 +109,7 @@ export const instanceAction = z.union([
   z.object({ restart: z.object({}).strict() }).strict(),
   z
     .object({
-      resize: z.union([
-        z.object({ flavorRef: ref }).strict(),
-        z.object({ volume: z.object({ size: volumeSize }).strict() }).strict(),
-      ]),
+      resize: z.union([z.object({ flavorRef: ref }).strict(), z.object({ volume: z.object({ size: volumeSize }).strict() }).strict()]),
     })
     .strict(),
   z.object({ reset_status: z.object({ force_delete: z.boolean().optional() }).strict() }).strict(),

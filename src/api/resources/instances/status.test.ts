@@ -5,7 +5,13 @@ import type { InstanceRecord } from '../../../db/instances.js';
 import { instanceStatus, isHeartbeatStale, operatingStatus } from './status.js';
 
 function rec(over: Partial<InstanceRecord>): InstanceRecord {
-  return { task_id: Tasks.NONE.code, server_status: 'ACTIVE', service_status_id: ServiceStatuses.HEALTHY.code, service_status_updated: new Date(), ...over } as InstanceRecord;
+  return {
+    task_id: Tasks.NONE.code,
+    server_status: 'ACTIVE',
+    service_status_id: ServiceStatuses.HEALTHY.code,
+    service_status_updated: new Date(),
+    ...over,
+  } as InstanceRecord;
 }
 const ok = { backupRunning: false, heartbeatStale: false };
 

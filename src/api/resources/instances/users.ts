@@ -64,7 +64,10 @@ export function userRoutes(deps: ApiDeps): Router {
       if (await t.guest.get_user({ username: u.name, hostname: host }, t.quick)) {
         throw new BadRequestError(`A user with the name '${u.name}' and host '${host}' already exists.`);
       }
-      await assertDatabasesExist(t, (u.databases ?? []).map((d) => d.name));
+      await assertDatabasesExist(
+        t,
+        (u.databases ?? []).map((d) => d.name),
+      );
     }
     await t.guest.create_user(
       {
@@ -116,7 +119,10 @@ export function userRoutes(deps: ApiDeps): Router {
     if ((newName !== name || newHost !== host) && (await t.guest.get_user({ username: newName, hostname: newHost }, t.quick))) {
       throw new BadRequestError(`A user with the name '${newName}' and host '${newHost}' already exists.`);
     }
-    await t.guest.update_attributes({ username: name, hostname: host, user_attrs: { name: attrs.name ?? null, host: attrs.host ?? null, password: attrs.password ?? null } }, t.quick);
+    await t.guest.update_attributes(
+      { username: name, hostname: host, user_attrs: { name: attrs.name ?? null, host: attrs.host ?? null, password: attrs.password ?? null } },
+      t.quick,
+    );
     ctx.status = 202;
   });
 
@@ -144,7 +150,10 @@ export function userRoutes(deps: ApiDeps): Router {
     const t = await target(ctx);
     const { name, host } = userId(ctx, t);
     await existingUser(t, name, host);
-    await assertDatabasesExist(t, body.databases.map((d) => d.name));
+    await assertDatabasesExist(
+      t,
+      body.databases.map((d) => d.name),
+    );
     await t.guest.grant_access({ username: name, hostname: host, databases: body.databases.map((d) => d.name) }, t.quick);
     ctx.status = 202;
   });

@@ -36,9 +36,7 @@ export function summaryView(r: InstanceRecord, inputs: ViewInputs, o: ViewOption
     flavor: { id: r.flavor_id, links: resourceLinks(o.base, 'flavors', r.flavor_id) },
     datastore: { type: inputs.datastore?.name ?? null, version: inputs.version?.name ?? null },
     region: r.region_id ?? o.region,
-    access: access
-      ? { is_public: access.is_public, allowed_cidrs: access.allowed_cidrs }
-      : { is_public: addresses.some((a) => a.type === 'public') },
+    access: access ? { is_public: access.is_public, allowed_cidrs: access.allowed_cidrs } : { is_public: addresses.some((a) => a.type === 'public') },
   };
   if (o.volumeSupport && r.volume_size !== null) out.volume = { size: r.volume_size };
   if (addresses.length) {

@@ -6,13 +6,7 @@ import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError } from '../../../common/errors.js';
-import {
-  deleteConfigParameter,
-  getConfigParameter,
-  listConfigParameters,
-  loadConfigParameters,
-  type ParameterRule,
-} from '../../../db/datastores.js';
+import { deleteConfigParameter, getConfigParameter, listConfigParameters, loadConfigParameters, type ParameterRule } from '../../../db/datastores.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { loadVersionById } from '../datastores/lookup.js';

@@ -2,14 +2,22 @@
 // mgmt_configuration).
 import { z } from 'zod';
 
-const nonEmpty = z.string().min(1).max(255).regex(/[0-9a-zA-Z]/, { message: 'does not match "^.*[0-9a-zA-Z]+.*$"' });
-const uuid = z
+const nonEmpty = z
   .string()
-  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { message: 'is not a valid uuid' });
+  .min(1)
+  .max(255)
+  .regex(/[0-9a-zA-Z]/, { message: 'does not match "^.*[0-9a-zA-Z]+.*$"' });
+const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { message: 'is not a valid uuid' });
 const unique = (xs: string[]) => new Set(xs).size === xs.length;
 const packages = z.array(nonEmpty).refine(unique, { message: 'has non-unique elements' });
 const imageTags = z
-  .array(z.string().min(1).max(20).regex(/[0-9a-zA-Z]/, { message: 'does not match "^.*[0-9a-zA-Z]+.*$"' }))
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(20)
+      .regex(/[0-9a-zA-Z]/, { message: 'does not match "^.*[0-9a-zA-Z]+.*$"' }),
+  )
   .max(5)
   .refine(unique, { message: 'has non-unique elements' });
 
@@ -49,12 +57,22 @@ export const versionEdit = z
   })
   .strict();
 
-const size = z.union([z.number().int(), z.string().max(40).regex(/^-?[0-9]+$/, { message: 'is not an integer' })]);
+const size = z.union([
+  z.number().int(),
+  z
+    .string()
+    .max(40)
+    .regex(/^-?[0-9]+$/, { message: 'is not an integer' }),
+]);
 
 /** POST / PUT /mgmt/datastores/versions/{id}/parameters[/{name}] */
 export const parameterBody = z.object({
   'configuration-parameter': z.object({
-    name: z.string().min(1).max(128).regex(/[0-9a-zA-Z]/, { message: 'does not match "^.*[0-9a-zA-Z]+.*$"' }),
+    name: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/[0-9a-zA-Z]/, { message: 'does not match "^.*[0-9a-zA-Z]+.*$"' }),
     restart_required: z.union([z.literal(0), z.literal(1), z.boolean()]),
     data_type: z.enum(['integer', 'string', 'boolean', 'float']),
     max_size: size.optional(),

@@ -20,9 +20,7 @@ export interface RootHistoryRow {
 export function mgmtInstanceView(r: InstanceRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
   const out = detailView(r, inputs, { ...o, isAdmin: true });
   if (r.deleted) out.status = 'SHUTDOWN';
-  out.server = r.compute_instance_id
-    ? { id: r.compute_instance_id, name: r.name, status: r.server_status, tenant_id: r.tenant_id, host: null }
-    : null;
+  out.server = r.compute_instance_id ? { id: r.compute_instance_id, name: r.name, status: r.server_status, tenant_id: r.tenant_id, host: null } : null;
   out.service_status = r.service_status_id === null ? null : serviceStatusFromCode(r.service_status_id).api;
   out.tenant_id = r.tenant_id;
   out.deleted = r.deleted;
@@ -35,12 +33,7 @@ export function mgmtInstanceView(r: InstanceRecord, inputs: ViewInputs, o: ViewO
  * Trove's MgmtInstanceDetailView: adds the server's addresses, the volume as trove-ts recorded it
  * (no Cinder call: `status` and `created_at` are null), `guest_status`, and root history.
  */
-export function mgmtInstanceDetailView(
-  r: InstanceRecord,
-  inputs: ViewInputs,
-  o: ViewOptions,
-  root: RootHistoryRow | undefined,
-): Record<string, unknown> {
+export function mgmtInstanceDetailView(r: InstanceRecord, inputs: ViewInputs, o: ViewOptions, root: RootHistoryRow | undefined): Record<string, unknown> {
   const out = mgmtInstanceView(r, inputs, o);
   if (out.server) (out.server as Record<string, unknown>).addresses = parseAddresses(r);
   if (root) {
