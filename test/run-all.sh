@@ -18,9 +18,13 @@ npx tsc -p tsconfig.json || { echo "test/run-all.sh: type check failed" >&2; exi
 npm run --silent lint || { echo "test/run-all.sh: lint failed (npm run lint; npm run format fixes the formatting)" >&2; exit 1; }
 log=$(mktemp)
 command -v python3 >/dev/null || { echo "test/run-all.sh: python3 is needed (tools/reap-run.py stops what the tests leave running)" >&2; exit 1; }
-python3 tools/reap-run.py -- npx ava --tap "$@" 2>&1 | tee "$log"
+# ava's own reporter, not --tap: ava 7's TAP reporter crashes on its inactivity timeout (it throws
+# in dumpError), which hid every result of the run; ava 8, which fixes it, needs Node 22.
+python3 tools/reap-run.py -- npx ava "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
-pass=$(awk '/^# pass/{print $3}' "$log"); fail=$(awk '/^# fail/{print $3}' "$log"); skip=$(awk '/^# skip/{print $3}' "$log")
+pass=$(grep -c '^  ✔ ' "$log"); fail=$(grep -c '^  ✘ \[fail\]' "$log"); skip=$(grep -c '^  - \[skip\]' "$log")
+pending=$(sed -n 's/^ *\([0-9][0-9]*\) tests\{0,1\} remained pending after a timeout.*/\1/p' "$log" | tail -1)
+hooks=$(sed -n 's/^ *\([0-9][0-9]*\) hooks\{0,1\} failed.*/\1/p' "$log" | tail -1)
 rm -f "$log"
-echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped${pending:+, $pending pending after a timeout}${hooks:+, $hooks hooks failed}"
 exit "$rc"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs a command as a child subreaper and stops whatever it leaves running.
 
-    tools/reap-run.py -- npx ava --tap ...
+    tools/reap-run.py -- npx ava ...
 
 test/run-all.sh runs the test tiers through it. This process becomes the child subreaper of
 everything the command starts (prctl PR_SET_CHILD_SUBREAPER): a guest agent, engine or all-in-one
