@@ -240,3 +240,13 @@ export async function containerFor(db: Db, projectId: string, instanceId: string
   const project = rows.find((r: { instance_id: string }) => r.instance_id === '');
   return own?.swift_container ?? project?.swift_container ?? fallback;
 }
+
+// ---- the instance routes (issue 13: SQL only in src/db) ----
+
+/** Marks an instance's running backups FAILED (an admin's reset_status: no flow works on them any more). */
+export async function failRunningBackups(db: Db, instanceId: string): Promise<number> {
+  return db('backups')
+    .where({ instance_id: instanceId, deleted: false })
+    .whereIn('state', RUNNING_BACKUP_STATES as unknown as string[])
+    .update({ state: 'FAILED', updated: new Date() });
+}

@@ -229,3 +229,11 @@ export function splitByRestart(values: ConfigValues, rules: ConfigParameterRow[]
   }
   return { dynamic, static: stat };
 }
+
+// ---- the instance routes (issue 13: SQL only in src/db) ----
+
+/** A group's name, deleted or not (an instance still shows the name of the group it had). */
+export async function configurationName(db: Db, id: string): Promise<string | undefined> {
+  const row = (await db('configurations').where({ id }).first('name')) as { name: string } | undefined;
+  return row?.name;
+}

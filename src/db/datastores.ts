@@ -271,3 +271,10 @@ export async function deleteVersionMetadata(db: Db, versionId: string, key: stri
     .update({ deleted: true, deleted_at: new Date() });
   return n > 0;
 }
+
+// ---- the instance routes (issue 13: SQL only in src/db) ----
+
+/** A datastore by its id only. */
+export async function getDatastoreById(db: Db, id: string): Promise<DatastoreRow | undefined> {
+  return db<DatastoreRow>('datastores').where({ id }).first();
+}

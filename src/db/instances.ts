@@ -1,7 +1,9 @@
 // Instances with their service status and latest fault: the rows every instance view is made of.
 import type { Knex } from 'knex';
 import type { Db } from './connection.js';
-import { Tasks, type InstanceTask } from '../common/instance-tasks.js';
+import { Tasks, taskFromCode, type InstanceTask } from '../common/instance-tasks.js';
+import { applyUsage, ensureUsageRows, type QuotaDeltas, type QuotaLimits, type QuotaResource } from './quotas.js';
+import { lockForUpdate } from './dialect.js';
 import { ServiceStatuses, type ServiceStatus } from '../common/service-status.js';
 import { randomUUID } from 'node:crypto';
 
@@ -170,7 +172,7 @@ export async function setTask(
   db: Db | Knex.Transaction,
   id: string,
   task: InstanceTask,
-  expected?: InstanceTask[],
+  expected?: readonly InstanceTask[],
   extra: Partial<InstanceRow> = {},
 ): Promise<boolean> {
   const q = db('instances').where({ id, deleted: false });
@@ -246,4 +248,92 @@ export function parseAddresses(row: InstanceRow): Address[] {
 
 export function parseAccess(row: InstanceRow): Access | undefined {
   return row.access ? (JSON.parse(row.access) as Access) : undefined;
+}
+
+// ---- the instance service and the instance routes (issue 13: SQL only in src/db) ----
+
+/** Columns an action writes with its task and puts back when it is undone. */
+export type TaskColumns = Partial<Pick<InstanceRow, 'access' | 'configuration_id'>>;
+
+/** A member taken by takeTasks: the task and columns it had, to give back on an undo. */
+export interface TakenTask {
+  id: string;
+  previous: InstanceTask;
+  columns: TaskColumns;
+}
+
+/**
+ * Moves every instance of `ids` to `task` with `set`, only if each is live and in one of `from`
+ * (compare-and-set over the whole set, under row locks): all taken, or none and the first busy id.
+ */
+export async function takeTasks(
+  db: Db,
+  ids: string[],
+  task: InstanceTask,
+  from: readonly InstanceTask[],
+  set: TaskColumns = {},
+): Promise<{ taken: TakenTask[] } | { busy: string }> {
+  const keys = Object.keys(set) as Array<keyof TaskColumns>;
+  return db.transaction(async (trx) => {
+    const rows = (await lockForUpdate(
+      trx,
+      trx('instances')
+        .whereIn('id', ids)
+        .where({ deleted: false })
+        .select(['id', 'task_id', ...keys]),
+    )) as Array<Pick<InstanceRow, 'id' | 'task_id'> & TaskColumns>;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const busy = ids.find((id) => !from.some((t) => t.code === byId.get(id)?.task_id));
+    if (busy !== undefined) return { busy };
+    const now = new Date();
+    await trx('instances')
+      .whereIn('id', ids)
+      .update({ ...set, task_id: task.code, task_description: task.description, task_start_time: now, updated: now });
+    return {
+      taken: ids.map((id) => {
+        const r = byId.get(id)!;
+        return { id, previous: taskFromCode(r.task_id), columns: Object.fromEntries(keys.map((k) => [k, r[k] ?? null])) as TaskColumns };
+      }),
+    };
+  });
+}
+
+/** Puts a member taken by takeTasks back as it was, if it still has the task it was given. */
+export async function giveTaskBack(db: Db, member: TakenTask, task: InstanceTask): Promise<boolean> {
+  return setTask(db, member.id, member.previous, [task], member.columns);
+}
+
+/**
+ * Stores new instances (BUILD) and adds their usage to the project's, in one transaction; the
+ * resources over their limit when refused (nothing stored then).
+ */
+export async function insertInstancesWithUsage(
+  db: Db,
+  projectId: string,
+  rows: NewInstance[],
+  usage: QuotaDeltas,
+  limits: QuotaLimits,
+): Promise<QuotaResource[]> {
+  await ensureUsageRows(db, projectId, usage);
+  return db.transaction(async (trx) => {
+    const over = await applyUsage(trx, projectId, usage, limits);
+    if (over.length) return over;
+    for (const row of rows) await insertInstance(trx, row);
+    return [];
+  });
+}
+
+/** The live replicas of a replication source, with their volume sizes. */
+export async function replicasOf(db: Db, sourceId: string): Promise<Array<{ id: string; volume_size: number | null }>> {
+  return db('instances').where({ slave_of_id: sourceId, deleted: false }).select('id', 'volume_size');
+}
+
+/** Who last enabled root on an instance, and when (Trove's root_enabled_history). */
+export async function rootEnabledHistory(db: Db, instanceId: string): Promise<{ id: string; user: string | null; created: Date | null } | undefined> {
+  return db('root_enabled_history').where({ id: instanceId }).first();
+}
+
+export async function recordRootEnabled(db: Db, instanceId: string, user: string | null, at = new Date()): Promise<void> {
+  if (await rootEnabledHistory(db, instanceId)) await db('root_enabled_history').where({ id: instanceId }).update({ user, created: at });
+  else await db('root_enabled_history').insert({ id: instanceId, user, created: at });
 }

@@ -5,30 +5,30 @@
 // engine's variable right after the call sees the new value, and a group detached can be deleted.
 import type { Context } from 'koa';
 import type { Logger } from '../../../common/log.js';
-import { BadRequestError, NotFoundError, ServiceUnavailableError, UnprocessableEntityError } from '../../../common/errors.js';
+import { BadRequestError, NotFoundError, UnprocessableEntityError } from '../../../common/errors.js';
 import { Tasks } from '../../../common/instance-tasks.js';
 import { setTask, type InstanceRecord } from '../../../db/instances.js';
 import { getConfiguration, instancesUsing } from '../../../db/configurations.js';
 import { requestContext, type ApiDeps } from '../../deps.js';
 import { assertCanAct } from '../instances/availability.js';
-import { viewInputs } from '../instances/lookup.js';
+import { runningBackupOf } from '../../../db/backups.js';
+import { ACTIONABLE, instanceService } from '../../instance-service/service.js';
 
-const ACTIONABLE = [Tasks.NONE, Tasks.RESTART_REQUIRED];
-
-/** Takes the instance for the update (compare-and-set), or answers Trove's 422. */
-async function take(deps: ApiDeps, row: InstanceRecord, configurationId: string | null): Promise<void> {
-  assertCanAct(row, (await viewInputs(deps, row)).backupRunning);
-  if (!(await setTask(deps.db, row.id, Tasks.UPDATING, ACTIONABLE, { configuration_id: configurationId }))) {
-    assertCanAct({ ...row, task_id: Tasks.UPDATING.code }, false);
-  }
-}
-
-/** Gives the instance back as it was when the taskmanager could not be told. */
-async function untake(deps: ApiDeps, row: InstanceRecord, err: unknown): Promise<never> {
-  const task = row.task_id === Tasks.RESTART_REQUIRED.code ? Tasks.RESTART_REQUIRED : Tasks.NONE;
-  await setTask(deps.db, row.id, task, [Tasks.UPDATING], { configuration_id: row.configuration_id });
-  deps.log.warn({ instance_id: row.id, err: (err as Error).message }, 'the taskmanager could not be told about the configuration change');
-  throw new ServiceUnavailableError('The taskmanager could not be reached; the configuration group was not changed.');
+/**
+ * The group attached or detached (written with the task, put back if the taskmanager cannot be
+ * told: 503, the group as it was), once the instance accepts an action (Trove's 422 otherwise).
+ */
+async function change(deps: ApiDeps, row: InstanceRecord, configurationId: string | null, send: () => Promise<unknown>): Promise<void> {
+  assertCanAct(row, Boolean(await runningBackupOf(deps.db, row.id)));
+  await instanceService(deps).act({
+    what: configurationId ? 'apply_configuration' : 'unassign_configuration',
+    projectId: row.tenant_id,
+    members: [{ id: row.id }],
+    task: Tasks.UPDATING,
+    set: { configuration_id: configurationId },
+    casts: [{ send }],
+    unreachable: () => 'The taskmanager could not be reached; the configuration group was not changed.',
+  });
 }
 
 export async function attachConfiguration(ctx: Context, deps: ApiDeps, row: InstanceRecord, configurationId: string): Promise<void> {
@@ -43,18 +43,15 @@ export async function attachConfiguration(ctx: Context, deps: ApiDeps, row: Inst
       `Datastore Version on Configuration ${group.datastore_version_id} does not match the Datastore Version on the instance ${row.datastore_version_id}.`,
     );
   }
-  await take(deps, row, group.id);
-  try {
-    await deps.taskmanager.apply_configuration({
+  await change(deps, row, group.id, () =>
+    deps.taskmanager.apply_configuration({
       instance_id: row.id,
       configuration_id: group.id,
       previous_configuration_id: null,
       restart_required: row.task_id === Tasks.RESTART_REQUIRED.code,
       changed: null,
-    });
-  } catch (err) {
-    await untake(deps, row, err);
-  }
+    }),
+  );
   await untilApplied(deps, [row.id]);
 }
 
@@ -77,16 +74,14 @@ async function untilApplied(deps: ApiDeps, ids: string[]): Promise<void> {
 /** Detaching an instance without a group is a no-op, as in Trove. */
 export async function detachConfiguration(deps: ApiDeps, row: InstanceRecord): Promise<void> {
   if (!row.configuration_id) return;
-  await take(deps, row, null);
-  try {
-    await deps.taskmanager.unassign_configuration({
+  const previous = row.configuration_id;
+  await change(deps, row, null, () =>
+    deps.taskmanager.unassign_configuration({
       instance_id: row.id,
-      previous_configuration_id: row.configuration_id,
+      previous_configuration_id: previous,
       restart_required: row.task_id === Tasks.RESTART_REQUIRED.code,
-    });
-  } catch (err) {
-    await untake(deps, row, err);
-  }
+    }),
+  );
   await untilApplied(deps, [row.id]);
 }
 

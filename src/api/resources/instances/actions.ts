@@ -3,74 +3,32 @@
 import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import {
-  BadRequestError,
-  NotImplementedError,
-  OverLimitError,
-  QuotaExceededError,
-  ServiceUnavailableError,
-  UnprocessableEntityError,
-} from '../../../common/errors.js';
+import { BadRequestError, NotImplementedError, OverLimitError } from '../../../common/errors.js';
 import { Tasks, type InstanceTask } from '../../../common/instance-tasks.js';
 import { ServiceStatuses } from '../../../common/service-status.js';
-import { getInstance, setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
-import { changeUsage, giveBack, quotaLimits, resizeRamReserved, type QuotaDeltas } from '../../../db/quotas.js';
+import { failRunningBackups, runningBackupOf } from '../../../db/backups.js';
+import { replicasOf, setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
+import { resizeRamReserved, type QuotaDeltas } from '../../../db/quotas.js';
+import { instanceService } from '../../instance-service/service.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { assertCanAct } from './availability.js';
 import { findFlavor } from './create.js';
-import { loadInstance, viewInputs } from './lookup.js';
+import { loadInstance } from './lookup.js';
 import { instanceAction, mgmtInstanceAction } from './schemas.js';
-
-const ACTIONABLE = [Tasks.NONE, Tasks.RESTART_REQUIRED];
 
 export function instanceActionRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), action);
+  const instances = instanceService(deps);
 
   async function ready(row: InstanceRecord): Promise<void> {
-    assertCanAct(row, (await viewInputs(deps, row)).backupRunning);
+    assertCanAct(row, Boolean(await runningBackupOf(deps.db, row.id)));
   }
 
-  /** Takes the task with compare-and-set so two actions can never start together. */
-  async function take(row: InstanceRecord, task: InstanceTask): Promise<void> {
-    if (!(await setTask(deps.db, row.id, task, ACTIONABLE))) {
-      await ready({ ...row, task_id: Tasks.UPDATING.code }); // raises the 422 with Trove's wording
-    }
-  }
-
-  /** The task the instance had before `take` (a pending restart stays pending). */
-  const previousTask = (row: InstanceRecord): InstanceTask => (row.task_id === Tasks.RESTART_REQUIRED.code ? Tasks.RESTART_REQUIRED : Tasks.NONE);
-
-  /**
-   * One action handed to the taskmanager: the task taken (compare-and-set), then the quota the
-   * action needs, then the cast. A refused quota gives the task back (413); a taskmanager that
-   * cannot be told gives back both the quota and the task (503), so nothing stays RESIZING or
-   * REBOOTING for ever and no quota is kept for work that never started.
-   */
-  async function act(row: InstanceRecord, task: InstanceTask, what: string, send: () => Promise<unknown>, usage: QuotaDeltas = {}): Promise<void> {
-    await take(row, task);
-    const untake = async () => void (await setTask(deps.db, row.id, previousTask(row), [task]));
-    const reserved = Object.values(usage).some((d) => d !== 0);
-    if (reserved) {
-      const limits = await quotaLimits(deps.db, row.tenant_id, deps.quotaDefaults);
-      const over = await changeUsage(deps.db, row.tenant_id, usage, limits).catch(async (err: unknown) => {
-        await untake();
-        throw err;
-      });
-      if (over.length) {
-        await untake();
-        throw new QuotaExceededError(over);
-      }
-    }
-    await cast(
-      async () => {
-        if (reserved) await giveBack(deps.db, row.tenant_id, usage);
-        await untake();
-      },
-      what,
-      send,
-    );
+  /** One action of one instance handed to the taskmanager (see InstanceService: task, quota, cast, undo). */
+  function act(row: InstanceRecord, task: InstanceTask, what: string, send: () => Promise<unknown>, usage: QuotaDeltas = {}): Promise<void> {
+    return instances.act({ what, projectId: row.tenant_id, members: [{ id: row.id, usage }], task, casts: [{ send }] });
   }
 
   async function resizeFlavor(ctx: Context, row: InstanceRecord, flavorRef: string) {
@@ -103,43 +61,19 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     const max = deps.config.max_accepted_volume_size;
     if (size > max) throw new OverLimitError(`Volume 'size' cannot exceed maximum of ${max} GB, ${size} cannot be accommodated.`);
     // a replication source's replicas grow with it, as Trove's resize_volume does (a replica
-    // smaller than its source fills up first)
-    const replicas = (await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).select('id', 'volume_size')).filter(
-      (r: { volume_size: number | null }) => r.volume_size !== null && r.volume_size < size,
-    ) as Array<{ id: string; volume_size: number }>;
-    if (!replicas.length) {
-      await act(row, Tasks.RESIZING, 'resize_volume', () => deps.taskmanager.resize_volume({ instance_id: row.id, new_size: size }), {
-        volumes: size - row.volume_size,
-      });
-      return;
-    }
-    const members = [{ id: row.id, volume_size: row.volume_size }, ...replicas];
-    const release = await takeSet(
-      members.map((m) => m.id),
-      Tasks.RESIZING,
-    );
-    const usage = { volumes: members.reduce((n, m) => n + (size - m.volume_size), 0) };
-    const limits = await quotaLimits(deps.db, row.tenant_id, deps.quotaDefaults);
-    const over = await changeUsage(deps.db, row.tenant_id, usage, limits).catch(async (err: unknown) => {
-      await release();
-      throw err;
+    // smaller than its source fills up first): each member's GB taken, one cast each
+    const replicas = (await replicasOf(deps.db, row.id)).filter((r) => r.volume_size !== null && r.volume_size < size);
+    const members = [{ id: row.id, volume_size: row.volume_size }, ...replicas].map((m) => ({ id: m.id, usage: { volumes: size - (m.volume_size ?? 0) } }));
+    await instances.act({
+      what: 'resize_volume',
+      projectId: row.tenant_id,
+      members,
+      task: Tasks.RESIZING,
+      casts: members.map((m) => ({ ids: [m.id], send: () => deps.taskmanager.resize_volume({ instance_id: m.id, new_size: size }) })),
+      ...(replicas.length
+        ? { unreachable: (untold: string[]) => `The taskmanager could not be reached; the volume resize of ${untold.join(', ')} was not started.` }
+        : {}),
     });
-    if (over.length) {
-      await release();
-      throw new QuotaExceededError(over);
-    }
-    for (const [i, m] of members.entries()) {
-      try {
-        await deps.taskmanager.resize_volume({ instance_id: m.id, new_size: size });
-      } catch (err) {
-        // the members not told yet are given back, with their quota
-        const untold = members.slice(i);
-        await giveBack(deps.db, row.tenant_id, { volumes: untold.reduce((n, x) => n + (size - x.volume_size), 0) });
-        for (const x of untold) await setTask(deps.db, x.id, Tasks.NONE, [Tasks.RESIZING]);
-        deps.log.error({ err: (err as Error).message }, 'could not cast resize_volume');
-        throw new ServiceUnavailableError(`The taskmanager could not be reached; the volume resize of ${untold.map((x) => x.id).join(', ')} was not started.`);
-      }
-    }
   }
 
   async function resetStatus(ctx: Context, row: InstanceRecord, forceDelete: boolean) {
@@ -151,43 +85,12 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     if (forceDelete && leased) authorize(ctx, 'instance:reset_status');
     await setTask(deps.db, row.id, Tasks.NONE, undefined, { flow_state: null, flow_owner: null, flow_lease_until: null });
     await setServiceStatus(deps.db, row.id, ServiceStatuses.UNKNOWN);
-    await deps
-      .db('backups')
-      .where({ instance_id: row.id, deleted: false })
-      .whereIn('state', ['NEW', 'BUILDING', 'SAVING'])
-      .update({ state: 'FAILED', updated: new Date() });
+    await failRunningBackups(deps.db, row.id);
   }
 
-  /**
-   * Moves every member of a replica set to `task` (compare-and-set: each must be free); none moved
-   * and Trove's 422 when one is busy. Returns a release that gives them all back.
-   */
-  async function takeSet(members: string[], task: InstanceTask): Promise<() => Promise<void>> {
-    const taken: string[] = [];
-    const release = async () => {
-      for (const id of taken) await setTask(deps.db, id, Tasks.NONE, [task]);
-    };
-    for (const id of members) {
-      if (await setTask(deps.db, id, task, ACTIONABLE)) {
-        taken.push(id);
-        continue;
-      }
-      await release();
-      const busy = await getInstance(deps.db, id);
-      if (busy) await ready(busy); // Trove's 422 with that member's state
-      throw new UnprocessableEntityError(`Instance ${id} of the replica set is not currently available for an action to be performed.`);
-    }
-    return release;
-  }
-
-  async function cast(release: () => Promise<void>, what: string, send: () => Promise<unknown>): Promise<void> {
-    try {
-      await send();
-    } catch (err) {
-      await release();
-      deps.log.error({ err: (err as Error).message }, `could not cast ${what}`);
-      throw new ServiceUnavailableError(`The taskmanager could not be reached; nothing was changed (${what}).`);
-    }
+  /** An action on every member of a replica set (all taken or none, Trove's 422 naming the busy one), with one cast. */
+  function actOnSet(row: InstanceRecord, ids: string[], task: InstanceTask, what: string, send: () => Promise<unknown>): Promise<void> {
+    return instances.act({ what, projectId: row.tenant_id, members: ids.map((id) => ({ id })), task, casts: [{ send }] });
   }
 
   /** Trove's promote_to_replica_source (switchover): a replica that accepts an action; every member of its set PROMOTING. */
@@ -195,22 +98,24 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     authorize(ctx, 'instance:promote_to_replica_source');
     await ready(row);
     if (!row.slave_of_id) throw new BadRequestError(`Instance ${row.id} is not a replica.`);
-    const replicas = await deps.db('instances').where({ slave_of_id: row.slave_of_id, deleted: false }).select('id');
-    const release = await takeSet([row.slave_of_id, ...replicas.map((r: { id: string }) => r.id)], Tasks.PROMOTING);
-    await cast(release, 'promote_to_replica_source', () => deps.taskmanager.promote_to_replica_source({ instance_id: row.id }));
+    const replicas = await replicasOf(deps.db, row.slave_of_id);
+    await actOnSet(row, [row.slave_of_id, ...replicas.map((r) => r.id)], Tasks.PROMOTING, 'promote_to_replica_source', () =>
+      deps.taskmanager.promote_to_replica_source({ instance_id: row.id }),
+    );
   }
 
   /** Trove's eject_replica_source (failover): a source with replicas whose guest has stopped reporting; every member EJECTING. */
   async function eject(ctx: Context, row: InstanceRecord) {
     authorize(ctx, 'instance:eject_replica_source');
-    const replicas = await deps.db('instances').where({ slave_of_id: row.id, deleted: false }).select('id');
+    const replicas = await replicasOf(deps.db, row.id);
     if (!replicas.length) throw new BadRequestError(`Instance ${row.id} is not a replica source.`);
     const last = row.service_status_updated ? new Date(row.service_status_updated).getTime() : 0;
     if (Date.now() - last < deps.config.agent_heartbeat_expiry * 1000) {
       throw new BadRequestError(`Replica Source ${row.id} cannot be ejected as it has a current heartbeat`);
     }
-    const release = await takeSet([row.id, ...replicas.map((r: { id: string }) => r.id)], Tasks.EJECTING);
-    await cast(release, 'eject_replica_source', () => deps.taskmanager.eject_replica_source({ instance_id: row.id }));
+    await actOnSet(row, [row.id, ...replicas.map((r) => r.id)], Tasks.EJECTING, 'eject_replica_source', () =>
+      deps.taskmanager.eject_replica_source({ instance_id: row.id }),
+    );
   }
 
   router.post('/instances/:id/action', async (ctx) => {

@@ -1,21 +1,13 @@
-// POST /instances: validate against flavors, datastores, volume rules and quotas, store the
-// instance as BUILD with its quota usage in one transaction, then hand it to the taskmanager.
+// POST /instances: validate against flavors, datastores, volume rules and quotas, then the
+// instance service stores the instance as BUILD with its quota usage and hands it to the taskmanager.
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
-import {
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  NotImplementedError,
-  OverLimitError,
-  QuotaExceededError,
-  ServiceUnavailableError,
-} from '../../../common/errors.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, NotImplementedError, OverLimitError } from '../../../common/errors.js';
 import { ComputeNotFoundError, type Flavor } from '../../../clients/compute.js';
-import { insertInstance, getInstance, recordFault, setTask } from '../../../db/instances.js';
-import { Tasks } from '../../../common/instance-tasks.js';
-import { applyUsage, changeUsage, ensureUsageRows, quotaLimits } from '../../../db/quotas.js';
+import { getInstance } from '../../../db/instances.js';
+import { getConfiguration } from '../../../db/configurations.js';
+import type { BackupStorage } from '../../../rpc/contracts/common.js';
+import { instanceService } from '../../instance-service/service.js';
 import { versionMetadata } from '../../../db/datastores.js';
 import { getBackup, type BackupRecord } from '../../../db/backups.js';
 import { checkDatabaseName, checkHost, checkPassword, checkUserName } from './guest-access.js';
@@ -134,7 +126,7 @@ export async function createInstance(ctx: Context, deps: ApiDeps, requested: Ins
     }
   }
   if (body.configuration) {
-    const cfg = await deps.db('configurations').where({ id: body.configuration, deleted: false, tenant_id: context.projectId }).first();
+    const cfg = await getConfiguration(deps.db, body.configuration, context.projectId);
     if (!cfg) throw new NotFoundError(`Configuration group ${body.configuration} cannot be found.`);
     if (cfg.datastore_version_id !== version.id) {
       throw new BadRequestError('The configuration group is for another datastore version than the instance.');
@@ -150,79 +142,65 @@ export async function createInstance(ctx: Context, deps: ApiDeps, requested: Ins
   const access = { is_public: body.access?.is_public ?? false, allowed_cidrs: body.access?.allowed_cidrs ?? [] };
 
   const ids = Array.from({ length: count }, () => randomUUID());
-  const limits = await quotaLimits(deps.db, context.projectId, deps.quotaDefaults);
-  const usage = { instances: count, ram: flavor.ram * count, volumes: (volume.size ?? 0) * count };
-  await ensureUsageRows(deps.db, context.projectId, usage);
-  await deps.db.transaction(async (trx) => {
-    const over = await applyUsage(trx, context.projectId, usage, limits);
-    if (over.length) throw new QuotaExceededError(over);
-    for (const [i, id] of ids.entries()) {
-      await insertInstance(trx, {
-        id,
-        name: count > 1 ? `${body.name}-${i + 1}` : body.name,
-        flavor_id: flavor.id,
-        volume_size: volume.size,
-        volume_type: volume.type,
-        tenant_id: context.projectId,
-        datastore_version_id: version.id,
-        configuration_id: body.configuration ?? null,
-        slave_of_id: replicas?.source.id ?? null,
-        region_id: body.region_name ?? deps.config.os_region_name,
-        encrypted_key: deps.secure.newInstanceKey(),
-        availability_zone: body.availability_zone ?? null,
-        locality: body.locality ?? null,
-        access,
-      });
-    }
+  const nameOf = (i: number) => (count > 1 ? `${body.name}-${i + 1}` : body.name);
+  const instances = ids.map((id, i) => ({
+    id,
+    name: nameOf(i),
+    flavor_id: flavor.id,
+    volume_size: volume.size,
+    volume_type: volume.type,
+    tenant_id: context.projectId,
+    datastore_version_id: version.id,
+    configuration_id: body.configuration ?? null,
+    slave_of_id: replicas?.source.id ?? null,
+    region_id: body.region_name ?? deps.config.os_region_name,
+    encrypted_key: deps.secure.newInstanceKey(),
+    availability_zone: body.availability_zone ?? null,
+    locality: body.locality ?? null,
+    access,
+    usage: { instances: 1, ram: flavor.ram, volumes: volume.size ?? 0 },
+  }));
+  const cast = (id: string, i: number, storage: BackupStorage | null): CreateInstanceCast => ({
+    instance_id: id,
+    name: nameOf(i),
+    flavor_id: flavor.id,
+    image_id: version.image_id,
+    image_tags: (version.image_tags ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    databases,
+    users,
+    datastore_manager: version.manager,
+    packages: (version.packages ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    volume_size: volume.size,
+    volume_type: volume.type,
+    availability_zone: body.availability_zone ?? null,
+    root_password: null,
+    nics,
+    configuration_id: body.configuration ?? null,
+    locality: body.locality ?? null,
+    access,
+    ds_version: version.version ?? version.name,
+    backup_id: backup?.id ?? null,
+    restore_storage: storage,
+    slave_of_id: replicas?.source.id ?? null,
+    ...(restoreTo ? { restore_to: restoreTo } : {}),
   });
-
-  // a replica's snapshot is a backup of its source, in the store the caller's backups use
-  const storage = backup || replicas ? await deps.backupStorage(context, tokenInfo(ctx)) : null;
-  for (const [i, id] of ids.entries()) {
-    const cast: CreateInstanceCast = {
-      instance_id: id,
-      name: count > 1 ? `${body.name}-${i + 1}` : body.name,
-      flavor_id: flavor.id,
-      image_id: version.image_id,
-      image_tags: (version.image_tags ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-      databases,
-      users,
-      datastore_manager: version.manager,
-      packages: (version.packages ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-      volume_size: volume.size,
-      volume_type: volume.type,
-      availability_zone: body.availability_zone ?? null,
-      root_password: null,
-      nics,
-      configuration_id: body.configuration ?? null,
-      locality: body.locality ?? null,
-      access,
-      ds_version: version.version ?? version.name,
-      backup_id: backup?.id ?? null,
-      restore_storage: storage,
-      slave_of_id: replicas?.source.id ?? null,
-      ...(restoreTo ? { restore_to: restoreTo } : {}),
-    };
-    try {
-      await deps.taskmanager.create_instance(cast);
-    } catch (err) {
-      // The instances must not sit in BUILD forever: show the failure and give the quota back.
-      const unsent = ids.slice(i);
-      for (const u of unsent) {
-        await setTask(deps.db, u, Tasks.BUILDING_ERROR_SERVER);
-        await recordFault(deps.db, u, 'The taskmanager could not be reached to build the instance.', String((err as Error).message));
-      }
-      const n = unsent.length;
-      await changeUsage(deps.db, context.projectId, { instances: -n, ram: -flavor.ram * n, volumes: -(volume.size ?? 0) * n }, limits);
-      throw new ServiceUnavailableError('The taskmanager could not be reached; the instance was not built.');
-    }
-  }
+  // stored in BUILD with their quota (413: nothing stored), then one cast each; an instance not
+  // cast is not left in BUILD for ever: it shows ERROR with a fault, and its quota is given back
+  await instanceService(deps).create({
+    what: 'create_instance',
+    projectId: context.projectId,
+    instances,
+    // a replica's snapshot is a backup of its source, in the store the caller's backups use
+    prepare: async () => (backup || replicas ? await deps.backupStorage(context, tokenInfo(ctx)) : null),
+    casts: (storage) => ids.map((id, i) => ({ ids: [id], send: () => deps.taskmanager.create_instance(cast(id, i, storage)) })),
+    unreachable: () => 'The taskmanager could not be reached; the instance was not built.',
+  });
   // several replicas: Trove answers the last one
   const row = await getInstance(deps.db, ids[ids.length - 1]!);
   return row!;

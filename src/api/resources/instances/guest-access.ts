@@ -5,6 +5,7 @@ import { BadRequestError, UnprocessableEntityError } from '../../../common/error
 import { Tasks } from '../../../common/instance-tasks.js';
 import { ServiceStatuses, serviceStatusFromCode } from '../../../common/service-status.js';
 import type { InstanceRecord } from '../../../db/instances.js';
+import { getVersionById } from '../../../db/datastores.js';
 import type { CallOptions } from '../../../rpc/contract.js';
 import type { DatastoreNames } from '../../config.js';
 import type { ApiDeps, GuestApi } from '../../deps.js';
@@ -26,7 +27,7 @@ export async function guestTarget(ctx: Context, deps: ApiDeps, id: string): Prom
   if (busy || !RUNNING.has(row.service_status_id ?? -1)) {
     throw new UnprocessableEntityError(`Instance ${row.id} is not ready, status: ${serviceStatusFromCode(row.service_status_id).api}.`);
   }
-  const version = await deps.db('datastore_versions').where({ id: row.datastore_version_id }).first('manager');
+  const version = await getVersionById(deps.db, row.datastore_version_id);
   return {
     row,
     guest: deps.guest(row.id, row.encrypted_key),

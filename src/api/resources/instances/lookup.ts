@@ -3,8 +3,10 @@
 import { authorizeOnResource } from '../../authorizer.js';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
-import { getInstance, type InstanceRecord } from '../../../db/instances.js';
-import { getVersionById } from '../../../db/datastores.js';
+import { getInstance, replicasOf, type InstanceRecord } from '../../../db/instances.js';
+import { getDatastoreById, getVersionById } from '../../../db/datastores.js';
+import { runningBackupOf } from '../../../db/backups.js';
+import { configurationName } from '../../../db/configurations.js';
 import { linkBase, requestContext, type ApiDeps } from '../../deps.js';
 import { detailView, summaryView, type ViewInputs, type ViewOptions } from './views.js';
 import { isHeartbeatStale } from './status.js';
@@ -19,17 +21,17 @@ export async function loadInstance(ctx: Context, deps: ApiDeps, id: string): Pro
 
 export async function viewInputs(deps: ApiDeps, r: InstanceRecord): Promise<ViewInputs> {
   const version = await getVersionById(deps.db, r.datastore_version_id);
-  const datastore = version ? await deps.db('datastores').where({ id: version.datastore_id }).first() : undefined;
-  const running = await deps.db('backups').where({ instance_id: r.id, deleted: false }).whereIn('state', ['NEW', 'BUILDING', 'SAVING']).first('id');
-  const configuration = r.configuration_id ? await deps.db('configurations').where({ id: r.configuration_id }).first('name') : undefined;
-  const replicas = await deps.db('instances').where({ slave_of_id: r.id, deleted: false }).select('id');
+  const datastore = version ? await getDatastoreById(deps.db, version.datastore_id) : undefined;
+  const running = await runningBackupOf(deps.db, r.id);
+  const configuration = r.configuration_id ? await configurationName(deps.db, r.configuration_id) : undefined;
+  const replicas = await replicasOf(deps.db, r.id);
   return {
     datastore,
     version,
     backupRunning: Boolean(running),
     heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry),
-    configurationName: configuration?.name,
-    replicaIds: replicas.map((x: { id: string }) => x.id),
+    configurationName: configuration,
+    replicaIds: replicas.map((x) => x.id),
   };
 }
 

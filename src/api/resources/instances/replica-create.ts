@@ -4,10 +4,10 @@
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError, UnauthorizedError } from '../../../common/errors.js';
 import { getInstance, type InstanceRecord } from '../../../db/instances.js';
-import { getVersionById } from '../../../db/datastores.js';
+import { getDatastoreById, getVersionById } from '../../../db/datastores.js';
+import { runningBackupOf } from '../../../db/backups.js';
 import { requestContext, type ApiDeps } from '../../deps.js';
 import { assertCanAct } from './availability.js';
-import { viewInputs } from './lookup.js';
 import type { InstanceCreateBody } from './schemas.js';
 
 export interface ReplicaPlan {
@@ -43,12 +43,12 @@ export async function planReplicas(ctx: Context, deps: ApiDeps, body: InstanceCr
   if (!source) throw NotFoundError.resource(body.replica_of);
   if (source.slave_of_id) throw new UnauthorizedError(`Cannot create a replica of a replica ${body.replica_of}`);
   const version = await getVersionById(deps.db, source.datastore_version_id);
-  const datastore = version ? await deps.db('datastores').where({ id: version.datastore_id }).first('name') : undefined;
+  const datastore = version ? await getDatastoreById(deps.db, version.datastore_id) : undefined;
   if (!version || !datastore) throw new BadRequestError(`The datastore version of instance ${source.id} is gone.`);
   if (!version.repl_strategy && !deps.replicationStrategy?.(version.manager)) {
     throw new BadRequestError(`Replication is not supported for the '${datastore.name}' datastore.`);
   }
-  assertCanAct(source, (await viewInputs(deps, source)).backupRunning);
+  assertCanAct(source, Boolean(await runningBackupOf(deps.db, source.id)));
   return {
     source,
     count: body.replica_count ?? 1,

@@ -4,6 +4,7 @@ import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
+import { recordRootEnabled, rootEnabledHistory } from '../../../db/instances.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { rootEnable } from './admin-schemas.js';
@@ -13,12 +14,11 @@ import { loadInstance } from './lookup.js';
 export function rootRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), `instance:extension:root:${action}`);
-  const history = (id: string) => deps.db('root_enabled_history').where({ id }).first();
 
   router.get('/instances/:id/root', async (ctx) => {
     authorize(ctx, 'index');
     const row = await loadInstance(ctx, deps, param(ctx, 'id'));
-    ctx.body = { rootEnabled: Boolean(await history(row.id)) };
+    ctx.body = { rootEnabled: Boolean(await rootEnabledHistory(deps.db, row.id)) };
   });
 
   router.post('/instances/:id/root', async (ctx) => {
@@ -27,10 +27,7 @@ export function rootRoutes(deps: ApiDeps): Router {
     const t = await guestTarget(ctx, deps, param(ctx, 'id'));
     if (body?.password !== undefined) checkPassword(body.password);
     const user = body?.password ? await t.guest.enable_root_with_password({ root_password: body.password }, t.quick) : await t.guest.enable_root({}, t.quick);
-    const now = new Date();
-    const who = requestContext(ctx).userId;
-    if (await history(t.row.id)) await deps.db('root_enabled_history').where({ id: t.row.id }).update({ user: who, created: now });
-    else await deps.db('root_enabled_history').insert({ id: t.row.id, user: who, created: now });
+    await recordRootEnabled(deps.db, t.row.id, requestContext(ctx).userId);
     ctx.status = 200;
     ctx.body = { user: { name: user._name, password: user._password ?? null } };
   });
@@ -38,7 +35,7 @@ export function rootRoutes(deps: ApiDeps): Router {
   router.delete('/instances/:id/root', async (ctx) => {
     authorize(ctx, 'delete');
     const t = await guestTarget(ctx, deps, param(ctx, 'id'));
-    if (!(await history(t.row.id))) throw new NotFoundError(`The root user was never enabled on instance ${t.row.id}.`);
+    if (!(await rootEnabledHistory(deps.db, t.row.id))) throw new NotFoundError(`The root user was never enabled on instance ${t.row.id}.`);
     await t.guest.disable_root({}, t.quick);
     ctx.status = 204;
     ctx.body = null;
