@@ -30,10 +30,12 @@ import { LocalBusAccounts } from '../clients/local/bus-accounts.js';
 import { cloudDrivers } from '../clients/factory.js';
 import type { Logger } from '../common/log.js';
 import { runService } from '../common/config/service-config.js';
+import { packageRoot } from '../common/package-root.js';
 import { refuseDefaultKeys, TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
 
 const run = promisify(execFile);
-const REPO = path.resolve(new URL('../../', import.meta.url).pathname);
+/** The checkout: bin/ and etc/ are there, whether this runs from src/cmd or from dist/src/cmd. */
+const REPO = packageRoot(import.meta.url);
 
 interface Options {
   stateDir: string;
