@@ -26,7 +26,7 @@ const boundaries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.state/', 'tmp/'] },
+  { ignores: ['node_modules/', 'dist/', '.dist-next-*/', '.dist-old-*/', '.state/', 'tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry point through tsx's ESM loader (no build step).
-import { register } from 'tsx/esm/api';
+// trove-taskmanager: runs the compiled JavaScript in dist/ (made by `npm run build`; `npm start` and the tests build it when the sources changed).
+import { runCompiled } from '../tools/build/compiled.js';
 
-register();
-await import('../src/cmd/taskmanager.ts');
+await runCompiled('src/cmd/taskmanager.js');

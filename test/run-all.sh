@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (npm test): the lab Keystone the compatibility tier needs, the
 # OpenStack services of the cloud tier and Horizon with trove-dashboard (installed and started on
-# first run), the type check, the lint (ESLint and Prettier), then every ava tier, run by tools/reap-run.py: whatever the tests left
+# first run), the type check, the lint (ESLint and Prettier), the build of dist/ when the sources changed (the
+# bins the tests spawn run the compiled JavaScript), then every ava tier, run by tools/reap-run.py: whatever the tests left
 # running (a guest agent, an engine, an all-in-one) is listed, stopped and counted in the line
 # "processes left behind by the tests: N", and a count above 0 fails the run. Ends with
 # "N passed, N failed, N skipped".
@@ -16,6 +17,8 @@ bash tools/lab/rabbitmq.sh || { echo "test/run-all.sh: the RabbitMQ management A
 bash tools/lab/engines.sh || { echo "test/run-all.sh: the engine tools could not be installed" >&2; exit 1; }
 npx tsc -p tsconfig.json || { echo "test/run-all.sh: type check failed" >&2; exit 1; }
 npm run --silent lint || { echo "test/run-all.sh: lint failed (npm run lint; npm run format fixes the formatting)" >&2; exit 1; }
+# the processes the tests spawn (bin/*.js: trove-api, the taskmanager, guest agents, the all-in-one) run dist/
+node tools/build/build.js || { echo "test/run-all.sh: the build of dist/ failed" >&2; exit 1; }
 log=$(mktemp)
 command -v python3 >/dev/null || { echo "test/run-all.sh: python3 is needed (tools/reap-run.py stops what the tests leave running)" >&2; exit 1; }
 # ava's own reporter, not --tap: ava 7's TAP reporter crashes on its inactivity timeout (it throws

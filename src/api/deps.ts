@@ -4,9 +4,7 @@ import type { Db } from '../db/connection.js';
 import type { Logger } from '../common/log.js';
 import type { TokenInfo, TokenValidator, TrustDelegation } from '../clients/identity.js';
 import type { SecretBox } from '../common/secret-box.js';
-import type { Compute, ZoneLookup } from '../clients/compute.js';
-import type { NetworkLookup } from '../clients/network.js';
-import type { BlockStorage } from '../clients/volume.js';
+import type { UserClients } from '../clients/drivers.js';
 import type { RequestContext } from '../common/context.js';
 import type { QuotaLimits } from '../db/quotas.js';
 import type { ApiDefaults } from './config.js';
@@ -20,14 +18,7 @@ import type { DatastoreNames } from './config.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
 import type { SecureRpc } from '../rpc/secure.js';
 
-export interface UserClients {
-  compute: Compute;
-  blockStorage: BlockStorage;
-  /** Networks as the caller sees them; absent: there is no network service, no network can be named. */
-  network?: NetworkLookup;
-  /** The caller's availability zones; absent: no zone can be named (refused). */
-  zones?: ZoneLookup;
-}
+export type { UserClients };
 
 /** The taskmanager's typed stub (casts: the API answers before the work is done). */
 export type TaskManagerApi = Stub<TaskmanagerContract>;

@@ -1,21 +1,27 @@
-// buildDeps's wiring of the create-time checks (networks, zones) for the local compute driver:
-// behind Keystone they are the caller's Neutron and Nova when the caller's catalog lists them.
+// buildDeps on the drivers src/cmd chooses (src/clients/factory.ts): the create-time checks
+// (networks, zones) for the local compute driver, behind Keystone the caller's Neutron and Nova
+// when the caller's catalog lists them; the admin token only on loopback.
 import { silentServer } from '../../test/helpers/silent-server.js';
 import test from 'ava';
 import nock from 'nock';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDeps } from './server.js';
+import { cloudDrivers } from '../clients/factory.js';
 import type { Db } from '../db/connection.js';
 import type { CatalogEntry, TokenInfo } from '../clients/identity.js';
 import type { RequestContext } from '../common/context.js';
 import { BackendUnavailableError } from '../clients/errors.js';
+import { ConfigError } from '../common/errors.js';
 
 const NEUTRON = 'http://neutron.catalog.test:9696';
 const NOVA = 'http://nova.catalog.test:8774/v2.1';
 const local = { compute_driver: 'local', bind_host: '127.0.0.1' };
 const localSection = { state_dir: path.join(os.tmpdir(), 'trove-ts-server-test') };
-const deps = (raw: Record<string, Record<string, string>>) => buildDeps({ ...raw, local: localSection }, { db: {} as Db, taskmanager: {} as never });
+const deps = (raw: Record<string, Record<string, string>>) => {
+  const conf = { ...raw, local: localSection };
+  return buildDeps(conf, cloudDrivers(conf).api(), { db: {} as Db, taskmanager: {} as never });
+};
 const context = { authToken: 'caller-tok', projectId: 'p1' } as RequestContext;
 const info = (catalog: CatalogEntry[]): TokenInfo => ({
   userId: 'u',
@@ -88,4 +94,12 @@ test.serial('[DEFAULT] placement_check_timeout bounds the lookups: a Neutron or 
       t.true(took >= 900 && took < 4000, `answered after ${took} ms`);
     }
   }
+});
+
+test.serial('the admin token mode listens on loopback only: another bind_host is refused naming the key', (t) => {
+  t.throws(() => deps({ DEFAULT: { ...local, admin_token: 'adm', bind_host: '0.0.0.0' } }), {
+    instanceOf: ConfigError,
+    message: /^trove\.conf \[DEFAULT\] bind_host: the admin token mode \(no Keystone\) only listens on loopback, not 0\.0\.0\.0$/,
+  });
+  t.notThrows(() => deps({ DEFAULT: { ...local, bind_host: '0.0.0.0' }, keystone_authtoken: keystone }), 'behind Keystone any address');
 });

@@ -11,3 +11,9 @@ export interface BusAccounts {
 
 /** The bus user name of an instance's guest. */
 export const guestBusUser = (instanceId: string): string => `trove-guest-${instanceId}`;
+
+/** The guests' bus as the taskmanager provisions it: each guest's account, and the transport_url its config gets. */
+export interface GuestBus {
+  accounts: BusAccounts;
+  transportUrl(instanceId: string, password: string): string;
+}

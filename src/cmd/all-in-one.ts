@@ -25,16 +25,17 @@ import { RpcClient } from '../rpc/rpc.js';
 import { buildDeps, startApiServer } from '../api/server.js';
 import { startConductor } from '../conductor/service.js';
 import { startTaskmanager } from '../taskmanager/service.js';
-import { LocalCompute } from '../clients/local/compute.js';
-import { localSection } from '../clients/local/config.js';
-import { LocalVolumes } from '../clients/local/volume.js';
+import type { LocalCompute } from '../clients/local/compute.js';
 import { LocalBusAccounts } from '../clients/local/bus-accounts.js';
+import { cloudDrivers } from '../clients/factory.js';
 import type { Logger } from '../common/log.js';
 import { runService } from '../common/config/service-config.js';
+import { packageRoot } from '../common/package-root.js';
 import { refuseDefaultKeys, TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
 
 const run = promisify(execFile);
-const REPO = path.resolve(new URL('../../', import.meta.url).pathname);
+/** The checkout: bin/ and etc/ are there, whether this runs from src/cmd or from dist/src/cmd. */
+const REPO = packageRoot(import.meta.url);
 
 interface Options {
   stateDir: string;
@@ -194,11 +195,15 @@ async function serve(o: Options, state: string): Promise<void> {
       `this state directory was made before it had keys of its own: it keeps Trove's published bus and flow keys (${path.join(state, 'service-keys.json')}) so its instances stay reachable; a new state directory gets its own`,
     );
   }
+  // the drivers: instances as local guest agent processes, the admin token (or a Keystone an extra config names)
+  const drivers = cloudDrivers(raw, log);
+  const local = drivers.local;
+  if (!local) throw new ConfigError(`trove.conf [DEFAULT] compute_driver: the all-in-one runs its instances on this machine (local), not ${drivers.compute}`);
   const db = openDatabase(configSection(raw, 'database', databaseSection));
   await syncSchema(db);
 
-  // the engines installed here, each registered as a datastore with its real version
-  const { stdout } = await run(process.execPath, [path.join(REPO, 'bin/trove-guestagent.js'), '--detect-engines']);
+  // the engines installed here (as the guest agent finds them), each registered as a datastore with its real version
+  const { stdout } = await run(process.execPath, [local.config.guestagent_bin, '--detect-engines']);
   const engines = JSON.parse(stdout) as Array<{ manager: string; version: string; name: string; replicationStrategy?: string }>;
   for (const e of engines) {
     const { version } = await upsertVersion(db, {
@@ -223,7 +228,7 @@ async function serve(o: Options, state: string): Promise<void> {
   const transport = new MemoryTransport(broker);
   const rpc = new RpcClient(transport, log);
   // the API first: a taken port fails the start before anything else runs
-  const api = await startApiServer(buildDeps(raw, { db, log: log.child({ svc: 'api' }), rpc })).catch(async (err) => {
+  const api = await startApiServer(buildDeps(raw, drivers.api(), { db, log: log.child({ svc: 'api' }), rpc })).catch(async (err) => {
     await db.destroy();
     throw err;
   });
@@ -235,11 +240,9 @@ async function serve(o: Options, state: string): Promise<void> {
   linkOldBusSocket(state, busPath);
   const conductor = await startConductor(raw, log.child({ svc: 'conductor' }), { db, transport });
   const guestBus = { accounts, transportUrl: (id: string, password: string) => accounts.transportUrl(id, password) };
-  const taskmanager = await startTaskmanager(raw, log.child({ svc: 'taskmanager' }), { db, transport, guestBus });
+  const taskmanager = await startTaskmanager(raw, log.child({ svc: 'taskmanager' }), { ...drivers.flows(), guestBus }, { db, transport });
 
-  const local = configSection(raw, 'local', localSection);
-  const volumes = new LocalVolumes(local);
-  const compute = new LocalCompute(local, (id) => volumes.dir(id));
+  const { compute } = local;
   await adoptGuests(compute, accounts, log);
   const resumed = await compute.resumeServers();
   if (resumed.length) log.info({ instances: resumed }, 'restarted the guest agents of existing instances');

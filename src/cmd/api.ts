@@ -1,14 +1,15 @@
-// trove-api: parse config, wire, listen; stop cleanly on SIGINT/SIGTERM.
+// trove-api: parse config, choose the drivers, wire, listen; stop cleanly on SIGINT/SIGTERM.
 import { buildDeps, startApiServer } from '../api/server.js';
 import { loadServiceConfig, runService } from '../common/config/service-config.js';
 import { refuseDefaultKeys } from '../rpc/secure.js';
+import { cloudDrivers } from '../clients/factory.js';
 
 if (process.argv.includes('--all-in-one')) {
   await import('./all-in-one.js');
 } else
   await runService('trove-api', async () => {
     const raw = loadServiceConfig('trove-api');
-    const deps = buildDeps(raw);
+    const deps = buildDeps(raw, cloudDrivers(raw).api());
     refuseDefaultKeys(raw);
     const server = await startApiServer(deps);
     deps.log.info({ url: server.url }, 'trove-api listening');

@@ -5,13 +5,14 @@ import { createLogger } from '../common/log.js';
 import { startTaskmanager } from '../taskmanager/service.js';
 import { loadServiceConfig, runService } from '../common/config/service-config.js';
 import { refuseDefaultKeys } from '../rpc/secure.js';
+import { cloudDrivers } from '../clients/factory.js';
 
 await runService('trove-taskmanager', async () => {
   const raw = loadServiceConfig('trove-taskmanager');
   const { log_level } = configSection(raw, 'DEFAULT', z.object({ log_level: opt.str('info') }));
   const log = createLogger('trove-taskmanager', { level: log_level });
   refuseDefaultKeys(raw);
-  const tm = await startTaskmanager(raw, log);
+  const tm = await startTaskmanager(raw, log, cloudDrivers(raw, log).flows());
   log.info({ compute_driver: tm.ctx.config.compute_driver }, 'trove-taskmanager serving');
   const stop = async () => {
     await tm.stop();

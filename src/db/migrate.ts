@@ -1,12 +1,16 @@
-// Applies the migrations in migrations/ (knex migrator with our own file source, so TypeScript
-// files load through the same loader as the rest of the code). Re-running is a no-op.
+// Applies the migrations in migrations/ (knex migrator with our own file source, so the files load
+// through the same loader as the rest of the code: the TypeScript under tsx, dist/migrations/*.js
+// in the compiled services). Re-running is a no-op.
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Db } from './connection.js';
 
+/** migrations/ beside src/: the sources' from src/db, dist/migrations from dist/src/db. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+const MIGRATION_FILE = /^(\d{14}_[a-z0-9_]+)\.(ts|js)$/;
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -18,12 +22,13 @@ class DirectorySource implements Knex.MigrationSource<string> {
 
   async getMigrations(): Promise<string[]> {
     return readdirSync(this.dir)
-      .filter((f) => /^\d{14}_[a-z0-9_]+\.ts$/.test(f))
+      .filter((f) => MIGRATION_FILE.test(f))
       .sort();
   }
 
+  /** Recorded as <stem>.ts whichever file ran it: a database migrated by the sources and by the compiled services is the same. */
   getMigrationName(migration: string): string {
-    return migration;
+    return `${MIGRATION_FILE.exec(migration)![1]}.ts`;
   }
 
   async getMigration(migration: string): Promise<MigrationModule> {

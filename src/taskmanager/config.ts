@@ -25,8 +25,6 @@ export const taskmanagerDefaults = z.object({
   /** Secret that seals a pending flow's user passwords in the database. Change it. */
   taskmanager_rpc_encr_key: opt.str(TROVE_DEFAULT_KEYS.taskmanager_rpc_encr_key),
   log_level: opt.str('info'),
-  /** Networks every database server gets (Trove's management_networks): how guests reach the bus. */
-  management_networks: opt.list([]),
   /** (trove-ts) Seconds a taskmanager's claim on a running flow lasts without renewal; after that
    * another taskmanager resumes the flow. */
   flow_lease_seconds: opt.int(60, 2),

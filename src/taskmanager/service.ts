@@ -1,5 +1,5 @@
-// Builds a running taskmanager from its configuration: drivers, bus, flows; resumes unfinished
-// flows at start. Used by the trove-taskmanager process and by tests.
+// Builds a running taskmanager from its configuration and its drivers: bus, flows; resumes
+// unfinished flows at start. Used by the trove-taskmanager process, the all-in-one and tests.
 import { hostname } from 'node:os';
 import type { RawConfig } from '../common/config/reader.js';
 import { configSection } from '../common/config/schema.js';
@@ -9,24 +9,11 @@ import { databaseSection } from '../db/config.js';
 import { databaseUnavailable, openDatabase, type Db } from '../db/connection.js';
 import { transportFromConfig, messagingDefaults } from '../rpc/config.js';
 import { secureRpc } from '../rpc/secure.js';
-import { busAccountsFromConfig, guestTransportUrl } from '../clients/rabbitmq/guest-accounts.js';
 import { RpcClient, RpcServer } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import type { Transport } from '../rpc/transport.js';
-import { localSection } from '../clients/local/config.js';
-import { LocalCompute } from '../clients/local/compute.js';
-import { LocalVolumes } from '../clients/local/volume.js';
-import { LocalNetwork } from '../clients/local/network.js';
-import { LocalObjectStore } from '../clients/local/object-store.js';
-import { SwiftObjectStore } from '../clients/openstack/swift.js';
-import type { ObjectStore } from '../clients/object-store.js';
-import type { BackupStorage } from '../rpc/contracts/common.js';
-import type { TokenInfo } from '../clients/identity.js';
+import type { FlowDrivers } from '../clients/drivers.js';
 import { taskmanagerDefaults } from './config.js';
-import { ConfigError } from '../common/errors.js';
-import { identityConfig, keystoneConfigured } from '../clients/openstack/config.js';
-import { serviceFlowDrivers, serviceIdentity, userClients } from '../clients/openstack/factory.js';
-import { KeystoneTrusts } from '../clients/openstack/keystone.js';
 import type { TaskContext } from './context.js';
 import { FlowRunner } from './flow.js';
 import { registerFlows, taskmanagerHandlers } from './manager.js';
@@ -38,47 +25,17 @@ export interface Taskmanager {
   stop(): Promise<void>;
 }
 
-function guestBusOf(raw: RawConfig, transportUrl: string, exchange: string, log: Logger): TaskContext['guestBus'] {
-  const b = busAccountsFromConfig(raw, transportUrl, exchange, log);
-  return b && { accounts: b.accounts, transportUrl: (id, password) => guestTransportUrl(b.target, id, password) };
-}
-
-function drivers(raw: RawConfig, driver: 'openstack' | 'local') {
-  if (driver === 'local') {
-    const local = configSection(raw, 'local', localSection);
-    const volumes = new LocalVolumes(local);
-    const objects = new LocalObjectStore(local);
-    return { compute: new LocalCompute(local, (id) => volumes.dir(id)), volumes, network: new LocalNetwork(), objectStore: () => objects };
-  }
-  const identity = identityConfig(raw);
-  if (!keystoneConfigured(identity)) {
-    throw new ConfigError('trove.conf [service_credentials] auth_url: compute_driver = openstack needs a Keystone (or use compute_driver = local)');
-  }
-  const { management_networks } = configSection(raw, 'DEFAULT', taskmanagerDefaults);
-  const objectStore = (s: BackupStorage): ObjectStore => {
-    if (s.driver !== 'swift' || !s.url || !s.auth_token) throw new ConfigError(`backups stored with '${s.driver}' cannot be reached from this taskmanager`);
-    const { url, auth_token } = s;
-    return new SwiftObjectStore({ endpoint: async () => url, token: async () => auth_token });
-  };
-  const service = serviceIdentity(identity);
-  const scheduleTrusts = {
-    delegation: new KeystoneTrusts(identity.service, service),
-    swiftUrl: (info: TokenInfo, token: string) => userClients(identity, info, token, service).objectStoreUrl(),
-  };
-  return { ...serviceFlowDrivers(identity, service, management_networks), objectStore, scheduleTrusts };
-}
-
+/** A taskmanager on its drivers (src/clients/factory.ts chooses them; a test hands fakes). */
 export async function startTaskmanager(
   raw: RawConfig,
   log: Logger,
+  drivers: FlowDrivers,
   options: {
     db?: Db;
     transport?: Transport;
     owner?: string;
     /** the backup scheduler's clock (tests) */
     scheduleClock?: () => Date;
-    /** the guests' bus accounts when the bus is not configured by transport_url (the all-in-one's socket bus) */
-    guestBus?: TaskContext['guestBus'];
   } = {},
 ): Promise<Taskmanager> {
   const config = configSection(raw, 'DEFAULT', taskmanagerDefaults);
@@ -97,8 +54,7 @@ export async function startTaskmanager(
     runner,
     secrets: new SecretBox(config.taskmanager_rpc_encr_key),
     secure: secureRpc(raw),
-    guestBus: options.guestBus ?? guestBusOf(raw, messaging.transport_url, messaging.control_exchange, log),
-    ...drivers(raw, config.compute_driver),
+    ...drivers,
   };
   registerFlows(ctx);
   const server = new RpcServer(transport, log);

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/common/log.js';
 import type { RawConfig } from '../../src/common/config/reader.js';
 import { startConductor } from '../../src/conductor/service.js';
 import { startTaskmanager, type Taskmanager } from '../../src/taskmanager/service.js';
+import { cloudDrivers } from '../../src/clients/factory.js';
 import { createThrowawayDb, type ThrowawayDb } from './throwaway-db.js';
 import { createVhost, type Vhost } from './rabbit.js';
 import { writeConf } from './api-process.js';
@@ -107,9 +108,11 @@ export async function startControlPlane(o: ControlPlaneOptions = {}): Promise<Co
   const confFile = writeConf(sections);
   const logs: string[] = [];
   const log = createLogger('cp', { destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }), level: 'debug' });
-  const api = await startApiServer(buildDeps(raw, { log: log.child({ svc: 'api' }) }));
+  // the drivers as src/cmd chooses them (compute_driver = local): one set for the API and the taskmanager, as in the all-in-one
+  const drivers = cloudDrivers(raw, log);
+  const api = await startApiServer(buildDeps(raw, drivers.api(), { log: log.child({ svc: 'api' }) }));
   const conductor = await startConductor(raw, log.child({ svc: 'conductor' }));
-  const taskmanager = o.inProcessTaskmanager === false ? undefined : await startTaskmanager(raw, log.child({ svc: 'taskmanager' }));
+  const taskmanager = o.inProcessTaskmanager === false ? undefined : await startTaskmanager(raw, log.child({ svc: 'taskmanager' }), drivers.flows());
   const children: ChildProcess[] = [];
   // every log line of the suite is scanned for the secrets it handled (issue 12 item 8)
   const watch = new SecretWatch(path.join(stateDir, 'servers'));

@@ -1,9 +1,19 @@
-// Runs one of the project's bins as a child process and collects its output.
-import { spawn } from 'node:child_process';
+// Runs one of the project's bins as a child process and collects its output. The bins run the
+// compiled tree (dist/): importing this module (as every helper that spawns our processes does, for
+// REPO) first builds it when the sources changed since (tools/build/build.js; quick when they did
+// not, once per test process), so a test never runs yesterday's code.
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { killOnExit } from './reap.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+try {
+  execFileSync(process.execPath, [`${REPO}tools/build/build.js`], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+} catch (err) {
+  const e = err as { stderr?: string; message: string };
+  throw new Error(`building dist/ for the processes the tests spawn failed: ${e.stderr || e.message}`, { cause: err });
+}
 
 export interface BinResult {
   code: number | null;

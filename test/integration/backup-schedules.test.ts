@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { startControlPlane, waitForInstance, ADMIN_TOKEN, type ControlPlane } from '../helpers/control-plane.js';
 import { startTaskmanager, type Taskmanager } from '../../src/taskmanager/service.js';
 import { createLogger } from '../../src/common/log.js';
+import { cloudDrivers } from '../../src/clients/factory.js';
 import { Tasks } from '../../src/common/instance-tasks.js';
 import { registerDatastore } from '../helpers/datastores.js';
 
@@ -22,7 +23,7 @@ test.before(async () => {
   cp = await startControlPlane({ inProcessTaskmanager: false, config: { DEFAULT: { backup_schedule_interval: '1' } } });
   const start = Date.now();
   const log = createLogger('tm', { destination: new Writable({ write: (c, _e, cb) => (cp.logs.push(String(c)), cb()) }), level: 'debug' });
-  tm = await startTaskmanager(cp.raw, log, { scheduleClock: () => new Date(start + (Date.now() - start) * SPEED) });
+  tm = await startTaskmanager(cp.raw, log, cloudDrivers(cp.raw, log).flows(), { scheduleClock: () => new Date(start + (Date.now() - start) * SPEED) });
   await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
     instance: { name: 'sched', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'mariadb' }, databases: [{ name: 'shop' }] },

@@ -1,15 +1,13 @@
 // Checks that a Glance image exists before a datastore version points at it, when a Keystone is
 // configured; the all-in-one mode (no Keystone) has no Glance and skips the check.
 import type { RawConfig } from '../../src/common/config/reader.js';
-import { identityConfig, keystoneConfigured } from '../../src/clients/openstack/config.js';
-import { serviceClients, serviceIdentity } from '../../src/clients/openstack/factory.js';
+import { cloudDrivers } from '../../src/clients/factory.js';
 import { ImageNotFoundError } from '../../src/clients/image.js';
 import { UsageError } from './context.js';
 
 export async function checkImage(raw: RawConfig, imageId: string): Promise<void> {
-  const identity = identityConfig(raw);
-  if (!keystoneConfigured(identity)) return;
-  const { images } = serviceClients(identity, serviceIdentity(identity));
+  const images = cloudDrivers(raw).images();
+  if (!images) return;
   try {
     await images.getImage(imageId);
   } catch (err) {

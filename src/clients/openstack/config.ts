@@ -53,6 +53,8 @@ export const openstackDefaults = z.object({
   /** trove-ts: bound on the create-time checks asked with the caller's token (Neutron's network,
    * Nova's zones), seconds: an unreachable service is a 503 in this time, not in 30 s. */
   placement_check_timeout: opt.int(5, 1, 120),
+  /** Networks every database server gets (Trove's management_networks): how guests reach the bus. */
+  management_networks: opt.list([]),
 });
 
 export type OpenstackDefaults = z.output<typeof openstackDefaults>;

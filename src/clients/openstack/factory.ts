@@ -1,5 +1,6 @@
 // Builds the OpenStack drivers: with the service's own identity (taskmanager, trove-manage), or
 // with a user's token and that token's catalog (the API's flavor and volume-type proxies).
+// Which drivers a process gets is chosen in src/clients/factory.ts.
 import type { TokenInfo } from '../identity.js';
 import { EndpointNotFoundError, findEndpoint, type EndpointQuery } from '../identity.js';
 import type { IdentityConfig } from './config.js';
@@ -52,11 +53,11 @@ export function serviceClients(c: IdentityConfig, identity: KeystoneServiceIdent
   };
 }
 
-/** The taskmanager's drivers: servers, volumes and security groups with the service's identity. */
-export function serviceFlowDrivers(c: IdentityConfig, identity: KeystoneServiceIdentity, managementNetworks: string[]) {
+/** The taskmanager's drivers: servers (on [DEFAULT] management_networks), volumes and security groups with the service's identity. */
+export function serviceFlowDrivers(c: IdentityConfig, identity: KeystoneServiceIdentity) {
   const { endpointOptions } = serviceClients(c, identity);
   return {
-    compute: new NovaServers(endpointOptions('compute'), managementNetworks),
+    compute: new NovaServers(endpointOptions('compute'), c.endpoints.management_networks),
     volumes: new CinderVolumes(endpointOptions('volume')),
     network: new NeutronNetwork(endpointOptions('network')),
   };

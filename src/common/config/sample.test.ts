@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { apiDefaults, datastoreNamesSection, datastoreReplicationSection, osloPolicySection } from '../../api/config.js';
-import { adminTokenSection } from '../../api/server.js';
+import { adminTokenSection } from '../../clients/config.js';
 import { databaseSection } from '../../db/config.js';
 import { keystoneAuthtokenSection, openstackDefaults, serviceCredentialsSection } from '../../clients/openstack/config.js';
 import { parseIni } from './reader.js';
