@@ -8,13 +8,13 @@
 // user); then a single-user start (which also replays the backup's WAL) gives the admin role back
 // the attributes the agent needs, whatever the source's users did to it.
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lchownSync, lstatSync, readFileSync, readdirSync, renameSync, writeFileSync, chownSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, renameSync, writeFileSync, chownSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../src/common/log.js';
 import type { Backup, BackupStreamSource, RestoreStreamSink } from '../../capabilities.js';
 import { findExecutable, processSink, processSource, runProcess, ProcessFailedError } from '../../backup/process-stream.js';
-import type { OsUser } from '../../platform/os-user.js';
+import { ownTree, type OsUser } from '../../platform/os-user.js';
 import { ADMIN_ROLE } from './admin.js';
 import { renderHba } from './conf-files.js';
 import type { PgLifecycle } from './lifecycle.js';
@@ -176,18 +176,6 @@ export class PostgresqlBackup implements Backup {
     ];
     await runWithInput(this.lifecycle.bin('postgres'), args, sql, this.lifecycle.paths.runDir, this.lifecycle.user());
   }
-}
-
-/** chown -R to the server's user (when the agent is root). */
-export function ownTree(dir: string, u: OsUser | undefined): void {
-  if (!u) return;
-  const walk = (p: string) => {
-    const st = lstatSync(p);
-    if (st.isSymbolicLink()) return lchownSync(p, u.uid, u.gid); // the link, never what it points to
-    chownSync(p, u.uid, u.gid);
-    if (st.isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
-  };
-  walk(dir);
 }
 
 /** Runs a program (as the server's user) with `input` on its stdin; rejects with its stderr's tail unless it exits 0. */
