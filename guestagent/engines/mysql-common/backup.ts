@@ -7,7 +7,7 @@
 // mariadb-backup, logical with mariadb-dump/mysqldump (restore: the SQL loaded into the running
 // server, then os_admin's password set back). Credentials reach the tools through a 0600 option
 // file, never the command line.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, createWriteStream, createReadStream } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, createWriteStream, createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
@@ -22,6 +22,7 @@ import { readSince } from '../../../src/common/file-tail.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
 import { writePrivateFile } from '../../platform/private-file.js';
 import { ownTree } from '../../platform/os-user.js';
+import { swapDataDir } from '../../platform/data-dir.js';
 import { generatePassword, REPLICATION_USER_PATTERN } from './admin.js';
 import type { MysqlLifecycle } from './lifecycle.js';
 import type { MysqlFamilyConfig } from './settings.js';
@@ -160,20 +161,11 @@ export class MysqlBackup implements Backup {
     await this.prepareStaged(stagingDir);
     await this.lifecycle.stop();
     const dataDir = this.lifecycle.paths.dataDir;
-    const replaced = `${dataDir}.replaced-${Date.now()}`;
     chmodSync(this.c.mount_point, 0o755);
-    const had = existsSync(dataDir);
-    if (had) renameSync(dataDir, replaced);
-    try {
-      renameSync(stagingDir, dataDir);
+    await swapDataDir(dataDir, stagingDir, async () => {
       ownTree(dataDir, this.lifecycle.user());
       await this.resetAdmin();
-    } catch (e) {
-      await rm(dataDir, { recursive: true, force: true });
-      if (had) renameSync(replaced, dataDir);
-      throw e;
-    }
-    if (had) await rm(replaced, { recursive: true, force: true });
+    });
     this.log.info({}, 'physical backup installed into the data directory');
   }
 
