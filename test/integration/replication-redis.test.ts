@@ -6,9 +6,10 @@
 // last key there), the other following it; detach makes that one writable and independent
 // (test/helpers/replica-set.ts replicaSetWalk). No password in the control plane's logs.
 import test from 'ava';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
+import { withRedis } from '../helpers/redis-client.js';
 import { createSource, ipOf, replicaSetWalk, show } from '../helpers/replica-set.js';
 
 let cp: ControlPlane;
@@ -20,26 +21,7 @@ test.before(async () => {
 });
 test.after.always(() => cp?.stop());
 
-async function redis<T>(ip: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    host: ip,
-    port: 6379,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-  });
-  r.on('error', () => undefined);
-  await r.connect();
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+const redis = <T>(ip: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> => withRedis({ host: ip, port: 6379, password }, fn);
 
 async function rootOf(id: string): Promise<string> {
   const en = await cp.http.post(`/instances/${id}/root`, {});

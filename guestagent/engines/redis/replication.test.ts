@@ -11,7 +11,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   call,
   GuestAgents,
@@ -24,6 +24,7 @@ import {
   type StoredBackup,
   type TestAgent,
 } from '../../../test/helpers/guest-agents.js';
+import { withRedis } from '../../../test/helpers/redis-client.js';
 import { InvalidValueError } from '../../capabilities.js';
 import { redisEngine } from './manager.js';
 import type { RedisLifecycle } from './lifecycle.js';
@@ -52,26 +53,7 @@ const prepareArgs = (rootPw: string, extra: Partial<GuestArgs<'prepare'>> = {}):
   ...extra,
 });
 
-async function client<T>(port: number, who: { username?: string; password: string }, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    host: '127.0.0.1',
-    port,
-    ...who,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-  });
-  r.on('error', () => undefined);
-  await r.connect();
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+const client = <T>(port: number, who: { username?: string; password: string }, fn: (r: Redis) => Promise<T>): Promise<T> => withRedis({ port, ...who }, fn);
 
 const as = <T>(a: Agent, fn: (r: Redis) => Promise<T>) => client(a.port, { password: a.rootPw }, fn);
 const get = (a: Agent, key: string) => as(a, (r) => r.get(key));
