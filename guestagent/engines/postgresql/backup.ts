@@ -23,7 +23,6 @@ import { READ_ONLY_KEY } from './overrides.js';
 
 export const PG_FORMAT = 'pg-tar';
 
-
 export interface PgBackupTools {
   /** The tar binary that unpacks a backup (default: tar on PATH). */
   tar?: string | undefined;
@@ -114,7 +113,8 @@ export class PostgresqlBackup implements Backup {
     await swapDataDir(dataDir, stagingDir, async (previous) => {
       for (const f of INSTANCE_FILES) {
         await rm(path.join(dataDir, f), { recursive: true, force: true });
-        if (previous && existsSync(path.join(previous, f))) cpSync(path.join(previous, f), path.join(dataDir, f), { recursive: true, preserveTimestamps: true });
+        if (previous && existsSync(path.join(previous, f)))
+          cpSync(path.join(previous, f), path.join(dataDir, f), { recursive: true, preserveTimestamps: true });
       }
       chmodSync(dataDir, 0o700);
       ownTree(dataDir, this.lifecycle.user());
