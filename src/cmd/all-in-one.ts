@@ -11,7 +11,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { ConfigError } from '../common/errors.js';
-import { readRawConfig, type RawConfig } from '../common/config/reader.js';
+import { parseIni, readRawConfig, type RawConfig } from '../common/config/reader.js';
+import { renderIni } from '../common/config/writer.js';
 import { configSection } from '../common/config/schema.js';
 import { chooseLogFormat, createLogger } from '../common/log.js';
 import { checkSocketPath, makeRuntimeDir, runtimeDirFor, runtimeDirSection, SOCKET_PATH_MAX } from '../common/runtime-dir.js';
@@ -123,11 +124,12 @@ function linkOldBusSocket(state: string, socket: string): void {
  */
 async function adoptGuests(compute: LocalCompute, accounts: LocalBusAccounts, log: Logger): Promise<void> {
   for (const { instanceId, text } of compute.guestConfigs()) {
-    const line = /^transport_url = unix:\/\/\/.*$/m.exec(text)?.[0];
-    if (!line) continue;
+    const conf = parseIni(text, `the guest config of instance ${instanceId}`);
+    if (!conf.DEFAULT!.transport_url?.startsWith('unix:///')) continue;
     const password = randomBytes(24).toString('base64url');
     await accounts.ensureGuest(instanceId, password);
-    await compute.rewriteGuestConfig(instanceId, text.replace(line, `transport_url = ${accounts.transportUrl(instanceId, password)}`));
+    conf.DEFAULT!.transport_url = accounts.transportUrl(instanceId, password);
+    await compute.rewriteGuestConfig(instanceId, renderIni(conf, "written by trove-taskmanager; transport_url by the all-in-one (the guest's own bus user)"));
     log.info({ instance: instanceId }, 'gave an instance made before bus users its own');
   }
 }

@@ -1,4 +1,5 @@
 // The guest agent's configuration the taskmanager injects into a new server (guest_info).
+import { renderIni } from '../common/config/writer.js';
 import type { MessagingConfig } from '../rpc/config.js';
 
 export interface GuestInfo {
@@ -13,23 +14,23 @@ export interface GuestInfo {
   backupKey: string | null;
 }
 
-const clean = (v: string) => v.replace(/[\r\n]/g, '');
-
 /** `transportUrl`: the guest's own (its bus user), never the service's credentials on RabbitMQ. */
 export function renderGuestConfig(info: GuestInfo, messaging: MessagingConfig, transportUrl: string): string {
-  return [
-    '# written by trove-taskmanager',
-    '[DEFAULT]',
-    `guest_id = ${clean(info.instanceId)}`,
-    `datastore_manager = ${clean(info.manager)}`,
-    `datastore_version = ${clean(info.version)}`,
-    `tenant_id = ${clean(info.tenantId)}`,
-    `transport_url = ${clean(transportUrl)}`,
-    `control_exchange = ${clean(messaging.control_exchange)}`,
-    `rpc_response_timeout = ${messaging.rpc_response_timeout}`,
-    `report_interval = ${info.reportInterval}`,
-    ...(info.rpcKey ? [`instance_rpc_encr_key = ${clean(info.rpcKey)}`] : []),
-    ...(info.backupKey ? [`backup_aes_cbc_key = ${clean(info.backupKey)}`] : []),
-    '',
-  ].join('\n');
+  return renderIni(
+    {
+      DEFAULT: {
+        guest_id: info.instanceId,
+        datastore_manager: info.manager,
+        datastore_version: info.version,
+        tenant_id: info.tenantId,
+        transport_url: transportUrl,
+        control_exchange: messaging.control_exchange,
+        rpc_response_timeout: messaging.rpc_response_timeout,
+        report_interval: info.reportInterval,
+        instance_rpc_encr_key: info.rpcKey || undefined,
+        backup_aes_cbc_key: info.backupKey || undefined,
+      },
+    },
+    'written by trove-taskmanager',
+  );
 }

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AxiosInstance } from 'axios';
+import { parseIni } from '../../src/common/config/reader.js';
 import { scanLogs, type LogScan, type Secrets } from './log-scan.js';
 
 const SECRET_KEY = /(password|_key|token|secret)$/i;
@@ -57,10 +58,8 @@ export class SecretWatch {
       try {
         const conf = path.join(dir, 'guest.conf');
         if (existsSync(conf)) {
-          for (const line of readFileSync(conf, 'utf8').split('\n')) {
-            const m = /^\s*([A-Za-z0-9_]+)\s*=\s*(.+?)\s*$/.exec(line);
-            if (!m) continue;
-            const [, key, value] = m as unknown as [string, string, string];
+          // read as the agent reads it (quoted and escaped values as they are meant)
+          for (const [key, value] of Object.entries(parseIni(readFileSync(conf, 'utf8'), conf).DEFAULT ?? {})) {
             if (SECRET_KEY.test(key)) this.add(`${id} ${key}`, value);
             const url = /^[a-z]+:\/\/[^:/@]*:([^@]+)@/.exec(value);
             if (url) this.add(`${id} ${key} password`, decodeURIComponent(url[1]!));

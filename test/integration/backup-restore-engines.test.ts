@@ -7,10 +7,11 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { loadConfigParameters, type ParameterRule } from '../../src/db/datastores.js';
 import { detectPostgresql } from '../../guestagent/engines/postgresql/detect.js';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { withRedis } from '../helpers/redis-client.js';
 
 type Engine = 'postgresql' | 'redis';
 let cp: ControlPlane;
@@ -42,26 +43,7 @@ async function pgQuery<T extends pg.QueryResultRow>(ip: string, sql: string, par
   }
 }
 
-async function redisWith<T>(ip: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    host: ip,
-    port: 6379,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-  });
-  r.on('error', () => undefined);
-  await r.connect();
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+const redisWith = <T>(ip: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> => withRedis({ host: ip, port: 6379, password }, fn);
 
 const PG_SUMMARY = "SELECT count(*)::int AS n, md5(string_agg(t::text, ',' ORDER BY id)) AS sum FROM t";
 const redisData = (ip: string, pw: string) =>

@@ -7,10 +7,11 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { loadConfigParameters, type ParameterRule } from '../../src/db/datastores.js';
 import { detectPostgresql } from '../../guestagent/engines/postgresql/detect.js';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { withRedis } from '../helpers/redis-client.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -206,26 +207,7 @@ test.serial("postgresql: a configuration group's dynamic value is live (SHOW); b
 
 // ---- Redis
 
-async function redisWith<T>(password: string | undefined, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    host: inst.redis.ip,
-    port: 6379,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-  });
-  r.on('error', () => undefined);
-  await r.connect();
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+const redisWith = <T>(password: string | undefined, fn: (r: Redis) => Promise<T>): Promise<T> => withRedis({ host: inst.redis.ip, port: 6379, password }, fn);
 
 let redisPassword = '';
 

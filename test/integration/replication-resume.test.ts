@@ -9,12 +9,11 @@ import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
 import { filesUnder } from '../helpers/files.js';
+import { createSource, ipOf, ready, sleep } from '../helpers/replica-set.js';
 import { SecretBox } from '../../src/common/secret-box.js';
 import { taskmanagerDefaults } from '../../src/taskmanager/config.js';
 
 const PW = 'Resume-app-pw-1';
-const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 async function query(ip: string, statement: string): Promise<unknown[]> {
   const c = await mysql.createConnection({ host: ip, user: 'app', password: PW, database: 'shop' });
@@ -34,24 +33,17 @@ test('a taskmanager killed mid-replica is resumed: ACTIVE replica, no snapshot l
   await registerDatastore(cp.tdb.db);
   const first = cp.spawnTaskmanager();
   for (let i = 0; i < 100 && !cp.logs.join('').includes('trove-taskmanager serving'); i++) await sleep(100);
-  const s = await cp.http.post('/instances', {
-    instance: {
-      name: 'rs-src',
-      flavorRef: '1',
-      volume: { size: 1 },
-      datastore: { type: 'mariadb' },
-      databases: [{ name: 'shop' }],
-      users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }],
-    },
+  const src = await createSource(cp, {
+    name: 'rs-src',
+    datastore: { type: 'mariadb' },
+    databases: [{ name: 'shop' }],
+    users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }],
   });
-  t.is(s.status, 200, JSON.stringify(s.data));
-  const src = await waitForInstance(cp.http, s.data.instance.id, ready);
-  t.is(src?.status, 'ACTIVE');
-  const srcIp = (src!.ip as string[])[0]!;
+  const srcIp = ipOf(src);
   await query(srcIp, 'CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB');
   await query(srcIp, 'INSERT INTO t VALUES (1), (2)');
 
-  const r = await cp.http.post('/instances', { instance: { name: 'rs-copy', replica_of: src!.id } });
+  const r = await cp.http.post('/instances', { instance: { name: 'rs-copy', replica_of: src.id } });
   t.is(r.status, 200, JSON.stringify(r.data));
   const id = r.data.instance.id as string;
   // kill it once the account exists and the snapshot is being taken (the source's backup flow
@@ -61,7 +53,7 @@ test('a taskmanager killed mid-replica is resumed: ACTIVE replica, no snapshot l
   for (let i = 0; i < 1500 && !sealed; i++) {
     const row = await cp.tdb.db('instances').where({ id }).first('flow_state');
     const state = row?.flow_state ? JSON.parse(row.flow_state) : undefined;
-    const source = await cp.tdb.db('instances').where({ id: src!.id }).first('flow_state');
+    const source = await cp.tdb.db('instances').where({ id: src.id }).first('flow_state');
     const backup = source?.flow_state ? JSON.parse(source.flow_state) : undefined;
     if (state?.data.sealedMaster && (state.step >= 3 || (backup?.flow === 'backup' && backup.step >= 1))) sealed = state.data.sealedMaster;
     else await sleep(20);
@@ -90,7 +82,7 @@ test('a taskmanager killed mid-replica is resumed: ACTIVE replica, no snapshot l
     for (const [f, text] of seenLogs) if (f.includes(id)) t.log(f, text.slice(-8000));
   }
   t.is(active?.status, 'ACTIVE', JSON.stringify(active?.fault));
-  const copyIp = (active!.ip as string[])[0]!;
+  const copyIp = ipOf(active);
   await query(srcIp, 'INSERT INTO t VALUES (3)');
   let seen: number[] = [];
   for (let i = 0; i < 60 && seen.length < 3; i++, await sleep(500))

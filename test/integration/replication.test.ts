@@ -9,6 +9,7 @@ import test from 'ava';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
+import { createSource, detach, eventually, ipOf, ready } from '../helpers/replica-set.js';
 import { detectPostgresql } from '../../guestagent/engines/postgresql/detect.js';
 
 const PW = 'Repl-app-pw-1';
@@ -18,8 +19,6 @@ let sourceIp: string;
 let replica: string;
 let replicaIp: string;
 
-const ready = (i: Record<string, unknown> | undefined) => (i?.status === 'ACTIVE' && i?.operating_status === 'HEALTHY') || i?.status === 'ERROR';
-
 test.before(async () => {
   // postgresql too, with no replication_strategy configured: the operator has not offered replicas of it
   const pg = await detectPostgresql();
@@ -27,21 +26,14 @@ test.before(async () => {
   cp = await startControlPlane({ config: { mariadb: { replication_strategy: 'MariaDBGTIDReplication' } } });
   await registerDatastore(cp.tdb.db);
   await registerDatastore(cp.tdb.db, { name: 'postgresql', version: pg.name });
-  const r = await cp.http.post('/instances', {
-    instance: {
-      name: 'repl-src',
-      flavorRef: '1',
-      volume: { size: 1 },
-      datastore: { type: 'mariadb' },
-      databases: [{ name: 'shop' }],
-      users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }],
-    },
+  const active = await createSource(cp, {
+    name: 'repl-src',
+    datastore: { type: 'mariadb' },
+    databases: [{ name: 'shop' }],
+    users: [{ name: 'app', password: PW, databases: [{ name: 'shop' }] }],
   });
-  if (r.status !== 200) throw new Error(`source create: ${r.status} ${JSON.stringify(r.data)}`);
-  source = r.data.instance.id;
-  const active = await waitForInstance(cp.http, source, ready);
-  if (active?.status !== 'ACTIVE') throw new Error(`source: ${JSON.stringify(active)}`);
-  sourceIp = (active.ip as string[])[0]!;
+  source = active.id;
+  sourceIp = ipOf(active);
   await sql(sourceIp, 'CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB');
   await sql(sourceIp, 'INSERT INTO orders VALUES (1, "one"), (2, "two"), (3, "three")');
 });
@@ -59,14 +51,6 @@ async function sql(ip: string, statement: string): Promise<unknown[]> {
 
 const ids = async (ip: string) => ((await sql(ip, 'SELECT id FROM orders ORDER BY id')) as Array<{ id: number }>).map((r) => r.id);
 
-async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
-  for (const until = Date.now() + ms; Date.now() < until;) {
-    if (await fn()) return true;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  return false;
-}
-
 test.serial("a replica (replica_of) goes ACTIVE with the source's rows and follows its writes", async (t) => {
   const r = await cp.http.post('/instances', { instance: { name: 'repl-copy', replica_of: source } });
   t.is(r.status, 200, JSON.stringify(r.data));
@@ -76,7 +60,7 @@ test.serial("a replica (replica_of) goes ACTIVE with the source's rows and follo
   replica = r.data.instance.id;
   const active = await waitForInstance(cp.http, replica, ready, 300_000);
   t.is(active?.status, 'ACTIVE', JSON.stringify(active));
-  replicaIp = (active!.ip as string[])[0]!;
+  replicaIp = ipOf(active);
   t.not(replicaIp, sourceIp);
   t.deepEqual(await ids(replicaIp), [1, 2, 3]);
   await sql(sourceIp, 'INSERT INTO orders VALUES (4, "four")');
@@ -118,11 +102,9 @@ test.serial('the snapshot backup is gone once the replica is ACTIVE', async (t) 
 });
 
 test.serial('detach: the replica is writable and independent, replica_of gone', async (t) => {
-  const r = await cp.http.put(`/instances/${replica}`, { instance: { replica_of: null } });
-  t.is(r.status, 202, JSON.stringify(r.data));
-  const done = await waitForInstance(cp.http, replica, (i) => (i?.status === 'ACTIVE' && !('replica_of' in i)) || i?.status === 'ERROR', 120_000);
-  t.is(done?.status, 'ACTIVE', JSON.stringify(done));
-  t.false('replica_of' in done!);
+  const done = await detach(cp, replica);
+  t.is(done.status, 'ACTIVE');
+  t.false('replica_of' in done);
   t.false('replicas' in (await cp.http.get(`/instances/${source}`)).data.instance);
   await sql(replicaIp, 'INSERT INTO orders VALUES (50, "mine")');
   await sql(sourceIp, 'INSERT INTO orders VALUES (5, "five")');

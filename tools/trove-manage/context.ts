@@ -1,9 +1,15 @@
-// What every trove-manage command gets: the parsed config, a database connection, and the
-// error type that ends the command with exit code 2.
+// What every trove-manage command gets: the global options, the parsed config, a database
+// connection, and the error type that ends the command with exit code 2.
 import { readRawConfig, type RawConfig } from '../../src/common/config/reader.js';
 import { configSection } from '../../src/common/config/schema.js';
 import { databaseSection } from '../../src/db/config.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
+
+/** The options given before the command (main.ts declares them). */
+export interface GlobalOptions {
+  configFile: string[];
+  skipImageCheck?: boolean;
+}
 
 /** A bad argument or a missing thing the operator named: message on stderr, exit code 2. */
 export class UsageError extends Error {}

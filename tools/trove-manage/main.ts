@@ -2,16 +2,11 @@
 // Exit codes: 0 ok, 2 bad arguments or a named thing that does not exist, 1 anything else.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../src/common/errors.js';
-import { UsageError } from './context.js';
+import { UsageError, type GlobalOptions } from './context.js';
 import * as dbSync from './commands/db-sync.js';
 import * as datastore from './commands/datastore.js';
 import * as parameters from './commands/parameters.js';
 import * as versionMetadata from './commands/version-metadata.js';
-
-export interface GlobalOptions {
-  configFile: string[];
-  skipImageCheck?: boolean;
-}
 
 const program = new Command('trove-manage')
   .description('trove-ts operator tool (Trove-compatible commands)')

@@ -4,6 +4,7 @@
 import mysql, { type Connection } from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
 import { InvalidValueError, type DatabaseSpec, type Databases, type Page, type Root, type UserSpec, type Users } from '../../capabilities.js';
+import { checkHost, checkNewUsers } from '../../users-check.js';
 
 export const SYSTEM_DATABASES = ['mysql', 'information_schema', 'performance_schema', 'sys', 'lost+found', '#mysql50#lost+found'];
 export const RESERVED_USERS = ['root', 'os_admin', 'debian-sys-maint', 'mariadb.sys', 'mysql.sys', 'mysql.session', 'mysql.infoschema', 'PUBLIC'];
@@ -70,10 +71,6 @@ export class MysqlAdmin implements Databases, Users, Root {
       throw new InvalidValueError(`User name '${name}' is reserved.`);
   }
 
-  checkHost(host: string): void {
-    if (!/^[A-Za-z0-9%_.:\-/]{1,255}$/.test(host)) throw new InvalidValueError(`Host '${host}' is not a valid host.`);
-  }
-
   checkPassword(password: string | undefined): void {
     if (password === undefined) return;
     if (password.length === 0 || password.length > 255) throw new InvalidValueError('A password must be 1 to 255 characters.');
@@ -112,12 +109,7 @@ export class MysqlAdmin implements Databases, Users, Root {
 
   // ---- users ----
   async createUsers(users: UserSpec[]): Promise<void> {
-    for (const u of users) {
-      this.checkUserName(u.name);
-      this.checkHost(u.host);
-      this.checkPassword(u.password);
-      u.databases.forEach((d) => this.checkDatabaseName(d));
-    }
+    checkNewUsers(users, this);
     await this.run(async (c) => {
       for (const u of users) {
         await c.query('CREATE USER ?@? IDENTIFIED BY ?', [u.name, u.host, u.password ?? generatePassword()]);
@@ -168,7 +160,7 @@ export class MysqlAdmin implements Databases, Users, Root {
   async renameUser(name: string, host: string, newName: string, newHost: string): Promise<void> {
     this.checkUserName(name);
     this.checkUserName(newName);
-    this.checkHost(newHost);
+    checkHost(newHost);
     await this.run((c) => c.query('RENAME USER ?@? TO ?@?', [name, host, newName, newHost]));
   }
 

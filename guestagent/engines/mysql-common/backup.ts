@@ -7,7 +7,7 @@
 // mariadb-backup, logical with mariadb-dump/mysqldump (restore: the SQL loaded into the running
 // server, then os_admin's password set back). Credentials reach the tools through a 0600 option
 // file, never the command line.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, chownSync, readdirSync, lstatSync, createWriteStream, createReadStream } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, createWriteStream, createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
@@ -21,6 +21,8 @@ import { EngineFailure, errorTail } from '../../platform/error-tail.js';
 import { readSince } from '../../../src/common/file-tail.js';
 import { isAlive, readPid, startDaemon, stopProcess } from '../../platform/process.js';
 import { writePrivateFile } from '../../platform/private-file.js';
+import { ownTree } from '../../platform/os-user.js';
+import { swapDataDir } from '../../platform/data-dir.js';
 import { generatePassword, REPLICATION_USER_PATTERN } from './admin.js';
 import type { MysqlLifecycle } from './lifecycle.js';
 import type { MysqlFamilyConfig } from './settings.js';
@@ -159,20 +161,11 @@ export class MysqlBackup implements Backup {
     await this.prepareStaged(stagingDir);
     await this.lifecycle.stop();
     const dataDir = this.lifecycle.paths.dataDir;
-    const replaced = `${dataDir}.replaced-${Date.now()}`;
     chmodSync(this.c.mount_point, 0o755);
-    const had = existsSync(dataDir);
-    if (had) renameSync(dataDir, replaced);
-    try {
-      renameSync(stagingDir, dataDir);
-      this.ownTree(dataDir);
+    await swapDataDir(dataDir, stagingDir, async () => {
+      ownTree(dataDir, this.lifecycle.user());
       await this.resetAdmin();
-    } catch (e) {
-      await rm(dataDir, { recursive: true, force: true });
-      if (had) renameSync(replaced, dataDir);
-      throw e;
-    }
-    if (had) await rm(replaced, { recursive: true, force: true });
+    });
     this.log.info({}, 'physical backup installed into the data directory');
   }
 
@@ -212,27 +205,6 @@ export class MysqlBackup implements Backup {
     this.log.info({ files: files.length }, 'binary logs replayed');
   }
 
-  /** The server's OS user when the agent runs as root (the files must be its). */
-  private serverIds(): { uid: number; gid: number } | undefined {
-    if (process.getuid?.() !== 0) return undefined;
-    const line = readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`${this.c.run_as}:`));
-    if (!line) return undefined;
-    const [, , uid, gid] = line.split(':');
-    return { uid: Number(uid), gid: Number(gid) };
-  }
-
-  private ownTree(dir: string): void {
-    const ids = this.serverIds();
-    if (!ids) return;
-    const walk = (p: string) => {
-      chownSync(p, ids.uid, ids.gid);
-      if (lstatSync(p).isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
-    };
-    walk(dir);
-  }
-
   /**
    * The restored grant tables hold the source's os_admin password: start the server once without
    * networking and grant checks, give os_admin a new password (kept 0600 as the lifecycle expects),
@@ -242,8 +214,8 @@ export class MysqlBackup implements Backup {
     // in the runtime directory: a socket path under the state directory may be too long for the kernel
     const run = path.join(this.lifecycle.paths.runtimeDir, 'restore-run');
     await rm(run, { recursive: true, force: true });
-    const ids = this.serverIds();
-    makeRuntimeDir(this.lifecycle.paths.runtimeDir, { sub: 'restore-run', ...(ids ? { owner: ids } : {}) });
+    const u = this.lifecycle.user();
+    makeRuntimeDir(this.lifecycle.paths.runtimeDir, { sub: 'restore-run', ...(u ? { owner: u } : {}) });
     const sock = checkSocketPath(path.join(run, 'mysqld.sock'));
     const pidFile = path.join(run, 'mysqld.pid');
     const out = path.join(this.stateDir, 'restore-server.log');
@@ -255,7 +227,7 @@ export class MysqlBackup implements Backup {
       '--skip-networking',
       '--skip-grant-tables',
     ];
-    if (this.serverIds()) args.push(`--user=${this.c.run_as}`);
+    if (u) args.push(`--user=${u.name}`);
     const pid = startDaemon(this.c.mysqld_bin, args, out);
     const connect = () => mysql.createConnection({ socketPath: sock, user: 'root', connectTimeout: 2000 });
     try {

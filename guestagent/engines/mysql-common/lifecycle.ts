@@ -2,8 +2,7 @@
 // all-in-one instance's directory): initialise the datadir, write my.cnf from the flavor, start
 // the server, secure it, create the databases and users of the create call.
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -15,6 +14,7 @@ import { EngineFailure, errorTail, lastLines, logOffset } from '../../platform/e
 import { readSince } from '../../../src/common/file-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
 import { writePrivateFile } from '../../platform/private-file.js';
+import { agentUserName, chownAll, serverUser, type OsUser } from '../../platform/os-user.js';
 import { generatePassword, MysqlAdmin } from './admin.js';
 import { baseSettings, effectiveSettings, renderMyCnf, serverIdFor } from './config.js';
 import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.js';
@@ -22,25 +22,6 @@ import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.
 const run = promisify(execFile);
 
 const ADMIN_USER = 'os_admin';
-
-interface OsUser {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-function lookupUser(name: string): OsUser | undefined {
-  try {
-    const line = readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`${name}:`));
-    if (!line) return undefined;
-    const [, , uid, gid] = line.split(':');
-    return { name, uid: Number(uid), gid: Number(gid) };
-  } catch {
-    return undefined;
-  }
-}
 
 export class MysqlLifecycle implements Lifecycle {
   readonly paths: MysqlPaths;
@@ -94,15 +75,14 @@ export class MysqlLifecycle implements Lifecycle {
     });
   }
 
-  /** The OS user the server runs as: run_as when the agent is root, else the agent's own user. */
-  private serverUser(): OsUser | undefined {
-    if (process.getuid?.() !== 0) return undefined;
-    return lookupUser(this.c.run_as);
+  /** The OS user the server runs as: run_as when the agent is root and that user exists, else (undefined) the agent's own user. */
+  user(): OsUser | undefined {
+    return serverUser(this.c.run_as, 'agent');
   }
 
   /** The OS user name my.cnf names (none when the agent is not root). */
   private runAsName(): string | undefined {
-    return this.serverUser()?.name ?? (process.getuid?.() === 0 ? 'root' : undefined);
+    return this.user()?.name ?? (process.getuid?.() === 0 ? 'root' : undefined);
   }
 
   /**
@@ -168,18 +148,14 @@ export class MysqlLifecycle implements Lifecycle {
 
   private ownDirs(): void {
     mkdirSync(this.paths.dataDir, { recursive: true });
-    const u = this.serverUser();
-    for (const d of [this.c.mount_point, this.paths.dataDir, this.paths.stateDir]) {
-      chmodSync(d, 0o755);
-      if (u) chownSync(d, u.uid, u.gid);
-    }
+    const u = this.user();
+    for (const d of [this.c.mount_point, this.paths.dataDir, this.paths.stateDir]) chmodSync(d, 0o755);
     mkdirSync(this.paths.tmpDir, { recursive: true });
     chmodSync(this.paths.tmpDir, 0o700);
-    if (u) chownSync(this.paths.tmpDir, u.uid, u.gid);
     // secure_file_priv: the server's (it writes INTO OUTFILE files there), not the world's
     mkdirSync(this.paths.filesDir, { recursive: true });
     chmodSync(this.paths.filesDir, 0o750);
-    if (u) chownSync(this.paths.filesDir, u.uid, u.gid);
+    chownAll([this.c.mount_point, this.paths.dataDir, this.paths.stateDir, this.paths.tmpDir, this.paths.filesDir], u);
     // the socket's directory, made again before every start (a reboot empties /run)
     makeRuntimeDir(this.paths.runtimeDir, { sub: path.basename(path.dirname(this.paths.socket)), ...(u ? { owner: u } : {}) });
     checkSocketPath(this.paths.socket);
@@ -207,7 +183,7 @@ export class MysqlLifecycle implements Lifecycle {
   private async initialise(): Promise<void> {
     if (existsSync(this.paths.dataDir) && readdirSync(this.paths.dataDir).length > 0) return;
     this.ownDirs();
-    const user = this.serverUser()?.name ?? userInfo().username;
+    const user = this.user()?.name ?? agentUserName();
     const args =
       this.c.init_style === 'install-db'
         ? // our my.cnf first: the machine's own (/etc/mysql) would give every instance the same tmpdir, error log and pid file

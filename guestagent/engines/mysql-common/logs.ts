@@ -77,12 +77,6 @@ export class MysqlLogs implements Logs {
   private ownDir(): void {
     mkdirSync(this.dir, { recursive: true });
     chmodSync(this.dir, 0o755);
-    let u;
-    try {
-      u = serverUser(this.c.run_as);
-    } catch {
-      u = undefined; // no such user: the server runs as the agent's user
-    }
-    chownAll([this.dir], u);
+    chownAll([this.dir], serverUser(this.c.run_as, 'agent')); // no such user: the server runs as the agent's user
   }
 }

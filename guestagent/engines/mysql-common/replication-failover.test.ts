@@ -8,84 +8,28 @@
 // lost, new writes flow. wait_for_txn fails within its timeout on a transaction that never comes.
 // No replication password in any log line.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import mysql from 'mysql2/promise';
-import { createLogger } from '../../../src/common/log.js';
-import type { Stub } from '../../../src/rpc/contract.js';
-import type { ConductorContract } from '../../../src/rpc/contracts/conductor.js';
-import { guestContract } from '../../../src/rpc/contracts/guest.js';
-import { freeTcpPort } from '../../../test/helpers/ports.js';
-import { backupDefaults } from '../../backup/config.js';
-import { InvalidValueError, type Engine } from '../../capabilities.js';
-import { guestHandlers, StatusReporter } from '../../manager.js';
+import { call, GuestAgents, lastTxn, promote, until, type GuestArgs, type TestAgent } from '../../../test/helpers/guest-agents.js';
+import { InvalidValueError } from '../../capabilities.js';
 import { mariadbEngine } from '../mariadb/manager.js';
 import { compareGtidPositions } from './replication.js';
-import { reapOnExit } from '../../../test/helpers/reap.js';
 
-const logged: string[] = [];
-const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
-const ctx = (method: string) => ({ context: {}, method });
 const IDS = { s: '5a1d0e6e-7c8f-4d1a-8b52-3f0c9e4d0001', r1: '5a1d0e6e-7c8f-4d1a-8b52-3f0c9e4d0002', r2: '5a1d0e6e-7c8f-4d1a-8b52-3f0c9e4d0003' };
 const APP = { user: 'app', password: 'app-Secret-1', database: 'shop' };
 const GTID_POSITION = /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/;
 
-let root: string;
-const engines: Engine[] = [];
-const agents = new Map<string, Agent>();
-const agentNamed = async (name: string) => agents.get(name)!;
-const passwords: string[] = [];
+const agents = new GuestAgents({ prefix: 'mysql-failover-', section: 'mariadb', build: mariadbEngine, defaults: { replica_attach_timeout: '20' } });
+const { logged, passwords } = agents;
+type Agent = TestAgent;
 
-interface Agent {
-  id: string;
-  name: string;
-  engine: Engine;
-  port: number;
-  h: ReturnType<typeof guestHandlers>;
-  backups: Array<Record<string, unknown>>;
-}
-
-async function agent(name: string, id: string): Promise<Agent> {
-  const port = await freeTcpPort();
-  const state = path.join(root, name, 'state');
-  mkdirSync(state, { recursive: true });
-  const engine = mariadbEngine(
-    {
-      DEFAULT: { guest_id: id },
-      mariadb: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', replica_attach_timeout: '20' },
-    },
-    state,
-    log,
-  );
-  engines.push(engine);
-  const backups: Array<Record<string, unknown>> = [];
-  const conductor = {
-    heartbeat: async () => undefined,
-    report_usage: async () => undefined,
-    update_backup: async (a: Record<string, unknown>) => void backups.push(a),
-  } as unknown as Stub<ConductorContract>;
-  const options = {
-    instanceId: id,
-    engine,
-    conductor,
-    log,
-    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
-    prepareFailedFile: path.join(state, 'prepare-failed'),
-  };
-  const a = { id, name, engine, port, h: guestHandlers(options, new StatusReporter(options)), backups };
-  agents.set(name, a);
-  return a;
-}
-
-const prepareArgs = (extra: Record<string, unknown> = {}) =>
-  guestContract.prepare.args.parse({
-    memory_mb: 256,
-    databases: [{ _name: 'shop' }],
-    users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }],
-    ...extra,
-  });
+const prepareArgs = (extra: Partial<GuestArgs<'prepare'>> = {}): GuestArgs<'prepare'> => ({
+  memory_mb: 256,
+  databases: [{ _name: 'shop' }],
+  users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }],
+  ...extra,
+});
 
 async function sql<T = Array<Record<string, unknown>>>(port: number, query: string, params: unknown[] = []): Promise<T> {
   const c = await mysql.createConnection({ host: '127.0.0.1', port, ...APP });
@@ -111,15 +55,6 @@ const count = async (a: Agent) => Number((await admin<Array<{ n: number }>>(a, '
 const checksum = async (a: Agent) => String((await admin<Array<{ Checksum: number }>>(a, 'CHECKSUM TABLE shop.orders'))[0]!.Checksum);
 const readOnly = async (a: Agent) => Number((await admin<Array<{ ro: number }>>(a, 'SELECT @@read_only AS ro'))[0]!.ro);
 const slave = async (a: Agent) => (await admin<Array<Record<string, string>>>(a, 'SHOW SLAVE STATUS'))[0];
-const lastTxn = async (a: Agent) => guestContract.get_last_txn.result.parse(await a.h.get_last_txn({}, ctx('get_last_txn'))).txn;
-
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Rows `from`..`from+n-1`, written by the app user (a user's write: refused on a read-only server). */
 async function insert(a: Agent, from: number, n: number): Promise<void> {
@@ -127,79 +62,29 @@ async function insert(a: Agent, from: number, n: number): Promise<void> {
   await sql(a.port, 'INSERT INTO orders VALUES ?', [rows]);
 }
 
-/** What the taskmanager does for each member M of the new source's set: an account on the new source, M attached to it. */
-async function attach(member: Agent, to: Agent): Promise<void> {
-  const acct = guestContract.get_replication_snapshot.result.parse(
-    await to.h.get_replication_snapshot(
-      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: member.id } }),
-      ctx('get_replication_snapshot'),
-    ),
-  );
-  passwords.push(acct.replication_user.password);
-  const master = { host: '127.0.0.1', port: acct.port, user: acct.replication_user.name, password: acct.replication_user.password };
-  await member.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master } }), ctx('attach_replica'));
-}
-
-async function promote(a: Agent): Promise<void> {
-  await a.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
-  await a.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master'));
-  await a.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master')); // twice is fine
-}
-
 let s: Agent;
 let r1: Agent;
 let r2: Agent;
 
 test.before(async () => {
-  root = mkdtempSync(path.join(tmpdir(), 'mysql-failover-'));
-  reapOnExit(root); // a crash of this file leaves no engine running
-  chmodSync(root, 0o755);
-  s = await agent('s', IDS.s);
-  await s.h.prepare(prepareArgs(), ctx('prepare'));
+  agents.open();
+  s = await agents.agent('s', IDS.s);
+  await call(s, 'prepare', prepareArgs());
   await sql(s.port, 'CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(40)) ENGINE=InnoDB');
   await insert(s, 0, 300);
-  const accounts: Array<{ port: number; replication_user: { name: string; password: string } }> = [];
-  for (const id of [IDS.r1, IDS.r2]) {
-    const a = guestContract.get_replication_snapshot.result.parse(
-      await s.h.get_replication_snapshot(
-        guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: id } }),
-        ctx('get_replication_snapshot'),
-      ),
-    );
-    passwords.push(a.replication_user.password);
-    accounts.push(a);
-  }
-  await s.h.create_backup(
-    guestContract.create_backup.args.parse({ backup_info: { id: 'snap', instance_id: IDS.s, storage_driver: 'local' }, storage: { driver: 'local' } }),
-    ctx('create_backup'),
-  );
-  await until('the snapshot', async () => s.backups.some((b) => b.backup_id === 'snap'), 30_000);
-  const snap = s.backups.find((b) => b.backup_id === 'snap')!;
-  if (snap.state !== 'COMPLETED') throw new Error(`snapshot ${String(snap.state)}`);
-  await insert(s, 300, 50);
-  [r1, r2] = await Promise.all([agent('r1', IDS.r1), agent('r2', IDS.r2)]);
-  await Promise.all(
-    [r1, r2].map((r, i) =>
-      r.h.prepare(
-        prepareArgs({
-          backup_info: { id: 'snap', location: String(snap.location), checksum: String(snap.checksum), type: 'full', storage_driver: 'local' },
-          storage: { driver: 'local' },
-          snapshot: {
-            master: { host: '127.0.0.1', port: accounts[i]!.port, user: accounts[i]!.replication_user.name, password: accounts[i]!.replication_user.password },
-          },
-        }),
-        ctx('prepare'),
-      ),
-    ),
-  );
+  [r1, r2] = (await agents.addReplicas(
+    s,
+    [
+      { name: 'r1', id: IDS.r1 },
+      { name: 'r2', id: IDS.r2 },
+    ],
+    { backupId: 'snap', prepareArgs, afterBackup: () => insert(s, 300, 50) },
+  )) as [Agent, Agent];
   await insert(s, 350, 50);
   for (const r of [r1, r2]) await until(`${r.name} caught up`, async () => (await count(r)) === 400);
 });
 
-test.after.always(async () => {
-  for (const e of engines) await e.lifecycle.stop().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
-});
+test.after.always(() => agents.close());
 
 test.serial('get_last_txn: domain-server-seq, the same on a source and its caught-up replicas', async (t) => {
   const txn = await lastTxn(s);
@@ -220,62 +105,58 @@ test.serial('get_last_txn: domain-server-seq, the same on a source and its caugh
 
 test.serial('wait_for_txn: a transaction that never comes fails within its timeout, saying how far the replica got', async (t) => {
   const txn = await lastTxn(s);
-  await r2.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout: 5 }), ctx('wait_for_txn'));
+  await call(r2, 'wait_for_txn', { txn, timeout: 5 });
   const [domain, server, seq] = txn.split(',')[0]!.split('-');
   const never = `${domain}-${server}-${Number(seq) + 1000}`;
   const started = Date.now();
-  await t.throwsAsync(r2.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn: never, timeout: 2 }), ctx('wait_for_txn')), {
+  await t.throwsAsync(call(r2, 'wait_for_txn', { txn: never, timeout: 2 }), {
     message: new RegExp(`did not reach the transaction '${never}' within 2 s: it has applied '${txn.replace(/[-,]/g, '\\$&')}'; IO thread Yes, SQL thread Yes`),
   });
   const took = Date.now() - started;
   t.true(took >= 1900 && took < 6000, `${took} ms`);
-  await t.throwsAsync(r2.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn: 'not-a-gtid', timeout: 2 }), ctx('wait_for_txn')), {
+  await t.throwsAsync(call(r2, 'wait_for_txn', { txn: 'not-a-gtid', timeout: 2 }), {
     message: /not a GTID position: 'not-a-gtid'/,
   });
 });
 
 test.serial("make_read_only: users' writes refused (in SQL and by the guest verbs), kept in my.cnf; false allows them again; twice is fine", async (t) => {
-  const cnf = () => readFileSync(path.join(root, 's', 'state', 'my.cnf'), 'utf8');
-  for (let i = 0; i < 2; i++) await s.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
+  const cnf = () => readFileSync(path.join(s.stateDir, 'my.cnf'), 'utf8');
+  for (let i = 0; i < 2; i++) await call(s, 'make_read_only', { read_only: true });
   t.is(await readOnly(s), 1);
   t.regex(cnf(), /^read_only = 1$/m);
   await t.throwsAsync(insert(s, 90_000, 1), { message: /read-only/ });
-  await t.throwsAsync(s.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'late', _password: 'l-Secret-1' }] }), ctx('create_user')), {
+  await t.throwsAsync(call(s, 'create_user', { users: [{ _name: 'late', _password: 'l-Secret-1' }] }), {
     instanceOf: InvalidValueError,
     message: /read-only/,
   });
-  for (let i = 0; i < 2; i++) await s.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: false }), ctx('make_read_only'));
+  for (let i = 0; i < 2; i++) await call(s, 'make_read_only', { read_only: false });
   t.is(await readOnly(s), 0);
   t.notRegex(cnf(), /read_only/);
   await insert(s, 401, 1);
   // a replica stays read-only whatever make_read_only says
-  await r1.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: false }), ctx('make_read_only'));
+  await call(r1, 'make_read_only', { read_only: false });
   t.is(await readOnly(r1), 1);
   await until('the replicas caught up', async () => (await count(r1)) === 402 && (await count(r2)) === 402);
 });
 
 test.serial('switchover: S read-only, R1 catches up and becomes the source, S and R2 follow it; nothing lost or applied twice', async (t) => {
   // 1. the old source stops taking writes; the chosen replica catches up with it
-  await s.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
+  await call(s, 'make_read_only', { read_only: true });
   const txn = await lastTxn(s);
-  await r1.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout: 30 }), ctx('wait_for_txn'));
+  await call(r1, 'wait_for_txn', { txn, timeout: 30 });
   t.is(await lastTxn(r1), txn);
   // 2. R1 becomes the source
-  await promote(r1);
+  await promote(r1, { twice: true });
   t.is(await slave(r1), undefined);
   t.is(await readOnly(r1), 0);
-  t.notRegex(readFileSync(path.join(root, 'r1', 'state', 'my.cnf'), 'utf8'), /read_only/);
+  t.notRegex(readFileSync(path.join(r1.stateDir, 'my.cnf'), 'utf8'), /read_only/);
   // 3. the old source and the other replica follow R1
   const started = Date.now();
-  await attach(s, r1);
-  await attach(r2, r1);
+  await agents.attach(s, r1);
+  await agents.attach(r2, r1);
   t.log(`two attaches: ${Date.now() - started} ms`);
   // 4. the old source's accounts for R1 and R2 go
-  for (const id of [IDS.r1, IDS.r2])
-    await s.h.cleanup_source_on_replica_detach(
-      guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: id } }),
-      ctx('cleanup_source_on_replica_detach'),
-    );
+  for (const id of [IDS.r1, IDS.r2]) await call(s, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: id } });
   t.deepEqual(await admin(s, "SELECT User FROM mysql.user WHERE User LIKE 'repl\\_%'"), []);
 
   await insert(r1, 1000, 200);
@@ -292,9 +173,9 @@ test.serial('switchover: S read-only, R1 catches up and becomes the source, S an
     await until(`${m.name} at R1's position`, async () => (await lastTxn(m)) === newSource);
     t.is(await checksum(m), await checksum(r1), m.name);
     t.is(await readOnly(m), 1, m.name);
-    t.regex(readFileSync(path.join(root, m.name, 'state', 'my.cnf'), 'utf8'), /^read_only = 1$/m);
+    t.regex(readFileSync(path.join(m.stateDir, 'my.cnf'), 'utf8'), /^read_only = 1$/m);
     await t.throwsAsync(insert(m, 95_000, 1), { message: /read-only/ });
-    await t.throwsAsync(m.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'more' }] }), ctx('create_database')), {
+    await t.throwsAsync(call(m, 'create_database', { databases: [{ _name: 'more' }] }), {
       instanceOf: InvalidValueError,
       message: /read-only replica/,
     });
@@ -303,13 +184,10 @@ test.serial('switchover: S read-only, R1 catches up and becomes the source, S an
   const serverIds = await Promise.all([s, r1, r2].map(async (m) => Number((await admin<Array<{ id: number }>>(m, 'SELECT @@server_id AS id'))[0]!.id)));
   t.is(new Set(serverIds).size, 3);
   // R1 takes the users' changes; they reach the others through replication
-  await r1.h.create_user(
-    guestContract.create_user.args.parse({ users: [{ _name: 'after', _host: '%', _password: 'a-Secret-1', _databases: [{ _name: 'shop' }] }] }),
-    ctx('create_user'),
-  );
+  await call(r1, 'create_user', { users: [{ _name: 'after', _host: '%', _password: 'a-Secret-1', _databases: [{ _name: 'shop' }] }] });
   await until('the new user on S', async () => (await admin(s, "SELECT 1 FROM mysql.user WHERE User = 'after'")).length === 1);
   // attaching again is a no-op in effect
-  await attach(r2, r1);
+  await agents.attach(r2, r1);
   await insert(r1, 1200, 1);
   await until('R2 after a second attach', async () => (await count(r2)) === 603);
   t.is(await checksum(r2), await checksum(r1));
@@ -330,9 +208,9 @@ test.serial('failover: R1 stops; the most advanced replica is promoted, the othe
   const winner = compareGtidPositions(txns.r2, txns.s) > 0 ? r2 : s;
   t.is(winner, r2);
 
-  await promote(r2);
+  await promote(r2, { twice: true });
   t.is(await readOnly(r2), 0);
-  await attach(s, r2);
+  await agents.attach(s, r2);
   await until('S has what it missed', async () => (await count(s)) === 633);
   await insert(r2, 3000, 40);
   await until("S has R2's writes", async () => (await count(s)) === 673);
@@ -345,11 +223,8 @@ test.serial('failover: R1 stops; the most advanced replica is promoted, the othe
 });
 
 test.serial('switchover back to S: R2 (which followed R1 before) follows S from its own position; nothing applied twice', async (t) => {
-  await r2.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
-  const txn = await lastTxn(r2);
-  await s.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout: 30 }), ctx('wait_for_txn'));
-  await promote(s);
-  await attach(r2, s);
+  await agents.switchover(r2, s, { twice: true });
+  await agents.attach(r2, s);
   await insert(s, 4000, 20);
   await until("R2 has S's writes", async () => (await count(r2)) === 693);
   await until("R2 at S's position", async () => (await lastTxn(r2)) === (await lastTxn(s)));
@@ -362,37 +237,16 @@ test.serial('switchover back to S: R2 (which followed R1 before) follows S from 
 });
 
 test.serial('a replica promoted before it replicated anything (its binary log is empty) is followed by the others', async (t) => {
-  const r3 = await agent('r3', '5a1d0e6e-7c8f-4d1a-8b52-3f0c9e4d0004');
-  const acct = guestContract.get_replication_snapshot.result.parse(
-    await s.h.get_replication_snapshot(
-      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: r3.id } }),
-      ctx('get_replication_snapshot'),
-    ),
-  );
-  passwords.push(acct.replication_user.password);
-  await s.h.create_backup(
-    guestContract.create_backup.args.parse({ backup_info: { id: 'snap-3', instance_id: IDS.s, storage_driver: 'local' }, storage: { driver: 'local' } }),
-    ctx('create_backup'),
-  );
-  await until('the snapshot', async () => s.backups.some((b) => b.backup_id === 'snap-3'), 30_000);
-  const snap = s.backups.find((b) => b.backup_id === 'snap-3')!;
-  await r3.h.prepare(
-    prepareArgs({
-      backup_info: { id: 'snap-3', location: String(snap.location), checksum: String(snap.checksum), type: 'full', storage_driver: 'local' },
-      storage: { driver: 'local' },
-      snapshot: { master: { host: '127.0.0.1', port: acct.port, user: acct.replication_user.name, password: acct.replication_user.password } },
-    }),
-    ctx('prepare'),
-  );
+  const [r3] = (await agents.addReplicas(s, [{ name: 'r3', id: '5a1d0e6e-7c8f-4d1a-8b52-3f0c9e4d0004' }], { backupId: 'snap-3', prepareArgs })) as [Agent];
   // its binary log holds no transaction yet: the others ask it for a position in a domain it never logged
   t.deepEqual(await admin(r3, 'SELECT @@gtid_binlog_pos AS b'), [{ b: '' }]);
-  await s.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
+  await call(s, 'make_read_only', { read_only: true });
   const txn = await lastTxn(s);
-  await r3.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout: 30 }), ctx('wait_for_txn'));
+  await call(r3, 'wait_for_txn', { txn, timeout: 30 });
   t.is(await lastTxn(r3), txn);
-  await promote(r3);
-  await attach(s, r3);
-  await attach(r2, r3);
+  await promote(r3, { twice: true });
+  await agents.attach(s, r3);
+  await agents.attach(r2, r3);
   await insert(r3, 5000, 10);
   for (const m of [s, r2]) {
     await until(`${m.name} has R3's writes`, async () => (await count(m)) === 703);
@@ -402,13 +256,13 @@ test.serial('a replica promoted before it replicated anything (its binary log is
 });
 
 test.serial("attach_replica on a member that diverged (wrote what its new source lacks) fails at once with the server's reason", async (t) => {
-  await r2.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
+  await call(r2, 'detach_replica');
   await insert(r2, 6000, 1); // a transaction only R2 has
-  const r3Agent = await agentNamed('r3');
+  const r3Agent = agents.named('r3');
   await insert(r3Agent, 6100, 1);
   t.true(Number.isNaN(compareGtidPositions(await lastTxn(r2), await lastTxn(r3Agent))), 'the same sequence number written by two servers');
   const started = Date.now();
-  await t.throwsAsync(attach(r2, r3Agent), { message: /^replication from 127\.0\.0\.1:\d+ stopped \(IO thread No, SQL thread Yes: .*1236/ });
+  await t.throwsAsync(agents.attach(r2, r3Agent), { message: /^replication from 127\.0\.0\.1:\d+ stopped \(IO thread No, SQL thread Yes: .*1236/ });
   t.true(Date.now() - started < 10_000);
 });
 

@@ -6,81 +6,31 @@
 // detach makes it writable and deaf to the source, cleanup drops the account; a replica whose
 // source refuses its password fails its prepare ('failed to spawn'). No password in any log line.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import mysql from 'mysql2/promise';
-import { createLogger } from '../../../src/common/log.js';
-import type { Stub } from '../../../src/rpc/contract.js';
-import type { ConductorContract } from '../../../src/rpc/contracts/conductor.js';
 import { guestContract } from '../../../src/rpc/contracts/guest.js';
-import { freeTcpPort } from '../../../test/helpers/ports.js';
-import { backupDefaults } from '../../backup/config.js';
+import { call, GuestAgents, restoreFrom, until, type GuestArgs, type Master, type StoredBackup, type TestAgent } from '../../../test/helpers/guest-agents.js';
 import { InvalidValueError, NotSupportedError, type Engine } from '../../capabilities.js';
-import { guestHandlers, StatusReporter } from '../../manager.js';
 import { mariadbEngine } from '../mariadb/manager.js';
 import { mysqlEngine } from '../mysql/manager.js';
 import { replicationHandlers } from '../../replication-handlers.js';
 import { replicationUserFor } from './replication.js';
-import { reapOnExit } from '../../../test/helpers/reap.js';
 
-const logged: string[] = [];
-const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
-const ctx = (method: string) => ({ context: {}, method });
 const SOURCE_ID = '0b7c3f52-5d0e-4c41-9c55-0a7d2c1f0001';
 const REPLICA_ID = '0b7c3f52-5d0e-4c41-9c55-0a7d2c1f0002';
 const APP = { user: 'app', password: 'app-Secret-1', database: 'shop' };
 
-let root: string;
-const engines: Engine[] = [];
-const passwords: string[] = [];
+const agents = new GuestAgents({ prefix: 'mysql-replication-', section: 'mariadb', build: mariadbEngine });
+const { log, logged, passwords } = agents;
+type Agent = TestAgent;
 
-interface Agent {
-  engine: Engine;
-  port: number;
-  h: ReturnType<typeof guestHandlers>;
-  reporter: StatusReporter;
-  beats: string[];
-  backups: Array<Record<string, unknown>>;
-}
-
-async function agent(name: string, instanceId: string, extra: Record<string, string> = {}): Promise<Agent> {
-  const port = await freeTcpPort();
-  const state = path.join(root, name, 'state');
-  mkdirSync(state, { recursive: true });
-  const engine = mariadbEngine(
-    { DEFAULT: { guest_id: instanceId }, mariadb: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', ...extra } },
-    state,
-    log,
-  );
-  engines.push(engine);
-  const beats: string[] = [];
-  const backups: Array<Record<string, unknown>> = [];
-  const conductor = {
-    heartbeat: async (a: { payload: { service_status: string } }) => void beats.push(a.payload.service_status),
-    report_usage: async () => undefined,
-    update_backup: async (a: Record<string, unknown>) => void backups.push(a),
-  } as unknown as Stub<ConductorContract>;
-  const options = {
-    instanceId,
-    engine,
-    conductor,
-    log,
-    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
-    prepareFailedFile: path.join(state, 'prepare-failed'),
-  };
-  const reporter = new StatusReporter(options);
-  return { engine, port, h: guestHandlers(options, reporter), reporter, beats, backups };
-}
-
-const prepareArgs = (extra: Record<string, unknown> = {}) =>
-  guestContract.prepare.args.parse({
-    memory_mb: 256,
-    databases: [{ _name: 'shop' }],
-    users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }],
-    ...extra,
-  });
+const prepareArgs = (extra: Partial<GuestArgs<'prepare'>> = {}): GuestArgs<'prepare'> => ({
+  memory_mb: 256,
+  databases: [{ _name: 'shop' }],
+  users: [{ _name: 'app', _host: '%', _password: APP.password, _databases: [{ _name: 'shop' }] }],
+  ...extra,
+});
 
 async function sql<T = Array<Record<string, unknown>>>(
   port: number,
@@ -109,94 +59,60 @@ async function admin<T = Array<Record<string, unknown>>>(e: Engine, query: strin
 
 const count = async (port: number) => Number((await sql<Array<{ n: number }>>(port, 'SELECT COUNT(*) AS n FROM orders'))[0]!.n);
 
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function insert(port: number, from: number, n: number): Promise<void> {
   const rows = Array.from({ length: n }, (_, i) => [from + i, `item-${from + i}`]);
   await sql(port, 'INSERT INTO orders VALUES ?', [rows]);
 }
 
-async function backupOf(a: Agent, id: string): Promise<{ location: string; checksum: string }> {
-  await a.h.create_backup(
-    guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }),
-    ctx('create_backup'),
-  );
-  await until('the backup report', async () => a.backups.some((b) => b.backup_id === id), 30_000);
-  const r = a.backups.find((b) => b.backup_id === id)!;
-  if (r.state !== 'COMPLETED') throw new Error(`backup ${id} ended ${String(r.state)}`);
-  return { location: String(r.location), checksum: String(r.checksum) };
-}
-
 let source: Agent;
 let replica: Agent;
-let snapshot: { port: number; replication_user: { name: string; password: string } };
-let backup: { location: string; checksum: string };
+let snapshot: Master;
+let backup: StoredBackup;
 
 test.before(async () => {
-  root = mkdtempSync(path.join(tmpdir(), 'mysql-replication-'));
-  reapOnExit(root); // a crash of this file leaves no engine running
-  chmodSync(root, 0o755);
-  source = await agent('source', SOURCE_ID);
-  await source.h.prepare(prepareArgs(), ctx('prepare'));
+  agents.open();
+  source = await agents.agent('source', SOURCE_ID);
+  await call(source, 'prepare', prepareArgs());
   await sql(source.port, 'CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(40)) ENGINE=InnoDB');
   await insert(source.port, 0, 500);
 });
 
-test.after.always(async () => {
-  for (const e of engines) await e.lifecycle.stop().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
-});
+test.after.always(() => agents.close());
 
 test.serial('source: get_replication_snapshot makes a hidden REPLICATION SLAVE account, a new password each time', async (t) => {
-  const args = guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: REPLICA_ID, name: 'r1' } });
-  const first = guestContract.get_replication_snapshot.result.parse(await source.h.get_replication_snapshot(args, ctx('get_replication_snapshot')));
-  snapshot = guestContract.get_replication_snapshot.result.parse(await source.h.get_replication_snapshot(args, ctx('get_replication_snapshot')));
-  passwords.push(first.replication_user.password, snapshot.replication_user.password);
+  const first = await agents.snapshotFor(source, REPLICA_ID);
+  snapshot = await agents.snapshotFor(source, REPLICA_ID);
   t.is(snapshot.port, source.port);
-  t.is(snapshot.replication_user.name, replicationUserFor(REPLICA_ID));
-  t.regex(snapshot.replication_user.name, /^repl_[0-9a-f]{8}$/);
-  t.true(snapshot.replication_user.password.length >= 20);
-  t.not(first.replication_user.password, snapshot.replication_user.password);
-  const repl = { user: snapshot.replication_user.name, password: snapshot.replication_user.password };
+  t.is(snapshot.user, replicationUserFor(REPLICA_ID));
+  t.regex(snapshot.user, /^repl_[0-9a-f]{8}$/);
+  t.true(snapshot.password.length >= 20);
+  t.not(first.password, snapshot.password);
+  const repl = { user: snapshot.user, password: snapshot.password };
   const grants = await sql<Array<Record<string, string>>>(source.port, 'SHOW GRANTS', [], repl);
   t.regex(Object.values(grants[0]!)[0]!, /GRANT REPLICATION SLAVE.* ON \*\.\* TO `repl_[0-9a-f]{8}`@`%`/);
-  await t.throwsAsync(sql(source.port, 'SELECT 1', [], { ...repl, password: first.replication_user.password }), { message: /Access denied/ });
+  await t.throwsAsync(sql(source.port, 'SELECT 1', [], { ...repl, password: first.password }), { message: /Access denied/ });
   // the agent's account: not in the user verbs, its name reserved
-  const [users] = (await source.h.list_users(guestContract.list_users.args.parse({}), ctx('list_users'))) as [Array<{ _name: string }>, unknown];
+  const [users] = (await call(source, 'list_users')) as [Array<{ _name: string }>, unknown];
   t.deepEqual(
     users.map((u) => u._name),
     ['app'],
   );
-  t.is(await source.h.get_user(guestContract.get_user.args.parse({ username: repl.user, hostname: '%' }), ctx('get_user')), null);
-  await t.throwsAsync(
-    source.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: repl.user, _password: 'x-Secret-1' }] }), ctx('create_user')),
-    { instanceOf: InvalidValueError, message: /reserved/ },
-  );
+  t.is(await call(source, 'get_user', { username: repl.user, hostname: '%' }), null);
+  await t.throwsAsync(call(source, 'create_user', { users: [{ _name: repl.user, _password: 'x-Secret-1' }] }), {
+    instanceOf: InvalidValueError,
+    message: /reserved/,
+  });
   // made outside the binary log: no password in what is archived
   const events = await admin<Array<{ Info: string }>>(source.engine, 'SHOW BINLOG EVENTS');
   t.false(events.some((e) => e.Info.includes(repl.user)));
 });
 
 test.serial("replica: prepared from the source's backup with snapshot.master, it has the rows, replicates and is read-only for users", async (t) => {
-  backup = await backupOf(source, 'snap-1');
+  backup = await agents.backupOf(source, 'snap-1');
   await insert(source.port, 500, 100); // written after the backup: replication brings them
-  replica = await agent('replica', REPLICA_ID);
-  const master = { host: '127.0.0.1', port: snapshot.port, user: snapshot.replication_user.name, password: snapshot.replication_user.password };
+  replica = await agents.agent('replica', REPLICA_ID);
   const started = Date.now();
-  await replica.h.prepare(
-    prepareArgs({
-      backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
-      storage: { driver: 'local' },
-      snapshot: { master },
-    }),
-    ctx('prepare'),
-  );
+  await call(replica, 'prepare', prepareArgs({ ...restoreFrom('snap-1', backup), snapshot: { master: snapshot } }));
   t.log(`replica prepare: ${Date.now() - started} ms`);
   t.is(replica.beats.at(-1), 'healthy');
   await until('the rows written after the backup', async () => (await count(replica.port)) === 600);
@@ -218,10 +134,7 @@ test.serial("replica: prepared from the source's backup with snapshot.master, it
 
   // new rows and a new user on the source arrive
   await insert(source.port, 600, 50);
-  await source.h.create_user(
-    guestContract.create_user.args.parse({ users: [{ _name: 'reporting', _host: '%', _password: 'rep-Secret-1', _databases: [{ _name: 'shop' }] }] }),
-    ctx('create_user'),
-  );
+  await call(source, 'create_user', { users: [{ _name: 'reporting', _host: '%', _password: 'rep-Secret-1', _databases: [{ _name: 'shop' }] }] });
   await until('the new rows', async () => (await count(replica.port)) === 650);
   await until('the new user', async () =>
     sql(replica.port, 'SELECT 1', [], { user: 'reporting', password: 'rep-Secret-1', database: 'shop' }).then(
@@ -229,23 +142,23 @@ test.serial("replica: prepared from the source's backup with snapshot.master, it
       () => false,
     ),
   );
-  const [users] = (await replica.h.list_users(guestContract.list_users.args.parse({}), ctx('list_users'))) as [Array<{ _name: string }>, unknown];
+  const [users] = (await call(replica, 'list_users')) as [Array<{ _name: string }>, unknown];
   t.deepEqual(users.map((u) => u._name).sort(), ['app', 'reporting']);
 
   // users' writes are refused, in SQL and by the guest's verbs
   await t.throwsAsync(sql(replica.port, "INSERT INTO orders VALUES (9999, 'on the replica')"), { message: /read-only|--read-only/ });
-  await t.throwsAsync(
-    replica.h.create_user(guestContract.create_user.args.parse({ users: [{ _name: 'other', _password: 'o-Secret-1' }] }), ctx('create_user')),
-    { instanceOf: InvalidValueError, message: /read-only replica/ },
-  );
-  await t.throwsAsync(replica.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'more' }] }), ctx('create_database')), {
+  await t.throwsAsync(call(replica, 'create_user', { users: [{ _name: 'other', _password: 'o-Secret-1' }] }), {
     instanceOf: InvalidValueError,
     message: /read-only replica/,
   });
-  await t.throwsAsync(replica.h.enable_root(guestContract.enable_root.args.parse({}), ctx('enable_root')), { instanceOf: InvalidValueError });
+  await t.throwsAsync(call(replica, 'create_database', { databases: [{ _name: 'more' }] }), {
+    instanceOf: InvalidValueError,
+    message: /read-only replica/,
+  });
+  await t.throwsAsync(call(replica, 'enable_root'), { instanceOf: InvalidValueError });
   t.false((await admin<Array<{ u: string }>>(replica.engine, "SELECT User AS u FROM mysql.user WHERE User IN ('other', 'root') AND Host = '%'")).length > 0);
   // read-only verbs still answer
-  const [dbs] = (await replica.h.list_databases(guestContract.list_databases.args.parse({}), ctx('list_databases'))) as [Array<{ _name: string }>, unknown];
+  const [dbs] = (await call(replica, 'list_databases')) as [Array<{ _name: string }>, unknown];
   t.deepEqual(
     dbs.map((d) => d._name),
     ['shop'],
@@ -253,7 +166,7 @@ test.serial("replica: prepared from the source's backup with snapshot.master, it
 });
 
 test.serial('replica: after a restart it is still read-only and replicating', async (t) => {
-  await replica.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
+  await call(replica, 'restart');
   t.is(replica.beats.at(-1), 'healthy');
   const [ro] = await admin<Array<{ ro: number }>>(replica.engine, 'SELECT @@read_only AS ro');
   t.is(ro!.ro, 1);
@@ -266,15 +179,9 @@ test.serial('replica: after a restart it is still read-only and replicating', as
 });
 
 test.serial('a backup of the replica restores as a standalone, writable instance with its data', async (t) => {
-  const copy = await backupOf(replica, 'replica-backup');
-  const restored = await agent('from-replica', '0b7c3f52-5d0e-4c41-9c55-0a7d2c1f0004');
-  await restored.h.prepare(
-    prepareArgs({
-      backup_info: { id: 'replica-backup', location: copy.location, checksum: copy.checksum, type: 'full', storage_driver: 'local' },
-      storage: { driver: 'local' },
-    }),
-    ctx('prepare'),
-  );
+  const copy = await agents.backupOf(replica, 'replica-backup');
+  const restored = await agents.agent('from-replica', '0b7c3f52-5d0e-4c41-9c55-0a7d2c1f0004');
+  await call(restored, 'prepare', prepareArgs(restoreFrom('replica-backup', copy)));
   t.is(await count(restored.port), 675);
   t.deepEqual(await admin(restored.engine, 'SHOW SLAVE STATUS'), []);
   const [ro] = await admin<Array<{ ro: number }>>(restored.engine, 'SELECT @@read_only AS ro');
@@ -284,17 +191,14 @@ test.serial('a backup of the replica restores as a standalone, writable instance
 });
 
 test.serial("detach_replica: writable, keeps its data, no longer receives the source's rows; twice is fine", async (t) => {
-  await replica.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
-  await replica.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: false }), ctx('detach_replica'));
+  await call(replica, 'detach_replica');
+  await call(replica, 'detach_replica', { for_failover: false });
   t.deepEqual(await admin(replica.engine, 'SHOW SLAVE STATUS'), []);
   const [ro] = await admin<Array<{ ro: number }>>(replica.engine, 'SELECT @@read_only AS ro');
   t.is(ro!.ro, 0);
   t.is(await count(replica.port), 675);
   await sql(replica.port, "INSERT INTO orders VALUES (9999, 'on the detached replica')");
-  await replica.h.create_user(
-    guestContract.create_user.args.parse({ users: [{ _name: 'local', _host: '%', _password: 'l-Secret-1', _databases: [] }] }),
-    ctx('create_user'),
-  );
+  await call(replica, 'create_user', { users: [{ _name: 'local', _host: '%', _password: 'l-Secret-1', _databases: [] }] });
   // the source's replication accounts, inherited with its backup, are gone
   t.deepEqual(await admin(replica.engine, "SELECT User FROM mysql.user WHERE User LIKE 'repl\\_%'"), []);
   await insert(source.port, 675, 10);
@@ -302,65 +206,46 @@ test.serial("detach_replica: writable, keeps its data, no longer receives the so
   t.is(await count(source.port), 685);
   t.is(await count(replica.port), 676, "the source's new rows did not arrive");
   // and it stays writable after a restart (read_only is out of my.cnf)
-  await replica.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
+  await call(replica, 'restart');
   await sql(replica.port, "INSERT INTO orders VALUES (10000, 'after the restart')");
   t.deepEqual(await admin(replica.engine, 'SHOW SLAVE STATUS'), []);
 });
 
 test.serial('cleanup_source_on_replica_detach: the account is dropped on the source; gone already is fine', async (t) => {
-  const args = guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA_ID } });
-  await source.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
-  await source.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
-  t.deepEqual(await admin(source.engine, 'SELECT User FROM mysql.user WHERE User = ?', [snapshot.replication_user.name]), []);
-  await t.throwsAsync(sql(source.port, 'SELECT 1', [], { user: snapshot.replication_user.name, password: snapshot.replication_user.password }), {
+  for (let i = 0; i < 2; i++) await call(source, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: REPLICA_ID } });
+  t.deepEqual(await admin(source.engine, 'SELECT User FROM mysql.user WHERE User = ?', [snapshot.user]), []);
+  await t.throwsAsync(sql(source.port, 'SELECT 1', [], { user: snapshot.user, password: snapshot.password }), {
     message: /Access denied/,
   });
 });
 
 test.serial('a replica its source refuses fails its prepare within replica_attach_timeout, and reports failed to spawn', async (t) => {
   const other = '0b7c3f52-5d0e-4c41-9c55-0a7d2c1f0003';
-  const snap = guestContract.get_replication_snapshot.result.parse(
-    await source.h.get_replication_snapshot(
-      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: other } }),
-      ctx('get_replication_snapshot'),
-    ),
-  );
-  passwords.push(snap.replication_user.password);
-  const bad = await agent('bad-replica', other, { replica_attach_timeout: '5' });
+  const snap = await agents.snapshotFor(source, other);
+  const bad = await agents.agent('bad-replica', other, { replica_attach_timeout: '5' });
   const wrong = 'not-the-Password-1';
   passwords.push(wrong);
   const started = Date.now();
-  await t.throwsAsync(
-    bad.h.prepare(
-      prepareArgs({
-        backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
-        storage: { driver: 'local' },
-        snapshot: { master: { host: '127.0.0.1', port: snap.port, user: snap.replication_user.name, password: wrong } },
-      }),
-      ctx('prepare'),
-    ),
-    { message: /replication from 127\.0\.0\.1:\d+ did not start within 5 s \(IO thread Connecting, SQL thread Yes: .*Access denied/ },
-  );
+  await t.throwsAsync(call(bad, 'prepare', prepareArgs({ ...restoreFrom('snap-1', backup), snapshot: { master: { ...snap, password: wrong } } })), {
+    message: /replication from 127\.0\.0\.1:\d+ did not start within 5 s \(IO thread Connecting, SQL thread Yes: .*Access denied/,
+  });
   t.log(`failed prepare: ${Date.now() - started} ms`);
   t.is(bad.beats.at(-1), 'failed to spawn');
   t.is(await bad.engine.lifecycle.health(), 'shutdown');
-  await source.h.cleanup_source_on_replica_detach(
-    guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: other } }),
-    ctx('cleanup_source_on_replica_detach'),
-  );
+  await call(source, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: other } });
 });
 
 test.serial('the mysql engine (logical backups: no GTID position to start a replica from) refuses get_replication_snapshot up front', async (t) => {
   const raw = {
     DEFAULT: { guest_id: SOURCE_ID },
-    mysql: { mount_point: path.join(root, 'source', 'volume'), port: String(source.port), bind_host: '127.0.0.1' },
+    mysql: { mount_point: path.join(agents.root, 'source', 'volume'), port: String(source.port), bind_host: '127.0.0.1' },
   };
-  const h = replicationHandlers(mysqlEngine(raw, path.join(root, 'source', 'state'), log), log);
+  const h = replicationHandlers(mysqlEngine(raw, source.stateDir, log), log);
   await t.throwsAsync(
-    h.get_replication_snapshot(
-      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-mysql' } }),
-      ctx('get_replication_snapshot'),
-    ),
+    h.get_replication_snapshot(guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: 'r-mysql' } }), {
+      context: {},
+      method: 'get_replication_snapshot',
+    }),
     {
       instanceOf: NotSupportedError,
       message: /logical backups only/,
@@ -377,7 +262,7 @@ test.serial("a configuration group cannot change a server's server_id (my.cnf pi
   t.is(after!.mc, 77);
   t.is(after!.s, before!.s);
   t.is((await source.engine.configuration!.effectiveSettings()).server_id, before!.s);
-  await source.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
+  await call(source, 'restart');
   const [restarted] = await admin<Array<{ s: number }>>(source.engine, 'SELECT @@server_id AS s');
   t.is(restarted!.s, before!.s);
   await source.engine.configuration!.updateOverrides({}, true);
@@ -391,5 +276,5 @@ test.serial('no replication password in any log line of either agent', (t) => {
       logged.some((l) => l.includes(pw)),
       'a replication password was logged',
     );
-  t.false(readFileSync(path.join(root, 'replica', 'state', 'my.cnf'), 'utf8').includes('read_only'));
+  t.false(readFileSync(path.join(replica.stateDir, 'my.cnf'), 'utf8').includes('read_only'));
 });

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { InvalidValueError, type DatabaseSpec, type Databases, type Page, type Root, type UserSpec, type Users } from '../../capabilities.js';
+import { checkNewUsers } from '../../users-check.js';
 import { scramVerifier } from './scram.js';
 
 const { escapeIdentifier: ident, escapeLiteral: lit } = pg;
@@ -89,11 +90,7 @@ export class PgAdmin implements Databases, Users, Root {
     this.checkName('User', name, RESERVED_USERS);
   }
 
-  private checkHost(host: string): void {
-    if (!/^[A-Za-z0-9%_.:\-/]{1,255}$/.test(host)) throw new InvalidValueError(`Host '${host}' is not a valid host.`);
-  }
-
-  private checkPassword(password: string | undefined): void {
+  checkPassword(password: string | undefined): void {
     if (password === undefined) return;
     if (password.length === 0 || password.length > 255 || password.includes('\0')) throw new InvalidValueError('A password must be 1 to 255 characters.');
   }
@@ -147,12 +144,7 @@ export class PgAdmin implements Databases, Users, Root {
   }
 
   async createUsers(users: UserSpec[]): Promise<void> {
-    for (const u of users) {
-      this.checkUserName(u.name);
-      this.checkHost(u.host);
-      this.checkPassword(u.password);
-      u.databases.forEach((d) => this.checkDatabaseName(d));
-    }
+    checkNewUsers(users, this);
     await this.run(async (c) => {
       for (const u of users) {
         if (await this.roleExists(c, u.name)) throw new InvalidValueError(`User '${u.name}' already exists.`);

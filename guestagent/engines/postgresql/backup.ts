@@ -8,22 +8,20 @@
 // user); then a single-user start (which also replays the backup's WAL) gives the admin role back
 // the attributes the agent needs, whatever the source's users did to it.
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lchownSync, lstatSync, readFileSync, readdirSync, renameSync, writeFileSync, chownSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../src/common/log.js';
 import type { Backup, BackupStreamSource, RestoreStreamSink } from '../../capabilities.js';
 import { findExecutable, processSink, processSource, runProcess, ProcessFailedError } from '../../backup/process-stream.js';
-import type { OsUser } from '../../platform/os-user.js';
+import { ownTree, type OsUser } from '../../platform/os-user.js';
+import { swapDataDir } from '../../platform/data-dir.js';
 import { ADMIN_ROLE } from './admin.js';
-import { renderHba } from './conf-files.js';
+import { INSTANCE_FILES, renderHba } from './conf-files.js';
 import type { PgLifecycle } from './lifecycle.js';
 import { READ_ONLY_KEY } from './overrides.js';
 
 export const PG_FORMAT = 'pg-tar';
-
-/** The instance's own files in the data directory: never taken from a backup. */
-const INSTANCE_FILES = ['postgresql.conf', 'postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf', 'conf.d'];
 
 export interface PgBackupTools {
   /** The tar binary that unpacks a backup (default: tar on PATH). */
@@ -112,24 +110,16 @@ export class PostgresqlBackup implements Backup {
     await this.verify(stagingDir);
     const dataDir = this.lifecycle.paths.dataDir;
     await this.lifecycle.stop();
-    const replaced = `${dataDir}.replaced-${Date.now()}`;
-    const had = existsSync(dataDir);
-    if (had) renameSync(dataDir, replaced);
-    try {
-      renameSync(stagingDir, dataDir);
+    await swapDataDir(dataDir, stagingDir, async (previous) => {
       for (const f of INSTANCE_FILES) {
         await rm(path.join(dataDir, f), { recursive: true, force: true });
-        if (had && existsSync(path.join(replaced, f))) cpSync(path.join(replaced, f), path.join(dataDir, f), { recursive: true, preserveTimestamps: true });
+        if (previous && existsSync(path.join(previous, f)))
+          cpSync(path.join(previous, f), path.join(dataDir, f), { recursive: true, preserveTimestamps: true });
       }
       chmodSync(dataDir, 0o700);
       ownTree(dataDir, this.lifecycle.user());
       await this.resetAdmin();
-    } catch (e) {
-      await rm(dataDir, { recursive: true, force: true });
-      if (had) renameSync(replaced, dataDir);
-      throw e;
-    }
-    if (had) await rm(replaced, { recursive: true, force: true });
+    });
     this.log.info({}, 'physical backup installed into the data directory');
   }
 
@@ -176,18 +166,6 @@ export class PostgresqlBackup implements Backup {
     ];
     await runWithInput(this.lifecycle.bin('postgres'), args, sql, this.lifecycle.paths.runDir, this.lifecycle.user());
   }
-}
-
-/** chown -R to the server's user (when the agent is root). */
-export function ownTree(dir: string, u: OsUser | undefined): void {
-  if (!u) return;
-  const walk = (p: string) => {
-    const st = lstatSync(p);
-    if (st.isSymbolicLink()) return lchownSync(p, u.uid, u.gid); // the link, never what it points to
-    chownSync(p, u.uid, u.gid);
-    if (st.isDirectory()) for (const e of readdirSync(p)) walk(path.join(p, e));
-  };
-  walk(dir);
 }
 
 /** Runs a program (as the server's user) with `input` on its stdin; rejects with its stderr's tail unless it exits 0. */

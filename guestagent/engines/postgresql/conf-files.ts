@@ -16,6 +16,9 @@ export function memorySettings(memoryMb: number): Record<string, string | number
   };
 }
 
+/** The instance's own files in the data directory: never taken from a backup, kept through a pg_rewind (which copies the source's). */
+export const INSTANCE_FILES = ['postgresql.conf', 'postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf', 'conf.d'];
+
 /** A value in postgresql.conf syntax: always quoted, quotes doubled. */
 export const confValue = (v: unknown): string => `'${String(v).replace(/'/g, "''")}'`;
 

@@ -9,84 +9,49 @@
 // flow the other way; detach makes a member writable and independent; cleanup drops the role.
 // No password in any log line (the agent's and both servers').
 import test from 'ava';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import pg from 'pg';
-import { createLogger } from '../../../src/common/log.js';
-import type { Stub } from '../../../src/rpc/contract.js';
-import type { ConductorContract } from '../../../src/rpc/contracts/conductor.js';
+import {
+  call,
+  GuestAgents,
+  lastTxn as txnOf,
+  promote,
+  restoreFrom,
+  until as waitUntil,
+  waitForTxn,
+  type GuestArgs,
+  type StoredBackup,
+  type TestAgent,
+} from '../../../test/helpers/guest-agents.js';
 import { guestContract } from '../../../src/rpc/contracts/guest.js';
-import { freeTcpPort } from '../../../test/helpers/ports.js';
-import { backupDefaults } from '../../backup/config.js';
-import { InvalidValueError, type Engine } from '../../capabilities.js';
-import { guestHandlers, StatusReporter } from '../../manager.js';
+import { InvalidValueError } from '../../capabilities.js';
 import { findBinDir } from './detect.js';
 import { postgresqlEngine } from './manager.js';
 import type { PgLifecycle } from './lifecycle.js';
 import { hasTxn, parseHistory, parseTxn, replicationUserFor } from './replication.js';
-import { reapOnExit } from '../../../test/helpers/reap.js';
 
-const logged: string[] = [];
-const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
-const ctx = (method: string) => ({ context: {}, method });
 const SOURCE_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0001';
 const REPLICA_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0002';
 const REPLICA2_ID = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0003';
 const APP_PW = 'app-Secret-pw-1';
 
-let root: string;
-const engines: Engine[] = [];
-const passwords: string[] = [APP_PW];
+const agents = new GuestAgents<PgLifecycle>({
+  prefix: 'postgresql-replication-',
+  section: 'postgresql',
+  build: postgresqlEngine,
+  defaults: { replica_attach_timeout: '20' },
+});
+const { logged, passwords } = agents;
+passwords.push(APP_PW);
+type Agent = TestAgent<PgLifecycle>;
 
-interface Agent {
-  name: string;
-  engine: Engine;
-  lc: PgLifecycle;
-  port: number;
-  h: ReturnType<typeof guestHandlers>;
-  backups: Array<Record<string, unknown>>;
-}
-
-async function agent(name: string, instanceId: string, extra: Record<string, string> = {}): Promise<Agent> {
-  const port = await freeTcpPort();
-  const state = path.join(root, name, 'state');
-  mkdirSync(state, { recursive: true });
-  const engine = postgresqlEngine(
-    {
-      DEFAULT: { guest_id: instanceId },
-      postgresql: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', replica_attach_timeout: '20', ...extra },
-    },
-    state,
-    log,
-  );
-  engines.push(engine);
-  const backups: Array<Record<string, unknown>> = [];
-  const conductor = {
-    heartbeat: async () => undefined,
-    report_usage: async () => undefined,
-    update_backup: async (a: Record<string, unknown>) => void backups.push(a),
-  } as unknown as Stub<ConductorContract>;
-  const options = {
-    instanceId,
-    engine,
-    conductor,
-    log,
-    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
-    prepareFailedFile: path.join(state, 'prepare-failed'),
-  };
-  const reporter = new StatusReporter(options);
-  return { name, engine, lc: engine.lifecycle as PgLifecycle, port, h: guestHandlers(options, reporter), backups };
-}
-
-const prepareArgs = (extra: Record<string, unknown> = {}) =>
-  guestContract.prepare.args.parse({
-    memory_mb: 256,
-    databases: [{ _name: 'shop' }],
-    users: [{ _name: 'app', _password: APP_PW, _databases: [{ _name: 'shop' }] }],
-    ...extra,
-  });
+const prepareArgs = (extra: Partial<GuestArgs<'prepare'>> = {}): GuestArgs<'prepare'> => ({
+  memory_mb: 256,
+  databases: [{ _name: 'shop' }],
+  users: [{ _name: 'app', _password: APP_PW, _databases: [{ _name: 'shop' }] }],
+  ...extra,
+});
 
 async function query<T extends pg.QueryResultRow>(a: Agent, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ host: '127.0.0.1', port: a.port, user: 'app', password: APP_PW, database: 'shop', connectionTimeoutMillis: 5000 });
@@ -99,63 +64,26 @@ async function query<T extends pg.QueryResultRow>(a: Agent, sql: string, params:
   }
 }
 const count = async (a: Agent) => (await query<{ n: number }>(a, 'SELECT count(*)::int AS n FROM items'))[0]!.n;
-const txnOf = async (a: Agent) =>
-  guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
-const waitForTxn = (a: Agent, txn: string, timeout: number) => a.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout }), ctx('wait_for_txn'));
-
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function backupOf(a: Agent, id: string): Promise<{ location: string; checksum: string }> {
-  await a.h.create_backup(
-    guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }),
-    ctx('create_backup'),
-  );
-  await until('the backup report', async () => a.backups.some((b) => b.backup_id === id), 60_000);
-  const r = a.backups.find((b) => b.backup_id === id)!;
-  if (r.state !== 'COMPLETED') throw new Error(`backup ${id} ended ${String(r.state)}`);
-  return { location: String(r.location), checksum: String(r.checksum) };
-}
-
-async function snapshotFor(a: Agent, replicaId: string) {
-  const s = guestContract.get_replication_snapshot.result.parse(
-    await a.h.get_replication_snapshot(
-      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: replicaId, name: 'r' } }),
-      ctx('get_replication_snapshot'),
-    ),
-  );
-  passwords.push(s.replication_user.password);
-  return { host: '127.0.0.1', port: s.port, user: s.replication_user.name, password: s.replication_user.password };
-}
+const until = (what: string, check: () => Promise<boolean>, ms = 20_000) => waitUntil(what, check, ms, 100);
 
 let source: Agent;
 let replica: Agent;
 let replica2: Agent;
-let backup: { location: string; checksum: string };
+let backup: StoredBackup;
 
 if (!findBinDir()) {
   if (process.env.TROVE_TEST_SKIP_ENGINES) test.skip('PostgreSQL replication (not installed; TROVE_TEST_SKIP_ENGINES is set)', () => undefined);
   else test('PostgreSQL is installed', (t) => t.fail('no /usr/lib/postgresql/<version>/bin/postgres: install postgresql, or set TROVE_TEST_SKIP_ENGINES=1'));
 } else {
   test.before(async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'postgresql-replication-'));
-    reapOnExit(root); // a crash of this file leaves no engine running
-    chmodSync(root, 0o755);
-    source = await agent('source', SOURCE_ID);
-    await source.h.prepare(prepareArgs(), ctx('prepare'));
+    agents.open();
+    source = await agents.agent('source', SOURCE_ID);
+    await call(source, 'prepare', prepareArgs());
     await query(source, 'CREATE TABLE items (id INT PRIMARY KEY, body TEXT)');
     await query(source, "INSERT INTO items SELECT i, 'row ' || i FROM generate_series(1, 1000) i");
   });
 
-  test.after.always(async () => {
-    for (const e of engines) await e.lifecycle.stop().catch(() => undefined);
-    if (root && !process.env.KEEP) rmSync(root, { recursive: true, force: true });
-  });
+  test.after.always(() => agents.close());
 
   test('txn positions: same timeline by LSN, an ancestor timeline up to where the history left it', (t) => {
     t.deepEqual(parseTxn('1:0/3000060'), { timeline: 1, lsn: 0x3000060n });
@@ -170,8 +98,8 @@ if (!findBinDir()) {
   });
 
   test.serial('source: a replication role per replica (not superuser, not listed) and a slot; a new password each time', async (t) => {
-    const first = await snapshotFor(source, REPLICA_ID);
-    const second = await snapshotFor(source, REPLICA_ID);
+    const first = await agents.snapshotFor(source, REPLICA_ID);
+    const second = await agents.snapshotFor(source, REPLICA_ID);
     t.is(second.user, replicationUserFor(REPLICA_ID));
     t.regex(second.user, /^repl_[0-9a-f]{8}$/);
     t.not(first.password, second.password);
@@ -181,7 +109,7 @@ if (!findBinDir()) {
     t.deepEqual(role, { rolsuper: false, rolreplication: true, rolcanlogin: true, rolcreaterole: false });
     const slots = await source.lc.admin.run(async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots')).rows.map((r) => r.slot_name));
     t.deepEqual(slots, [second.user]);
-    const users = guestContract.list_users.result.parse(await source.h.list_users(guestContract.list_users.args.parse({}), ctx('list_users')));
+    const users = guestContract.list_users.result.parse(await call(source, 'list_users'));
     t.deepEqual(
       users[0].map((u) => u._name),
       ['app'],
@@ -194,18 +122,18 @@ if (!findBinDir()) {
   test.serial(
     "replica: prepared from the source's backup with snapshot.master; rows after the backup arrive; users' writes refused; a restart keeps streaming",
     async (t) => {
-      const master = await snapshotFor(source, REPLICA_ID);
-      backup = await backupOf(source, 'snap-1');
+      const master = await agents.snapshotFor(source, REPLICA_ID);
+      backup = await agents.backupOf(source, 'snap-1');
       await query(source, "INSERT INTO items SELECT i, 'after ' || i FROM generate_series(1001, 1100) i");
-      replica = await agent('replica', REPLICA_ID);
-      await replica.h.prepare(
+      replica = await agents.agent('replica', REPLICA_ID);
+      await call(
+        replica,
+        'prepare',
         prepareArgs({
           overrides: { work_mem: '6MB' },
-          backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
-          storage: { driver: 'local' },
+          ...restoreFrom('snap-1', backup),
           snapshot: { master },
         }),
-        ctx('prepare'),
       );
       t.is((await replica.lc.admin.run((c) => c.query<{ work_mem: string }>('SHOW work_mem'))).rows[0]!.work_mem, '6MB', 'its own configuration group');
       t.true(await replica.engine.replication!.isReplica());
@@ -214,7 +142,7 @@ if (!findBinDir()) {
       await until('a new row', async () => (await count(replica)) === 1101);
       const err = await t.throwsAsync(query(replica, "INSERT INTO items VALUES (5000, 'no')"));
       t.regex(err!.message, /read-only transaction/);
-      await t.throwsAsync(replica.h.create_database(guestContract.create_database.args.parse({ databases: [{ _name: 'x' }] }), ctx('create_database')), {
+      await t.throwsAsync(call(replica, 'create_database', { databases: [{ _name: 'x' }] }), {
         instanceOf: InvalidValueError,
         message: /read-only replica/,
       });
@@ -245,15 +173,15 @@ if (!findBinDir()) {
   test.serial('a replica its source refuses (a wrong password) fails its prepare, saying why, without the password; the engine stopped', async (t) => {
     const master = { host: '127.0.0.1', port: source.port, user: replicationUserFor(REPLICA_ID), password: 'wrong-Secret-pw-9' };
     passwords.push(master.password);
-    const bad = await agent('bad-replica', '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0009', { replica_attach_timeout: '3' });
+    const bad = await agents.agent('bad-replica', '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0009', { replica_attach_timeout: '3' });
     const err = await t.throwsAsync(
-      bad.h.prepare(
+      call(
+        bad,
+        'prepare',
         prepareArgs({
-          backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
-          storage: { driver: 'local' },
+          ...restoreFrom('snap-1', backup),
           snapshot: { master },
         }),
-        ctx('prepare'),
       ),
     );
     t.regex(err!.message, /pg_rewind against 127\.0\.0\.1:\d+ failed: .*password authentication failed/);
@@ -265,18 +193,18 @@ if (!findBinDir()) {
     "a replica that cannot stream (its slot gone on the source) fails its prepare within replica_attach_timeout, with the server's reason",
     async (t) => {
       const id = '7a1d7c52-5d0e-4c41-9c55-0a7d2c1f0008';
-      const master = await snapshotFor(source, id);
+      const master = await agents.snapshotFor(source, id);
       await source.lc.admin.run((c) => c.query('SELECT pg_drop_replication_slot($1)', [master.user]));
-      const bad = await agent('no-slot-replica', id, { replica_attach_timeout: '3' });
+      const bad = await agents.agent('no-slot-replica', id, { replica_attach_timeout: '3' });
       const started = Date.now();
       const err = await t.throwsAsync(
-        bad.h.prepare(
+        call(
+          bad,
+          'prepare',
           prepareArgs({
-            backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
-            storage: { driver: 'local' },
+            ...restoreFrom('snap-1', backup),
             snapshot: { master },
           }),
-          ctx('prepare'),
         ),
       );
       t.regex(
@@ -289,17 +217,7 @@ if (!findBinDir()) {
   );
 
   test.serial('a second replica of the source', async (t) => {
-    const master = await snapshotFor(source, REPLICA2_ID);
-    const b = await backupOf(source, 'snap-2');
-    replica2 = await agent('replica2', REPLICA2_ID);
-    await replica2.h.prepare(
-      prepareArgs({
-        backup_info: { id: 'snap-2', location: b.location, checksum: b.checksum, type: 'full', storage_driver: 'local' },
-        storage: { driver: 'local' },
-        snapshot: { master },
-      }),
-      ctx('prepare'),
-    );
+    [replica2] = (await agents.addReplicas(source, [{ name: 'replica2', id: REPLICA2_ID }], { backupId: 'snap-2', prepareArgs })) as [Agent];
     await until('the rows on the second replica', async () => (await count(replica2)) === (await count(source)));
     t.pass();
   });
@@ -307,12 +225,11 @@ if (!findBinDir()) {
   test.serial(
     'switchover: make_read_only, wait_for_txn, detach + enable_as_master; the old source attaches with pg_rewind; rows flow the other way',
     async (t) => {
-      await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
+      await call(source, 'make_read_only', { read_only: true });
       await t.throwsAsync(query(source, "INSERT INTO items VALUES (2000, 'stopped')"), { message: /pg_hba|rejects|no pg_hba/ });
       const txn = await txnOf(source);
       await waitForTxn(replica, txn, 20);
-      await replica.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
-      await replica.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master'));
+      await promote(replica);
       t.false(await replica.engine.replication!.isReplica());
       await query(replica, "INSERT INTO items VALUES (1103, 'on the new source')");
       const newTxn = await txnOf(replica);
@@ -320,18 +237,14 @@ if (!findBinDir()) {
       // the new source holds the old source's last position (its timeline-1 history reaches it)
       await waitForTxn(replica, txn, 1);
 
-      const master = await snapshotFor(replica, SOURCE_ID);
-      await source.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master } }), ctx('attach_replica'));
+      await agents.attach(source, replica);
       t.true(await source.engine.replication!.isReplica());
       t.false(await source.engine.replication!.isReadOnly());
       await until("the new source's row on the old one", async () => (await count(source)) === 1103);
       // a standby of the old source follows the new one (its timeline: latest); the taskmanager detaches it for the failover first: it stays a standby
-      await replica2.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
+      await call(replica2, 'detach_replica', { for_failover: true });
       t.true(await replica2.engine.replication!.isReplica());
-      await replica2.h.attach_replica(
-        guestContract.attach_replica.args.parse({ replica_info: { master: await snapshotFor(replica, REPLICA2_ID) } }),
-        ctx('attach_replica'),
-      );
+      await agents.attach(replica2, replica);
       await query(replica, "INSERT INTO items VALUES (1104, 'flows')");
       await until('a new row on the old source', async () => (await count(source)) === 1104);
       await until('a new row on the other replica', async () => (await count(replica2)) === 1104);
@@ -342,7 +255,7 @@ if (!findBinDir()) {
   );
 
   test.serial('detach: writable and independent; cleanup drops the role and its slot', async (t) => {
-    await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
+    await call(source, 'detach_replica');
     t.false(await source.engine.replication!.isReplica());
     await query(source, "INSERT INTO items VALUES (3000, 'own')");
     await query(replica, "INSERT INTO items VALUES (1105, 'not replicated')");
@@ -350,16 +263,10 @@ if (!findBinDir()) {
     t.is((await query(source, 'SELECT count(*)::int AS n FROM items WHERE id = 1105'))[0]!.n, 0);
     t.false(existsSync(path.join(source.lc.paths.dataDir, 'standby.signal')));
     // detaching again changes nothing
-    await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
-    await replica.h.cleanup_source_on_replica_detach(
-      guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: SOURCE_ID } }),
-      ctx('cleanup_source_on_replica_detach'),
-    );
-    await replica2.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
-    await replica.h.cleanup_source_on_replica_detach(
-      guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA2_ID } }),
-      ctx('cleanup_source_on_replica_detach'),
-    );
+    await call(source, 'detach_replica');
+    await call(replica, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: SOURCE_ID } });
+    await call(replica2, 'detach_replica');
+    await call(replica, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: REPLICA2_ID } });
     const left = await replica.lc.admin.run(async (c) => ({
       roles: (await c.query("SELECT rolname FROM pg_roles WHERE rolname ~ '^repl_'")).rows.length,
       slots: (await c.query('SELECT slot_name FROM pg_replication_slots')).rows.length,

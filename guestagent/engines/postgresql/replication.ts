@@ -37,11 +37,10 @@ import pg from 'pg';
 import { readSince } from '../../../src/common/file-tail.js';
 import type { Logger } from '../../../src/common/log.js';
 import type { Replication, ReplicationMaster } from '../../capabilities.js';
-import { chownAll } from '../../platform/os-user.js';
+import { chownAll, ownTree } from '../../platform/os-user.js';
 import { REPLICATION_ACCOUNT } from './admin.js';
-import { ownTree } from './backup.js';
 import { scramVerifier } from './scram.js';
-import { confValue, renderHba, REPLICATION_GROUP } from './conf-files.js';
+import { confValue, INSTANCE_FILES, renderHba, REPLICATION_GROUP } from './conf-files.js';
 import type { PostgresqlConfig } from './config.js';
 import type { PgLifecycle } from './lifecycle.js';
 
@@ -60,9 +59,6 @@ const REWIND_FUNCTIONS = [
   'pg_catalog.pg_read_binary_file(text)',
   'pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)',
 ];
-
-/** The instance's own files in the data directory: kept through a pg_rewind (which copies the source's). */
-const INSTANCE_FILES = ['postgresql.conf', 'postgresql.auto.conf', 'pg_hba.conf', 'pg_ident.conf', 'conf.d'];
 
 const TXN = /^(\d+):([0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8})$/;
 

@@ -7,10 +7,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createLogger } from '../../../src/common/log.js';
 import { ObjectDirectory } from '../../../src/common/object-directory.js';
 import { freeTcpPort } from '../../../test/helpers/ports.js';
+import { withRedis } from '../../../test/helpers/redis-client.js';
 import { runBackup } from '../../backup/run-backup.js';
 import { runRestore } from '../../backup/run-restore.js';
 import { LocalBackupStorage } from '../../backup/storage/local.js';
@@ -44,26 +45,7 @@ async function server(name: string): Promise<Server> {
   return { engine, lc: engine.lifecycle as RedisLifecycle, backup: engine.backup!, port, mount };
 }
 
-async function withClient<T>(port: number, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    host: '127.0.0.1',
-    port,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-  });
-  r.on('error', () => undefined);
-  await r.connect();
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+const withClient = <T>(port: number, password: string, fn: (r: Redis) => Promise<T>): Promise<T> => withRedis({ port, password }, fn);
 
 const BLOB = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 

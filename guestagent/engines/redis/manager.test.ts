@@ -6,9 +6,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createLogger } from '../../../src/common/log.js';
 import { freeTcpPort } from '../../../test/helpers/ports.js';
+import { withRedis } from '../../../test/helpers/redis-client.js';
 import { InvalidValueError, NotSupportedError, type Engine } from '../../capabilities.js';
 import { adminHandlers } from '../../admin-handlers.js';
 import { redisEngine } from './manager.js';
@@ -21,33 +22,8 @@ let engine: Engine;
 let port: number;
 let root: string;
 
-/** A client over TCP as the clients' user (AUTH <password>, or none). */
-const client = async (password?: string) => {
-  const r = new Redis({
-    host: '127.0.0.1',
-    port,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-    protocol: 2,
-  });
-  r.on('error', () => undefined);
-  await r.connect();
-  return r;
-};
-
-const withClient = async <T>(password: string | undefined, fn: (r: Redis) => Promise<T>): Promise<T> => {
-  const r = await client(password);
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-};
+/** `fn` over TCP as the clients' user (AUTH <password>, or none). */
+const withClient = <T>(password: string | undefined, fn: (r: Redis) => Promise<T>): Promise<T> => withRedis({ port, password, protocol: 2 }, fn);
 
 const admin = () => (engine.lifecycle as RedisLifecycle).admin;
 const configGet = (key: string) => admin().run(async (r) => ((await r.call('CONFIG', 'GET', key)) as string[])[1]);

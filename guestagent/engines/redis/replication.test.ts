@@ -9,106 +9,54 @@
 // to its source; cleanup drops the account; a replica its source refuses fails its prepare. No
 // password in any log line.
 import test, { type ExecutionContext } from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
-import { createLogger } from '../../../src/common/log.js';
-import type { Stub } from '../../../src/rpc/contract.js';
-import type { ConductorContract } from '../../../src/rpc/contracts/conductor.js';
-import { guestContract } from '../../../src/rpc/contracts/guest.js';
-import { freeTcpPort } from '../../../test/helpers/ports.js';
-import { backupDefaults } from '../../backup/config.js';
-import { InvalidValueError, type Engine } from '../../capabilities.js';
-import { guestHandlers, StatusReporter } from '../../manager.js';
+import type { Redis } from 'ioredis';
+import {
+  call,
+  GuestAgents,
+  lastTxn as txnOf,
+  restoreFrom,
+  until as waitUntil,
+  waitForTxn,
+  type GuestArgs,
+  type Master,
+  type StoredBackup,
+  type TestAgent,
+} from '../../../test/helpers/guest-agents.js';
+import { withRedis } from '../../../test/helpers/redis-client.js';
+import { InvalidValueError } from '../../capabilities.js';
 import { redisEngine } from './manager.js';
 import type { RedisLifecycle } from './lifecycle.js';
 import { hasTxn, parseTxn, replicationUserFor } from './replication.js';
-import { reapOnExit } from '../../../test/helpers/reap.js';
 
-const logged: string[] = [];
-const log = createLogger('test', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
-const ctx = (method: string) => ({ context: {}, method });
 const SOURCE_ID = '5e1d7c52-5d0e-4c41-9c55-0a7d2c1f0001';
 const REPLICA_ID = '5e1d7c52-5d0e-4c41-9c55-0a7d2c1f0002';
 const SOURCE_ROOT = 'source-Root-pw-1';
 const REPLICA_ROOT = 'replica-Root-pw-1';
 
-let root: string;
-const engines: Engine[] = [];
-const passwords: string[] = [];
+const agents = new GuestAgents<RedisLifecycle>({ prefix: 'redis-replication-', section: 'redis', build: redisEngine });
+const { logged, passwords } = agents;
 
-interface Agent {
-  name: string;
-  engine: Engine;
-  lc: RedisLifecycle;
-  port: number;
-  rootPw: string;
-  h: ReturnType<typeof guestHandlers>;
-  beats: string[];
-  backups: Array<Record<string, unknown>>;
-}
-
-async function agent(name: string, instanceId: string, rootPw: string, extra: Record<string, string> = {}): Promise<Agent> {
-  const port = await freeTcpPort();
-  const state = path.join(root, name, 'state');
-  mkdirSync(state, { recursive: true });
-  const engine = redisEngine(
-    { DEFAULT: { guest_id: instanceId }, redis: { mount_point: path.join(root, name, 'volume'), port: String(port), bind_host: '127.0.0.1', ...extra } },
-    state,
-    log,
-  );
-  engines.push(engine);
-  const beats: string[] = [];
-  const backups: Array<Record<string, unknown>> = [];
-  const conductor = {
-    heartbeat: async (a: { payload: { service_status: string } }) => void beats.push(a.payload.service_status),
-    report_usage: async () => undefined,
-    update_backup: async (a: Record<string, unknown>) => void backups.push(a),
-  } as unknown as Stub<ConductorContract>;
-  const options = {
-    instanceId,
-    engine,
-    conductor,
-    log,
-    backupConfig: backupDefaults.parse({ backup_local_dir: path.join(root, 'objects') }),
-    prepareFailedFile: path.join(state, 'prepare-failed'),
-  };
-  const reporter = new StatusReporter(options);
-  return { name, engine, lc: engine.lifecycle as RedisLifecycle, port, rootPw, h: guestHandlers(options, reporter), beats, backups };
-}
+/** An agent and the root password the test reaches its server with. */
+type Agent = TestAgent<RedisLifecycle> & { rootPw: string };
+const agent = async (name: string, instanceId: string, rootPw: string, extra: Record<string, string> = {}): Promise<Agent> =>
+  Object.assign(await agents.agent(name, instanceId, extra), { rootPw });
 
 // no 5 s wait before each full sync in a test (Redis's repl-diskless-sync-delay)
-const prepareArgs = (rootPw: string, extra: Record<string, unknown> = {}) =>
-  guestContract.prepare.args.parse({ memory_mb: 256, databases: [], users: [], root_password: rootPw, overrides: { 'repl-diskless-sync-delay': 0 }, ...extra });
+const prepareArgs = (rootPw: string, extra: Partial<GuestArgs<'prepare'>> = {}): GuestArgs<'prepare'> => ({
+  memory_mb: 256,
+  databases: [],
+  users: [],
+  root_password: rootPw,
+  overrides: { 'repl-diskless-sync-delay': 0 },
+  ...extra,
+});
 
-async function client<T>(port: number, who: { username?: string; password: string }, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    host: '127.0.0.1',
-    port,
-    ...who,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-  });
-  r.on('error', () => undefined);
-  await r.connect();
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+const client = <T>(port: number, who: { username?: string; password: string }, fn: (r: Redis) => Promise<T>): Promise<T> => withRedis({ port, ...who }, fn);
 
 const as = <T>(a: Agent, fn: (r: Redis) => Promise<T>) => client(a.port, { password: a.rootPw }, fn);
 const get = (a: Agent, key: string) => as(a, (r) => r.get(key));
-const txnOf = async (a: Agent) =>
-  guestContract.get_last_txn.result.parse(await a.h.get_last_txn(guestContract.get_last_txn.args.parse({}), ctx('get_last_txn'))).txn;
-const waitForTxn = (a: Agent, txn: string, timeout: number) => a.h.wait_for_txn(guestContract.wait_for_txn.args.parse({ txn, timeout }), ctx('wait_for_txn'));
 const info = (a: Agent) => a.lc.admin.run(async (r) => String(await r.info('replication')));
 
 /** Root on a member (source or replica, before and after a switchover or restart): nothing that reaches past the instance or takes replication from the agent (NOPERM). */
@@ -136,66 +84,30 @@ async function rootIsBounded(t: ExecutionContext, a: Agent, other: Agent | undef
   t.regex(await info(a), /connected_slaves|master_link_status/, `${what}: still up`);
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const deadline = Date.now() + ms; ;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function backupOf(a: Agent, id: string): Promise<{ location: string; checksum: string }> {
-  await a.h.create_backup(
-    guestContract.create_backup.args.parse({ backup_info: { id, instance_id: 'any', storage_driver: 'local' }, storage: { driver: 'local' } }),
-    ctx('create_backup'),
-  );
-  await until('the backup report', async () => a.backups.some((b) => b.backup_id === id), 30_000);
-  const r = a.backups.find((b) => b.backup_id === id)!;
-  if (r.state !== 'COMPLETED') throw new Error(`backup ${id} ended ${String(r.state)}`);
-  return { location: String(r.location), checksum: String(r.checksum) };
-}
-
-async function snapshotFor(a: Agent, replicaId: string) {
-  const s = guestContract.get_replication_snapshot.result.parse(
-    await a.h.get_replication_snapshot(
-      guestContract.get_replication_snapshot.args.parse({ snapshot_info: { replica_id: replicaId, name: 'r' } }),
-      ctx('get_replication_snapshot'),
-    ),
-  );
-  passwords.push(s.replication_user.password);
-  return { host: '127.0.0.1', port: s.port, user: s.replication_user.name, password: s.replication_user.password };
-}
+const until = (what: string, check: () => Promise<boolean>) => waitUntil(what, check, 15_000, 100);
 
 let source: Agent;
 let replica: Agent;
-let master: { host: string; port: number; user: string; password: string };
-let backup: { location: string; checksum: string };
-const backupInfo = () => ({
-  backup_info: { id: 'snap-1', location: backup.location, checksum: backup.checksum, type: 'full', storage_driver: 'local' },
-  storage: { driver: 'local' },
-});
+let master: Master;
+let backup: StoredBackup;
+const backupInfo = () => restoreFrom('snap-1', backup);
 
 test.before(async () => {
-  root = mkdtempSync(path.join(tmpdir(), 'redis-replication-'));
-  reapOnExit(root); // a crash of this file leaves no engine running
-  chmodSync(root, 0o755);
+  agents.open();
   passwords.push(SOURCE_ROOT, REPLICA_ROOT);
   source = await agent('source', SOURCE_ID, SOURCE_ROOT);
-  await source.h.prepare(prepareArgs(SOURCE_ROOT), ctx('prepare'));
+  await call(source, 'prepare', prepareArgs(SOURCE_ROOT));
   await as(source, async (r) => {
     for (let i = 0; i < 200; i++) await r.set(`k:${i}`, `v${i}`);
     await r.hset('user:1', { name: 'ada', lang: 'en' });
   });
 });
 
-test.after.always(async () => {
-  for (const e of engines) await e.lifecycle.stop().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
-});
+test.after.always(() => agents.close());
 
 test.serial('source: get_replication_snapshot makes an ACL user that can replicate and nothing else, a new password each time', async (t) => {
-  const first = await snapshotFor(source, REPLICA_ID);
-  master = await snapshotFor(source, REPLICA_ID);
+  const first = await agents.snapshotFor(source, REPLICA_ID);
+  master = await agents.snapshotFor(source, REPLICA_ID);
   t.is(master.port, source.port);
   t.is(master.user, replicationUserFor(REPLICA_ID));
   t.regex(master.user, /^repl_[0-9a-f]{8}$/);
@@ -224,11 +136,11 @@ test.serial('source: get_replication_snapshot makes an ACL user that can replica
 });
 
 test.serial("replica: prepared from the source's backup with snapshot.master, it has the keys, replicates and refuses writes", async (t) => {
-  backup = await backupOf(source, 'snap-1');
+  backup = await agents.backupOf(source, 'snap-1');
   await as(source, (r) => r.set('after-backup', 'yes')); // replication brings it
   replica = await agent('replica', REPLICA_ID, REPLICA_ROOT);
   const started = Date.now();
-  await replica.h.prepare(prepareArgs(REPLICA_ROOT, { ...backupInfo(), snapshot: { master } }), ctx('prepare'));
+  await call(replica, 'prepare', prepareArgs(REPLICA_ROOT, { ...backupInfo(), snapshot: { master } }));
   t.log(`replica prepare: ${Date.now() - started} ms`);
   t.is(replica.beats.at(-1), 'healthy');
   t.is(await get(replica, 'k:199'), 'v199');
@@ -254,7 +166,7 @@ test.serial("replica: prepared from the source's backup with snapshot.master, it
     { message: /NOPERM/ },
   );
   // root is the replica's own (Redis does not replicate its ACL): enabled there, it reads, it still cannot write or leave
-  const rootOnReplica = (await replica.h.enable_root(guestContract.enable_root.args.parse({}), ctx('enable_root'))) as { _password: string };
+  const rootOnReplica = (await call(replica, 'enable_root')) as { _password: string };
   passwords.push(rootOnReplica._password);
   t.is(await client(replica.port, { password: rootOnReplica._password }, (r) => r.get('new')), '1');
   await t.throwsAsync(
@@ -289,8 +201,8 @@ test.serial("replica: prepared from the source's backup with snapshot.master, it
 test.serial('replica: after a restart it still replicates and refuses writes', async (t) => {
   // twice: the second right after the full sync the first one brought (Redis writes its first AOF then)
   const started = Date.now();
-  await replica.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
-  await replica.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
+  await call(replica, 'restart');
+  await call(replica, 'restart');
   t.true(Date.now() - started < 10_000, 'a restart does not wait out the minute before SIGKILL');
   t.is(replica.beats.at(-1), 'healthy');
   await as(source, (r) => r.set('after-restart', '1'));
@@ -345,7 +257,7 @@ test.serial(
 );
 
 test.serial("make_read_only: the source refuses users' writes (also after a restart), the guest's root verbs too; false allows them again", async (t) => {
-  for (let i = 0; i < 2; i++) await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
+  for (let i = 0; i < 2; i++) await call(source, 'make_read_only', { read_only: true });
   await t.throwsAsync(
     as(source, (r) => r.set('ro', '1')),
     { message: /NOPERM/ },
@@ -355,38 +267,29 @@ test.serial("make_read_only: the source refuses users' writes (also after a rest
     { message: /NOPERM/ },
   );
   t.is(await get(source, 'k:1'), 'v1');
-  await t.throwsAsync(source.h.disable_root(guestContract.disable_root.args.parse({}), ctx('disable_root')), {
+  await t.throwsAsync(call(source, 'disable_root'), {
     instanceOf: InvalidValueError,
     message: /read-only/,
   });
-  await source.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
+  await call(source, 'restart');
   await t.throwsAsync(
     as(source, (r) => r.set('ro', '1')),
     { message: /NOPERM/ },
   );
-  for (let i = 0; i < 2; i++) await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: false }), ctx('make_read_only'));
+  for (let i = 0; i < 2; i++) await call(source, 'make_read_only', { read_only: false });
   await as(source, (r) => r.set('rw-again', '1'));
   await until('the key written after read-only', async () => (await get(replica, 'rw-again')) === '1');
 });
 
 test.serial('switchover: the source read-only, the replica catches up and becomes the source, the old source follows it; new keys flow to it', async (t) => {
-  await source.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: true }), ctx('make_read_only'));
-  const txn = await txnOf(source);
-  await waitForTxn(replica, txn, 30);
-  await replica.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: true }), ctx('detach_replica'));
-  await replica.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master'));
-  await replica.h.enable_as_master(guestContract.enable_as_master.args.parse({}), ctx('enable_as_master'));
-  await replica.h.make_read_only(guestContract.make_read_only.args.parse({ read_only: false }), ctx('make_read_only'));
+  const txn = await agents.switchover(source, replica, { twice: true });
+  await call(replica, 'make_read_only', { read_only: false });
   t.regex(await info(replica), /role:master/);
   // the new source still has the old source's last position (PSYNC2's replid2)
   await waitForTxn(replica, txn, 1);
   await as(replica, (r) => r.set('on-new-source', '1'));
-  const newMaster = await snapshotFor(replica, SOURCE_ID);
-  await source.h.cleanup_source_on_replica_detach(
-    guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: REPLICA_ID } }),
-    ctx('cleanup_source_on_replica_detach'),
-  );
-  await source.h.attach_replica(guestContract.attach_replica.args.parse({ replica_info: { master: newMaster } }), ctx('attach_replica'));
+  await call(source, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: REPLICA_ID } });
+  await agents.attach(source, replica);
   t.regex(await info(source), /role:slave/);
   t.false(await source.engine.replication!.isReadOnly());
   await until("the new source's key on the old source", async () => (await get(source, 'on-new-source')) === '1');
@@ -409,8 +312,8 @@ test.serial('switchover: the source read-only, the replica catches up and become
 
 test.serial("detach_replica: writable, keeps its data, no longer receives the source's keys, also after a restart; twice is fine", async (t) => {
   // the old source, now the replica of the former replica
-  await source.h.detach_replica(guestContract.detach_replica.args.parse({}), ctx('detach_replica'));
-  await source.h.detach_replica(guestContract.detach_replica.args.parse({ for_failover: false }), ctx('detach_replica'));
+  await call(source, 'detach_replica');
+  await call(source, 'detach_replica', { for_failover: false });
   t.regex(await info(source), /role:master/);
   t.is(await get(source, 'after-switch'), '1');
   await as(source, (r) => r.set('detached', '1'));
@@ -418,16 +321,14 @@ test.serial("detach_replica: writable, keeps its data, no longer receives the so
   await new Promise((r) => setTimeout(r, 1000));
   t.is(await get(source, 'not-for-the-detached'), null);
   t.false(/replicaof/.test(readFileSync(source.lc.paths.replicationFile, 'utf8')));
-  await source.h.restart(guestContract.restart.args.parse({}), ctx('restart'));
+  await call(source, 'restart');
   t.regex(await info(source), /role:master/);
   await as(source, (r) => r.set('after-restart-detached', '1'));
   await as(source, (r) => r.call('CONFIG', 'GET', 'maxmemory')); // admin commands are the clients' again
 });
 
 test.serial('cleanup_source_on_replica_detach: the ACL user is dropped (and saved); gone already is fine', async (t) => {
-  const args = guestContract.cleanup_source_on_replica_detach.args.parse({ replica_info: { replica_id: SOURCE_ID } });
-  await replica.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
-  await replica.h.cleanup_source_on_replica_detach(args, ctx('cleanup_source_on_replica_detach'));
+  for (let i = 0; i < 2; i++) await call(replica, 'cleanup_source_on_replica_detach', { replica_info: { replica_id: SOURCE_ID } });
   const name = replicationUserFor(SOURCE_ID);
   t.false(((await replica.lc.admin.run((r) => r.call('ACL', 'USERS'))) as string[]).includes(name));
   t.false(readFileSync(replica.lc.paths.aclFile, 'utf8').includes(name));
@@ -435,16 +336,13 @@ test.serial('cleanup_source_on_replica_detach: the ACL user is dropped (and save
 
 test.serial('a replica its source refuses fails its prepare within replica_attach_timeout, saying why, and reports failed to spawn', async (t) => {
   const other = '5e1d7c52-5d0e-4c41-9c55-0a7d2c1f0003';
-  const snap = await snapshotFor(replica, other);
+  const snap = await agents.snapshotFor(replica, other);
   const bad = await agent('bad-replica', other, REPLICA_ROOT, { replica_attach_timeout: '2' });
   const wrong = 'not-the-Password-1';
   passwords.push(wrong);
-  const err = await t.throwsAsync(
-    bad.h.prepare(prepareArgs(REPLICA_ROOT, { ...backupInfo(), snapshot: { master: { ...snap, password: wrong } } }), ctx('prepare')),
-    {
-      message: /replication from 127\.0\.0\.1:\d+ did not start within 2 s \(role slave, link down\); the server says: .*(AUTH|WRONGPASS)/,
-    },
-  );
+  const err = await t.throwsAsync(call(bad, 'prepare', prepareArgs(REPLICA_ROOT, { ...backupInfo(), snapshot: { master: { ...snap, password: wrong } } })), {
+    message: /replication from 127\.0\.0\.1:\d+ did not start within 2 s \(role slave, link down\); the server says: .*(AUTH|WRONGPASS)/,
+  });
   t.log(err?.message);
   t.is(bad.beats.at(-1), 'failed to spawn');
   t.is(await bad.engine.lifecycle.health(), 'shutdown');
@@ -452,7 +350,7 @@ test.serial('a replica its source refuses fails its prepare within replica_attac
 
 test.serial("no password in any log line, the agent's or the servers'", (t) => {
   t.true(logged.some((l) => l.includes('replica replicating from its source')));
-  const serverLogs = ['source', 'replica', 'bad-replica'].map((n) => readFileSync(path.join(root, n, 'state', 'redis.log'), 'utf8'));
+  const serverLogs = ['source', 'replica', 'bad-replica'].map((n) => readFileSync(path.join(agents.named(n).stateDir, 'redis.log'), 'utf8'));
   for (const pw of passwords) {
     t.false(
       logged.some((l) => l.includes(pw)),

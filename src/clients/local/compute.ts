@@ -8,6 +8,7 @@ import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, typ
 import type { LocalConfig } from './config.js';
 import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../../common/runtime-dir.js';
 import { tailLines } from '../../common/file-tail.js';
+import { renderIni } from '../../common/config/writer.js';
 
 interface ServerRecord {
   id: string;
@@ -168,13 +169,16 @@ export class LocalCompute implements ServerCompute {
     const mount = spec.volumeId ? this.volumeDir(spec.volumeId) : path.join(dir, 'data');
     mkdirSync(mount, { recursive: true });
     writeFileSync(path.join(dir, 'guest.conf'), spec.guestConfig, { mode: 0o600 });
-    writeFileSync(
-      path.join(dir, 'local.conf'),
-      `# written by the local compute driver\n[DEFAULT]\nstate_dir = ${path.join(dir, 'agent')}\ndata_mount_point = ${mount}\ndata_bind_host = ${address}\nbackup_local_dir = ${path.join(this.c.state_dir, 'objects')}\nlog_archive_storage = local\n` +
-        (spec.volumeId ? `data_volume_file = ${path.join(mount, '..', 'volume.json')}\ndata_volume_unit_mb = ${this.c.volume_unit_mb}\n` : '') +
-        (this.c.runtime_dir ? `runtime_dir = ${path.resolve(this.c.runtime_dir)}\n` : ''),
-      { mode: 0o600 },
-    );
+    const local = {
+      state_dir: path.join(dir, 'agent'),
+      data_mount_point: mount,
+      data_bind_host: address,
+      backup_local_dir: path.join(this.c.state_dir, 'objects'),
+      log_archive_storage: 'local',
+      ...(spec.volumeId ? { data_volume_file: path.join(mount, '..', 'volume.json'), data_volume_unit_mb: this.c.volume_unit_mb } : {}),
+      runtime_dir: this.c.runtime_dir ? path.resolve(this.c.runtime_dir) : undefined,
+    };
+    writeFileSync(path.join(dir, 'local.conf'), renderIni({ DEFAULT: local }, 'written by the local compute driver'), { mode: 0o600 });
     const r: ServerRecord = { id, instanceId: spec.instanceId, name: spec.name, address, flavor: spec.flavor, volumeId: spec.volumeId };
     this.write(r);
     this.startAgent(r);

@@ -1,9 +1,8 @@
 // datastore_update and datastore_version_update.
 import type { Command } from 'commander';
 import { findDatastore, findVersion, setDefaultVersion, upsertDatastore, upsertVersion } from '../../../src/db/datastores.js';
-import { UsageError, withContext } from '../context.js';
+import { UsageError, withContext, type GlobalOptions } from '../context.js';
 import { checkImage } from '../image-check.js';
-import type { GlobalOptions } from '../main.js';
 
 const csv = (s: string | undefined) =>
   (s ?? '')

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { syncSchema } from '../../../src/db/migrate.js';
 import { isSqlite, listTables } from '../../../src/db/dialect.js';
-import { UsageError, withContext } from '../context.js';
-import type { GlobalOptions } from '../main.js';
+import { UsageError, withContext, type GlobalOptions } from '../context.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {
   const sync = (label: string) => async () =>

@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigParameters, removeConfigParameters } from '../../../src/db/datastores.js';
-import { UsageError, withContext } from '../context.js';
-import type { GlobalOptions } from '../main.js';
+import { UsageError, withContext, type GlobalOptions } from '../context.js';
 import { loadVersionOrFail } from './datastore.js';
 
 const rulesFile = z.object({

@@ -1,8 +1,7 @@
 // datastore_version_flavor_add/_delete and datastore_version_volume_type_add/_delete/_list.
 import type { Command } from 'commander';
 import { addVersionMetadata, deleteVersionMetadata, versionMetadata } from '../../../src/db/datastores.js';
-import { UsageError, withContext } from '../context.js';
-import type { GlobalOptions } from '../main.js';
+import { UsageError, withContext, type GlobalOptions } from '../context.js';
 import { loadVersionOrFail } from './datastore.js';
 
 const csv = (s: string) =>
