@@ -44,16 +44,27 @@ export class RedisBackup implements Backup {
   /** A fresh RDB from BGSAVE (after any save already running, queued behind an AOF rewrite); its path. */
   private async snapshot(r: Redis): Promise<string> {
     const deadline = Date.now() + this.timeoutMs;
-    let p = await persistence(r);
-    // a save already running started before this backup was asked for: wait for it, then take ours
-    while (p.rdb_bgsave_in_progress === '1') {
-      if (Date.now() > deadline) throw new Error('timed out waiting for a running RDB save to finish');
-      await sleep(200);
+    let p: Record<string, string>;
+    let before: number;
+    let statusBefore: string | undefined;
+    for (;;) {
       p = await persistence(r);
+      // a save already running started before this backup was asked for: wait for it, then take ours
+      while (p.rdb_bgsave_in_progress === '1') {
+        if (Date.now() > deadline) throw new Error('timed out waiting for a running RDB save to finish');
+        await sleep(200);
+        p = await persistence(r);
+      }
+      before = Number(p.rdb_saves);
+      statusBefore = p.rdb_last_bgsave_status;
+      try {
+        await r.call('BGSAVE', 'SCHEDULE');
+        break;
+      } catch (err) {
+        // another save (a second backup, a replica's sync) started between the check and ours: wait for it again
+        if (!/already in progress/i.test((err as Error).message)) throw err;
+      }
     }
-    const before = Number(p.rdb_saves);
-    const statusBefore = p.rdb_last_bgsave_status;
-    await r.call('BGSAVE', 'SCHEDULE');
     let sawRunning = false;
     for (;;) {
       await sleep(100);
