@@ -7,10 +7,12 @@ import { isSqlite } from '../src/db/dialect.js';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('instances', (t) => {
     // a project's list (no clusters), newest first: without cluster_id in it MariaDB took the
-    // intersection of the tenant_id and cluster_id indexes and sorted the whole project
+    // intersection of the tenant_id and cluster_id indexes and sorted the whole project, and after a
+    // marker read the project's newer rows one by one on (tenant_id, deleted, created); this one
+    // replaces both
     t.index(['tenant_id', 'deleted', 'cluster_id', 'created', 'id'], 'instances_tenant_list');
-    // ... which this index and instances_tenant_created begin with
     t.dropIndex(['tenant_id'], 'instances_tenant_id_index');
+    t.dropIndex(['tenant_id', 'deleted', 'created'], 'instances_tenant_created');
     // the management list of every project, newest first
     t.index(['created', 'id'], 'instances_created');
   });
