@@ -58,7 +58,8 @@ function noCloud(kind: string): never {
 
 export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps {
   const config = configSection(raw, 'DEFAULT', apiDefaults);
-  const log = overrides.log ?? createLogger('trove-api', { level: config.log_level });
+  // one access line per request: written in the background (see createLogger)
+  const log = overrides.log ?? createLogger('trove-api', { level: config.log_level, sync: false });
   const db = overrides.db ?? openDatabase(configSection(raw, 'database', databaseSection));
   const identity = identityConfig(raw);
   const policy = Policy.load(configSection(raw, 'oslo_policy', osloPolicySection).policy_file, { adminRoles: config.admin_roles });
