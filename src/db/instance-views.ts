@@ -56,7 +56,7 @@ interface Fault {
   id: string;
 }
 
-/** The page's rows of many: faults not cleared (newest per instance), running backups and live replicas. */
+/** What a page's instances have any number of: faults not cleared (the newest kept per instance), running backups, live replicas. */
 interface Related {
   faults: Map<string, Fault>;
   running: Set<string>;
