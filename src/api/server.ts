@@ -39,7 +39,8 @@ export interface ApiOverrides {
 /** trove-api's dependencies from its configuration and its drivers (src/clients/factory.ts chooses them; a test hands fakes). */
 export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOverrides = {}): ApiDeps {
   const config = configSection(raw, 'DEFAULT', apiDefaults);
-  const log = overrides.log ?? createLogger('trove-api', { level: config.log_level });
+  // one access line per request: written in the background (see createLogger)
+  const log = overrides.log ?? createLogger('trove-api', { level: config.log_level, sync: false });
   const db = overrides.db ?? openDatabase(configSection(raw, 'database', databaseSection));
   const policy = Policy.load(configSection(raw, 'oslo_policy', osloPolicySection).policy_file, { adminRoles: config.admin_roles });
   if (drivers.loopbackOnly && !isLoopback(config.bind_host)) {

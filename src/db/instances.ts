@@ -145,23 +145,30 @@ export function markerQuery(db: Db, id: string, projectId: string | undefined) {
 
 /** A page ordered newest first (created desc, id desc); the marker is the last id of the previous page. */
 export async function listInstances(db: Db, q: ListQuery): Promise<{ items: InstanceRecord[]; more: boolean }> {
-  const query = selectRecords(db).orderBy([
-    { column: 'i.created', order: 'desc' },
-    { column: 'i.id', order: 'desc' },
-  ]);
-  if (q.deleted !== undefined) query.where('i.deleted', q.deleted);
-  else if (!q.includeDeleted) query.where('i.deleted', false);
-  if (q.projectId !== undefined) query.where('i.tenant_id', q.projectId);
-  if (!q.includeClustered) query.whereNull('i.cluster_id');
-  if (q.marker) {
-    // the marker is looked up in the listed project only: another project's id is an unknown marker
-    const m = await markerQuery(db, q.marker, q.projectId).first('created', 'id');
-    if (m) {
-      query.where((w) => w.where('i.created', '<', m.created).orWhere((x) => x.where('i.created', m.created).andWhere('i.id', '<', m.id)));
-    }
-  }
-  const rows = await query.limit(q.limit + 1);
+  const rows = await (await pageFilter(db, q))(selectRecords(db));
   return { items: rows.slice(0, q.limit).map(normalise), more: rows.length > q.limit };
+}
+
+/**
+ * What narrows a query of instances (as `i`) to a page: its filters, newest first (created desc,
+ * id desc), after the marker (whose row is read now), one row past the page (to know if there is more).
+ */
+export async function pageFilter(db: Db, q: ListQuery): Promise<(query: Knex.QueryBuilder) => Knex.QueryBuilder> {
+  // the marker is looked up in the listed project only: another project's id is an unknown marker
+  const m = q.marker ? await markerQuery(db, q.marker, q.projectId).first('created', 'id') : undefined;
+  return (query) => {
+    query.orderBy([
+      { column: 'i.created', order: 'desc' },
+      { column: 'i.id', order: 'desc' },
+    ]);
+    if (q.deleted !== undefined) query.where('i.deleted', q.deleted);
+    else if (!q.includeDeleted) query.where('i.deleted', false);
+    if (q.projectId !== undefined) query.where('i.tenant_id', q.projectId);
+    if (!q.includeClustered) query.whereNull('i.cluster_id');
+    // (created, id) < the marker's, written so that an index on created bounds the scan
+    if (m) query.where('i.created', '<=', m.created).where((w) => w.where('i.created', '<', m.created).orWhere('i.id', '<', m.id));
+    return query.limit(q.limit + 1);
+  };
 }
 
 /**

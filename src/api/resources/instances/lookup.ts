@@ -3,10 +3,8 @@
 import { authorizeOnResource } from '../../authorizer.js';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
-import { getInstance, replicasOf, type InstanceRecord } from '../../../db/instances.js';
-import { getDatastoreById, getVersionById } from '../../../db/datastores.js';
-import { runningBackupOf } from '../../../db/backups.js';
-import { configurationName } from '../../../db/configurations.js';
+import { getInstance, type InstanceRecord } from '../../../db/instances.js';
+import { getInstanceView, instanceViewRows, type InstanceView, type InstanceViewRows } from '../../../db/instance-views.js';
 import { linkBase, requestContext, type ApiDeps } from '../../deps.js';
 import { detailView, summaryView, type ViewInputs, type ViewOptions } from './views.js';
 import { isHeartbeatStale } from './status.js';
@@ -19,20 +17,22 @@ export async function loadInstance(ctx: Context, deps: ApiDeps, id: string): Pro
   return row;
 }
 
+/** Loads an instance as loadInstance does, with what its views show (one query for show). */
+export async function loadInstanceView(ctx: Context, deps: ApiDeps, id: string): Promise<InstanceView> {
+  const context = requestContext(ctx);
+  const view = await getInstanceView(deps.db, id, context.isAdmin ? undefined : context.projectId);
+  if (!view) throw NotFoundError.resource(id);
+  authorizeOnResource(ctx, deps.authorizer, context, view.record.tenant_id);
+  return view;
+}
+
+/** The inputs of an instance's views from its rows (a page's come from one batch of queries). */
+export function inputsOf(deps: ApiDeps, r: InstanceRecord, rows: InstanceViewRows): ViewInputs {
+  return { ...rows, heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry) };
+}
+
 export async function viewInputs(deps: ApiDeps, r: InstanceRecord): Promise<ViewInputs> {
-  const version = await getVersionById(deps.db, r.datastore_version_id);
-  const datastore = version ? await getDatastoreById(deps.db, version.datastore_id) : undefined;
-  const running = await runningBackupOf(deps.db, r.id);
-  const configuration = r.configuration_id ? await configurationName(deps.db, r.configuration_id) : undefined;
-  const replicas = await replicasOf(deps.db, r.id);
-  return {
-    datastore,
-    version,
-    backupRunning: Boolean(running),
-    heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry),
-    configurationName: configuration,
-    replicaIds: replicas.map((x) => x.id),
-  };
+  return inputsOf(deps, r, (await instanceViewRows(deps.db, [r])).get(r.id)!);
 }
 
 export function viewOptions(ctx: Context, deps: ApiDeps): ViewOptions {
@@ -48,6 +48,9 @@ export async function renderDetail(ctx: Context, deps: ApiDeps, r: InstanceRecor
   return detailView(r, await viewInputs(deps, r), viewOptions(ctx, deps));
 }
 
-export async function renderSummary(ctx: Context, deps: ApiDeps, r: InstanceRecord): Promise<Record<string, unknown>> {
-  return summaryView(r, await viewInputs(deps, r), viewOptions(ctx, deps));
+/** A page of instances in the summary (list) or detail view, from rows loaded for the whole page. */
+export function renderPage(ctx: Context, deps: ApiDeps, page: InstanceView[], detail: boolean): Array<Record<string, unknown>> {
+  const options = viewOptions(ctx, deps);
+  const view = detail ? detailView : summaryView;
+  return page.map(({ record, rows }) => view(record, inputsOf(deps, record, rows), options));
 }

@@ -5,14 +5,15 @@ import type { Context } from 'koa';
 import { BadRequestError, ForbiddenError, NotImplementedError, UnprocessableEntityError } from '../../../common/errors.js';
 import { runningBackupOf } from '../../../db/backups.js';
 import { Tasks } from '../../../common/instance-tasks.js';
-import { listInstances, replicasOf, updateInstance, parseAccess, type InstanceRecord } from '../../../db/instances.js';
+import { replicasOf, updateInstance, parseAccess, type InstanceRecord } from '../../../db/instances.js';
+import { listInstanceViews } from '../../../db/instance-views.js';
 import { instanceService } from '../../instance-service/service.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { nextLink, pageParams } from '../../pagination.js';
 import { createInstance } from './create.js';
 import { assertCanAct, assertCanDelete, DELETABLE } from './availability.js';
-import { loadInstance, renderDetail, renderSummary } from './lookup.js';
+import { loadInstance, loadInstanceView, renderDetail, renderPage } from './lookup.js';
 import { instanceCreate, instanceUpdate } from './schemas.js';
 import { instanceActionRoutes } from './actions.js';
 import { attachConfiguration, detachConfiguration } from '../configurations/attach.js';
@@ -31,11 +32,11 @@ export function instanceRoutes(deps: ApiDeps): Router {
     authorize(ctx, detail ? 'instance:detail' : 'instance:index');
     const { limit, marker } = pageParams(ctx, deps.config.paginate_max_limit);
     const includeClustered = String(ctx.query.include_clustered ?? '').toLowerCase() === 'true';
-    const page = await listInstances(deps.db, { projectId: requestContext(ctx).projectId, limit, marker, includeClustered });
-    const render = detail ? renderDetail : renderSummary;
-    const instances = [];
-    for (const r of page.items) instances.push(await render(ctx, deps, r));
-    ctx.body = { instances, ...(page.more ? { links: [nextLink(ctx, deps, page.items[page.items.length - 1]!.id)] } : {}) };
+    const page = await listInstanceViews(deps.db, { projectId: requestContext(ctx).projectId, limit, marker, includeClustered });
+    ctx.body = {
+      instances: renderPage(ctx, deps, page.items, detail),
+      ...(page.more ? { links: [nextLink(ctx, deps, page.items[page.items.length - 1]!.record.id)] } : {}),
+    };
   }
 
   router.get('/instances', (ctx) => list(ctx, false));
@@ -51,8 +52,8 @@ export function instanceRoutes(deps: ApiDeps): Router {
 
   router.get('/instances/:id', async (ctx) => {
     authorize(ctx, 'instance:show');
-    const row = await loadInstance(ctx, deps, param(ctx, 'id'));
-    ctx.body = { instance: await renderDetail(ctx, deps, row) };
+    const view = await loadInstanceView(ctx, deps, param(ctx, 'id'));
+    ctx.body = { instance: renderPage(ctx, deps, [view], true)[0] };
   });
 
   async function update(ctx: Context) {

@@ -1,12 +1,11 @@
 // Wire JSON of an instance: the summary (list) and detail (show/create) views of Trove.
 import { parseAccess, parseAddresses, type InstanceRecord } from '../../../db/instances.js';
-import type { DatastoreRow, DatastoreVersionRow } from '../../../db/datastores.js';
 import { resourceLinks, type LinkBase } from '../../links.js';
 import { instanceStatus, operatingStatus, type StatusInputs } from './status.js';
 
 export interface ViewInputs extends StatusInputs {
-  datastore: DatastoreRow | undefined;
-  version: DatastoreVersionRow | undefined;
+  datastore: { name: string } | undefined;
+  version: { name: string; version: string | null } | undefined;
   configurationName?: string | undefined;
   replicaIds?: string[];
 }

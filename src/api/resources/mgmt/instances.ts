@@ -5,10 +5,11 @@ import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError, NotImplementedError } from '../../../common/errors.js';
-import { getInstance, listInstances, type InstanceRecord } from '../../../db/instances.js';
+import { getInstance, type InstanceRecord } from '../../../db/instances.js';
+import { listInstanceViews } from '../../../db/instance-views.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { nextLink, pageParams } from '../../pagination.js';
-import { viewInputs, viewOptions } from '../instances/lookup.js';
+import { inputsOf, viewInputs, viewOptions } from '../instances/lookup.js';
 import { mgmtInstanceDetailView, mgmtInstanceView, rootHistoryView, type RootHistoryRow } from './views.js';
 
 /** Trove's `deleted` query: 'true' → only deleted, 'false' → only live, anything else → both. */
@@ -34,7 +35,7 @@ export function mgmtInstanceRoutes(deps: ApiDeps): Router {
     authorize(ctx, 'index');
     const { limit, marker } = pageParams(ctx, deps.config.paginate_max_limit);
     const projectId = typeof ctx.query.project_id === 'string' && ctx.query.project_id !== '' ? ctx.query.project_id : undefined;
-    const page = await listInstances(deps.db, {
+    const page = await listInstanceViews(deps.db, {
       projectId,
       limit,
       marker,
@@ -43,9 +44,8 @@ export function mgmtInstanceRoutes(deps: ApiDeps): Router {
       deleted: deletedFilter(ctx.query.deleted),
     });
     const options = viewOptions(ctx, deps);
-    const instances = [];
-    for (const r of page.items) instances.push(mgmtInstanceView(r, await viewInputs(deps, r), options));
-    ctx.body = { instances, ...(page.more ? { links: [nextLink(ctx, deps, page.items[page.items.length - 1]!.id)] } : {}) };
+    const instances = page.items.map(({ record, rows }) => mgmtInstanceView(record, inputsOf(deps, record, rows), options));
+    ctx.body = { instances, ...(page.more ? { links: [nextLink(ctx, deps, page.items[page.items.length - 1]!.record.id)] } : {}) };
   });
 
   router.get('/mgmt/instances/:id', async (ctx) => {
