@@ -1,15 +1,13 @@
 // The real Horizon with trove-dashboard (Debian's openstack-dashboard 23 + python3-trove-dashboard
 // 19, tools/lab/horizon.sh) against the whole control plane, driven over HTTP as a browser would:
 // the demo user logs in, switches to the test's region, and reads the Database panels; the launch
-// workflow's form creates an instance in trove-ts. The region is a cloud's: trove-ts's endpoint
-// beside the lab's Nova (flavors: trove-ts's local flavors are Nova's), Neutron, Cinder and Swift
-// (the Backups panel needs an object store).
+// workflow's form creates an instance in trove-ts. The region is a cloud's, of this test's own
+// (test/helpers/horizon-region.ts). horizon-browser.test.ts drives the same Horizon from Chromium.
 import test from 'ava';
-import axios, { type AxiosInstance } from 'axios';
-import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
-import { DEMO, keystoneAdmin, keystoneConfig } from '../helpers/keystone-lab.js';
-import { registerDatastore } from '../helpers/datastores.js';
-import { cloud } from '../helpers/cloud-lab.js';
+import type { AxiosInstance } from 'axios';
+import { waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { DEMO } from '../helpers/keystone-lab.js';
+import { startHorizonRegion, type NovaFlavor } from '../helpers/horizon-region.js';
 import { Horizon, banners, definitions, errorBanners, formFields, horizonTest, selectOptions, tableRow, text } from '../helpers/horizon.js';
 
 const REGION = 'trove-ts-test-horizon';
@@ -19,7 +17,7 @@ let cp: ControlPlane;
 let api: AxiosInstance;
 let id: string;
 let ip: string;
-let flavor: { id: string; name: string; ram: number };
+let flavor: NovaFlavor;
 const hz = new Horizon();
 
 /** A page that rendered: HTTP 200, not bounced to the login page, no error banner. */
@@ -34,23 +32,9 @@ function rendered(
 }
 
 it.before(async () => {
-  const ks = await keystoneAdmin();
-  const demo = await ks.token(DEMO.name, DEMO.password, DEMO.project);
-  const host = cloud.LAB_HOST!;
-  const nova = `http://${host}:${cloud.NOVA_PORT}/v2.1`;
-  // trove-ts's flavors are the cloud's (Nova's): the local compute offers exactly Nova's
-  const nf = await axios.get(`${nova}/flavors/detail`, { headers: { 'X-Auth-Token': demo.token } });
-  const novaFlavors = nf.data.flavors as Array<{ id: string; name: string; ram: number; vcpus: number; disk: number }>;
-  flavor = novaFlavors[0]!;
-  const flavors = novaFlavors.map((f) => `${f.id}:${f.name}:${f.ram}:${f.vcpus}:${f.disk}`).join(',');
-  cp = await startControlPlane({ config: { ...keystoneConfig(), local: { flavors } } });
-  await registerDatastore(cp.tdb.db);
-  await ks.endpoint('database', 'trove-ts', `${cp.api.url}/v1.0/$(tenant_id)s`, REGION);
-  await ks.endpoint('compute', 'nova', nova, REGION);
-  await ks.endpoint('network', 'neutron', `http://${host}:${cloud.NEUTRON_PORT}`, REGION);
-  await ks.endpoint('volumev3', 'cinderv3', `http://${host}:${cloud.CINDER_PORT}/v3/%(project_id)s`, REGION);
-  await ks.endpoint('object-store', 'swift', `http://${host}:${cloud.SWIFT_PROXY_PORT}/v1/AUTH_%(project_id)s`, REGION);
-  api = axios.create({ baseURL: `${cp.api.url}/v1.0/${demo.projectId}`, headers: { 'X-Auth-Token': demo.token }, validateStatus: () => true });
+  const region = await startHorizonRegion(REGION);
+  ({ cp, api } = region);
+  flavor = region.flavors[0]!;
   const created = await api.post('/instances', { instance: { name: 'hz1', flavorRef: flavor.id, volume: { size: 1 }, datastore: { type: 'mariadb' } } });
   if (created.status !== 200) throw new Error(`create: HTTP ${created.status} ${JSON.stringify(created.data)}`);
   id = created.data.instance.id;

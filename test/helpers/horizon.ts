@@ -6,6 +6,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { lab } from './keystone-lab.js';
 import { testSetting } from './settings.js';
 import { cloudAvailable, skipAll } from './cloud-lab.js';
+import { chromiumMissing } from './chromium.js';
 
 export const HORIZON_URL = `http://${lab.LAB_HOST}:${lab.HORIZON_PORT}`;
 
@@ -182,8 +183,10 @@ export function selectOptions(html: string, name: string): Array<[string, string
   return [...m[1]!.matchAll(/<option\b[^>]*value="([^"]*)"[^>]*>([\s\S]*?)<\/option>/g)].map((o) => [decode(o[1]!), text(o[2]!)]);
 }
 
-/** Why the lab Horizon cannot be used (or undefined when it answers with its login page). */
-export async function horizonAvailable(): Promise<string | undefined> {
+/** Why the lab Horizon cannot be used (or undefined when it answers with its login page); with `browser`, Chromium too. */
+export async function horizonAvailable(o: { browser?: boolean } = {}): Promise<string | undefined> {
+  const chromium = o.browser ? chromiumMissing() : undefined;
+  if (chromium) return chromium;
   try {
     const r = await axios.get(`${HORIZON_URL}/auth/login/`, { timeout: 10_000, validateStatus: () => true });
     if (r.status !== 200 || !String(r.data).includes('OpenStack Dashboard')) return `GET ${HORIZON_URL}/auth/login/: HTTP ${r.status}`;
@@ -194,9 +197,12 @@ export async function horizonAvailable(): Promise<string | undefined> {
   return cloud ? `the cloud lab's Nova, Neutron, Cinder (Horizon's flavors, networks, volume types): ${cloud}` : undefined;
 }
 
-/** Like cloudTest: the Horizon lab must be up (npm test brings it up); a skip only with TROVE_TEST_SKIP_LAB=1. */
-export async function horizonTest(test: TestFn): Promise<TestFn> {
-  const missing = await horizonAvailable();
+/**
+ * Like cloudTest: the Horizon lab must be up (npm test brings it up, with Chromium for `browser`
+ * tests); a skip only with TROVE_TEST_SKIP_LAB=1.
+ */
+export async function horizonTest(test: TestFn, o: { browser?: boolean } = {}): Promise<TestFn> {
+  const missing = await horizonAvailable(o);
   if (!missing) return test;
   if (testSetting('TROVE_TEST_SKIP_LAB', '') === '1') return skipAll(test);
   test.before(() => {

@@ -1,10 +1,11 @@
-// processesUnder finds a test's processes by their command line or working directory, and only those.
+// processesUnder finds a test's processes by their command line or working directory, and only those;
+// descendantsOf finds a process's children and grandchildren.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { killUnder, processesUnder } from './reap.js';
+import { descendantsOf, killUnder, processesUnder } from './reap.js';
 
 test('processes naming the directory or running in it are found, a sibling directory is not, killUnder stops them', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'reap-'));
@@ -35,4 +36,24 @@ test('processes naming the directory or running in it are found, a sibling direc
   t.deepEqual(await Promise.all(exits), ['SIGTERM', 'SIGTERM']);
   t.deepEqual(processesUnder(dir), []);
   t.is(elsewhere.exitCode, null, 'the other process is still running');
+});
+
+test('descendantsOf: a child and its own child, never the caller or init', async (t) => {
+  // sh forks sleep and waits for it: sleep is the grandchild
+  const child = spawn('sh', ['-c', 'sleep 60 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const grandchild = Number(await new Promise<string>((res) => child.stdout!.once('data', (d) => res(String(d).trim()))));
+  t.teardown(() => {
+    try {
+      process.kill(grandchild, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  });
+  const found = descendantsOf(process.pid);
+  t.true(found.includes(child.pid!), 'the child');
+  t.true(found.includes(grandchild), 'the grandchild');
+  t.false(found.includes(process.pid), 'not the caller');
+  t.false(found.includes(1), 'not init');
+  t.deepEqual(descendantsOf(grandchild), []);
 });

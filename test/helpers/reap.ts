@@ -26,6 +26,31 @@ export function processesUnder(dir: string): number[] {
   return pids;
 }
 
+/** Pids of every process descended from `root` (children, their children, ...), from /proc. */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z') continue; // dead already
+      children.set(Number(ppid), [...(children.get(Number(ppid)) ?? []), pid]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (const todo = [...(children.get(root) ?? [])]; todo.length;) {
+    const pid = todo.pop()!;
+    out.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);

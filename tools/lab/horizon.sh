@@ -3,6 +3,8 @@
 # on 127.0.0.1:$HORIZON_PORT for test/compat/horizon.test.ts: uwsgi (no apache), logging in through
 # the lab Keystone of keystone.sh (v3, Default domain), sessions in a file cache, DEBUG off,
 # COMPRESS_OFFLINE as Debian ships it (re-compressed once trove-dashboard's panels are enabled).
+# Also installs Debian's chromium (/usr/bin/chromium), the headless browser of
+# test/compat/horizon-browser.test.ts (driven by playwright-core; nothing is started here).
 # Idempotent: a Horizon we started that still answers is left alone (restarted when our settings
 # changed).
 #   tools/lab/horizon.sh up|down|status        (root; run after keystone.sh up)
@@ -28,17 +30,20 @@ mkdir -p "$LAB_STATE_DIR" "$LAB_LOG_DIR"
 log() { printf '[horizon.sh %s +%ss] %s\n' "$(date +%H:%M:%S)" "$(( $(date +%s) - T0 ))" "$*" | tee -a "$LOG" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 # the login page of *our* Horizon (the lab Keystone named in it is not visible, so check the title)
-answers() { curl -sf --max-time 10 "$URL/auth/login/" 2>/dev/null | grep -q 'OpenStack Dashboard'; }
+# (the page is read whole first: grep -q exiting at the first match made curl's write fail, and
+# under pipefail a Horizon that answered looked down)
+answers() { local page; page=$(curl -sf --max-time 10 "$URL/auth/login/" 2>/dev/null) && grep -q 'OpenStack Dashboard' <<<"$page"; }
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 install_packages() {
-  local pkgs=(openstack-dashboard python3-trove-dashboard uwsgi-core uwsgi-plugin-python3 curl)
-  local missing=() p
-  for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+  # chromium: the browser test's headless Chromium (no daemon either; ~100 MB the first time)
+  local pkgs=(openstack-dashboard python3-trove-dashboard uwsgi-core uwsgi-plugin-python3 curl chromium)
+  local missing=()
+  mapfile -t missing < <(missing_packages "${pkgs[@]}")
   [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]} (first run only, ~35 s)"
+  log "installing ${missing[*]} (first run only, ~35 s; chromium ~30 s more)"
   # no daemon is started by the packages (apache is not even installed)
-  apt_install "$LAB_LOG_DIR/apt.log" "${missing[@]}" || die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"
+  apt_install "$LAB_LOG_DIR/apt.log" "${missing[@]}" || { tail -20 "$LAB_LOG_DIR/apt.log" >&2; die "apt-get install failed (see $LAB_LOG_DIR/apt.log)"; }
 }
 
 configure() {
