@@ -43,8 +43,9 @@ export async function applyHeartbeat(db: Db, log: Logger, args: HeartbeatArgs, n
 }
 
 /**
- * Applies heartbeats as they come: the first at once, the ones that arrive meanwhile together in
- * the next transaction (src/common/grouped.ts). Each call resolves when its heartbeat is
+ * Applies heartbeats as they come, one transaction at a time: the first at once, the ones that
+ * arrive meanwhile together in the next (src/common/grouped.ts; two transactions at once would
+ * mostly wait on each other's row locks, the same guests being in both). Each call resolves when its heartbeat is
  * committed (so its message is acknowledged only then), or rejects with the error that kept it
  * from the database. A group that fails for another reason than an unreachable or busy database
  * is written again one heartbeat at a time, so one bad heartbeat fails alone.

@@ -6,15 +6,12 @@ import { recordRootEnabled } from '../db/root-history.js';
 import { scrubSecrets, type Logger } from '../common/log.js';
 import type { Handlers } from '../rpc/contract.js';
 import type { ConductorContract } from '../rpc/contracts/conductor.js';
-import type { GroupedOptions } from '../common/grouped.js';
 import { heartbeatWriter } from './heartbeat.js';
 import { OPENED_BY } from '../rpc/encryption.js';
 
 export interface ConductorHandlerOptions {
   /** Whether the instance talks encrypted (has an RPC key): a plain message about it is then refused. */
   sealed?: (instanceId: string) => Promise<boolean>;
-  /** How heartbeats are grouped into transactions. */
-  heartbeats?: GroupedOptions;
 }
 
 /**
@@ -35,7 +32,7 @@ async function checkSender(o: ConductorHandlerOptions, instanceId: string, conte
 const clampSent = (sent: number | null | undefined): number => Math.min(sent ?? Infinity, Date.now() / 1000);
 
 export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOptions = {}): Handlers<ConductorContract> {
-  const heartbeat = heartbeatWriter(db, log, o.heartbeats);
+  const heartbeat = heartbeatWriter(db, log);
   const handlers: Handlers<ConductorContract> = {
     heartbeat: async (a) => {
       await heartbeat({ ...a, sent: clampSent(a.sent) });

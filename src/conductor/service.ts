@@ -33,13 +33,10 @@ const KEYS_KEPT = 10_000;
  */
 export function instanceKeys(db: Db): (instanceId: string) => Promise<string | null | undefined> {
   const known = new Map<string, string | null>();
-  const lookup = grouped(
-    async (ids: string[]) => {
-      const keys = await encryptedKeysOf(db, [...new Set(ids)]);
-      return ids.map((id) => (keys.has(id) ? keys.get(id)! : undefined));
-    },
-    { parallel: 2 },
-  );
+  const lookup = grouped(async (ids: string[]) => {
+    const keys = await encryptedKeysOf(db, [...new Set(ids)]);
+    return ids.map((id) => (keys.has(id) ? keys.get(id)! : undefined));
+  });
   return async (id) => {
     if (known.has(id)) return known.get(id);
     const key = await lookup(id);
