@@ -3,7 +3,7 @@
 // transaction (a group commit): one commit for many guests instead of one each.
 import type { Db } from '../db/connection.js';
 import { databaseUnavailable } from '../db/connection.js';
-import { recordHeartbeats, type HeartbeatReport, type HeartbeatWrite } from '../db/service-statuses.js';
+import { ensureHeartbeatRows, recordHeartbeats, type HeartbeatReport, type HeartbeatWrite } from '../db/service-statuses.js';
 import { grouped, type GroupedOptions } from '../common/grouped.js';
 import { scrubSecrets, type Logger } from '../common/log.js';
 import { ServiceStatuses, serviceStatusFromDescription } from '../common/service-status.js';
@@ -35,6 +35,9 @@ function reportOf(log: Logger, args: HeartbeatArgs, now: Date): HeartbeatReport 
   };
 }
 
+/** How many instances the writer remembers as having a last-seen row. */
+const KNOWN_KEPT = 100_000;
+
 /** Applies one heartbeat in a transaction of its own. */
 export async function applyHeartbeat(db: Db, log: Logger, args: HeartbeatArgs, now = new Date()): Promise<HeartbeatOutcome> {
   const report = reportOf(log, args, now);
@@ -45,13 +48,27 @@ export async function applyHeartbeat(db: Db, log: Logger, args: HeartbeatArgs, n
 /**
  * Applies heartbeats as they come, one transaction at a time: the first at once, the ones that
  * arrive meanwhile together in the next (src/common/grouped.ts; two transactions at once would
- * mostly wait on each other's row locks, the same guests being in both). Each call resolves when its heartbeat is
- * committed (so its message is acknowledged only then), or rejects with the error that kept it
- * from the database. A group that fails for another reason than an unreachable or busy database
- * is written again one heartbeat at a time, so one bad heartbeat fails alone.
+ * mostly wait on each other's row locks, the same guests being in both). Each call resolves when
+ * its heartbeat is committed (so its message is acknowledged only then), or rejects with the
+ * error that kept it from the database. A group that fails for another reason than an
+ * unreachable or busy database is written again one heartbeat at a time, so one bad heartbeat
+ * fails alone.
  */
 export function heartbeatWriter(db: Db, log: Logger, o: GroupedOptions = {}): (args: HeartbeatArgs) => Promise<HeartbeatOutcome> {
-  const write = grouped((reports: HeartbeatReport[]) => recordHeartbeats(db, reports), { parallel: 1, size: 256, ...o });
+  // the instances whose last-seen row this writer made: a new one's is made before its group's
+  // transaction (as each heartbeat's was before groups), not by a transaction that finds it missing
+  const known = new Set<string>();
+  const write = grouped(
+    async (reports: HeartbeatReport[]) => {
+      const fresh = [...new Set(reports.map((r) => r.instanceId))].filter((id) => !known.has(id));
+      if (fresh.length) await ensureHeartbeatRows(db, fresh);
+      const outcomes = await recordHeartbeats(db, reports);
+      for (const id of fresh) known.add(id);
+      while (known.size > KNOWN_KEPT) known.delete(known.values().next().value!);
+      return outcomes;
+    },
+    { parallel: 1, size: 256, ...o },
+  );
   return async (args) => {
     const report = reportOf(log, args, new Date());
     if (report === 'unknown-status') return report;

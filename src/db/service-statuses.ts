@@ -19,6 +19,16 @@ export interface HeartbeatReport {
   logTail: string | null;
 }
 
+/**
+ * Makes the instances' conductor_lastseen rows for heartbeats that are missing, outside any
+ * transaction (so the locking read of recordHeartbeats finds them): for instances whose heartbeats
+ * the caller has not written yet. recordHeartbeats makes them itself otherwise, at the cost of a
+ * transaction.
+ */
+export async function ensureHeartbeatRows(db: Db, instanceIds: string[]): Promise<void> {
+  await ensureLastSeenRows(db, METHOD, instanceIds);
+}
+
 /** applied; stale (an older or repeated heartbeat, nothing written); no status row for the
  * instance; held (RESTART_REQUIRED kept, only the time of the heartbeat written). */
 export type HeartbeatWrite = 'applied' | 'stale' | 'unknown-instance' | 'held';
