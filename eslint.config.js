@@ -6,6 +6,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const services = ['api', 'taskmanager', 'conductor'];
 
@@ -24,6 +25,31 @@ const boundaries = [
   // common code knows no service, OpenStack client or database
   { target: './src/common', from: './src', except: ['./common'], message: 'src/common imports only src/common' },
 ];
+
+/**
+ * SQL only in src/db (issue 13 item 1): the knex handle is opened where a process is wired (src/cmd
+ * and the services' start functions) and handed on, but only src/db's repository functions query
+ * through it. Elsewhere the rule refuses knex and the database drivers as imports (types too),
+ * calling the handle under its usual names (`db(...)`, `trx(...)`, `ctx.db(...)`, `deps.db(...)`),
+ * any of its members but `destroy` (`db.raw`, `ctx.db.transaction`, ...), and, whatever the handle
+ * is called, a call whose first argument names a table of migrations/ (`q('instances')`).
+ */
+const TABLES = readdirSync(new URL('./migrations/', import.meta.url))
+  .filter((f) => f.endsWith('.ts'))
+  .flatMap((f) => [...readFileSync(new URL(`./migrations/${f}`, import.meta.url), 'utf8').matchAll(/createTable\('([a-z_]+)'/g)].map((m) => m[1]));
+const tableName = `/^(${[...new Set(TABLES)].join('|')})( as [a-z_]+)?$/`;
+const HANDLE = '/^(db|trx|knex)$/';
+const SQL_ONLY_IN_DB = 'SQL is written only in src/db: add (or use) a typed repository function there (issue 13 item 1)';
+const sqlOnlyInDb = [
+  { selector: `CallExpression[callee.type='Identifier'][callee.name=${HANDLE}]`, message: SQL_ONLY_IN_DB },
+  { selector: `CallExpression[callee.type='MemberExpression'][callee.property.name=${HANDLE}]`, message: SQL_ONLY_IN_DB },
+  { selector: `MemberExpression[object.type='Identifier'][object.name=${HANDLE}][property.name!='destroy']`, message: SQL_ONLY_IN_DB },
+  { selector: `MemberExpression[object.type='MemberExpression'][object.property.name=${HANDLE}][property.name!='destroy']`, message: SQL_ONLY_IN_DB },
+  { selector: `CallExpression[arguments.0.type='Literal'][arguments.0.value=${tableName}]`, message: SQL_ONLY_IN_DB },
+  { selector: `CallExpression[arguments.0.type='TemplateLiteral'][arguments.0.quasis.0.value.raw=${tableName}]`, message: SQL_ONLY_IN_DB },
+  { selector: "TSImportType[source.value='knex']", message: SQL_ONLY_IN_DB },
+];
+const driverImports = ['knex', 'mysql2', 'mysql2/promise', 'better-sqlite3'].map((name) => ({ name, message: SQL_ONLY_IN_DB }));
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.dist-next-*/', '.dist-old-*/', '.state/', 'tmp/'] },
@@ -70,6 +96,15 @@ export default tseslint.config(
     files: ['**/*.ts', '**/*.js'],
     ignores: ['**/*.test.ts', 'test/**', 'bench/**'],
     rules: { 'import-x/no-restricted-paths': ['error', { zones: boundaries }] },
+  },
+  {
+    // SQL only in src/db; src/cmd wires the handle in, migrations and tests may query directly
+    files: ['src/**/*.ts', 'tools/**/*.ts'],
+    ignores: ['src/db/**', 'src/cmd/**', '**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', ...sqlOnlyInDb],
+      'no-restricted-imports': ['error', { paths: driverImports }],
+    },
   },
   {
     // tests reach into wire bodies of any shape

@@ -1,10 +1,12 @@
 // trove-conductor's handlers: guest reports into the database, stale ones dropped.
 import type { Db } from '../db/connection.js';
+import { recordBackupReport, type BackupReport } from '../db/backups.js';
+import { recordVolumeUsed } from '../db/instances.js';
+import { recordRootEnabled } from '../db/root-history.js';
 import { scrubSecrets, type Logger } from '../common/log.js';
 import type { Handlers } from '../rpc/contract.js';
 import type { ConductorContract } from '../rpc/contracts/conductor.js';
-import { applyHeartbeat } from './heartbeat.js';
-import { acceptIfNewer, ensureLastSeenRow } from './last-seen.js';
+import { heartbeatWriter } from './heartbeat.js';
 import { OPENED_BY } from '../rpc/encryption.js';
 
 export interface ConductorHandlerOptions {
@@ -30,21 +32,17 @@ async function checkSender(o: ConductorHandlerOptions, instanceId: string, conte
 const clampSent = (sent: number | null | undefined): number => Math.min(sent ?? Infinity, Date.now() / 1000);
 
 export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOptions = {}): Handlers<ConductorContract> {
+  const heartbeat = heartbeatWriter(db, log);
   const handlers: Handlers<ConductorContract> = {
     heartbeat: async (a) => {
-      await applyHeartbeat(db, log, { ...a, sent: clampSent(a.sent) });
+      await heartbeat({ ...a, sent: clampSent(a.sent) });
     },
     report_usage: async (a) => {
-      const sent = clampSent(a.sent);
-      await ensureLastSeenRow(db, a.instance_id, 'report_usage');
-      await db.transaction(async (trx) => {
-        if (!(await acceptIfNewer(trx, a.instance_id, 'report_usage', sent))) return;
-        await trx('instances').where({ id: a.instance_id, deleted: false }).update({ volume_used: a.used_gb });
-      });
+      await recordVolumeUsed(db, a.instance_id, clampSent(a.sent), a.used_gb);
     },
     update_backup: async (a) => {
       // only the backup of that instance, and only the fields the guest reported
-      const fields: Record<string, unknown> = { updated: new Date() };
+      const fields: BackupReport = {};
       if (a.size !== undefined && a.size !== null) fields.size = a.size;
       if (a.state) fields.state = a.state;
       if (a.backup_type) fields.backup_type = a.backup_type;
@@ -53,16 +51,11 @@ export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOption
       if (a.success !== undefined && !a.state) fields.state = a.success ? 'COMPLETED' : 'FAILED';
       // why a FAILED backup failed, in the guest's words (scrubbed again); any other state clears it
       if (fields.state) fields.fail_reason = fields.state === 'FAILED' && a.fail_reason ? scrubSecrets(a.fail_reason) : null;
-      const n = await db('backups').where({ id: a.backup_id, instance_id: a.instance_id, deleted: false }).update(fields);
-      if (!n) log.warn({ instance_id: a.instance_id, backup_id: a.backup_id }, 'update_backup for an unknown backup');
+      if (!(await recordBackupReport(db, a.backup_id, a.instance_id, fields)))
+        log.warn({ instance_id: a.instance_id, backup_id: a.backup_id }, 'update_backup for an unknown backup');
     },
     report_root: async (a) => {
-      const existing = await db('root_enabled_history').where({ id: a.instance_id }).first('id');
-      if (existing)
-        await db('root_enabled_history')
-          .where({ id: a.instance_id })
-          .update({ user: a.user ?? null, created: new Date(), deleted_at: null });
-      else await db('root_enabled_history').insert({ id: a.instance_id, user: a.user ?? null, created: new Date() });
+      await recordRootEnabled(db, a.instance_id, a.user ?? null);
     },
     notify_end: async (a) => {
       log.info({ event: a.serialized_notification.event_type ?? null }, 'guest notification');

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Db } from './connection.js';
 import { QuotaExceededError } from '../common/errors.js';
 import type { BackupInfo } from '../rpc/contracts/common.js';
-import { applyUsage, ensureUsageRows, type QuotaLimits } from './quotas.js';
+import { applyUsage, changeUsage, ensureUsageRows, UNLIMITED, type QuotaLimits } from './quotas.js';
 
 export const RUNNING_BACKUP_STATES = ['NEW', 'BUILDING', 'SAVING'] as const;
 export const BACKUP_STATES = ['NEW', 'BUILDING', 'SAVING', 'COMPLETED', 'FAILED', 'DELETE_FAILED', 'RESTORED'] as const;
@@ -249,4 +249,51 @@ export async function failRunningBackups(db: Db, instanceId: string): Promise<nu
     .where({ instance_id: instanceId, deleted: false })
     .whereIn('state', RUNNING_BACKUP_STATES as unknown as string[])
     .update({ state: 'FAILED', updated: new Date() });
+}
+
+/** The backups row as stored (no datastore names), deleted or not. */
+export interface BackupRow {
+  id: string;
+  tenant_id: string;
+  instance_id: string | null;
+  state: BackupState;
+  location: string | null;
+  backup_type: string | null;
+  checksum: string | null;
+  storage_driver: string | null;
+  parent_id: string | null;
+  deleted: boolean;
+}
+
+export async function getBackupRow(db: Db, id: string): Promise<BackupRow | undefined> {
+  const row = (await db('backups')
+    .where({ id })
+    .first('id', 'tenant_id', 'instance_id', 'state', 'location', 'backup_type', 'checksum', 'storage_driver', 'parent_id', 'deleted')) as
+    Record<string, unknown> | undefined;
+  return row ? { ...(row as unknown as BackupRow), deleted: Boolean(row.deleted) } : undefined;
+}
+
+/** What a guest reported about a backup it runs (update_backup): only the fields it gave. */
+export type BackupReport = Partial<Pick<BackupRecord, 'size' | 'state' | 'backup_type' | 'checksum' | 'location' | 'fail_reason'>>;
+
+/** Writes a guest's report on a backup of its instance; false when there is no such live backup of that instance. */
+export async function recordBackupReport(db: Db, id: string, instanceId: string, report: BackupReport, now = new Date()): Promise<boolean> {
+  const n = await db('backups')
+    .where({ id, instance_id: instanceId, deleted: false })
+    .update({ ...report, updated: now });
+  return n > 0;
+}
+
+/**
+ * Marks the backup deleted and gives its quota back, together: a reader who sees the backup gone
+ * sees its quota given back. The quota row is locked first, as reserveBackup does: the other order
+ * deadlocked against a backup being taken in the same project (a replica's snapshot dropped while
+ * another was taken).
+ */
+export async function deleteBackupRecord(db: Db, id: string, tenantId: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    // a release needs no limits
+    await changeUsage(trx, tenantId, { backups: -1 }, UNLIMITED);
+    await markBackupDeleted(trx, id);
+  });
 }

@@ -74,6 +74,12 @@ export async function findVersion(db: Db, datastoreId: string, idOrName: string)
   return byNumber.length === 1 ? version(byNumber[0]) : undefined;
 }
 
+/** A version of a datastore by name and version number together (a name alone may be ambiguous). */
+export async function findVersionByNumber(db: Db, datastoreId: string, name: string, versionNumber: string): Promise<DatastoreVersionRow | undefined> {
+  const row = await db('datastore_versions').where({ datastore_id: datastoreId, name, version: versionNumber }).first();
+  return row ? version(row) : undefined;
+}
+
 export async function listConfigParameters(db: Db, versionId: string): Promise<ConfigParameterRow[]> {
   const rows = await db('datastore_configuration_parameters').where({ datastore_version_id: versionId, deleted: false }).orderBy('name');
   return rows.map((r: Record<string, unknown>) => ({ ...(r as unknown as ConfigParameterRow), restart_required: Boolean(r.restart_required) }));
@@ -86,6 +92,11 @@ export async function versionMetadata(db: Db, versionId: string, key: string): P
 }
 
 // ---- write side (trove-manage and the management API) ----
+
+/** Removes a datastore (the caller checked that it has no versions left). */
+export async function deleteDatastore(db: Db, id: string): Promise<void> {
+  await db('datastores').where({ id }).delete();
+}
 
 /** Creates the datastore if missing; returns it. */
 export async function upsertDatastore(db: Db, name: string): Promise<DatastoreRow> {

@@ -6,6 +6,7 @@ import { applyUsage, ensureUsageRows, type QuotaDeltas, type QuotaLimits, type Q
 import { lockForUpdate } from './dialect.js';
 import { ServiceStatuses, type ServiceStatus } from '../common/service-status.js';
 import { randomUUID } from 'node:crypto';
+import { acceptIfNewer, ensureLastSeenRows } from './last-seen.js';
 
 export interface Address {
   address: string;
@@ -331,16 +332,86 @@ export async function insertInstancesWithUsage(
 }
 
 /** The live replicas of a replication source, with their volume sizes. */
-export async function replicasOf(db: Db, sourceId: string): Promise<Array<{ id: string; volume_size: number | null }>> {
+export async function replicaVolumes(db: Db, sourceId: string): Promise<Array<{ id: string; volume_size: number | null }>> {
   return db('instances').where({ slave_of_id: sourceId, deleted: false }).select('id', 'volume_size');
 }
 
-/** Who last enabled root on an instance, and when (Trove's root_enabled_history). */
-export async function rootEnabledHistory(db: Db, instanceId: string): Promise<{ id: string; user: string | null; created: Date | null } | undefined> {
-  return db('root_enabled_history').where({ id: instanceId }).first();
+/** The instance's own row (no status or fault), deleted or not unless `live`. */
+export async function getInstanceRow(db: Db | Knex.Transaction, id: string, o: { live?: boolean } = {}): Promise<InstanceRow | undefined> {
+  const q = db('instances').where({ id });
+  if (o.live) q.where({ deleted: false });
+  const row = (await q.first()) as Record<string, unknown> | undefined;
+  return row ? { ...(row as unknown as InstanceRow), deleted: Boolean(row.deleted) } : undefined;
 }
 
-export async function recordRootEnabled(db: Db, instanceId: string, user: string | null, at = new Date()): Promise<void> {
-  if (await rootEnabledHistory(db, instanceId)) await db('root_enabled_history').where({ id: instanceId }).update({ user, created: at });
-  else await db('root_enabled_history').insert({ id: instanceId, user, created: at });
+/**
+ * The instance's RPC key as stored (instances.encrypted_key): null when it has none, undefined
+ * when there is no such instance. It is written with the row and never changed.
+ */
+export async function encryptedKeyOf(db: Db, id: string): Promise<string | null | undefined> {
+  const row = (await db('instances').where({ id }).first('encrypted_key')) as { encrypted_key: string | null } | undefined;
+  return row ? row.encrypted_key : undefined;
+}
+
+/** encryptedKeyOf for many instances in one query: an instance that does not exist is not in the map. */
+export async function encryptedKeysOf(db: Db, ids: string[]): Promise<Map<string, string | null>> {
+  const rows = (await db('instances').whereIn('id', ids).select('id', 'encrypted_key')) as Array<{ id: string; encrypted_key: string | null }>;
+  return new Map(rows.map((r) => [r.id, r.encrypted_key]));
+}
+
+/** The live replicas of a source, oldest first. */
+export async function replicasOf(db: Db, sourceId: string): Promise<string[]> {
+  const rows = (await db('instances').where({ slave_of_id: sourceId, deleted: false }).orderBy('created').select('id')) as Array<{ id: string }>;
+  return rows.map((r) => r.id);
+}
+
+/** Of these instances, the ones whose task is `task` now. */
+export async function instancesInTask(db: Db, ids: string[], task: InstanceTask): Promise<string[]> {
+  const rows = (await db('instances').whereIn('id', ids).select('id', 'task_id')) as Array<{ id: string; task_id: number }>;
+  return rows.filter((r) => Number(r.task_id) === task.code).map((r) => r.id);
+}
+
+export interface ServerState {
+  id: string;
+  compute_instance_id: string;
+  server_status: string | null;
+  addresses: string | null;
+}
+
+/** The live instances that have a server and run no flow: the ones whose server state is kept in sync. */
+export async function serversToSync(db: Db): Promise<ServerState[]> {
+  return (await db('instances')
+    .where({ deleted: false })
+    .whereNotNull('compute_instance_id')
+    .whereNull('flow_state')
+    .select('id', 'compute_instance_id', 'server_status', 'addresses')) as ServerState[];
+}
+
+/** The server's state as compute reports it (`addresses` as JSON; left as it is when not given). */
+export async function recordServerState(db: Db, id: string, state: { server_status: string; addresses?: string }): Promise<void> {
+  await db('instances').where({ id }).update(state);
+}
+
+/**
+ * Marks the instance deleted and gives its usage back in one transaction (a reader who sees it
+ * gone sees its quota given back); the usage rows are locked first, as every quota change does.
+ */
+export async function markDeletedReleasing(db: Db, id: string, tenantId: string, release: QuotaDeltas, limits: QuotaLimits): Promise<void> {
+  await ensureUsageRows(db, tenantId, release);
+  await db.transaction(async (trx) => {
+    await applyUsage(trx, tenantId, release, limits);
+    await markDeleted(trx, id);
+  });
+}
+
+/**
+ * The volume use a guest reported (report_usage), unless an as new or newer report was applied
+ * already (conductor_lastseen, under its row lock).
+ */
+export async function recordVolumeUsed(db: Db, instanceId: string, sent: number, usedGb: number): Promise<void> {
+  await ensureLastSeenRows(db, 'report_usage', [instanceId]);
+  await db.transaction(async (trx) => {
+    if (!(await acceptIfNewer(trx, instanceId, 'report_usage', sent))) return;
+    await trx('instances').where({ id: instanceId, deleted: false }).update({ volume_used: usedGb });
+  });
 }

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Db } from './connection.js';
+import { isSqlite, listTables } from './dialect.js';
 
 /** migrations/ beside src/: the sources' from src/db, dist/migrations from dist/src/db. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
@@ -54,4 +55,14 @@ export async function pendingMigrations(db: Db, dir = MIGRATIONS_DIR): Promise<s
     tableName: 'migrate_version',
   })) as [unknown[], Array<{ file: string } | string>];
   return pending.map((p) => (typeof p === 'string' ? p : p.file));
+}
+
+/** Drops every table of the control database (trove-manage db_recreate); returns how many. */
+export async function dropAllTables(db: Db): Promise<number> {
+  const tables = await listTables(db);
+  const sqlite = isSqlite(db);
+  await db.raw(sqlite ? 'PRAGMA foreign_keys = OFF' : 'SET FOREIGN_KEY_CHECKS = 0');
+  for (const t of tables) await db.schema.dropTableIfExists(t);
+  await db.raw(sqlite ? 'PRAGMA foreign_keys = ON' : 'SET FOREIGN_KEY_CHECKS = 1');
+  return tables.length;
 }

@@ -38,7 +38,9 @@ export class RpcClient {
   private replyQueue?: Promise<string>;
   private replyConsumer?: Consumer;
   private readonly defaults: ClientDefaults;
-  private readonly prepared = new Set<string>();
+  /** The service topics declared (or being declared) by this client: concurrent casts to a topic
+   * not declared yet wait for one declaration instead of each making its own. */
+  private readonly prepared = new Map<string, Promise<void>>();
 
   constructor(
     private readonly transport: Transport,
@@ -104,8 +106,15 @@ export class RpcClient {
   /** Declares a topic's queue so casts wait there until its server starts (a guest before prepare). */
   async prepareTopic(topic: string): Promise<void> {
     // a guest's topic is its instance's, and goes with it: not re-declared after a reconnection
-    await this.transport.declare(topic, [topic], { durable: durableTopic(topic), once: !serviceTopic(topic) });
-    this.prepared.add(topic);
+    const declared = this.transport.declare(topic, [topic], { durable: durableTopic(topic), once: !serviceTopic(topic) });
+    this.prepared.set(
+      topic,
+      declared.catch((err: unknown) => {
+        this.prepared.delete(topic); // the next cast tries again
+        throw err;
+      }),
+    );
+    await this.prepared.get(topic);
   }
 
   /** Sends and returns once the broker has the message; nobody answers. */
@@ -113,7 +122,7 @@ export class RpcClient {
     const e = this.encode(method, args, options);
     const message = request(method, e.wireArgs, e.version, e.context);
     this.log.debug({ topic, method, unique_id: message._unique_id }, 'RPC cast');
-    if (serviceTopic(topic) && this.defaults.declareServiceTopics !== false && !this.prepared.has(topic)) await this.prepareTopic(topic);
+    if (serviceTopic(topic) && this.defaults.declareServiceTopics !== false) await (this.prepared.get(topic) ?? this.prepareTopic(topic));
     await this.transport.publish(topic, wrap(message), true);
   }
 

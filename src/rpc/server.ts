@@ -26,6 +26,8 @@ export interface ServeOptions {
   /** A cast whose handler failed with such an error did not record its work and is put back on
    * the queue (Redeliver) instead of being acknowledged (e.g. the control database is down). */
   redeliverWhen?: (err: unknown) => boolean;
+  /** Messages taken from the broker at once, unacknowledged (the transport's default when not given). */
+  prefetch?: number;
 }
 
 /** An error with oslo's class name for the failure reply. */
@@ -69,7 +71,12 @@ export class RpcServer {
     };
     for (const [queue, keys, options] of queues) {
       await this.transport.declare(queue, keys, options);
-      this.consumers.push(await this.transport.consume(queue, (body) => this.dispatch(serving, body), { ackOnReceipt }));
+      this.consumers.push(
+        await this.transport.consume(queue, (body) => this.dispatch(serving, body), {
+          ackOnReceipt,
+          ...(o.prefetch !== undefined ? { prefetch: o.prefetch } : {}),
+        }),
+      );
     }
     this.log.info({ topic, server: o.server, version: serving.version }, 'RPC server consuming');
   }

@@ -41,6 +41,9 @@ export interface ConsumeOptions {
   /** Acknowledge before the handler runs (oslo's RPC servers do): a handler that runs for hours
    * is not redelivered when the broker's consumer timeout closes the channel; a crash loses it. */
   ackOnReceipt?: boolean;
+  /** Unacknowledged messages this consumer holds at most (AMQP's per-consumer prefetch; the
+   * transport's rabbit_qos_prefetch_count when not given, 0 = no limit). */
+  prefetch?: number;
 }
 
 /** connecting → connected ⇄ disconnected (reconnecting) → closed. */

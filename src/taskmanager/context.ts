@@ -1,5 +1,6 @@
 // What the taskmanager's flows work with: the database, the cloud drivers, the guests' bus.
 import type { Db } from '../db/connection.js';
+import { encryptedKeyOf } from '../db/instances.js';
 import type { Logger } from '../common/log.js';
 import type { FlowDrivers } from '../clients/drivers.js';
 import type { RawConfig } from '../common/config/reader.js';
@@ -29,8 +30,7 @@ export interface TaskContext extends FlowDrivers {
 /** The instance's guest, its messages encrypted with the instance's key (read at each call). */
 export function guestOf(ctx: TaskContext, instanceId: string): Stub<GuestContract> {
   const stubFor = async () => {
-    const row = await ctx.db('instances').where({ id: instanceId }).first('encrypted_key');
-    return ctx.rpc.stub(guestContract, guestTopic(instanceId), { serializer: ctx.secure.guest(row?.encrypted_key) });
+    return ctx.rpc.stub(guestContract, guestTopic(instanceId), { serializer: ctx.secure.guest(await encryptedKeyOf(ctx.db, instanceId)) });
   };
   return new Proxy({} as Stub<GuestContract>, {
     get: (_t, verb: string) => async (args?: unknown, options?: unknown) => {

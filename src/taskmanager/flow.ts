@@ -5,14 +5,7 @@
 // cleans up and leaves the instance in a visible error state.
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../common/log.js';
-
-export interface FlowState<D> {
-  flow: string;
-  step: number;
-  data: D;
-  /** Epoch ms after which the flow fails with a timeout. */
-  deadline: number;
-}
+import { claimLease, endFlow, flowsToResume, recordedFlow, recordFlow, recordFlowUnlessHeld, saveFlow, type FlowState } from '../db/flows.js';
 
 export interface StepContext<D> {
   instanceId: string;
@@ -69,10 +62,7 @@ export class FlowRunner {
   /** Starts a flow for an instance (its row must exist). Resolves when the flow has ended. */
   async start<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<void> {
     const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
-    await this.o
-      .db('instances')
-      .where({ id: instanceId })
-      .update({ flow_state: JSON.stringify(state) });
+    await recordFlow(this.o.db, instanceId, state);
     return this.run(instanceId);
   }
 
@@ -83,24 +73,15 @@ export class FlowRunner {
    */
   async begin<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<boolean> {
     const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
-    const n = await this.o
-      .db('instances')
-      .where({ id: instanceId })
-      .whereNull('flow_state')
-      .update({ flow_state: JSON.stringify(state) });
-    if (n === 0) this.o.log.info({ instance_id: instanceId, flow: flowName }, 'a flow is already recorded for this instance; resuming it');
+    const recorded = await recordFlowUnlessHeld(this.o.db, instanceId, state);
+    if (!recorded) this.o.log.info({ instance_id: instanceId, flow: flowName }, 'a flow is already recorded for this instance; resuming it');
     void this.run(instanceId).catch((err) => this.o.log.error({ instance_id: instanceId, err: String(err) }, 'flow crashed'));
-    return n > 0;
+    return recorded;
   }
 
   /** Resumes every flow whose lease is free or expired (at startup, and periodically). */
   async resumeAll(): Promise<string[]> {
-    const rows = await this.o
-      .db('instances')
-      .whereNotNull('flow_state')
-      .andWhere((q) => q.whereNull('flow_lease_until').orWhere('flow_lease_until', '<', new Date()))
-      .select('id');
-    const ids = rows.map((r: { id: string }) => r.id).filter((id: string) => !this.running.has(id));
+    const ids = (await flowsToResume(this.o.db)).filter((id) => !this.running.has(id));
     for (const id of ids) void this.run(id).catch((err) => this.o.log.error({ instance_id: id, err: String(err) }, 'flow crashed'));
     return ids;
   }
@@ -118,22 +99,14 @@ export class FlowRunner {
     return p;
   }
 
-  private async acquire(instanceId: string): Promise<boolean> {
-    const until = new Date(Date.now() + this.leaseSeconds * 1000);
-    const n = await this.o
-      .db('instances')
-      .where({ id: instanceId })
-      .whereNotNull('flow_state')
-      .andWhere((q) => q.whereNull('flow_lease_until').orWhere('flow_lease_until', '<', new Date()).orWhere('flow_owner', this.o.owner))
-      .update({ flow_owner: this.o.owner, flow_lease_until: until });
-    return n > 0;
+  private acquire(instanceId: string): Promise<boolean> {
+    return claimLease(this.o.db, instanceId, this.o.owner, new Date(Date.now() + this.leaseSeconds * 1000));
   }
 
   private async execute(instanceId: string): Promise<void> {
     if (!(await this.acquire(instanceId))) return;
-    const row = await this.o.db('instances').where({ id: instanceId }).first('flow_state');
-    if (!row?.flow_state) return;
-    const state = JSON.parse(row.flow_state) as FlowState<unknown>;
+    const state = await recordedFlow(this.o.db, instanceId);
+    if (!state) return;
     const flow = this.flows.get(state.flow);
     const log = this.o.log.child({ instance_id: instanceId, flow: state.flow });
     if (!flow) {
@@ -142,12 +115,7 @@ export class FlowRunner {
     }
     const renew = setInterval(() => void this.acquire(instanceId).catch(() => undefined), (this.leaseSeconds * 1000) / 3);
     renew.unref();
-    const persist = async () => {
-      await this.o
-        .db('instances')
-        .where({ id: instanceId, flow_owner: this.o.owner })
-        .update({ flow_state: JSON.stringify(state) });
-    };
+    const persist = () => saveFlow(this.o.db, instanceId, this.o.owner, state);
     const ctx: StepContext<unknown> = { instanceId, data: state.data, deadline: state.deadline, log, save: persist };
     try {
       while (state.step < flow.steps.length) {
@@ -174,6 +142,6 @@ export class FlowRunner {
   }
 
   private async finish(instanceId: string): Promise<void> {
-    await this.o.db('instances').where({ id: instanceId }).update({ flow_state: null, flow_owner: null, flow_lease_until: null });
+    await endFlow(this.o.db, instanceId);
   }
 }

@@ -2,6 +2,7 @@
 // acknowledged once the flow is in the database); the FlowRunner runs and resumes it.
 import type { Handlers } from '../rpc/contract.js';
 import type { TaskmanagerContract } from '../rpc/contracts/taskmanager.js';
+import { getInstanceRow } from '../db/instances.js';
 import type { TaskContext } from './context.js';
 import { PROVISION, provisionFlow, type ProvisionData } from './flows/provision.js';
 import { DELETE, deleteFlow } from './flows/delete.js';
@@ -32,7 +33,7 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
   const record = async (flow: string, id: string, data: object, seconds: number): Promise<void> => void (await begin(flow, id, data, seconds));
   return {
     create_instance: async (a) => {
-      const row = await ctx.db('instances').where({ id: a.instance_id }).first('tenant_id');
+      const row = await getInstanceRow(ctx.db, a.instance_id);
       if (!row) throw new Error(`instance ${a.instance_id} is not in the database`);
       const { users, restore_storage, slave_of_id, ...rest } = a;
       const data: ProvisionData = {

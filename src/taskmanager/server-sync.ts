@@ -2,27 +2,22 @@
 // answers from its own rows instead of asking compute on every request; also picks up flows
 // whose taskmanager died (lease expired).
 import { ComputeNotFoundError } from '../clients/compute.js';
+import { recordServerState, serversToSync } from '../db/instances.js';
 import type { TaskContext } from './context.js';
 
 export async function syncServers(ctx: TaskContext): Promise<number> {
-  const rows = await ctx
-    .db('instances')
-    .where({ deleted: false })
-    .whereNotNull('compute_instance_id')
-    .whereNull('flow_state')
-    .select('id', 'compute_instance_id', 'server_status', 'addresses');
   let changed = 0;
-  for (const r of rows as Array<{ id: string; compute_instance_id: string; server_status: string | null; addresses: string | null }>) {
+  for (const r of await serversToSync(ctx.db)) {
     try {
       const s = await ctx.compute.getServer(r.compute_instance_id);
       const addresses = JSON.stringify(s.addresses);
       if (s.status !== r.server_status || addresses !== r.addresses) {
-        await ctx.db('instances').where({ id: r.id }).update({ server_status: s.status, addresses });
+        await recordServerState(ctx.db, r.id, { server_status: s.status, addresses });
         changed++;
       }
     } catch (err) {
       if (err instanceof ComputeNotFoundError && r.server_status !== 'DELETED') {
-        await ctx.db('instances').where({ id: r.id }).update({ server_status: 'SHUTDOWN' });
+        await recordServerState(ctx.db, r.id, { server_status: 'SHUTDOWN' });
         changed++;
       }
     }

@@ -3,7 +3,9 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createThrowawayDb } from '../helpers/throwaway-db.js';
-import { applyHeartbeat } from '../../src/conductor/heartbeat.js';
+import { applyHeartbeat, heartbeatWriter } from '../../src/conductor/heartbeat.js';
+import { instanceKeys } from '../../src/conductor/service.js';
+import { recordHeartbeats, type HeartbeatReport } from '../../src/db/service-statuses.js';
 import { conductorHandlers } from '../../src/conductor/manager.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { parseConnectionUrl, type MysqlTarget } from '../../src/db/config.js';
@@ -145,6 +147,11 @@ test("a guest reports only on its own instance: A's key naming B, or a plain mes
   const plain = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: plainSerializer });
   const status = async (id: string) => (await tdb.db('service_statuses').where({ instance_id: id }).first('status_description')).status_description;
   const settle = () => new Promise((r) => setTimeout(r, 300));
+  /** The status once it is `expected`, or as it is after 5 s (a loaded machine may take longer than a settle). */
+  const statusOnce = async (id: string, expected: string) => {
+    for (const until = Date.now() + 5000; Date.now() < until && (await status(id)) !== expected;) await new Promise((r) => setTimeout(r, 50));
+    return status(id);
+  };
 
   await asA.heartbeat({ instance_id: b, payload: { service_status: 'shutdown' }, sent: 10 });
   await plain.heartbeat({ instance_id: b, payload: { service_status: 'shutdown' }, sent: 11 });
@@ -155,13 +162,120 @@ test("a guest reports only on its own instance: A's key naming B, or a plain mes
 
   // A about itself, with a clock a year ahead: taken as now, so A's next honest report still applies
   await asA.heartbeat({ instance_id: a, payload: { service_status: 'shutdown' }, sent: Date.now() / 1000 + 365 * 86400 });
-  await settle();
-  t.is(await status(a), 'shutdown');
+  t.is(await statusOnce(a, 'shutdown'), 'shutdown');
   await new Promise((r) => setTimeout(r, 50));
   await asA.heartbeat({ instance_id: a, payload: { service_status: 'healthy' }, sent: Date.now() / 1000 });
-  await settle();
-  t.is(await status(a), 'healthy', 'a report after the future-dated one is not stale');
+  t.is(await statusOnce(a, 'healthy'), 'healthy', 'a report after the future-dated one is not stale');
   await client.close();
   await server.close();
   await tr.close();
+});
+
+/** The SQL statements `db` runs while `fn` does (BEGIN and COMMIT included). */
+async function statements<T>(db: import('knex').Knex, fn: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
+  const sql: string[] = [];
+  const on = (q: { sql: string }) => void sql.push(q.sql);
+  db.on('query', on);
+  try {
+    return { result: await fn(), sql };
+  } finally {
+    db.removeListener('query', on);
+  }
+}
+
+test('a group of heartbeats is one transaction of a fixed number of statements, however many guests: the newest of each applied, older ones stale, RESTART_REQUIRED held, an instance without a status row reported', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const report = (instanceId: string, sent: number, status: keyof typeof ServiceStatuses): HeartbeatReport => ({
+    instanceId,
+    sent,
+    status: ServiceStatuses[status],
+    reason: null,
+    logTail: null,
+  });
+  for (const guests of [10, 60]) {
+    const ids = Array.from({ length: guests }, () => randomUUID());
+    for (const id of ids) await seedInstance(tdb.db, id);
+    const [held, unknown] = [ids[0]!, randomUUID()];
+    await tdb.db('service_statuses').where({ instance_id: held }).update({ status_id: ServiceStatuses.RESTART_REQUIRED.code });
+    // first heartbeats: the last-seen rows are made (outside the transaction) and the group tried again
+    t.true(
+      (
+        await recordHeartbeats(
+          tdb.db,
+          [...ids, unknown].map((id) => report(id, 1, 'RUNNING')),
+        )
+      ).every((o) => o !== 'stale'),
+    );
+    // each guest's heartbeats out of order, the newest (sent 5) HEALTHY, one of them a repeat of an applied one
+    const reports = [...ids, unknown].flatMap((id) => [
+      report(id, 3, 'SHUTDOWN'),
+      report(id, 5, 'HEALTHY'),
+      report(id, 4, 'BLOCKED'),
+      report(id, 1, 'SHUTDOWN'),
+    ]);
+    const { result, sql } = await statements(tdb.db, () => recordHeartbeats(tdb.db, reports));
+    // BEGIN, one locking read, last-seen, the held ones' time, one update for every HEALTHY one, COMMIT
+    t.deepEqual(
+      sql.map((q) => q.split(' ')[0]!.toLowerCase().replace(';', '')),
+      ['begin', 'select', 'update', 'update', 'update', 'commit'],
+      sql.join('\n'),
+    );
+    const outcome = (id: string, sent: number) => result[reports.findIndex((r) => r.instanceId === id && r.sent === sent)];
+    t.is(outcome(ids[1]!, 5), 'applied');
+    t.is(outcome(ids[1]!, 4), 'stale');
+    t.is(outcome(ids[1]!, 1), 'stale');
+    t.is(outcome(held, 5), 'held');
+    t.is(outcome(unknown, 5), 'unknown-instance');
+    const rows = await tdb.db('service_statuses').whereIn('instance_id', ids).select('instance_id', 'status_id');
+    t.deepEqual(
+      rows.filter((r) => r.status_id !== ServiceStatuses.HEALTHY.code).map((r) => r.instance_id),
+      [held],
+    );
+    const seen = await tdb
+      .db('conductor_lastseen')
+      .whereIn('instance_id', [...ids, unknown])
+      .where({ method_name: 'heartbeat' })
+      .select('sent');
+    t.deepEqual([...new Set(seen.map((r) => Number(r.sent)))], [5]);
+  }
+});
+
+test('the conductor writes heartbeats that arrive together in few transactions, each call answered with its own outcome once committed', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const ids = Array.from({ length: 20 }, () => randomUUID());
+  for (const id of ids) await seedInstance(tdb.db, id);
+  const write = heartbeatWriter(tdb.db, log);
+  const statuses = ['running', 'blocked', 'shutdown', 'healthy'];
+  const calls: Array<Promise<string>> = [];
+  for (let sent = 1; sent <= 10; sent++) for (const id of ids) calls.push(write({ instance_id: id, payload: { service_status: statuses[sent % 4]! }, sent }));
+  const { result, sql } = await statements(tdb.db, () => Promise.all(calls));
+  const reads = sql.filter((q) => q.includes('conductor_lastseen') && q.startsWith('select')).length;
+  t.true(reads < 20, `${reads} transactions for 200 heartbeats`);
+  t.true(result.every((o) => o === 'applied' || o === 'stale'));
+  t.true(result.includes('applied'));
+  const rows = await tdb.db('service_statuses').whereIn('instance_id', ids).select('status_description');
+  t.deepEqual([...new Set(rows.map((r) => r.status_description))], [statuses[10 % 4]]);
+  t.is(await write({ instance_id: ids[0]!, payload: { service_status: 'bogus' }, sent: 11 }), 'unknown-status');
+});
+
+test("the conductor reads an instance's key once; an instance not found is looked up again; the lookups that arrive while one runs are one query", async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const [keyed, plain, later] = [randomUUID(), randomUUID(), randomUUID()];
+  const now = new Date();
+  await tdb.db('instances').insert([
+    { id: keyed, name: 'k', encrypted_key: 'sealed-key', created: now, updated: now, deleted: false },
+    { id: plain, name: 'p', encrypted_key: null, created: now, updated: now, deleted: false },
+  ]);
+  const keyOf = instanceKeys(tdb.db);
+  const first = await statements(tdb.db, () => Promise.all([keyOf(keyed), keyOf(plain), keyOf(later)]));
+  t.deepEqual(first.result, ['sealed-key', null, undefined]);
+  t.true(first.sql.length <= 2, first.sql.join('\n'));
+  const again = await statements(tdb.db, async () => [await keyOf(keyed), await keyOf(plain), await keyOf(later)]);
+  t.deepEqual(again.result, ['sealed-key', null, undefined]);
+  t.is(again.sql.length, 1, 'only the instance not found is looked up again');
+  await tdb.db('instances').insert({ id: later, name: 'l', encrypted_key: 'its-key', created: now, updated: now, deleted: false });
+  t.is(await keyOf(later), 'its-key', 'an instance created since is found');
 });

@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/run-bin.js';
 import { listTables } from '../../src/db/dialect.js';
-import { applyHeartbeat } from '../../src/conductor/heartbeat.js';
+import { applyHeartbeat, heartbeatWriter } from '../../src/conductor/heartbeat.js';
 import { createLogger } from '../../src/common/log.js';
 import { ServiceStatuses } from '../../src/common/service-status.js';
 import { FlowRunner } from '../../src/taskmanager/flow.js';
@@ -102,6 +102,31 @@ test('heartbeats and flows on SQLite', async (t) => {
   t.is(await applyHeartbeat(tdb.db, log, { instance_id: id, payload: { service_status: 'healthy' }, sent: 10 }), 'applied');
   t.is(await applyHeartbeat(tdb.db, log, { instance_id: id, payload: { service_status: 'shutdown' }, sent: 9 }), 'stale');
   t.is((await tdb.db('service_statuses').where({ instance_id: id }).first()).status_id, ServiceStatuses.HEALTHY.code);
+  // the conductor's groups: several guests' heartbeats in one transaction
+  const others = [randomUUID(), randomUUID()];
+  for (const other of others)
+    await tdb
+      .db('service_statuses')
+      .insert({ id: randomUUID(), instance_id: other, status_id: ServiceStatuses.NEW.code, status_description: 'new', updated_at: new Date(0) });
+  const write = heartbeatWriter(tdb.db, log);
+  const outcomes = await Promise.all(
+    [id, ...others].flatMap((i) => [
+      write({ instance_id: i, payload: { service_status: 'running' }, sent: 20 }),
+      write({ instance_id: i, payload: { service_status: 'blocked' }, sent: 21 }),
+    ]),
+  );
+  t.true(outcomes.every((o) => o === 'applied' || o === 'stale'));
+  const statuses = await tdb
+    .db('service_statuses')
+    .whereIn('instance_id', [id, ...others])
+    .select('status_description');
+  t.deepEqual([...new Set(statuses.map((r) => r.status_description))], ['blocked']);
+  const seen = await tdb
+    .db('conductor_lastseen')
+    .whereIn('instance_id', [id, ...others])
+    .where({ method_name: 'heartbeat' })
+    .select('sent');
+  t.deepEqual([...new Set(seen.map((r) => Number(r.sent)))], [21]);
   const ran: string[] = [];
   const runner = new FlowRunner({ db: tdb.db, log, owner: 'tm' });
   runner.register({

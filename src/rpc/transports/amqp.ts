@@ -232,6 +232,9 @@ export class AmqpTransport implements Transport {
   }
 
   private async subscribe(ch: ConfirmChannel, s: Subscription): Promise<void> {
+    // a prefetch of its own: set for the consumer made next, then back to the channel's default
+    const prefetch = s.options.prefetch;
+    if (prefetch !== undefined) await ch.prefetch(prefetch);
     const r = await ch.consume(s.queue, (msg) => {
       if (!msg) {
         // The broker cancelled us (the queue was deleted): reconnect, which re-declares it.
@@ -265,6 +268,7 @@ export class AmqpTransport implements Transport {
       });
     });
     s.tag = r.consumerTag;
+    if (prefetch !== undefined) await ch.prefetch(this.o.prefetch ?? 16);
   }
 
   async declare(queue: string, routingKeys: string[], options: QueueOptions): Promise<void> {

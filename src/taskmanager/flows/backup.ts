@@ -3,7 +3,9 @@
 // whose guest dies or hangs ends FAILED instead of BUILDING forever. The user's storage token is
 // kept sealed in the flow state.
 import type { BackupInfo, BackupStorage } from '../../rpc/contracts/common.js';
-import { setBackupState } from '../../db/backups.js';
+import { getBackupRow, RUNNING_BACKUP_STATES, setBackupState } from '../../db/backups.js';
+import { recordedFlow } from '../../db/flows.js';
+import { guestStatus } from '../../db/instances.js';
 import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { WaitError } from '../waits.js';
@@ -30,13 +32,12 @@ export async function beginBackup(ctx: TaskContext, instanceId: string, backupIn
   // wait step polls): a backup asked for right then (an incremental on the one just finished) waits
   for (let tries = 0; ; tries++) {
     if (await ctx.runner.begin(BACKUP, instanceId, data, ctx.config.backup_timeout)) return true;
-    const row = await ctx.db('instances').where({ id: instanceId }).first('flow_state');
-    const state = row?.flow_state ? (JSON.parse(row.flow_state) as { flow?: string; data?: Partial<BackupData> }) : undefined;
-    recorded = state?.data?.backupInfo?.id;
+    const state = await recordedFlow(ctx.db, instanceId);
+    recorded = (state?.data as Partial<BackupData> | undefined)?.backupInfo?.id;
     if (!state && tries < 20) continue;
     if (recorded === backupInfo.id || state?.flow !== BACKUP || !recorded || tries >= 20) break;
-    const previous = await ctx.db('backups').where({ id: recorded }).first('state', 'deleted');
-    if (previous && !previous.deleted && ['NEW', 'BUILDING', 'SAVING'].includes(previous.state)) break;
+    const previous = await getBackupRow(ctx.db, recorded);
+    if (previous && !previous.deleted && (RUNNING_BACKUP_STATES as readonly string[]).includes(previous.state)) break;
     await sleep(500);
   }
   if (recorded !== backupInfo.id) {
@@ -83,10 +84,10 @@ export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
         run: async (s) => {
           const expiryMs = ctx.config.agent_heartbeat_expiry * 1000;
           for (;;) {
-            const b = await ctx.db('backups').where({ id: s.data.backupInfo.id }).first('state');
+            const b = await getBackupRow(ctx.db, s.data.backupInfo.id);
             if (!b || b.state === 'COMPLETED') return;
             if (b.state === 'FAILED') throw new WaitError('the guest reported the backup failed');
-            const hb = await ctx.db('service_statuses').where({ instance_id: s.instanceId }).first('updated_at');
+            const hb = await guestStatus(ctx.db, s.instanceId);
             const castAt = new Date(s.data.castAt!).getTime();
             const last = hb?.updated_at ? new Date(hb.updated_at).getTime() : 0;
             if (Date.now() - Math.max(last, castAt) > expiryMs) throw new WaitError('the guest agent stopped reporting during the backup');
@@ -100,7 +101,7 @@ export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
       const id = s.data.backupInfo.id;
       const n = await setBackupState(ctx.db, id, 'FAILED', ['NEW', 'BUILDING', 'SAVING'], error.message);
       if (n) s.log.warn({ backup_id: id, reason: error.message }, 'backup failed');
-      if ((await ctx.db('backups').where({ id }).first('state'))?.state === 'FAILED') await removeStored(ctx, s.data);
+      if ((await getBackupRow(ctx.db, id))?.state === 'FAILED') await removeStored(ctx, s.data);
     },
   };
 }

@@ -3,7 +3,7 @@
 // on the running engine at once, and a static one (or a detach) leaves the task RESTART_REQUIRED
 // until a restart. A guest that refuses the new values leaves the previous group attached.
 import { Tasks } from '../../common/instance-tasks.js';
-import { clearFaults, recordFault, setTask } from '../../db/instances.js';
+import { clearFaults, getInstanceRow, recordFault, setTask } from '../../db/instances.js';
 import { faultDetails, faultMessage, instanceConsoleTail } from '../faults.js';
 import { configurationOverrides, splitByRestart } from '../../db/configurations.js';
 import { listConfigParameters } from '../../db/datastores.js';
@@ -45,7 +45,8 @@ export function configurationFlow(ctx: TaskContext): FlowDefinition<Configuratio
         name: 'apply_overrides',
         run: async (s) => {
           if (s.data.configurationId === null) return;
-          const row = await ctx.db('instances').where({ id: s.instanceId }).first('datastore_version_id');
+          const row = await getInstanceRow(ctx.db, s.instanceId);
+          if (!row) throw new Error(`Instance ${s.instanceId} is gone.`);
           const rules = await listConfigParameters(ctx.db, row.datastore_version_id);
           const { dynamic, static: stat } = splitByRestart(await configurationOverrides(ctx.db, s.data.configurationId), rules);
           const changed = s.data.changed;

@@ -2,8 +2,8 @@
 // instance's archived transaction logs), drop a replica's account on its source (best effort), then mark
 // the instance deleted and give its quota back in one transaction. Idempotent.
 import { ComputeNotFoundError } from '../../clients/compute.js';
-import { recordFault, setTask, markDeleted } from '../../db/instances.js';
-import { applyUsage, ensureUsageRows, quotaLimits } from '../../db/quotas.js';
+import { getInstanceRow, markDeletedReleasing, recordFault, setTask } from '../../db/instances.js';
+import { quotaLimits } from '../../db/quotas.js';
 import { Tasks } from '../../common/instance-tasks.js';
 import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
@@ -17,7 +17,7 @@ export interface DeleteData {
 }
 
 export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
-  const row = (id: string) => ctx.db('instances').where({ id }).first();
+  const row = (id: string) => getInstanceRow(ctx.db, id);
   return {
     name: DELETE,
     steps: [
@@ -69,11 +69,7 @@ export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
           );
           const limits = await quotaLimits(ctx.db, r.tenant_id, { instances: -1, ram: -1, volumes: -1, backups: -1 });
           const release = { instances: -1, ram: -ram, volumes: -(r.volume_size ?? 0) };
-          await ensureUsageRows(ctx.db, r.tenant_id, release);
-          await ctx.db.transaction(async (trx) => {
-            await applyUsage(trx, r.tenant_id, release, limits);
-            await markDeleted(trx, s.instanceId);
-          });
+          await markDeletedReleasing(ctx.db, s.instanceId, r.tenant_id, release, limits);
         },
       },
     ],

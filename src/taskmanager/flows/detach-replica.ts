@@ -3,7 +3,7 @@
 // be gone or unreachable), then the instance forgets its source. A failure leaves the instance in
 // ERROR (Action error.) with a fault, still a replica.
 import { Tasks } from '../../common/instance-tasks.js';
-import { clearFaults, recordFault, setTask, updateInstance } from '../../db/instances.js';
+import { clearFaults, getInstanceRow, recordFault, setTask, updateInstance } from '../../db/instances.js';
 import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 
@@ -18,7 +18,7 @@ export interface DetachData {
  * detached must not be held back by a source that is gone); false when it could not.
  */
 export async function cleanupSource(ctx: TaskContext, sourceId: string, replicaId: string, log: { warn(o: object, m: string): void }): Promise<boolean> {
-  const source = await ctx.db('instances').where({ id: sourceId, deleted: false }).first('id', 'server_status');
+  const source = await getInstanceRow(ctx.db, sourceId, { live: true });
   if (!source || source.server_status !== 'ACTIVE') {
     log.warn({ source_id: sourceId }, 'the replica source is gone or not running; its replication account is not removed');
     return false;
@@ -42,7 +42,7 @@ export function detachReplicaFlow(ctx: TaskContext): FlowDefinition<DetachData> 
       {
         name: 'detach',
         run: async (s) => {
-          const r = await ctx.db('instances').where({ id: s.instanceId }).first('slave_of_id');
+          const r = await getInstanceRow(ctx.db, s.instanceId);
           if (s.data.sourceId === undefined) {
             s.data.sourceId = r?.slave_of_id ?? null;
             await s.save();

@@ -1,7 +1,8 @@
 // The short lifecycle flows: restart, stop, start, reboot, resize flavor, resize volume, access.
 // Each ends with the task back to NONE; a failure also records a fault the user sees.
 import { Tasks } from '../../common/instance-tasks.js';
-import { clearFaults, recordFault, setTask, updateInstance, parseAccess } from '../../db/instances.js';
+import { clearFaults, getInstanceRow, recordFault, setTask, updateInstance, parseAccess } from '../../db/instances.js';
+import { getVersionById } from '../../db/datastores.js';
 import { changeUsage, giveBack, quotaLimits, resizeRamReserved, UNLIMITED } from '../../db/quotas.js';
 import { configSection } from '../../common/config/schema.js';
 import type { FlowDefinition, Step, StepContext } from '../flow.js';
@@ -58,7 +59,16 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
     name: 'wait_ready',
     run: async (s: { instanceId: string; data: ActionData; deadline: number }) => waitForGuestReady(ctx, s.instanceId, new Date(s.data.startedAt!), s.deadline),
   };
-  const row = (id: string) => ctx.db('instances').where({ id }).first();
+  const row = async (id: string) => {
+    const r = await getInstanceRow(ctx.db, id);
+    if (!r) throw new Error(`Instance ${id} is gone.`);
+    return r;
+  };
+  const serverOf = async (id: string) => {
+    const server = (await row(id)).compute_instance_id;
+    if (!server) throw new Error(`Instance ${id} has no server.`);
+    return server;
+  };
 
   return [
     action(ctx, 'restart', 'Restart', [{ name: 'restart', run: async (s) => void (await guest(s.instanceId).restart({}, high)) }, ready]),
@@ -68,9 +78,9 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
       {
         name: 'reboot',
         run: async (s) => {
-          const r = await row(s.instanceId);
-          await ctx.compute.rebootServer(r.compute_instance_id);
-          const server = await waitForServer(ctx, r.compute_instance_id, ['ACTIVE'], Date.now() + ctx.config.reboot_time_out * 1000);
+          const id = await serverOf(s.instanceId);
+          await ctx.compute.rebootServer(id);
+          const server = await waitForServer(ctx, id, ['ACTIVE'], Date.now() + ctx.config.reboot_time_out * 1000);
           await updateInstance(ctx.db, s.instanceId, { server_status: server.status, addresses: JSON.stringify(server.addresses) });
         },
       },
@@ -84,11 +94,11 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
         {
           name: 'resize_server',
           run: async (s) => {
-            const r = await row(s.instanceId);
+            const id = await serverOf(s.instanceId);
             const flavor = await ctx.compute.getFlavor(s.data.newFlavorId!);
-            await ctx.compute.resizeServer(r.compute_instance_id, flavor);
-            await waitForServer(ctx, r.compute_instance_id, ['VERIFY_RESIZE', 'ACTIVE'], Date.now() + ctx.config.resize_time_out * 1000);
-            await ctx.compute.confirmResize(r.compute_instance_id);
+            await ctx.compute.resizeServer(id, flavor);
+            await waitForServer(ctx, id, ['VERIFY_RESIZE', 'ACTIVE'], Date.now() + ctx.config.resize_time_out * 1000);
+            await ctx.compute.confirmResize(id);
           },
         },
         {
@@ -151,11 +161,9 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
         run: async (s) => {
           const r = await row(s.instanceId);
           const access = parseAccess(r) ?? { is_public: false, allowed_cidrs: [] };
-          const ports = configSection(
-            ctx.raw,
-            (await ctx.db('datastore_versions').where({ id: r.datastore_version_id }).first('manager')).manager,
-            datastorePortsSection,
-          ).tcp_ports;
+          const version = await getVersionById(ctx.db, r.datastore_version_id);
+          if (!version) throw new Error(`The datastore version ${r.datastore_version_id} is gone.`);
+          const ports = configSection(ctx.raw, version.manager, datastorePortsSection).tcp_ports;
           const cidrs = access.allowed_cidrs.length ? access.allowed_cidrs : ['0.0.0.0/0'];
           await ctx.network.replaceRules(
             `SecGroup_${s.instanceId}`,

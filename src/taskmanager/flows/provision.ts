@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { Tasks, type InstanceTask } from '../../common/instance-tasks.js';
 import { configSection } from '../../common/config/schema.js';
-import { recordFault, setTask, updateInstance } from '../../db/instances.js';
+import { encryptedKeyOf, recordFault, setTask, updateInstance } from '../../db/instances.js';
+import { getBackupRow } from '../../db/backups.js';
 import { configurationOverrides } from '../../db/configurations.js';
 import type { CreateInstanceArgs } from '../../rpc/contracts/taskmanager.js';
 import type { BackupStorage, RestoreInfo } from '../../rpc/contracts/common.js';
@@ -39,19 +40,8 @@ export const PROVISION = 'provision';
 async function restoreChainOf(ctx: TaskContext, backupId: string): Promise<RestoreInfo[]> {
   const chain: RestoreInfo[] = [];
   for (let id: string | null = backupId; id;) {
-    const b:
-      | {
-          id: string;
-          instance_id: string | null;
-          location: string | null;
-          backup_type: string | null;
-          checksum: string | null;
-          storage_driver: string | null;
-          state: string;
-          parent_id: string | null;
-        }
-      | undefined = await ctx.db('backups').where({ id, deleted: false }).first();
-    if (!b || b.state !== 'COMPLETED' || !b.location) {
+    const b = await getBackupRow(ctx.db, id);
+    if (!b || b.deleted || b.state !== 'COMPLETED' || !b.location) {
       throw new Error(
         id === backupId
           ? `The backup ${backupId} is no longer available to restore from.`
@@ -190,7 +180,7 @@ export function provisionSteps(ctx: TaskContext): Step<ProvisionData>[] {
               version: a.ds_version,
               reportInterval: ctx.config.report_interval,
               backupKey: ctx.config.backup_aes_cbc_key || null,
-              rpcKey: ctx.secure.instanceKey((await ctx.db('instances').where({ id: s.instanceId }).first('encrypted_key'))?.encrypted_key),
+              rpcKey: ctx.secure.instanceKey(await encryptedKeyOf(ctx.db, s.instanceId)),
             },
             ctx.messaging,
             transportUrl,

@@ -8,8 +8,10 @@
 // the source again (a new password).
 import { randomUUID } from 'node:crypto';
 import { Tasks } from '../../common/instance-tasks.js';
-import { parseAddresses, type InstanceRow } from '../../db/instances.js';
-import { containerFor, newBackupInfo, reserveBackup, RUNNING_BACKUP_STATES, setBackupState, type NewBackup } from '../../db/backups.js';
+import { getInstanceRow, parseAddresses, type InstanceRow } from '../../db/instances.js';
+import { containerFor, getBackupRow, newBackupInfo, reserveBackup, RUNNING_BACKUP_STATES, setBackupState, type NewBackup } from '../../db/backups.js';
+import { getVersionById } from '../../db/datastores.js';
+import { recordedFlow } from '../../db/flows.js';
 import type { BackupStorage } from '../../rpc/contracts/common.js';
 import type { ReplicationSource } from '../../rpc/contracts/guest.js';
 import type { FlowDefinition, StepContext } from '../flow.js';
@@ -45,7 +47,7 @@ export function sourceHost(row: Pick<InstanceRow, 'id' | 'addresses'>): string {
 export function replicaFlow(ctx: TaskContext): FlowDefinition<ReplicaData> {
   const high = { timeoutMs: ctx.config.agent_call_high_timeout * 1000 };
   const source = async (id: string): Promise<InstanceRow> => {
-    const r = (await ctx.db('instances').where({ id, deleted: false }).first()) as InstanceRow | undefined;
+    const r = await getInstanceRow(ctx.db, id, { live: true });
     if (!r) throw new Error(`The replica source ${id} is gone.`);
     return r;
   };
@@ -58,18 +60,20 @@ export function replicaFlow(ctx: TaskContext): FlowDefinition<ReplicaData> {
   async function dropSnapshot(s: StepContext<ReplicaData>): Promise<string | undefined> {
     const id = s.data.snapshotId;
     if (!id) return undefined;
-    const running = () =>
-      ctx
-        .db('backups')
-        .where({ id, deleted: false })
-        .whereIn('state', RUNNING_BACKUP_STATES as unknown as string[])
-        .first('id');
+    const live = async () => {
+      const b = await getBackupRow(ctx.db, id);
+      return b && !b.deleted ? b : undefined;
+    };
+    const running = async () => {
+      const b = await live();
+      return b !== undefined && (RUNNING_BACKUP_STATES as readonly string[]).includes(b.state);
+    };
     // a snapshot still streaming: let the source's guest finish (or fail) so nothing is written after the delete
     for (const until = Date.now() + ctx.config.agent_call_high_timeout * 1000; (await running()) && Date.now() < until;) await sleep(1000);
     await setBackupState(ctx.db, id, 'FAILED', RUNNING_BACKUP_STATES);
-    if (!(await ctx.db('backups').where({ id, deleted: false }).first('id'))) return undefined;
+    if (!(await live())) return undefined;
     await deleteBackup(ctx, id, storageOf(s));
-    const left = await ctx.db('backups').where({ id, deleted: false }).first('state');
+    const left = await live();
     return left ? `snapshot backup ${id}: ${left.state}` : undefined;
   }
 
@@ -109,18 +113,18 @@ export function replicaFlow(ctx: TaskContext): FlowDefinition<ReplicaData> {
             storageDriver: storage.driver,
             backupType: 'full',
           };
-          if (!(await ctx.db('backups').where({ id: record.id }).first('id'))) await reserveBackup(ctx.db, record, UNLIMITED);
-          const version = await ctx.db('datastore_versions').where({ id: src.datastore_version_id }).first('manager', 'name');
+          if (!(await getBackupRow(ctx.db, record.id))) await reserveBackup(ctx.db, record, UNLIMITED);
+          const version = await getVersionById(ctx.db, src.datastore_version_id);
+          if (!version) throw new Error(`The datastore version ${src.datastore_version_id} of the source is gone.`);
           const container = await containerFor(ctx.db, s.data.tenantId, src.id, ctx.config.backup_swift_container);
           const data: BackupData = { backupInfo: newBackupInfo(record, version, container), sealedStorage: s.data.args.sealedStorage! };
           // the source runs one flow at a time: wait while it is busy (e.g. another replica's snapshot)
           const until = Math.min(s.deadline, Date.now() + ctx.config.state_change_wait_time * 1000);
           for (;;) {
             if (await ctx.runner.begin(BACKUP, src.id, data, ctx.config.backup_timeout)) return;
-            const held = await ctx.db('instances').where({ id: src.id }).first('flow_state');
-            const state = held?.flow_state ? (JSON.parse(held.flow_state) as { flow?: string; data?: Partial<BackupData> }) : undefined;
-            if (state?.flow === BACKUP && state.data?.backupInfo?.id === record.id) return; // resumed: already started
-            const b = await ctx.db('backups').where({ id: record.id }).first('state');
+            const state = await recordedFlow(ctx.db, src.id);
+            if (state?.flow === BACKUP && (state.data as Partial<BackupData> | undefined)?.backupInfo?.id === record.id) return; // resumed: already started
+            const b = await getBackupRow(ctx.db, record.id);
             if (b && b.state !== 'NEW') return; // started, and its flow already ended
             if (Date.now() > until) throw new WaitError(`The source ${src.id} stayed busy with another task; no snapshot could be taken.`);
             await sleep(2000);
@@ -133,7 +137,7 @@ export function replicaFlow(ctx: TaskContext): FlowDefinition<ReplicaData> {
           const id = s.data.snapshotId!;
           const until = Math.min(s.deadline, Date.now() + ctx.config.backup_timeout * 1000);
           for (;;) {
-            const b = await ctx.db('backups').where({ id }).first('state', 'deleted');
+            const b = await getBackupRow(ctx.db, id);
             if (!b || b.deleted) throw new WaitError(`The snapshot backup ${id} of the source was deleted.`);
             if (b.state === 'COMPLETED') break;
             if (b.state === 'FAILED') throw new WaitError(`The snapshot backup ${id} of the source failed.`);

@@ -1,6 +1,7 @@
 // datastore_update and datastore_version_update.
 import type { Command } from 'commander';
-import { findDatastore, findVersion, setDefaultVersion, upsertDatastore, upsertVersion } from '../../../src/db/datastores.js';
+import { findDatastore, findVersion, findVersionByNumber, setDefaultVersion, upsertDatastore, upsertVersion } from '../../../src/db/datastores.js';
+import type { Db } from '../../../src/db/connection.js';
 import { UsageError, withContext, type GlobalOptions } from '../context.js';
 import { checkImage } from '../image-check.js';
 
@@ -70,13 +71,13 @@ export function register(program: Command, globals: () => GlobalOptions): void {
 }
 
 /** A version by datastore and name, or by (name, version number) when the name alone is ambiguous. */
-export async function loadVersionOrFail(ctx: { db: import('knex').Knex }, datastore: string, versionName: string, versionNumber?: string) {
+export async function loadVersionOrFail(ctx: { db: Db }, datastore: string, versionName: string, versionNumber?: string) {
   const ds = await findDatastore(ctx.db, datastore);
   if (!ds) throw new UsageError(`Datastore '${datastore}' cannot be found.`);
   if (versionNumber) {
-    const row = await ctx.db('datastore_versions').where({ datastore_id: ds.id, name: versionName, version: versionNumber }).first('id');
-    if (!row) throw new UsageError(`Datastore version '${versionName}' (${versionNumber}) cannot be found.`);
-    return { datastore: ds, versionId: row.id as string };
+    const v = await findVersionByNumber(ctx.db, ds.id, versionName, versionNumber);
+    if (!v) throw new UsageError(`Datastore version '${versionName}' (${versionNumber}) cannot be found.`);
+    return { datastore: ds, versionId: v.id };
   }
   const v = await findVersion(ctx.db, ds.id, versionName);
   if (v === 'ambiguous') throw new UsageError(`Datastore version '${versionName}' is ambiguous: give --version.`);

@@ -1,7 +1,6 @@
 // db_sync / db_upgrade / db_recreate / db_downgrade.
 import type { Command } from 'commander';
-import { syncSchema } from '../../../src/db/migrate.js';
-import { isSqlite, listTables } from '../../../src/db/dialect.js';
+import { dropAllTables, syncSchema } from '../../../src/db/migrate.js';
 import { UsageError, withContext, type GlobalOptions } from '../context.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {
@@ -18,12 +17,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--repo_path <path>', 'ignored (Trove compatibility)')
     .action(async () =>
       withContext(globals().configFile, async (ctx) => {
-        const tables = await listTables(ctx.db);
-        const sqlite = isSqlite(ctx.db);
-        await ctx.db.raw(sqlite ? 'PRAGMA foreign_keys = OFF' : 'SET FOREIGN_KEY_CHECKS = 0');
-        for (const t of tables) await ctx.db.schema.dropTableIfExists(t);
-        await ctx.db.raw(sqlite ? 'PRAGMA foreign_keys = ON' : 'SET FOREIGN_KEY_CHECKS = 1');
-        ctx.out(`db_recreate: dropped ${tables.length} tables.`);
+        ctx.out(`db_recreate: dropped ${await dropAllTables(ctx.db)} tables.`);
         const { applied } = await syncSchema(ctx.db);
         ctx.out(`db_recreate: applied ${applied.join(', ')}`);
       }),

@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import type { Logger } from '../../../common/log.js';
 import { BadRequestError, NotFoundError, UnprocessableEntityError } from '../../../common/errors.js';
 import { Tasks } from '../../../common/instance-tasks.js';
-import { setTask, type InstanceRecord } from '../../../db/instances.js';
+import { instancesInTask, setTask, type InstanceRecord } from '../../../db/instances.js';
 import { getConfiguration, instancesUsing } from '../../../db/configurations.js';
 import { requestContext, type ApiDeps } from '../../deps.js';
 import { assertCanAct } from '../instances/availability.js';
@@ -65,8 +65,7 @@ async function untilApplied(deps: ApiDeps, ids: string[]): Promise<void> {
   let pending = ids;
   while (pending.length && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    const rows = await deps.db('instances').whereIn('id', pending).select('id', 'task_id');
-    pending = rows.filter((r: { task_id: number }) => r.task_id === Tasks.UPDATING.code).map((r: { id: string }) => r.id);
+    pending = await instancesInTask(deps.db, pending, Tasks.UPDATING);
   }
   if (pending.length) deps.log.info({ instances: pending }, 'the configuration change is still being applied; answering before it is done');
 }

@@ -3,7 +3,7 @@ import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { BadRequestError, NotFoundError } from '../../../common/errors.js';
-import { listConfigParameters, listDatastores, listVersions, versionMetadata, type DatastoreVersionRow } from '../../../db/datastores.js';
+import { deleteDatastore, listConfigParameters, listDatastores, listVersions, versionMetadata, type DatastoreVersionRow } from '../../../db/datastores.js';
 import { linkBase, param, requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
 import { flavorView } from '../flavors/views.js';
 import { datastoreView, parameterView, versionView } from './views.js';
@@ -96,7 +96,7 @@ export function datastoreRoutes(deps: ApiDeps): Router {
     if ((await listVersions(db, ds.id)).length > 0) {
       throw new BadRequestError(`Cannot delete datastore ${ds.name}: it still has datastore versions.`);
     }
-    await db('datastores').where({ id: ds.id }).delete();
+    await deleteDatastore(db, ds.id);
     ctx.status = 202;
   });
 

@@ -7,7 +7,7 @@ import { BadRequestError, NotImplementedError, OverLimitError } from '../../../c
 import { Tasks, type InstanceTask } from '../../../common/instance-tasks.js';
 import { ServiceStatuses } from '../../../common/service-status.js';
 import { failRunningBackups, runningBackupOf } from '../../../db/backups.js';
-import { replicasOf, setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
+import { replicasOf, replicaVolumes, setServiceStatus, setTask, type InstanceRecord } from '../../../db/instances.js';
 import { resizeRamReserved, type QuotaDeltas } from '../../../db/quotas.js';
 import { instanceService } from '../../instance-service/service.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
@@ -62,7 +62,7 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     if (size > max) throw new OverLimitError(`Volume 'size' cannot exceed maximum of ${max} GB, ${size} cannot be accommodated.`);
     // a replication source's replicas grow with it, as Trove's resize_volume does (a replica
     // smaller than its source fills up first): each member's GB taken, one cast each
-    const replicas = (await replicasOf(deps.db, row.id)).filter((r) => r.volume_size !== null && r.volume_size < size);
+    const replicas = (await replicaVolumes(deps.db, row.id)).filter((r) => r.volume_size !== null && r.volume_size < size);
     const members = [{ id: row.id, volume_size: row.volume_size }, ...replicas].map((m) => ({ id: m.id, usage: { volumes: size - (m.volume_size ?? 0) } }));
     await instances.act({
       what: 'resize_volume',
@@ -99,7 +99,7 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     await ready(row);
     if (!row.slave_of_id) throw new BadRequestError(`Instance ${row.id} is not a replica.`);
     const replicas = await replicasOf(deps.db, row.slave_of_id);
-    await actOnSet(row, [row.slave_of_id, ...replicas.map((r) => r.id)], Tasks.PROMOTING, 'promote_to_replica_source', () =>
+    await actOnSet(row, [row.slave_of_id, ...replicas], Tasks.PROMOTING, 'promote_to_replica_source', () =>
       deps.taskmanager.promote_to_replica_source({ instance_id: row.id }),
     );
   }
@@ -113,9 +113,7 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     if (Date.now() - last < deps.config.agent_heartbeat_expiry * 1000) {
       throw new BadRequestError(`Replica Source ${row.id} cannot be ejected as it has a current heartbeat`);
     }
-    await actOnSet(row, [row.id, ...replicas.map((r) => r.id)], Tasks.EJECTING, 'eject_replica_source', () =>
-      deps.taskmanager.eject_replica_source({ instance_id: row.id }),
-    );
+    await actOnSet(row, [row.id, ...replicas], Tasks.EJECTING, 'eject_replica_source', () => deps.taskmanager.eject_replica_source({ instance_id: row.id }));
   }
 
   router.post('/instances/:id/action', async (ctx) => {

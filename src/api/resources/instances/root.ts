@@ -4,7 +4,7 @@ import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
-import { recordRootEnabled, rootEnabledHistory } from '../../../db/instances.js';
+import { recordRootEnabled, rootHistory } from '../../../db/root-history.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { parseBody } from '../../validate.js';
 import { rootEnable } from './admin-schemas.js';
@@ -18,7 +18,7 @@ export function rootRoutes(deps: ApiDeps): Router {
   router.get('/instances/:id/root', async (ctx) => {
     authorize(ctx, 'index');
     const row = await loadInstance(ctx, deps, param(ctx, 'id'));
-    ctx.body = { rootEnabled: Boolean(await rootEnabledHistory(deps.db, row.id)) };
+    ctx.body = { rootEnabled: Boolean(await rootHistory(deps.db, row.id)) };
   });
 
   router.post('/instances/:id/root', async (ctx) => {
@@ -35,7 +35,7 @@ export function rootRoutes(deps: ApiDeps): Router {
   router.delete('/instances/:id/root', async (ctx) => {
     authorize(ctx, 'delete');
     const t = await guestTarget(ctx, deps, param(ctx, 'id'));
-    if (!(await rootEnabledHistory(deps.db, t.row.id))) throw new NotFoundError(`The root user was never enabled on instance ${t.row.id}.`);
+    if (!(await rootHistory(deps.db, t.row.id))) throw new NotFoundError(`The root user was never enabled on instance ${t.row.id}.`);
     await t.guest.disable_root({}, t.quick);
     ctx.status = 204;
     ctx.body = null;

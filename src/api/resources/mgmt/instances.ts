@@ -10,7 +10,8 @@ import { listInstanceViews } from '../../../db/instance-views.js';
 import { param, requestContext, type ApiDeps } from '../../deps.js';
 import { nextLink, pageParams } from '../../pagination.js';
 import { inputsOf, viewInputs, viewOptions } from '../instances/lookup.js';
-import { mgmtInstanceDetailView, mgmtInstanceView, rootHistoryView, type RootHistoryRow } from './views.js';
+import { rootHistory } from '../../../db/root-history.js';
+import { mgmtInstanceDetailView, mgmtInstanceView, rootHistoryView } from './views.js';
 
 /** Trove's `deleted` query: 'true' → only deleted, 'false' → only live, anything else → both. */
 function deletedFilter(raw: unknown): boolean | undefined {
@@ -21,7 +22,6 @@ function deletedFilter(raw: unknown): boolean | undefined {
 export function mgmtInstanceRoutes(deps: ApiDeps): Router {
   const router = new Router();
   const authorize = (ctx: Context, action: string) => authorizeAction(ctx, deps.authorizer, requestContext(ctx), `instance:extension:mgmt:${action}`);
-  const rootHistory = (id: string): Promise<RootHistoryRow | undefined> => deps.db('root_enabled_history').where({ id }).first();
 
   /** Any project's instance; deleted ones only when asked (`?deleted=true` on show). */
   async function load(ctx: Context, includeDeleted = false): Promise<InstanceRecord> {
@@ -51,14 +51,14 @@ export function mgmtInstanceRoutes(deps: ApiDeps): Router {
   router.get('/mgmt/instances/:id', async (ctx) => {
     authorize(ctx, 'show');
     const row = await load(ctx, deletedFilter(ctx.query.deleted) === true);
-    const view = mgmtInstanceDetailView(row, await viewInputs(deps, row), viewOptions(ctx, deps), await rootHistory(row.id));
+    const view = mgmtInstanceDetailView(row, await viewInputs(deps, row), viewOptions(ctx, deps), await rootHistory(deps.db, row.id));
     ctx.body = { instance: view };
   });
 
   router.get('/mgmt/instances/:id/root', async (ctx) => {
     authorize(ctx, 'root');
     const row = await load(ctx);
-    ctx.body = rootHistoryView(row.id, await rootHistory(row.id));
+    ctx.body = rootHistoryView(row.id, await rootHistory(deps.db, row.id));
   });
 
   router.get('/mgmt/instances/:id/rpc_ping', async (ctx) => {

@@ -3,14 +3,9 @@
 // datastore version with its datastore's name and whether it is the default.
 import { parseAddresses, type InstanceRecord } from '../../../db/instances.js';
 import type { DatastoreRow, DatastoreVersionRow } from '../../../db/datastores.js';
+import type { RootHistoryRow } from '../../../db/root-history.js';
 import { serviceStatusFromCode } from '../../../common/service-status.js';
 import { detailView, isoNaive, type ViewInputs, type ViewOptions } from '../instances/views.js';
-
-export interface RootHistoryRow {
-  id: string;
-  user: string | null;
-  created: Date | string | null;
-}
 
 /**
  * Trove's MgmtInstanceView: the detail view plus `server` (from trove-ts's own records: no Nova
