@@ -69,7 +69,8 @@ export function buildDeps(raw: RawConfig, overrides: ApiOverrides = {}): ApiDeps
   let trusts: ApiDeps['trusts'];
   const { compute_driver } = configSection(raw, 'DEFAULT', computeDriverSection);
   const { taskmanager_rpc_encr_key } = configSection(raw, 'DEFAULT', secureRpcDefaults);
-  const local = compute_driver === 'local' ? configSection(raw, 'local', localSection) : undefined;
+  // qemu VMs (the VM tier) take their flavors from [local] too
+  const local = compute_driver === 'local' || compute_driver === 'qemu' ? configSection(raw, 'local', localSection) : undefined;
   if (keystoneConfigured(identity)) {
     const service = serviceIdentity(identity);
     tokens = tokenValidator(identity, service);

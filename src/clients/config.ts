@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 export const computeDriverSection = z.object({
-  /** (trove-ts) openstack: Nova/Cinder/Neutron; local: guest processes on this machine. */
-  compute_driver: z.enum(['openstack', 'local']).default('openstack'),
+  /** (trove-ts) openstack: Nova/Cinder/Neutron; local: guest processes on this machine; qemu: guest
+   * images booted in qemu virtual machines on this machine ([qemu], the VM test tier). */
+  compute_driver: z.enum(['openstack', 'local', 'qemu']).default('openstack'),
 });

@@ -18,6 +18,7 @@ import { LocalCompute } from '../clients/local/compute.js';
 import { LocalVolumes } from '../clients/local/volume.js';
 import { LocalNetwork } from '../clients/local/network.js';
 import { LocalObjectStore } from '../clients/local/object-store.js';
+import { qemuFlowDrivers } from '../clients/qemu/factory.js';
 import { SwiftObjectStore } from '../clients/openstack/swift.js';
 import type { ObjectStore } from '../clients/object-store.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
@@ -43,7 +44,8 @@ function guestBusOf(raw: RawConfig, transportUrl: string, exchange: string, log:
   return b && { accounts: b.accounts, transportUrl: (id, password) => guestTransportUrl(b.target, id, password) };
 }
 
-function drivers(raw: RawConfig, driver: 'openstack' | 'local') {
+function drivers(raw: RawConfig, driver: 'openstack' | 'local' | 'qemu') {
+  if (driver === 'qemu') return qemuFlowDrivers(raw);
   if (driver === 'local') {
     const local = configSection(raw, 'local', localSection);
     const volumes = new LocalVolumes(local);
