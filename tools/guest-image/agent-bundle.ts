@@ -3,7 +3,7 @@
 // with every production dependency they import inside (none is native: pg's optional pg-native is
 // left out), for the Node.js the image carries.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -43,5 +43,8 @@ export async function bundleAgent(repo: string, cacheDir: string): Promise<Agent
     for (const f of files) writeFileSync(path.join(`${dir}.part`, f.name), f.contents);
     renameSync(`${dir}.part`, dir);
   }
+  // earlier bundles are never used again
+  for (const old of readdirSync(cacheDir))
+    if (/^agent-[0-9a-f]{12}$/.test(old) && path.join(cacheDir, old) !== dir) rmSync(path.join(cacheDir, old), { recursive: true, force: true });
   return { dir, hash, bytes: files.reduce((n, f) => n + f.contents.length, 0) };
 }

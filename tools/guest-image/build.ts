@@ -18,7 +18,7 @@ import { baseStage, engineStage, hashOf } from './rootfs.js';
 const run = promisify(execFile);
 
 /** Bumped when what the builder lays out or how it makes the disk changes. */
-const LAYOUT = 1;
+const LAYOUT = 2;
 
 export interface BuildOptions {
   repo: string;
