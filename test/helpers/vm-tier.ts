@@ -1,7 +1,13 @@
-// What the VM tier's control planes share: compute_driver = qemu booting the images of
+// What the VM tier's tests share: whether they run at all (README "VM test tier"), and their control planes: compute_driver = qemu booting the images of
 // IMAGE_DIR (or another directory), time enough for boots in software emulation, and the
 // figures each test prints (README: the VM tier).
+import test from 'ava';
 import { IMAGE_DIR } from './vm-image.js';
+import { testSetting } from './settings.js';
+
+/** The VM tier runs with `npm run test:vm` (test/vm/run.sh sets TROVE_TEST_VM=1); in `npm test` its tests show as skipped. */
+export const VM_TIER = testSetting('TROVE_TEST_VM', '') === '1';
+export const vmTest = VM_TIER ? test : test.skip;
 
 export function vmConfig(o: { imageDir?: string; usageTimeout?: number; shutdownTimeout?: number } = {}) {
   return {

@@ -6,7 +6,6 @@
 // only the engine ports published on its own loopback address). The agent in the VM prepares
 // MariaDB and reports through the conductor; the instance goes ACTIVE; the mysql client on this
 // machine reads a row through the published port; delete powers the VM off and removes it.
-import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -15,11 +14,11 @@ import { startControlPlane, waitForInstance } from '../helpers/control-plane.js'
 import { registerDatastore } from '../helpers/datastores.js';
 import { processesUnder } from '../helpers/reap.js';
 import { ensureImage } from '../helpers/vm-image.js';
-import { vmConfig, vmFigure } from '../helpers/vm-tier.js';
+import { vmConfig, vmFigure, vmTest } from '../helpers/vm-tier.js';
 
 const run = promisify(execFile);
 
-test('a VM booted from the built mariadb image becomes an ACTIVE instance, mysql reads a row from it, delete powers it off', async (t) => {
+vmTest('a VM booted from the built mariadb image becomes an ACTIVE instance, mysql reads a row from it, delete powers it off', async (t) => {
   const image = await ensureImage(t);
   vmFigure(`image build (${image.buildRun.output.includes('up to date') ? 'cached' : 'first'})`, image.buildRun.seconds);
   const cp = await startControlPlane({ config: vmConfig() });

@@ -2,7 +2,6 @@
 // no guest): the VM's network restricted (out: only the bus's guestfwd; in: the published ports on
 // the server's own loopback address), its config drive and disks, ACTIVE while qemu runs, ERROR
 // with the reason when qemu dies, delete stops it and removes every file, an unknown image refused.
-import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { qemuSection } from '../../src/clients/qemu/config.js';
 import { imageIdFor, writeManifest } from '../../src/clients/qemu/images.js';
 import { QemuVolumes } from '../../src/clients/qemu/volumes.js';
 import { parseFlavors } from '../../src/clients/local/compute.js';
+import { vmTest } from '../helpers/vm-tier.js';
 import { killUnder, processesUnder, reapOnExit } from '../helpers/reap.js';
 import { claimSubnet, releaseSubnet } from '../helpers/subnets.js';
 
@@ -50,7 +50,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
 
 const guestConfig = '[DEFAULT]\nguest_id = i-1\ntransport_url = rabbit://trove-guest-i-1:pw-xyz@127.0.0.1:5672/vh\n';
 
-test('a server: qemu with the restricted network, the published ports on its own address, config drive and volume; delete removes it all', async (t) => {
+vmTest('a server: qemu with the restricted network, the published ports on its own address, config drive and volume; delete removes it all', async (t) => {
   const { dir, imageId, compute, volumes } = setup(t);
   const volume = await volumes.ensureVolume('trove-i-1', 1);
   const flavor = await compute.getFlavor('1');
@@ -91,7 +91,7 @@ test('a server: qemu with the restricted network, the published ports on its own
   t.false(existsSync(volumes.file(volume.id)));
 });
 
-test('qemu that dies is an ERROR server with the reason; an unknown image is refused before anything starts', async (t) => {
+vmTest('qemu that dies is an ERROR server with the reason; an unknown image is refused before anything starts', async (t) => {
   const { dir, imageId, compute } = setup(t);
   const flavor = await compute.getFlavor('1');
   await compute.createServer({ instanceId: 'i-2', name: 'db', flavor, imageId, guestConfig });
