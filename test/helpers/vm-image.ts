@@ -2,10 +2,10 @@
 // guest_image_build) into TROVE_TEST_IMAGE_DIR (default .state/images of the repository; its
 // cache/ keeps the base system and engine trees between runs). Test files that run at the same
 // time build it once: the builds take a lock, so the second finds it up to date.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { readManifest, type ImageManifest } from '../../src/clients/qemu/images.js';
+import { imageIdFor, readManifest, writeManifest, type ImageManifest } from '../../src/clients/qemu/images.js';
 import { killOnExit } from './reap.js';
 import { REPO } from './run-bin.js';
 import { testSetting } from './settings.js';
@@ -74,4 +74,26 @@ export async function ensureImage(
   const m = readManifest(IMAGE_DIR, datastore);
   if (!m) throw new Error(`the build wrote no manifest in ${IMAGE_DIR}`);
   return { ...m, buildRun: r };
+}
+
+/** An image with nothing bootable on it (a blank 1 GB qcow2 and its manifest) in `dir`: the firmware never finds a boot sector. Returns its id. */
+export function blankImage(dir: string, manager = 'mariadb'): string {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(dir, 'blank.qcow2'), '1G']);
+  const sha256 = '0'.repeat(64);
+  const id = imageIdFor(sha256);
+  writeManifest(dir, {
+    id,
+    datastore: 'blank',
+    manager,
+    version: '10.11',
+    engine_version: '10.11.0',
+    file: 'blank.qcow2',
+    sha256,
+    bytes: 0,
+    virtual_bytes: 1024 ** 3,
+    built_at: new Date().toISOString(),
+    inputs: '',
+  });
+  return id;
 }

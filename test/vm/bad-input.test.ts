@@ -3,15 +3,13 @@
 // (ERROR once usage_timeout is over, the VM powered off and removed). Each on a control plane of
 // its own (their timeouts differ); both VMs run at the same time.
 import axios from 'axios';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { imageIdFor, writeManifest } from '../../src/clients/qemu/images.js';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
 import { processesUnder } from '../helpers/reap.js';
-import { ensureImage } from '../helpers/vm-image.js';
+import { blankImage, ensureImage } from '../helpers/vm-image.js';
 import { vmConfig, vmFigure, vmTest } from '../helpers/vm-tier.js';
 
 async function create(cp: ControlPlane, version: string): Promise<string> {
@@ -67,21 +65,7 @@ vmTest('a VM that never boots: ERROR after usage_timeout, the VM powered off and
   // an image with nothing bootable on it: the firmware never finds a boot sector
   const imageDir = mkdtempSync(path.join(tmpdir(), 'trove-vm-noboot-'));
   t.teardown(() => rmSync(imageDir, { recursive: true, force: true }));
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(imageDir, 'blank.qcow2'), '1G']);
-  const id = imageIdFor('0'.repeat(64));
-  writeManifest(imageDir, {
-    id,
-    datastore: 'blank',
-    manager: 'mariadb',
-    version: '10.11',
-    engine_version: '10.11.0',
-    file: 'blank.qcow2',
-    sha256: '0'.repeat(64),
-    bytes: 0,
-    virtual_bytes: 1024 ** 3,
-    built_at: new Date().toISOString(),
-    inputs: '',
-  });
+  const id = blankImage(imageDir);
   const usageTimeout = 90;
   const cp = await startControlPlane({ config: vmConfig({ imageDir, usageTimeout, shutdownTimeout: 5 }) });
   t.teardown(() => cp.stop());

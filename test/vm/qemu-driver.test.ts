@@ -1,19 +1,22 @@
 // The qemu compute driver's own mechanics on a real qemu with an image that boots nothing (quick:
 // no guest): the VM's network restricted (out: only the bus's guestfwd; in: the published ports on
 // the server's own loopback address), its config drive and disks, ACTIVE while qemu runs, ERROR
-// with the reason when qemu dies, delete stops it and removes every file, an unknown image refused.
+// with the reason when qemu dies, delete stops it and removes every file, an unknown image refused;
+// the config drive as the guest reads it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QemuCompute } from '../../src/clients/qemu/compute.js';
+import { makeConfigDrive } from '../../src/clients/qemu/config-drive.js';
+import { userData } from '../../src/clients/openstack/nova-servers.js';
 import { qemuSection } from '../../src/clients/qemu/config.js';
-import { imageIdFor, writeManifest } from '../../src/clients/qemu/images.js';
 import { QemuVolumes } from '../../src/clients/qemu/volumes.js';
 import { parseFlavors } from '../../src/clients/local/compute.js';
 import { vmTest } from '../helpers/vm-tier.js';
 import { killUnder, processesUnder, reapOnExit } from '../helpers/reap.js';
 import { claimSubnet, releaseSubnet } from '../helpers/subnets.js';
+import { blankImage } from '../helpers/vm-image.js';
 
 // each test on a loopback subnet of its own among every running test's (address claims are per state directory)
 function setup(t: { teardown(fn: () => unknown): void }) {
@@ -26,22 +29,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
     releaseSubnet(subnet);
   });
   const images = path.join(dir, 'images');
-  execFileSync('mkdir', ['-p', images]);
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(images, 'blank.qcow2'), '1G']);
-  const id = imageIdFor('1'.repeat(64));
-  writeManifest(images, {
-    id,
-    datastore: 'blank',
-    manager: 'x',
-    version: '1',
-    engine_version: '1.0',
-    file: 'blank.qcow2',
-    sha256: '1'.repeat(64),
-    bytes: 0,
-    virtual_bytes: 1024 ** 3,
-    built_at: '',
-    inputs: '',
-  });
+  const id = blankImage(images, 'x');
   const config = { ...qemuSection.parse({ image_dir: images, shutdown_timeout: '2' }), state_dir: dir, address_subnet: subnet };
   const volumes = new QemuVolumes(config);
   const compute = new QemuCompute(config, parseFlavors('1:tiny:256:1:1'), (v) => volumes.file(v));
@@ -102,4 +90,17 @@ vmTest('qemu that dies is an ERROR server with the reason; an unknown image is r
   await t.throwsAsync(compute.createServer({ instanceId: 'i-3', name: 'db', flavor, imageId: 'no-such-image', guestConfig }), {
     message: /no guest image no-such-image in .* \(build one with trove-manage guest_image_build\)/,
   });
+});
+
+vmTest('the config drive: an ISO label config-2, meta_data.json with the instance, user_data the cloud-config the Nova driver sends, 0600', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'config-drive-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.iso');
+  const guestConfig = '[DEFAULT]\nguest_id = x\ntransport_url = rabbit://u:p@10.0.2.100:5672/v\n';
+  await makeConfigDrive(file, { instanceId: 'inst-1', name: 'My DB_1', guestConfig, mkisofs: 'genisoimage' });
+  t.is(statSync(file).mode & 0o777, 0o600);
+  t.regex(execFileSync('isoinfo', ['-d', '-i', file]).toString(), /Volume id: config-2/);
+  const read = (p: string) => execFileSync('isoinfo', ['-R', '-i', file, '-x', p]).toString();
+  t.is(read('/openstack/latest/user_data'), Buffer.from(userData(guestConfig), 'base64').toString());
+  t.like(JSON.parse(read('/openstack/latest/meta_data.json')), { uuid: 'inst-1', name: 'My DB_1', hostname: 'my-db-1', meta: { trove_instance_id: 'inst-1' } });
 });
