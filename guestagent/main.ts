@@ -19,6 +19,10 @@ import { startLogArchiver } from './backup/log-archive.js';
 import { StatusReporter, guestHandlers } from './manager.js';
 import { reportInterruptedBackups } from './backup-handlers.js';
 import { VolumeQuota } from './platform/volume-quota.js';
+import { cannotStartLine } from '../src/common/guest-console.js';
+
+/** The exit code of an agent whose configuration cannot work (sysexits' EX_CONFIG): not restarted by its unit. */
+const EXIT_CONFIG = 78;
 
 if (process.argv.includes('--detect-engines')) {
   // `trove-guestagent --detect-engines`: the engines this machine can run, as JSON (all-in-one).
@@ -40,7 +44,15 @@ await runService('trove-guestagent', async () => {
   writeFileSync(path.join(c.state_dir, RUNTIME_DIR_RECORD), runtimeDir);
   const engine = engineFor(c.datastore_manager, raw, c.state_dir, log, runtimeDir);
   // replies through each caller's reply exchange: the guest's own bus user may not use the default one
-  const transport = transportFromConfig(raw, log, { repliesViaExchange: true });
+  const transport = transportFromConfig(raw, log, {
+    repliesViaExchange: true,
+    // a refused login will not pass by waiting: say why on the console (the taskmanager reads it) and stop
+    onLoginRefused: (reason) => {
+      log.fatal({ reason }, 'the message bus refused this guest agent: its transport_url credentials are wrong');
+      process.stderr.write(cannotStartLine(`the message bus refused the guest agent's login (its transport_url credentials): ${reason}`));
+      process.exit(EXIT_CONFIG);
+    },
+  });
   const client = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000, declareServiceTopics: false });
   const serializers = guestSerializers(c.guest_id, c.instance_rpc_encr_key);
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });

@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { opt } from '../common/config/schema.js';
 
 export const computeDriverSection = z.object({
-  /** (trove-ts) openstack: Nova/Cinder/Neutron; local: guest processes on this machine. */
-  compute_driver: z.enum(['openstack', 'local']).default('openstack'),
+  /** (trove-ts) openstack: Nova/Cinder/Neutron; local: guest processes on this machine; qemu: guest
+   * images booted in qemu virtual machines on this machine ([qemu], the VM test tier). */
+  compute_driver: z.enum(['openstack', 'local', 'qemu']).default('openstack'),
 });
 
 export type ComputeDriverName = z.output<typeof computeDriverSection>['compute_driver'];

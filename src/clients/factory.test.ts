@@ -20,6 +20,8 @@ import { LocalCompute } from './local/compute.js';
 import { LocalVolumes } from './local/volume.js';
 import { LocalNetwork, LocalZones } from './local/network.js';
 import { LocalObjectStore } from './local/object-store.js';
+import { QemuCompute } from './qemu/compute.js';
+import { QemuVolumes } from './qemu/volumes.js';
 import { ManagementWithCtlFallback } from './rabbitmq/guest-accounts.js';
 import { EndpointNotFoundError } from './identity.js';
 
@@ -108,6 +110,20 @@ test('compute_driver = local without Keystone: the admin token on loopback, the 
   t.true(flows.objectStore({ driver: 'local' }) instanceof LocalObjectStore);
   t.is(flows.scheduleTrusts, undefined);
   t.is(d.images(), undefined);
+});
+
+test('compute_driver = qemu: virtual machines and qcow2 volumes for the flows, the flavors of [local] for the API', async (t) => {
+  const d = cloudDrivers({ DEFAULT: { compute_driver: 'qemu', admin_token: 'adm', admin_project_id: 'p-adm' }, local });
+  t.is(d.compute, 'qemu');
+  t.is(d.local, undefined, 'no local servers to adopt');
+  const flows = d.flows();
+  t.true(flows.compute instanceof QemuCompute);
+  t.true(flows.volumes instanceof QemuVolumes);
+  t.true(flows.network instanceof LocalNetwork);
+  t.true(flows.objectStore({ driver: 'local' }) instanceof LocalObjectStore);
+  const user = d.api().userClients(context, info);
+  t.true(user.compute instanceof LocalCompute, "flavors are [local]'s");
+  t.deepEqual(await d.api().backupStorage(context, info), { driver: 'local' });
 });
 
 test("compute_driver = local behind Keystone: Keystone's tokens and trusts, the local compute, volumes and object store", async (t) => {

@@ -2,8 +2,8 @@
 // trove-api, the taskmanager and the all-in-one (trove-manage for its image check) and hands what
 // it returns to the services, which take their drivers as dependencies:
 //   identity                 [keystone_authtoken] auth_url: Keystone; unset, the admin token ([DEFAULT] admin_token, loopback only)
-//   compute, volume, network [DEFAULT] compute_driver: openstack (Nova, Cinder, Neutron, Swift) or local (processes and directories here)
-//   and object store
+//   compute, volume, network [DEFAULT] compute_driver: openstack (Nova, Cinder, Neutron, Swift), local (processes and
+//   and object store         directories here) or qemu (virtual machines here booted from guest images; flavors from [local])
 //   image                    Glance with the service's identity when Keystone is configured, none without
 //   guests' bus accounts     [DEFAULT] transport_url: RabbitMQ users for rabbit:// ([rabbit_management] guest_users), else none
 // A bad value stops the process naming the key (`trove.conf [DEFAULT] compute_driver: ...`).
@@ -31,6 +31,7 @@ import type { KeystoneServiceIdentity } from './openstack/keystone.js';
 import { KeystoneTrusts } from './openstack/keystone.js';
 import { SwiftObjectStore } from './openstack/swift.js';
 import { busAccountsFromConfig, guestTransportUrl } from './rabbitmq/guest-accounts.js';
+import { qemuFlowDrivers } from './qemu/factory.js';
 
 /** The local drivers (compute_driver = local), one of each, shared by the API and the taskmanager of one process. */
 export interface LocalDrivers {
@@ -140,16 +141,20 @@ export function cloudDrivers(raw: RawConfig, log?: Logger): CloudDrivers {
   // one service identity (one token) for everything this process asks as the service
   const service = () => (held ??= serviceIdentity(c));
   const local = compute_driver === 'local' ? localDrivers(configSection(raw, 'local', localSection)) : undefined;
+  // qemu VMs take their flavors (the API's) from [local] too; their servers and volumes are the qemu driver's
+  const apiLocal = local ?? (compute_driver === 'qemu' ? localDrivers(configSection(raw, 'local', localSection)) : undefined);
   const wwwAuthenticateUri = c.authtoken.www_authenticate_uri ?? c.authtoken.auth_url?.replace(/\/v3\/?$/, '');
   return {
     compute: compute_driver,
     identity: keystone ? 'keystone' : 'admin-token',
     local,
-    api: () => ({ ...(keystone ? keystoneApi(c, service(), local) : adminTokenApi(raw, local)), wwwAuthenticateUri }),
+    api: () => ({ ...(keystone ? keystoneApi(c, service(), apiLocal) : adminTokenApi(raw, apiLocal)), wwwAuthenticateUri }),
     flows: () => ({
-      ...(local
-        ? { compute: local.compute, volumes: local.volumes, network: new LocalNetwork(), objectStore: () => local.objects }
-        : openstackFlows(c, service)),
+      ...(compute_driver === 'qemu'
+        ? qemuFlowDrivers(raw)
+        : local
+          ? { compute: local.compute, volumes: local.volumes, network: new LocalNetwork(), objectStore: () => local.objects }
+          : openstackFlows(c, service)),
       guestBus: guestBusOf(raw, log),
     }),
     images: () => (keystone ? serviceClients(c, service()).images : undefined),

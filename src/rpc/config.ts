@@ -56,6 +56,8 @@ export interface TransportOptions {
   broker?: MemoryBroker;
   /** AMQP: replies through each reply queue's own exchange (a guest agent's own bus user). */
   repliesViaExchange?: boolean;
+  /** AMQP: a broker refused the login before the first connection (see AmqpOptions). */
+  onLoginRefused?: (reason: string) => void;
 }
 
 export function createTransport(c: MessagingConfig, log: Logger, options: TransportOptions = {}): Transport {
@@ -77,6 +79,7 @@ export function createTransport(c: MessagingConfig, log: Logger, options: Transp
     connectTimeoutMs: c.rpc_response_timeout * 1000,
     socketOptions: r.ssl && r.ssl_ca_file ? { ca: [readFileSync(r.ssl_ca_file)] } : undefined,
     repliesViaExchange: options.repliesViaExchange,
+    onLoginRefused: options.onLoginRefused,
   });
 }
 

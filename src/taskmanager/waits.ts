@@ -3,6 +3,7 @@ import { ComputeNotFoundError, type Server } from '../clients/compute.js';
 import { ServiceStatuses } from '../common/service-status.js';
 import type { TaskContext } from './context.js';
 import { guestStatus, serverOf } from '../db/instances.js';
+import { cannotStartReason } from '../common/guest-console.js';
 
 export class WaitError extends Error {}
 
@@ -48,15 +49,19 @@ const FAILED = new Set<number>([ServiceStatuses.FAILED.code]);
 
 /**
  * Waits until the guest reports the engine ready (healthy/running) after `since`; a guest that
- * reports "failed to spawn" ends the wait at once.
+ * reports "failed to spawn" ends the wait at once. `readConsole` (a new server, whose console holds
+ * only this boot): a guest whose agent cannot start at all (no config, a bus that refuses its
+ * login) says why on its console (src/common/guest-console.ts), and that ends the wait too.
  */
-export async function waitForGuestReady(ctx: TaskContext, instanceId: string, since: Date, deadline: number): Promise<void> {
+export async function waitForGuestReady(ctx: TaskContext, instanceId: string, since: Date, deadline: number, o: { readConsole?: boolean } = {}): Promise<void> {
   for (let round = 0; ; round++) {
     if (round % 10 === 9) {
       // a server that died (or whose agent died) will never report: stop waiting
       const server = await serverOf(ctx.db, instanceId);
       if (server) {
         const s = await ctx.compute.getServer(server).catch(() => undefined);
+        const reason = o.readConsole ? cannotStartReason(await ctx.compute.consoleOutput(server, 60).catch(() => '')) : undefined;
+        if (reason) throw new WaitError(`the guest agent could not start: ${reason}`);
         if (s?.status === 'ERROR') throw new WaitError(`The server went to ERROR${s.fault ? `: ${s.fault}` : ''} before the guest reported ready.`);
       }
     }

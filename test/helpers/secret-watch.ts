@@ -65,8 +65,11 @@ export class SecretWatch {
             if (url) this.add(`${id} ${key} password`, decodeURIComponent(url[1]!));
           }
         }
-        const log = path.join(dir, 'agent.log');
-        if (existsSync(log)) this.agentLogs.set(log, readFileSync(log, 'utf8'));
+        // a local agent's log; a qemu VM's serial console (kernel, boot and agent lines)
+        for (const name of ['agent.log', 'console.log']) {
+          const log = path.join(dir, name);
+          if (existsSync(log)) this.agentLogs.set(log, readFileSync(log, 'utf8'));
+        }
       } catch {
         /* a directory being written or removed */
       }

@@ -7,6 +7,7 @@ import * as dbSync from './commands/db-sync.js';
 import * as datastore from './commands/datastore.js';
 import * as parameters from './commands/parameters.js';
 import * as versionMetadata from './commands/version-metadata.js';
+import * as guestImage from './commands/guest-image.js';
 
 const program = new Command('trove-manage')
   .description('trove-ts operator tool (Trove-compatible commands)')
@@ -18,7 +19,7 @@ const program = new Command('trove-manage')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 const globals = () => program.opts<GlobalOptions>();
-for (const m of [dbSync, datastore, parameters, versionMetadata]) m.register(program, globals);
+for (const m of [dbSync, datastore, parameters, versionMetadata, guestImage]) m.register(program, globals);
 for (const c of program.commands) c.allowExcessArguments(false).exitOverride();
 
 try {

@@ -1,7 +1,6 @@
 // Compute on this machine: a "server" is a guest agent process with its own directory and its own
 // loopback address (127.0.N.x), started detached so it outlives the taskmanager, as a VM would.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, type ServerSpec } from '../compute.js';
@@ -9,6 +8,7 @@ import type { LocalConfig } from './config.js';
 import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../../common/runtime-dir.js';
 import { tailLines } from '../../common/file-tail.js';
 import { renderIni } from '../../common/config/writer.js';
+import { LoopbackAddresses } from './loopback-addresses.js';
 
 interface ServerRecord {
   id: string;
@@ -30,14 +30,6 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-function canBind(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, address, () => s.close(() => resolve(true)));
-  });
-}
-
 export function parseFlavors(spec: string): Flavor[] {
   return spec
     .split(',')
@@ -51,6 +43,7 @@ export function parseFlavors(spec: string): Flavor[] {
 export class LocalCompute implements ServerCompute {
   private readonly flavors: Flavor[];
   private readonly serversDir: string;
+  private readonly addresses: LoopbackAddresses;
 
   constructor(
     private readonly c: LocalConfig,
@@ -58,6 +51,13 @@ export class LocalCompute implements ServerCompute {
   ) {
     this.flavors = parseFlavors(c.flavors);
     this.serversDir = path.join(c.state_dir, 'servers');
+    this.addresses = new LoopbackAddresses({
+      claimsDir: path.join(c.state_dir, 'addresses'),
+      subnet: c.address_subnet,
+      probePorts: c.probe_ports,
+      serverExists: (id) => existsSync(this.dir(id)),
+      used: (id) => this.usedAddresses(id),
+    });
   }
 
   async listFlavors(): Promise<Flavor[]> {
@@ -89,56 +89,26 @@ export class LocalCompute implements ServerCompute {
     return existsSync(f) ? Number(readFileSync(f, 'utf8')) : undefined;
   }
 
-  /** The claim file of an address: created exclusively, so two creates (or two taskmanagers) never share one. */
-  private claimFile(address: string): string {
-    return path.join(this.c.state_dir, 'addresses', address);
-  }
-
-  /** Claims the address for server `id`; false when another live server holds it. */
-  private claim(address: string, id: string): boolean {
-    const file = this.claimFile(address);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(file, id, { flag: 'wx' });
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const owner = readFileSync(file, 'utf8');
-        if (owner === id) return true;
-        // a server's directory exists from before its claim until after its release: no directory, a stale claim
-        if (!owner || existsSync(this.dir(owner))) return false;
-        rmSync(file, { force: true });
-      }
-    }
-    return false;
+  private allocateAddress(id: string): Promise<string> {
+    return this.addresses.allocate(id);
   }
 
   private release(address: string, id: string): void {
-    const file = this.claimFile(address);
-    if (existsSync(file) && readFileSync(file, 'utf8') === id) rmSync(file, { force: true });
+    this.addresses.release(address, id);
   }
 
-  private async allocateAddress(id: string): Promise<string> {
-    mkdirSync(path.dirname(this.claimFile('x')), { recursive: true });
-    // servers created before address claims existed hold theirs through their record
+  /** Addresses servers hold through their records (servers created before address claims existed). */
+  private usedAddresses(exceptId: string): Set<string> {
     const used = new Set<string>();
-    if (existsSync(this.serversDir)) {
-      for (const d of readdirSync(this.serversDir)) {
-        try {
-          if (d !== id) used.add(this.read(d).address);
-        } catch {
-          /* a server still being written: its claim file guards its address */
-        }
+    if (!existsSync(this.serversDir)) return used;
+    for (const d of readdirSync(this.serversDir)) {
+      try {
+        if (d !== exceptId) used.add(this.read(d).address);
+      } catch {
+        /* a server still being written: its claim file guards its address */
       }
     }
-    for (let host = 2; host < 255; host++) {
-      const address = `127.0.${this.c.address_subnet}.${host}`;
-      if (used.has(address) || !this.claim(address, id)) continue;
-      const free = await Promise.all(this.c.probe_ports.map((p) => canBind(address, Number(p))));
-      if (free.every(Boolean)) return address;
-      this.release(address, id); // something outside trove-ts listens there
-    }
-    throw new Error('no free loopback address left for a local instance');
+    return used;
   }
 
   private startAgent(r: ServerRecord): void {

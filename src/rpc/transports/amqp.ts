@@ -55,6 +55,9 @@ export interface AmqpOptions {
   repliesViaExchange?: boolean;
   /** TLS options for amqps:// (e.g. the CA). */
   socketOptions?: Record<string, unknown>;
+  /** Called when a broker refuses the login (wrong user or password) before this transport was
+   * ever connected: a guest agent gives up with the reason instead of retrying for ever. */
+  onLoginRefused?: (reason: string) => void;
 }
 
 /** How long one connection attempt may take, TCP connect and AMQP handshake together. */
@@ -62,6 +65,9 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The broker refused the operation itself (access, not found, different declare arguments):
  * trying again cannot help. */
+/** A broker's answer to a wrong user or password (amqplib: "Handshake terminated by server: 403 (ACCESS-REFUSED) ..."). */
+export const loginRefused = (err: unknown): boolean => /\b403\b.*ACCESS.REFUSED/.test((err as Error)?.message ?? '');
+
 const refused = (err: unknown): boolean => [403, 404, 406].includes((err as { code?: number }).code ?? 0);
 
 /** A publish the broker neither confirmed nor refused in time. */
@@ -74,6 +80,7 @@ export class AmqpTransport implements Transport {
   private conn?: ChannelModel;
   private channel?: ConfirmChannel;
   private connecting?: Promise<void>;
+  private everConnected = false;
   private readonly waiters = new Set<(ch?: ConfirmChannel) => void>();
   private readonly declared = new Map<string, Declared>();
   private readonly subscriptions = new Set<Subscription>();
@@ -147,6 +154,7 @@ export class AmqpTransport implements Transport {
         return;
       } catch (err) {
         this.urlIndex += 1;
+        if (!this.everConnected && loginRefused(err)) this.o.onLoginRefused?.(`the broker at ${redactUrl(url)} refused the login: ${(err as Error).message}`);
         if (this.closed() || this.idle()) return; // nobody needs it now: the next operation reconnects
         const wait = this.delay(attempt);
         this.o.log.warn({ url: redactUrl(url), attempt: attempt + 1, wait_ms: wait, err: (err as Error).message }, 'AMQP connection failed; retrying');
@@ -182,6 +190,7 @@ export class AmqpTransport implements Transport {
       ch.on('close', () => this.channel === ch && void conn.close().catch(() => undefined));
       this.conn = conn;
       this.channel = ch;
+      this.everConnected = true;
       this.signal.set('connected');
       this.o.log.info({ url: redactUrl(url) }, 'AMQP connected');
     } catch (err) {

@@ -235,7 +235,7 @@ export function provisionSteps(ctx: TaskContext): Step<ProvisionData>[] {
     {
       name: 'wait_guest',
       run: async (s) => {
-        await waitForGuestReady(ctx, s.instanceId, new Date(s.data.preparedAt ?? 0), s.deadline);
+        await waitForGuestReady(ctx, s.instanceId, new Date(s.data.preparedAt ?? 0), s.deadline, { readConsole: true });
       },
     },
   ];
