@@ -7,8 +7,8 @@ import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import axios from 'axios';
-import { startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
-import { freePort, mergeConf, writeConf } from '../helpers/api-process.js';
+import { ADMIN_TOKEN, startControlPlane, type ControlPlane } from '../helpers/control-plane.js';
+import { freePort, mergeConf, startApiProcess, writeConf } from '../helpers/api-process.js';
 import { REPO } from '../helpers/run-bin.js';
 import { killOnExit } from '../helpers/reap.js';
 import { buildDeps, startApiServer, type ApiServer } from '../../src/api/server.js';
@@ -127,3 +127,21 @@ for (const [bin, portKey] of [
     t.is((await axios.get(`${s.url}/other`, { validateStatus: () => true })).status, 404);
   });
 }
+
+test('trove-api process: its [metrics] api_port serves /metrics (its requests by route template) and /healthcheck', async (t) => {
+  const port = await freePort();
+  const { bind_port: _port, ...defaults } = cp.raw.DEFAULT!;
+  const api = await startApiProcess({
+    ...(cp.raw as Record<string, Record<string, string>>),
+    DEFAULT: defaults,
+    metrics: { enabled: 'true', bind_host: '127.0.0.1', api_port: String(port) },
+  });
+  t.teardown(() => api.stop());
+  t.is((await axios.get(`${api.url}/v1.0/p-local/flavors`, { headers: { 'X-Auth-Token': ADMIN_TOKEN } })).status, 200);
+  const m = await axios.get(`http://127.0.0.1:${port}/metrics`, { responseType: 'text' });
+  t.regex(m.data, /^trove_api_requests_total\{route="\/v1\.0\/:tenant_id\/flavors",method="GET",status="200"\} 1$/m);
+  t.false(m.data.includes(ADMIN_TOKEN));
+  const h = await get(`http://127.0.0.1:${port}`);
+  t.is(h.status, 200, h.data);
+  t.is(h.data, 'OK\nOK');
+});
