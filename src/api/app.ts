@@ -5,6 +5,9 @@ import { BadMethodError, NotImplementedError } from '../common/errors.js';
 import type { ApiDeps } from './deps.js';
 import { requestId } from './middleware/request-id.js';
 import { accessLog } from './middleware/access-log.js';
+import { requestMetrics } from './middleware/request-metrics.js';
+import { healthcheck } from './middleware/healthcheck.js';
+import { databaseCheck } from '../db/health.js';
 import { fault } from './middleware/fault.js';
 import { projectScope } from './middleware/project-scope.js';
 import { jsonBody } from './middleware/json-body.js';
@@ -54,7 +57,9 @@ export function createApp(deps: ApiDeps): Koa {
 
   app.use(requestId());
   app.use(accessLog(deps.log));
+  app.use(requestMetrics());
   app.use(fault(deps.log));
+  app.use(healthcheck(deps.health?.checks ?? [databaseCheck(deps.db)], deps.health?.detailed ?? false));
   app.use(projectScope({ tokens: deps.tokens, isAdmin: (c) => deps.authorizer.isAdmin(c), wwwAuthenticateUri: deps.wwwAuthenticateUri }, deps.rateLimiter));
   app.use(jsonBody(deps.config.max_request_body_size));
 

@@ -17,6 +17,7 @@ import type { GuestContract } from '../rpc/contracts/guest.js';
 import type { DatastoreNames } from './config.js';
 import type { BackupStorage } from '../rpc/contracts/common.js';
 import type { SecureRpc } from '../rpc/secure.js';
+import type { HealthCheck } from '../common/metrics/health.js';
 
 export type { UserClients };
 
@@ -44,6 +45,8 @@ export interface ApiDeps {
   rateLimiter: RateLimiter;
   quotaDefaults: QuotaLimits;
   wwwAuthenticateUri?: string | undefined;
+  /** What GET /healthcheck checks (the control database and the bus) and [healthcheck] detailed; absent: the database alone. */
+  health?: { checks: HealthCheck[]; detailed: boolean };
   /** Releases what buildDeps opened besides the database (its own bus connection). */
   close?(): Promise<void>;
   /** Where the caller's backups are stored, with the caller's rights (the user's Swift, or the local store). */

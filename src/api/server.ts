@@ -21,6 +21,9 @@ import { RpcClient } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { guestContract, guestTopic } from '../rpc/contracts/guest.js';
 import { secureRpc, secureRpcDefaults } from '../rpc/secure.js';
+import { databaseCheck } from '../db/health.js';
+import { healthcheckSection } from '../common/metrics/config.js';
+import type { HealthCheck } from '../common/metrics/health.js';
 
 export interface ApiServer {
   url: string;
@@ -69,7 +72,11 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
       : new Proxy({} as GuestApi, { get: () => async () => noBus() });
   const datastoreNames = (manager: string) => configSection(raw, manager, datastoreNamesSection);
   const replicationStrategy = (manager: string) => configSection(raw, manager, datastoreReplicationSection).replication_strategy;
+  const busHealth: HealthCheck = rpc
+    ? rpc.healthCheck()
+    : { name: 'bus', check: () => Promise.reject(new Error('no bus configured ([DEFAULT] transport_url is empty)')) };
   return {
+    health: { checks: [databaseCheck(db), busHealth], detailed: configSection(raw, 'healthcheck', healthcheckSection).detailed },
     config,
     db,
     log,

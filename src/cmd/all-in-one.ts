@@ -30,9 +30,11 @@ import type { LocalCompute } from '../clients/local/compute.js';
 import { LocalBusAccounts } from '../clients/local/bus-accounts.js';
 import { cloudDrivers } from '../clients/factory.js';
 import type { Logger } from '../common/log.js';
+import type { HealthCheck } from '../common/metrics/health.js';
 import { runService } from '../common/config/service-config.js';
 import { packageRoot } from '../common/package-root.js';
 import { refuseDefaultKeys, TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
+import { serveConfiguredMetrics, type MetricsServer } from '../common/metrics/server.js';
 
 const run = promisify(execFile);
 /** The checkout: bin/ and etc/ are there, whether this runs from src/cmd or from dist/src/cmd. */
@@ -56,6 +58,26 @@ function parse(): Options {
     .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
     .parse(process.argv)
     .opts<Options>();
+}
+
+/** The all-in-one's metrics port when trove.conf names none: the API's + 1000 (0, any free one, when that is past 65535). */
+function aioMetricsPort(apiPort: number): number {
+  return apiPort === 0 || apiPort + 1000 > 65535 ? 0 : apiPort + 1000;
+}
+
+/**
+ * The whole process's metrics port ([metrics] api_port). A port the configuration names and
+ * cannot have stops the start; the derived one (API port + 1000) taken by something else is
+ * only warned about: the service runs on without metrics.
+ */
+async function aioMetrics(raw: RawConfig, extra: RawConfig, checks: HealthCheck[], log: Logger): Promise<MetricsServer | undefined> {
+  try {
+    return await serveConfiguredMetrics(raw, 'api', checks, log);
+  } catch (err) {
+    if (extra.metrics?.api_port !== undefined || !(err instanceof ConfigError)) throw err;
+    log.warn({ err: err.message }, 'no metrics port: the default one is taken (set [metrics] api_port)');
+    return undefined;
+  }
 }
 
 /** One server per state directory: a lock file holding the owner's pid. */
@@ -184,6 +206,8 @@ async function serve(o: Options, state: string): Promise<void> {
       ...(published ? { allow_insecure_default_keys: 'true' } : {}),
     },
     database: { connection: `sqlite:///${path.join(state, 'trove.db')}` },
+    // one metrics port for the whole process, on loopback: the API's port + 1000 (9779 for 8779)
+    metrics: { enabled: 'true', bind_host: '127.0.0.1', api_port: String(aioMetricsPort(Number(o.port))) },
     local: { state_dir: path.join(state, 'local'), guestagent_bin: path.join(REPO, 'bin/trove-guestagent.js') },
   };
   const raw: RawConfig = { ...defaults };
@@ -234,6 +258,10 @@ async function serve(o: Options, state: string): Promise<void> {
     await db.destroy();
     throw err;
   });
+  const metrics = await aioMetrics(raw, extra, api.deps.health!.checks, log).catch(async (err) => {
+    await api.close().catch(() => undefined);
+    throw err;
+  });
   // each guest's connection authenticates as its instance (a user made at provision, kept here)
   const accounts = new LocalBusAccounts(path.join(state, 'bus-users.json'), busPath);
   const bus = new SocketBroker(broker, busPath, log.child({ svc: 'bus' }), accounts);
@@ -254,6 +282,7 @@ async function serve(o: Options, state: string): Promise<void> {
     [
       '',
       `trove-ts all-in-one is up: ${api.url}   (state: ${state})`,
+      ...(metrics ? [`metrics: ${metrics.url}/metrics   health check: ${api.url}/healthcheck`] : []),
       `datastores: ${engines.map((e) => `${e.manager} ${e.name} (${e.version})`).join(', ') || 'none found — install one, e.g. apt-get install mariadb-server'}`,
       'Point the openstack CLI at it:',
       `  export OS_AUTH_TYPE=admin_token OS_ENDPOINT=${endpoint} OS_TOKEN=$(cat ${tokenFile})`,
@@ -270,6 +299,7 @@ async function serve(o: Options, state: string): Promise<void> {
     if (stopping) return log.info({ signal }, 'already stopping');
     stopping = true;
     log.info({ signal }, 'stopping: API, taskmanager, conductor, every instance');
+    await metrics?.close().catch(() => undefined);
     await api.close().catch(() => undefined);
     await taskmanager.stop().catch(() => undefined);
     await conductor.stop().catch(() => undefined);

@@ -5,6 +5,7 @@ import { createLogger } from '../common/log.js';
 import { startConductor } from '../conductor/service.js';
 import { loadServiceConfig, runService } from '../common/config/service-config.js';
 import { refuseDefaultKeys } from '../rpc/secure.js';
+import { serveConfiguredMetrics } from '../common/metrics/server.js';
 
 await runService('trove-conductor', async () => {
   const raw = loadServiceConfig('trove-conductor');
@@ -13,7 +14,9 @@ await runService('trove-conductor', async () => {
   refuseDefaultKeys(raw);
   const conductor = await startConductor(raw, log);
   log.info('trove-conductor serving');
+  const metrics = await serveConfiguredMetrics(raw, 'conductor', conductor.health, log);
   const stop = async () => {
+    await metrics?.close();
     await conductor.stop();
     process.exit(0);
   };

@@ -5,6 +5,7 @@ import { createLogger } from '../common/log.js';
 import { startTaskmanager } from '../taskmanager/service.js';
 import { loadServiceConfig, runService } from '../common/config/service-config.js';
 import { refuseDefaultKeys } from '../rpc/secure.js';
+import { serveConfiguredMetrics } from '../common/metrics/server.js';
 import { cloudDrivers } from '../clients/factory.js';
 
 await runService('trove-taskmanager', async () => {
@@ -14,7 +15,9 @@ await runService('trove-taskmanager', async () => {
   refuseDefaultKeys(raw);
   const tm = await startTaskmanager(raw, log, cloudDrivers(raw, log).flows());
   log.info({ compute_driver: tm.ctx.config.compute_driver }, 'trove-taskmanager serving');
+  const metrics = await serveConfiguredMetrics(raw, 'taskmanager', tm.health, log);
   const stop = async () => {
+    await metrics?.close();
     await tm.stop();
     process.exit(0);
   };

@@ -8,6 +8,8 @@ import type { Handlers } from '../rpc/contract.js';
 import type { ConductorContract } from '../rpc/contracts/conductor.js';
 import { heartbeatWriter } from './heartbeat.js';
 import { OPENED_BY } from '../rpc/encryption.js';
+import { noteHeartbeat } from '../common/metrics/metrics.js';
+import { serviceStatusFromDescription } from '../common/service-status.js';
 
 export interface ConductorHandlerOptions {
   /** Whether the instance talks encrypted (has an RPC key): a plain message about it is then refused. */
@@ -35,6 +37,8 @@ export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOption
   const heartbeat = heartbeatWriter(db, log);
   const handlers: Handlers<ConductorContract> = {
     heartbeat: async (a) => {
+      const status = a.payload.service_status;
+      noteHeartbeat(a.instance_id, (status && serviceStatusFromDescription(status)?.description) ?? 'unknown');
       await heartbeat({ ...a, sent: clampSent(a.sent) });
     },
     report_usage: async (a) => {

@@ -13,6 +13,8 @@ import { RpcServer } from '../rpc/rpc.js';
 import type { Transport } from '../rpc/transport.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../rpc/contracts/conductor.js';
 import { conductorHandlers } from './manager.js';
+import { databaseCheck } from '../db/health.js';
+import { busCheck } from '../rpc/health.js';
 
 /**
  * Guests' reports the conductor takes from the broker at once: its handlers are short writes, and
@@ -65,6 +67,8 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
     prefetch: CONDUCTOR_PREFETCH,
   });
   return {
+    /** What its health check answers on: the control database and the bus. */
+    health: [databaseCheck(db), busCheck(transport)],
     async stop() {
       await server.close();
       if (!options.transport) await transport.close();

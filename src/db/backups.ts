@@ -262,15 +262,19 @@ export interface BackupRow {
   checksum: string | null;
   storage_driver: string | null;
   parent_id: string | null;
+  /** GB, once the guest reported it */
+  size: number | null;
   deleted: boolean;
 }
 
 export async function getBackupRow(db: Db, id: string): Promise<BackupRow | undefined> {
   const row = (await db('backups')
     .where({ id })
-    .first('id', 'tenant_id', 'instance_id', 'state', 'location', 'backup_type', 'checksum', 'storage_driver', 'parent_id', 'deleted')) as
+    .first('id', 'tenant_id', 'instance_id', 'state', 'location', 'backup_type', 'checksum', 'storage_driver', 'parent_id', 'size', 'deleted')) as
     Record<string, unknown> | undefined;
-  return row ? { ...(row as unknown as BackupRow), deleted: Boolean(row.deleted) } : undefined;
+  return row
+    ? { ...(row as unknown as BackupRow), size: row.size === null || row.size === undefined ? null : Number(row.size), deleted: Boolean(row.deleted) }
+    : undefined;
 }
 
 /** What a guest reported about a backup it runs (update_backup): only the fields it gave. */

@@ -8,6 +8,9 @@ import { newId, parseFailure, request, unwrap, wrap } from './envelope.js';
 import { RemoteError, RpcTimeoutError } from './errors.js';
 import { durableTopic, serviceTopic } from './topics.js';
 import type { Consumer, Transport } from './transport.js';
+import { rpcCallDuration, rpcCallTimeouts, topicLabel } from '../common/metrics/metrics.js';
+import type { HealthCheck } from '../common/metrics/health.js';
+import { busCheck } from './health.js';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -134,8 +137,28 @@ export class RpcClient {
     await this.transport.fanout(`${topic}_fanout`, wrap(message));
   }
 
-  /** Sends and waits for the answer: the result, RemoteError, or RpcTimeoutError. */
+  /** The bus as a health check backend: the broker confirms a message nobody receives. */
+  healthCheck(): HealthCheck {
+    return busCheck(this.transport);
+  }
+
+  /** Sends and waits for the answer: the result, RemoteError, or RpcTimeoutError; its latency and outcome are measured. */
   async call(topic: string, method: string, args: Record<string, unknown>, options: SendOptions & { timeoutMs?: number } = {}): Promise<unknown> {
+    const labels = { topic: topicLabel(topic), method };
+    const end = rpcCallDuration.startTimer(labels);
+    try {
+      const result = await this.roundTrip(topic, method, args, options);
+      end({ outcome: 'ok' });
+      return result;
+    } catch (err) {
+      const timedOut = err instanceof RpcTimeoutError;
+      if (timedOut) rpcCallTimeouts.inc(labels);
+      end({ outcome: timedOut ? 'timeout' : 'error' });
+      throw err;
+    }
+  }
+
+  private async roundTrip(topic: string, method: string, args: Record<string, unknown>, options: SendOptions & { timeoutMs?: number } = {}): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.defaults.timeoutMs;
     const replyQ = await this.ensureReplyQueue();
     const e = this.encode(method, args, options);

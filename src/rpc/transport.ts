@@ -51,6 +51,8 @@ export type TransportState = 'connecting' | 'connected' | 'disconnected' | 'clos
 
 export interface Transport {
   readonly state: TransportState;
+  /** Why the last connection attempt failed (no credentials in it), while not connected; a health check shows it. */
+  readonly lastConnectError?: string | undefined;
   /** Called on every state change; returns the unsubscribe function. */
   onState(listener: (state: TransportState) => void): () => void;
   /** Declares a queue and its bindings (idempotent); messages wait there for a consumer. */

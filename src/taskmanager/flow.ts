@@ -5,6 +5,7 @@
 // cleans up and leaves the instance in a visible error state.
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../common/log.js';
+import { flowDuration, flowsFailed, flowsStarted, flowStepDuration } from '../common/metrics/metrics.js';
 import { claimLease, endFlow, flowsToResume, recordedFlow, recordFlow, recordFlowUnlessHeld, saveFlow, type FlowState } from '../db/flows.js';
 
 export interface StepContext<D> {
@@ -63,6 +64,7 @@ export class FlowRunner {
   async start<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<void> {
     const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
     await recordFlow(this.o.db, instanceId, state);
+    flowsStarted.inc({ flow: flowName });
     return this.run(instanceId);
   }
 
@@ -74,6 +76,7 @@ export class FlowRunner {
   async begin<D>(flowName: string, instanceId: string, data: D, timeoutSeconds: number): Promise<boolean> {
     const state: FlowState<D> = { flow: flowName, step: 0, data, deadline: Date.now() + timeoutSeconds * 1000 };
     const recorded = await recordFlowUnlessHeld(this.o.db, instanceId, state);
+    if (recorded) flowsStarted.inc({ flow: flowName });
     if (!recorded) this.o.log.info({ instance_id: instanceId, flow: flowName }, 'a flow is already recorded for this instance; resuming it');
     void this.run(instanceId).catch((err) => this.o.log.error({ instance_id: instanceId, err: String(err) }, 'flow crashed'));
     return recorded;
@@ -117,18 +120,24 @@ export class FlowRunner {
     renew.unref();
     const persist = () => saveFlow(this.o.db, instanceId, this.o.owner, state);
     const ctx: StepContext<unknown> = { instanceId, data: state.data, deadline: state.deadline, log, save: persist };
+    const endFlowTimer = flowDuration.startTimer({ flow: flow.name });
     try {
       while (state.step < flow.steps.length) {
         const step = flow.steps[state.step]!;
+        const endStepTimer = flowStepDuration.startTimer({ flow: flow.name, step: step.name });
         try {
           if (Date.now() > state.deadline) throw new FlowTimeoutError(flow.name, step.name);
           log.info({ step: step.name }, 'flow step');
           await step.run(ctx);
+          endStepTimer({ outcome: 'done' });
         } catch (err) {
+          endStepTimer({ outcome: 'failed' });
+          flowsFailed.inc({ flow: flow.name, step: step.name });
           const error = err instanceof Error ? err : new Error(String(err));
           log.warn({ step: step.name, err: error.message }, 'flow step failed');
           await flow.fail(ctx, error, step.name);
           await this.finish(instanceId);
+          endFlowTimer({ outcome: 'failed' });
           return;
         }
         state.step += 1;
@@ -136,6 +145,7 @@ export class FlowRunner {
       }
       await flow.done?.(ctx);
       await this.finish(instanceId);
+      endFlowTimer({ outcome: 'done' });
     } finally {
       clearInterval(renew);
     }

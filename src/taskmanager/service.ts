@@ -19,9 +19,13 @@ import { FlowRunner } from './flow.js';
 import { registerFlows, taskmanagerHandlers } from './manager.js';
 import { startSweeper } from './server-sync.js';
 import { startBackupScheduler } from './backup-scheduler.js';
+import { databaseCheck } from '../db/health.js';
+import type { HealthCheck } from '../common/metrics/health.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
+  /** What its health check answers on: the control database and the bus. */
+  health: HealthCheck[];
   stop(): Promise<void>;
 }
 
@@ -69,6 +73,7 @@ export async function startTaskmanager(
   const stopScheduler = startBackupScheduler(ctx, options.scheduleClock);
   return {
     ctx,
+    health: [databaseCheck(db), rpc.healthCheck()],
     async stop() {
       stopSweeper();
       await stopScheduler();

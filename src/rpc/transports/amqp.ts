@@ -89,6 +89,7 @@ export class AmqpTransport implements Transport {
   private sleeping?: () => void;
   private urlIndex = 0;
   private readonly repliesViaExchange: boolean;
+  private lastError?: string;
 
   constructor(private readonly o: AmqpOptions) {
     this.repliesViaExchange = o.repliesViaExchange ?? false;
@@ -98,6 +99,10 @@ export class AmqpTransport implements Transport {
 
   get state(): TransportState {
     return this.signal.state;
+  }
+
+  get lastConnectError(): string | undefined {
+    return this.channel ? undefined : this.lastError;
   }
 
   onState(listener: (state: TransportState) => void): () => void {
@@ -154,6 +159,7 @@ export class AmqpTransport implements Transport {
         return;
       } catch (err) {
         this.urlIndex += 1;
+        this.lastError = `${redactUrl(url)}: ${(err as Error).message}`;
         if (!this.everConnected && loginRefused(err)) this.o.onLoginRefused?.(`the broker at ${redactUrl(url)} refused the login: ${(err as Error).message}`);
         if (this.closed() || this.idle()) return; // nobody needs it now: the next operation reconnects
         const wait = this.delay(attempt);

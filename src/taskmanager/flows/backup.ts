@@ -9,6 +9,7 @@ import { guestStatus } from '../../db/instances.js';
 import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { WaitError } from '../waits.js';
+import { backupDuration, backupSize } from '../../common/metrics/metrics.js';
 
 export const BACKUP = 'backup';
 
@@ -19,6 +20,8 @@ export interface BackupData {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const secondsSince = (iso: string | undefined): number => (iso ? Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000) : 0);
 
 /**
  * Records the BACKUP flow for the instance and runs it (create_backup, and the backup scheduler).
@@ -85,7 +88,12 @@ export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
           const expiryMs = ctx.config.agent_heartbeat_expiry * 1000;
           for (;;) {
             const b = await getBackupRow(ctx.db, s.data.backupInfo.id);
-            if (!b || b.state === 'COMPLETED') return;
+            if (!b) return;
+            if (b.state === 'COMPLETED') {
+              backupDuration.observe({ outcome: 'completed' }, secondsSince(s.data.castAt));
+              if (b.size !== null) backupSize.observe(b.size);
+              return;
+            }
             if (b.state === 'FAILED') throw new WaitError('the guest reported the backup failed');
             const hb = await guestStatus(ctx.db, s.instanceId);
             const castAt = new Date(s.data.castAt!).getTime();
@@ -100,6 +108,7 @@ export function backupFlow(ctx: TaskContext): FlowDefinition<BackupData> {
     fail: async (s, error) => {
       const id = s.data.backupInfo.id;
       const n = await setBackupState(ctx.db, id, 'FAILED', ['NEW', 'BUILDING', 'SAVING'], error.message);
+      if (s.data.castAt) backupDuration.observe({ outcome: 'failed' }, secondsSince(s.data.castAt));
       if (n) s.log.warn({ backup_id: id, reason: error.message }, 'backup failed');
       if ((await getBackupRow(ctx.db, id))?.state === 'FAILED') await removeStored(ctx, s.data);
     },
