@@ -20,6 +20,7 @@ import { StatusReporter, guestHandlers } from './manager.js';
 import { reportInterruptedBackups } from './backup-handlers.js';
 import { VolumeQuota } from './platform/volume-quota.js';
 import { cannotStartLine } from '../src/common/guest-console.js';
+import { agentVersion } from './agent-version.js';
 
 /** The exit code of an agent whose configuration cannot work (sysexits' EX_CONFIG): not restarted by its unit. */
 const EXIT_CONFIG = 78;
@@ -58,8 +59,10 @@ await runService('trove-guestagent', async () => {
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
   const quota =
     c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
+  const agent = agentVersion(c);
   const options = {
     instanceId: c.guest_id,
+    agent,
     engine,
     conductor,
     log,
@@ -79,8 +82,8 @@ await runService('trove-guestagent', async () => {
   void reportInterruptedBackups({ instanceId: c.guest_id, conductor, log, runningFile: options.runningBackupsFile }).catch((err) =>
     log.error({ err: (err as Error).message }, 'could not report the interrupted backups'),
   );
-  await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own });
-  log.info({ engine: engine.name }, 'guest agent serving');
+  await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own, version: agent.rpcVersion });
+  log.info({ engine: engine.name, agent_version: agent.version, rpc_version: agent.rpcVersion }, 'guest agent serving');
 
   const beat = setInterval(
     () => void reporter.report().catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed')),

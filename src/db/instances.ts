@@ -59,6 +59,9 @@ export interface InstanceRow {
 export interface InstanceRecord extends InstanceRow {
   service_status_id: number | null;
   service_status_updated: Date | null;
+  /** the guest agent's version and RPC API version, as its heartbeats report them (null: not reported) */
+  agent_version: string | null;
+  agent_rpc_version: string | null;
   fault_message: string | null;
   fault_details: string | null;
   fault_created: Date | null;
@@ -88,6 +91,8 @@ function selectRecords(db: Db | Knex.Transaction): Knex.QueryBuilder {
       'i.*',
       's.status_id as service_status_id',
       's.updated_at as service_status_updated',
+      's.agent_version',
+      's.agent_rpc_version',
       db.raw('(select f.message from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_message'),
       db.raw('(select f.details from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_details'),
       db.raw('(select f.created from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_created'),

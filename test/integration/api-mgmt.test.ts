@@ -72,7 +72,10 @@ test.before(async () => {
       availability_zone: 'nova',
       addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'net' }]),
     });
-  await h.tdb.db('service_statuses').where({ instance_id: live }).update({ status_id: ServiceStatuses.HEALTHY.code, updated_at: new Date() });
+  await h.tdb
+    .db('service_statuses')
+    .where({ instance_id: live })
+    .update({ status_id: ServiceStatuses.HEALTHY.code, updated_at: new Date(), agent_version: '0.1.0', agent_rpc_version: '1.2' });
   await h.tdb
     .db('instances')
     .where({ id: gone })
@@ -185,6 +188,14 @@ test('GET /mgmt/instances/{id}: addresses, volume, guest_status, root history; d
   });
   t.deepEqual(i.guest_status, { state_description: 'healthy' });
   t.false('root_enabled' in i);
+  // the guest agent's version as its heartbeats report it: the admin's view only
+  t.deepEqual(i.guest_agent, { version: '0.1.0', rpc_version: '1.2' });
+  const listed = (await admin().get(`${A}/instances`)).data.instances.find((x: { id: string }) => x.id === live);
+  t.deepEqual(listed.guest_agent, { version: '0.1.0', rpc_version: '1.2' });
+  const own = await h.as(MEMBER.token).get(`/v1.0/${P}/instances/${live}`);
+  t.is(own.status, 200);
+  t.false('guest_agent' in own.data.instance);
+  t.false(JSON.stringify(own.data).includes('rpc_version'));
 
   await h.tdb.db('root_enabled_history').insert({ id: live, user: 'u-member', created: new Date('2026-02-03T04:05:06Z') });
   const withRoot = (await admin().get(`${A}/instances/${live}`)).data.instance;
@@ -195,6 +206,7 @@ test('GET /mgmt/instances/{id}: addresses, volume, guest_status, root history; d
   t.is(building.server, null);
   t.is(building.volume, null);
   t.deepEqual(building.guest_status, { state_description: 'new' });
+  t.is(building.guest_agent, null);
 
   const hidden = await admin().get(`${A}/instances/${gone}`);
   t.is(hidden.status, 404);

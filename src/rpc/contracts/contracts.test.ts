@@ -84,6 +84,15 @@ test('list results are [items, next_marker] as Python tuples arrive', (t) => {
 test('conductor: heartbeat and update_backup as a guest sends them', (t) => {
   const hb = conductorContract.heartbeat.args.parse({ instance_id: 'i', payload: { service_status: 'healthy' }, sent: 1712345678.123456 });
   t.is(hb.payload.service_status, 'healthy');
+  // the agent's version: optional (an older agent sends none), a bad one dropped without refusing the heartbeat
+  const versioned = conductorContract.heartbeat.args.parse({
+    instance_id: 'i',
+    payload: { service_status: 'healthy', agent_version: '0.1.0', agent_rpc_version: '1.2' },
+  });
+  t.like(versioned.payload, { agent_version: '0.1.0', agent_rpc_version: '1.2' });
+  const bad = conductorContract.heartbeat.args.parse({ instance_id: 'i', payload: { service_status: 'healthy', agent_rpc_version: 'one.two' } });
+  t.is(bad.payload.service_status, 'healthy');
+  t.is(bad.payload.agent_rpc_version, undefined);
   const ub = conductorContract.update_backup.args.parse({
     instance_id: 'i',
     backup_id: 'b',
