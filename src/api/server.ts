@@ -21,6 +21,8 @@ import { RpcClient } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { guestContract, guestTopic } from '../rpc/contracts/guest.js';
 import { secureRpc, secureRpcDefaults } from '../rpc/secure.js';
+import { guestVersionCap, upgradeLevelsSection } from '../rpc/upgrade-levels.js';
+import { agentRpcVersionOf } from '../db/instances.js';
 
 export interface ApiServer {
   url: string;
@@ -63,9 +65,14 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
       ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC, { serializer: secure.taskmanager })
       : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
   const bus = rpc;
+  const levels = configSection(raw, 'upgrade_levels', upgradeLevelsSection);
   const guest = (instanceId: string, encryptedKey: string | null): GuestApi =>
     bus
-      ? bus.stub(guestContract, guestTopic(instanceId), { serializer: secure.guest(encryptedKey) })
+      ? bus.stub(guestContract, guestTopic(instanceId), {
+          serializer: secure.guest(encryptedKey),
+          // no verb newer than the agent speaks (its heartbeats) and [upgrade_levels] guestagent allows
+          versionCap: async () => guestVersionCap(instanceId, await agentRpcVersionOf(db, instanceId), levels),
+        })
       : new Proxy({} as GuestApi, { get: () => async () => noBus() });
   const datastoreNames = (manager: string) => configSection(raw, manager, datastoreNamesSection);
   const replicationStrategy = (manager: string) => configSection(raw, manager, datastoreReplicationSection).replication_strategy;

@@ -358,6 +358,12 @@ export async function encryptedKeyOf(db: Db, id: string): Promise<string | null 
   return row ? row.encrypted_key : undefined;
 }
 
+/** The guest RPC API version the instance's agent last reported (null: none reported; undefined: no status row). */
+export async function agentRpcVersionOf(db: Db, id: string): Promise<string | null | undefined> {
+  const row = (await db('service_statuses').where({ instance_id: id }).first('agent_rpc_version')) as { agent_rpc_version: string | null } | undefined;
+  return row ? row.agent_rpc_version : undefined;
+}
+
 /** encryptedKeyOf for many instances in one query: an instance that does not exist is not in the map. */
 export async function encryptedKeysOf(db: Db, ids: string[]): Promise<Map<string, string | null>> {
   const rows = (await db('instances').whereIn('id', ids).select('id', 'encrypted_key')) as Array<{ id: string; encrypted_key: string | null }>;
