@@ -18,7 +18,8 @@ export interface AgentVersion {
   rpcVersion: string;
 }
 
-function packageVersion(): string {
+/** The package's version (package.json, or the bundle's). */
+export function packageVersion(): string {
   if (typeof TROVE_AGENT_VERSION === 'string') return TROVE_AGENT_VERSION;
   const pkg = JSON.parse(readFileSync(path.join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version?: string };
   return pkg.version ?? 'unknown';

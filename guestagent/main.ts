@@ -20,10 +20,18 @@ import { StatusReporter, guestHandlers } from './manager.js';
 import { reportInterruptedBackups } from './backup-handlers.js';
 import { VolumeQuota } from './platform/volume-quota.js';
 import { cannotStartLine } from '../src/common/guest-console.js';
-import { agentVersion } from './agent-version.js';
+import { agentVersion, packageVersion } from './agent-version.js';
 
 /** The exit code of an agent whose configuration cannot work (sysexits' EX_CONFIG): not restarted by its unit. */
 const EXIT_CONFIG = 78;
+/** The exit code of an agent that installed a new package: its unit (Restart=on-failure) starts the new code. */
+const EXIT_RESTART = 75;
+
+if (process.argv.includes('--version')) {
+  // `trove-guestagent --version`: the package's version (an upgrade checks a new package starts with it)
+  process.stdout.write(`${packageVersion()}\n`);
+  process.exit(0);
+}
 
 if (process.argv.includes('--detect-engines')) {
   // `trove-guestagent --detect-engines`: the engines this machine can run, as JSON (all-in-one).
@@ -71,6 +79,7 @@ await runService('trove-guestagent', async () => {
     guestLogs: { config: configSection(raw, 'DEFAULT', guestLogDefaults), stateFile: path.join(c.state_dir, 'guest-logs.json') },
     prepareFailedFile: path.join(c.state_dir, 'prepare-failed'),
     runningBackupsFile: path.join(c.state_dir, 'running-backups.json'),
+    upgrade: { installDir: c.agent_install_dir, restart: () => void stop('upgrade', EXIT_RESTART) },
   };
   const reporter = new StatusReporter(options);
   const server = new RpcServer(transport, log);
@@ -98,15 +107,15 @@ await runService('trove-guestagent', async () => {
   });
   void reporter.report().catch(() => undefined);
 
-  const stop = async (signal: string) => {
+  async function stop(signal: string, code = 0): Promise<void> {
     log.info({ signal }, 'guest agent stopping');
     clearInterval(beat);
     archiver?.stop();
     await server.close();
     await client.close();
     await transport.close();
-    process.exit(0);
-  };
+    process.exit(code);
+  }
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 });

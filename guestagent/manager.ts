@@ -13,6 +13,7 @@ import { backupHandlers, restoreInto, restoreToTime } from './backup-handlers.js
 import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
 import type { AgentVersion } from './agent-version.js';
+import { upgradeHandlers, type UpgradeHandlerOptions } from './upgrade-handlers.js';
 import { logHandlers, type LogHandlerOptions } from './log-handlers.js';
 import { attachReplica, refuseWritesOnReplica, replicationCapability, replicationHandlers } from './replication-handlers.js';
 
@@ -37,6 +38,8 @@ export interface GuestManagerOptions {
   runningBackupsFile?: string | undefined;
   /** What the agent reports of itself in each heartbeat (an older agent reported nothing). */
   agent?: AgentVersion | undefined;
+  /** upgrade_agent: where the agent's code is installed ('' = not upgraded by RPC) and how it restarts. */
+  upgrade?: Omit<UpgradeHandlerOptions, 'log'> | undefined;
 }
 
 /** Why a prepare failed: the reason (the engine's own words) and the log lines behind it. */
@@ -242,6 +245,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
     ...backupHandlers(backupOptions),
     ...logHandlers({ instanceId: o.instanceId, engine, log, backupConfig: o.backupConfig, guestLogs: o.guestLogs }),
     ...replicationHandlers(engine, log),
+    ...upgradeHandlers({ log, installDir: '', restart: () => undefined, ...o.upgrade }),
     ...refuseWritesOnReplica(engine, adminHandlers(engine)),
   };
 }
