@@ -88,6 +88,7 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
     userClients: drivers.userClients,
     backupStorage: drivers.backupStorage,
     trusts: drivers.trusts && { delegation: drivers.trusts, box: new SecretBox(taskmanager_rpc_encr_key) },
+    guestAgents: drivers.guestAgents,
     taskmanager,
     guest,
     secure,
