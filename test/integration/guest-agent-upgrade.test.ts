@@ -10,6 +10,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { isAlive as alive } from '../../guestagent/platform/process.js';
 
 let cp: ControlPlane;
 const OLD_AGENT = '[DEFAULT]\nlog_level = info\nagent_version = 0.0.9\nagent_rpc_version = 1.1\n';
@@ -40,14 +41,6 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 }
 
 const pidIn = (file: string) => Number(readFileSync(file, 'utf8'));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** One line of a raw RESP connection's answer to PING (+PONG, or -NOAUTH when a password is set: either way, an answer). */
 function ping(socket: net.Socket): Promise<string> {
