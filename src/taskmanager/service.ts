@@ -19,6 +19,7 @@ import { FlowRunner } from './flow.js';
 import { registerFlows, taskmanagerHandlers } from './manager.js';
 import { startSweeper } from './server-sync.js';
 import { startBackupScheduler } from './backup-scheduler.js';
+import { upgradeLevelsSection } from '../rpc/upgrade-levels.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -40,6 +41,8 @@ export async function startTaskmanager(
 ): Promise<Taskmanager> {
   const config = configSection(raw, 'DEFAULT', taskmanagerDefaults);
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
+  // read at each guest call (context.ts guestOf); a bad value stops the start, naming the key
+  configSection(raw, 'upgrade_levels', upgradeLevelsSection);
   const db = options.db ?? openDatabase(configSection(raw, 'database', databaseSection));
   const transport = options.transport ?? transportFromConfig(raw, log);
   const rpc = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });
