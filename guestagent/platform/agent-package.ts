@@ -82,6 +82,7 @@ export async function installAgentPackage(pkg: AgentPackage, installDir: string,
   const archive = `${installDir}.download`;
   rmSync(staging, { recursive: true, force: true });
   try {
+    mkdirSync(path.dirname(installDir), { recursive: true });
     const digest = await download(pkg.location, archive);
     const want = pkg.checksum?.replace(/^sha256:/i, '').toLowerCase();
     if (want && want !== digest) throw new Error(`its sha256 is ${digest}, not ${want}`);
