@@ -20,9 +20,18 @@ import { StatusReporter, guestHandlers } from './manager.js';
 import { reportInterruptedBackups } from './backup-handlers.js';
 import { VolumeQuota } from './platform/volume-quota.js';
 import { cannotStartLine } from '../src/common/guest-console.js';
+import { agentVersion, packageVersion } from './agent-version.js';
 
 /** The exit code of an agent whose configuration cannot work (sysexits' EX_CONFIG): not restarted by its unit. */
 const EXIT_CONFIG = 78;
+/** The exit code of an agent that installed a new package: its unit (Restart=on-failure) starts the new code. */
+const EXIT_RESTART = 75;
+
+if (process.argv.includes('--version')) {
+  // `trove-guestagent --version`: the package's version (an upgrade checks a new package starts with it)
+  process.stdout.write(`${packageVersion()}\n`);
+  process.exit(0);
+}
 
 if (process.argv.includes('--detect-engines')) {
   // `trove-guestagent --detect-engines`: the engines this machine can run, as JSON (all-in-one).
@@ -58,8 +67,10 @@ await runService('trove-guestagent', async () => {
   const conductor = client.stub(conductorContract, CONDUCTOR_TOPIC, { serializer: serializers.conductor });
   const quota =
     c.data_volume_file && c.data_mount_point ? new VolumeQuota(c.data_mount_point, c.data_volume_file, c.data_volume_unit_mb * 1024 * 1024) : undefined;
+  const agent = agentVersion(c);
   const options = {
     instanceId: c.guest_id,
+    agent,
     engine,
     conductor,
     log,
@@ -68,6 +79,7 @@ await runService('trove-guestagent', async () => {
     guestLogs: { config: configSection(raw, 'DEFAULT', guestLogDefaults), stateFile: path.join(c.state_dir, 'guest-logs.json') },
     prepareFailedFile: path.join(c.state_dir, 'prepare-failed'),
     runningBackupsFile: path.join(c.state_dir, 'running-backups.json'),
+    upgrade: { installDir: c.agent_install_dir, restart: () => void stop('upgrade', EXIT_RESTART) },
   };
   const reporter = new StatusReporter(options);
   const server = new RpcServer(transport, log);
@@ -79,8 +91,8 @@ await runService('trove-guestagent', async () => {
   void reportInterruptedBackups({ instanceId: c.guest_id, conductor, log, runningFile: options.runningBackupsFile }).catch((err) =>
     log.error({ err: (err as Error).message }, 'could not report the interrupted backups'),
   );
-  await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own });
-  log.info({ engine: engine.name }, 'guest agent serving');
+  await server.serve(guestTopic(c.guest_id), guestContract, guestHandlers(options, reporter), { serializer: serializers.own, version: agent.rpcVersion });
+  log.info({ engine: engine.name, agent_version: agent.version, rpc_version: agent.rpcVersion }, 'guest agent serving');
 
   const beat = setInterval(
     () => void reporter.report().catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed')),
@@ -95,15 +107,15 @@ await runService('trove-guestagent', async () => {
   });
   void reporter.report().catch(() => undefined);
 
-  const stop = async (signal: string) => {
+  async function stop(signal: string, code = 0): Promise<void> {
     log.info({ signal }, 'guest agent stopping');
     clearInterval(beat);
     archiver?.stop();
     await server.close();
     await client.close();
     await transport.close();
-    process.exit(0);
-  };
+    process.exit(code);
+  }
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 });

@@ -12,6 +12,8 @@ import { createAfterRestore } from './restore-extras.js';
 import { backupHandlers, restoreInto, restoreToTime } from './backup-handlers.js';
 import type { BackupConfig } from './backup/config.js';
 import type { VolumeQuota } from './platform/volume-quota.js';
+import type { AgentVersion } from './agent-version.js';
+import { upgradeHandlers, type UpgradeHandlerOptions } from './upgrade-handlers.js';
 import { logHandlers, type LogHandlerOptions } from './log-handlers.js';
 import { attachReplica, refuseWritesOnReplica, replicationCapability, replicationHandlers } from './replication-handlers.js';
 
@@ -34,6 +36,10 @@ export interface GuestManagerOptions {
   prepareFailedFile?: string | undefined;
   /** Where the running backups are kept (see BackupHandlerOptions.runningFile). */
   runningBackupsFile?: string | undefined;
+  /** What the agent reports of itself in each heartbeat (an older agent reported nothing). */
+  agent?: AgentVersion | undefined;
+  /** upgrade_agent: where the agent's code is installed ('' = not upgraded by RPC) and how it restarts. */
+  upgrade?: Omit<UpgradeHandlerOptions, 'log'> | undefined;
 }
 
 /** Why a prepare failed: the reason (the engine's own words) and the log lines behind it. */
@@ -94,7 +100,8 @@ export class StatusReporter {
     }
     const sent = Date.now() / 1000;
     const failed = s === 'failed to spawn' ? this.failure() : undefined;
-    const payload = failed ? { service_status: s, failure_reason: failed.reason, failure_log_tail: failed.logTail } : { service_status: s };
+    const agent = this.o.agent ? { agent_version: this.o.agent.version, agent_rpc_version: this.o.agent.rpcVersion } : {};
+    const payload = failed ? { service_status: s, failure_reason: failed.reason, failure_log_tail: failed.logTail, ...agent } : { service_status: s, ...agent };
     await conductor.heartbeat({ instance_id: instanceId, payload, sent });
     if (s === 'healthy') {
       const fs: (FsStats & { full?: boolean }) | undefined = this.o.quota
@@ -238,6 +245,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
     ...backupHandlers(backupOptions),
     ...logHandlers({ instanceId: o.instanceId, engine, log, backupConfig: o.backupConfig, guestLogs: o.guestLogs }),
     ...replicationHandlers(engine, log),
+    ...upgradeHandlers({ log, installDir: '', restart: () => undefined, ...o.upgrade }),
     ...refuseWritesOnReplica(engine, adminHandlers(engine)),
   };
 }

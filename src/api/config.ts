@@ -38,6 +38,10 @@ export const apiDefaults = z.object({
   agent_call_low_timeout: opt.int(15, 1),
   /** Seconds to wait for a guest's answer to a slow call. */
   agent_call_high_timeout: opt.int(180, 1),
+  /** (trove-ts) The guest agent package POST /mgmt/instances/{id}/upgrade installs when the call names
+   * none (an http(s) URL, e.g. a Swift object's; with its sha256 in guest_agent_package_checksum). */
+  guest_agent_package_location: opt.str(''),
+  guest_agent_package_checksum: opt.str(''),
 });
 
 export type ApiDefaults = z.output<typeof apiDefaults>;

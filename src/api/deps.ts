@@ -5,6 +5,7 @@ import type { Logger } from '../common/log.js';
 import type { TokenInfo, TokenValidator, TrustDelegation } from '../clients/identity.js';
 import type { SecretBox } from '../common/secret-box.js';
 import type { UserClients } from '../clients/drivers.js';
+import type { GuestAgentProcesses } from '../clients/compute.js';
 import type { RequestContext } from '../common/context.js';
 import type { QuotaLimits } from '../db/quotas.js';
 import type { ApiDefaults } from './config.js';
@@ -58,6 +59,8 @@ export interface ApiDeps {
    * caller's Swift), and the box that seals their ids (the taskmanager's secret). Absent without Keystone.
    */
   trusts?: { delegation: TrustDelegation; box: SecretBox } | undefined;
+  /** compute_driver = local: the guest agents are processes here; an agent upgrade restarts one on the installed code. */
+  guestAgents?: GuestAgentProcesses | undefined;
 }
 
 export function requestContext(ctx: Context): RequestContext {

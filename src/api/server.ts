@@ -24,6 +24,8 @@ import { secureRpc, secureRpcDefaults } from '../rpc/secure.js';
 import { databaseCheck } from '../db/health.js';
 import { healthcheckSection } from '../common/metrics/config.js';
 import type { HealthCheck } from '../common/metrics/health.js';
+import { guestVersionCap, upgradeLevelsSection } from '../rpc/upgrade-levels.js';
+import { agentRpcVersionOf } from '../db/instances.js';
 
 export interface ApiServer {
   url: string;
@@ -66,9 +68,14 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
       ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC, { serializer: secure.taskmanager })
       : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
   const bus = rpc;
+  const levels = configSection(raw, 'upgrade_levels', upgradeLevelsSection);
   const guest = (instanceId: string, encryptedKey: string | null): GuestApi =>
     bus
-      ? bus.stub(guestContract, guestTopic(instanceId), { serializer: secure.guest(encryptedKey) })
+      ? bus.stub(guestContract, guestTopic(instanceId), {
+          serializer: secure.guest(encryptedKey),
+          // no verb newer than the agent speaks (its heartbeats) and [upgrade_levels] guestagent allows
+          versionCap: async () => guestVersionCap(instanceId, await agentRpcVersionOf(db, instanceId), levels),
+        })
       : new Proxy({} as GuestApi, { get: () => async () => noBus() });
   const datastoreNames = (manager: string) => configSection(raw, manager, datastoreNamesSection);
   const replicationStrategy = (manager: string) => configSection(raw, manager, datastoreReplicationSection).replication_strategy;
@@ -88,6 +95,7 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
     userClients: drivers.userClients,
     backupStorage: drivers.backupStorage,
     trusts: drivers.trusts && { delegation: drivers.trusts, box: new SecretBox(taskmanager_rpc_encr_key) },
+    guestAgents: drivers.guestAgents,
     taskmanager,
     guest,
     secure,

@@ -53,6 +53,14 @@ export interface ZoneLookup {
   availabilityZones(): Promise<string[]>;
 }
 
+/** compute_driver = local: the guest agents are processes of this machine (not in VMs). */
+export interface GuestAgentProcesses {
+  /** Restarts a server's guest agent alone on the installed code, once that code starts (its
+   * --version); the engine keeps running. The new code's version; a code that does not start
+   * leaves the running agent alone and fails saying why. */
+  restartAgent(serverId: string): Promise<string>;
+}
+
 /** The server side of compute, used by the taskmanager's flows. */
 export interface ServerCompute extends Compute {
   createServer(spec: ServerSpec): Promise<Server>;

@@ -2,7 +2,7 @@
 // clients (ApiDrivers), the taskmanager's servers, volumes, networks, object stores and guests'
 // bus accounts (FlowDrivers). src/clients/factory.ts builds the real ones from the configuration;
 // the services take them as dependencies, so a test hands them fakes.
-import type { Compute, ServerCompute, ZoneLookup } from './compute.js';
+import type { Compute, GuestAgentProcesses, ServerCompute, ZoneLookup } from './compute.js';
 import type { BlockStorage, VolumeService } from './volume.js';
 import type { Network, NetworkLookup } from './network.js';
 import type { ObjectStore } from './object-store.js';
@@ -35,6 +35,8 @@ export interface ApiDrivers {
   backupStorage(context: RequestContext, token: TokenInfo): Promise<BackupStorage>;
   /** Keystone trusts for scheduled backups into the caller's Swift; absent without Keystone. */
   trusts?: TrustDelegation | undefined;
+  /** compute_driver = local: the guest agents are processes here, upgraded by a restart on the installed code. */
+  guestAgents?: GuestAgentProcesses | undefined;
 }
 
 /** The taskmanager's drivers, acting with the service's own identity. */

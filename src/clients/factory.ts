@@ -148,7 +148,11 @@ export function cloudDrivers(raw: RawConfig, log?: Logger): CloudDrivers {
     compute: compute_driver,
     identity: keystone ? 'keystone' : 'admin-token',
     local,
-    api: () => ({ ...(keystone ? keystoneApi(c, service(), apiLocal) : adminTokenApi(raw, apiLocal)), wwwAuthenticateUri }),
+    api: () => ({
+      ...(keystone ? keystoneApi(c, service(), apiLocal) : adminTokenApi(raw, apiLocal)),
+      wwwAuthenticateUri,
+      ...(local ? { guestAgents: local.compute } : {}),
+    }),
     flows: () => ({
       ...(compute_driver === 'qemu'
         ? qemuFlowDrivers(raw)

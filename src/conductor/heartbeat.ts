@@ -10,7 +10,13 @@ import { ServiceStatuses, serviceStatusFromDescription } from '../common/service
 
 export interface HeartbeatArgs {
   instance_id: string;
-  payload: { service_status?: string | undefined; failure_reason?: string | undefined; failure_log_tail?: string | undefined };
+  payload: {
+    service_status?: string | undefined;
+    failure_reason?: string | undefined;
+    failure_log_tail?: string | undefined;
+    agent_version?: string | undefined;
+    agent_rpc_version?: string | undefined;
+  };
   sent?: number | undefined;
 }
 
@@ -32,6 +38,9 @@ function reportOf(log: Logger, args: HeartbeatArgs, now: Date): HeartbeatReport 
     status,
     reason: failed && args.payload.failure_reason ? scrubSecrets(args.payload.failure_reason) : null,
     logTail: failed && args.payload.failure_log_tail ? scrubSecrets(args.payload.failure_log_tail, 8000) : null,
+    // the agent's version; none from an agent older than the report of it (it speaks RPC 1.1)
+    agentVersion: args.payload.agent_version ?? null,
+    agentRpcVersion: args.payload.agent_rpc_version ?? null,
   };
 }
 

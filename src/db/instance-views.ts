@@ -46,7 +46,7 @@ function selectViews(from: Knex.QueryBuilder, record: boolean): Knex.QueryBuilde
   if (!record) return q;
   return q
     .leftJoin('service_statuses as s', 's.instance_id', 'i.id')
-    .select('i.*', 's.status_id as service_status_id', 's.updated_at as service_status_updated');
+    .select('i.*', 's.status_id as service_status_id', 's.updated_at as service_status_updated', 's.agent_version', 's.agent_rpc_version');
 }
 
 interface Fault {

@@ -59,6 +59,9 @@ export interface InstanceRow {
 export interface InstanceRecord extends InstanceRow {
   service_status_id: number | null;
   service_status_updated: Date | null;
+  /** the guest agent's version and RPC API version, as its heartbeats report them (null: not reported) */
+  agent_version: string | null;
+  agent_rpc_version: string | null;
   fault_message: string | null;
   fault_details: string | null;
   fault_created: Date | null;
@@ -88,6 +91,8 @@ function selectRecords(db: Db | Knex.Transaction): Knex.QueryBuilder {
       'i.*',
       's.status_id as service_status_id',
       's.updated_at as service_status_updated',
+      's.agent_version',
+      's.agent_rpc_version',
       db.raw('(select f.message from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_message'),
       db.raw('(select f.details from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_details'),
       db.raw('(select f.created from instance_faults f where f.instance_id = i.id and f.deleted = 0 order by f.created desc limit 1) as fault_created'),
@@ -351,6 +356,12 @@ export async function getInstanceRow(db: Db | Knex.Transaction, id: string, o: {
 export async function encryptedKeyOf(db: Db, id: string): Promise<string | null | undefined> {
   const row = (await db('instances').where({ id }).first('encrypted_key')) as { encrypted_key: string | null } | undefined;
   return row ? row.encrypted_key : undefined;
+}
+
+/** The guest RPC API version the instance's agent last reported (null: none reported; undefined: no status row). */
+export async function agentRpcVersionOf(db: Db, id: string): Promise<string | null | undefined> {
+  const row = (await db('service_statuses').where({ instance_id: id }).first('agent_rpc_version')) as { agent_rpc_version: string | null } | undefined;
+  return row ? row.agent_rpc_version : undefined;
 }
 
 /** encryptedKeyOf for many instances in one query: an instance that does not exist is not in the map. */

@@ -17,6 +17,19 @@ export interface HeartbeatReport {
   /** why the guest failed, and its log's tail (null clears them) */
   reason: string | null;
   logTail: string | null;
+  /** the agent's package version and the guest RPC API version it serves (null: not reported) */
+  agentVersion: string | null;
+  agentRpcVersion: string | null;
+}
+
+function agentFields(r: HeartbeatReport): { agent_version: string | null; agent_rpc_version: string | null } {
+  return { agent_version: r.agentVersion, agent_rpc_version: r.agentRpcVersion };
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const t of items) groups.set(key(t), [...(groups.get(key(t)) ?? []), t]);
+  return [...groups.values()];
 }
 
 /**
@@ -67,7 +80,7 @@ export async function recordHeartbeats(db: Db, reports: HeartbeatReport[], at = 
       const outcome = new Map<HeartbeatReport, HeartbeatWrite>();
       if (!accepted.length) return { outcome };
       await writeLastSeen(trx, METHOD, new Map(accepted.map((r) => [r.instanceId, r.sent])));
-      const held: string[] = [];
+      const held: HeartbeatReport[] = [];
       const groups = new Map<string, { fields: Record<string, unknown>; ids: string[] }>();
       for (const r of accepted) {
         const status = current.get(r.instanceId);
@@ -75,18 +88,31 @@ export async function recordHeartbeats(db: Db, reports: HeartbeatReport[], at = 
           outcome.set(r, 'unknown-instance');
         } else if (status === ServiceStatuses.RESTART_REQUIRED.code && r.status.code !== ServiceStatuses.SHUTDOWN.code) {
           outcome.set(r, 'held');
-          held.push(r.instanceId);
+          held.push(r);
         } else {
           outcome.set(r, 'applied');
           // the heartbeats that write the same values are one statement
-          const fields = { status_id: r.status.code, status_description: r.status.description, status_reason: r.reason, status_log_tail: r.logTail };
+          const fields = {
+            status_id: r.status.code,
+            status_description: r.status.description,
+            status_reason: r.reason,
+            status_log_tail: r.logTail,
+            ...agentFields(r),
+          };
           const key = JSON.stringify(fields);
           const group = groups.get(key) ?? { fields, ids: [] as string[] };
           group.ids.push(r.instanceId);
           groups.set(key, group);
         }
       }
-      if (held.length) await trx('service_statuses').whereIn('instance_id', held).update({ updated_at: at });
+      // a held status still takes the time of the heartbeat and the agent's version
+      for (const g of groupBy(held, (r) => JSON.stringify(agentFields(r))))
+        await trx('service_statuses')
+          .whereIn(
+            'instance_id',
+            g.map((r) => r.instanceId),
+          )
+          .update({ ...agentFields(g[0]!), updated_at: at });
       for (const g of groups.values())
         await trx('service_statuses')
           .whereIn('instance_id', g.ids)

@@ -2,10 +2,10 @@
 // reply queue (`reply_<hex>`), matched by _msg_id, bounded by a timeout. Logs methods and ids only.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../common/log.js';
-import type { CallOptions, Contract, Stub, StubOptions } from './contract.js';
+import { versionCompatible, type CallOptions, type Contract, type Stub, type StubOptions } from './contract.js';
 import { plainSerializer, type RpcSerializer } from './encryption.js';
 import { newId, parseFailure, request, unwrap, wrap } from './envelope.js';
-import { RemoteError, RpcTimeoutError } from './errors.js';
+import { RemoteError, RpcTimeoutError, RpcVersionCapError } from './errors.js';
 import { durableTopic, serviceTopic } from './topics.js';
 import type { Consumer, Transport } from './transport.js';
 import { rpcCallDuration, rpcCallTimeouts, topicLabel } from '../common/metrics/metrics.js';
@@ -191,6 +191,8 @@ export class RpcClient {
     for (const [method, verb] of Object.entries(contract)) {
       out[method] = async (args: Record<string, unknown> = {}, options: CallOptions = {}) => {
         const parsed = verb.args.parse(args) as Record<string, unknown>;
+        const cap = await stubOptions.versionCap?.();
+        if (cap && !versionCompatible(cap.version, verb.since)) throw new RpcVersionCapError(topic, method, verb.since, cap);
         const target = options.server ? `${topic}.${options.server}` : topic;
         const send: SendOptions = { version: verb.since, serializer: stubOptions.serializer, context: options.context ?? stubOptions.context };
         if (verb.kind === 'cast') {

@@ -42,10 +42,22 @@ export interface CallOptions {
   context?: Record<string, unknown>;
 }
 
+/** The newest version a topic's server takes (oslo's version_cap), and in words who set it and
+ * what lifts it, for the refusal of a newer verb. */
+export interface VersionCap {
+  version: string;
+  /** e.g. "the guest agent of instance X speaks RPC 1.1" */
+  holder: string;
+  /** e.g. "upgrade the agent" */
+  remedy: string;
+}
+
 /** How a stub talks to its topic: the serializer (encryption key) and the default context. */
 export interface StubOptions {
   serializer?: RpcSerializer;
   context?: Record<string, unknown>;
+  /** Read before each message: a verb newer than the cap is refused (RpcVersionCapError) before it is sent. */
+  versionCap?: () => Promise<VersionCap | undefined>;
 }
 
 type Args<V extends Verb> = z.input<V['args']>;

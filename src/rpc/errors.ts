@@ -2,6 +2,7 @@
 // Both are internal faults (500, message not shown to API users) unless the caller maps them.
 import { TroveError } from '../common/errors.js';
 import type { Failure } from './envelope.js';
+import type { VersionCap } from './contract.js';
 
 export class RpcTimeoutError extends TroveError {
   override readonly expose = false;
@@ -12,6 +13,22 @@ export class RpcTimeoutError extends TroveError {
     readonly timeoutMs: number,
   ) {
     super(`Timed out after ${Math.round(timeoutMs / 100) / 10} s waiting for ${method} on ${topic}`);
+  }
+}
+
+/** A verb newer than what the topic's server takes (its version cap): refused before it is sent,
+ * instead of a server that does not know it answering nothing (a cast) or an error (a call). */
+export class RpcVersionCapError extends TroveError {
+  override readonly httpStatus = 400;
+  override readonly faultName = 'badRequest';
+
+  constructor(
+    readonly topic: string,
+    readonly method: string,
+    readonly needed: string,
+    readonly cap: VersionCap,
+  ) {
+    super(`${cap.holder}; ${method} needs RPC ${needed}: ${cap.remedy}.`);
   }
 }
 

@@ -2,4 +2,4 @@
 // (serve a topic with a contract's handlers), over any Transport.
 export { RpcClient, type ClientDefaults, type SendOptions } from './client.js';
 export { RpcServer, type ServeOptions } from './server.js';
-export { RemoteError, RpcTimeoutError, TransportUnavailableError } from './errors.js';
+export { RemoteError, RpcTimeoutError, RpcVersionCapError, TransportUnavailableError } from './errors.js';

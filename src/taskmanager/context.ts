@@ -1,6 +1,8 @@
 // What the taskmanager's flows work with: the database, the cloud drivers, the guests' bus.
 import type { Db } from '../db/connection.js';
-import { encryptedKeyOf } from '../db/instances.js';
+import { agentRpcVersionOf, encryptedKeyOf } from '../db/instances.js';
+import { configSection } from '../common/config/schema.js';
+import { guestVersionCap, upgradeLevelsSection } from '../rpc/upgrade-levels.js';
 import type { Logger } from '../common/log.js';
 import type { FlowDrivers } from '../clients/drivers.js';
 import type { RawConfig } from '../common/config/reader.js';
@@ -30,7 +32,12 @@ export interface TaskContext extends FlowDrivers {
 /** The instance's guest, its messages encrypted with the instance's key (read at each call). */
 export function guestOf(ctx: TaskContext, instanceId: string): Stub<GuestContract> {
   const stubFor = async () => {
-    return ctx.rpc.stub(guestContract, guestTopic(instanceId), { serializer: ctx.secure.guest(await encryptedKeyOf(ctx.db, instanceId)) });
+    return ctx.rpc.stub(guestContract, guestTopic(instanceId), {
+      serializer: ctx.secure.guest(await encryptedKeyOf(ctx.db, instanceId)),
+      // no verb newer than the agent speaks (its heartbeats) and [upgrade_levels] guestagent allows
+      versionCap: async () =>
+        guestVersionCap(instanceId, await agentRpcVersionOf(ctx.db, instanceId), configSection(ctx.raw, 'upgrade_levels', upgradeLevelsSection)),
+    });
   };
   return new Proxy({} as Stub<GuestContract>, {
     get: (_t, verb: string) => async (args?: unknown, options?: unknown) => {

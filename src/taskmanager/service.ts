@@ -21,6 +21,7 @@ import { startSweeper } from './server-sync.js';
 import { startBackupScheduler } from './backup-scheduler.js';
 import { databaseCheck } from '../db/health.js';
 import type { HealthCheck } from '../common/metrics/health.js';
+import { upgradeLevelsSection } from '../rpc/upgrade-levels.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -44,6 +45,8 @@ export async function startTaskmanager(
 ): Promise<Taskmanager> {
   const config = configSection(raw, 'DEFAULT', taskmanagerDefaults);
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
+  // read at each guest call (context.ts guestOf); a bad value stops the start, naming the key
+  configSection(raw, 'upgrade_levels', upgradeLevelsSection);
   const db = options.db ?? openDatabase(configSection(raw, 'database', databaseSection));
   const transport = options.transport ?? transportFromConfig(raw, log);
   const rpc = new RpcClient(transport, log, { timeoutMs: messaging.rpc_response_timeout * 1000 });

@@ -26,8 +26,13 @@ const compute: Compute = { listFlavors: async () => flavors, getFlavor: async ()
 
 const pings: Array<{ id: string; key: string | null; options?: CallOptions }> = [];
 let pingFails = false;
+const upgrades: Array<{ id: string; args: unknown; options?: CallOptions }> = [];
 const guestOf = (id: string, key: string | null): GuestApi =>
   ({
+    upgrade_agent: async (args: unknown, options?: CallOptions) => {
+      upgrades.push({ id, args, options });
+      return { version: '0.2.0' };
+    },
     rpc_ping: async (_args: unknown, options?: CallOptions) => {
       if (pingFails) throw new RpcTimeoutError(`guestagent.${id}`, 'rpc_ping', 1000);
       pings.push({ id, key, options });
@@ -72,7 +77,10 @@ test.before(async () => {
       availability_zone: 'nova',
       addresses: JSON.stringify([{ address: '10.0.0.5', type: 'private', network: 'net' }]),
     });
-  await h.tdb.db('service_statuses').where({ instance_id: live }).update({ status_id: ServiceStatuses.HEALTHY.code, updated_at: new Date() });
+  await h.tdb
+    .db('service_statuses')
+    .where({ instance_id: live })
+    .update({ status_id: ServiceStatuses.HEALTHY.code, updated_at: new Date(), agent_version: '0.1.0', agent_rpc_version: '1.2' });
   await h.tdb
     .db('instances')
     .where({ id: gone })
@@ -91,6 +99,7 @@ test('a member gets 403 forbidden on every management call', async (t) => {
     ['get', `${M}/instances/${live}/rpc_ping`],
     ['get', `${M}/instances/${live}/diagnostics`],
     ['get', `${M}/instances/${live}/hwinfo`],
+    ['post', `${M}/instances/${live}/upgrade`, { upgrade: {} }],
     ['get', `${M}/datastore-versions`],
     ['get', `${M}/datastore-versions/${ds.versionId}`],
     ['post', `${M}/datastore-versions`, { version: { name: 'x', datastore_name: 'y', datastore_manager: 'mysql', active: true, image_tags: ['t'] } }],
@@ -185,6 +194,14 @@ test('GET /mgmt/instances/{id}: addresses, volume, guest_status, root history; d
   });
   t.deepEqual(i.guest_status, { state_description: 'healthy' });
   t.false('root_enabled' in i);
+  // the guest agent's version as its heartbeats report it: the admin's view only
+  t.deepEqual(i.guest_agent, { version: '0.1.0', rpc_version: '1.2' });
+  const listed = (await admin().get(`${A}/instances`)).data.instances.find((x: { id: string }) => x.id === live);
+  t.deepEqual(listed.guest_agent, { version: '0.1.0', rpc_version: '1.2' });
+  const own = await h.as(MEMBER.token).get(`/v1.0/${P}/instances/${live}`);
+  t.is(own.status, 200);
+  t.false('guest_agent' in own.data.instance);
+  t.false(JSON.stringify(own.data).includes('rpc_version'));
 
   await h.tdb.db('root_enabled_history').insert({ id: live, user: 'u-member', created: new Date('2026-02-03T04:05:06Z') });
   const withRoot = (await admin().get(`${A}/instances/${live}`)).data.instance;
@@ -195,6 +212,7 @@ test('GET /mgmt/instances/{id}: addresses, volume, guest_status, root history; d
   t.is(building.server, null);
   t.is(building.volume, null);
   t.deepEqual(building.guest_status, { state_description: 'new' });
+  t.is(building.guest_agent, null);
 
   const hidden = await admin().get(`${A}/instances/${gone}`);
   t.is(hidden.status, 404);
@@ -230,6 +248,40 @@ test.serial('GET /mgmt/instances/{id}/rpc_ping: 204 after the guest answered; a 
   t.is(silent.status, 400);
   t.regex(silent.data.badRequest.message, new RegExp(`guest agent of instance ${live} did not answer rpc_ping`));
 });
+
+test.serial(
+  "POST /mgmt/instances/{id}/upgrade: the call's package to the guest; no package and no local agents is 400; bad bodies 400; no server 422",
+  async (t) => {
+    upgrades.length = 0;
+    const sum = 'ab'.repeat(32);
+    const r = await admin().post(`${A}/instances/${live}/upgrade`, {
+      upgrade: { instance_version: '0.2.0', location: 'https://swift.example/v1/AUTH_x/agents/trove-guestagent-0.2.0.tar.gz', metadata: { checksum: sum } },
+    });
+    t.is(r.status, 202, JSON.stringify(r.data));
+    t.deepEqual(upgrades, [
+      { id: live, args: { location: 'https://swift.example/v1/AUTH_x/agents/trove-guestagent-0.2.0.tar.gz', checksum: sum }, options: { timeoutMs: 180_000 } },
+    ]);
+    // no package named, none configured, and not the all-in-one (no local agent processes)
+    const none = await admin().post(`${A}/instances/${live}/upgrade`, { upgrade: {} });
+    t.is(none.status, 400);
+    t.regex(none.data.badRequest.message, /give upgrade\.location, or set \[DEFAULT\] guest_agent_package_location/);
+    for (const body of [
+      {},
+      { upgrade: { location: 'ftp://x/y' } },
+      { upgrade: { metadata: { checksum: 'md5:1' } } },
+      { upgrade: {}, extra: 1 },
+      { upgrade: { bogus: 1 } },
+    ]) {
+      const bad = await admin().post(`${A}/instances/${live}/upgrade`, body);
+      t.is(bad.status, 400, JSON.stringify(body));
+      t.truthy(bad.data.badRequest, JSON.stringify(bad.data));
+    }
+    const noServer = await admin().post(`${A}/instances/${other}/upgrade`, { upgrade: { location: 'https://x/y.tar.gz' } });
+    t.is(noServer.status, 422);
+    t.is((await admin().post(`${A}/instances/${randomUUID()}/upgrade`, { upgrade: {} })).status, 404);
+    t.is(upgrades.length, 1);
+  },
+);
 
 test('diagnostics and hwinfo answer Trove 501 notImplemented', async (t) => {
   for (const what of ['diagnostics', 'hwinfo']) {

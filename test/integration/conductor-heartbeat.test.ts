@@ -50,6 +50,25 @@ test('RESTART_REQUIRED is held until a restart, the heartbeat still refreshes li
   t.true(new Date(row.updated_at).getTime() > 0);
 });
 
+test("a heartbeat records the agent's version; an older agent's heartbeat without it still counts and clears it", async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const id = randomUUID();
+  await seedInstance(tdb.db, id);
+  const handlers = conductorHandlers(tdb.db, log);
+  const ctx = { context: {}, method: 'heartbeat' };
+  await handlers.heartbeat({ instance_id: id, payload: { service_status: 'healthy', agent_version: '0.1.0', agent_rpc_version: '1.2' }, sent: 1 }, ctx);
+  const agent = () => tdb.db('service_statuses').where({ instance_id: id }).first('status_id', 'agent_version', 'agent_rpc_version');
+  t.like(await agent(), { status_id: ServiceStatuses.HEALTHY.code, agent_version: '0.1.0', agent_rpc_version: '1.2' });
+  // an agent of before the report (a downgrade, or an older image): counted, its version unknown
+  await handlers.heartbeat({ instance_id: id, payload: { service_status: 'shutdown' }, sent: 2 }, ctx);
+  t.like(await agent(), { status_id: ServiceStatuses.SHUTDOWN.code, agent_version: null, agent_rpc_version: null });
+  // RESTART_REQUIRED is held, the version still taken
+  await tdb.db('service_statuses').where({ instance_id: id }).update({ status_id: ServiceStatuses.RESTART_REQUIRED.code });
+  await handlers.heartbeat({ instance_id: id, payload: { service_status: 'healthy', agent_version: '0.2.0', agent_rpc_version: '1.3' }, sent: 3 }, ctx);
+  t.like(await agent(), { status_id: ServiceStatuses.RESTART_REQUIRED.code, agent_version: '0.2.0', agent_rpc_version: '1.3' });
+});
+
 test('two conductors applying interleaved heartbeats end on the newest one', async (t) => {
   const tdb = await createThrowawayDb();
   const second = openDatabase({ connection: { ...(parseConnectionUrl(tdb.url) as MysqlTarget) }, max_pool_size: 5 });
@@ -192,6 +211,8 @@ test('a group of heartbeats is one transaction of a fixed number of statements, 
     status: ServiceStatuses[status],
     reason: null,
     logTail: null,
+    agentVersion: '0.1.0',
+    agentRpcVersion: '1.2',
   });
   for (const guests of [10, 60]) {
     const ids = Array.from({ length: guests }, () => randomUUID());

@@ -3,7 +3,7 @@
 // with every production dependency they import inside (none is native: pg's optional pg-native is
 // left out), for the Node.js the image carries.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -29,6 +29,8 @@ export async function bundleAgent(repo: string, cacheDir: string): Promise<Agent
     write: false,
     external: ['pg-native'],
     banner: { js: REQUIRE_SHIM },
+    // the version the agent reports (guestagent/agent-version.ts): the bundle has no package.json beside it
+    define: { TROVE_AGENT_VERSION: JSON.stringify((JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string }).version) },
     legalComments: 'none',
     logLevel: 'silent',
   });

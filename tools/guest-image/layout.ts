@@ -18,6 +18,8 @@ state_dir = /var/lib/trove-guestagent
 # the data volume (${DATA_DEVICE}, formatted at its first boot by trove-guest-boot) is mounted here
 data_mount_point = ${DATA_MOUNT}
 log_level = info
+# the agent's code: the mgmt upgrade call installs a new agent package here and restarts the agent
+agent_install_dir = ${AGENT_DIR}
 `;
 
 const BOOT_UNIT = `[Unit]

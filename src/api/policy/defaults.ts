@@ -130,6 +130,7 @@ export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   'instance:extension:mgmt:rpc_ping': ADMIN,
   'instance:extension:mgmt:diagnostics': ADMIN,
   'instance:extension:mgmt:hwinfo': ADMIN,
+  'instance:extension:mgmt:upgrade': ADMIN,
   // named after Trove's apischema mgmt_datastore_version / mgmt_configuration
   'mgmt_datastore_version:index': ADMIN,
   'mgmt_datastore_version:show': ADMIN,

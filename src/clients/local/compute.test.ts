@@ -1,6 +1,7 @@
 // The local compute driver's address allocation: servers created at the same moment (one driver,
 // or two drivers as two taskmanagers would be) each get their own loopback address, and a deleted
-// server's address is handed out again.
+// server's address is handed out again. An agent restart (the all-in-one's agent upgrade) keeps
+// the running agent when the installed code does not start.
 import test from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,4 +84,45 @@ test("[local] runtime_dir reaches each instance's agent; deleting the server rem
   t.false(existsSync(rt));
   t.true(existsSync(other));
   t.false(existsSync(path.join(dir, 'servers', 'r1')));
+});
+
+test("an agent restart (the all-in-one's upgrade) keeps the running agent when the installed code does not start, and replaces it when it does", async (t) => {
+  const code = mkdtempSync(path.join(tmpdir(), 'local-agent-code-'));
+  t.teardown(() => rmSync(code, { recursive: true, force: true }));
+  const bin = path.join(code, 'agent.mjs');
+  // an agent that says when it runs (its code is read by then), answers --version, and sleeps
+  const agentCode = (version: string) =>
+    `import { writeFileSync } from 'node:fs';\nif (process.argv.includes('--version')) { console.log('${version}'); process.exit(0); }\n` +
+    `writeFileSync(${JSON.stringify(path.join(code, 'running-'))} + process.pid, '');\nsetTimeout(() => undefined, 60_000);\nprocess.on('SIGTERM', () => process.exit(0));\n`;
+  writeFileSync(bin, agentCode('0.1.0'));
+  const { make, create, dir } = setup(t, { guestagent_bin: bin });
+  const c = make();
+  await create(c, 'up');
+  const agentPid = () => Number(readFileSync(path.join(dir, 'servers', 'up', 'agent.pid'), 'utf8'));
+  const running = async (pid: number) => {
+    while (!existsSync(path.join(code, `running-${pid}`))) await new Promise((r) => setTimeout(r, 50));
+  };
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const first = agentPid();
+  await running(first);
+  // the installed code is broken: its --version fails; the running agent stays
+  writeFileSync(bin, "throw new Error('SyntaxError in the new agent');\n");
+  const err = await t.throwsAsync(c.restartAgent('up'));
+  t.regex(err.message, /does not start: .*SyntaxError in the new agent.*The running agent is kept\./);
+  t.is(agentPid(), first);
+  t.true(alive(first));
+  // the installed code starts: the agent is stopped and the new code started in its place
+  writeFileSync(bin, agentCode('0.2.0'));
+  t.is(await c.restartAgent('up'), '0.2.0');
+  t.not(agentPid(), first);
+  t.false(alive(first));
+  await running(agentPid());
+  t.true(alive(agentPid()));
 });

@@ -1,9 +1,10 @@
 // Compute on this machine: a "server" is a guest agent process with its own directory and its own
 // loopback address (127.0.N.x), started detached so it outlives the taskmanager, as a VM would.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
-import { ComputeNotFoundError, type Flavor, type Server, type ServerCompute, type ServerSpec } from '../compute.js';
+import { ComputeNotFoundError, type Flavor, type GuestAgentProcesses, type Server, type ServerCompute, type ServerSpec } from '../compute.js';
 import type { LocalConfig } from './config.js';
 import { RUNTIME_DIR_RECORD, runtimeDirFor } from '../../common/runtime-dir.js';
 import { tailLines } from '../../common/file-tail.js';
@@ -40,7 +41,17 @@ export function parseFlavors(spec: string): Flavor[] {
     });
 }
 
-export class LocalCompute implements ServerCompute {
+const run = promisify(execFile);
+
+/** Sends SIGTERM to the pids, waits up to a minute for them to exit, then SIGKILLs what is left. */
+async function terminate(pids: number[]): Promise<void> {
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 60_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+export class LocalCompute implements ServerCompute, GuestAgentProcesses {
   private readonly flavors: Flavor[];
   private readonly serversDir: string;
   private readonly addresses: LoopbackAddresses;
@@ -181,10 +192,27 @@ export class LocalCompute implements ServerCompute {
         if (pid) pids.push(pid);
       }
     }
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + 60_000;
-    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await terminate(pids);
+  }
+
+  async restartAgent(id: string): Promise<string> {
+    const r = this.read(id);
+    // the installed code must start before the running agent is stopped
+    const started = await run(process.execPath, [this.c.guestagent_bin, '--version'], { timeout: 120_000 }).catch(
+      (err: { stderr?: string; message: string }) => {
+        const why = (err.stderr || err.message)
+          .trim()
+          .split('\n')
+          .filter((l) => l.trim() && !/^\s+at /.test(l))
+          .slice(-3)
+          .join(' | ');
+        throw new Error(`The installed guest agent (${this.c.guestagent_bin}) does not start: ${why}. The running agent is kept.`, { cause: err });
+      },
+    );
+    const agent = this.agentPid(id);
+    if (agent) await terminate([agent]);
+    this.startAgent(r);
+    return started.stdout.trim().split('\n').pop() ?? '';
   }
 
   async deleteServer(id: string): Promise<void> {

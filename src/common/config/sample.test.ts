@@ -12,6 +12,7 @@ import { datastorePortsSection, taskmanagerDefaults } from '../../taskmanager/co
 import { localSection } from '../../clients/local/config.js';
 import { secureRpcDefaults } from '../../rpc/secure.js';
 import { healthcheckSection, metricsSection } from '../metrics/config.js';
+import { upgradeLevelsSection } from '../../rpc/upgrade-levels.js';
 
 export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['DEFAULT', apiDefaults],
@@ -31,6 +32,7 @@ export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['oslo_messaging_rabbit', rabbitSection],
   ['metrics', metricsSection],
   ['healthcheck', healthcheckSection],
+  ['upgrade_levels', upgradeLevelsSection],
 ];
 
 test('every key of every section schema is in etc/trove.conf.sample', (t) => {

@@ -75,3 +75,6 @@ export const backupStorage = z.object({
 });
 
 export type BackupStorage = z.output<typeof backupStorage>;
+
+/** An RPC API version: major.minor[.revision] (oslo's). */
+export const rpcVersion = z.string().regex(/^\d{1,4}\.\d{1,4}(\.\d{1,4})?$/);

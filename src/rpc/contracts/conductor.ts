@@ -2,7 +2,7 @@
 // last one it applied, by `sent`).
 import { z } from 'zod';
 import { defineContract } from '../contract.js';
-import { backupState, jsonObject, nothing } from './common.js';
+import { backupState, jsonObject, nothing, rpcVersion } from './common.js';
 
 export { CONDUCTOR_TOPIC } from '../topics.js';
 
@@ -22,6 +22,10 @@ export const conductorContract = defineContract({
           failure_reason: z.string().optional(),
           /** trove-ts: with 'failed to spawn', the guest's log tail behind it (agent + engine error lines) */
           failure_log_tail: z.string().optional(),
+          /** trove-ts: the agent's package version (an older agent sends none; a bad value is ignored, the heartbeat still counts) */
+          agent_version: z.string().max(100).optional().catch(undefined),
+          /** trove-ts: the guest RPC API version the agent serves: the control plane sends it no newer verb */
+          agent_rpc_version: rpcVersion.optional().catch(undefined),
         })
         .passthrough(),
       sent,

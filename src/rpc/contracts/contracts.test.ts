@@ -38,7 +38,9 @@ test('guest verbs: calls and casts (the database and user verbs are calls in tro
   }
   t.deepEqual(k.cast, ['create_backup', 'prepare']);
   t.is(guestContract.prepare.since, '1.1');
-  t.is(contractVersion(guestContract), '1.1');
+  // 1.2: upgrade_agent (an agent that speaks 1.1 is not sent it: src/rpc/upgrade-levels.ts)
+  t.is(guestContract.upgrade_agent.since, '1.2');
+  t.is(contractVersion(guestContract), '1.2');
 });
 
 test('taskmanager and conductor verbs are all casts; taskmanager ones name the instance first', (t) => {
@@ -84,6 +86,15 @@ test('list results are [items, next_marker] as Python tuples arrive', (t) => {
 test('conductor: heartbeat and update_backup as a guest sends them', (t) => {
   const hb = conductorContract.heartbeat.args.parse({ instance_id: 'i', payload: { service_status: 'healthy' }, sent: 1712345678.123456 });
   t.is(hb.payload.service_status, 'healthy');
+  // the agent's version: optional (an older agent sends none), a bad one dropped without refusing the heartbeat
+  const versioned = conductorContract.heartbeat.args.parse({
+    instance_id: 'i',
+    payload: { service_status: 'healthy', agent_version: '0.1.0', agent_rpc_version: '1.2' },
+  });
+  t.like(versioned.payload, { agent_version: '0.1.0', agent_rpc_version: '1.2' });
+  const bad = conductorContract.heartbeat.args.parse({ instance_id: 'i', payload: { service_status: 'healthy', agent_rpc_version: 'one.two' } });
+  t.is(bad.payload.service_status, 'healthy');
+  t.is(bad.payload.agent_rpc_version, undefined);
   const ub = conductorContract.update_backup.args.parse({
     instance_id: 'i',
     backup_id: 'b',

@@ -187,6 +187,10 @@ export const guestContract = defineContract({
     z.object({ log_name: z.string(), enable: logFlag, disable: logFlag, publish: logFlag, discard: logFlag, storage: backupStorage.nullish() }),
     guestLog,
   ),
+
+  // --- the agent itself
+  /** trove-ts: installs the agent package at `location` (sha256 `checksum` when given) and restarts the agent on it; the engine keeps running */
+  upgrade_agent: call(z.object({ location: z.string().min(1), checksum: z.string().nullish() }), z.object({ version: z.string() }), '1.2'),
 });
 
 export type GuestContract = typeof guestContract;

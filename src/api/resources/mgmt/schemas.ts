@@ -79,3 +79,31 @@ export const parameterBody = z.object({
     min_size: size.optional(),
   }),
 });
+
+/** Trove's mgmt upgrade body, {"upgrade": {instance_version, location, metadata}}: all optional in
+ * trove-ts (no location: [DEFAULT] guest_agent_package_location, or the all-in-one's restart);
+ * metadata.checksum is the package's sha256. */
+export const agentUpgradeBody = z
+  .object({
+    upgrade: z
+      .object({
+        instance_version: z.string().max(255).optional(),
+        location: z
+          .string()
+          .min(1)
+          .max(2048)
+          .regex(/^(https?|file):\/\/|^\//, { message: 'is not an http(s) URL or an absolute path' })
+          .optional(),
+        metadata: z
+          .object({
+            checksum: z
+              .string()
+              .regex(/^(sha256:)?[0-9a-fA-F]{64}$/, { message: 'is not a sha256 in hex' })
+              .optional(),
+          })
+          .passthrough()
+          .optional(),
+      })
+      .strict(),
+  })
+  .strict();

@@ -10,7 +10,8 @@ import { detailView, isoNaive, type ViewInputs, type ViewOptions } from '../inst
 /**
  * Trove's MgmtInstanceView: the detail view plus `server` (from trove-ts's own records: no Nova
  * call per request; trove-ts keeps no hypervisor host, so `host` is null), `service_status`,
- * `tenant_id`, `deleted`, `deleted_at`, `task_description`. A deleted instance shows SHUTDOWN.
+ * `tenant_id`, `deleted`, `deleted_at`, `task_description`, and trove-ts's `guest_agent` ({version,
+ * rpc_version}). A deleted instance shows SHUTDOWN.
  */
 export function mgmtInstanceView(r: InstanceRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
   const out = detailView(r, inputs, { ...o, isAdmin: true });
@@ -21,6 +22,8 @@ export function mgmtInstanceView(r: InstanceRecord, inputs: ViewInputs, o: ViewO
   out.deleted = r.deleted;
   out.deleted_at = isoNaive(r.deleted_at);
   out.task_description = r.task_description;
+  // trove-ts: the guest agent's version as its heartbeats report it (null: none reported, an agent that speaks RPC 1.1)
+  out.guest_agent = r.agent_version || r.agent_rpc_version ? { version: r.agent_version, rpc_version: r.agent_rpc_version } : null;
   return out;
 }
 
