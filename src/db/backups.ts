@@ -263,12 +263,13 @@ export interface BackupRow {
   storage_driver: string | null;
   parent_id: string | null;
   deleted: boolean;
+  fail_reason: string | null;
 }
 
 export async function getBackupRow(db: Db, id: string): Promise<BackupRow | undefined> {
   const row = (await db('backups')
     .where({ id })
-    .first('id', 'tenant_id', 'instance_id', 'state', 'location', 'backup_type', 'checksum', 'storage_driver', 'parent_id', 'deleted')) as
+    .first('id', 'tenant_id', 'instance_id', 'state', 'location', 'backup_type', 'checksum', 'storage_driver', 'parent_id', 'deleted', 'fail_reason')) as
     Record<string, unknown> | undefined;
   return row ? { ...(row as unknown as BackupRow), deleted: Boolean(row.deleted) } : undefined;
 }
