@@ -10,13 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { Tasks } from '../../common/instance-tasks.js';
 import { ServiceStatuses } from '../../common/service-status.js';
 import { containerFor, getBackupRow, newBackupInfo, reserveBackup, setBackupState, type NewBackup } from '../../db/backups.js';
-import { getVersionById } from '../../db/datastores.js';
+import { getVersionById, type DatastoreVersionRow } from '../../db/datastores.js';
 import { clearFaults, getInstanceRow, guestStatus, recordFault, replicasOf, setServiceStatus, setTask, updateInstance } from '../../db/instances.js';
 import type { BackupStorage } from '../../rpc/contracts/common.js';
 import type { FlowDefinition, StepContext } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { faultDetails, faultMessage, instanceConsoleTail } from '../faults.js';
-import { WaitError } from '../waits.js';
+import { waitForGuestReady, waitForServer, WaitError } from '../waits.js';
 
 export const UPGRADE = 'upgrade';
 
@@ -29,6 +29,18 @@ export interface UpgradeData {
   upgraded?: string[];
   backupId?: string;
   backupCastAt?: string;
+  /** members whose server was rebuilt from the target version's image (cloud mode) */
+  rebuilt?: string[];
+}
+
+/**
+ * Cloud mode: the image a member's server is rebuilt from (Nova's rebuild keeps the data volume),
+ * when the target version names an image of its own; undefined: the binaries are switched in place
+ * (the all-in-one's side-by-side builds, 'local', or packages on the running image).
+ */
+export function rebuildImage(from: DatastoreVersionRow | undefined, to: DatastoreVersionRow): string | undefined {
+  if (!to.image_id || to.image_id === 'local' || to.image_id === from?.image_id) return undefined;
+  return to.image_id;
 }
 
 /** The pre-upgrade backup needs no quota room: a system backup, never refused. */
@@ -48,6 +60,16 @@ export function upgradeFlow(ctx: TaskContext): FlowDefinition<UpgradeData> {
     return v;
   };
   const members = (s: StepContext<UpgradeData>) => s.data.members ?? [s.instanceId];
+  /** Rebuilds a member's server from an image and waits for its guest to report again (its volume, the data, stays attached). */
+  const rebuild = async (s: StepContext<UpgradeData>, id: string, image: string) => {
+    const server = (await row(id)).compute_instance_id;
+    if (!server) throw new Error(`Instance ${id} has no server to rebuild.`);
+    const since = new Date();
+    const until = Math.min(s.deadline, Date.now() + ctx.config.upgrade_timeout * 1000);
+    await ctx.compute.rebuildServer(server, image);
+    await waitForServer(ctx, server, ['ACTIVE'], until);
+    await waitForGuestReady(ctx, id, since, until);
+  };
   const release = async (s: StepContext<UpgradeData>) => {
     for (const id of members(s)) await setTask(ctx.db, id, Tasks.NONE);
   };
@@ -124,6 +146,14 @@ export function upgradeFlow(ctx: TaskContext): FlowDefinition<UpgradeData> {
           for (const id of members(s)) {
             if (s.data.upgraded!.includes(id)) continue;
             const role = id === s.instanceId ? 'instance' : `replica ${id}`;
+            const from = await getVersionById(ctx.db, (await row(id)).datastore_version_id);
+            const image = rebuildImage(from, to);
+            if (image && !s.data.rebuilt?.includes(id)) {
+              // recorded first: a resumed flow never rebuilds twice, and a failure rebuilds back
+              s.data.rebuilt = [...(s.data.rebuilt ?? []), id];
+              await s.save();
+              await rebuild(s, id, image);
+            }
             await setServiceStatus(ctx.db, id, ServiceStatuses.UPGRADING);
             let result: { version: string };
             try {
@@ -133,8 +163,15 @@ export function upgradeFlow(ctx: TaskContext): FlowDefinition<UpgradeData> {
               );
             } catch (err) {
               const e = err as Error;
+              let back = '';
+              if (image && from?.image_id) {
+                // the server back on its old image (the guest put its data back already)
+                await rebuild(s, id, from.image_id).catch(
+                  (r: Error) => (back = ` Its server could not be rebuilt from its old image ${from.image_id}: ${r.message}`),
+                );
+              }
               const upgraded = s.data.upgraded!.length ? ` (already upgraded and kept: ${s.data.upgraded!.join(', ')})` : '';
-              throw Object.assign(new WaitError(`The upgrade of the ${role} to ${to.name} failed and was rolled back${upgraded}: ${e.message}`), {
+              throw Object.assign(new WaitError(`The upgrade of the ${role} to ${to.name} failed and was rolled back${upgraded}: ${e.message}${back}`), {
                 cause: e,
               });
             }
