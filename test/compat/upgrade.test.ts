@@ -131,7 +131,12 @@ test.serial('a build that fails on a replica: the set stays ACTIVE on its old ve
   t.is(after.status, 'ACTIVE');
   t.is(after.datastore_version, old.version);
   const fault = JSON.stringify(after.fault);
-  t.regex(fault, new RegExp(`upgrade of the replica ${r.id} to 10\\.11\\.99 failed and was rolled back`));
+  t.regex(
+    fault,
+    new RegExp(
+      `upgrade of the replica ${r.id} to 10\\.11\\.99 failed: The upgrade from ${old.version.replace(/\./g, '\\.')}\\S* to 10\\.11\\.99 failed and was rolled back to the old binaries and data`,
+    ),
+  );
   t.regex(fault, /forced failure: unsupported redo log format/);
   const replica = await waitShow(aio!, 'bad-r1', ready);
   t.is(replica.status, 'ACTIVE');

@@ -171,7 +171,7 @@ export function upgradeFlow(ctx: TaskContext): FlowDefinition<UpgradeData> {
                 );
               }
               const upgraded = s.data.upgraded!.length ? ` (already upgraded and kept: ${s.data.upgraded!.join(', ')})` : '';
-              throw Object.assign(new WaitError(`The upgrade of the ${role} to ${to.name} failed and was rolled back${upgraded}: ${e.message}${back}`), {
+              throw Object.assign(new WaitError(`The upgrade of the ${role} to ${to.name} failed${upgraded}: ${e.message}${back}`), {
                 cause: e,
               });
             }
