@@ -3,7 +3,7 @@
 // build that cannot start: a source and two replicas made on 10.11.18 move to the installed
 // release, replicas first, rows kept and replication running; a pre-upgrade backup is recorded; a
 // version without binaries and a build that fails on a replica both leave the set ACTIVE on its
-// old version with a fault that says why.
+// old version with a fault that says why (the builds it found, or the engine's own words).
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -150,4 +150,18 @@ test.serial('a build that fails on a replica: the set stays ACTIVE on its old ve
     if (seen !== '4') await new Promise((res) => setTimeout(res, 1000));
   }
   t.is(seen, '4', 'replication runs on');
+});
+
+test.serial('a version registered without a build on the guests: nothing changed, the fault names the builds found', async (t) => {
+  await cli(aio!, 'datastore', 'version', 'create', '10.11.50', 'mariadb', 'mariadb', '', '--image-tags', 'trove', '--active');
+  await cli(aio!, 'database', 'instance', 'upgrade', 'bad-src', '10.11.50');
+  const after = await waitShow(aio!, 'bad-src', (s) => s.status !== 'UPGRADE' && ready(s), 600_000);
+  t.is(after.status, 'ACTIVE');
+  t.is(after.datastore_version, old.version);
+  const fault = JSON.stringify(after.fault);
+  t.regex(fault, /No build of version 10\.11\.50 is installed on this server \(found: /);
+  t.true(fault.includes(`${old.dir}/usr/sbin/mariadbd (${old.version})`), fault);
+  t.true(fault.includes(`${state}.broken/usr/sbin/mariadbd (10.11.99)`), fault);
+  t.regex(fault, /nothing was changed/);
+  t.is((await waitShow(aio!, 'bad-r1', ready)).datastore_version, old.version);
 });
