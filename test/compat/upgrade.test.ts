@@ -43,7 +43,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   await reapAio(aio, state);
-  for (const p of [state, `${state}.broken`, `${state}.guest.conf`, `${state}.aio.conf`]) rmSync(p, { recursive: true, force: true });
+  for (const p of [state, `${state}.broken`, `${state}.guest.conf`, `${state}.aio.conf`, `${state}.subnet.conf`]) rmSync(p, { recursive: true, force: true });
 });
 
 const ready = (s: Record<string, string>) => (s.status === 'ACTIVE' && s.operating_status === 'HEALTHY') || s.status === 'ERROR';
