@@ -22,6 +22,8 @@ export interface PrepareSpec {
   rootPassword?: string | undefined;
   overrides: Record<string, unknown>;
   configContents?: string | undefined;
+  /** The datastore version's name (or full version): the build to run where several are installed. */
+  dsVersion?: string | undefined;
 }
 
 export interface FsStats {
@@ -92,9 +94,20 @@ export interface Configuration {
   effectiveSettings(): Promise<Record<string, string | number | boolean>>;
 }
 
+/**
+ * Moving the engine in place onto another version's binaries (Trove's upgrade): stop, switch, the
+ * engine's own upgrade step, start, check health and version. Any failure puts the old binaries and
+ * data back, starts the engine as it was and raises the engine's own message.
+ */
+export interface Upgrade {
+  /** `version`: the target's full version (e.g. 10.11.19); answers the version the engine now reports. */
+  upgrade(version: string): Promise<{ version: string }>;
+}
+
 export interface Engine {
   readonly name: string;
   lifecycle: Lifecycle;
+  upgrade?: Upgrade;
   databases?: Databases;
   users?: Users;
   root?: Root;

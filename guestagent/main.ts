@@ -11,6 +11,7 @@ import { guestSerializers } from '../src/rpc/secure.js';
 import { guestContract, guestTopic } from '../src/rpc/contracts/guest.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../src/rpc/contracts/conductor.js';
 import { loadServiceConfig, runService } from '../src/common/config/service-config.js';
+import { readRawConfig } from '../src/common/config/reader.js';
 import { detectEngines, engineFor } from './engines/index.js';
 import { guestDefaults } from './config.js';
 import { backupDefaults } from './backup/config.js';
@@ -34,8 +35,11 @@ if (process.argv.includes('--version')) {
 }
 
 if (process.argv.includes('--detect-engines')) {
-  // `trove-guestagent --detect-engines`: the engines this machine can run, as JSON (all-in-one).
-  process.stdout.write(`${JSON.stringify(await detectEngines())}\n`);
+  // `trove-guestagent --detect-engines [--config-file f]`: the engines this machine can run, as JSON
+  // (all-in-one); a config's engine sections may name builds installed side by side (version_dirs).
+  const files = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--config-file' ? [a] : []));
+  const raw = files.length ? readRawConfig({ files }) : {};
+  process.stdout.write(`${JSON.stringify(await detectEngines(raw))}\n`);
   process.exit(0);
 }
 

@@ -172,6 +172,7 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
           rootPassword: a.root_password ?? undefined,
           overrides: (a.overrides ?? {}) as Record<string, unknown>,
           configContents: a.config_contents ?? undefined,
+          dsVersion: a.ds_version ?? undefined,
         });
         // the backup's data replaces the fresh engine's before the instance is anyone's
         if (a.backup_info) await restoreInto(backupOptions, a.backup_info, a.storage, a.backup_chain);
@@ -223,6 +224,17 @@ export function guestHandlers(o: GuestManagerOptions, reporter: StatusReporter):
       return null;
     },
     rpc_ping: async () => true,
+    upgrade: async (a) => {
+      if (!engine.upgrade) throw new NotSupportedError(`Upgrades are not supported for the '${engine.name}' datastore.`);
+      try {
+        const done = await engine.upgrade.upgrade(a.upgrade_info.datastore_version);
+        log.info({ version: done.version }, 'engine upgraded');
+        return done;
+      } finally {
+        // the engine runs again (upgraded or as before): the control plane sees it at once
+        await reporter.report().catch(() => undefined);
+      }
+    },
     mount_volume: async () => unsupported('Mounting volumes'),
     unmount_volume: async () => unsupported('Unmounting volumes'),
     update_overrides: async (a) => {

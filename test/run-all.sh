@@ -15,6 +15,7 @@ if [ "${TROVE_TEST_SKIP_LAB:-}" != 1 ]; then
 fi
 bash tools/lab/rabbitmq.sh || { echo "test/run-all.sh: the RabbitMQ management API could not be enabled" >&2; exit 1; }
 bash tools/lab/engines.sh || { echo "test/run-all.sh: the engine tools could not be installed" >&2; exit 1; }
+bash tools/lab/engine-versions.sh >/dev/null || { echo "test/run-all.sh: the side-by-side engine builds (upgrade tests) could not be unpacked" >&2; exit 1; }
 npx tsc -p tsconfig.json || { echo "test/run-all.sh: type check failed" >&2; exit 1; }
 npm run --silent lint || { echo "test/run-all.sh: lint failed (npm run lint; npm run format fixes the formatting)" >&2; exit 1; }
 # the processes the tests spawn (bin/*.js: trove-api, the taskmanager, guest agents, the all-in-one) run dist/

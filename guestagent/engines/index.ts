@@ -32,8 +32,8 @@ export function knownEngines(): string[] {
   return Object.keys(ENGINES);
 }
 
-/** The engines installed on this machine that the agent can manage. */
-export async function detectEngines(): Promise<DetectedEngine[]> {
-  const found = await Promise.all([detectMariadb(), detectMysql(), detectPostgresql(), detectRedis()]);
-  return found.filter((e): e is DetectedEngine => e !== undefined);
+/** The engines installed on this machine that the agent can manage (with the builds a config's version_dirs name). */
+export async function detectEngines(raw: RawConfig = {}): Promise<DetectedEngine[]> {
+  const found = await Promise.all([detectMariadb(raw), detectMysql(), detectPostgresql(), detectRedis()]);
+  return found.flat().filter((e): e is DetectedEngine => e !== undefined);
 }

@@ -71,6 +71,8 @@ export interface ServerCompute extends Compute {
   /** Deletes; a server that is already gone is fine. */
   deleteServer(id: string): Promise<void>;
   rebootServer(id: string): Promise<void>;
+  /** Nova's rebuild: the server's root disk made again from another image; its attached volumes (the data) are kept. */
+  rebuildServer(id: string, imageId: string): Promise<void>;
   resizeServer(id: string, flavor: Flavor): Promise<void>;
   confirmResize(id: string): Promise<void>;
   /**

@@ -229,7 +229,9 @@ async function serve(o: Options, state: string): Promise<void> {
   await syncSchema(db);
 
   // the engines installed here (as the guest agent finds them), each registered as a datastore with its real version
-  const { stdout } = await run(process.execPath, [local.config.guestagent_bin, '--detect-engines']);
+  // (with the builds the guests' config file names side by side: [<engine>] version_dirs, each a version to upgrade to)
+  const guestConfig = local.config.guest_config_file ? ['--config-file', local.config.guest_config_file] : [];
+  const { stdout } = await run(process.execPath, [local.config.guestagent_bin, '--detect-engines', ...guestConfig]);
   const engines = JSON.parse(stdout) as Array<{ manager: string; version: string; name: string; replicationStrategy?: string }>;
   for (const e of engines) {
     const { version } = await upsertVersion(db, {
@@ -244,7 +246,8 @@ async function serve(o: Options, state: string): Promise<void> {
       // replicas where the guest can build them (MariaDB with mariadb-backup)
       replStrategy: e.replicationStrategy,
     });
-    await setDefaultVersion(db, version.datastore_id, version.id);
+    // the first build found of an engine (the installed one) is its default; side-by-side builds are versions beside it
+    if (engines.find((x) => x.manager === e.manager) === e) await setDefaultVersion(db, version.datastore_id, version.id);
     const rules = path.join(REPO, 'etc/datastores', e.manager, 'validation-rules.json');
     if (existsSync(rules)) await loadConfigParameters(db, version.id, JSON.parse(readFileSync(rules, 'utf8'))['configuration-parameters']);
   }

@@ -265,13 +265,26 @@ export interface BackupRow {
   /** GB, once the guest reported it */
   size: number | null;
   deleted: boolean;
+  fail_reason: string | null;
 }
 
 export async function getBackupRow(db: Db, id: string): Promise<BackupRow | undefined> {
   const row = (await db('backups')
     .where({ id })
-    .first('id', 'tenant_id', 'instance_id', 'state', 'location', 'backup_type', 'checksum', 'storage_driver', 'parent_id', 'size', 'deleted')) as
-    Record<string, unknown> | undefined;
+    .first(
+      'id',
+      'tenant_id',
+      'instance_id',
+      'state',
+      'location',
+      'backup_type',
+      'checksum',
+      'storage_driver',
+      'parent_id',
+      'size',
+      'deleted',
+      'fail_reason',
+    )) as Record<string, unknown> | undefined;
   return row
     ? { ...(row as unknown as BackupRow), size: row.size === null || row.size === undefined ? null : Number(row.size), deleted: Boolean(row.deleted) }
     : undefined;

@@ -54,6 +54,8 @@ export interface InstanceRow {
   flow_state: string | null;
   flow_owner: string | null;
   flow_lease_until: Date | null;
+  /** trove-ts: the backup the last upgrade took before it touched the instance */
+  upgrade_backup_id: string | null;
 }
 
 export interface InstanceRecord extends InstanceRow {

@@ -31,6 +31,8 @@ export const taskmanagerDefaults = z.object({
   /** The key every guest wraps its backups' data keys with (Trove's name and default: change it;
    * '' = backups are not encrypted). Given to guests in their guest_info. */
   backup_aes_cbc_key: opt.str('default_aes_cbc_key'),
+  /** (trove-ts) Seconds one member's guest may take to upgrade its engine (stop, switch binaries, the engine's upgrade step, start). */
+  upgrade_timeout: opt.int(1800, 10),
   /** (trove-ts) Seconds a backup may run before it is marked FAILED. */
   backup_timeout: opt.int(6 * 3600, 10),
   /** (trove-ts) The container of the guests' archived transaction logs (their log_archive_container):

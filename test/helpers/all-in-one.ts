@@ -28,10 +28,22 @@ function subnetConf(stateDir: string): string {
   return file;
 }
 
-/** Starts the service on `stateDir`; it and everything under the state directory are killed when this worker exits, however it exits. */
-export async function startAio(stateDir: string, port: number): Promise<Aio> {
+/**
+ * Starts the service on `stateDir` (with `configFiles` after its own); it and everything under the
+ * state directory are killed when this worker exits, however it exits.
+ */
+export async function startAio(stateDir: string, port: number, configFiles: string[] = []): Promise<Aio> {
   reapOnExit(stateDir);
-  const args = ['--all-in-one', '--state-dir', stateDir, '--port', String(port), '--config-file', subnetConf(stateDir)];
+  const args = [
+    '--all-in-one',
+    '--state-dir',
+    stateDir,
+    '--port',
+    String(port),
+    '--config-file',
+    subnetConf(stateDir),
+    ...configFiles.flatMap((f) => ['--config-file', f]),
+  ];
   const child = killOnExit(spawn(process.execPath, [`${REPO}bin/trove-api.js`, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

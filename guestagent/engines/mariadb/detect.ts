@@ -1,11 +1,21 @@
-// Is MariaDB installed here, and which version? Replicas are built from a physical backup, so
-// replication is offered only where mariadb-backup and mbstream are installed too.
+// Is MariaDB installed here, and which versions? The configured server, then each build in
+// [mariadb] version_dirs (a build of the same version name is named by its full version, e.g.
+// 10.11.18 beside 10.11). Replicas are built from a physical backup, so replication is offered
+// only where mariadb-backup and mbstream are installed too.
+import type { RawConfig } from '../../../src/common/config/reader.js';
+import { configSection } from '../../../src/common/config/schema.js';
 import { findExecutable } from '../../backup/process-stream.js';
-import { majorMinor, versionOf, type DetectedEngine } from '../detect.js';
+import { majorMinor, type DetectedEngine } from '../detect.js';
+import { installedBuilds } from '../mysql-common/binaries.js';
+import { mariadbSection } from './config.js';
 
-export async function detectMariadb(bin = '/usr/sbin/mariadbd'): Promise<DetectedEngine | undefined> {
-  const v = await versionOf(bin, /Ver\s+(\d+\.\d+\.\d+)-MariaDB/);
-  if (!v) return undefined;
+export async function detectMariadb(raw: RawConfig = {}): Promise<DetectedEngine[]> {
   const physicalBackups = Boolean(findExecutable('mariadb-backup') && findExecutable('mbstream'));
-  return { manager: 'mariadb', version: v, name: majorMinor(v), ...(physicalBackups ? { replicationStrategy: 'MariaDBGTIDReplication' } : {}) };
+  const found: DetectedEngine[] = [];
+  for (const b of await installedBuilds(configSection(raw, 'mariadb', mariadbSection))) {
+    if (!b.version || found.some((f) => f.version === b.version)) continue;
+    const name = found.some((f) => f.name === majorMinor(b.version!)) ? b.version : majorMinor(b.version);
+    found.push({ manager: 'mariadb', version: b.version, name, ...(physicalBackups ? { replicationStrategy: 'MariaDBGTIDReplication' } : {}) });
+  }
+  return found;
 }

@@ -86,7 +86,7 @@ export class MysqlBackup implements Backup {
   }
 
   /** An option file with the server's config and os_admin's credentials, 0600. */
-  private credentialsFile(): string {
+  credentialsFile(): string {
     const file = path.join(this.stateDir, 'backup-client.cnf');
     const pw = readFileSync(this.lifecycle.paths.adminPasswordFile, 'utf8').trim();
     const client = [`user = ${ADMIN_USER}`, `password = ${cnfQuote(pw)}`, `socket = ${this.lifecycle.paths.socket}`];
@@ -228,7 +228,8 @@ export class MysqlBackup implements Backup {
       '--skip-grant-tables',
     ];
     if (u) args.push(`--user=${u.name}`);
-    const pid = startDaemon(this.c.mysqld_bin, args, out);
+    const bins = this.lifecycle.bins();
+    const pid = startDaemon(bins.mysqld, [...args, ...bins.serverArgs], out);
     const connect = () => mysql.createConnection({ socketPath: sock, user: 'root', connectTimeout: 2000 });
     try {
       for (const deadline = Date.now() + this.c.start_timeout * 1000; ;) {
@@ -242,7 +243,7 @@ export class MysqlBackup implements Backup {
         if (!isAlive(pid) || Date.now() > deadline) {
           const tail = errorTail(out, 'bracketed', 0, 3);
           throw new EngineFailure(
-            `the restored data directory did not start${tail ? `: ${path.basename(this.c.mysqld_bin)}: ${tail}` : ''}`,
+            `the restored data directory did not start${tail ? `: ${path.basename(bins.mysqld)}: ${tail}` : ''}`,
             readSince(out, 0, 8192),
           );
         }

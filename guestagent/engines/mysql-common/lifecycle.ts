@@ -18,6 +18,7 @@ import { agentUserName, chownAll, serverUser, type OsUser } from '../../platform
 import { generatePassword, MysqlAdmin } from './admin.js';
 import { baseSettings, effectiveSettings, renderMyCnf, serverIdFor } from './config.js';
 import { mysqlPaths, type MysqlFamilyConfig, type MysqlPaths } from './settings.js';
+import { binariesAt, findBuild, type MysqlBinaries } from './binaries.js';
 
 const run = promisify(execFile);
 
@@ -36,6 +37,8 @@ export class MysqlLifecycle implements Lifecycle {
   private writesStopped = false;
   /** A full data volume (the agent's reports): read_only until there is room again. */
   private volumeFull = false;
+  /** The build the server runs ('' = the configured binaries, else a version directory: binaries.ts). */
+  private binRoot = '';
   /** This server's replication id, derived from the instance id. */
   readonly serverId: number;
   private readonly stateFile: string;
@@ -60,12 +63,14 @@ export class MysqlLifecycle implements Lifecycle {
         logs?: Record<string, Record<string, string | number>>;
         replica?: boolean;
         writesStopped?: boolean;
+        binRoot?: string;
       };
       this.memoryMb = saved.memoryMb;
       this.overrides = saved.overrides;
       this.logs = saved.logs ?? {};
       this.replica = saved.replica ?? false;
       this.writesStopped = saved.writesStopped ?? false;
+      this.binRoot = saved.binRoot ?? '';
     }
     this.admin = new MysqlAdmin({
       socket: this.paths.socket,
@@ -97,12 +102,41 @@ export class MysqlLifecycle implements Lifecycle {
   private writeConfig(): void {
     writePrivateFile(
       this.stateFile,
-      JSON.stringify({ memoryMb: this.memoryMb, overrides: this.overrides, logs: this.logs, replica: this.replica, writesStopped: this.writesStopped }),
+      JSON.stringify({
+        memoryMb: this.memoryMb,
+        overrides: this.overrides,
+        logs: this.logs,
+        replica: this.replica,
+        writesStopped: this.writesStopped,
+        binRoot: this.binRoot,
+      }),
     );
     const logOptions = Object.assign({}, ...Object.values(this.logs)) as Record<string, unknown>;
     writeFileSync(this.paths.cnf, renderMyCnf(this.c, this.paths, this.memoryMb, { ...this.overrides, ...logOptions }, this.runAsName(), this.pinned()), {
       mode: 0o644,
     });
+  }
+
+  /** The binaries the server runs now. */
+  bins(): MysqlBinaries {
+    return binariesAt(this.c, this.binRoot);
+  }
+
+  /** Runs another build from the next start on (kept with the engine state). */
+  useBuild(b: MysqlBinaries): void {
+    this.binRoot = b.root;
+    this.writeConfig();
+  }
+
+  /** The version the running server reports (SELECT VERSION()), e.g. 10.11.19-MariaDB-0+deb12u1. */
+  async runningVersion(): Promise<string> {
+    const conn = await this.admin.connect();
+    try {
+      const [rows] = await conn.query('SELECT VERSION() AS v');
+      return String((rows as Array<{ v: string }>)[0]!.v);
+    } finally {
+      await conn.end().catch(() => undefined);
+    }
   }
 
   /** Whether this server is a replica (read-only for users; its my.cnf says so). */
@@ -196,7 +230,9 @@ export class MysqlLifecycle implements Lifecycle {
             '--skip-name-resolve',
           ]
         : [`--defaults-file=${this.paths.cnf}`, '--initialize-insecure', `--datadir=${this.paths.dataDir}`, `--user=${user}`];
-    const bin = this.c.init_style === 'install-db' ? this.c.install_db_bin : this.c.mysqld_bin;
+    const b = this.bins();
+    if (b.root) args.push(...b.serverArgs.filter((a) => a.startsWith('--basedir=')));
+    const bin = this.c.init_style === 'install-db' ? b.installDb : b.mysqld;
     this.log.info({ bin }, 'initialising the data directory');
     const from = logOffset(this.paths.errorLog);
     await run(bin, args, { maxBuffer: 16 * 1024 * 1024 }).catch((err: Error & { stderr?: string }) => {
@@ -213,8 +249,9 @@ export class MysqlLifecycle implements Lifecycle {
     this.ownDirs();
     this.writeConfig();
     const from = logOffset(this.paths.errorLog);
-    const pid = startDaemon(this.c.mysqld_bin, [`--defaults-file=${this.paths.cnf}`], this.paths.errorLog);
-    const name = path.basename(this.c.mysqld_bin);
+    const b = this.bins();
+    const pid = startDaemon(b.mysqld, [`--defaults-file=${this.paths.cnf}`, ...b.serverArgs], this.paths.errorLog);
+    const name = path.basename(b.mysqld);
     await waitForDaemon(async () => (await this.ping()) !== undefined, {
       alive: () => isAlive(pid),
       timeoutMs: this.c.start_timeout * 1000,
@@ -292,6 +329,8 @@ export class MysqlLifecycle implements Lifecycle {
     const started = Date.now();
     this.memoryMb = spec.memoryMb;
     this.overrides = spec.overrides;
+    // the build of the instance's version when several are installed side by side (else the configured one)
+    if (spec.dsVersion && this.c.version_dirs.length) this.binRoot = (await findBuild(this.c, spec.dsVersion))?.root ?? '';
     mkdirSync(this.c.mount_point, { recursive: true });
     this.ownDirs();
     this.writeConfig();

@@ -5,7 +5,7 @@ import { opt } from '../../../src/common/config/schema.js';
 import path from 'node:path';
 import { runtimeDirFor } from '../../../src/common/runtime-dir.js';
 
-export const mysqlFamilySection = (defaults: { mysqld: string; installDb: string; initStyle: 'install-db' | 'initialize' }) =>
+export const mysqlFamilySection = (defaults: { mysqld: string; installDb: string; initStyle: 'install-db' | 'initialize'; upgrade?: string }) =>
   z.object({
     /** Where the data volume is mounted (Trove's key); the data directory is <mount_point>/data. */
     mount_point: opt.str('/var/lib/mysql'),
@@ -14,6 +14,14 @@ export const mysqlFamilySection = (defaults: { mysqld: string; installDb: string
     /** (trove-ts) The server binary and the datadir initialiser. */
     mysqld_bin: opt.str(defaults.mysqld),
     install_db_bin: opt.str(defaults.installDb),
+    /** (trove-ts) The engine's own upgrade step after new binaries start on old data ('' = none: the server upgrades itself). */
+    upgrade_bin: opt.str(defaults.upgrade ?? ''),
+    /**
+     * (trove-ts) Other builds of the engine installed side by side, each a directory holding a
+     * package's tree (usr/sbin/<server>, usr/bin/..., usr/share/mysql): versions an instance can be
+     * created on or upgraded to, found by the version the server reports. Comma separated.
+     */
+    version_dirs: opt.list([]),
     /** (trove-ts) 'install-db' (mariadb-install-db) or 'initialize' (mysqld --initialize-insecure). */
     init_style: z.enum(['install-db', 'initialize']).default(defaults.initStyle),
     /** (trove-ts) The OS user the server runs as when the agent runs as root. */

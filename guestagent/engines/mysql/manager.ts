@@ -8,6 +8,7 @@ import { MysqlConfiguration } from '../mysql-common/configuration.js';
 import { MysqlBackup } from '../mysql-common/backup.js';
 import { MysqlLogs } from '../mysql-common/logs.js';
 import { MysqlReplication } from '../mysql-common/replication.js';
+import { MysqlUpgrade } from '../mysql-common/upgrade.js';
 import { mysqlSection } from './config.js';
 
 export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
@@ -24,5 +25,6 @@ export function mysqlEngine(raw: RawConfig, stateDir: string, log: Logger, runti
     backup,
     logs: new MysqlLogs(c, lifecycle),
     replication: new MysqlReplication(c, lifecycle, backup, log),
+    upgrade: new MysqlUpgrade(c, lifecycle, backup, log),
   };
 }

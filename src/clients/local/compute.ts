@@ -246,6 +246,11 @@ export class LocalCompute implements ServerCompute, GuestAgentProcesses {
     this.startAgent(r);
   }
 
+  /** Local servers have no image: their engine builds are side by side on this machine (an upgrade switches builds in place). */
+  async rebuildServer(id: string, imageId: string): Promise<void> {
+    throw new Error(`server ${id}: the local compute driver cannot rebuild from image ${imageId} (its instances use the engine builds installed here)`);
+  }
+
   async resizeServer(id: string, flavor: Flavor): Promise<void> {
     const r = this.read(id);
     this.write({ ...r, flavor });

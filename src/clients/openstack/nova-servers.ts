@@ -120,6 +120,10 @@ export class NovaServers extends NovaCompute implements ServerCompute {
     await this.action(id, { reboot: { type: 'SOFT' } });
   }
 
+  async rebuildServer(id: string, imageId: string): Promise<void> {
+    await this.action(id, { rebuild: { imageRef: imageId } });
+  }
+
   async resizeServer(id: string, flavor: Flavor): Promise<void> {
     await this.action(id, { resize: { flavorRef: flavor.id } });
   }

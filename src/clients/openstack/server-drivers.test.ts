@@ -111,3 +111,17 @@ test.serial("nova: a server's console output through os-getConsoleOutput (the gu
   t.is(await nova.consoleOutput('srv-1', 40), 'line 1\nprepare failed\n');
   t.deepEqual(body, { 'os-getConsoleOutput': { length: 40 } });
 });
+
+test("rebuild (an upgrade's new image) is Nova's rebuild action with the image; the volume attachments are Nova's to keep", async (t) => {
+  let body: unknown;
+  nock('http://nova.t')
+    .post('/v2.1/servers/srv-1/action', (b) => ((body = b), true))
+    .reply(202, { server: { id: 'srv-1', status: 'REBUILD' } });
+  await new NovaServers(opts('http://nova.t/v2.1')).rebuildServer('srv-1', 'img-10.11.19');
+  t.deepEqual(body, { rebuild: { imageRef: 'img-10.11.19' } });
+  nock('http://nova.t')
+    .post('/v2.1/servers/gone/action')
+    .reply(404, { itemNotFound: { message: 'Instance gone could not be found.' } });
+  const err = await t.throwsAsync(new NovaServers(opts('http://nova.t/v2.1')).rebuildServer('gone', 'img'));
+  t.regex(err!.message, /gone/);
+});

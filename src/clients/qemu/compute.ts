@@ -266,6 +266,10 @@ export class QemuCompute implements ServerCompute {
     else await this.start(r);
   }
 
+  async rebuildServer(id: string, imageId: string): Promise<void> {
+    throw new Error(`server ${id}: the qemu compute driver does not rebuild servers (image ${imageId})`);
+  }
+
   /** Recorded: the VM gets the flavor's memory and CPUs at its next start. */
   async resizeServer(id: string, flavor: Flavor): Promise<void> {
     this.write({ ...this.read(id), flavor });

@@ -38,8 +38,9 @@ test('guest verbs: calls and casts (the database and user verbs are calls in tro
   }
   t.deepEqual(k.cast, ['create_backup', 'prepare']);
   t.is(guestContract.prepare.since, '1.1');
-  // 1.2: upgrade_agent (an agent that speaks 1.1 is not sent it: src/rpc/upgrade-levels.ts)
+  // 1.2: upgrade_agent and the datastore version upgrade (an agent that speaks 1.1 is sent neither: src/rpc/upgrade-levels.ts)
   t.is(guestContract.upgrade_agent.since, '1.2');
+  t.is(guestContract.upgrade.since, '1.2');
   t.is(contractVersion(guestContract), '1.2');
 });
 

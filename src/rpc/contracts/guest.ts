@@ -112,6 +112,16 @@ export const guestContract = defineContract({
     '1.1',
   ),
   rpc_ping: call(none, z.boolean()),
+  /**
+   * Trove's upgrade(upgrade_info): stop the engine, switch to the binaries of upgrade_info's version,
+   * run the engine's own upgrade step, start, check health and version. A failure puts the old
+   * binaries and data back (the engine running as before) and is raised with the engine's message.
+   */
+  upgrade: call(
+    z.object({ upgrade_info: z.object({ datastore_version: z.string(), datastore_version_name: z.string().nullish() }).passthrough() }),
+    z.object({ version: z.string() }),
+    '1.2',
+  ),
 
   // --- volume
   get_filesystem_stats: call(z.object({ fs_path: z.string().nullish() }), fsStats),

@@ -87,6 +87,13 @@ export const taskmanagerContract = defineContract({
   detach_replica: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
   promote_to_replica_source: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
   eject_replica_source: { kind: 'cast', since: '1.0', args: instanceOnly, result: nothing },
+  /** Trove's upgrade: the instance (and a source's replicas, first) onto another version of its datastore; a backup is taken first (the user's storage). */
+  upgrade: {
+    kind: 'cast',
+    since: '1.1',
+    args: z.object({ instance_id: z.string(), datastore_version_id: z.string(), storage: backupStorage }),
+    result: nothing,
+  },
 });
 
 export type TaskmanagerContract = typeof taskmanagerContract;

@@ -2,7 +2,7 @@
 import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { BadRequestError, ForbiddenError, NotImplementedError, UnprocessableEntityError } from '../../../common/errors.js';
+import { BadRequestError, ForbiddenError, UnprocessableEntityError } from '../../../common/errors.js';
 import { runningBackupOf } from '../../../db/backups.js';
 import { Tasks } from '../../../common/instance-tasks.js';
 import { replicasOf, updateInstance, parseAccess, type InstanceRecord } from '../../../db/instances.js';
@@ -21,6 +21,7 @@ import { databaseRoutes } from './databases.js';
 import { userRoutes } from './users.js';
 import { rootRoutes } from './root.js';
 import { logRoutes } from './logs.js';
+import { upgradeInstance } from './upgrade.js';
 
 export function instanceRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -98,7 +99,7 @@ export function instanceRoutes(deps: ApiDeps): Router {
         unreachable: () => 'The taskmanager could not be reached; the replica was not detached.',
       });
     } else if (action === 'datastore_version') {
-      throw new NotImplementedError('Datastore version upgrades are not supported yet by this deployment.');
+      await upgradeInstance(ctx, deps, row, body.datastore_version!, ready);
     }
     ctx.status = 202;
   }

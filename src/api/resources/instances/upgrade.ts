@@ -1,0 +1,89 @@
+// PATCH /instances/{id} {"instance": {"datastore_version": "<id or name>"}} (the CLI's `instance
+// upgrade`): Trove's DatastoreVersion.load in the instance's own datastore, then the checks Trove
+// leaves to the guest made here, where the user can be told: an active, newer version of the same
+// datastore, an instance that accepts an action. A replication source is upgraded with its
+// replicas (every member UPGRADING, replicas first, in the taskmanager's flow).
+import type { Context } from 'koa';
+import { BadRequestError, ConflictError } from '../../../common/errors.js';
+import { Tasks } from '../../../common/instance-tasks.js';
+import { findVersion, getDatastoreById, getVersionById, listDatastores, type DatastoreVersionRow } from '../../../db/datastores.js';
+import { replicasOf, type InstanceRecord } from '../../../db/instances.js';
+import { instanceService } from '../../instance-service/service.js';
+import { requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
+import { DatastoreVersionInactiveError, DatastoreVersionNotFoundError } from '../datastores/lookup.js';
+
+/** Numeric comparison of dotted versions (10.11.9 < 10.11.18); undefined when either is not numeric. */
+export function compareVersions(a: string, b: string): number | undefined {
+  const parts = (v: string) => (/^\d+(\.\d+)*$/.test(v) ? v.split('.').map(Number) : undefined);
+  const x = parts(a);
+  const y = parts(b);
+  if (!x || !y) return undefined;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+const numberOf = (v: DatastoreVersionRow) => v.version || v.name;
+
+/** The target version, with Trove's errors; a version of another datastore is named as such (400). */
+export async function loadUpgradeTarget(
+  deps: ApiDeps,
+  row: InstanceRecord,
+  ref: string,
+): Promise<{ current: DatastoreVersionRow; target: DatastoreVersionRow }> {
+  const current = await getVersionById(deps.db, row.datastore_version_id);
+  if (!current) throw new BadRequestError(`Instance ${row.id} has no datastore version; it cannot be upgraded.`);
+  const datastore = await getDatastoreById(deps.db, current.datastore_id);
+  const found = await findVersion(deps.db, current.datastore_id, ref);
+  if (found === 'ambiguous')
+    throw new BadRequestError(`Multiple datastore versions found for '${ref}' of datastore '${datastore?.name}': give the version id.`);
+  if (!found) {
+    for (const other of await listDatastores(deps.db)) {
+      if (other.id === current.datastore_id) continue;
+      const v = await findVersion(deps.db, other.id, ref);
+      if (v) {
+        throw new BadRequestError(
+          `Datastore version '${ref}' is a version of datastore '${other.name}'; instance ${row.id} is of datastore '${datastore?.name}' and can only be upgraded to one of its versions.`,
+        );
+      }
+    }
+    throw new DatastoreVersionNotFoundError(ref);
+  }
+  const target = found;
+  if (target.id === current.id) throw new BadRequestError(`Instance ${row.id} is already on datastore version '${current.name}' (${numberOf(current)}).`);
+  if (!target.active) throw new DatastoreVersionInactiveError(target.name);
+  if (target.manager !== current.manager) {
+    throw new BadRequestError(`Datastore version '${target.name}' runs manager '${target.manager}', not '${current.manager}'; an upgrade keeps the manager.`);
+  }
+  const order = compareVersions(numberOf(target), numberOf(current));
+  if (order !== undefined && order <= 0) {
+    throw new ConflictError(
+      `Datastore version '${target.name}' (${numberOf(target)}) is not newer than the instance's '${current.name}' (${numberOf(current)}); downgrades are not supported.`,
+    );
+  }
+  return { current, target };
+}
+
+export async function upgradeInstance(
+  ctx: Context,
+  deps: ApiDeps,
+  row: InstanceRecord,
+  ref: string,
+  ready: (r: InstanceRecord) => Promise<void>,
+): Promise<void> {
+  await ready(row);
+  const { target } = await loadUpgradeTarget(deps, row, ref);
+  // a source is upgraded with its replicas (all taken or none: Trove's 422 naming the busy one)
+  const replicas = await replicasOf(deps.db, row.id);
+  const storage = await deps.backupStorage(requestContext(ctx), tokenInfo(ctx));
+  await instanceService(deps).act({
+    what: 'upgrade',
+    projectId: row.tenant_id,
+    members: [row.id, ...replicas].map((id) => ({ id })),
+    task: Tasks.UPGRADING,
+    casts: [{ send: () => deps.taskmanager.upgrade({ instance_id: row.id, datastore_version_id: target.id, storage }) }],
+    unreachable: () => 'The taskmanager could not be reached; the instance was not upgraded.',
+  });
+}
