@@ -34,8 +34,10 @@ export function pythonUtcTimestamp(at: Date): string {
 }
 
 /** Trove's timeutils.isotime(): "2026-12-07T02:10:00Z" (no fraction). */
-export function isotime(at: Date | null | undefined): string | null {
-  return at ? at.toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+export function isotime(at: Date | string | number | null | undefined): string | null {
+  if (at === null || at === undefined) return null;
+  const d = at instanceof Date ? at : new Date(at);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function osloNotification(

@@ -19,6 +19,8 @@ import { FlowRunner } from './flow.js';
 import { registerFlows, taskmanagerHandlers } from './manager.js';
 import { startSweeper } from './server-sync.js';
 import { startBackupScheduler } from './backup-scheduler.js';
+import { notifierFromConfig } from '../notifications/notifier.js';
+import { startExistsEvents } from './usage-events.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -54,6 +56,7 @@ export async function startTaskmanager(
     runner,
     secrets: new SecretBox(config.taskmanager_rpc_encr_key),
     secure: secureRpc(raw),
+    notifier: notifierFromConfig(raw, log, { service: 'taskmanager', transport }),
     ...drivers,
   };
   registerFlows(ctx);
@@ -67,13 +70,16 @@ export async function startTaskmanager(
   if (resumed.length) log.info({ instances: resumed }, 'resuming unfinished flows');
   const stopSweeper = startSweeper(ctx);
   const stopScheduler = startBackupScheduler(ctx, options.scheduleClock);
+  const stopExists = startExistsEvents(ctx);
   return {
     ctx,
     async stop() {
       stopSweeper();
       await stopScheduler();
+      await stopExists();
       await server.close();
       await rpc.close();
+      await ctx.notifier.close();
       if (!options.transport) await transport.close();
       if (!options.db) await db.destroy();
     },
