@@ -1,4 +1,5 @@
 // What the API's routes are given: storage, identity, policy and the cloud clients.
+import type { Notifier } from '../notifications/notifier.js';
 import type { Context } from 'koa';
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../common/log.js';
@@ -55,6 +56,8 @@ export interface ApiDeps {
    * caller's Swift), and the box that seals their ids (the taskmanager's secret). Absent without Keystone.
    */
   trusts?: { delegation: TrustDelegation; box: SecretBox } | undefined;
+  /** Usage notifications ([oslo_messaging_notifications]): the dbaas.*.start of the actions. */
+  notifier?: Notifier;
 }
 
 export function requestContext(ctx: Context): RequestContext {

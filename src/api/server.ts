@@ -21,6 +21,7 @@ import { RpcClient } from '../rpc/rpc.js';
 import { TASKMANAGER_TOPIC, taskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { guestContract, guestTopic } from '../rpc/contracts/guest.js';
 import { secureRpc, secureRpcDefaults } from '../rpc/secure.js';
+import { notifierFromConfig, type Notifier } from '../notifications/notifier.js';
 
 export interface ApiServer {
   url: string;
@@ -34,6 +35,7 @@ export interface ApiOverrides {
   rpc?: RpcClient;
   log?: Logger;
   db?: Db;
+  notifier?: Notifier;
 }
 
 /** trove-api's dependencies from its configuration and its drivers (src/clients/factory.ts chooses them; a test hands fakes). */
@@ -63,6 +65,7 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
       ? rpc.stub(taskmanagerContract, TASKMANAGER_TOPIC, { serializer: secure.taskmanager })
       : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
   const bus = rpc;
+  const notifier = overrides.notifier ?? notifierFromConfig(raw, log, { service: 'api', transport: rpc?.transport });
   const guest = (instanceId: string, encryptedKey: string | null): GuestApi =>
     bus
       ? bus.stub(guestContract, guestTopic(instanceId), { serializer: secure.guest(encryptedKey) })
@@ -86,7 +89,9 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
     secure,
     datastoreNames,
     replicationStrategy,
+    notifier,
     close: async () => {
+      await notifier.close();
       await ownRpc?.close();
     },
   };

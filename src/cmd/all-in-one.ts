@@ -185,6 +185,9 @@ async function serve(o: Options, state: string): Promise<void> {
     },
     database: { connection: `sqlite:///${path.join(state, 'trove.db')}` },
     local: { state_dir: path.join(state, 'local'), guestagent_bin: path.join(REPO, 'bin/trove-guestagent.js') },
+    // usage notifications as log lines: nothing consumes the embedded bus's notifications queue (a
+    // Ceilometer would: driver = messagingv2 with a rabbit:// transport_url in that section)
+    oslo_messaging_notifications: { driver: 'log' },
   };
   const raw: RawConfig = { ...defaults };
   for (const [s, kv] of Object.entries(extra)) raw[s] = { ...(raw[s] ?? {}), ...kv };

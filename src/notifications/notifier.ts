@@ -2,8 +2,8 @@
 // names. messagingv2/messaging publish to `<topic>.<priority>` on the control exchange (the queue
 // declared first, as oslo does, so nothing is lost before Ceilometer starts), log writes the
 // message as a log line, noop (or no driver) sends nothing. A notification never fails or holds
-// its caller: one that cannot be published is dropped, and the failure is logged once until
-// publishing works again.
+// its caller: one that cannot be published (no broker within [DEFAULT] rpc_response_timeout) is
+// dropped, and the failure is logged once until publishing works again.
 import { hostname } from 'node:os';
 import type { RawConfig } from '../common/config/reader.js';
 import { configSection } from '../common/config/schema.js';
@@ -26,15 +26,14 @@ export interface Notifier {
   readonly enabled: boolean;
   /** This host's name, as in publisher ids. */
   readonly host: string;
+  /** How many notifications could not be published (since the start). */
+  readonly dropped: number;
   /** Sends one notification through every driver; never rejects. */
   notify(eventType: string, payload: Record<string, unknown>, priority?: Priority, options?: NotifyOptions): Promise<void>;
   close(): Promise<void>;
 }
 
 type Driver = (message: OsloNotification) => Promise<void>;
-
-/** How long a notification waits for the bus before it is dropped (a broker that is down). */
-const NOTIFY_CONNECT_TIMEOUT_S = 30;
 
 /** The AMQP codes of a declare the broker refused (the queue exists with other arguments, say): publish anyway. */
 const refusedDeclare = (err: unknown): boolean => [403, 404, 406].includes((err as { code?: number }).code ?? 0);
@@ -80,13 +79,9 @@ export function notifierFromConfig(raw: RawConfig, log: Logger, o: NotifierOptio
   const busFor = (): Transport | undefined => {
     if (c.transport_url) {
       // a bus of its own; its reconnect warnings stay quiet: the notifier says once that it cannot publish
-      own ??= createTransport(
-        { ...messaging, transport_url: c.transport_url, rpc_response_timeout: NOTIFY_CONNECT_TIMEOUT_S },
-        log.child({}, { level: 'error' }),
-        {
-          rabbit: configSection(raw, 'oslo_messaging_rabbit', rabbitSection),
-        },
-      );
+      own ??= createTransport({ ...messaging, transport_url: c.transport_url }, log.child({}, { level: 'error' }), {
+        rabbit: configSection(raw, 'oslo_messaging_rabbit', rabbitSection),
+      });
       return own;
     }
     return o.transport;
@@ -111,9 +106,13 @@ export function notifierFromConfig(raw: RawConfig, log: Logger, o: NotifierOptio
 
 export function createNotifier(drivers: Driver[], log: Logger, service: string, host: string, close: () => Promise<void> = async () => undefined): Notifier {
   let failing = false;
+  let dropped = 0;
   return {
     enabled: drivers.length > 0,
     host,
+    get dropped() {
+      return dropped;
+    },
     async notify(eventType, payload, priority = 'INFO', options = {}) {
       if (!drivers.length) return;
       const message = osloNotification(eventType, payload, priority, options.publisherId ?? `${service}.${host}`, options.context);
@@ -122,6 +121,7 @@ export function createNotifier(drivers: Driver[], log: Logger, service: string, 
       for (const d of drivers) await d(message).catch((err: unknown) => errors.push(err));
       const err = errors[0];
       if (err) {
+        dropped += 1;
         if (!failing) {
           failing = true;
           log.error(

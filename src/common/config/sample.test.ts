@@ -11,6 +11,7 @@ import { messagingDefaults, rabbitSection } from '../../rpc/config.js';
 import { datastorePortsSection, taskmanagerDefaults } from '../../taskmanager/config.js';
 import { localSection } from '../../clients/local/config.js';
 import { secureRpcDefaults } from '../../rpc/secure.js';
+import { notificationsSection } from '../../notifications/config.js';
 
 export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['DEFAULT', apiDefaults],
@@ -28,6 +29,7 @@ export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['service_credentials', serviceCredentialsSection],
   ['oslo_policy', osloPolicySection],
   ['oslo_messaging_rabbit', rabbitSection],
+  ['oslo_messaging_notifications', notificationsSection],
 ];
 
 test('every key of every section schema is in etc/trove.conf.sample', (t) => {

@@ -11,6 +11,7 @@ import { waitForGuestReady, waitForServer } from '../waits.js';
 import { faultDetails, faultMessage, instanceConsoleTail } from '../faults.js';
 import { datastorePortsSection } from '../config.js';
 import { sendUsageEvent } from '../usage-events.js';
+import { noticeIn } from '../flow-notices.js';
 import { isotime } from '../../notifications/envelope.js';
 
 export interface ActionData {
@@ -138,12 +139,13 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
         // Trove's TroveInstanceModifyFlavor
         const [old, flavor] = await Promise.all([s.data.oldFlavorId!, s.data.newFlavorId!].map((id) => ctx.compute.getFlavor(id).catch(() => undefined)));
         const at = isotime(new Date());
-        await sendUsageEvent(ctx, s.instanceId, 'modify_flavor', {
-          old_instance_size: old?.ram ?? null,
-          instance_size: flavor?.ram ?? null,
-          launched_at: at,
-          modify_at: at,
-        });
+        await sendUsageEvent(
+          ctx,
+          s.instanceId,
+          'modify_flavor',
+          { old_instance_size: old?.ram ?? null, instance_size: flavor?.ram ?? null, launched_at: at, modify_at: at },
+          noticeIn(s.data)?.context,
+        );
       },
     ),
     action(
@@ -180,12 +182,18 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
       async (s) => {
         // Trove's TroveInstanceModifyVolume
         const at = isotime(new Date());
-        await sendUsageEvent(ctx, s.instanceId, 'modify_volume', {
-          old_volume_size: s.data.oldSize ?? null,
-          launched_at: at,
-          modify_at: at,
-          volume_size: s.data.newSize!,
-        });
+        await sendUsageEvent(
+          ctx,
+          s.instanceId,
+          'modify_volume',
+          {
+            old_volume_size: s.data.oldSize ?? null,
+            launched_at: at,
+            modify_at: at,
+            volume_size: s.data.newSize!,
+          },
+          noticeIn(s.data)?.context,
+        );
       },
     ),
     action(ctx, 'update_access', 'Access update', [
