@@ -98,3 +98,25 @@ export function sendError(notifier: Notifier, n: DbaasNotice, serverType: string
   const exception = [`${error.name}: ${message}\n`];
   return send(notifier, { ...n, payload: { ...n.payload, server_type: serverType, message, exception } }, 'error', log);
 }
+
+/** A notice as Trove's SerializableNotification sends it to the conductor (the payload with its
+ * `notification_classname`); none when it names no action known here. */
+export function noticeFromSerialized(serialized: Record<string, unknown>, context: NotificationContext = {}): DbaasNotice | undefined {
+  const { notification_classname: cls, ...payload } = serialized;
+  if (typeof cls !== 'string') return undefined;
+  const action = (Object.keys(DBAAS_ACTIONS) as DbaasActionName[]).find((a) => `${CLASS_PREFIX}${DBAAS_ACTIONS[a].className}` === cls);
+  return action ? { action, payload, context } : undefined;
+}
+
+/** The error with the words and traceback the sender gave (the conductor forwarding a guest's). */
+export function sendReportedError(
+  notifier: Notifier,
+  n: DbaasNotice,
+  serverType: string,
+  message: string,
+  exception: string[] | string | null | undefined,
+  log: { warn(o: object, m: string): void },
+): Promise<void> {
+  const lines = (Array.isArray(exception) ? exception : exception ? [exception] : []).map((l) => scrubSecrets(l));
+  return send(notifier, { ...n, payload: { ...n.payload, server_type: serverType, message: scrubSecrets(message), exception: lines } }, 'error', log);
+}

@@ -99,3 +99,39 @@ test('service ids and states as Trove gives them', (t) => {
   t.is(usageState(row), 'shutdown');
   t.is(usageState({ task_id: Tasks.BUILDING_ERROR_SERVER.code, server_status: 'ERROR' } as never), 'error');
 });
+
+test('a flow the API announced ends its dbaas notification: .end when done, .error with why when it fails', async (t) => {
+  const f = await fixture(t);
+  const sent = recorded(f);
+  (f.ctx.volumes as { extendVolume: unknown }).extendVolume = async () => undefined;
+  const announce = (id: string) => ({
+    context: {
+      request_id: 'req-7',
+      user: 'u1',
+      trove_notification: { request_id: 'req-7', server_type: 'api', client_ip: '10.0.0.1', server_ip: 'h:8779', tenant_id: P, instance_id: id, new_size: 3 },
+      trove_notification_class: 'trove.common.notification.DBaaSInstanceResizeVolume',
+    },
+  });
+  const ok = await instance(f, { task: Tasks.RESIZING.code });
+  await taskmanagerHandlers(f.ctx).resize_volume({ instance_id: ok, new_size: 3 }, announce(ok) as never);
+  await settle(f, ok);
+  await until(() => sent.some((m) => m.event_type === 'dbaas.instance_resize_volume.end'));
+  const end = sent.find((m) => m.event_type === 'dbaas.instance_resize_volume.end')!;
+  t.like(end, { priority: 'INFO', publisher_id: 'taskmanager.tm-host', _context_request_id: 'req-7' });
+  t.like(end.payload, { server_type: 'taskmanager', instance_id: ok, new_size: 3, request_id: 'req-7', client_ip: '10.0.0.1' });
+  // the usage event knows who asked
+  t.is(sent.find((m) => m.event_type === 'trove.instance.modify_volume')!.payload.user_id, 'u1');
+
+  f.guest.resize_fs = async () => {
+    throw new Error('resize2fs: Device or resource busy');
+  };
+  const bad = await instance(f, { task: Tasks.RESIZING.code });
+  await taskmanagerHandlers(f.ctx).resize_volume({ instance_id: bad, new_size: 3 }, announce(bad) as never);
+  await settle(f, bad);
+  await until(() => sent.some((m) => m.event_type === 'dbaas.instance_resize_volume.error'));
+  const error = sent.find((m) => m.event_type === 'dbaas.instance_resize_volume.error')!;
+  t.is(error.priority, 'ERROR');
+  t.like(error.payload, { server_type: 'taskmanager', instance_id: bad, request_id: 'req-7' });
+  t.regex(String(error.payload.message), /resize2fs: Device or resource busy/);
+  t.true(Array.isArray(error.payload.exception));
+});
