@@ -1,4 +1,5 @@
 // What the API's routes are given: storage, identity, policy and the cloud clients.
+import type { Notifier } from '../notifications/notifier.js';
 import type { Context } from 'koa';
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../common/log.js';
@@ -61,6 +62,8 @@ export interface ApiDeps {
   trusts?: { delegation: TrustDelegation; box: SecretBox } | undefined;
   /** compute_driver = local: the guest agents are processes here; an agent upgrade restarts one on the installed code. */
   guestAgents?: GuestAgentProcesses | undefined;
+  /** Usage notifications ([oslo_messaging_notifications]): the dbaas.*.start of the actions. */
+  notifier?: Notifier;
 }
 
 export function requestContext(ctx: Context): RequestContext {

@@ -26,6 +26,7 @@ import { healthcheckSection } from '../common/metrics/config.js';
 import type { HealthCheck } from '../common/metrics/health.js';
 import { guestVersionCap, upgradeLevelsSection } from '../rpc/upgrade-levels.js';
 import { agentRpcVersionOf } from '../db/instances.js';
+import { notifierFromConfig, type Notifier } from '../notifications/notifier.js';
 
 export interface ApiServer {
   url: string;
@@ -39,6 +40,7 @@ export interface ApiOverrides {
   rpc?: RpcClient;
   log?: Logger;
   db?: Db;
+  notifier?: Notifier;
 }
 
 /** trove-api's dependencies from its configuration and its drivers (src/clients/factory.ts chooses them; a test hands fakes). */
@@ -69,6 +71,7 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
       : new Proxy({} as TaskManagerApi, { get: () => async () => noBus() }));
   const bus = rpc;
   const levels = configSection(raw, 'upgrade_levels', upgradeLevelsSection);
+  const notifier = overrides.notifier ?? notifierFromConfig(raw, log, { service: 'api', transport: rpc?.transport });
   const guest = (instanceId: string, encryptedKey: string | null): GuestApi =>
     bus
       ? bus.stub(guestContract, guestTopic(instanceId), {
@@ -101,7 +104,9 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
     secure,
     datastoreNames,
     replicationStrategy,
+    notifier,
     close: async () => {
+      await notifier.close();
       await ownRpc?.close();
     },
   };

@@ -209,6 +209,9 @@ async function serve(o: Options, state: string): Promise<void> {
     // one metrics port for the whole process, on loopback: the API's port + 1000 (9779 for 8779)
     metrics: { enabled: 'true', bind_host: '127.0.0.1', api_port: String(aioMetricsPort(Number(o.port))) },
     local: { state_dir: path.join(state, 'local'), guestagent_bin: path.join(REPO, 'bin/trove-guestagent.js') },
+    // usage notifications as log lines: nothing consumes the embedded bus's notifications queue (a
+    // Ceilometer would: driver = messagingv2 with a rabbit:// transport_url in that section)
+    oslo_messaging_notifications: { driver: 'log' },
   };
   const raw: RawConfig = { ...defaults };
   for (const [s, kv] of Object.entries(extra)) raw[s] = { ...(raw[s] ?? {}), ...kv };

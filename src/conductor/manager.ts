@@ -10,10 +10,14 @@ import { heartbeatWriter } from './heartbeat.js';
 import { OPENED_BY } from '../rpc/encryption.js';
 import { noteHeartbeat } from '../common/metrics/metrics.js';
 import { serviceStatusFromDescription } from '../common/service-status.js';
+import type { Notifier } from '../notifications/notifier.js';
+import { noticeFromSerialized, sendEnd, sendReportedError } from '../notifications/dbaas.js';
 
 export interface ConductorHandlerOptions {
   /** Whether the instance talks encrypted (has an RPC key): a plain message about it is then refused. */
   sealed?: (instanceId: string) => Promise<boolean>;
+  /** Where the guests' dbaas notifications (notify_end, notify_exc_info) go on. */
+  notifier?: Notifier;
 }
 
 /**
@@ -61,11 +65,20 @@ export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOption
     report_root: async (a) => {
       await recordRootEnabled(db, a.instance_id, a.user ?? null);
     },
+    // Trove's conductor: a guest's dbaas notification (SerializableNotification) ended or failed
     notify_end: async (a) => {
-      log.info({ event: a.serialized_notification.event_type ?? null }, 'guest notification');
+      const n = noticeFromSerialized(a.serialized_notification);
+      if (!n) return void log.info({ classname: a.serialized_notification.notification_classname ?? null }, 'guest notification of no known action');
+      if (o.notifier) await sendEnd(o.notifier, n, String(n.payload.server_type ?? 'conductor'), a.notification_args, log);
     },
     notify_exc_info: async (a) => {
-      log.warn({ event: a.serialized_notification.event_type ?? null, message: a.message }, 'guest error notification');
+      const n = noticeFromSerialized(a.serialized_notification);
+      if (!n)
+        return void log.warn(
+          { classname: a.serialized_notification.notification_classname ?? null, message: a.message },
+          'guest error notification of no known action',
+        );
+      if (o.notifier) await sendReportedError(o.notifier, n, String(n.payload.server_type ?? 'conductor'), a.message, a.exception, log);
     },
   };
   // a verb that names an instance is checked against the sender before it is handled (notifications name none)

@@ -15,6 +15,7 @@ import { CONDUCTOR_TOPIC, conductorContract } from '../rpc/contracts/conductor.j
 import { conductorHandlers } from './manager.js';
 import { databaseCheck } from '../db/health.js';
 import { busCheck } from '../rpc/health.js';
+import { notifierFromConfig } from '../notifications/notifier.js';
 
 /**
  * Guests' reports the conductor takes from the broker at once: its handlers are short writes, and
@@ -60,17 +61,24 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
   const server = new RpcServer(transport, log);
   const secure = secureRpc(raw);
   const keyOf = instanceKeys(db);
-  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null }), {
-    serializer: secure.conductor(keyOf),
-    // a guest's report the database could not take is put back, not lost
-    redeliverWhen: databaseUnavailable,
-    prefetch: CONDUCTOR_PREFETCH,
-  });
+  const notifier = notifierFromConfig(raw, log, { service: 'conductor', transport });
+  await server.serve(
+    CONDUCTOR_TOPIC,
+    conductorContract,
+    conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null, notifier }),
+    {
+      serializer: secure.conductor(keyOf),
+      // a guest's report the database could not take is put back, not lost
+      redeliverWhen: databaseUnavailable,
+      prefetch: CONDUCTOR_PREFETCH,
+    },
+  );
   return {
     /** What its health check answers on: the control database and the bus. */
     health: [databaseCheck(db), busCheck(transport)],
     async stop() {
       await server.close();
+      await notifier.close();
       if (!options.transport) await transport.close();
       if (!options.db) await db.destroy();
     },

@@ -428,3 +428,22 @@ export async function recordVolumeUsed(db: Db, instanceId: string, sent: number,
     await trx('instances').where({ id: instanceId, deleted: false }).update({ volume_used: usedGb });
   });
 }
+
+/** Every instance not deleted, with its datastore version's manager (the periodic usage events). */
+export async function liveInstancesWithManager(db: Db): Promise<Array<InstanceRow & { manager: string | null }>> {
+  const rows = (await db('instances')
+    .leftJoin('datastore_versions', 'datastore_versions.id', 'instances.datastore_version_id')
+    .where('instances.deleted', false)
+    .select('instances.*', 'datastore_versions.manager as manager')
+    .orderBy('instances.created')) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({ ...(r as unknown as InstanceRow & { manager: string | null }), deleted: Boolean(r.deleted) }));
+}
+
+/** An instance's datastore manager (mysql, mariadb, ...), deleted or not. */
+export async function managerOf(db: Db, instanceId: string): Promise<string | null> {
+  const r = (await db('instances')
+    .join('datastore_versions', 'datastore_versions.id', 'instances.datastore_version_id')
+    .where('instances.id', instanceId)
+    .first('datastore_versions.manager as manager')) as { manager: string } | undefined;
+  return r?.manager ?? null;
+}

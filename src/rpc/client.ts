@@ -46,7 +46,8 @@ export class RpcClient {
   private readonly prepared = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly transport: Transport,
+    /** the bus it calls over (the API's notifier publishes on it too) */
+    readonly transport: Transport,
     private readonly log: Logger,
     defaults: Partial<ClientDefaults> = {},
   ) {

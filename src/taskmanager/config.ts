@@ -46,6 +46,24 @@ export const taskmanagerDefaults = z.object({
   max_backups_per_tenant: opt.int(50, -1),
   /** The API's key, read here for scheduled backups: their container when no backup strategy names one. */
   backup_swift_container: opt.str('database_backups'),
+  /** Trove's switch for the periodic trove.instance.exists events: any value (Trove names its
+   * transformer class, e.g. trove.extensions.mgmt.instances.models.NotificationTransformer) turns
+   * them on; '' = none. They go through [oslo_messaging_notifications]. */
+  exists_notification_transformer: opt.str(''),
+  /** Seconds between trove.instance.exists passes (and each one's audit period). */
+  exists_notification_interval: opt.int(3600, 1),
+  /** The service_id of each datastore manager's usage events, `manager:id,...` (Trove's defaults; a
+   * manager not listed gets 'unknown-service-id-error', as in Trove). */
+  notification_service_id: opt
+    .str(
+      'mysql:2f3ff068-2bfb-4f70-9a9d-a6bb65bc084b,percona:fd1723f5-68d2-409c-994f-a4a197892a17,pxc:75a628c3-f81b-4ffb-b10a-4087c26bc854,' +
+        'redis:b216ffc5-1947-456c-a4cf-70f94c05f7d0,cassandra:459a230d-4e97-4344-9067-2a54a310b0ed,couchbase:fa62fe68-74d9-4779-a24e-36f19602c415,' +
+        'mongodb:c8c907af-7375-456f-b929-b637ff9209ee,postgresql:ac277e0d-4f21-40aa-b347-1ea31e571720,couchdb:f0a9ab7b-66f7-4352-93d7-071521d44c7c,' +
+        'vertica:a8d805ae-a3b2-c4fd-gb23-b62cee5201ae,db2:e040cd37-263d-4869-aaa6-c62aa97523b5,mariadb:7a4f82cc-10d2-4bc6-aadc-d9aacc2a3cb5',
+    )
+    .refine((v) => v.split(',').every((p) => !p.trim() || /^[^:\s]+:\S+$/.test(p.trim())), 'expected manager:id,manager:id,...'),
+  /** The region of usage events for an instance that records none (Trove's CONF.region). */
+  os_region_name: opt.str('RegionOne'),
 });
 
 export type TaskmanagerConfig = z.output<typeof taskmanagerDefaults>;

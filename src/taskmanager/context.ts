@@ -14,6 +14,7 @@ import { guestContract, guestTopic, type GuestContract } from '../rpc/contracts/
 import type { MessagingConfig } from '../rpc/config.js';
 import type { TaskmanagerConfig } from './config.js';
 import type { FlowRunner } from './flow.js';
+import type { Notifier } from '../notifications/notifier.js';
 
 /** The flows' drivers (compute, volumes, network, objectStore, scheduleTrusts, guestBus), and: */
 export interface TaskContext extends FlowDrivers {
@@ -27,6 +28,8 @@ export interface TaskContext extends FlowDrivers {
   /** RPC encryption: the taskmanager topic's and each guest's serializers. */
   secure: SecureRpc;
   runner: FlowRunner;
+  /** Usage notifications ([oslo_messaging_notifications]). */
+  notifier: Notifier;
 }
 
 /** The instance's guest, its messages encrypted with the instance's key (read at each call). */

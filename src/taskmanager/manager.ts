@@ -1,6 +1,9 @@
 // Contract verb → flow, nothing else. Each handler records the flow and returns (the message is
 // acknowledged once the flow is in the database); the FlowRunner runs and resumes it.
-import type { Handlers } from '../rpc/contract.js';
+import type { HandlerContext, Handlers } from '../rpc/contract.js';
+import { noticeOf } from '../notifications/dbaas.js';
+import type { FlowDefinition } from './flow.js';
+import { finishingNotices } from './flow-notices.js';
 import type { TaskmanagerContract } from '../rpc/contracts/taskmanager.js';
 import { getInstanceRow, replicasOf } from '../db/instances.js';
 import type { TaskContext } from './context.js';
@@ -17,24 +20,30 @@ import { EJECT, ejectFlow } from './flows/eject.js';
 import { UPGRADE, upgradeFlow, type UpgradeData } from './flows/upgrade.js';
 
 export function registerFlows(ctx: TaskContext): void {
-  ctx.runner.register(provisionFlow(ctx));
-  ctx.runner.register(deleteFlow(ctx));
-  for (const f of lifecycleFlows(ctx)) ctx.runner.register(f);
-  ctx.runner.register(configurationFlow(ctx));
-  ctx.runner.register(backupFlow(ctx));
-  ctx.runner.register(replicaFlow(ctx));
-  ctx.runner.register(detachReplicaFlow(ctx));
-  ctx.runner.register(promoteFlow(ctx));
-  ctx.runner.register(ejectFlow(ctx));
-  ctx.runner.register(upgradeFlow(ctx));
+  // a flow an API action announced (dbaas.<action>.start) ends its notification (.end/.error)
+  const register = <D>(f: FlowDefinition<D>) => ctx.runner.register(finishingNotices(ctx, f));
+  register(provisionFlow(ctx));
+  register(deleteFlow(ctx));
+  for (const f of lifecycleFlows(ctx)) register(f);
+  register(configurationFlow(ctx));
+  register(backupFlow(ctx));
+  register(replicaFlow(ctx));
+  register(detachReplicaFlow(ctx));
+  register(promoteFlow(ctx));
+  register(ejectFlow(ctx));
+  register(upgradeFlow(ctx));
 }
 
 export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContract> {
   const c = ctx.config;
   const begin = (flow: string, id: string, data: object, seconds: number): Promise<boolean> => ctx.runner.begin(flow, id, data, seconds);
-  const record = async (flow: string, id: string, data: object, seconds: number): Promise<void> => void (await begin(flow, id, data, seconds));
+  // the dbaas notification the API started, kept with the flow that finishes it
+  const record = async (flow: string, id: string, data: object, seconds: number, h?: HandlerContext): Promise<void> => {
+    const notice = h?.context && noticeOf(h.context);
+    await begin(flow, id, notice ? { ...data, notice } : data, seconds);
+  };
   return {
-    create_instance: async (a) => {
+    create_instance: async (a, h) => {
       const row = await getInstanceRow(ctx.db, a.instance_id);
       if (!row) throw new Error(`instance ${a.instance_id} is not in the database`);
       const { users, restore_storage, slave_of_id, ...rest } = a;
@@ -49,19 +58,19 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
       if (slave_of_id) {
         // a replica: a snapshot backup of the source, then a restore of it (each bounded on its own too)
         const replica: ReplicaData = { ...data, sourceId: slave_of_id };
-        await record(PROVISION_REPLICA, a.instance_id, replica, c.restore_usage_timeout * 2 + c.agent_call_high_timeout);
+        await record(PROVISION_REPLICA, a.instance_id, replica, c.restore_usage_timeout * 2 + c.agent_call_high_timeout, h);
         return;
       }
-      await record(PROVISION, a.instance_id, data, a.backup_id ? c.restore_usage_timeout : c.usage_timeout);
+      await record(PROVISION, a.instance_id, data, a.backup_id ? c.restore_usage_timeout : c.usage_timeout, h);
     },
-    delete_instance: async (a) => record(DELETE, a.instance_id, {}, c.server_delete_time_out * 3 + c.agent_call_low_timeout + 60),
-    restart: async (a) => record('restart', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout),
+    delete_instance: async (a, h) => record(DELETE, a.instance_id, {}, c.server_delete_time_out * 3 + c.agent_call_low_timeout + 60, h),
+    restart: async (a, h) => record('restart', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout, h),
     reboot: async (a) => record('reboot', a.instance_id, {}, c.reboot_time_out + c.state_change_wait_time),
     stop_db: async (a) => record('stop_db', a.instance_id, {}, c.agent_call_high_timeout),
     start_db: async (a) => record('start_db', a.instance_id, {}, c.state_change_wait_time + c.agent_call_high_timeout),
-    resize_flavor: async (a) =>
-      record('resize_flavor', a.instance_id, { oldFlavorId: a.old_flavor_id, newFlavorId: a.new_flavor_id }, c.resize_time_out + c.agent_call_high_timeout),
-    resize_volume: async (a) => record('resize_volume', a.instance_id, { newSize: a.new_size }, c.resize_time_out),
+    resize_flavor: async (a, h) =>
+      record('resize_flavor', a.instance_id, { oldFlavorId: a.old_flavor_id, newFlavorId: a.new_flavor_id }, c.resize_time_out + c.agent_call_high_timeout, h),
+    resize_volume: async (a, h) => record('resize_volume', a.instance_id, { newSize: a.new_size }, c.resize_time_out, h),
     update_access: async (a) => record('update_access', a.instance_id, {}, c.state_change_wait_time),
     apply_configuration: async (a) => {
       const data: ConfigurationData = {

@@ -22,6 +22,8 @@ import { startBackupScheduler } from './backup-scheduler.js';
 import { databaseCheck } from '../db/health.js';
 import type { HealthCheck } from '../common/metrics/health.js';
 import { upgradeLevelsSection } from '../rpc/upgrade-levels.js';
+import { notifierFromConfig } from '../notifications/notifier.js';
+import { startExistsEvents } from './usage-events.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -61,6 +63,7 @@ export async function startTaskmanager(
     runner,
     secrets: new SecretBox(config.taskmanager_rpc_encr_key),
     secure: secureRpc(raw),
+    notifier: notifierFromConfig(raw, log, { service: 'taskmanager', transport }),
     ...drivers,
   };
   registerFlows(ctx);
@@ -74,14 +77,17 @@ export async function startTaskmanager(
   if (resumed.length) log.info({ instances: resumed }, 'resuming unfinished flows');
   const stopSweeper = startSweeper(ctx);
   const stopScheduler = startBackupScheduler(ctx, options.scheduleClock);
+  const stopExists = startExistsEvents(ctx);
   return {
     ctx,
     health: [databaseCheck(db), rpc.healthCheck()],
     async stop() {
       stopSweeper();
       await stopScheduler();
+      await stopExists();
       await server.close();
       await rpc.close();
+      await ctx.notifier.close();
       if (!options.transport) await transport.close();
       if (!options.db) await db.destroy();
     },

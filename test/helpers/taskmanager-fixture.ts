@@ -12,6 +12,7 @@ import { FlowRunner } from '../../src/taskmanager/flow.js';
 import type { TaskContext } from '../../src/taskmanager/context.js';
 import { taskmanagerDefaults } from '../../src/taskmanager/config.js';
 import { registerFlows } from '../../src/taskmanager/manager.js';
+import { noNotifier } from '../../src/notifications/notifier.js';
 
 export const PASSWORD = 'Repl-S3cret-pw-91';
 export const P = 'proj-r';
@@ -91,6 +92,7 @@ export async function fixture(t: { teardown(fn: () => Promise<void> | void): voi
     secrets: new SecretBox('k'),
     secure: { guest: () => undefined, instanceKey: () => null },
     runner,
+    notifier: noNotifier,
     rpc: {
       prepareTopic: async () => undefined,
       stub: (_c: unknown, topic: string) =>

@@ -13,6 +13,7 @@ import { localSection } from '../../clients/local/config.js';
 import { secureRpcDefaults } from '../../rpc/secure.js';
 import { healthcheckSection, metricsSection } from '../metrics/config.js';
 import { upgradeLevelsSection } from '../../rpc/upgrade-levels.js';
+import { notificationsSection } from '../../notifications/config.js';
 
 export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['DEFAULT', apiDefaults],
@@ -33,6 +34,7 @@ export const DOCUMENTED: Array<[string, z.ZodObject]> = [
   ['metrics', metricsSection],
   ['healthcheck', healthcheckSection],
   ['upgrade_levels', upgradeLevelsSection],
+  ['oslo_messaging_notifications', notificationsSection],
 ];
 
 test('every key of every section schema is in etc/trove.conf.sample', (t) => {

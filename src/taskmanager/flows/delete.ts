@@ -9,6 +9,9 @@ import type { FlowDefinition } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
 import { teardownResources } from './teardown.js';
 import { cleanupSource } from './detach-replica.js';
+import { sendUsageEvent } from '../usage-events.js';
+import { noticeIn } from '../flow-notices.js';
+import { isotime } from '../../notifications/envelope.js';
 
 export const DELETE = 'delete';
 
@@ -69,6 +72,8 @@ export function deleteFlow(ctx: TaskContext): FlowDefinition<DeleteData> {
           );
           const limits = await quotaLimits(ctx.db, r.tenant_id, { instances: -1, ram: -1, volumes: -1, backups: -1 });
           const release = { instances: -1, ram: -ram, volumes: -(r.volume_size ?? 0) };
+          // Trove's TroveInstanceDelete: after the resources went, before the row is marked deleted
+          await sendUsageEvent(ctx, s.instanceId, 'delete', { deleted_at: isotime(new Date()) }, noticeIn(s.data)?.context);
           await markDeletedReleasing(ctx.db, s.instanceId, r.tenant_id, release, limits);
         },
       },

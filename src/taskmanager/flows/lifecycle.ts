@@ -10,18 +10,26 @@ import { guestOf, type TaskContext } from '../context.js';
 import { waitForGuestReady, waitForServer } from '../waits.js';
 import { faultDetails, faultMessage, instanceConsoleTail } from '../faults.js';
 import { datastorePortsSection } from '../config.js';
+import { sendUsageEvent } from '../usage-events.js';
+import { noticeIn } from '../flow-notices.js';
+import { isotime } from '../../notifications/envelope.js';
 
 export interface ActionData {
   oldFlavorId?: string;
   newFlavorId?: string;
   newSize?: number;
+  /** the volume's size before a volume resize (its usage event's old_volume_size) */
+  oldSize?: number | null;
   startedAt?: string;
 }
 
 /** What a failed action gives back before its task is released (e.g. the quota the API took for it). */
 type Undo = (s: StepContext<ActionData>) => Promise<void>;
 
-function action(ctx: TaskContext, name: string, label: string, steps: Step<ActionData>[], undo?: Undo): FlowDefinition<ActionData> {
+/** What a successful action sends when its task is released (a usage event). */
+type Finished = (s: StepContext<ActionData>) => Promise<void>;
+
+function action(ctx: TaskContext, name: string, label: string, steps: Step<ActionData>[], undo?: Undo, finished?: Finished): FlowDefinition<ActionData> {
   return {
     name,
     steps: [
@@ -37,6 +45,7 @@ function action(ctx: TaskContext, name: string, label: string, steps: Step<Actio
     done: async (s) => {
       await clearFaults(ctx.db, s.instanceId);
       await setTask(ctx.db, s.instanceId, Tasks.NONE);
+      await finished?.(s);
     },
     fail: async (s, error, step) => {
       await recordFault(
@@ -126,6 +135,18 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
         const ram = resizeRamReserved(old?.ram, flavor.ram);
         if (ram > 0) await giveBack(ctx.db, r.tenant_id, { ram });
       },
+      async (s) => {
+        // Trove's TroveInstanceModifyFlavor
+        const [old, flavor] = await Promise.all([s.data.oldFlavorId!, s.data.newFlavorId!].map((id) => ctx.compute.getFlavor(id).catch(() => undefined)));
+        const at = isotime(new Date());
+        await sendUsageEvent(
+          ctx,
+          s.instanceId,
+          'modify_flavor',
+          { old_instance_size: old?.ram ?? null, instance_size: flavor?.ram ?? null, launched_at: at, modify_at: at },
+          noticeIn(s.data)?.context,
+        );
+      },
     ),
     action(
       ctx,
@@ -136,6 +157,10 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
           name: 'extend',
           run: async (s) => {
             const r = await row(s.instanceId);
+            if (s.data.oldSize === undefined) {
+              s.data.oldSize = r.volume_size;
+              await s.save();
+            }
             if (r.volume_id) await ctx.volumes.extendVolume(r.volume_id, s.data.newSize!);
             await guest(s.instanceId).resize_fs({}, high);
             await updateInstance(ctx.db, s.instanceId, { volume_size: s.data.newSize! });
@@ -153,6 +178,22 @@ export function lifecycleFlows(ctx: TaskContext): FlowDefinition<ActionData>[] {
           return;
         }
         await giveBack(ctx.db, r.tenant_id, { volumes: newSize - r.volume_size });
+      },
+      async (s) => {
+        // Trove's TroveInstanceModifyVolume
+        const at = isotime(new Date());
+        await sendUsageEvent(
+          ctx,
+          s.instanceId,
+          'modify_volume',
+          {
+            old_volume_size: s.data.oldSize ?? null,
+            launched_at: at,
+            modify_at: at,
+            volume_size: s.data.newSize!,
+          },
+          noticeIn(s.data)?.context,
+        );
       },
     ),
     action(ctx, 'update_access', 'Access update', [

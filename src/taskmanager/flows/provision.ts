@@ -18,6 +18,8 @@ import { renderGuestConfig } from '../guest-config.js';
 import { GuestFailedError, waitForGuestReady, waitForServer } from '../waits.js';
 import { consoleTail, faultDetails, faultMessage } from '../faults.js';
 import { teardownResources } from './teardown.js';
+import { sendUsageEvent } from '../usage-events.js';
+import { noticeIn } from '../flow-notices.js';
 
 export interface ProvisionData {
   /** The create call's arguments with users' passwords sealed (SecretBox). */
@@ -83,6 +85,7 @@ export function provisionFlow(ctx: TaskContext): FlowDefinition<ProvisionData> {
 export async function finishProvision(ctx: TaskContext, s: StepContext<ProvisionData>): Promise<void> {
   await setTask(ctx.db, s.instanceId, Tasks.NONE);
   s.log.info('instance is ACTIVE');
+  await sendUsageEvent(ctx, s.instanceId, 'create', {}, noticeIn(s.data)?.context);
 }
 
 /** Removes what the flow created and leaves the instance in `task` with a fault naming the step. */

@@ -16,6 +16,8 @@ import { assertCanAct } from './availability.js';
 import { findFlavor } from './create.js';
 import { loadInstance } from './lookup.js';
 import { instanceAction, mgmtInstanceAction } from './schemas.js';
+import { announced, castWith, startNotice } from '../../dbaas-notice.js';
+import type { DbaasNotice } from '../../../notifications/dbaas.js';
 
 export function instanceActionRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -27,8 +29,15 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
   }
 
   /** One action of one instance handed to the taskmanager (see InstanceService: task, quota, cast, undo). */
-  function act(row: InstanceRecord, task: InstanceTask, what: string, send: () => Promise<unknown>, usage: QuotaDeltas = {}): Promise<void> {
-    return instances.act({ what, projectId: row.tenant_id, members: [{ id: row.id, usage }], task, casts: [{ send }] });
+  function act(
+    row: InstanceRecord,
+    task: InstanceTask,
+    what: string,
+    send: () => Promise<unknown>,
+    usage: QuotaDeltas = {},
+    notice?: DbaasNotice,
+  ): Promise<void> {
+    return announced(deps, notice, () => instances.act({ what, projectId: row.tenant_id, members: [{ id: row.id, usage }], task, casts: [{ send }] }));
   }
 
   async function resizeFlavor(ctx: Context, row: InstanceRecord, flavorRef: string) {
@@ -40,12 +49,14 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     }
     const old = await findFlavor(ctx, deps, row.flavor_id).catch(() => undefined);
     const ram = resizeRamReserved(old?.ram, flavor.ram);
+    const notice = startNotice(deps, ctx, 'instance_resize_instance', { instance_id: row.id, new_flavor_id: flavor.id });
     await act(
       row,
       Tasks.RESIZING,
       'resize_flavor',
-      () => deps.taskmanager.resize_flavor({ instance_id: row.id, old_flavor_id: row.flavor_id, new_flavor_id: flavor.id }),
+      () => deps.taskmanager.resize_flavor({ instance_id: row.id, old_flavor_id: row.flavor_id, new_flavor_id: flavor.id }, castWith(notice)),
       { ram },
+      notice,
     );
   }
 
@@ -64,16 +75,23 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     // smaller than its source fills up first): each member's GB taken, one cast each
     const replicas = (await replicaVolumes(deps.db, row.id)).filter((r) => r.volume_size !== null && r.volume_size < size);
     const members = [{ id: row.id, volume_size: row.volume_size }, ...replicas].map((m) => ({ id: m.id, usage: { volumes: size - (m.volume_size ?? 0) } }));
-    await instances.act({
-      what: 'resize_volume',
-      projectId: row.tenant_id,
-      members,
-      task: Tasks.RESIZING,
-      casts: members.map((m) => ({ ids: [m.id], send: () => deps.taskmanager.resize_volume({ instance_id: m.id, new_size: size }) })),
-      ...(replicas.length
-        ? { unreachable: (untold: string[]) => `The taskmanager could not be reached; the volume resize of ${untold.join(', ')} was not started.` }
-        : {}),
-    });
+    // the instance's own resize ends its notification (its replicas' are not announced, as in Trove)
+    const notice = startNotice(deps, ctx, 'instance_resize_volume', { instance_id: row.id, new_size: size });
+    await announced(deps, notice, () =>
+      instances.act({
+        what: 'resize_volume',
+        projectId: row.tenant_id,
+        members,
+        task: Tasks.RESIZING,
+        casts: members.map((m) => ({
+          ids: [m.id],
+          send: () => deps.taskmanager.resize_volume({ instance_id: m.id, new_size: size }, m.id === row.id ? castWith(notice) : {}),
+        })),
+        ...(replicas.length
+          ? { unreachable: (untold: string[]) => `The taskmanager could not be reached; the volume resize of ${untold.join(', ')} was not started.` }
+          : {}),
+      }),
+    );
   }
 
   async function resetStatus(ctx: Context, row: InstanceRecord, forceDelete: boolean) {
@@ -127,7 +145,8 @@ export function instanceActionRoutes(deps: ApiDeps): Router {
     if ('restart' in action) {
       authorize(ctx, 'instance:restart');
       await ready(row);
-      await act(row, Tasks.REBOOTING, 'restart', () => deps.taskmanager.restart({ instance_id: row.id }));
+      const notice = startNotice(deps, ctx, 'instance_restart', { instance_id: row.id });
+      await act(row, Tasks.REBOOTING, 'restart', () => deps.taskmanager.restart({ instance_id: row.id }, castWith(notice)), {}, notice);
     } else if ('resize' in action) {
       if ('flavorRef' in action.resize) await resizeFlavor(ctx, row, action.resize.flavorRef);
       else await resizeVolume(ctx, row, action.resize.volume.size);

@@ -16,6 +16,7 @@ import { resolveForCreate } from '../datastores/lookup.js';
 import { planReplicas } from './replica-create.js';
 import { checkPlacement } from './network-check.js';
 import type { InstanceCreateBody } from './schemas.js';
+import { announced, castWith, startNotice } from '../../dbaas-notice.js';
 
 export async function findFlavor(ctx: Context, deps: ApiDeps, flavorRef: string | undefined): Promise<Flavor> {
   if (!flavorRef) throw new BadRequestError('Resource None cannot be found.');
@@ -192,15 +193,31 @@ export async function createInstance(ctx: Context, deps: ApiDeps, requested: Ins
   });
   // stored in BUILD with their quota (413: nothing stored), then one cast each; an instance not
   // cast is not left in BUILD for ever: it shows ERROR with a fault, and its quota is given back
-  await instanceService(deps).create({
-    what: 'create_instance',
-    projectId: context.projectId,
-    instances,
-    // a replica's snapshot is a backup of its source, in the store the caller's backups use
-    prepare: async () => (backup || replicas ? await deps.backupStorage(context, tokenInfo(ctx)) : null),
-    casts: (storage) => ids.map((id, i) => ({ ids: [id], send: () => deps.taskmanager.create_instance(cast(id, i, storage)) })),
-    unreachable: () => 'The taskmanager could not be reached; the instance was not built.',
+  // Trove's DBaaSInstanceCreate: started here, ended by the taskmanager when the instance is ACTIVE
+  const notice = startNotice(deps, ctx, 'instance_create', {
+    name: body.name,
+    flavor_id: flavor.id,
+    datastore: datastore.name,
+    datastore_version: version.name,
+    image_id: version.image_id,
+    availability_zone: body.availability_zone ?? null,
+    region_name: body.region_name ?? deps.config.os_region_name,
+    volume_size: volume.size,
+    databases: databases.map((d) => d.name),
+    ...(backup ? { backup_id: backup.id } : {}),
+    ...(replicas ? { replica_of: replicas.source.id, replica_count: count } : {}),
   });
+  await announced(deps, notice, () =>
+    instanceService(deps).create({
+      what: 'create_instance',
+      projectId: context.projectId,
+      instances,
+      // a replica's snapshot is a backup of its source, in the store the caller's backups use
+      prepare: async () => (backup || replicas ? await deps.backupStorage(context, tokenInfo(ctx)) : null),
+      casts: (storage) => ids.map((id, i) => ({ ids: [id], send: () => deps.taskmanager.create_instance(cast(id, i, storage), castWith(notice)) })),
+      unreachable: () => 'The taskmanager could not be reached; the instance was not built.',
+    }),
+  );
   // several replicas: Trove answers the last one
   const row = await getInstance(deps.db, ids[ids.length - 1]!);
   return row!;

@@ -22,6 +22,7 @@ import { userRoutes } from './users.js';
 import { rootRoutes } from './root.js';
 import { logRoutes } from './logs.js';
 import { upgradeInstance } from './upgrade.js';
+import { announced, castWith, startNotice } from '../../dbaas-notice.js';
 
 export function instanceRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -118,16 +119,19 @@ export function instanceRoutes(deps: ApiDeps): Router {
       if ((await replicasOf(deps.db, row.id)).length) throw new ForbiddenError('Detach replicas before deleting replica source.');
     }
     // not left DELETING (SHUTDOWN) for ever when the cast fails: the instance is as it was, and the delete can be asked again
-    await instances.act({
-      what: 'delete_instance',
-      projectId: row.tenant_id,
-      members: [{ id: row.id }],
-      task: Tasks.DELETING,
-      from: DELETABLE,
-      refusal: 'delete',
-      casts: [{ send: () => deps.taskmanager.delete_instance({ instance_id: row.id }) }],
-      unreachable: () => 'The taskmanager could not be reached; the instance was not deleted.',
-    });
+    const notice = startNotice(deps, ctx, 'instance_delete', { instance_id: row.id });
+    await announced(deps, notice, () =>
+      instances.act({
+        what: 'delete_instance',
+        projectId: row.tenant_id,
+        members: [{ id: row.id }],
+        task: Tasks.DELETING,
+        from: DELETABLE,
+        refusal: 'delete',
+        casts: [{ send: () => deps.taskmanager.delete_instance({ instance_id: row.id }, castWith(notice)) }],
+        unreachable: () => 'The taskmanager could not be reached; the instance was not deleted.',
+      }),
+    );
     ctx.status = 202;
   });
 
