@@ -1,5 +1,6 @@
 // trove-api with [DEFAULT] trove_api_workers = 2: both workers answer (the primary hands connections
-// round), each keeps its own per-user rate limits (as Trove's workers do), SIGTERM stops them all.
+// round), each keeps its own per-user rate limits (as Trove's workers do), a worker killed is replaced,
+// SIGTERM stops them all.
 import test from 'ava';
 import http from 'node:http';
 import { createThrowawayDb } from '../helpers/throwaway-db.js';
@@ -40,7 +41,7 @@ function servedBy(output: string, path: string): Set<number> {
   return pids;
 }
 
-test('two workers share the port and the load, limit each user per worker, and stop together on SIGTERM', async (t) => {
+test('two workers share the port and the load, limit each user per worker, are replaced when killed and stop together on SIGTERM', async (t) => {
   const tdb = await createThrowawayDb();
   const api = await startApiProcess({
     DEFAULT: { admin_token: TOKEN, admin_project_id: 'p1', trove_api_workers: '2', http_get_rate: '3' },
@@ -75,6 +76,17 @@ test('two workers share the port and the load, limit each user per worker, and s
   const workers = servedBy(api.output(), path);
   t.is(workers.size, 2, api.output());
   t.false(workers.has(api.pid), 'the primary serves no request itself');
+
+  // a worker that dies is replaced, and the API keeps answering
+  const [victim] = [...workers];
+  process.kill(victim!, 'SIGKILL');
+  const listening = () => (api.output().match(/"msg":"trove-api listening"/g) ?? []).length;
+  for (const deadline = Date.now() + 30_000; listening() < 3;) {
+    if (Date.now() > deadline) throw new Error(`no worker replaced the one killed: ${api.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.regex(api.output(), /"msg":"trove-api worker died; starting another"/);
+  t.is((await get(`${api.url}/`)).status, 200);
 
   await api.stop();
   t.false(alive(api.pid));
