@@ -5,6 +5,7 @@
 //   node --import tsx bench/api.ts --n 1000 --seconds 5  # other sizes, shorter loads
 //   node --import tsx bench/api.ts --url http://host:8779/v1.0/<project> --token <token>   # any Trove v1 endpoint, seeds nothing
 //   node --import tsx bench/api.ts --repo /tmp/old-checkout   # another checkout's trove-api and migrations (before/after)
+//   node --import tsx bench/api.ts --workers 1          # trove-api's [DEFAULT] trove_api_workers (default: its own, one per CPU)
 //
 // Locally, each N gets a throwaway MariaDB database on the machine's server (127.0.0.1:3306 root,
 // or TROVE_TEST_MYSQL_URL), seeded as test/helpers/seed-instances.ts says, and its own trove-api process
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '300' },
     connections: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '10' },
+    workers: { type: 'string' },
   },
 });
 const repo = args.repo ? `${path.resolve(args.repo)}/` : REPO;
@@ -91,6 +93,8 @@ async function startApi(connection: string, projectId: string): Promise<ApiRun> 
       http_get_rate: '1000000000',
       // the seeded heartbeats stay fresh for the run, as a live guest's
       agent_heartbeat_expiry: '86400',
+      // unset: trove-api's default (one worker per CPU)
+      ...(args.workers ? { trove_api_workers: args.workers } : {}),
     },
     database: { connection },
   });
@@ -175,6 +179,6 @@ if (args.url) {
       await tdb.drop();
     }
   }
-  console.log(table(rows, `trove-api (${repo}bin/trove-api.js) on MariaDB 127.0.0.1:3306, page of 20; ${how}`));
+  console.log(table(rows, `trove-api (${repo}bin/trove-api.js, workers: ${args.workers ?? 'its default'}) on MariaDB 127.0.0.1:3306, page of 20; ${how}`));
   console.log(notes.join('\n'));
 }

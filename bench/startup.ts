@@ -219,6 +219,8 @@ try {
         admin_project_id: project,
         allow_insecure_default_keys: 'true',
         log_level: 'warn',
+        // one process, whose RSS is measured (each worker of the default, one per CPU, holds about as much)
+        trove_api_workers: '1',
         ...UNLIMITED,
       },
       database: { connection: tdb.url },

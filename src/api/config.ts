@@ -5,6 +5,8 @@ import { opt } from '../common/config/schema.js';
 export const apiDefaults = z.object({
   bind_host: opt.str('0.0.0.0'),
   bind_port: opt.int(8779, 0, 65535),
+  /** Processes serving the API (Trove's trove_api_workers); 0: one per CPU, Trove's default. The all-in-one runs one. */
+  trove_api_workers: opt.int(0, 0, 256),
   /** Datastore used when a create call names none ('' = none: the call must name one). */
   default_datastore: opt.str(''),
   trove_volume_support: opt.bool(true),

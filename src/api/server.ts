@@ -12,7 +12,7 @@ import { SecretBox } from '../common/secret-box.js';
 import { isLoopback } from '../clients/local/admin-token.js';
 import type { ApiDrivers } from '../clients/drivers.js';
 import { createApp } from './app.js';
-import { apiDefaults, datastoreNamesSection, datastoreReplicationSection, osloPolicySection, quotaDefaultsOf } from './config.js';
+import { apiDefaults, type ApiDefaults, datastoreNamesSection, datastoreReplicationSection, osloPolicySection, quotaDefaultsOf } from './config.js';
 import type { ApiDeps, GuestApi, TaskManagerApi } from './deps.js';
 import { Policy } from './policy/policy.js';
 import { RateLimiter, rulesFromConfig } from './rate-limit.js';
@@ -43,6 +43,13 @@ export interface ApiOverrides {
   notifier?: Notifier;
 }
 
+/** The admin token mode (no Keystone) only on a loopback address. */
+export function refuseExposedAdminToken(config: ApiDefaults, drivers: Pick<ApiDrivers, 'loopbackOnly'>): void {
+  if (drivers.loopbackOnly && !isLoopback(config.bind_host)) {
+    throw new ConfigError(`trove.conf [DEFAULT] bind_host: the admin token mode (no Keystone) only listens on loopback, not ${config.bind_host}`);
+  }
+}
+
 /** trove-api's dependencies from its configuration and its drivers (src/clients/factory.ts chooses them; a test hands fakes). */
 export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOverrides = {}): ApiDeps {
   const config = configSection(raw, 'DEFAULT', apiDefaults);
@@ -50,9 +57,7 @@ export function buildDeps(raw: RawConfig, drivers: ApiDrivers, overrides: ApiOve
   const log = overrides.log ?? createLogger('trove-api', { level: config.log_level, sync: false });
   const db = overrides.db ?? openDatabase(configSection(raw, 'database', databaseSection));
   const policy = Policy.load(configSection(raw, 'oslo_policy', osloPolicySection).policy_file, { adminRoles: config.admin_roles });
-  if (drivers.loopbackOnly && !isLoopback(config.bind_host)) {
-    throw new ConfigError(`trove.conf [DEFAULT] bind_host: the admin token mode (no Keystone) only listens on loopback, not ${config.bind_host}`);
-  }
+  refuseExposedAdminToken(config, drivers);
   const { taskmanager_rpc_encr_key } = configSection(raw, 'DEFAULT', secureRpcDefaults);
   const messaging = configSection(raw, 'DEFAULT', messagingDefaults);
   let rpc = overrides.rpc;

@@ -38,3 +38,26 @@ test('scrubSecrets keeps the end of a long text', (t) => {
   t.true(s.startsWith('…'));
   t.true(s.endsWith('END'));
 });
+
+test('background lines (sync: false) reach stderr within a flush period while the process runs, and every one at exit', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const url = new URL('./log.ts', import.meta.url).href;
+  // one line, then 3 s alive: it must show before the exit; then 500 lines and an immediate exit
+  const script = `const { createLogger } = await import(${JSON.stringify(url)});
+    const log = createLogger('bg', { sync: false });
+    log.info('first');
+    await new Promise((r) => setTimeout(r, 3000));
+    for (let i = 0; i < 500; i++) log.info({ i }, 'many');
+    process.exit(0);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  let firstSeenAlive = false;
+  child.stderr.on('data', (d: Buffer) => {
+    err += d;
+    if (err.includes('"msg":"first"') && child.exitCode === null) firstSeenAlive = true;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  t.is(code, 0, err);
+  t.true(firstSeenAlive, 'the first line was written before the process ended (periodic flush)');
+  t.is(err.split('\n').filter((l) => l.includes('"msg":"many"')).length, 500, 'nothing lost at exit');
+});

@@ -45,6 +45,8 @@ export function mergeConf(...parts: ConfSections[]): ConfSections {
 export interface ApiProcess {
   url: string;
   port: number;
+  /** trove-api's process (with trove_api_workers > 1, the primary that supervises the workers). */
+  pid: number;
   confFile: string;
   output(): string;
   stop(): Promise<void>;
@@ -52,7 +54,9 @@ export interface ApiProcess {
 
 export async function startApiProcess(sections: ConfSections): Promise<ApiProcess> {
   const port = await freePort();
-  const confFile = writeConf(mergeConf({ DEFAULT: { bind_host: '127.0.0.1', bind_port: String(port), allow_insecure_default_keys: 'true' } }, sections));
+  const confFile = writeConf(
+    mergeConf({ DEFAULT: { bind_host: '127.0.0.1', bind_port: String(port), allow_insecure_default_keys: 'true', trove_api_workers: '1' } }, sections),
+  );
   const child: ChildProcess = spawn(process.execPath, [`${REPO}bin/trove-api.js`, '--config-file', confFile], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,6 +83,7 @@ export async function startApiProcess(sections: ConfSections): Promise<ApiProces
   return {
     url,
     port,
+    pid: child.pid!,
     confFile,
     output: () => out,
     stop: () =>

@@ -24,13 +24,15 @@ export interface MetricsServerOptions {
   log: Logger;
   /** The config key of the port, for the error when it is taken. */
   portKey: string;
+  /** The text of a scrape; default: this process's registry (trove-api's primary: its workers' aggregated). */
+  scrape?: () => Promise<string>;
 }
 
 async function answer(req: http.IncomingMessage, res: http.ServerResponse, o: MetricsServerOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const reading = req.method === 'GET' || req.method === 'HEAD';
   if (path === '/metrics' && reading) {
-    const body = await registry.metrics();
+    const body = await (o.scrape ?? (() => registry.metrics()))();
     res.writeHead(200, { 'Content-Type': registry.contentType });
     res.end(req.method === 'HEAD' ? undefined : body);
     return;
@@ -74,10 +76,16 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
 export type MetricsService = 'api' | 'taskmanager' | 'conductor';
 
 /** The service's metrics port from [metrics] when it is enabled (its `<service>_port`); undefined when not. */
-export async function serveConfiguredMetrics(raw: RawConfig, service: MetricsService, checks: HealthCheck[], log: Logger): Promise<MetricsServer | undefined> {
+export async function serveConfiguredMetrics(
+  raw: RawConfig,
+  service: MetricsService,
+  checks: HealthCheck[],
+  log: Logger,
+  scrape?: () => Promise<string>,
+): Promise<MetricsServer | undefined> {
   const m = configSection(raw, 'metrics', metricsSection);
   if (!m.enabled) return undefined;
   const portKey = `${service}_port` as const;
   const { detailed } = configSection(raw, 'healthcheck', healthcheckSection);
-  return startMetricsServer({ host: m.bind_host, port: m[portKey], checks, detailed, log, portKey });
+  return startMetricsServer({ host: m.bind_host, port: m[portKey], checks, detailed, log, portKey, ...(scrape ? { scrape } : {}) });
 }
