@@ -37,7 +37,10 @@ if (process.argv.includes('--all-in-one')) {
       process.exit(0);
     }
     // a worker answers the primary's scrape with this registry
-    if (isWorker()) AggregatorRegistry.setRegistries([registry]);
+    if (isWorker()) {
+      new AggregatorRegistry(); // its constructor makes this process answer the primary's requests
+      AggregatorRegistry.setRegistries([registry]);
+    }
     const deps = buildDeps(raw, cloudDrivers(raw).api());
     refuseDefaultKeys(raw);
     const server = await startApiServer(deps);

@@ -148,3 +148,28 @@ test('trove-api process: its [metrics] api_port serves /metrics (its requests by
   t.is(h.status, 200, h.data);
   t.is(h.data, 'OK\nOK');
 });
+
+test('trove-api with two workers: the primary serves one metrics port, the requests of both workers counted together, and /healthcheck', async (t) => {
+  const port = await freePort();
+  const { bind_port: _port, ...defaults } = cp.raw.DEFAULT!;
+  const api = await startApiProcess({
+    ...(cp.raw as Record<string, Record<string, string>>),
+    DEFAULT: { ...defaults, trove_api_workers: '2' },
+    metrics: { enabled: 'true', bind_host: '127.0.0.1', api_port: String(port) },
+  });
+  t.teardown(() => api.stop());
+  for (const deadline = Date.now() + 60_000; !api.output().includes('"trove-api workers started"');) {
+    if (Date.now() > deadline) throw new Error(`the workers did not start: ${api.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // ten requests, each on a connection of its own: the primary hands them to both workers
+  for (let i = 0; i < 10; i++) {
+    const r = await axios.get(`${api.url}/v1.0/p-local/flavors`, { headers: { 'X-Auth-Token': ADMIN_TOKEN, Connection: 'close' } });
+    t.is(r.status, 200);
+  }
+  const m = await axios.get(`http://127.0.0.1:${port}/metrics`, { responseType: 'text' });
+  t.regex(m.data, /^trove_api_requests_total\{route="\/v1\.0\/:tenant_id\/flavors",method="GET",status="200"\} 10$/m);
+  const h = await get(`http://127.0.0.1:${port}`);
+  t.is(h.status, 200, h.data);
+  t.is(h.data, 'OK\nOK');
+});
