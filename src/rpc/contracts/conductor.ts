@@ -22,6 +22,11 @@ export const conductorContract = defineContract({
           failure_reason: z.string().optional(),
           /** trove-ts: with 'failed to spawn', the guest's log tail behind it (agent + engine error lines) */
           failure_log_tail: z.string().optional(),
+          /**
+           * trove-ts: the engine's figures (src/common/engine-metrics.ts). Unknown here on purpose:
+           * malformed metrics are dropped by the conductor, never the heartbeat that carries them.
+           */
+          metrics: z.unknown().optional(),
         })
         .passthrough(),
       sent,
