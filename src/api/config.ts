@@ -1,6 +1,7 @@
 // [DEFAULT] keys the API reads (Trove's names), and [oslo_policy].
 import { z } from 'zod';
 import { opt } from '../common/config/schema.js';
+import { instanceMetricsDefaults } from '../common/metrics/config.js';
 
 export const apiDefaults = z.object({
   bind_host: opt.str('0.0.0.0'),
@@ -38,6 +39,8 @@ export const apiDefaults = z.object({
   agent_call_low_timeout: opt.int(15, 1),
   /** Seconds to wait for a guest's answer to a slow call. */
   agent_call_high_timeout: opt.int(180, 1),
+  /** The instance metrics, alarms and autoscaling keys (trove-ts extension): the history served, the default thresholds. */
+  ...instanceMetricsDefaults.shape,
 });
 
 export type ApiDefaults = z.output<typeof apiDefaults>;

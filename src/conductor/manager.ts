@@ -7,11 +7,14 @@ import { scrubSecrets, type Logger } from '../common/log.js';
 import type { Handlers } from '../rpc/contract.js';
 import type { ConductorContract } from '../rpc/contracts/conductor.js';
 import { heartbeatWriter } from './heartbeat.js';
+import { EngineMetricsRecorder } from './engine-metrics.js';
 import { OPENED_BY } from '../rpc/encryption.js';
 
 export interface ConductorHandlerOptions {
   /** Whether the instance talks encrypted (has an RPC key): a plain message about it is then refused. */
   sealed?: (instanceId: string) => Promise<boolean>;
+  /** Where the heartbeats' engine metrics go (default: one with the default [DEFAULT] metrics keys). */
+  metrics?: EngineMetricsRecorder;
 }
 
 /**
@@ -33,9 +36,13 @@ const clampSent = (sent: number | null | undefined): number => Math.min(sent ?? 
 
 export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOptions = {}): Handlers<ConductorContract> {
   const heartbeat = heartbeatWriter(db, log);
+  const metrics = o.metrics ?? new EngineMetricsRecorder(db, log);
   const handlers: Handlers<ConductorContract> = {
     heartbeat: async (a) => {
-      await heartbeat({ ...a, sent: clampSent(a.sent) });
+      const sent = clampSent(a.sent);
+      const outcome = await heartbeat({ ...a, sent });
+      // the status is written whatever the metrics are; malformed metrics are dropped alone
+      if (outcome === 'applied' || outcome === 'held') await metrics.take(a.instance_id, a.payload.metrics);
     },
     report_usage: async (a) => {
       await recordVolumeUsed(db, a.instance_id, clampSent(a.sent), a.used_gb);

@@ -13,6 +13,8 @@ import { RpcServer } from '../rpc/rpc.js';
 import type { Transport } from '../rpc/transport.js';
 import { CONDUCTOR_TOPIC, conductorContract } from '../rpc/contracts/conductor.js';
 import { conductorHandlers } from './manager.js';
+import { EngineMetricsRecorder } from './engine-metrics.js';
+import { instanceMetricsDefaults } from '../common/metrics/config.js';
 
 /**
  * Guests' reports the conductor takes from the broker at once: its handlers are short writes, and
@@ -58,7 +60,9 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
   const server = new RpcServer(transport, log);
   const secure = secureRpc(raw);
   const keyOf = instanceKeys(db);
-  await server.serve(CONDUCTOR_TOPIC, conductorContract, conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null }), {
+  const metrics = new EngineMetricsRecorder(db, log, { config: configSection(raw, 'DEFAULT', instanceMetricsDefaults) });
+  const handlers = conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null, metrics });
+  await server.serve(CONDUCTOR_TOPIC, conductorContract, handlers, {
     serializer: secure.conductor(keyOf),
     // a guest's report the database could not take is put back, not lost
     redeliverWhen: databaseUnavailable,

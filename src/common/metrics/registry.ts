@@ -1,0 +1,3 @@
+import { Registry } from 'prom-client';
+
+export const registry = new Registry();
