@@ -4,6 +4,7 @@ import { opt } from '../common/config/schema.js';
 import { computeDriverSection } from '../clients/config.js';
 import { TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
 import { DEFAULT_LOG_ARCHIVE_CONTAINER } from '../common/log-archive-names.js';
+import { instanceMetricsDefaults } from '../common/metrics/config.js';
 
 export const taskmanagerDefaults = z.object({
   ...computeDriverSection.shape,
@@ -44,6 +45,10 @@ export const taskmanagerDefaults = z.object({
   max_backups_per_tenant: opt.int(50, -1),
   /** The API's key, read here for scheduled backups: their container when no backup strategy names one. */
   backup_swift_container: opt.str('database_backups'),
+  /** The API's key, read here for storage autoscaling: volume GB per project unless `quotas` says otherwise. */
+  max_volumes_per_tenant: opt.int(40, -1),
+  /** Storage autoscaling's keys (autoscale_*), and the metrics and alarms keys beside them. */
+  ...instanceMetricsDefaults.shape,
 });
 
 export type TaskmanagerConfig = z.output<typeof taskmanagerDefaults>;

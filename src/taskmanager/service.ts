@@ -19,6 +19,7 @@ import { FlowRunner } from './flow.js';
 import { registerFlows, taskmanagerHandlers } from './manager.js';
 import { startSweeper } from './server-sync.js';
 import { startBackupScheduler } from './backup-scheduler.js';
+import { startStorageAutoscaler } from './storage-autoscaler.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -67,11 +68,13 @@ export async function startTaskmanager(
   if (resumed.length) log.info({ instances: resumed }, 'resuming unfinished flows');
   const stopSweeper = startSweeper(ctx);
   const stopScheduler = startBackupScheduler(ctx, options.scheduleClock);
+  const stopAutoscaler = startStorageAutoscaler(ctx);
   return {
     ctx,
     async stop() {
       stopSweeper();
       await stopScheduler();
+      await stopAutoscaler();
       await server.close();
       await rpc.close();
       if (!options.transport) await transport.close();
