@@ -4,7 +4,9 @@
 // the status, and the refusals: another project's instance (404), thresholds out of range (400),
 // malformed metrics in a heartbeat (dropped and logged once; the status still written).
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
@@ -103,6 +105,7 @@ test.serial('heartbeats with metrics: the latest values and the history at /ts/.
   );
   t.regex(r.data.metrics.captured_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
   t.deepEqual(r.data.metrics.warnings, []);
+  t.false('ts_warnings' in (await api().get(`/v1.0/${P}/instances/${id}`)).data.instance, 'no warnings: the show is as Trove shows it');
   const text = await registry.metrics();
   t.true(text.includes(`trove_instance_connections{instance="${id}",project="${P}"} 7`), text);
   t.true(text.includes(`trove_instance_engine_figure{instance="${id}",project="${P}",figure="innodb_buffer_pool_hit_rate"} 0.99`));
@@ -160,7 +163,16 @@ test.serial('a threshold passed: one notification, a warning in the metrics, the
   t.regex(m.data.metrics.warnings[0].message, /81 of 100 connections/);
   const show = await api().get(`/v1.0/${P}/instances/${id}`);
   t.is(show.status, 200);
-  t.not(show.data.instance.status, 'ERROR');
+  t.is(show.data.instance.status, 'BUILD', 'the status is not the alarm');
+  t.deepEqual(show.data.instance.ts_warnings, [m.data.metrics.warnings[0].message], 'the warning in instance show');
+  // python-troveclient shows the extra field and the rest as before
+  const env = { PATH: '/usr/bin:/bin', HOME: '/tmp', LC_ALL: 'C.UTF-8', OS_AUTH_TYPE: 'admin_token', OS_ENDPOINT: `${h.url}/v1.0/${P}`, OS_TOKEN: USER.token };
+  const cli = JSON.parse(
+    (await promisify(execFile)('/usr/bin/openstack', ['database', 'instance', 'show', id, '-f', 'json'], { env, timeout: 120_000 })).stdout,
+  );
+  t.is(cli.id, id);
+  t.is(cli.status, 'BUILD');
+  t.regex(JSON.stringify(cli.ts_warnings), /81 of 100 connections/);
   await beat(id, { service_status: 'healthy', metrics: sample({ connections: 10 }) });
   await beat(id, { service_status: 'healthy', metrics: sample({ connections: 90 }) });
   t.is(notified.length, 2, 'cleared, then passed again');
