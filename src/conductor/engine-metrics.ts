@@ -37,6 +37,8 @@ export class EngineMetricsRecorder {
   private readonly projects = new Map<string, string>();
   private readonly stored = new Map<string, number>();
   private readonly warned = new Set<string>();
+  /** instances not found, and when they were looked up */
+  private readonly unknown = new Map<string, number>();
   /** the alarms on, per instance (a notification when one turns on) */
   private readonly on = new Map<string, Set<string>>();
   private lastPrune = 0;
@@ -84,15 +86,18 @@ export class EngineMetricsRecorder {
   }
 
   private async record(instanceId: string, m: EngineMetrics): Promise<void> {
+    const now = Date.now();
+    const interval = this.config.metrics_history_interval * 1000;
     let project = this.projects.get(instanceId);
     if (!project) {
+      // an instance not found is looked up again only after an interval (no query per heartbeat)
+      if (now - (this.unknown.get(instanceId) ?? 0) < interval) return;
       project = await this.projectOf(instanceId);
-      if (!project) return; // not an instance of ours
+      if (!project) return void remember(this.unknown, instanceId, now);
+      this.unknown.delete(instanceId);
       remember(this.projects, instanceId, project);
     }
     this.gauges.set(instanceId, project, m);
-    const now = Date.now();
-    const interval = this.config.metrics_history_interval * 1000;
     if (now - (this.stored.get(instanceId) ?? 0) < interval) return;
     remember(this.stored, instanceId, now);
     await this.insert({ instanceId, capturedAt: new Date(now), metrics: m });
