@@ -104,10 +104,30 @@ export interface Upgrade {
   upgrade(version: string): Promise<{ version: string }>;
 }
 
+/** What the engine counts, read at each report: the reporter turns `queries` into a rate and adds the volume. */
+export interface MetricsSample {
+  connections: number;
+  maxConnections: number;
+  /** statements, transactions or commands since the engine started (a counter) */
+  queries: number;
+  uptimeSeconds: number;
+  /** a replica's lag behind its source; null when the engine is no replica */
+  replicationLagSeconds: number | null;
+  replicationLagBytes: number | null;
+  /** the engine's own first-look figures, by name (lower case and underscores) */
+  figures: Record<string, number>;
+}
+
+/** The engine's figures for the heartbeat (src/common/engine-metrics.ts). */
+export interface Metrics {
+  sample(): Promise<MetricsSample>;
+}
+
 export interface Engine {
   readonly name: string;
   lifecycle: Lifecycle;
   upgrade?: Upgrade;
+  metrics?: Metrics;
   databases?: Databases;
   users?: Users;
   root?: Root;

@@ -15,6 +15,7 @@ import type { VolumeQuota } from './platform/volume-quota.js';
 import type { AgentVersion } from './agent-version.js';
 import { upgradeHandlers, type UpgradeHandlerOptions } from './upgrade-handlers.js';
 import { logHandlers, type LogHandlerOptions } from './log-handlers.js';
+import { MetricsReport } from './metrics-report.js';
 import { attachReplica, refuseWritesOnReplica, replicationCapability, replicationHandlers } from './replication-handlers.js';
 
 export interface GuestManagerOptions {
@@ -63,8 +64,11 @@ export class StatusReporter {
   private preparing = false;
   private readOnly = false;
   private failedInMemory: PrepareFailure | undefined;
+  private readonly metrics: MetricsReport;
 
-  constructor(private readonly o: GuestManagerOptions) {}
+  constructor(private readonly o: GuestManagerOptions) {
+    this.metrics = new MetricsReport(o.engine.metrics);
+  }
 
   setPreparing(v: boolean): void {
     this.preparing = v;
@@ -101,12 +105,18 @@ export class StatusReporter {
     const sent = Date.now() / 1000;
     const failed = s === 'failed to spawn' ? this.failure() : undefined;
     const agent = this.o.agent ? { agent_version: this.o.agent.version, agent_rpc_version: this.o.agent.rpcVersion } : {};
-    const payload = failed ? { service_status: s, failure_reason: failed.reason, failure_log_tail: failed.logTail, ...agent } : { service_status: s, ...agent };
+    const payload: Record<string, unknown> = failed
+      ? { service_status: s, failure_reason: failed.reason, failure_log_tail: failed.logTail, ...agent }
+      : { service_status: s, ...agent };
+    // a healthy engine's volume and figures go with its heartbeat
+    const fs: (FsStats & { full?: boolean }) | undefined =
+      s !== 'healthy' ? undefined : await (this.o.quota ? this.o.quota.stats() : engine.lifecycle.filesystemStats()).catch(() => undefined);
+    if (s === 'healthy') {
+      const metrics = await this.metrics.build(fs);
+      if (metrics) payload.metrics = metrics;
+    }
     await conductor.heartbeat({ instance_id: instanceId, payload, sent });
     if (s === 'healthy') {
-      const fs: (FsStats & { full?: boolean }) | undefined = this.o.quota
-        ? await this.o.quota.stats()
-        : await engine.lifecycle.filesystemStats().catch(() => undefined);
       if (fs) await conductor.report_usage({ instance_id: instanceId, used_gb: fs.used, total_gb: fs.total, sent });
       if (fs?.full !== undefined && fs.full !== this.readOnly) {
         // a full volume refuses writes; room again (a resize) allows them

@@ -22,6 +22,7 @@ import { backupRoutes } from './resources/backups/routes.js';
 import { backupStrategyRoutes } from './resources/backup-strategies/routes.js';
 import { backupScheduleRoutes } from './resources/backup-schedules/routes.js';
 import { pointInTimeRoutes } from './resources/point-in-time/routes.js';
+import { instanceMetricsRoutes } from './resources/instance-metrics/routes.js';
 import { mgmtRoutes } from './resources/mgmt/routes.js';
 
 /** Every route under /v1.0/{project_id}: method and path (Koa's :param syntax), for suites that must cover them all. */
@@ -48,6 +49,7 @@ function projectRouters(deps: ApiDeps): Router[] {
     // trove-ts extensions, under /ts so that the stock client's paths stay Trove's
     backupScheduleRoutes(deps),
     pointInTimeRoutes(deps),
+    instanceMetricsRoutes(deps),
   ];
 }
 

@@ -1,6 +1,7 @@
 // [DEFAULT] keys the API reads (Trove's names), and [oslo_policy].
 import { z } from 'zod';
 import { opt } from '../common/config/schema.js';
+import { instanceMetricsDefaults } from '../common/metrics/config.js';
 
 export const apiDefaults = z.object({
   bind_host: opt.str('0.0.0.0'),
@@ -44,6 +45,8 @@ export const apiDefaults = z.object({
    * none (an http(s) URL, e.g. a Swift object's; with its sha256 in guest_agent_package_checksum). */
   guest_agent_package_location: opt.str(''),
   guest_agent_package_checksum: opt.str(''),
+  /** The instance metrics, alarms and autoscaling keys (trove-ts extension): the history served, the default thresholds. */
+  ...instanceMetricsDefaults.shape,
 });
 
 export type ApiDefaults = z.output<typeof apiDefaults>;

@@ -7,6 +7,7 @@ import { scrubSecrets, type Logger } from '../common/log.js';
 import type { Handlers } from '../rpc/contract.js';
 import type { ConductorContract } from '../rpc/contracts/conductor.js';
 import { heartbeatWriter } from './heartbeat.js';
+import { EngineMetricsRecorder } from './engine-metrics.js';
 import { OPENED_BY } from '../rpc/encryption.js';
 import { noteHeartbeat } from '../common/metrics/metrics.js';
 import { serviceStatusFromDescription } from '../common/service-status.js';
@@ -18,6 +19,8 @@ export interface ConductorHandlerOptions {
   sealed?: (instanceId: string) => Promise<boolean>;
   /** Where the guests' dbaas notifications (notify_end, notify_exc_info) go on. */
   notifier?: Notifier;
+  /** Where the heartbeats' engine metrics go (default: one with the default [DEFAULT] metrics keys). */
+  metrics?: EngineMetricsRecorder;
 }
 
 /**
@@ -39,11 +42,15 @@ const clampSent = (sent: number | null | undefined): number => Math.min(sent ?? 
 
 export function conductorHandlers(db: Db, log: Logger, o: ConductorHandlerOptions = {}): Handlers<ConductorContract> {
   const heartbeat = heartbeatWriter(db, log);
+  const metrics = o.metrics ?? new EngineMetricsRecorder(db, log);
   const handlers: Handlers<ConductorContract> = {
     heartbeat: async (a) => {
       const status = a.payload.service_status;
       noteHeartbeat(a.instance_id, (status && serviceStatusFromDescription(status)?.description) ?? 'unknown');
-      await heartbeat({ ...a, sent: clampSent(a.sent) });
+      const sent = clampSent(a.sent);
+      const outcome = await heartbeat({ ...a, sent });
+      // the status is written whatever the metrics are; malformed metrics are dropped alone
+      if (outcome === 'applied' || outcome === 'held') await metrics.take(a.instance_id, a.payload.metrics);
     },
     report_usage: async (a) => {
       await recordVolumeUsed(db, a.instance_id, clampSent(a.sent), a.used_gb);

@@ -16,6 +16,8 @@ import { conductorHandlers } from './manager.js';
 import { databaseCheck } from '../db/health.js';
 import { busCheck } from '../rpc/health.js';
 import { notifierFromConfig } from '../notifications/notifier.js';
+import { EngineMetricsRecorder } from './engine-metrics.js';
+import { instanceMetricsDefaults } from '../common/metrics/config.js';
 
 /**
  * Guests' reports the conductor takes from the broker at once: its handlers are short writes, and
@@ -62,17 +64,14 @@ export async function startConductor(raw: RawConfig, log: Logger, options: { db?
   const secure = secureRpc(raw);
   const keyOf = instanceKeys(db);
   const notifier = notifierFromConfig(raw, log, { service: 'conductor', transport });
-  await server.serve(
-    CONDUCTOR_TOPIC,
-    conductorContract,
-    conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null, notifier }),
-    {
-      serializer: secure.conductor(keyOf),
-      // a guest's report the database could not take is put back, not lost
-      redeliverWhen: databaseUnavailable,
-      prefetch: CONDUCTOR_PREFETCH,
-    },
-  );
+  const metrics = new EngineMetricsRecorder(db, log, { config: configSection(raw, 'DEFAULT', instanceMetricsDefaults), notifier });
+  const handlers = conductorHandlers(db, log, { sealed: async (id) => secure.instanceKey(await keyOf(id)) !== null, notifier, metrics });
+  await server.serve(CONDUCTOR_TOPIC, conductorContract, handlers, {
+    serializer: secure.conductor(keyOf),
+    // a guest's report the database could not take is put back, not lost
+    redeliverWhen: databaseUnavailable,
+    prefetch: CONDUCTOR_PREFETCH,
+  });
   return {
     /** What its health check answers on: the control database and the bus. */
     health: [databaseCheck(db), busCheck(transport)],

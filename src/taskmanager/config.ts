@@ -4,6 +4,7 @@ import { opt } from '../common/config/schema.js';
 import { computeDriverSection } from '../clients/config.js';
 import { TROVE_DEFAULT_KEYS } from '../rpc/secure.js';
 import { DEFAULT_LOG_ARCHIVE_CONTAINER } from '../common/log-archive-names.js';
+import { instanceMetricsDefaults } from '../common/metrics/config.js';
 
 export const taskmanagerDefaults = z.object({
   ...computeDriverSection.shape,
@@ -64,6 +65,10 @@ export const taskmanagerDefaults = z.object({
     .refine((v) => v.split(',').every((p) => !p.trim() || /^[^:\s]+:\S+$/.test(p.trim())), 'expected manager:id,manager:id,...'),
   /** The region of usage events for an instance that records none (Trove's CONF.region). */
   os_region_name: opt.str('RegionOne'),
+  /** The API's key, read here for storage autoscaling: volume GB per project unless `quotas` says otherwise. */
+  max_volumes_per_tenant: opt.int(40, -1),
+  /** Storage autoscaling's keys (autoscale_*), and the metrics and alarms keys beside them. */
+  ...instanceMetricsDefaults.shape,
 });
 
 export type TaskmanagerConfig = z.output<typeof taskmanagerDefaults>;

@@ -24,6 +24,7 @@ import type { HealthCheck } from '../common/metrics/health.js';
 import { upgradeLevelsSection } from '../rpc/upgrade-levels.js';
 import { notifierFromConfig } from '../notifications/notifier.js';
 import { startExistsEvents } from './usage-events.js';
+import { startStorageAutoscaler } from './storage-autoscaler.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -78,6 +79,7 @@ export async function startTaskmanager(
   const stopSweeper = startSweeper(ctx);
   const stopScheduler = startBackupScheduler(ctx, options.scheduleClock);
   const stopExists = startExistsEvents(ctx);
+  const stopAutoscaler = startStorageAutoscaler(ctx, ctx.notifier);
   return {
     ctx,
     health: [databaseCheck(db), rpc.healthCheck()],
@@ -85,6 +87,7 @@ export async function startTaskmanager(
       stopSweeper();
       await stopScheduler();
       await stopExists();
+      await stopAutoscaler();
       await server.close();
       await rpc.close();
       await ctx.notifier.close();

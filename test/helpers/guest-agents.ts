@@ -18,6 +18,7 @@ import { guestContract, type GuestContract } from '../../src/rpc/contracts/guest
 import { backupDefaults } from '../../guestagent/backup/config.js';
 import type { Engine, Lifecycle } from '../../guestagent/capabilities.js';
 import { guestHandlers, StatusReporter } from '../../guestagent/manager.js';
+import { engineMetrics, type EngineMetrics } from '../../src/common/engine-metrics.js';
 import { freeTcpPort } from './ports.js';
 import { reapOnExit } from './reap.js';
 
@@ -37,6 +38,8 @@ export interface TestAgent<L extends Lifecycle = Lifecycle> {
   beats: string[];
   /** The update_backup reports, in order. */
   backups: Array<Record<string, unknown>>;
+  /** The metrics of each heartbeat that carried some, in order. */
+  metrics: EngineMetrics[];
 }
 
 /** How a replica reaches its source (the snapshot's master, as the taskmanager passes it on). */
@@ -145,8 +148,13 @@ export class GuestAgents<L extends Lifecycle = Lifecycle> {
     const engine = this.o.build({ DEFAULT: { guest_id: id }, [this.o.section]: section }, stateDir, this.log);
     const beats: string[] = [];
     const backups: Array<Record<string, unknown>> = [];
+    const metrics: EngineMetrics[] = [];
     const conductor = {
-      heartbeat: async (a: { payload: { service_status: string } }) => void beats.push(a.payload.service_status),
+      heartbeat: async (a: { payload: { service_status: string; metrics?: unknown } }) => {
+        beats.push(a.payload.service_status);
+        // as the conductor takes them: a malformed object fails the test here
+        if (a.payload.metrics !== undefined) metrics.push(engineMetrics.parse(a.payload.metrics));
+      },
       report_usage: async () => undefined,
       update_backup: async (a: Record<string, unknown>) => void backups.push(a),
     } as unknown as Stub<ConductorContract>;
@@ -159,7 +167,7 @@ export class GuestAgents<L extends Lifecycle = Lifecycle> {
       prepareFailedFile: path.join(stateDir, 'prepare-failed'),
     };
     const reporter = new StatusReporter(options);
-    const a = { id, name, engine, lc: engine.lifecycle as L, port, stateDir, h: guestHandlers(options, reporter), reporter, beats, backups };
+    const a = { id, name, engine, lc: engine.lifecycle as L, port, stateDir, h: guestHandlers(options, reporter), reporter, beats, backups, metrics };
     this.agents.set(name, a);
     return a;
   }

@@ -2,6 +2,7 @@
 import type { Logger } from '../../../src/common/log.js';
 import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
+import { MysqlMetrics } from '../mysql-common/metrics.js';
 import type { Engine } from '../../capabilities.js';
 import { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { MysqlConfiguration } from '../mysql-common/configuration.js';
@@ -24,6 +25,7 @@ export function mariadbEngine(raw: RawConfig, stateDir: string, log: Logger, run
     configuration: new MysqlConfiguration(lifecycle, lifecycle.admin),
     backup,
     logs: new MysqlLogs(c, lifecycle),
+    metrics: new MysqlMetrics(lifecycle.admin),
     replication: new MysqlReplication(c, lifecycle, backup, log),
     upgrade: new MysqlUpgrade(c, lifecycle, backup, log),
   };

@@ -2,6 +2,7 @@
 import type { Logger } from '../../../src/common/log.js';
 import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
+import { PgMetrics } from './metrics.js';
 import type { Engine } from '../../capabilities.js';
 import { postgresqlSection } from './config.js';
 import { PgLifecycle } from './lifecycle.js';
@@ -21,6 +22,7 @@ export function postgresqlEngine(raw: RawConfig, stateDir: string, log: Logger, 
     configuration: lifecycle.overrides,
     backup: new PostgresqlBackup(c.mount_point, c.port, lifecycle, log),
     logs: new PgLogs(c, lifecycle),
+    metrics: new PgMetrics(lifecycle.admin),
     replication: new PgReplication(c, lifecycle, log),
   };
 }

@@ -3,6 +3,7 @@
 import type { Logger } from '../../../src/common/log.js';
 import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
+import { RedisMetrics } from './metrics.js';
 import type { Engine } from '../../capabilities.js';
 import { redisSection } from './config.js';
 import { RedisLifecycle } from './lifecycle.js';
@@ -20,6 +21,7 @@ export function redisEngine(raw: RawConfig, stateDir: string, log: Logger, runti
     configuration: lifecycle.overrides,
     backup: new RedisBackup(c.mount_point, lifecycle, log),
     logs: new RedisLogs(c, lifecycle.paths),
+    metrics: new RedisMetrics(lifecycle.admin),
     replication: new RedisReplication(c, lifecycle, log),
   };
 }

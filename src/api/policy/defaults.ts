@@ -87,6 +87,10 @@ export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   'backup_schedule:show': OWNER,
   'backup_schedule:update': WRITER,
   'backup_schedule:delete': WRITER,
+  // trove-ts extension: engine metrics, alarm thresholds and storage autoscaling (/ts/instances/{id}/metrics|alarms)
+  'instance:metrics': OWNER,
+  'instance:alarms': OWNER,
+  'instance:update_alarms': WRITER,
   // configurations.py
   'configuration:create': WRITER,
   'configuration:delete': WRITER,

@@ -26,6 +26,11 @@ export const conductorContract = defineContract({
           agent_version: z.string().max(100).optional().catch(undefined),
           /** trove-ts: the guest RPC API version the agent serves: the control plane sends it no newer verb */
           agent_rpc_version: rpcVersion.optional().catch(undefined),
+          /**
+           * trove-ts: the engine's figures (src/common/engine-metrics.ts). Unknown here on purpose:
+           * malformed metrics are dropped by the conductor, never the heartbeat that carries them.
+           */
+          metrics: z.unknown().optional(),
         })
         .passthrough(),
       sent,

@@ -1,4 +1,5 @@
 // /instances: list, detail, create, show, update, delete.
+import { currentWarnings } from '../instance-metrics/warnings.js';
 import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -55,7 +56,10 @@ export function instanceRoutes(deps: ApiDeps): Router {
   router.get('/instances/:id', async (ctx) => {
     authorize(ctx, 'instance:show');
     const view = await loadInstanceView(ctx, deps, param(ctx, 'id'));
-    ctx.body = { instance: renderPage(ctx, deps, [view], true)[0] };
+    const instance = renderPage(ctx, deps, [view], true)[0]!;
+    // trove-ts: the alarms the latest engine metrics pass, only when there are some (the stock output is otherwise Trove's)
+    const warnings = await currentWarnings(deps, view.record.id);
+    ctx.body = { instance: warnings.length ? { ...instance, ts_warnings: warnings.map((w) => w.message) } : instance };
   });
 
   async function update(ctx: Context) {

@@ -1,0 +1,64 @@
+// The guests' engine figures as Prometheus gauges for the operator's scrape, labelled by instance
+// and project: one gauge per common figure (trove_instance_connections, ...) and one for each
+// engine's own figures, labelled by name (trove_instance_engine_figure{figure="cache_hit_ratio"}).
+import { Gauge, type Registry } from 'prom-client';
+import { COMMON_METRICS, type CommonMetric, type EngineMetrics } from '../engine-metrics.js';
+import { registry as sharedRegistry } from './registry.js';
+
+const HELP: Record<CommonMetric, string> = {
+  connections: 'Client connections to the engine',
+  max_connections: 'The most client connections the engine accepts',
+  queries_per_second: 'Statements, transactions or commands per second since the previous report',
+  replication_lag_seconds: "A replica's lag behind its source, seconds",
+  replication_lag_bytes: "A replica's received but not applied replication stream, bytes",
+  volume_used_gb: 'Data volume used, GB',
+  volume_total_gb: 'Data volume size, GB',
+  uptime_seconds: 'Seconds since the engine started',
+};
+
+/** The registry's gauge of that name, made on first use (several conductors' handlers in one process share it). */
+function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Gauge<L> {
+  return (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
+}
+
+export class InstanceGauges {
+  private readonly common: Map<CommonMetric, Gauge<'instance' | 'project'>>;
+  private readonly figures: Gauge<'instance' | 'project' | 'figure'>;
+  /** the figure names set per instance, to remove an instance's series */
+  private readonly named = new Map<string, { project: string; figures: Set<string> }>();
+
+  constructor(registry: Registry = sharedRegistry) {
+    this.common = new Map(COMMON_METRICS.map((m) => [m, gauge(registry, `trove_instance_${m}`, HELP[m], ['instance', 'project'])]));
+    this.figures = gauge(
+      registry,
+      'trove_instance_engine_figure',
+      "An engine's own figure, by name (e.g. innodb_buffer_pool_hit_rate, cache_hit_ratio, evicted_keys)",
+      ['instance', 'project', 'figure'],
+    );
+  }
+
+  /** Sets the instance's gauges to its latest report (a figure it no longer reports is removed). */
+  set(instance: string, project: string, m: EngineMetrics): void {
+    const labels = { instance, project };
+    for (const [name, gauge] of this.common) {
+      const v = m[name];
+      if (typeof v === 'number') gauge.set(labels, v);
+      else gauge.remove(labels);
+    }
+    const before = this.named.get(instance);
+    const now = new Set(Object.keys(m.figures ?? {}));
+    for (const f of before?.figures ?? []) if (!now.has(f)) this.figures.remove({ ...labels, figure: f });
+    for (const [f, v] of Object.entries(m.figures ?? {})) this.figures.set({ ...labels, figure: f }, v);
+    this.named.set(instance, { project, figures: now });
+  }
+
+  /** Removes every series of the instance (deleted, or silent). */
+  forget(instance: string): void {
+    const known = this.named.get(instance);
+    if (!known) return;
+    const labels = { instance, project: known.project };
+    for (const gauge of this.common.values()) gauge.remove(labels);
+    for (const f of known.figures) this.figures.remove({ ...labels, figure: f });
+    this.named.delete(instance);
+  }
+}
