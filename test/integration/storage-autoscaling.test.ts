@@ -91,3 +91,40 @@ test('a volume past the threshold grows once per cool-down, by the increment, ne
   t.deepEqual(await autoscaleOnce(ctx, notifier, new Date(later.getTime() + 100 * 3600_000)), []);
   t.is(await size(), 3);
 });
+
+test("the taskmanager's own timer grows a volume filled past the threshold, once, to max_volume_size", async (t) => {
+  const cp = await startControlPlane({
+    config: {
+      DEFAULT: { autoscale_interval: '1', autoscale_volume_used_percent: '70', autoscale_increment_percent: '100', autoscale_cooldown: '3600' },
+      local: { volume_unit_mb: '200' },
+    },
+  });
+  t.teardown(() => cp.stop());
+  await registerDatastore(cp.tdb.db);
+  const r = await cp.http.post('/instances', {
+    instance: {
+      name: 'grows-by-itself',
+      flavorRef: '1',
+      volume: { size: 1 },
+      datastore: { type: 'mariadb' },
+      databases: [{ name: 'd' }],
+      users: [{ name: 'u', password: PW, databases: [{ name: 'd' }] }],
+    },
+  });
+  t.is(r.status, 200, JSON.stringify(r.data));
+  const id = r.data.instance.id as string;
+  const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && typeof (i?.volume as { used?: number }).used === 'number');
+  t.is((await cp.http.put(`/ts/instances/${id}/alarms`, { alarms: { max_volume_size: 2 } })).status, 200);
+  const c = await mysql.createConnection({ host: (active!.ip as string[])[0]!, user: 'u', password: PW, database: 'd' });
+  t.teardown(() => c.end().catch(() => undefined));
+  await c.query('CREATE TABLE blob_t (id INT AUTO_INCREMENT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB');
+  await fillUntil(cp, c, id, 0.7);
+  // nobody calls the pass: the taskmanager's timer (every second) sees the volume and grows it
+  const grown = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && (i?.volume as { size: number }).size === 2, 120_000);
+  t.is((grown!.volume as { size: number }).size, 2);
+  const alarms = await cp.http.get(`/ts/instances/${id}/alarms`);
+  t.truthy(alarms.data.alarms.last_autoscale_at);
+  // a few more ticks: at max_volume_size, never grown again
+  await new Promise((res) => setTimeout(res, 3000));
+  t.is(((await cp.http.get(`/instances/${id}`)).data.instance as Instance).volume.size, 2);
+});
