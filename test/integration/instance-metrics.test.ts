@@ -107,8 +107,8 @@ test.serial('heartbeats with metrics: the latest values and the history at /ts/.
   t.deepEqual(r.data.metrics.warnings, []);
   t.false('ts_warnings' in (await api().get(`/v1.0/${P}/instances/${id}`)).data.instance, 'no warnings: the show is as Trove shows it');
   const text = await registry.metrics();
-  t.true(text.includes(`trove_instance_connections{instance="${id}",project="${P}"} 7`), text);
-  t.true(text.includes(`trove_instance_engine_figure{instance="${id}",project="${P}",figure="innodb_buffer_pool_hit_rate"} 0.99`));
+  t.true(text.includes(`trove_instance_connections{instance_id="${id}",project_id="${P}"} 7`), text);
+  t.true(text.includes(`trove_instance_engine_figure{instance_id="${id}",project_id="${P}",figure="innodb_buffer_pool_hit_rate"} 0.99`));
 });
 
 test.serial("another project's instance: 404 for metrics and alarms; a reader may not set alarms (403)", async (t) => {

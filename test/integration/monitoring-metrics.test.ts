@@ -114,6 +114,17 @@ test.serial('an instance provisioned, its databases listed and a backup taken mo
   const age = samples.find((s) => s.name === 'trove_instance_heartbeat_age_seconds' && s.labels.instance_id === instanceId);
   t.truthy(age, 'the age of the instance heartbeat is shown');
   t.true(age!.value >= 0 && age!.value < 30, `age ${age?.value}`);
+  // the guest's engine figures, labelled by instance and project
+  for (const m of ['connections', 'max_connections', 'queries_per_second', 'volume_used_gb', 'volume_total_gb', 'uptime_seconds']) {
+    t.truthy(
+      samples.find((s) => s.name === `trove_instance_${m}` && s.labels.instance_id === instanceId && s.labels.project_id === 'p-local'),
+      `trove_instance_${m} of the instance`,
+    );
+  }
+  t.true(total(samples, 'trove_instance_max_connections', { instance_id: instanceId }) > 0);
+  t.truthy(
+    samples.find((s) => s.name === 'trove_instance_engine_figure' && s.labels.instance_id === instanceId && s.labels.figure === 'innodb_buffer_pool_hit_rate'),
+  );
   // the backup: its size (GB, as the API shows it) and how long it took
   t.is(total(samples, 'trove_backup_size_gigabytes_count'), 1);
   t.is(total(samples, 'trove_backup_size_gigabytes_sum'), backup.size as number);

@@ -1,5 +1,5 @@
-// The guests' engine figures as Prometheus gauges for the operator's scrape, labelled by instance
-// and project: one gauge per common figure (trove_instance_connections, ...) and one for each
+// The guests' engine figures as Prometheus gauges for the operator's scrape, labelled instance_id
+// and project_id (not `instance`, the label Prometheus gives each scrape target): one gauge per common figure (trove_instance_connections, ...) and one for each
 // engine's own figures, labelled by name (trove_instance_engine_figure{figure="cache_hit_ratio"}).
 import { Gauge, type Registry } from 'prom-client';
 import { COMMON_METRICS, type CommonMetric, type EngineMetrics } from '../engine-metrics.js';
@@ -22,24 +22,24 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
 }
 
 export class InstanceGauges {
-  private readonly common: Map<CommonMetric, Gauge<'instance' | 'project'>>;
-  private readonly figures: Gauge<'instance' | 'project' | 'figure'>;
+  private readonly common: Map<CommonMetric, Gauge<'instance_id' | 'project_id'>>;
+  private readonly figures: Gauge<'instance_id' | 'project_id' | 'figure'>;
   /** the figure names set per instance, to remove an instance's series */
   private readonly named = new Map<string, { project: string; figures: Set<string> }>();
 
   constructor(registry: Registry = sharedRegistry) {
-    this.common = new Map(COMMON_METRICS.map((m) => [m, gauge(registry, `trove_instance_${m}`, HELP[m], ['instance', 'project'])]));
+    this.common = new Map(COMMON_METRICS.map((m) => [m, gauge(registry, `trove_instance_${m}`, HELP[m], ['instance_id', 'project_id'])]));
     this.figures = gauge(
       registry,
       'trove_instance_engine_figure',
       "An engine's own figure, by name (e.g. innodb_buffer_pool_hit_rate, cache_hit_ratio, evicted_keys)",
-      ['instance', 'project', 'figure'],
+      ['instance_id', 'project_id', 'figure'],
     );
   }
 
   /** Sets the instance's gauges to its latest report (a figure it no longer reports is removed). */
   set(instance: string, project: string, m: EngineMetrics): void {
-    const labels = { instance, project };
+    const labels = { instance_id: instance, project_id: project };
     for (const [name, gauge] of this.common) {
       const v = m[name];
       if (typeof v === 'number') gauge.set(labels, v);
@@ -56,7 +56,7 @@ export class InstanceGauges {
   forget(instance: string): void {
     const known = this.named.get(instance);
     if (!known) return;
-    const labels = { instance, project: known.project };
+    const labels = { instance_id: instance, project_id: known.project };
     for (const gauge of this.common.values()) gauge.remove(labels);
     for (const f of known.figures) this.figures.remove({ ...labels, figure: f });
     this.named.delete(instance);
