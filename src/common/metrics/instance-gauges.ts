@@ -25,9 +25,14 @@ export class InstanceGauges {
   private readonly common: Map<CommonMetric, Gauge<'instance_id' | 'project_id'>>;
   private readonly figures: Gauge<'instance_id' | 'project_id' | 'figure'>;
   /** the figure names set per instance, to remove an instance's series */
-  private readonly named = new Map<string, { project: string; figures: Set<string> }>();
+  private readonly named = new Map<string, { project: string; figures: Set<string>; at: number }>();
+  private lastPrune = 0;
 
-  constructor(registry: Registry = sharedRegistry) {
+  /** `silentMs`: an instance that has not reported for this long (deleted, or its guest gone) loses its series. */
+  constructor(
+    registry: Registry = sharedRegistry,
+    private readonly silentMs = 3600_000,
+  ) {
     this.common = new Map(COMMON_METRICS.map((m) => [m, gauge(registry, `trove_instance_${m}`, HELP[m], ['instance_id', 'project_id'])]));
     this.figures = gauge(
       registry,
@@ -49,7 +54,12 @@ export class InstanceGauges {
     const now = new Set(Object.keys(m.figures ?? {}));
     for (const f of before?.figures ?? []) if (!now.has(f)) this.figures.remove({ ...labels, figure: f });
     for (const [f, v] of Object.entries(m.figures ?? {})) this.figures.set({ ...labels, figure: f }, v);
-    this.named.set(instance, { project, figures: now });
+    const at = Date.now();
+    this.named.set(instance, { project, figures: now, at });
+    if (at - this.lastPrune >= Math.min(60_000, this.silentMs)) {
+      this.lastPrune = at;
+      for (const [id, known] of this.named) if (at - known.at > this.silentMs) this.forget(id);
+    }
   }
 
   /** Removes every series of the instance (deleted, or silent). */
