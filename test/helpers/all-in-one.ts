@@ -85,7 +85,7 @@ export async function reapAio(a: Aio | undefined, stateDir: string, graceMs = 90
   }
   for (let round = 0; round < 3; round++) {
     const left = processesUnder(stateDir);
-    if (!left.length) return;
+    if (!left.length) break;
     for (const pid of left) {
       try {
         process.kill(pid, 'SIGKILL');
