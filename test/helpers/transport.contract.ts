@@ -123,11 +123,16 @@ export function transportContract(test: TestFn, make: () => Promise<Transport>, 
     const { server, handlers } = await pair(t, started, 'one', serverLog.log);
     await server.serve(name, demo, handlers);
     const gone = await pair(t);
-    const pending = gone.client.stub(demo, name).slow({ ms: 400 }, { timeoutMs: 120_000 }); // closed long before: a loaded machine took over 5 s to deliver it
+    // the handler outlasts the close even on a loaded machine (with 400 ms its reply once came first);
+    // the call's own timeout is long: a loaded machine took over 5 s to deliver it
+    const HANDLER_MS = 3000;
+    const pending = gone.client.stub(demo, name).slow({ ms: HANDLER_MS }, { timeoutMs: 120_000 });
     await until(() => started.length > 0);
+    const handlerStarted = Date.now();
     await gone.client.close();
     await t.throwsAsync(pending, { message: 'RPC client closed' });
-    await sleep(500);
+    // the reply has been sent (to nobody) by then
+    await sleep(Math.max(0, handlerStarted + HANDLER_MS + 500 - Date.now()));
     const other = await pair(t);
     t.is(await other.client.stub(demo, name).add({ a: 5, b: 5 }), 10);
     t.notRegex(serverLog.text(), /could not send an RPC reply|handler failed/);
