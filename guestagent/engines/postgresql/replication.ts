@@ -312,7 +312,13 @@ export class PgReplication implements Replication {
       if (Date.now() > deadline) break;
       await sleep(200);
     }
-    const said = scrub(this.serverSaid(logFrom), master.password);
+    // the WAL receiver's error may not be in the log yet (a loaded machine): a few seconds more for why
+    let said = this.serverSaid(logFrom);
+    for (const grace = Date.now() + 5000; !said && Date.now() < grace;) {
+      await sleep(250);
+      said = this.serverSaid(logFrom);
+    }
+    said = scrub(said, master.password);
     throw new Error(
       `replication from ${master.host}:${master.port} did not start within ${this.c.replica_attach_timeout} s (${status})${said ? `; the server says: ${said}` : ''}`,
     );
