@@ -242,7 +242,13 @@ export class PgReplication implements Replication {
     this.writeHba();
     this.writeStandbyFiles(master);
     this.log.info({ host: master.host, port: master.port, user: master.user }, 'standby of the replication source; waiting for streaming');
-    await this.lifecycle.start();
+    await this.lifecycle.start().catch((err: Error) => {
+      // a standby that cannot reach a consistent state without its source never accepts connections:
+      // the start times out, and why is the WAL receiver's error in the server's logs
+      const said = scrub(this.serverSaid(logFrom), master.password);
+      err.message = `replication from ${master.host}:${master.port} could not start: ${err.message}${said ? `; the server says: ${said}` : ''}`;
+      throw err;
+    });
     await this.waitStreaming(master, logFrom);
     this.log.info({ host: master.host, port: master.port }, 'streaming from the replication source');
   }
