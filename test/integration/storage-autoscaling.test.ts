@@ -3,7 +3,7 @@
 // the threshold and runs the taskmanager's autoscaling pass itself (its own timer is an hour
 // away): the volume grows once, not again within the cool-down, by the increment but never past
 // max_volume_size, and not past the project's volume quota; each growth and refusal is notified.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import mysql from 'mysql2/promise';
 import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { registerDatastore } from '../helpers/datastores.js';
@@ -23,21 +23,19 @@ async function fillUntil(cp: ControlPlane, c: mysql.Connection, id: string, used
   throw new Error(`the volume's reported use never reached ${usedAtLeast}`);
 }
 
-test('a volume past the threshold grows once per cool-down, by the increment, never past max_volume_size nor the quota', async (t) => {
+/** A control plane with autoscaling at 70 % by 100 % (its timer every `interval` seconds) and a MariaDB instance ACTIVE on it. */
+async function instanceToGrow(t: ExecutionContext, name: string, interval: string): Promise<{ cp: ControlPlane; id: string; active: Record<string, unknown> }> {
   const cp = await startControlPlane({
     config: {
-      DEFAULT: { autoscale_interval: '3600', autoscale_volume_used_percent: '70', autoscale_increment_percent: '100', autoscale_cooldown: '3600' },
+      DEFAULT: { autoscale_interval: interval, autoscale_volume_used_percent: '70', autoscale_increment_percent: '100', autoscale_cooldown: '3600' },
       local: { volume_unit_mb: '200' },
     },
   });
   t.teardown(() => cp.stop());
-  const ctx = cp.taskmanager!.ctx;
-  const notified: Array<[string, Record<string, unknown>]> = [];
-  const notifier = { notify: (e: string, p: Record<string, unknown>) => void notified.push([e, p]) };
   await registerDatastore(cp.tdb.db);
   const r = await cp.http.post('/instances', {
     instance: {
-      name: 'grows',
+      name,
       flavorRef: '1',
       volume: { size: 1 },
       datastore: { type: 'mariadb' },
@@ -48,6 +46,14 @@ test('a volume past the threshold grows once per cool-down, by the increment, ne
   t.is(r.status, 200, JSON.stringify(r.data));
   const id = r.data.instance.id as string;
   const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && typeof (i?.volume as { used?: number }).used === 'number');
+  return { cp, id, active: active! };
+}
+
+test('a volume past the threshold grows once per cool-down, by the increment, never past max_volume_size nor the quota', async (t) => {
+  const { cp, id, active } = await instanceToGrow(t, 'grows', '3600');
+  const ctx = cp.taskmanager!.ctx;
+  const notified: Array<[string, Record<string, unknown>]> = [];
+  const notifier = { notify: (e: string, p: Record<string, unknown>) => void notified.push([e, p]) };
   const size = async () => ((await cp.http.get(`/instances/${id}`)).data.instance as Instance).volume.size;
 
   // nothing to do before the instance has a max_volume_size, however full
@@ -93,27 +99,7 @@ test('a volume past the threshold grows once per cool-down, by the increment, ne
 });
 
 test("the taskmanager's own timer grows a volume filled past the threshold, once, to max_volume_size", async (t) => {
-  const cp = await startControlPlane({
-    config: {
-      DEFAULT: { autoscale_interval: '1', autoscale_volume_used_percent: '70', autoscale_increment_percent: '100', autoscale_cooldown: '3600' },
-      local: { volume_unit_mb: '200' },
-    },
-  });
-  t.teardown(() => cp.stop());
-  await registerDatastore(cp.tdb.db);
-  const r = await cp.http.post('/instances', {
-    instance: {
-      name: 'grows-by-itself',
-      flavorRef: '1',
-      volume: { size: 1 },
-      datastore: { type: 'mariadb' },
-      databases: [{ name: 'd' }],
-      users: [{ name: 'u', password: PW, databases: [{ name: 'd' }] }],
-    },
-  });
-  t.is(r.status, 200, JSON.stringify(r.data));
-  const id = r.data.instance.id as string;
-  const active = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && typeof (i?.volume as { used?: number }).used === 'number');
+  const { cp, id, active } = await instanceToGrow(t, 'grows-by-itself', '1');
   t.is((await cp.http.put(`/ts/instances/${id}/alarms`, { alarms: { max_volume_size: 2 } })).status, 200);
   const c = await mysql.createConnection({ host: (active!.ip as string[])[0]!, user: 'u', password: PW, database: 'd' });
   t.teardown(() => c.end().catch(() => undefined));
