@@ -168,7 +168,10 @@ test.serial('RabbitMQ restarted during two creates', async (t) => {
   scenarios.push('rabbitmq restarted');
   hit += inFlight;
   t.is(inFlight, 2, 'both creates were in flight');
-  for (const id of [a, b]) t.is((await finalInstance(id)).status, 'ACTIVE');
+  for (const id of [a, b]) {
+    const i = await finalInstance(id);
+    t.is(i.status, 'ACTIVE', JSON.stringify(i.fault));
+  }
 });
 
 let shared: { a: string; b: string };
@@ -191,9 +194,10 @@ test.serial('MariaDB paused during a create, a resize and a backup', async (t) =
   scenarios.push(`mariadb paused ${PAUSE_S} s`);
   hit += inFlight.filter(Boolean).length;
   t.deepEqual(inFlight, [true, true, true], 'the create, the resize and the backup were in flight');
-  t.is((await finalInstance(c)).status, 'ACTIVE');
+  const created = await finalInstance(c);
+  t.is(created.status, 'ACTIVE', JSON.stringify(created.fault));
   const resized = await finalInstance(a);
-  t.is(resized.status, 'ACTIVE');
+  t.is(resized.status, 'ACTIVE', JSON.stringify(resized.fault));
   t.is(resized.volume.size, 2, JSON.stringify(resized.fault));
   t.is((await finalBackup(bk)).status, 'COMPLETED');
 });
@@ -219,9 +223,10 @@ test.serial('the taskmanager killed during a create, a resize and a backup', asy
   scenarios.push('taskmanager killed');
   hit += inFlight.filter(Boolean).length;
   t.deepEqual(inFlight, [true, true, true], 'the create, the resize and the backup were in flight');
-  t.is((await finalInstance(d)).status, 'ACTIVE');
+  const created = await finalInstance(d);
+  t.is(created.status, 'ACTIVE', JSON.stringify(created.fault));
   const resized = await finalInstance(b);
-  t.is(resized.status, 'ACTIVE');
+  t.is(resized.status, 'ACTIVE', JSON.stringify(resized.fault));
   t.is(resized.volume.size, 2, JSON.stringify(resized.fault));
   const done = await finalBackup(bk);
   t.is(done.status, 'COMPLETED', JSON.stringify(done));

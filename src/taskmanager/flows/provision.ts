@@ -162,6 +162,15 @@ export function provisionSteps(ctx: TaskContext): Step<ProvisionData>[] {
       name: 'server',
       run: async (s) => {
         const a = s.data.args;
+        // resumed after a taskmanager died between creating the server and recording it: that server
+        // is the instance's, and its guest holds the bus password written then (a new one would lock it out)
+        const made = await ctx.compute.findServerForInstance(s.instanceId);
+        if (made) {
+          s.data.serverId = made.id;
+          await s.save();
+          await updateInstance(ctx.db, s.instanceId, { compute_instance_id: made.id, server_status: made.status });
+          return;
+        }
         const flavor = await ctx.compute.getFlavor(a.flavor_id);
         // the guest's own bus user, a new password each time its config is written (kept nowhere else)
         let transportUrl = ctx.messaging.transport_url;
