@@ -6,13 +6,14 @@
 #   MariaDB: Debian bookworm's previous 10.11 patch release (its mariadb-server-core and
 #   mariadb-client-core, `apt-get download` + `dpkg-deb -x`), beside the installed one.
 #   PostgreSQL: an older major than bookworm's 15, Debian bullseye's postgresql-13 (+ its client
-#   and the shared libraries bookworm no longer has: libssl1.1, libicu67, libldap-2.4-2), fetched
+#   and the shared libraries bookworm no longer has: libssl1.1, libicu67, libldap-2.4-2, and for
+#   JIT libllvm11 with libffi7: a server that finds llvmjit.so but cannot load it fails the
+#   expensive queries that try JIT, e.g. pg_rewind's file list), fetched
 #   with an apt configuration of its own under the state dir (its own sources list, lists and
 #   cache: the machine's apt sources are never touched). Bookworm lacks those libraries, so every
 #   ELF program in the build's bin/ becomes a small wrapper setting LD_LIBRARY_PATH to the build's
 #   own library directory for that process only, then exec'ing the real program (<name>.real,
-#   under its own name: postgres finds its share/ and lib/ relative to itself). libllvm11 is left
-#   out: only JIT needs it (llvmjit.so), and PostgreSQL runs without JIT when it cannot load it.
+#   under its own name: postgres finds its share/ and lib/ relative to itself).
 #   tools/lab/engine-versions.sh [state dir]     (default /var/lib/trove-ts-lab/engine-versions)
 set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
@@ -41,8 +42,15 @@ echo "$dir"
 
 # PostgreSQL 13 from Debian bullseye
 PG_MAJOR=13
+# complete: its programs and modules find every library they link (with the build's own)
+pg_missing() {
+  for f in "$1/usr/lib/postgresql/$PG_MAJOR/bin"/*.real "$1/usr/lib/postgresql/$PG_MAJOR/lib"/*.so; do
+    [ -e "$f" ] || { echo "$f"; continue; }
+    LD_LIBRARY_PATH="$1/usr/lib/x86_64-linux-gnu" ldd "$f" | grep 'not found' || true
+  done | sort -u
+}
 pgdir=$(find "$STATE" -maxdepth 1 -type d -name "postgresql-$PG_MAJOR.*" ! -name '*.tmp' | sort -V | tail -1)
-if [ -z "$pgdir" ] || [ ! -x "$pgdir/usr/lib/postgresql/$PG_MAJOR/bin/pg_upgrade.real" ]; then
+if [ -z "$pgdir" ] || [ -n "$(pg_missing "$pgdir")" ]; then
   apt_root="$STATE/.apt-bullseye"
   mkdir -p "$apt_root/sources.list.d" "$apt_root/state/lists/partial" "$apt_root/cache/archives/partial"
   cat >"$apt_root/sources.list" <<'SOURCES'
@@ -59,7 +67,7 @@ SOURCES
   pgdir="$STATE/postgresql-$pgplain"
   log "unpacking PostgreSQL $pgver into $pgdir"
   pgwork=$(mktemp -d)
-  (cd "$pgwork" && apt-get -q "${apt_opts[@]}" download "postgresql-$PG_MAJOR=$pgver" "postgresql-client-$PG_MAJOR=$pgver" libssl1.1 libicu67 libldap-2.4-2 >&2)
+  (cd "$pgwork" && apt-get -q "${apt_opts[@]}" download "postgresql-$PG_MAJOR=$pgver" "postgresql-client-$PG_MAJOR=$pgver" libssl1.1 libicu67 libldap-2.4-2 libllvm11 libffi7 >&2)
   rm -rf "$pgdir.tmp" && mkdir -p "$pgdir.tmp"
   for deb in "$pgwork"/*.deb; do dpkg-deb -x "$deb" "$pgdir.tmp"; done
   rm -rf "$pgwork"
@@ -75,6 +83,6 @@ fi
 pgbin="$pgdir/usr/lib/postgresql/$PG_MAJOR/bin"
 "$pgbin/postgres" --version | grep -q "(PostgreSQL) $PG_MAJOR\." || { log "$pgbin/postgres does not run as PostgreSQL $PG_MAJOR"; exit 1; }
 "$pgbin/pg_upgrade" --version >/dev/null || { log "$pgbin/pg_upgrade does not run"; exit 1; }
-missing=$(for f in "$pgbin"/*.real; do LD_LIBRARY_PATH="$pgdir/usr/lib/x86_64-linux-gnu" ldd "$f" | grep 'not found' || true; done | sort -u)
-[ -z "$missing" ] || { log "$pgbin's programs miss libraries: $missing"; exit 1; }
+missing=$(pg_missing "$pgdir")
+[ -z "$missing" ] || { log "$pgdir misses libraries: $missing"; exit 1; }
 echo "$pgdir"
