@@ -1,8 +1,8 @@
 // A PostgreSQL major upgrade on real servers: a cluster made by PostgreSQL 13 (Debian bullseye's
 // build unpacked beside bookworm's 15 by tools/lab/engine-versions.sh) with rows, a configuration
 // override and a user, upgraded by pg_upgrade to the installed 15 with all of them kept; a target
-// with no build fails before anything changes; a cluster pg_upgrade refuses (a reg* column) is
-// rolled back to 13 with pg_upgrade's own words in the error.
+// with no build, and an extension the new build lacks, fail before anything changes; a cluster
+// pg_upgrade refuses (a reg* column) is rolled back to 13 with pg_upgrade's own words in the error.
 import test from 'ava';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +111,28 @@ test.serial("a cluster pg_upgrade refuses is rolled back to 13, the error in pg_
   t.true(existsSync(kept));
   t.true(err!.message.includes(`is in the file: ${kept}/`), err!.message);
   await query('DROP TABLE procs');
+});
+
+test.serial('an extension the new build lacks is found before the server stops: nothing changed, the fault names it', async (t) => {
+  // an extension no build ships (its catalog row as CREATE EXTENSION would leave it)
+  const admin = (engine.lifecycle as PgLifecycle).admin;
+  await admin.run(
+    (c) =>
+      c.query(
+        "INSERT INTO pg_extension (oid, extname, extowner, extnamespace, extrelocatable, extversion) SELECT 987654, 'trove_test_ext', 10, oid, false, '1.0' FROM pg_namespace WHERE nspname = 'public'",
+      ),
+    'shop',
+  );
+  const pid = readFileSync(path.join(volume, 'data', 'postmaster.pid'), 'utf8').split('\n')[0];
+  const err = await t.throwsAsync(engine.upgrade!.upgrade(newVersion));
+  t.log(err!.message);
+  t.regex(
+    err!.message,
+    /^The PostgreSQL 15 build \(\/usr\/lib\/postgresql\/15\/bin\) lacks extensions the instance uses: trove_test_ext \(database shop\); .*Nothing was changed\.$/,
+  );
+  t.is(readFileSync(path.join(volume, 'data', 'postmaster.pid'), 'utf8').split('\n')[0], pid, 'the server was not even restarted');
+  t.is(await serverMajor(), '13');
+  await admin.run((c) => c.query('DELETE FROM pg_extension WHERE oid = 987654'), 'shop');
 });
 
 test.serial('pg_upgrade moves the cluster to the installed 15 with its rows, users and overrides; the old cluster removed', async (t) => {
