@@ -20,6 +20,7 @@ import type { Logger } from '../../../src/common/log.js';
 import { NotSupportedError, type Upgrade } from '../../capabilities.js';
 import { EngineFailure, lastLines } from '../../platform/error-tail.js';
 import { agentUserName, chownAll, ownTree, runAsServer } from '../../platform/os-user.js';
+import { directoryBytes } from '../../platform/volume.js';
 import { ADMIN_ROLE } from './admin.js';
 import { describePgBuilds, findPgBuild, pgMajor, versionNow, type PgBuild } from './builds.js';
 import { INSTANCE_FILES, renderIdent } from './conf-files.js';
@@ -64,6 +65,7 @@ export class PgUpgrade implements Upgrade {
     // checks while the server runs: nothing has changed if they fail
     const facts = await this.clusterFacts();
     this.checkExtensions(facts, target, to);
+    await this.checkRoom();
 
     const data = this.lc.paths.dataDir;
     const fresh = `${data}.upgrade-${to}`;
@@ -145,6 +147,18 @@ export class PgUpgrade implements Upgrade {
     if (missing.length)
       throw new EngineFailure(
         `The PostgreSQL ${major} build (${target.binDir}) lacks extensions the instance uses: ${missing.join(', ')}; install them in that build or drop them first. Nothing was changed.`,
+      );
+  }
+
+  /** Copy mode writes a second copy of the data beside the old cluster: the volume must have room for it. */
+  private async checkRoom(): Promise<void> {
+    const need = await directoryBytes(this.lc.paths.dataDir);
+    const fs = await this.lc.filesystemStats();
+    const free = fs.free_blocks * fs.block_size;
+    const mb = (n: number) => Math.ceil(n / 1024 / 1024);
+    if (need > free)
+      throw new EngineFailure(
+        `The volume has ${mb(free)} MB free; pg_upgrade (copy mode, which keeps the old cluster as the way back) needs about ${mb(need)} MB beside it: resize the volume first (openstack database instance resize volume). Nothing was changed.`,
       );
   }
 
