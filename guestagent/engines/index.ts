@@ -8,7 +8,9 @@ import { postgresqlEngine } from './postgresql/manager.js';
 import { redisEngine } from './redis/manager.js';
 import { detectMariadb } from './mariadb/detect.js';
 import { detectMysql } from './mysql/detect.js';
-import { detectPostgresql } from './postgresql/detect.js';
+import { detectPgBuilds } from './postgresql/builds.js';
+import { postgresqlSection } from './postgresql/config.js';
+import { configSection } from '../../src/common/config/schema.js';
 import { detectRedis } from './redis/detect.js';
 import type { DetectedEngine } from './detect.js';
 
@@ -34,6 +36,6 @@ export function knownEngines(): string[] {
 
 /** The engines installed on this machine that the agent can manage (with the builds a config's version_dirs name). */
 export async function detectEngines(raw: RawConfig = {}): Promise<DetectedEngine[]> {
-  const found = await Promise.all([detectMariadb(raw), detectMysql(), detectPostgresql(), detectRedis()]);
+  const found = await Promise.all([detectMariadb(raw), detectMysql(), detectPgBuilds(configSection(raw, 'postgresql', postgresqlSection)), detectRedis()]);
   return found.flat().filter((e): e is DetectedEngine => e !== undefined);
 }

@@ -9,6 +9,8 @@ import { ServiceStatuses } from '../../src/common/service-status.js';
 
 const P = 'proj-upgrade';
 const USER = { token: 'tok-upg-member', projectId: P, roles: ['member'] };
+// the PostgreSQL cases in a project of their own (the instance quota)
+const PG_USER = { token: 'tok-upg-pg', projectId: 'proj-upgrade-pg', roles: ['member'] };
 const compute = flavorCompute([{ id: 'ds1G', name: 'ds1G', ram: 1024, vcpus: 1, disk: 5, ephemeral: 0 }]);
 const tm = new RecordingTaskManager();
 let h: Harness;
@@ -19,12 +21,16 @@ const OFF = randomUUID();
 const OLDER = randomUUID();
 const OTHER_DS = randomUUID();
 const OTHER_V = randomUUID();
+const PG = randomUUID();
+const PG13 = randomUUID();
+const PG15 = randomUUID();
 
 test.before(async () => {
-  h = await startApi({ users: [USER], taskmanager: tm, userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
+  h = await startApi({ users: [USER, PG_USER], taskmanager: tm, userClients: () => ({ compute, blockStorage: { listVolumeTypes: async () => [] } }) });
   await h.tdb.db('datastores').insert([
     { id: DS, name: 'mariadb', default_version_id: OLD },
     { id: OTHER_DS, name: 'redis', default_version_id: OTHER_V },
+    { id: PG, name: 'postgresql', default_version_id: PG15 },
   ]);
   const v = (id: string, datastore_id: string, name: string, version: string, manager: string, active = true) => ({
     id,
@@ -44,16 +50,20 @@ test.before(async () => {
       v(OFF, DS, '10.11.20', '10.11.20', 'mariadb', false),
       v(OLDER, DS, '10.11.9', '10.11.9', 'mariadb'),
       v(OTHER_V, OTHER_DS, '7.0', '7.0.15', 'redis'),
+      v(PG13, PG, '13', '13.23', 'postgresql'),
+      v(PG15, PG, '15', '15.20', 'postgresql'),
     ]);
 });
 test.after.always(() => h?.close());
 
-const api = () => h.as(USER.token);
+let asPg = false;
+const api = () => h.as(asPg ? PG_USER.token : USER.token);
 const base = `/v1.0/${P}/instances`;
-const upgrade = (id: string, version: string) => api().patch(`${base}/${id}`, { instance: { datastore_version: version } });
+const baseOf = () => (asPg ? `/v1.0/${PG_USER.projectId}/instances` : base);
+const upgrade = (id: string, version: string) => api().patch(`${baseOf()}/${id}`, { instance: { datastore_version: version } });
 
-async function readyInstance(name: string): Promise<string> {
-  const r = await api().post(base, { instance: { name, flavorRef: 'ds1G', volume: { size: 1 }, datastore: { type: 'mariadb', version: '10.11.18' } } });
+async function readyInstance(name: string, datastore = { type: 'mariadb', version: '10.11.18' }): Promise<string> {
+  const r = await api().post(baseOf(), { instance: { name, flavorRef: 'ds1G', volume: { size: 1 }, datastore } });
   if (r.status !== 200) throw new Error(JSON.stringify(r.data));
   const id = r.data.instance.id as string;
   await makeReady(id);
@@ -150,3 +160,41 @@ test.serial('a taskmanager that cannot be reached gives the instance back (503)'
   t.regex(r.data.serviceUnavailable.message, /the instance was not upgraded/);
   t.is((await api().get(`${base}/${id}`)).data.instance.status, 'ACTIVE');
 });
+
+test.serial(
+  'a PostgreSQL major upgrade: 13 -> 15 is newer, 15 -> 13 a downgrade; a replication set is refused (422), replicas cannot cross majors',
+  async (t) => {
+    asPg = true;
+    t.teardown(() => (asPg = false));
+    const on13 = { type: 'postgresql', version: '13' };
+    const single = await readyInstance('pg-single', on13);
+    const ok = await upgrade(single, '15');
+    t.is(ok.status, 202, JSON.stringify(ok.data));
+    t.is(tm.calls.at(-1)![1].datastore_version_id, PG15);
+    const on15 = await readyInstance('pg-on15', { type: 'postgresql', version: '15' });
+    const down = await upgrade(on15, '13');
+    t.is(down.status, 409, JSON.stringify(down.data));
+    t.regex(down.data.conflict.message, /'13' \(13\.23\) is not newer than the instance's '15' \(15\.20\); downgrades are not supported/);
+
+    const source = await readyInstance('pg-src', on13);
+    const replica = await readyInstance('pg-r1', on13);
+    await h.tdb.db('instances').where({ id: replica }).update({ slave_of_id: source });
+    const calls = tm.calls.length;
+    const set = await upgrade(source, '15');
+    t.is(set.status, 422, JSON.stringify(set.data));
+    t.deepEqual(set.data, {
+      unprocessableEntity: {
+        code: 422,
+        message: `Instance ${source} has replicas (${replica}): PostgreSQL replication does not cross major versions, so a replication set cannot be upgraded from PostgreSQL 13.23 to 15.20. Detach the replicas (openstack database instance detach replica), upgrade the instance, then create the replicas again from it.`,
+      },
+    });
+    const one = await upgrade(replica, '15');
+    t.is(one.status, 422, JSON.stringify(one.data));
+    t.regex(
+      one.data.unprocessableEntity.message,
+      new RegExp(`^Instance ${replica} is a replica of ${source}: PostgreSQL replication does not cross major versions`),
+    );
+    t.is(tm.calls.length, calls, 'nothing cast');
+    for (const id of [source, replica]) t.is((await api().get(`${baseOf()}/${id}`)).data.instance.status, 'ACTIVE', id);
+  },
+);

@@ -5,6 +5,15 @@
 # version). Idempotent, cached under the state dir; prints the directories it made.
 #   MariaDB: Debian bookworm's previous 10.11 patch release (its mariadb-server-core and
 #   mariadb-client-core, `apt-get download` + `dpkg-deb -x`), beside the installed one.
+#   PostgreSQL: an older major than bookworm's 15, Debian bullseye's postgresql-13 (+ its client
+#   and the shared libraries bookworm no longer has: libssl1.1, libicu67, libldap-2.4-2, and for
+#   JIT libllvm11 with libffi7: a server that finds llvmjit.so but cannot load it fails the
+#   expensive queries that try JIT, e.g. pg_rewind's file list), fetched
+#   with an apt configuration of its own under the state dir (its own sources list, lists and
+#   cache: the machine's apt sources are never touched). Bookworm lacks those libraries, so every
+#   ELF program in the build's bin/ becomes a small wrapper setting LD_LIBRARY_PATH to the build's
+#   own library directory for that process only, then exec'ing the real program (<name>.real,
+#   under its own name: postgres finds its share/ and lib/ relative to itself).
 #   tools/lab/engine-versions.sh [state dir]     (default /var/lib/trove-ts-lab/engine-versions)
 set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
@@ -30,3 +39,50 @@ if [ ! -x "$dir/usr/sbin/mariadbd" ]; then
 fi
 "$dir/usr/sbin/mariadbd" --version | grep -q "$plain" || { log "$dir/usr/sbin/mariadbd is not $plain"; exit 1; }
 echo "$dir"
+
+# PostgreSQL 13 from Debian bullseye
+PG_MAJOR=13
+# complete: its programs and modules find every library they link (with the build's own)
+pg_missing() {
+  for f in "$1/usr/lib/postgresql/$PG_MAJOR/bin"/*.real "$1/usr/lib/postgresql/$PG_MAJOR/lib"/*.so; do
+    [ -e "$f" ] || { echo "$f"; continue; }
+    LD_LIBRARY_PATH="$1/usr/lib/x86_64-linux-gnu" ldd "$f" | grep 'not found' || true
+  done | sort -u
+}
+pgdir=$(find "$STATE" -maxdepth 1 -type d -name "postgresql-$PG_MAJOR.*" ! -name '*.tmp' | sort -V | tail -1)
+if [ -z "$pgdir" ] || [ -n "$(pg_missing "$pgdir")" ]; then
+  apt_root="$STATE/.apt-bullseye"
+  mkdir -p "$apt_root/sources.list.d" "$apt_root/state/lists/partial" "$apt_root/cache/archives/partial"
+  cat >"$apt_root/sources.list" <<'SOURCES'
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
+SOURCES
+  apt_opts=(-o "Dir::Etc::sourcelist=$apt_root/sources.list" -o "Dir::Etc::sourceparts=$apt_root/sources.list.d"
+    -o "Dir::State=$apt_root/state" -o "Dir::Cache=$apt_root/cache" -o APT::Sandbox::User=root)
+  log "fetching Debian bullseye's package lists into $apt_root (first run only)"
+  apt-get -q "${apt_opts[@]}" update >&2
+  pgver=$(apt-cache "${apt_opts[@]}" madison "postgresql-$PG_MAJOR" | awk -F'|' '{gsub(/ /,"",$2); print $2}' | sort -V | tail -1)
+  [ -n "$pgver" ] || { log "bullseye's lists name no postgresql-$PG_MAJOR"; exit 1; }
+  pgplain=$(sed -E 's/^[0-9]+://; s/-.*//' <<<"$pgver")
+  pgdir="$STATE/postgresql-$pgplain"
+  log "unpacking PostgreSQL $pgver into $pgdir"
+  pgwork=$(mktemp -d)
+  (cd "$pgwork" && apt-get -q "${apt_opts[@]}" download "postgresql-$PG_MAJOR=$pgver" "postgresql-client-$PG_MAJOR=$pgver" libssl1.1 libicu67 libldap-2.4-2 libllvm11 libffi7 >&2)
+  rm -rf "$pgdir.tmp" && mkdir -p "$pgdir.tmp"
+  for deb in "$pgwork"/*.deb; do dpkg-deb -x "$deb" "$pgdir.tmp"; done
+  rm -rf "$pgwork"
+  libs="$pgdir/usr/lib/x86_64-linux-gnu"
+  for f in "$pgdir.tmp/usr/lib/postgresql/$PG_MAJOR/bin"/*; do
+    [ -f "$f" ] && [ ! -L "$f" ] && head -c4 "$f" | grep -q ELF || continue
+    mv "$f" "$f.real"
+    printf '#!/bin/bash\n# the build'"'"'s own libraries for this process only (tools/lab/engine-versions.sh)\nexport LD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\nexec -a "$0" "$0.real" "$@"\n' "$libs" >"$f"
+    chmod 0755 "$f"
+  done
+  rm -rf "$pgdir" && mv "$pgdir.tmp" "$pgdir"
+fi
+pgbin="$pgdir/usr/lib/postgresql/$PG_MAJOR/bin"
+"$pgbin/postgres" --version | grep -q "(PostgreSQL) $PG_MAJOR\." || { log "$pgbin/postgres does not run as PostgreSQL $PG_MAJOR"; exit 1; }
+"$pgbin/pg_upgrade" --version >/dev/null || { log "$pgbin/pg_upgrade does not run"; exit 1; }
+missing=$(pg_missing "$pgdir")
+[ -z "$missing" ] || { log "$pgdir misses libraries: $missing"; exit 1; }
+echo "$pgdir"

@@ -6,16 +6,16 @@ import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
 import { findExecutable } from '../../backup/process-stream.js';
 import { majorMinor, type DetectedEngine } from '../detect.js';
+import { nameBuilds } from '../builds.js';
 import { installedBuilds } from '../mysql-common/binaries.js';
 import { mariadbSection } from './config.js';
 
 export async function detectMariadb(raw: RawConfig = {}): Promise<DetectedEngine[]> {
   const physicalBackups = Boolean(findExecutable('mariadb-backup') && findExecutable('mbstream'));
-  const found: DetectedEngine[] = [];
-  for (const b of await installedBuilds(configSection(raw, 'mariadb', mariadbSection))) {
-    if (!b.version || found.some((f) => f.version === b.version)) continue;
-    const name = found.some((f) => f.name === majorMinor(b.version!)) ? b.version : majorMinor(b.version);
-    found.push({ manager: 'mariadb', version: b.version, name, ...(physicalBackups ? { replicationStrategy: 'MariaDBGTIDReplication' } : {}) });
-  }
-  return found;
+  return nameBuilds(await installedBuilds(configSection(raw, 'mariadb', mariadbSection)), majorMinor).map(({ version, name }) => ({
+    manager: 'mariadb',
+    version,
+    name,
+    ...(physicalBackups ? { replicationStrategy: 'MariaDBGTIDReplication' } : {}),
+  }));
 }

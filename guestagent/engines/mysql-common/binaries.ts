@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { majorMinor, versionOf } from '../detect.js';
+import { describe, pickBuild, probeBuilds, type Build } from '../builds.js';
 import type { MysqlFamilyConfig } from './settings.js';
 
 export interface MysqlBinaries {
@@ -37,28 +38,25 @@ export function binariesAt(c: MysqlFamilyConfig, root: string): MysqlBinaries {
 
 /** The full version a server binary reports (e.g. 10.11.18), undefined when it is missing or says none. */
 export function serverVersion(bin: string): Promise<string | undefined> {
-  return versionOf(bin, /Ver\s+(\d+\.\d+\.\d+)/);
+  return versionOf(bin, SERVER_VERSION);
 }
 
+const SERVER_VERSION = /Ver\s+(\d+\.\d+\.\d+)/;
+
 /** Every build here: the configured one first, then each version directory, with the version it reports. */
-export async function installedBuilds(c: MysqlFamilyConfig): Promise<Array<{ binaries: MysqlBinaries; version: string | undefined }>> {
-  const all = [binariesAt(c, ''), ...c.version_dirs.map((d) => binariesAt(c, d))];
-  return Promise.all(all.map(async (binaries) => ({ binaries, version: await serverVersion(binaries.mysqld) })));
+export async function installedBuilds(c: MysqlFamilyConfig): Promise<Array<Build<MysqlBinaries>>> {
+  return probeBuilds([binariesAt(c, ''), ...c.version_dirs.map((d) => binariesAt(c, d))], (b) => b.mysqld, SERVER_VERSION);
 }
 
 /**
- * The build of a version: the one reporting exactly `version` (10.11.18), else the configured one
- * when `version` is its version name (10.11); undefined when none is installed here.
+ * The build of a version: the one reporting exactly `version` (10.11.18), else the first (the
+ * configured one first) whose version name is `version` (10.11); undefined when none is installed here.
  */
 export async function findBuild(c: MysqlFamilyConfig, version: string): Promise<MysqlBinaries | undefined> {
-  const builds = await installedBuilds(c);
-  const exact = builds.find((b) => b.version === version);
-  if (exact) return exact.binaries;
-  const first = builds[0]!;
-  return first.version && majorMinor(first.version) === version ? first.binaries : undefined;
+  return pickBuild(await installedBuilds(c), version, majorMinor);
 }
 
 /** The builds here, for a message: "/usr/sbin/mariadbd (10.11.19), /opt/x/usr/sbin/mariadbd (missing)". */
 export async function describeBuilds(c: MysqlFamilyConfig): Promise<string> {
-  return (await installedBuilds(c)).map((b) => `${b.binaries.mysqld} (${b.version ?? 'missing'})`).join(', ');
+  return describe(await installedBuilds(c), (b) => b.mysqld);
 }

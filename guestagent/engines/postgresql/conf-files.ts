@@ -91,7 +91,7 @@ export function renderHba(o: { usersBlocked?: boolean } = {}): string {
   ].join('\n');
 }
 
-/** The OS user the agent runs as may log in as the admin role (and nobody else may). */
-export function renderIdent(agentUser: string): string {
-  return ['# written by the trove-ts guest agent', `trove  ${agentUser}  ${ADMIN_ROLE}`, ''].join('\n');
+/** The OS user the agent runs as may log in as the admin role (and nobody else may; `also`: the server's own user, during a pg_upgrade). */
+export function renderIdent(agentUser: string, ...also: string[]): string {
+  return ['# written by the trove-ts guest agent', ...[agentUser, ...also].map((u) => `trove  ${u}  ${ADMIN_ROLE}`), ''].join('\n');
 }

@@ -12,6 +12,12 @@ export const postgresqlSection = z.object({
   bind_host: opt.str('0.0.0.0'),
   /** (trove-ts) The directory of initdb, pg_ctl and postgres; default: the newest /usr/lib/postgresql/<version>/bin. */
   bin_dir: opt.optStr(),
+  /**
+   * (trove-ts) Other PostgreSQL builds installed side by side, each a directory holding a package's
+   * tree (usr/lib/postgresql/<major>/bin, usr/share/postgresql/<major>): majors an instance can be
+   * created on or upgraded to (pg_upgrade), found by the version their postgres reports. Comma separated.
+   */
+  version_dirs: opt.list([]),
   /** (trove-ts) The OS user the server runs as when the agent runs as root (postgres refuses root). */
   run_as: opt.str('postgres'),
   /** (trove-ts) Seconds to wait for the server to accept connections. */

@@ -13,7 +13,7 @@ import { filesystemStats } from '../../platform/volume.js';
 import { ADMIN_ROLE, PgAdmin } from './admin.js';
 import { confValue, renderHba, renderIdent, renderPostgresqlConf } from './conf-files.js';
 import { postgresqlPaths, type PostgresqlConfig, type PostgresqlPaths } from './config.js';
-import { findBinDir } from './detect.js';
+import { buildForMajor, buildsOf, clusterMajor, findPgBuild, type PgBuild } from './builds.js';
 import { agentUserName, chownAll, runAsServer, serverUser, type OsUser } from '../../platform/os-user.js';
 import { PgOverrides, READ_ONLY_KEY } from './overrides.js';
 
@@ -21,7 +21,8 @@ export class PgLifecycle implements Lifecycle {
   readonly paths: PostgresqlPaths;
   readonly admin: PgAdmin;
   readonly overrides: PgOverrides;
-  private readonly binDir: string | undefined;
+  /** The build of the instance's version until its cluster exists (prepare), then preferred among builds of the cluster's major. */
+  private preferred: PgBuild | undefined;
 
   constructor(
     private readonly c: PostgresqlConfig,
@@ -31,7 +32,6 @@ export class PgLifecycle implements Lifecycle {
     runtimeDir?: string,
   ) {
     this.paths = postgresqlPaths(c, stateDir, runtimeDir);
-    this.binDir = c.bin_dir ?? findBinDir();
     this.admin = new PgAdmin({ socketDir: this.paths.socketDir, port: c.port });
     this.overrides = new PgOverrides(
       this.paths.overridesFile,
@@ -42,10 +42,33 @@ export class PgLifecycle implements Lifecycle {
     );
   }
 
-  /** A program of this PostgreSQL installation (initdb, pg_ctl, pg_basebackup, postgres…). */
+  /**
+   * The build that runs this instance: the configured installation, or with [postgresql]
+   * version_dirs the build of the data directory's major (PG_VERSION), else (before initdb) the
+   * build of the instance's version.
+   */
+  build(): PgBuild {
+    const all = buildsOf(this.c);
+    if (!this.c.version_dirs.length) return all[0]!;
+    const major = clusterMajor(this.paths.dataDir);
+    return (major ? buildForMajor(all, major, this.preferred) : this.preferred) ?? all[0]!;
+  }
+
+  /** Prefers a build from now on (among builds of the cluster's major; before initdb, the one initdb comes from). */
+  useBuild(b: PgBuild): void {
+    this.preferred = b;
+  }
+
+  /** A program of the build running this instance (initdb, pg_ctl, pg_basebackup, postgres…). */
   bin(name: string): string {
-    if (!this.binDir) throw new Error('no PostgreSQL installation found under /usr/lib/postgresql: set [postgresql] bin_dir');
-    return path.join(this.binDir, name);
+    const { binDir } = this.build();
+    if (!binDir) throw new Error('no PostgreSQL installation found under /usr/lib/postgresql: set [postgresql] bin_dir');
+    return path.join(binDir, name);
+  }
+
+  /** The version the running server reports (SHOW server_version), e.g. 15.10 (Debian 15.10-0+deb12u1). */
+  async runningVersion(): Promise<string> {
+    return this.admin.run(async (c) => String((await c.query('SHOW server_version')).rows[0].server_version));
   }
 
   /** The OS user the server runs as (undefined when the agent is not root: the agent's own). */
@@ -154,6 +177,8 @@ export class PgLifecycle implements Lifecycle {
 
   async prepare(spec: PrepareSpec): Promise<void> {
     const started = Date.now();
+    // the build of the instance's version when several are installed side by side (else the configured one)
+    if (spec.dsVersion && this.c.version_dirs.length) this.preferred = await findPgBuild(this.c, spec.dsVersion);
     this.ownDirs();
     await this.initialise();
     this.writeConfFiles(spec.memoryMb);

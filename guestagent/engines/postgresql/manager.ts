@@ -9,6 +9,7 @@ import { PgLifecycle } from './lifecycle.js';
 import { PostgresqlBackup } from './backup.js';
 import { PgLogs } from './logs.js';
 import { PgReplication } from './replication.js';
+import { PgUpgrade } from './upgrade.js';
 
 export function postgresqlEngine(raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
   const c = configSection(raw, 'postgresql', postgresqlSection);
@@ -24,5 +25,6 @@ export function postgresqlEngine(raw: RawConfig, stateDir: string, log: Logger, 
     logs: new PgLogs(c, lifecycle),
     metrics: new PgMetrics(lifecycle.admin),
     replication: new PgReplication(c, lifecycle, log),
+    upgrade: new PgUpgrade(c, lifecycle, log),
   };
 }

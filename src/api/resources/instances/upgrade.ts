@@ -4,7 +4,7 @@
 // datastore, an instance that accepts an action. A replication source is upgraded with its
 // replicas (every member UPGRADING, replicas first, in the taskmanager's flow).
 import type { Context } from 'koa';
-import { BadRequestError, ConflictError } from '../../../common/errors.js';
+import { BadRequestError, ConflictError, UnprocessableEntityError } from '../../../common/errors.js';
 import { Tasks } from '../../../common/instance-tasks.js';
 import { findVersion, getDatastoreById, getVersionById, listDatastores, type DatastoreVersionRow } from '../../../db/datastores.js';
 import { replicasOf, type InstanceRecord } from '../../../db/instances.js';
@@ -66,6 +66,31 @@ export async function loadUpgradeTarget(
   return { current, target };
 }
 
+/**
+ * PostgreSQL physical streaming replication does not cross major versions: a standby replays its
+ * source's WAL block for block, and the on-disk format differs between majors. So a replica can
+ * neither be upgraded first (it would no longer replay the older source's WAL) nor after (pg_upgrade
+ * needs a primary it can start; the docs' rsync of standbys is a re-seed from the upgraded source).
+ * RDS upgrades the source and re-creates the replicas; here an instance in a replication set is
+ * refused (Trove's 422) with what to do: detach the replicas, upgrade, create them again.
+ */
+export function refuseMajorAcrossReplication(row: InstanceRecord, current: DatastoreVersionRow, target: DatastoreVersionRow, replicas: string[]): void {
+  if (current.manager !== 'postgresql') return;
+  const major = (v: DatastoreVersionRow) => numberOf(v).split('.')[0];
+  if (major(current) === major(target)) return;
+  const move = `from PostgreSQL ${numberOf(current)} to ${numberOf(target)}`;
+  if (row.slave_of_id) {
+    throw new UnprocessableEntityError(
+      `Instance ${row.id} is a replica of ${row.slave_of_id}: PostgreSQL replication does not cross major versions, so a replica cannot be upgraded ${move}. Upgrade its source instead (after detaching its replicas), then create the replicas again.`,
+    );
+  }
+  if (replicas.length) {
+    throw new UnprocessableEntityError(
+      `Instance ${row.id} has replicas (${replicas.join(', ')}): PostgreSQL replication does not cross major versions, so a replication set cannot be upgraded ${move}. Detach the replicas (openstack database instance detach replica), upgrade the instance, then create the replicas again from it.`,
+    );
+  }
+}
+
 export async function upgradeInstance(
   ctx: Context,
   deps: ApiDeps,
@@ -74,9 +99,10 @@ export async function upgradeInstance(
   ready: (r: InstanceRecord) => Promise<void>,
 ): Promise<void> {
   await ready(row);
-  const { target } = await loadUpgradeTarget(deps, row, ref);
+  const { current, target } = await loadUpgradeTarget(deps, row, ref);
   // a source is upgraded with its replicas (all taken or none: Trove's 422 naming the busy one)
   const replicas = await replicasOf(deps.db, row.id);
+  refuseMajorAcrossReplication(row, current, target, replicas);
   const storage = await deps.backupStorage(requestContext(ctx), tokenInfo(ctx));
   await instanceService(deps).act({
     what: 'upgrade',
