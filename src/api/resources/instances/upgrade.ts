@@ -13,7 +13,6 @@ import { requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
 import { compareVersions, numberOf } from '../../../common/versions.js';
 import { DatastoreVersionInactiveError, DatastoreVersionNotFoundError } from '../datastores/lookup.js';
 
-
 /** The target version, with Trove's errors; a version of another datastore is named as such (400). */
 export async function loadUpgradeTarget(
   deps: ApiDeps,
