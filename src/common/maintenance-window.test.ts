@@ -61,8 +61,7 @@ test('inside the window: from its first minute up to (not including) its end, ov
   t.deepEqual(nextStart(w, at('2026-12-06T03:10:00Z')), at('2026-12-13T03:00:00Z'));
 });
 
-const windows = fc
-  .record({ start: fc.integer({ min: 0, max: 7 * 1440 - 1 }), duration: fc.integer({ min: MIN_DURATION_MINUTES, max: MAX_DURATION_MINUTES }) });
+const windows = fc.record({ start: fc.integer({ min: 0, max: 7 * 1440 - 1 }), duration: fc.integer({ min: MIN_DURATION_MINUTES, max: MAX_DURATION_MINUTES }) });
 const instants = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true });
 
 test('property: written and read back, a window is the same', (t) => {
