@@ -17,6 +17,7 @@ import {
   autoUpgradeCandidates,
   claimMaintenanceUpgrade,
   deleteMaintenance,
+  getMaintenance,
   orphanedMaintenance,
   recordMaintenanceResult,
   recordMaintenanceSkip,
@@ -49,6 +50,9 @@ async function upgradeIfDue(ctx: TaskContext, m: InstanceMaintenanceRecord, now:
   const target = newerPatchReleases(current, await listVersions(ctx.db, current.datastore_id)).at(-1);
   if (!target) return undefined;
   const skip = async (reason: string) => {
+    // busy because another taskmanager has just started this window's upgrade: nothing to say
+    const latest = await getMaintenance(ctx.db, m.instance_id);
+    if (latest?.last_attempt_at && latest.last_attempt_at.getTime() >= windowStart.getTime()) return undefined;
     await recordMaintenanceSkip(ctx.db, m.instance_id, `the upgrade to ${target.name} waits: ${reason}`, now);
     ctx.log.info({ instance_id: m.instance_id, target: target.name, reason }, 'automatic minor upgrade not started');
     return undefined;
