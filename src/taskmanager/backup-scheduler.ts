@@ -27,6 +27,7 @@ import { getInstance, type InstanceRecord } from '../db/instances.js';
 import { quotaLimits } from '../db/quotas.js';
 import { deleteBackup } from './backup-delete.js';
 import type { TaskContext } from './context.js';
+import { startPeriodic } from './periodic.js';
 import { beginBackup } from './flows/backup.js';
 import { retireTrust, storageFor } from './trusted-storage.js';
 
@@ -157,17 +158,5 @@ export async function tickSchedules(ctx: TaskContext, now: Date): Promise<{ star
  * matching, next runs, backup names); tests give it a faster clock instead of waiting for minutes.
  */
 export function startBackupScheduler(ctx: TaskContext, clock: () => Date = () => new Date()): () => Promise<void> {
-  let current: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (current) return;
-    current = tickSchedules(ctx, clock())
-      .catch((err) => ctx.log.warn({ err: (err as Error).message }, 'backup schedule tick failed'))
-      .finally(() => (current = undefined));
-  }, ctx.config.backup_schedule_interval * 1000);
-  timer.unref();
-  /** Stops ticking and waits for a tick in progress. */
-  return async () => {
-    clearInterval(timer);
-    await current;
-  };
+  return startPeriodic(ctx.log, ctx.config.backup_schedule_interval, 'backup schedule tick failed', () => tickSchedules(ctx, clock()));
 }

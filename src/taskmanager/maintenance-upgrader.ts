@@ -26,6 +26,7 @@ import {
 import { getInstance, giveTaskBack, replicasOf, takeTasks, type TakenTask } from '../db/instances.js';
 import { busyReason } from './backup-scheduler.js';
 import type { TaskContext } from './context.js';
+import { startPeriodic } from './periodic.js';
 import { beginUpgrade } from './flows/upgrade.js';
 import { retireTrust, storageFor } from './trusted-storage.js';
 
@@ -104,16 +105,5 @@ export async function maintenancePass(ctx: TaskContext, now = new Date()): Promi
 
 /** Runs maintenancePass every maintenance_interval seconds; `clock` is its notion of now (tests). The function returned stops it. */
 export function startMaintenanceUpgrader(ctx: TaskContext, clock: () => Date = () => new Date()): () => Promise<void> {
-  let current: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (current) return;
-    current = maintenancePass(ctx, clock())
-      .catch((err) => ctx.log.warn({ err: (err as Error).message }, 'maintenance pass failed'))
-      .finally(() => (current = undefined));
-  }, ctx.config.maintenance_interval * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await current;
-  };
+  return startPeriodic(ctx.log, ctx.config.maintenance_interval, 'maintenance pass failed', () => maintenancePass(ctx, clock()));
 }
