@@ -7,8 +7,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
 import type { Compute, Flavor } from '../../src/clients/compute.js';
-import type { TokenInfo, TrustDelegation } from '../../src/clients/identity.js';
-import { BackendRequestError } from '../../src/clients/errors.js';
+import { RecordingTrusts } from '../helpers/recording-trusts.js';
 import { SecretBox } from '../../src/common/secret-box.js';
 import { Policy } from '../../src/api/policy/policy.js';
 
@@ -179,30 +178,10 @@ test.serial('bad input: a clear 400 with Trove body; unknown or another project 
   t.is((await api(READER.token).put(path(inst), { maintenance: { window: 'sun:03:00-sun:04:00' } })).status, 403);
 });
 
-class RecordingTrusts implements TrustDelegation {
-  readonly created: string[] = [];
-  readonly deleted: Array<{ token: string; trustId: string }> = [];
-  refuse = false;
-  async createTrust(token: string): Promise<string> {
-    if (this.refuse) throw new BackendRequestError('identity', 403, 'You are not authorized to perform the requested action.');
-    this.created.push(token);
-    return `trust-${this.created.length}`;
-  }
-  async deleteTrust(token: string, trustId: string): Promise<void> {
-    this.deleted.push({ token, trustId });
-  }
-  async trustToken(trustId: string): Promise<{ token: string; info: TokenInfo }> {
-    return {
-      token: `scoped-${trustId}`,
-      info: { userId: USER.userId, userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] },
-    };
-  }
-}
-
 test.serial(
   'Swift storage: turning automatic upgrades on makes a trust (sealed in the row), once; off deletes it; a token that cannot delegate is a 403',
   async (t) => {
-    const trusts = new RecordingTrusts();
+    const trusts = new RecordingTrusts({ userId: USER.userId, projectId: P });
     const box = new SecretBox('test-secret');
     const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
     h.deps.backupStorage = async (context) => ({ driver: 'swift', url: 'http://swift.test/v1/AUTH_x', auth_token: context.authToken });
@@ -212,7 +191,10 @@ test.serial(
     const on = await api().put(path(inst), { maintenance: { window: 'sun:03:00-sun:04:00', auto_minor_version_upgrade: true } });
     t.is(on.status, 200, JSON.stringify(on.data));
     t.is(on.data.maintenance.storage_driver, 'swift');
-    t.deepEqual(trusts.created, [USER.token]);
+    t.deepEqual(
+      trusts.created.map((c) => c.token),
+      [USER.token],
+    );
     const row = await h.tdb.db('instance_maintenance').where({ instance_id: inst }).first();
     t.deepEqual(JSON.parse(box.open(row.sealed_credential)), { trust_id: 'trust-1' });
     t.false(JSON.stringify(on.data).includes('trust-1'), 'the view never shows it');
