@@ -3,7 +3,7 @@
 // (tools/lab/engine-versions.sh), with 10.11.19 (the installed server) registered beside it. The
 // taskmanager's maintenance clock is the test's: outside the window nothing happens; moved inside
 // it, the taskmanager alone upgrades the instance to 10.11.19 (pre-upgrade backup first, rows
-// kept) and records it; the next window, two passes racing for a 10.11.20 that no guest has claim
+// kept) and records it; the next window, a busy instance is skipped with the reason, then two passes racing for a 10.11.20 that no guest has claim
 // it once, and the failed attempt is recorded with the guest's reason, the instance left on 10.11.19.
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
@@ -141,7 +141,28 @@ test.serial(
       active: true,
     });
     t.deepEqual(await maintenancePass(tm.ctx, new Date(WEEK1.getTime() + 20 * 60_000)), [], 'one attempt per window');
-    // the next week's window (the timer's clock stays in the last one): two passes race, one claims
+    // the next week's window (the timer's clock stays in the last one), the instance busy with a backup: skipped, and why
+    const busy = randomUUID();
+    await cp.tdb.db('backups').insert({
+      id: busy,
+      name: 'running',
+      tenant_id: 'p-local',
+      instance_id: id,
+      state: 'BUILDING',
+      datastore_version_id: (await cp.tdb.db('instances').where({ id }).first()).datastore_version_id,
+      backup_type: 'full',
+      deleted: false,
+      created: new Date(),
+      updated: new Date(),
+    });
+    t.deepEqual(await maintenancePass(tm.ctx, WEEK2), []);
+    t.like((await cp.http.get(`/ts/instances/${id}/maintenance`)).data.maintenance, {
+      last_attempt: { result: 'SUCCEEDED' },
+      last_skip: { at: '2026-12-20T03:10:00', reason: 'the upgrade to 10.11.20 waits: a backup of the instance is already running' },
+    });
+    t.is((await cp.http.get(`/instances/${id}`)).data.instance.status, 'BACKUP', 'not taken for the upgrade');
+    await cp.tdb.db('backups').where({ id: busy }).delete();
+    // free again: two passes race, one claims
     const [a, b] = await Promise.all([maintenancePass(tm.ctx, WEEK2), maintenancePass(tm.ctx, WEEK2)]);
     t.deepEqual([...a!, ...b!], [id]);
     const failed = await waitForInstance(cp.http, id, (i) => i?.status === 'ACTIVE' && Boolean((i as { fault?: unknown }).fault), 600_000);
