@@ -43,7 +43,7 @@ async function giveBack(ctx: TaskContext, taken: TakenTask[]): Promise<void> {
 async function upgradeIfDue(ctx: TaskContext, m: InstanceMaintenanceRecord, now: Date): Promise<string | undefined> {
   const windowStart = openWindow({ start: m.window_start!, duration: m.window_duration! }, now);
   if (!windowStart) return undefined;
-  if (m.last_attempt_at && m.last_attempt_at.getTime() >= windowStart.getTime()) return undefined; // this window's upgrade was made
+  if (m.last_attempt_at && m.last_attempt_at.getTime() >= windowStart.getTime()) return undefined; // this window's upgrade was attempted
   const instance = await getInstance(ctx.db, m.instance_id);
   if (!instance) return undefined;
   const current = await getVersionById(ctx.db, instance.datastore_version_id);
@@ -72,14 +72,19 @@ async function upgradeIfDue(ctx: TaskContext, m: InstanceMaintenanceRecord, now:
     await giveBack(ctx, taken.taken);
     return skip(`the storage of the pre-upgrade backup cannot be reached: ${(err as Error).message}`);
   }
-  if (!(await claimMaintenanceUpgrade(ctx.db, m.instance_id, windowStart, { at: now, from: current.name, target: target.name }))) {
-    await giveBack(ctx, taken.taken); // another taskmanager started it
-    return undefined;
-  }
-  if (!(await beginUpgrade(ctx, instance.id, target.id, storage, { maintenance: true }))) {
+  let claimed = false;
+  try {
+    claimed = await claimMaintenanceUpgrade(ctx.db, m.instance_id, windowStart, { at: now, from: current.name, target: target.name });
+    if (!claimed || !(await beginUpgrade(ctx, instance.id, target.id, storage, { maintenance: true }))) {
+      await giveBack(ctx, taken.taken); // not claimed: another taskmanager started it
+      if (claimed) await recordMaintenanceResult(ctx.db, m.instance_id, 'FAILED', 'The upgrade was not started: the instance became busy with another task.');
+      return undefined;
+    }
+  } catch (err) {
+    // never left UPGRADING without a flow
     await giveBack(ctx, taken.taken);
-    await recordMaintenanceResult(ctx.db, m.instance_id, 'FAILED', 'The upgrade was not started: the instance became busy with another task.');
-    return undefined;
+    if (claimed) await recordMaintenanceResult(ctx.db, m.instance_id, 'FAILED', `The upgrade was not started: ${(err as Error).message}`);
+    throw err;
   }
   ctx.log.info({ instance_id: instance.id, from: current.name, target: target.name, members }, 'automatic minor upgrade started');
   return target.name;
