@@ -23,6 +23,7 @@ import { backupStrategyRoutes } from './resources/backup-strategies/routes.js';
 import { backupScheduleRoutes } from './resources/backup-schedules/routes.js';
 import { pointInTimeRoutes } from './resources/point-in-time/routes.js';
 import { instanceMetricsRoutes } from './resources/instance-metrics/routes.js';
+import { instanceMaintenanceRoutes } from './resources/instance-maintenance/routes.js';
 import { mgmtRoutes } from './resources/mgmt/routes.js';
 
 /** Every route under /v1.0/{project_id}: method and path (Koa's :param syntax), for suites that must cover them all. */
@@ -50,6 +51,7 @@ function projectRouters(deps: ApiDeps): Router[] {
     backupScheduleRoutes(deps),
     pointInTimeRoutes(deps),
     instanceMetricsRoutes(deps),
+    instanceMaintenanceRoutes(deps),
   ];
 }
 

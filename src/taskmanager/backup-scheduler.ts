@@ -25,10 +25,11 @@ import { childBackups, containerFor, newBackupInfo, reserveBackup, runningBackup
 import { getVersionById } from '../db/datastores.js';
 import { getInstance, type InstanceRecord } from '../db/instances.js';
 import { quotaLimits } from '../db/quotas.js';
-import type { BackupStorage } from '../rpc/contracts/common.js';
 import { deleteBackup } from './backup-delete.js';
 import type { TaskContext } from './context.js';
+import { startPeriodic } from './periodic.js';
 import { beginBackup } from './flows/backup.js';
+import { retireTrust, storageFor } from './trusted-storage.js';
 
 /** Seconds a taskmanager holds a schedule's retention pass. */
 const RETENTION_LEASE_SECONDS = 300;
@@ -58,28 +59,10 @@ export function busyReason(r: InstanceRecord, running: boolean, heartbeatExpiryS
   return undefined;
 }
 
-/** The schedule's storage: the local store, or the trustor's Swift with a trust-scoped token. */
-async function storageFor(ctx: TaskContext, s: BackupScheduleRecord): Promise<{ storage: BackupStorage; trustId?: string }> {
-  if (s.storage_driver === 'local') return { storage: { driver: 'local' } };
-  if (!s.sealed_credential) throw new SkipRun('the schedule holds no Keystone trust');
-  if (!ctx.scheduleTrusts) throw new SkipRun("this taskmanager has no Keystone to use the schedule's trust with");
-  const { trust_id } = JSON.parse(ctx.secrets.open(s.sealed_credential)) as { trust_id: string };
-  const { token, info } = await ctx.scheduleTrusts.delegation.trustToken(trust_id);
-  return { storage: { driver: 'swift', url: await ctx.scheduleTrusts.swiftUrl(info, token), auth_token: token }, trustId: trust_id };
-}
-
 /** A schedule whose instance is gone ends with it (its trust too); its backups stay. */
 async function retire(ctx: TaskContext, s: BackupScheduleRecord): Promise<void> {
   await markScheduleDeleted(ctx.db, s.id);
-  if (s.sealed_credential && ctx.scheduleTrusts) {
-    try {
-      const { storage, trustId } = await storageFor(ctx, s);
-      // impersonation: the trust-scoped token acts as the trustor, who may delete the trust
-      if (trustId && storage.auth_token) await ctx.scheduleTrusts.delegation.deleteTrust(storage.auth_token, trustId);
-    } catch (err) {
-      ctx.log.warn({ schedule_id: s.id, err: (err as Error).message }, 'could not delete the trust of a retired backup schedule');
-    }
-  }
+  await retireTrust(ctx, s, 'backup schedule', { schedule_id: s.id });
   ctx.log.info({ schedule_id: s.id, instance_id: s.instance_id }, 'backup schedule retired: its instance is deleted');
 }
 
@@ -90,7 +73,7 @@ async function startBackup(ctx: TaskContext, s: BackupScheduleRecord, instance: 
   if (reason) throw new SkipRun(`skipped: ${reason}`);
   const version = await getVersionById(ctx.db, instance.datastore_version_id);
   if (!version) throw new SkipRun('skipped: the instance has no datastore version');
-  const { storage } = await storageFor(ctx, s);
+  const { storage } = await storageFor(ctx, s, 'schedule');
   const container = await containerFor(ctx.db, s.tenant_id, instance.id, ctx.config.backup_swift_container);
   const limits = await quotaLimits(ctx.db, s.tenant_id, { instances: -1, ram: -1, volumes: -1, backups: ctx.config.max_backups_per_tenant });
   const record: NewBackup = {
@@ -148,7 +131,7 @@ export async function applyRetention(ctx: TaskContext): Promise<string[]> {
     const victims = retentionVictims(await backupsOfSchedule(ctx.db, s.id), s.retention);
     if (!victims.length || !(await claimRetention(ctx.db, s.id, new Date(), RETENTION_LEASE_SECONDS))) continue;
     try {
-      const { storage } = await storageFor(ctx, s);
+      const { storage } = await storageFor(ctx, s, 'schedule');
       for (const b of victims) {
         if ((await childBackups(ctx.db, b.id)).length) continue; // an incremental builds on it
         await deleteBackup(ctx, b.id, storage);
@@ -175,17 +158,5 @@ export async function tickSchedules(ctx: TaskContext, now: Date): Promise<{ star
  * matching, next runs, backup names); tests give it a faster clock instead of waiting for minutes.
  */
 export function startBackupScheduler(ctx: TaskContext, clock: () => Date = () => new Date()): () => Promise<void> {
-  let current: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (current) return;
-    current = tickSchedules(ctx, clock())
-      .catch((err) => ctx.log.warn({ err: (err as Error).message }, 'backup schedule tick failed'))
-      .finally(() => (current = undefined));
-  }, ctx.config.backup_schedule_interval * 1000);
-  timer.unref();
-  /** Stops ticking and waits for a tick in progress. */
-  return async () => {
-    clearInterval(timer);
-    await current;
-  };
+  return startPeriodic(ctx.log, ctx.config.backup_schedule_interval, 'backup schedule tick failed', () => tickSchedules(ctx, clock()));
 }

@@ -43,6 +43,8 @@ export const taskmanagerDefaults = z.object({
   agent_heartbeat_expiry: opt.int(90, 1),
   /** (trove-ts) Seconds between the taskmanager's passes over backup schedules (due runs, retention). */
   backup_schedule_interval: opt.int(30, 1),
+  /** (trove-ts) Seconds between the taskmanager's passes over maintenance windows (automatic minor upgrades). */
+  maintenance_interval: opt.int(60, 1),
   /** The API's key, read here for scheduled backups: backups per project unless `quotas` says otherwise. */
   max_backups_per_tenant: opt.int(50, -1),
   /** The API's key, read here for scheduled backups: their container when no backup strategy names one. */

@@ -5,7 +5,7 @@ import { noticeOf } from '../notifications/dbaas.js';
 import type { FlowDefinition } from './flow.js';
 import { finishingNotices } from './flow-notices.js';
 import type { TaskmanagerContract } from '../rpc/contracts/taskmanager.js';
-import { getInstanceRow, replicasOf } from '../db/instances.js';
+import { getInstanceRow } from '../db/instances.js';
 import type { TaskContext } from './context.js';
 import { PROVISION, provisionFlow, type ProvisionData } from './flows/provision.js';
 import { DELETE, deleteFlow } from './flows/delete.js';
@@ -17,7 +17,7 @@ import { PROVISION_REPLICA, replicaFlow, type ReplicaData } from './flows/replic
 import { DETACH_REPLICA, detachReplicaFlow } from './flows/detach-replica.js';
 import { PROMOTE, promoteFlow } from './flows/promote.js';
 import { EJECT, ejectFlow } from './flows/eject.js';
-import { UPGRADE, upgradeFlow, type UpgradeData } from './flows/upgrade.js';
+import { beginUpgrade, upgradeFlow } from './flows/upgrade.js';
 
 export function registerFlows(ctx: TaskContext): void {
   // a flow an API action announced (dbaas.<action>.start) ends its notification (.end/.error)
@@ -90,11 +90,6 @@ export function taskmanagerHandlers(ctx: TaskContext): Handlers<TaskmanagerContr
     detach_replica: async (a) => record(DETACH_REPLICA, a.instance_id, {}, c.agent_call_high_timeout * 2 + 30),
     promote_to_replica_source: async (a) => record(PROMOTE, a.instance_id, {}, c.state_change_wait_time * 2 + c.agent_call_high_timeout * 8),
     eject_replica_source: async (a) => record(EJECT, a.instance_id, {}, c.agent_call_high_timeout * 10 + c.agent_call_low_timeout * 9),
-    upgrade: async (a) => {
-      const data: UpgradeData = { targetVersionId: a.datastore_version_id, sealedStorage: ctx.secrets.seal(JSON.stringify(a.storage)) };
-      // the backup, then each member of the set (a source waits for its replicas)
-      const members = 1 + (await replicasOf(ctx.db, a.instance_id)).length;
-      await record(UPGRADE, a.instance_id, data, c.backup_timeout + c.upgrade_timeout * members);
-    },
+    upgrade: async (a) => void (await beginUpgrade(ctx, a.instance_id, a.datastore_version_id, a.storage)),
   };
 }

@@ -25,6 +25,7 @@ import { upgradeLevelsSection } from '../rpc/upgrade-levels.js';
 import { notifierFromConfig } from '../notifications/notifier.js';
 import { startExistsEvents } from './usage-events.js';
 import { startStorageAutoscaler } from './storage-autoscaler.js';
+import { startMaintenanceUpgrader } from './maintenance-upgrader.js';
 
 export interface Taskmanager {
   ctx: TaskContext;
@@ -42,7 +43,7 @@ export async function startTaskmanager(
     db?: Db;
     transport?: Transport;
     owner?: string;
-    /** the backup scheduler's clock (tests) */
+    /** the backup scheduler's and the maintenance pass's clock (tests) */
     scheduleClock?: () => Date;
   } = {},
 ): Promise<Taskmanager> {
@@ -80,6 +81,7 @@ export async function startTaskmanager(
   const stopScheduler = startBackupScheduler(ctx, options.scheduleClock);
   const stopExists = startExistsEvents(ctx);
   const stopAutoscaler = startStorageAutoscaler(ctx, ctx.notifier);
+  const stopMaintenance = startMaintenanceUpgrader(ctx, options.scheduleClock);
   return {
     ctx,
     health: [databaseCheck(db), rpc.healthCheck()],
@@ -88,6 +90,7 @@ export async function startTaskmanager(
       await stopScheduler();
       await stopExists();
       await stopAutoscaler();
+      await stopMaintenance();
       await server.close();
       await rpc.close();
       await ctx.notifier.close();

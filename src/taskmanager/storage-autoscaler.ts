@@ -13,6 +13,7 @@ import { autoscaleCandidates, claimAutoscale } from '../db/instance-alarms.js';
 import { giveTaskBack, takeTasks } from '../db/instances.js';
 import { changeUsage, quotaLimits } from '../db/quotas.js';
 import type { TaskContext } from './context.js';
+import { startPeriodic } from './periodic.js';
 
 /** The size a volume grows to: by the increment, at least 1 GB, at most the limit. */
 export function grownSize(size: number, incrementPercent: number, max: number): number {
@@ -60,16 +61,5 @@ export async function autoscaleOnce(ctx: TaskContext, notifier: AlarmNotifier, n
 
 /** Runs autoscaleOnce every autoscale_interval seconds; the function returned stops it (waiting for a pass in progress). */
 export function startStorageAutoscaler(ctx: TaskContext, notifier: AlarmNotifier = loggingNotifier(ctx.log)): () => Promise<void> {
-  let current: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (current) return;
-    current = autoscaleOnce(ctx, notifier)
-      .catch((err) => ctx.log.warn({ err: (err as Error).message }, 'storage autoscaling pass failed'))
-      .finally(() => (current = undefined));
-  }, ctx.config.autoscale_interval * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await current;
-  };
+  return startPeriodic(ctx.log, ctx.config.autoscale_interval, 'storage autoscaling pass failed', () => autoscaleOnce(ctx, notifier));
 }

@@ -7,6 +7,7 @@ import { getInstanceRow, liveInstancesWithManager, managerOf, type InstanceRow }
 import { isotime } from '../notifications/envelope.js';
 import type { NotificationContext } from '../notifications/notifier.js';
 import type { TaskContext } from './context.js';
+import { startPeriodic } from './periodic.js';
 
 export type UsageEvent = 'create' | 'delete' | 'modify_volume' | 'modify_flavor';
 
@@ -118,15 +119,5 @@ export async function publishExistsEvents(ctx: TaskContext, now = new Date()): P
 /** The periodic exists events when exists_notification_transformer is set (Trove's switch); returns the stop function. */
 export function startExistsEvents(ctx: TaskContext): () => Promise<void> {
   if (!ctx.config.exists_notification_transformer || !ctx.notifier.enabled) return async () => undefined;
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    running ??= publishExistsEvents(ctx)
-      .catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'trove.instance.exists not sent'))
-      .finally(() => (running = undefined));
-  }, ctx.config.exists_notification_interval * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return startPeriodic(ctx.log, ctx.config.exists_notification_interval, 'trove.instance.exists not sent', () => publishExistsEvents(ctx));
 }

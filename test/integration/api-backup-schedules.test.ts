@@ -6,8 +6,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
 import type { Compute, Flavor } from '../../src/clients/compute.js';
-import type { TokenInfo, TrustDelegation } from '../../src/clients/identity.js';
-import { BackendRequestError } from '../../src/clients/errors.js';
+import { RecordingTrusts } from '../helpers/recording-trusts.js';
 import { SecretBox } from '../../src/common/secret-box.js';
 import { Policy } from '../../src/api/policy/policy.js';
 
@@ -192,33 +191,10 @@ test.serial('policy: a reader may list and show but not create, update or delete
   t.is((await api('no-such-token').get(path(inst))).status, 401);
 });
 
-class RecordingTrusts implements TrustDelegation {
-  readonly created: Array<{ token: string; user: TokenInfo }> = [];
-  readonly deleted: Array<{ token: string; trustId: string }> = [];
-  refuse = false;
-  /** Keystone's answer to a DELETE by a project member who is not the trustor */
-  notTrustor = new Set<string>();
-  async createTrust(token: string, user: TokenInfo): Promise<string> {
-    if (this.refuse) throw new BackendRequestError('identity', 403, 'You are not authorized to perform the requested action.');
-    this.created.push({ token, user });
-    return `trust-${this.created.length}`;
-  }
-  async deleteTrust(token: string, trustId: string): Promise<void> {
-    if (this.notTrustor.has(token)) throw new BackendRequestError('identity', 403, 'You are not authorized to perform the requested action.');
-    this.deleted.push({ token, trustId });
-  }
-  async trustToken(trustId: string): Promise<{ token: string; info: TokenInfo }> {
-    return {
-      token: `scoped-${trustId}`,
-      info: { userId: USER.userId, userName: 'u', projectId: P, projectName: P, roles: ['member'], expiresAt: new Date(), catalog: [] },
-    };
-  }
-}
-
 test.serial(
   "Swift storage: create makes a trust from the caller (sealed in the row); delete removes it with the caller's token, or the trust's own when the caller is not the trustor",
   async (t) => {
-    const trusts = new RecordingTrusts();
+    const trusts = new RecordingTrusts({ userId: USER.userId, projectId: P });
     const box = new SecretBox('test-secret');
     const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
     h.deps.backupStorage = async (context) => ({ driver: 'swift', url: 'http://swift.test/v1/AUTH_x', auth_token: context.authToken });

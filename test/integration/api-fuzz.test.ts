@@ -101,6 +101,14 @@ const ROUTES: Route[] = [
     bodies: [{ backup_schedule: { cron: '0 4 * * *', retention: 3, enabled: false } }],
   },
   {
+    method: 'PUT',
+    path: `/ts/instances/${INST}/maintenance`,
+    bodies: [
+      { maintenance: { window: 'sun:03:00-sun:04:00', auto_minor_version_upgrade: true } },
+      { maintenance: { window: { day_of_week: 'sun', start_time: '03:00', duration: 60 } } },
+    ],
+  },
+  {
     method: 'POST',
     path: `/ts/instances/${INST}/restore_to_time`,
     bodies: [{ instance: { name: 'pitr', flavorRef: 'ds1G', volume: { size: 2 }, restore_time: '2026-12-01T00:00:00Z' } }],
@@ -140,6 +148,8 @@ const GETS = [
   `/configurations/${CONF}/instances`,
   '/limits',
   `/ts/instances/${INST}/backup_schedules`,
+  `/ts/instances/${INST}/maintenance`,
+  `/ts/instances/${INST}/pending_upgrades`,
 ];
 
 // ---- values no schema accepts in a given place -------------------------------------------------

@@ -91,6 +91,10 @@ export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   'instance:metrics': OWNER,
   'instance:alarms': OWNER,
   'instance:update_alarms': WRITER,
+  // trove-ts extension: maintenance windows and automatic minor upgrades (/ts/instances/{id}/maintenance|pending_upgrades)
+  'instance:maintenance': OWNER,
+  'instance:update_maintenance': WRITER,
+  'instance:pending_upgrades': OWNER,
   // configurations.py
   'configuration:create': WRITER,
   'configuration:delete': WRITER,

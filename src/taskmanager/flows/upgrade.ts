@@ -12,6 +12,7 @@ import { ServiceStatuses } from '../../common/service-status.js';
 import { containerFor, getBackupRow, newBackupInfo, reserveBackup, setBackupState, type NewBackup } from '../../db/backups.js';
 import { getVersionById, type DatastoreVersionRow } from '../../db/datastores.js';
 import { clearFaults, getInstanceRow, guestStatus, recordFault, replicasOf, setServiceStatus, setTask, updateInstance } from '../../db/instances.js';
+import { recordMaintenanceResult } from '../../db/instance-maintenance.js';
 import type { BackupStorage } from '../../rpc/contracts/common.js';
 import type { FlowDefinition, StepContext } from '../flow.js';
 import { guestOf, type TaskContext } from '../context.js';
@@ -31,6 +32,25 @@ export interface UpgradeData {
   backupCastAt?: string;
   /** members whose server was rebuilt from the target version's image (cloud mode) */
   rebuilt?: string[];
+  /** started by the maintenance pass (automatic minor upgrade): its end is recorded in instance_maintenance */
+  maintenance?: boolean;
+}
+
+/**
+ * Records the upgrade flow of an instance whose members' tasks are taken (UPGRADING): the backup,
+ * then each member; bounded by backup_timeout and upgrade_timeout per member.
+ */
+export async function beginUpgrade(
+  ctx: TaskContext,
+  instanceId: string,
+  targetVersionId: string,
+  storage: BackupStorage,
+  extra: Pick<UpgradeData, 'maintenance'> = {},
+): Promise<boolean> {
+  const data: UpgradeData = { ...extra, targetVersionId, sealedStorage: ctx.secrets.seal(JSON.stringify(storage)) };
+  // the backup, then each member of the set (a source waits for its replicas)
+  const members = 1 + (await replicasOf(ctx.db, instanceId)).length;
+  return ctx.runner.begin(UPGRADE, instanceId, data, ctx.config.backup_timeout + ctx.config.upgrade_timeout * members);
 }
 
 /**
@@ -186,16 +206,14 @@ export function upgradeFlow(ctx: TaskContext): FlowDefinition<UpgradeData> {
     done: async (s) => {
       await clearFaults(ctx.db, s.instanceId);
       await release(s);
+      if (s.data.maintenance) await recordMaintenanceResult(ctx.db, s.instanceId, 'SUCCEEDED', null);
     },
     fail: async (s, error, step) => {
-      await recordFault(
-        ctx.db,
-        s.instanceId,
-        faultMessage(`Upgrade failed in step ${step}: ${error.message}`),
-        faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)),
-      );
+      const message = faultMessage(`Upgrade failed in step ${step}: ${error.message}`);
+      await recordFault(ctx.db, s.instanceId, message, faultDetails(error, await instanceConsoleTail(ctx, s.instanceId)));
       if (s.data.backupId) await setBackupState(ctx.db, s.data.backupId, 'FAILED', ['NEW', 'BUILDING', 'SAVING'], error.message).catch(() => 0);
       await release(s);
+      if (s.data.maintenance) await recordMaintenanceResult(ctx.db, s.instanceId, 'FAILED', message);
     },
   };
 }

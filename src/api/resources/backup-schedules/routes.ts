@@ -6,10 +6,8 @@ import { authorizeAction } from '../../authorizer.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
-import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../../common/errors.js';
+import { BadRequestError, NotFoundError, ValidationError } from '../../../common/errors.js';
 import { CronError, nextRun, validateCron } from '../../../common/cron-schedule.js';
-import { BackendRequestError } from '../../../clients/errors.js';
-import { InvalidTokenError, type TrustDelegation } from '../../../clients/identity.js';
 import { getInstance, type InstanceRecord } from '../../../db/instances.js';
 import {
   countSchedules,
@@ -21,7 +19,8 @@ import {
   type BackupScheduleRecord,
   type SchedulePatch,
 } from '../../../db/backup-schedules.js';
-import { param, requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
+import { param, requestContext, type ApiDeps } from '../../deps.js';
+import { delegateStorage, dropNewTrust, removeTrust } from '../../storage-trust.js';
 import { parseBody } from '../../validate.js';
 import { scheduleCreate, scheduleUpdate } from './schemas.js';
 import { scheduleView } from './views.js';
@@ -35,27 +34,6 @@ function checkedCron(expr: string): string {
   } catch (err) {
     if (err instanceof CronError) throw new ValidationError(`backup_schedule['cron'] ${JSON.stringify(expr)}: ${err.message}`);
     throw err;
-  }
-}
-
-/**
- * Deletes the schedule's trust with the caller's token; when Keystone refuses it (the caller is
- * another member of the project, not the trustor), with a token scoped to the trust itself, which
- * acts as the trustor. A trust that no longer gives a token is gone already.
- */
-async function removeTrust(trusts: TrustDelegation, callerToken: string, trustId: string): Promise<void> {
-  try {
-    await trusts.deleteTrust(callerToken, trustId);
-  } catch (err) {
-    if (!(err instanceof BackendRequestError && err.status === 403)) throw err;
-    let scoped: string;
-    try {
-      scoped = (await trusts.trustToken(trustId)).token;
-    } catch (e) {
-      if (e instanceof InvalidTokenError) return;
-      throw e;
-    }
-    await trusts.deleteTrust(scoped, trustId);
   }
 }
 
@@ -92,25 +70,7 @@ export function backupScheduleRoutes(deps: ApiDeps): Router {
     if ((await countSchedules(deps.db, instance.id)) >= MAX_SCHEDULES_PER_INSTANCE) {
       throw new BadRequestError(`Instance ${instance.id} already has ${MAX_SCHEDULES_PER_INSTANCE} backup schedules (the most it may have); delete one first.`);
     }
-    const context = requestContext(ctx);
-    const token = tokenInfo(ctx);
-    const storage = await deps.backupStorage(context, token);
-    let sealed: string | null = null;
-    let trustId: string | undefined;
-    if (storage.driver === 'swift') {
-      if (!deps.trusts) throw new ServiceUnavailableError('Scheduled backups into Swift need Keystone trusts, which this service has no Keystone for.');
-      try {
-        trustId = await deps.trusts.delegation.createTrust(context.authToken, token);
-      } catch (err) {
-        if (err instanceof BackendRequestError && err.status === 403) {
-          throw new ForbiddenError(
-            `Keystone refused a trust for the scheduled backups (${err.message}); a token from a trust or a restricted application credential cannot delegate.`,
-          );
-        }
-        throw err;
-      }
-      sealed = deps.trusts.box.seal(JSON.stringify({ trust_id: trustId }));
-    }
+    const delegated = await delegateStorage(ctx, deps, 'scheduled backups');
     const now = new Date();
     const enabled = body.enabled ?? true;
     const id = randomUUID();
@@ -126,17 +86,17 @@ export function backupScheduleRoutes(deps: ApiDeps): Router {
           retention: body.retention,
           enabled,
           next_run_at: enabled ? nextRun(cron, now) : null,
-          storage_driver: storage.driver,
-          user_id: token.userId,
-          sealed_credential: sealed,
+          storage_driver: delegated.storage_driver,
+          user_id: delegated.user_id,
+          sealed_credential: delegated.sealed_credential,
         },
         now,
       );
     } catch (err) {
-      if (trustId) await deps.trusts?.delegation.deleteTrust(context.authToken, trustId).catch(() => undefined);
+      await dropNewTrust(ctx, deps, delegated);
       throw err;
     }
-    deps.log.info({ schedule_id: id, instance_id: instance.id, trust_id: trustId }, 'backup schedule created');
+    deps.log.info({ schedule_id: id, instance_id: instance.id, trust_id: delegated.trustId }, 'backup schedule created');
     ctx.status = 202;
     ctx.body = { backup_schedule: scheduleView((await getSchedule(deps.db, id))!) };
   });
@@ -171,9 +131,7 @@ export function backupScheduleRoutes(deps: ApiDeps): Router {
     authorize(ctx, 'backup_schedule:delete');
     const s = await scheduleOf(ctx, await instanceOf(ctx));
     if (s.sealed_credential) {
-      if (!deps.trusts) throw new ServiceUnavailableError('This schedule holds a Keystone trust, and this service has no Keystone to delete it with.');
-      const { trust_id } = JSON.parse(deps.trusts.box.open(s.sealed_credential)) as { trust_id: string };
-      await removeTrust(deps.trusts.delegation, requestContext(ctx).authToken, trust_id);
+      const trust_id = await removeTrust(ctx, deps, s.sealed_credential, 'schedule');
       deps.log.info({ schedule_id: s.id, trust_id }, 'backup schedule trust deleted');
     }
     await markScheduleDeleted(deps.db, s.id);

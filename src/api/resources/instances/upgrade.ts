@@ -10,22 +10,8 @@ import { findVersion, getDatastoreById, getVersionById, listDatastores, type Dat
 import { replicasOf, type InstanceRecord } from '../../../db/instances.js';
 import { instanceService } from '../../instance-service/service.js';
 import { requestContext, tokenInfo, type ApiDeps } from '../../deps.js';
+import { compareVersions, numberOf } from '../../../common/versions.js';
 import { DatastoreVersionInactiveError, DatastoreVersionNotFoundError } from '../datastores/lookup.js';
-
-/** Numeric comparison of dotted versions (10.11.9 < 10.11.18); undefined when either is not numeric. */
-export function compareVersions(a: string, b: string): number | undefined {
-  const parts = (v: string) => (/^\d+(\.\d+)*$/.test(v) ? v.split('.').map(Number) : undefined);
-  const x = parts(a);
-  const y = parts(b);
-  if (!x || !y) return undefined;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
-}
-
-const numberOf = (v: DatastoreVersionRow) => v.version || v.name;
 
 /** The target version, with Trove's errors; a version of another datastore is named as such (400). */
 export async function loadUpgradeTarget(
