@@ -11,7 +11,8 @@ import type { Knex } from 'knex';
 import type { Db } from './connection.js';
 import { RUNNING_BACKUP_STATES } from './backups.js';
 import { isSqlite } from './dialect.js';
-import { pageFilter, type InstanceRecord, type ListQuery } from './instances.js';
+import { PAGE_ORDER, pageMarker, pageWhere, type InstanceRecord, type ListQuery } from './instances.js';
+import { selectPrepared } from './prepared.js';
 
 export interface InstanceViewRows {
   /** The datastore of its version (absent: the version or the datastore is gone). */
@@ -130,31 +131,61 @@ function recordOf(j: Joined): InstanceRecord {
 
 const views = (joined: Joined[]): InstanceView[] => joined.map((j) => ({ record: recordOf(j), rows: rowsOf(j) }));
 
+/** The page query's SELECT, joins and sub-selects (no bindings), compiled by knex once per database handle. */
+const selects = new WeakMap<Db, string>();
+
+function viewsSelect(db: Db): string {
+  let sql = selects.get(db);
+  if (sql === undefined) {
+    const compiled = selectViews(db, db('instances as i'), true).toSQL().toNative();
+    if (compiled.bindings.length) throw new Error('the instance views select must have no bindings');
+    sql = compiled.sql;
+    selects.set(db, sql);
+  }
+  return sql;
+}
+
 /** A page of instances (as listInstances) with their views' rows: one query (three with a marker) whatever the page size. */
 export async function listInstanceViews(db: Db, q: ListQuery): Promise<{ items: InstanceView[]; more: boolean }> {
-  const narrow = await pageFilter(db, q);
+  const marker = await pageMarker(db, q);
   let joined: Joined[];
-  if (q.marker) {
+  if (marker) {
     // after a marker, the page's ids alone first: with the joins along MariaDB read the project's
     // rows newer than the marker one by one (its costs prefer the equal part of the index to the
     // range on created), which is half the project in the middle of a long list
-    const ids = ((await narrow(db('instances as i').select('i.id'))) as Array<{ id: string }>).map((r) => r.id);
+    const where = pageWhere(q, marker);
+    const page = db('instances as i')
+      .select('i.id')
+      .orderBy([
+        { column: 'i.created', order: 'desc' },
+        { column: 'i.id', order: 'desc' },
+      ]);
+    if (where.sql) page.whereRaw(where.sql, where.bindings);
+    const ids = ((await page.limit(q.limit + 1)) as Array<{ id: string }>).map((r) => r.id);
     joined = (await selectViews(db, db('instances as i'), true)
       .whereIn('i.id', ids)
       .orderBy([
         { column: 'i.created', order: 'desc' },
         { column: 'i.id', order: 'desc' },
       ])) as Joined[];
-  } else joined = (await narrow(selectViews(db, db('instances as i'), true))) as Joined[];
+  } else {
+    // the first page, the hot one: a text that only its bindings change, prepared once per connection
+    const where = pageWhere(q);
+    joined = await selectPrepared(db, `${viewsSelect(db)}${where.sql ? ` where ${where.sql}` : ''} ${PAGE_ORDER}`, [...where.bindings, q.limit + 1]);
+  }
   return { items: views(joined.slice(0, q.limit)), more: joined.length > q.limit };
 }
 
-/** One instance (as getInstance) with its view's rows, in one query. */
+/** One instance (as getInstance) with its view's rows, in one query (prepared, as a first page). */
 export async function getInstanceView(db: Db, id: string, projectId?: string, includeDeleted = false): Promise<InstanceView | undefined> {
-  const q = selectViews(db, db('instances as i'), true).where('i.id', id);
-  if (!includeDeleted) q.where('i.deleted', false);
-  if (projectId !== undefined) q.where('i.tenant_id', projectId);
-  const joined = (await q.first()) as Joined | undefined;
+  const bindings: Knex.Value[] = [id];
+  let sql = `${viewsSelect(db)} where i.id = ?`;
+  if (!includeDeleted) sql += ' and i.deleted = 0';
+  if (projectId !== undefined) {
+    sql += ' and i.tenant_id = ?';
+    bindings.push(projectId);
+  }
+  const [joined] = await selectPrepared(db, sql, bindings);
   return joined ? views([joined])[0] : undefined;
 }
 
