@@ -10,6 +10,7 @@
 // checkout's: added indexes and columns, which the older code does not read).
 import { parseArgs } from 'node:util';
 import path from 'node:path';
+import { loadavg } from 'node:os';
 import { REPO } from '../test/helpers/run-bin.js';
 import { createThrowawayDb } from '../test/helpers/throwaway-db.js';
 import { syncSchema } from '../src/db/migrate.js';
@@ -54,7 +55,8 @@ try {
   ];
   const wanted = args.endpoints.split(',');
   const endpoints = all.filter((e) => wanted.includes(e.name));
-  const results: Record<string, Record<string, Figures[]>> = { A: {}, B: {} };
+  type Measured = Figures & { cpuUs: number };
+  const results: Record<string, Record<string, Measured[]>> = { A: {}, B: {} };
   for (let round = 1; round <= Number(args.rounds); round++) {
     // alternate which goes first, so neither always has the warmer minute
     for (const side of round % 2 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
@@ -64,10 +66,14 @@ try {
       });
       try {
         for (const e of endpoints) {
-          const f = await measure(api.target, e, options);
+          const cpu0 = api.cpuMs();
+          const measured = await measure(api.target, e, options);
+          const f = { ...measured, cpuUs: ((api.cpuMs() - cpu0) * 1000) / measured.total };
           (results[side]![e.name] ??= []).push(f);
-          const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
-          console.log(`round ${round} ${side} ${e.name}: p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ${Math.round(f.rps)} req/s (load ${load})`);
+          console.log(
+            `round ${round} ${side} ${e.name}: p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ${Math.round(f.rps)} req/s, ` +
+              `trove-api CPU ${Math.round(f.cpuUs)} µs/request (load average ${loadavg()[0]!.toFixed(1)})`,
+          );
         }
       } finally {
         await api.stop();
@@ -75,14 +81,14 @@ try {
     }
   }
   console.log(`\nmedians over ${args.rounds} rounds, N = ${args.n}, workers ${args.workers}; A = ${repos.A}, B = ${repos.B}`);
-  console.log('| endpoint | p50 ms (A, B) | p99 ms (A, B) | req/s (A, B) |');
-  console.log('|---|--:|--:|--:|');
+  console.log('| endpoint | p50 ms (A, B) | p99 ms (A, B) | req/s (A, B) | trove-api CPU µs/request (A, B) |');
+  console.log('|---|--:|--:|--:|--:|');
   for (const e of endpoints) {
     const a = results.A![e.name]!;
     const b = results.B![e.name]!;
-    const m = (xs: Figures[], key: keyof Figures) => median(xs.map((x) => x[key]));
+    const m = (xs: Measured[], key: keyof Measured) => median(xs.map((x) => x[key]));
     console.log(
-      `| ${e.name} | ${m(a, 'p50').toFixed(2)}, ${m(b, 'p50').toFixed(2)} | ${m(a, 'p99').toFixed(2)}, ${m(b, 'p99').toFixed(2)} | ${Math.round(m(a, 'rps'))}, ${Math.round(m(b, 'rps'))} |`,
+      `| ${e.name} | ${m(a, 'p50').toFixed(2)}, ${m(b, 'p50').toFixed(2)} | ${m(a, 'p99').toFixed(2)}, ${m(b, 'p99').toFixed(2)} | ${Math.round(m(a, 'rps'))}, ${Math.round(m(b, 'rps'))} | ${Math.round(m(a, 'cpuUs'))}, ${Math.round(m(b, 'cpuUs'))} |`,
     );
   }
 } finally {

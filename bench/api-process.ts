@@ -1,7 +1,7 @@
 // trove-api as a process for the API benchmarks: a checkout's bin/trove-api.js on a database,
 // answering an admin token (no Keystone needed), its log in a file as a deployment's would be.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,33 @@ export interface ApiRun {
   target: Target;
   startMs: number;
   rssMb(): number;
+  /** CPU time (user + system, ms) used so far by trove-api and its workers: a figure the machine's other load hardly changes. */
+  cpuMs(): number;
   stop(): Promise<void>;
+}
+
+/** utime + stime (clock ticks) and the parent of each process. */
+function processTimes(): Map<number, { ppid: number; ticks: number }> {
+  const out = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // the fields after the command name (which may hold spaces), from the state (field 3) on
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // the process ended while the list was read
+    }
+  }
+  return out;
+}
+
+/** The CPU time (ms) of `pid` and its children (trove-api's workers; 100 clock ticks a second on Linux). */
+function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const [p, t] of processTimes()) if (p === pid || t.ppid === pid) ticks += t.ticks;
+  return ticks * 10;
 }
 
 export interface ApiRunOptions {
@@ -67,6 +93,7 @@ export async function startApi(repo: string, connection: string, projectId: stri
     target,
     startMs,
     rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    cpuMs: () => treeCpuMs(child.pid!),
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => {
