@@ -13,6 +13,7 @@ import { RUNNING_BACKUP_STATES } from './backups.js';
 import { isSqlite } from './dialect.js';
 import { PAGE_ORDER, pageMarker, pageWhere, type InstanceRecord, type ListQuery } from './instances.js';
 import { selectPrepared } from './prepared.js';
+import { latestMetricsColumn, parseLatestMetrics } from './instance-metrics.js';
 
 export interface InstanceViewRows {
   /** The datastore of its version (absent: the version or the datastore is gone). */
@@ -28,6 +29,11 @@ export interface InstanceViewRows {
 export interface InstanceView {
   record: InstanceRecord;
   rows: InstanceViewRows;
+}
+
+/** An instance as show has it: its views' rows and its newest metrics sample (undefined: none yet). */
+export interface InstanceShowView extends InstanceView {
+  latestMetrics: Record<string, unknown> | undefined;
 }
 
 type Joined = Record<string, unknown>;
@@ -53,7 +59,7 @@ function relatedColumns(db: Db, fault: boolean): Knex.Raw[] {
 }
 
 /** The rows of the views of the instances `from` (as `i`): `record` adds the rows themselves, their service status and newest fault. */
-function selectViews(db: Db, from: Knex.QueryBuilder, record: boolean): Knex.QueryBuilder {
+function selectViews(db: Db, from: Knex.QueryBuilder, record: boolean, metrics = false): Knex.QueryBuilder {
   const q = from
     .leftJoin('datastore_versions as v', 'v.id', 'i.datastore_version_id')
     .leftJoin('datastores as d', 'd.id', 'v.datastore_id')
@@ -67,6 +73,7 @@ function selectViews(db: Db, from: Knex.QueryBuilder, record: boolean): Knex.Que
       'd.name as view_datastore_name',
       'c.name as view_configuration_name',
       ...relatedColumns(db, record),
+      ...(metrics ? [latestMetricsColumn(db, 'view_latest_metrics')] : []),
     );
   if (!record) return q;
   return q
@@ -119,6 +126,7 @@ function recordOf(j: Joined): InstanceRecord {
     view_fault: _fault,
     view_backup_running: _backup,
     view_replica_ids: _replicas,
+    view_latest_metrics: _metrics,
     ...record
   } = j;
   const fault = faultOf(j);
@@ -131,16 +139,17 @@ function recordOf(j: Joined): InstanceRecord {
 
 const views = (joined: Joined[]): InstanceView[] => joined.map((j) => ({ record: recordOf(j), rows: rowsOf(j) }));
 
-/** The page query's SELECT, joins and sub-selects (no bindings), compiled by knex once per database handle. */
-const selects = new WeakMap<Db, string>();
+/** The page's (and with `metrics`, show's) SELECT, joins and sub-selects (no bindings), compiled by knex once per database handle. */
+const selects = { page: new WeakMap<Db, string>(), show: new WeakMap<Db, string>() };
 
-function viewsSelect(db: Db): string {
-  let sql = selects.get(db);
+function viewsSelect(db: Db, metrics = false): string {
+  const cache = metrics ? selects.show : selects.page;
+  let sql = cache.get(db);
   if (sql === undefined) {
-    const compiled = selectViews(db, db('instances as i'), true).toSQL().toNative();
+    const compiled = selectViews(db, db('instances as i'), true, metrics).toSQL().toNative();
     if (compiled.bindings.length) throw new Error('the instance views select must have no bindings');
     sql = compiled.sql;
-    selects.set(db, sql);
+    cache.set(db, sql);
   }
   return sql;
 }
@@ -176,17 +185,17 @@ export async function listInstanceViews(db: Db, q: ListQuery): Promise<{ items: 
   return { items: views(joined.slice(0, q.limit)), more: joined.length > q.limit };
 }
 
-/** One instance (as getInstance) with its view's rows, in one query (prepared, as a first page). */
-export async function getInstanceView(db: Db, id: string, projectId?: string, includeDeleted = false): Promise<InstanceView | undefined> {
+/** One instance (as getInstance) with its view's rows and newest metrics sample, in one query (prepared, as a first page). */
+export async function getInstanceView(db: Db, id: string, projectId?: string, includeDeleted = false): Promise<InstanceShowView | undefined> {
   const bindings: Knex.Value[] = [id];
-  let sql = `${viewsSelect(db)} where i.id = ?`;
+  let sql = `${viewsSelect(db, true)} where i.id = ?`;
   if (!includeDeleted) sql += ' and i.deleted = 0';
   if (projectId !== undefined) {
     sql += ' and i.tenant_id = ?';
     bindings.push(projectId);
   }
   const [joined] = await selectPrepared(db, sql, bindings);
-  return joined ? views([joined])[0] : undefined;
+  return joined ? { ...views([joined])[0]!, latestMetrics: parseLatestMetrics(joined.view_latest_metrics) } : undefined;
 }
 
 /** The views' rows of instances already loaded, by id (each of them), in one query. */

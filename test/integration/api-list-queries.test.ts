@@ -130,6 +130,8 @@ for (const [dialect, sqlite] of dialects) {
       const show = await h.as(MEMBER.token).get(`/v1.0/${P}/instances/${String(i.id)}`);
       t.deepEqual(i, show.data.instance);
     }
+    // show: the instance, its views' rows and its newest metrics sample in one query (the thresholds only when there is a sample)
+    t.is((await counted(t, h, `/v1.0/${P}/instances/${seeded.ids[0]!}`)).queries, 1);
     const [source, replica] = page;
     t.is(source!.status, 'BACKUP', 'rank 0 has a running backup');
     t.deepEqual((source!.replicas as Array<{ id: string }>).map((r) => r.id).sort(), seeded.ids.slice(1, 3).sort());
