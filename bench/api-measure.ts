@@ -19,6 +19,8 @@ export interface Figures {
   p50: number;
   p99: number;
   rps: number;
+  /** Requests made in all (warm-up, sequential and under load). */
+  total: number;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -57,7 +59,7 @@ export async function sequential(target: Target, e: Endpoint, requests: number, 
 }
 
 /** autocannon with `connections` keep-alive connections for `seconds`: requests per second; any non-200 fails the run. */
-export async function load(target: Target, e: Endpoint, connections: number, seconds: number): Promise<number> {
+export async function load(target: Target, e: Endpoint, connections: number, seconds: number): Promise<{ rps: number; total: number }> {
   const url = new URL(target.base);
   const result = await autocannon({
     url: url.origin,
@@ -68,10 +70,11 @@ export async function load(target: Target, e: Endpoint, connections: number, sec
   });
   const bad = result.non2xx + result.errors + result.timeouts;
   if (bad > 0) throw new Error(`${e.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts under load`);
-  return result.requests.total / (result.duration || seconds);
+  return { rps: result.requests.total / (result.duration || seconds), total: result.requests.total };
 }
 
 export async function measure(target: Target, e: Endpoint, o: { requests: number; warmup: number; connections: number; seconds: number }): Promise<Figures> {
   const { p50, p99 } = await sequential(target, e, o.requests, o.warmup);
-  return { p50, p99, rps: await load(target, e, o.connections, o.seconds) };
+  const { rps, total } = await load(target, e, o.connections, o.seconds);
+  return { p50, p99, rps, total: o.warmup + o.requests + total };
 }

@@ -11,18 +11,14 @@
 // or TROVE_TEST_MYSQL_URL), seeded as test/helpers/seed-instances.ts says, and its own trove-api process
 // (bin/trove-api.js) answering the admin token (no Keystone needed); its log goes to a file, as
 // a deployment's would.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, writeConf } from '../test/helpers/api-process.js';
 import { REPO } from '../test/helpers/run-bin.js';
 import { createThrowawayDb } from '../test/helpers/throwaway-db.js';
 import { syncSchema } from '../src/db/migrate.js';
 import { seedInstances } from '../test/helpers/seed-instances.js';
 import { get, measure, type Endpoint, type Figures, type Target } from './api-measure.js';
+import { startApi } from './api-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -72,66 +68,6 @@ async function run(target: Target, n: string, ids: string[]): Promise<Row[]> {
   return rows;
 }
 
-interface ApiRun {
-  target: Target;
-  startMs: number;
-  rssMb(): number;
-  stop(): Promise<void>;
-}
-
-async function startApi(connection: string, projectId: string): Promise<ApiRun> {
-  const port = await freePort();
-  const token = randomBytes(16).toString('hex');
-  const conf = writeConf({
-    DEFAULT: {
-      bind_host: '127.0.0.1',
-      bind_port: String(port),
-      admin_token: token,
-      admin_project_id: projectId,
-      allow_insecure_default_keys: 'true',
-      // the benchmark is one user: Trove's per-user rate limits (200 GETs a minute) would refuse it
-      http_get_rate: '1000000000',
-      // the seeded heartbeats stay fresh for the run, as a live guest's
-      agent_heartbeat_expiry: '86400',
-      // unset: trove-api's default (one worker per CPU)
-      ...(args.workers ? { trove_api_workers: args.workers } : {}),
-    },
-    database: { connection },
-  });
-  const logDir = mkdtempSync(path.join(tmpdir(), 'bench-api-'));
-  const log = openSync(path.join(logDir, 'trove-api.log'), 'a');
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [`${repo}bin/trove-api.js`, '--config-file', conf], { cwd: repo, stdio: ['ignore', log, log] });
-  const target = { base: `http://127.0.0.1:${port}/v1.0/${projectId}`, token };
-  for (const deadline = Date.now() + 30_000; ;) {
-    if (child.exitCode !== null) throw new Error(`trove-api exited ${child.exitCode}: ${readFileSync(path.join(logDir, 'trove-api.log'), 'utf8')}`);
-    if (
-      await get(target, '/datastores').then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) throw new Error('trove-api did not answer within 30 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const startMs = performance.now() - t0;
-  return {
-    target,
-    startMs,
-    rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => {
-          closeSync(log);
-          rmSync(logDir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 function table(rows: Row[], note: string): string {
   const lines = [
     note,
@@ -168,7 +104,7 @@ if (args.url) {
       const t0 = performance.now();
       const { ids } = await seedInstances(tdb.db, projectId, n);
       console.error(`N=${n}: seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      const api = await startApi(tdb.url, projectId);
+      const api = await startApi(repo, tdb.url, projectId, args.workers ? { workers: args.workers } : {});
       try {
         rows.push(...(await run(api.target, String(n), ids)));
         notes.push(`N=${n}: trove-api answered ${api.startMs.toFixed(0)} ms after its start; RSS ${api.rssMb().toFixed(0)} MB after the run`);

@@ -20,6 +20,20 @@ test('JSON lines keep the redaction', (t) => {
   t.is(rec.password, '***');
 });
 
+test('JSON lines redact every secret key at the top and one or two levels down, identifiers and bracketed names alike', (t) => {
+  const lines: string[] = [];
+  const log = createLogger('t', { destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+  log.info(
+    { token: 'a', 'x-auth-token': 'b', ctx: { password: 'c', 'x-subject-token': 'd' }, req: { headers: { authorization: 'e', 'x-auth-token': 'f' } } },
+    'm',
+  );
+  const rec = JSON.parse(lines[0]!);
+  t.deepEqual(
+    [rec.token, rec['x-auth-token'], rec.ctx.password, rec.ctx['x-subject-token'], rec.req.headers.authorization, rec.req.headers['x-auth-token']],
+    ['***', '***', '***', '***', '***', '***'],
+  );
+});
+
 test('scrubSecrets: URL credentials, key=value secrets, SQL password literals, bearer tokens', (t) => {
   t.is(scrubSecrets('could not reach rabbit://guest:guest@10.0.0.1:5672/'), 'could not reach rabbit://guest:***@10.0.0.1:5672/');
   t.is(scrubSecrets('password=hunter2 user=app'), 'password=*** user=app');

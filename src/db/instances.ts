@@ -157,25 +157,59 @@ export async function listInstances(db: Db, q: ListQuery): Promise<{ items: Inst
   return { items: rows.slice(0, q.limit).map(normalise), more: rows.length > q.limit };
 }
 
+/** A page's marker: the (created, id) of the last row of the previous page. */
+export interface PageMarker {
+  created: Date | string | number;
+  id: string;
+}
+
+/** Reads the marker's row; the marker is looked up in the listed project only: another project's id is an unknown marker. */
+export async function pageMarker(db: Db, q: ListQuery): Promise<PageMarker | undefined> {
+  return q.marker ? ((await markerQuery(db, q.marker, q.projectId).first('created', 'id')) as PageMarker | undefined) : undefined;
+}
+
+/**
+ * The WHERE of a page of instances (as `i`), as SQL text with `?` bindings (empty: every row): its
+ * filters, and after the marker `m`. Shared by the query builders (pageFilter) and the page query
+ * written once as text (instance-views.ts).
+ */
+export function pageWhere(q: ListQuery, m?: PageMarker): { sql: string; bindings: Knex.Value[] } {
+  const conditions: string[] = [];
+  const bindings: Knex.Value[] = [];
+  if (q.deleted !== undefined) {
+    conditions.push('i.deleted = ?');
+    bindings.push(q.deleted ? 1 : 0);
+  } else if (!q.includeDeleted) conditions.push('i.deleted = 0');
+  if (q.projectId !== undefined) {
+    conditions.push('i.tenant_id = ?');
+    bindings.push(q.projectId);
+  }
+  if (!q.includeClustered) conditions.push('i.cluster_id is null');
+  if (m) {
+    // (created, id) < the marker's, written so that an index on created bounds the scan
+    conditions.push('i.created <= ? and (i.created < ? or i.id < ?)');
+    bindings.push(m.created, m.created, m.id);
+  }
+  return { sql: conditions.join(' and '), bindings };
+}
+
+/** A page's order (newest first: created desc, id desc) and its size: one row past the page, to know if there is more. */
+export const PAGE_ORDER = 'order by i.created desc, i.id desc limit ?';
+
 /**
  * What narrows a query of instances (as `i`) to a page: its filters, newest first (created desc,
  * id desc), after the marker (whose row is read now), one row past the page (to know if there is more).
  */
 export async function pageFilter(db: Db, q: ListQuery): Promise<(query: Knex.QueryBuilder) => Knex.QueryBuilder> {
-  // the marker is looked up in the listed project only: another project's id is an unknown marker
-  const m = q.marker ? await markerQuery(db, q.marker, q.projectId).first('created', 'id') : undefined;
+  const where = pageWhere(q, await pageMarker(db, q));
   return (query) => {
-    query.orderBy([
-      { column: 'i.created', order: 'desc' },
-      { column: 'i.id', order: 'desc' },
-    ]);
-    if (q.deleted !== undefined) query.where('i.deleted', q.deleted);
-    else if (!q.includeDeleted) query.where('i.deleted', false);
-    if (q.projectId !== undefined) query.where('i.tenant_id', q.projectId);
-    if (!q.includeClustered) query.whereNull('i.cluster_id');
-    // (created, id) < the marker's, written so that an index on created bounds the scan
-    if (m) query.where('i.created', '<=', m.created).where((w) => w.where('i.created', '<', m.created).orWhere('i.id', '<', m.id));
-    return query.limit(q.limit + 1);
+    if (where.sql) query.whereRaw(where.sql, where.bindings);
+    return query
+      .orderBy([
+        { column: 'i.created', order: 'desc' },
+        { column: 'i.id', order: 'desc' },
+      ])
+      .limit(q.limit + 1);
   };
 }
 

@@ -4,7 +4,7 @@ import { authorizeOnResource } from '../../authorizer.js';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
 import { getInstance, type InstanceRecord } from '../../../db/instances.js';
-import { getInstanceView, instanceViewRows, type InstanceView, type InstanceViewRows } from '../../../db/instance-views.js';
+import { getInstanceView, instanceViewRows, type InstanceShowView, type InstanceView, type InstanceViewRows } from '../../../db/instance-views.js';
 import { linkBase, requestContext, type ApiDeps } from '../../deps.js';
 import { detailView, summaryView, type ViewInputs, type ViewOptions } from './views.js';
 import { isHeartbeatStale } from './status.js';
@@ -17,8 +17,8 @@ export async function loadInstance(ctx: Context, deps: ApiDeps, id: string): Pro
   return row;
 }
 
-/** Loads an instance as loadInstance does, with what its views show (one query for show). */
-export async function loadInstanceView(ctx: Context, deps: ApiDeps, id: string): Promise<InstanceView> {
+/** Loads an instance as loadInstance does, with what its views show and its newest metrics sample (one query). */
+export async function loadInstanceView(ctx: Context, deps: ApiDeps, id: string): Promise<InstanceShowView> {
   const context = requestContext(ctx);
   const view = await getInstanceView(deps.db, id, context.isAdmin ? undefined : context.projectId);
   if (!view) throw NotFoundError.resource(id);

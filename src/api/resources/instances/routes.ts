@@ -58,7 +58,7 @@ export function instanceRoutes(deps: ApiDeps): Router {
     const view = await loadInstanceView(ctx, deps, param(ctx, 'id'));
     const instance = renderPage(ctx, deps, [view], true)[0]!;
     // trove-ts: the alarms the latest engine metrics pass, only when there are some (the stock output is otherwise Trove's)
-    const warnings = await currentWarnings(deps, view.record.id);
+    const warnings = await currentWarnings(deps, view.record.id, view.latestMetrics);
     ctx.body = { instance: warnings.length ? { ...instance, ts_warnings: warnings.map((w) => w.message) } : instance };
   });
 
