@@ -86,3 +86,62 @@ pgbin="$pgdir/usr/lib/postgresql/$PG_MAJOR/bin"
 missing=$(pg_missing "$pgdir")
 [ -z "$missing" ] || { log "$pgdir misses libraries: $missing"; exit 1; }
 echo "$pgdir"
+
+# Redis 6.0 from Debian bullseye, beside bookworm's 7.0 (redis_6_0 below)
+redis_6_0() {
+  local apt_root="$STATE/.apt-bullseye" rdir rver rplain work f missing lib pkgs=()
+  rdir=$(find "$STATE" -maxdepth 1 -type d -name 'redis-6.0.*' ! -name '*.tmp' | sort -V | tail -1)
+  if [ -z "$rdir" ] || [ ! -x "$rdir/usr/bin/redis-check-rdb.real" ]; then
+    mkdir -p "$apt_root/sources.list.d" "$apt_root/state/lists/partial" "$apt_root/cache/archives/partial"
+    cat >"$apt_root/sources.list" <<'SOURCES'
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
+SOURCES
+    local apt_opts=(-o "Dir::Etc::sourcelist=$apt_root/sources.list" -o "Dir::Etc::sourceparts=$apt_root/sources.list.d"
+      -o "Dir::State=$apt_root/state" -o "Dir::Cache=$apt_root/cache" -o APT::Sandbox::User=root)
+    log "fetching Debian bullseye's package lists into $apt_root (first run only)"
+    apt-get -q "${apt_opts[@]}" update >&2
+    rver=$(apt-cache "${apt_opts[@]}" madison redis-server | awk -F'|' '{gsub(/ /,"",$2); print $2}' | sort -V | tail -1)
+    [ -n "$rver" ] || { log "bullseye's lists name no redis-server"; exit 1; }
+    rplain=$(sed -E 's/^[0-9]+://; s/-.*//' <<<"$rver")
+    rdir="$STATE/redis-$rplain"
+    log "unpacking Redis $rver into $rdir"
+    work=$(mktemp -d)
+    (cd "$work" && apt-get -q "${apt_opts[@]}" download "redis-server=$rver" "redis-tools=$rver" >&2)
+    rm -rf "$rdir.tmp" && mkdir -p "$rdir.tmp"
+    for f in "$work"/*.deb; do dpkg-deb -x "$f" "$rdir.tmp"; done
+    # the shared libraries this machine lacks (ldd), each from its bullseye package
+    for lib in $(ldd "$rdir.tmp/usr/bin/redis-check-rdb" "$rdir.tmp/usr/bin/redis-cli" | awk '/not found/ {print $1}' | sort -u); do
+      case "$lib" in
+        libssl.so.1.1 | libcrypto.so.1.1) pkgs+=(libssl1.1) ;;
+        liblua5.1.so.0) pkgs+=(liblua5.1-0) ;;
+        liblua5.1-cjson.so.0) pkgs+=(lua-cjson) ;;
+        liblua5.1-bitop.so.0) pkgs+=(lua-bitop) ;;
+        *) log "redis $rplain needs $lib, which this script does not know the package of"; exit 1 ;;
+      esac
+    done
+    if [ "${#pkgs[@]}" -gt 0 ]; then
+      rm -f "$work"/*.deb
+      (cd "$work" && apt-get -q "${apt_opts[@]}" download $(printf '%s\n' "${pkgs[@]}" | sort -u) >&2)
+      for f in "$work"/*.deb; do dpkg-deb -x "$f" "$rdir.tmp"; done
+    fi
+    rm -rf "$work"
+    # each program a wrapper giving it the build's own libraries (this process only); redis-server,
+    # a symlink to redis-check-rdb, stays one: the wrapper keeps argv[0] (exec -a), which the
+    # program picks its part from
+    local libs="$rdir/usr/lib/x86_64-linux-gnu"
+    for f in "$rdir.tmp/usr/bin"/redis-*; do
+      [ -f "$f" ] && [ ! -L "$f" ] && head -c4 "$f" | grep -q ELF || continue
+      mv "$f" "$f.real"
+      printf '#!/bin/bash\n# the build'"'"'s own libraries for this process only (tools/lab/engine-versions.sh)\nexport LD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\nexec -a "$0" %s "$@"\n' \
+        "$libs" "$rdir/usr/bin/$(basename "$f").real" >"$f"
+      chmod 0755 "$f"
+    done
+    rm -rf "$rdir" && mv "$rdir.tmp" "$rdir"
+  fi
+  "$rdir/usr/bin/redis-server" --version | grep -q 'Redis server v=6\.0\.' || { log "$rdir/usr/bin/redis-server does not run as Redis 6.0"; exit 1; }
+  missing=$(for f in "$rdir/usr/bin"/*.real; do LD_LIBRARY_PATH="$rdir/usr/lib/x86_64-linux-gnu" ldd "$f" | grep 'not found' || true; done | sort -u)
+  [ -z "$missing" ] || { log "$rdir/usr/bin's programs miss libraries: $missing"; exit 1; }
+  echo "$rdir"
+}
+redis_6_0
