@@ -87,11 +87,17 @@ missing=$(pg_missing "$pgdir")
 [ -z "$missing" ] || { log "$pgdir misses libraries: $missing"; exit 1; }
 echo "$pgdir"
 
-# Redis 6.0 from Debian bullseye, beside bookworm's 7.0 (redis_6_0 below)
+# Redis: an older release than bookworm's 7.0, Debian bullseye's 6.0 (redis-server, redis-tools,
+# and the shared libraries this machine lacks, found with ldd: libssl1.1, Lua 5.1 and its cjson and
+# bit modules), fetched with an apt configuration of its own under the state dir (its own sources
+# list, lists and cache: the machine's apt sources are never touched), unpacked into
+# <state>/redis-6.0.<patch>. Each program becomes a wrapper setting LD_LIBRARY_PATH and LUA_CPATH
+# to the build's own directories for that process only. A guest names it in [redis] version_dirs.
 redis_6_0() {
   local apt_root="$STATE/.apt-bullseye" rdir rver rplain work f missing lib pkgs=()
   rdir=$(find "$STATE" -maxdepth 1 -type d -name 'redis-6.0.*' ! -name '*.tmp' | sort -V | tail -1)
-  if [ -z "$rdir" ] || [ ! -x "$rdir/usr/bin/redis-check-rdb.real" ]; then
+  # (again when unpacked by an older version of this script, whose wrappers set no LUA_CPATH)
+  if [ -z "$rdir" ] || [ ! -x "$rdir/usr/bin/redis-check-rdb.real" ] || ! grep -q LUA_CPATH "$rdir/usr/bin/redis-cli"; then
     mkdir -p "$apt_root/sources.list.d" "$apt_root/state/lists/partial" "$apt_root/cache/archives/partial"
     cat >"$apt_root/sources.list" <<'SOURCES'
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
@@ -126,15 +132,16 @@ SOURCES
       for f in "$work"/*.deb; do dpkg-deb -x "$f" "$rdir.tmp"; done
     fi
     rm -rf "$work"
-    # each program a wrapper giving it the build's own libraries (this process only); redis-server,
-    # a symlink to redis-check-rdb, stays one: the wrapper keeps argv[0] (exec -a), which the
-    # program picks its part from
+    # each program a wrapper giving it the build's own libraries (this process only), and Lua's
+    # modules (Debian's Redis require()s cjson and bit); redis-server, a symlink to
+    # redis-check-rdb, stays one: the wrapper keeps argv[0] (exec -a), which the program picks
+    # its part from
     local libs="$rdir/usr/lib/x86_64-linux-gnu"
     for f in "$rdir.tmp/usr/bin"/redis-*; do
       [ -f "$f" ] && [ ! -L "$f" ] && head -c4 "$f" | grep -q ELF || continue
       mv "$f" "$f.real"
-      printf '#!/bin/bash\n# the build'"'"'s own libraries for this process only (tools/lab/engine-versions.sh)\nexport LD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\nexec -a "$0" %s "$@"\n' \
-        "$libs" "$rdir/usr/bin/$(basename "$f").real" >"$f"
+      printf '#!/bin/bash\n# the build'"'"'s own libraries for this process only (tools/lab/engine-versions.sh)\nexport LD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\nexport LUA_CPATH="%s/lua/5.1/?.so;;"\nexec -a "$0" %s "$@"\n' \
+        "$libs" "$libs" "$rdir/usr/bin/$(basename "$f").real" >"$f"
       chmod 0755 "$f"
     done
     rm -rf "$rdir" && mv "$rdir.tmp" "$rdir"
