@@ -6,19 +6,16 @@
 // its source up again on a replica (which then catches up). Any failure stops the new server, puts
 // the copies back and starts the old build: the instance is as it was, and the error says why in
 // the server's words (its log's reason lines).
-import { execFile } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../src/common/log.js';
 import type { Upgrade } from '../../capabilities.js';
-import { EngineFailure, errorTail, lastLines, logOffset } from '../../platform/error-tail.js';
+import { EngineFailure, errorTail, logOffset } from '../../platform/error-tail.js';
+import { switchBuild } from '../build-swap.js';
 import { describeRedisBuilds, findRedisBuild } from './binaries.js';
 import type { RedisConfig } from './config.js';
 import type { RedisLifecycle } from './lifecycle.js';
 import { replicationInfo } from './replication.js';
 
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An INFO section, field by field. */
@@ -54,50 +51,20 @@ export class RedisUpgrade implements Upgrade {
     const target = await findRedisBuild(this.c, version);
     if (!target)
       throw new EngineFailure(`No build of Redis ${version} is installed on this server (found: ${await describeRedisBuilds(this.c)}); nothing was changed.`);
-    const before = this.lc.bins();
     const oldVersion = await this.lc.admin.run(async (r) => (await infoOf(r, 'server')).redis_version ?? 'its old version');
     const replica = this.lc.isReplica();
     const keys = await this.persist();
     const p = this.lc.paths;
-    const saved = [p.dataDir, p.conf, p.aclFile].map((f) => ({ f, copy: `${f}.pre-upgrade` }));
     this.log.info({ from: oldVersion, to: version, server: target.server }, 'upgrade: stopping the server');
-    await this.lc.stop();
-    try {
-      for (const s of saved) {
-        rmSync(s.copy, { recursive: true, force: true });
-        await run('cp', ['-a', '--reflink=auto', s.f, s.copy], { maxBuffer: 1024 * 1024 });
-      }
-    } catch (err) {
-      for (const s of saved) rmSync(s.copy, { recursive: true, force: true });
-      await this.lc.start();
-      const x = err as Error & { stderr?: string };
-      throw new EngineFailure(`The data directory could not be copied before the upgrade (nothing was changed): ${lastLines(x.stderr || x.message)}`);
-    }
     const from = logOffset(p.logFile);
-    this.lc.useBuild(target);
-    try {
-      await this.lc.start();
-      const now = await this.check(version, keys, replica, from);
-      for (const s of saved) rmSync(s.copy, { recursive: true, force: true });
-      this.log.info({ version: now }, 'upgrade: done');
-      return { version: now };
-    } catch (err) {
-      const e = err as Error & { logTail?: string };
-      this.log.error({ err: e.message }, 'upgrade failed: rolling back to the old build and data');
-      await this.lc.stop().catch(() => undefined);
-      for (const s of saved) {
-        if (!existsSync(s.copy)) continue;
-        rmSync(s.f, { recursive: true, force: true });
-        renameSync(s.copy, s.f);
-      }
-      this.lc.useBuild(before);
-      let again = '';
-      await this.lc.start().catch((s: Error) => (again = ` The old server did not start again: ${s.message}`));
-      throw new EngineFailure(
-        `The upgrade from Redis ${oldVersion} to ${version} failed and was rolled back to the old binaries and data: ${e.message}${again}`,
-        e.logTail ?? '',
-      );
-    }
+    return switchBuild(this.lc, {
+      target,
+      keep: [p.dataDir, p.conf, p.aclFile],
+      from: `Redis ${oldVersion}`,
+      to: version,
+      log: this.log,
+      check: () => this.check(version, keys, replica, from),
+    });
   }
 
   /**
