@@ -14,20 +14,13 @@ import { switchBuild } from '../build-swap.js';
 import { describeRedisBuilds, findRedisBuild } from './binaries.js';
 import type { RedisConfig } from './config.js';
 import type { RedisLifecycle } from './lifecycle.js';
+import { parseInfo } from './metrics.js';
 import { replicationInfo } from './replication.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** An INFO section, field by field. */
-async function infoOf(r: Redis, section: string): Promise<Record<string, string>> {
-  const text = (await r.info(section)) as string;
-  return Object.fromEntries(
-    text
-      .split(/\r?\n/)
-      .filter((l) => l.includes(':'))
-      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
-  );
-}
+/** An INFO section, field by field (metrics.ts parseInfo). */
+const infoOf = async (r: Redis, section: string): Promise<Record<string, string>> => Object.fromEntries(parseInfo(String(await r.info(section))));
 
 /** INFO keyspace: per database, its keys and how many of them have a TTL. */
 type Keyspace = Record<string, { keys: number; expires: number }>;
