@@ -4,13 +4,12 @@
 // first, every key kept and replication running; a pre-upgrade backup is recorded; the build that
 // cannot start leaves the instance ACTIVE on 6.0 with its keys and a fault in the server's words.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { cli, cliJson, ipOf, reapAio, startAio, waitShow, type Aio } from '../helpers/all-in-one.js';
-import { freePort } from '../helpers/api-process.js';
-import { engineBuild } from '../helpers/engine-versions.js';
+import { cli, cliJson, ipOf, reapAio, waitShow, type Aio } from '../helpers/all-in-one.js';
+import { aioWithBuilds, engineBuild, failingBuild } from '../helpers/engine-versions.js';
 import { withRedis } from '../helpers/redis-client.js';
 
 const old = engineBuild('redis');
@@ -18,34 +17,21 @@ const KEYS = 1000;
 let aio: Aio | undefined;
 let state: string;
 
+let files: string[] = [];
+
 test.before(async () => {
   state = mkdtempSync(path.join(tmpdir(), 'aio-redis-upgrade-'));
   chmodSync(state, 0o755);
-  // a build that says it is 7.0.99 and cannot start, in the server's words
-  const broken = path.join(`${state}.broken`, 'usr/bin');
-  mkdirSync(broken, { recursive: true });
-  writeFileSync(
-    path.join(broken, 'redis-server'),
-    [
-      '#!/bin/sh',
-      'case "$*" in *--version*) echo "Redis server v=7.0.99 sha=00000000:0 malloc=libc bits=64 build=0"; exit 0;; esac',
-      'echo "4242:M 07 Dec 2026 01:00:00.000 # Forced failure: Can\'t handle RDB format version 99"',
-      'exit 1',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  chmodSync(`${state}.broken`, 0o755);
-  const guestConf = `${state}.guest.conf`;
-  writeFileSync(guestConf, `[redis]\nversion_dirs = ${old.dir},${state}.broken\n`);
-  const conf = `${state}.aio.conf`;
-  writeFileSync(conf, `[local]\nguest_config_file = ${guestConf}\n`);
-  aio = await startAio(state, await freePort(), [conf]);
+  failingBuild(`${state}.broken`, 'usr/bin/redis-server', {
+    versionLine: 'Redis server v=7.0.99 sha=00000000:0 malloc=libc bits=64 build=0',
+    errorLine: "4242:M 07 Dec 2026 01:00:00.000 # Forced failure: Can't handle RDB format version 99",
+  });
+  ({ aio, files } = await aioWithBuilds(state, `[redis]\nversion_dirs = ${old.dir},${state}.broken\n`));
 });
 
 test.after.always(async () => {
   await reapAio(aio, state);
-  for (const p of [state, `${state}.broken`, `${state}.guest.conf`, `${state}.aio.conf`, `${state}.subnet.conf`]) rmSync(p, { recursive: true, force: true });
+  for (const p of [state, `${state}.broken`, ...files]) rmSync(p, { recursive: true, force: true });
 });
 
 const ready = (s: Record<string, string>) => (s.status === 'ACTIVE' && s.operating_status === 'HEALTHY') || s.status === 'ERROR';
@@ -91,7 +77,6 @@ test.serial('a source and its replica on 6.0 upgrade to 7.0, the replica first, 
   await eventually('the keys on the replica', async () => (await on(rep, rpw, (r) => r.dbsize())) === KEYS + 1);
 
   await cli(aio!, 'database', 'instance', 'upgrade', 'rup-src', '7.0');
-  t.is((await cliJson<Record<string, string>>(aio!, 'database', 'instance', 'show', 'rup-src')).status, 'UPGRADE');
   const done = await waitShow(aio!, 'rup-src', (s) => s.status !== 'UPGRADE' && ready(s), 600_000);
   t.is(done.status, 'ACTIVE', JSON.stringify(done));
   t.is(done.datastore_version, '7.0');

@@ -5,11 +5,11 @@
 // A version with no build here and a build that cannot start both leave the server running 6.0
 // with its keys, its redis.conf and ACL file as they were, and say why in the server's words.
 import test from 'ava';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { call, GuestAgents, restoreFrom, until, type GuestArgs } from '../../../test/helpers/guest-agents.js';
-import { engineBuild } from '../../../test/helpers/engine-versions.js';
+import { engineBuild, failingBuild } from '../../../test/helpers/engine-versions.js';
 import { withRedis } from '../../../test/helpers/redis-client.js';
 import { redisServerVersion } from './binaries.js';
 import type { RedisLifecycle } from './lifecycle.js';
@@ -63,18 +63,10 @@ test.before(async () => {
   agents.passwords.push(SOURCE_ROOT, REPLICA_ROOT);
   // a build that says it is 7.0.99 and cannot start (the server's own words in its log)
   broken = path.join(agents.root, 'broken');
-  mkdirSync(path.join(broken, 'usr/bin'), { recursive: true });
-  writeFileSync(
-    path.join(broken, 'usr/bin/redis-server'),
-    [
-      '#!/bin/sh',
-      'case "$*" in *--version*) echo "Redis server v=7.0.99 sha=00000000:0 malloc=libc bits=64 build=0"; exit 0;; esac',
-      'echo "4242:M 07 Dec 2026 01:00:00.000 # Forced failure: Can\'t handle RDB format version 99"',
-      'exit 1',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
+  failingBuild(broken, 'usr/bin/redis-server', {
+    versionLine: 'Redis server v=7.0.99 sha=00000000:0 malloc=libc bits=64 build=0',
+    errorLine: "4242:M 07 Dec 2026 01:00:00.000 # Forced failure: Can't handle RDB format version 99",
+  });
   const dirs = { version_dirs: `${old.dir},${broken}` };
   source = await agents.agent('source', SOURCE_ID, dirs);
   await call(source, 'prepare', prepareArgs(SOURCE_ROOT));
