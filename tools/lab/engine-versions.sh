@@ -14,6 +14,7 @@
 #   ELF program in the build's bin/ becomes a small wrapper setting LD_LIBRARY_PATH to the build's
 #   own library directory for that process only, then exec'ing the real program (<name>.real,
 #   under its own name: postgres finds its share/ and lib/ relative to itself).
+#   Redis: an older release than bookworm's 7.0, Debian bullseye's 6.0 the same way (below).
 #   tools/lab/engine-versions.sh [state dir]     (default /var/lib/trove-ts-lab/engine-versions)
 set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
@@ -40,6 +41,25 @@ fi
 "$dir/usr/sbin/mariadbd" --version | grep -q "$plain" || { log "$dir/usr/sbin/mariadbd is not $plain"; exit 1; }
 echo "$dir"
 
+# Debian bullseye's packages (PostgreSQL 13, Redis 6.0 below) with an apt configuration of its own
+# under the state dir: its own sources list, lists and cache (the machine's apt sources are never
+# touched); bullseye_update fetches the lists, once a run, before apt-get/apt-cache "${apt_opts[@]}".
+apt_root="$STATE/.apt-bullseye"
+apt_opts=(-o "Dir::Etc::sourcelist=$apt_root/sources.list" -o "Dir::Etc::sourceparts=$apt_root/sources.list.d"
+  -o "Dir::State=$apt_root/state" -o "Dir::Cache=$apt_root/cache" -o APT::Sandbox::User=root)
+bullseye_updated=
+bullseye_update() {
+  [ -z "$bullseye_updated" ] || return 0
+  mkdir -p "$apt_root/sources.list.d" "$apt_root/state/lists/partial" "$apt_root/cache/archives/partial"
+  cat >"$apt_root/sources.list" <<'SOURCES'
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
+SOURCES
+  log "fetching Debian bullseye's package lists into $apt_root"
+  apt-get -q "${apt_opts[@]}" update >&2
+  bullseye_updated=1
+}
+
 # PostgreSQL 13 from Debian bullseye
 PG_MAJOR=13
 # complete: its programs and modules find every library they link (with the build's own)
@@ -51,16 +71,7 @@ pg_missing() {
 }
 pgdir=$(find "$STATE" -maxdepth 1 -type d -name "postgresql-$PG_MAJOR.*" ! -name '*.tmp' | sort -V | tail -1)
 if [ -z "$pgdir" ] || [ -n "$(pg_missing "$pgdir")" ]; then
-  apt_root="$STATE/.apt-bullseye"
-  mkdir -p "$apt_root/sources.list.d" "$apt_root/state/lists/partial" "$apt_root/cache/archives/partial"
-  cat >"$apt_root/sources.list" <<'SOURCES'
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
-SOURCES
-  apt_opts=(-o "Dir::Etc::sourcelist=$apt_root/sources.list" -o "Dir::Etc::sourceparts=$apt_root/sources.list.d"
-    -o "Dir::State=$apt_root/state" -o "Dir::Cache=$apt_root/cache" -o APT::Sandbox::User=root)
-  log "fetching Debian bullseye's package lists into $apt_root (first run only)"
-  apt-get -q "${apt_opts[@]}" update >&2
+  bullseye_update
   pgver=$(apt-cache "${apt_opts[@]}" madison "postgresql-$PG_MAJOR" | awk -F'|' '{gsub(/ /,"",$2); print $2}' | sort -V | tail -1)
   [ -n "$pgver" ] || { log "bullseye's lists name no postgresql-$PG_MAJOR"; exit 1; }
   pgplain=$(sed -E 's/^[0-9]+://; s/-.*//' <<<"$pgver")
@@ -94,19 +105,11 @@ echo "$pgdir"
 # <state>/redis-6.0.<patch>. Each program becomes a wrapper setting LD_LIBRARY_PATH and LUA_CPATH
 # to the build's own directories for that process only. A guest names it in [redis] version_dirs.
 redis_6_0() {
-  local apt_root="$STATE/.apt-bullseye" rdir rver rplain work f missing lib pkgs=()
+  local rdir rver rplain work f missing lib pkgs=()
   rdir=$(find "$STATE" -maxdepth 1 -type d -name 'redis-6.0.*' ! -name '*.tmp' | sort -V | tail -1)
   # (again when unpacked by an older version of this script, whose wrappers set no LUA_CPATH)
   if [ -z "$rdir" ] || [ ! -x "$rdir/usr/bin/redis-check-rdb.real" ] || ! grep -q LUA_CPATH "$rdir/usr/bin/redis-cli"; then
-    mkdir -p "$apt_root/sources.list.d" "$apt_root/state/lists/partial" "$apt_root/cache/archives/partial"
-    cat >"$apt_root/sources.list" <<'SOURCES'
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
-SOURCES
-    local apt_opts=(-o "Dir::Etc::sourcelist=$apt_root/sources.list" -o "Dir::Etc::sourceparts=$apt_root/sources.list.d"
-      -o "Dir::State=$apt_root/state" -o "Dir::Cache=$apt_root/cache" -o APT::Sandbox::User=root)
-    log "fetching Debian bullseye's package lists into $apt_root (first run only)"
-    apt-get -q "${apt_opts[@]}" update >&2
+    bullseye_update
     rver=$(apt-cache "${apt_opts[@]}" madison redis-server | awk -F'|' '{gsub(/ /,"",$2); print $2}' | sort -V | tail -1)
     [ -n "$rver" ] || { log "bullseye's lists name no redis-server"; exit 1; }
     rplain=$(sed -E 's/^[0-9]+://; s/-.*//' <<<"$rver")
