@@ -36,6 +36,6 @@ export function knownEngines(): string[] {
 
 /** The engines installed on this machine that the agent can manage (with the builds a config's version_dirs name). */
 export async function detectEngines(raw: RawConfig = {}): Promise<DetectedEngine[]> {
-  const found = await Promise.all([detectMariadb(raw), detectMysql(), detectPgBuilds(configSection(raw, 'postgresql', postgresqlSection)), detectRedis()]);
+  const found = await Promise.all([detectMariadb(raw), detectMysql(), detectPgBuilds(configSection(raw, 'postgresql', postgresqlSection)), detectRedis(raw)]);
   return found.flat().filter((e): e is DetectedEngine => e !== undefined);
 }

@@ -6,44 +6,32 @@
 // old version with a fault that says why (the builds it found, or the engine's own words).
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cli, cliJson, reapAio, startAio, waitShow, type Aio } from '../helpers/all-in-one.js';
-import { freePort } from '../helpers/api-process.js';
-import { engineBuild } from '../helpers/engine-versions.js';
+import { cli, cliJson, reapAio, waitShow, type Aio } from '../helpers/all-in-one.js';
+import { aioWithBuilds, engineBuild, failingBuild } from '../helpers/engine-versions.js';
 
 const old = engineBuild('mariadb');
 let aio: Aio | undefined;
 let state: string;
+let files: string[] = [];
 
 test.before(async () => {
   state = mkdtempSync(path.join(tmpdir(), 'aio-upgrade-'));
   chmodSync(state, 0o755);
   // a build that says it is 10.11.99 and cannot start, in the engine's words
-  const broken = path.join(`${state}.broken`, 'usr/sbin');
-  mkdirSync(broken, { recursive: true });
-  writeFileSync(
-    path.join(broken, 'mariadbd'),
-    [
-      '#!/bin/sh',
-      'case "$*" in *--version*) echo "mariadbd  Ver 10.11.99-MariaDB for debian-linux-gnu"; exit 0;; esac',
-      'echo "2026-12-07  1:00:00 0 [ERROR] InnoDB: forced failure: unsupported redo log format" >&2',
-      'exit 1',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  const guestConf = `${state}.guest.conf`;
-  writeFileSync(guestConf, `[mariadb]\nversion_dirs = ${old.dir},${state}.broken\n`);
-  const conf = `${state}.aio.conf`;
-  writeFileSync(conf, `[local]\nguest_config_file = ${guestConf}\n`);
-  aio = await startAio(state, await freePort(), [conf]);
+  failingBuild(`${state}.broken`, 'usr/sbin/mariadbd', {
+    versionLine: 'mariadbd  Ver 10.11.99-MariaDB for debian-linux-gnu',
+    errorLine: '2026-12-07  1:00:00 0 [ERROR] InnoDB: forced failure: unsupported redo log format',
+    stderr: true,
+  });
+  ({ aio, files } = await aioWithBuilds(state, `[mariadb]\nversion_dirs = ${old.dir},${state}.broken\n`));
 });
 
 test.after.always(async () => {
   await reapAio(aio, state);
-  for (const p of [state, `${state}.broken`, `${state}.guest.conf`, `${state}.aio.conf`, `${state}.subnet.conf`]) rmSync(p, { recursive: true, force: true });
+  for (const p of [state, `${state}.broken`, ...files]) rmSync(p, { recursive: true, force: true });
 });
 
 const ready = (s: Record<string, string>) => (s.status === 'ACTIVE' && s.operating_status === 'HEALTHY') || s.status === 'ERROR';

@@ -3,7 +3,7 @@
 // marker; a version with no build here and a build that cannot start both leave the server
 // running its old version with its data, and say why.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,7 +11,7 @@ import mysql from 'mysql2/promise';
 import { createLogger } from '../../../src/common/log.js';
 import { freeTcpPort } from '../../../test/helpers/ports.js';
 import { reapOnExit } from '../../../test/helpers/reap.js';
-import { engineBuild } from '../../../test/helpers/engine-versions.js';
+import { engineBuild, failingBuild } from '../../../test/helpers/engine-versions.js';
 import type { Engine } from '../../capabilities.js';
 import type { MysqlLifecycle } from '../mysql-common/lifecycle.js';
 import { serverVersion } from '../mysql-common/binaries.js';
@@ -32,18 +32,11 @@ test.before(async () => {
   installed = (await serverVersion('/usr/sbin/mariadbd'))!;
   // a build that says it is 10.11.99 and cannot start (the engine's own words on stderr)
   const broken = path.join(root, 'broken');
-  mkdirSync(path.join(broken, 'usr/sbin'), { recursive: true });
-  writeFileSync(
-    path.join(broken, 'usr/sbin/mariadbd'),
-    [
-      '#!/bin/sh',
-      'case "$*" in *--version*) echo "mariadbd  Ver 10.11.99-MariaDB for debian-linux-gnu"; exit 0;; esac',
-      'echo "2026-12-07  1:00:00 0 [ERROR] InnoDB: forced failure: unsupported redo log format" >&2',
-      'exit 1',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
+  failingBuild(broken, 'usr/sbin/mariadbd', {
+    versionLine: 'mariadbd  Ver 10.11.99-MariaDB for debian-linux-gnu',
+    errorLine: '2026-12-07  1:00:00 0 [ERROR] InnoDB: forced failure: unsupported redo log format',
+    stderr: true,
+  });
   port = await freeTcpPort();
   const raw = {
     DEFAULT: {},

@@ -4,12 +4,13 @@
 // Any failure stops the new server, puts the copy back and starts the old build: the instance is
 // as it was, and the error says why in the engine's words.
 import { execFile } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../../src/common/log.js';
 import type { Upgrade } from '../../capabilities.js';
 import { EngineFailure, lastLines } from '../../platform/error-tail.js';
+import { switchBuild } from '../build-swap.js';
 import { describeBuilds, findBuild } from './binaries.js';
 import type { MysqlBackup } from './backup.js';
 import type { MysqlLifecycle } from './lifecycle.js';
@@ -31,49 +32,23 @@ export class MysqlUpgrade implements Upgrade {
     const target = await findBuild(this.c, version);
     if (!target)
       throw new EngineFailure(`No build of version ${version} is installed on this server (found: ${await describeBuilds(this.c)}); nothing was changed.`);
-    const before = this.lc.bins();
     const oldVersion = await this.lc.runningVersion().catch(() => 'its old version');
-    const data = this.lc.paths.dataDir;
-    const saved = `${data}.pre-upgrade`;
     this.log.info({ from: oldVersion, to: version, server: target.mysqld }, 'upgrade: stopping the server');
-    await this.lc.stop();
-    rmSync(saved, { recursive: true, force: true });
-    try {
-      await run('cp', ['-a', '--reflink=auto', data, saved], { maxBuffer: 1024 * 1024 });
-    } catch (err) {
-      rmSync(saved, { recursive: true, force: true });
-      await this.lc.start();
-      throw new EngineFailure(
-        `The data directory could not be copied before the upgrade (nothing was changed): ${lastLines((err as ExecError).stderr || (err as Error).message)}`,
-      );
-    }
-    this.lc.useBuild(target);
-    try {
-      await this.lc.start();
-      if (target.upgrade) await this.upgradeStep(target.upgrade);
-      const now = await this.lc.runningVersion();
-      if (!now.startsWith(version)) throw new EngineFailure(`${path.basename(target.mysqld)} reports version ${now}, not ${version}`);
-      const health = await this.lc.health();
-      if (health !== 'healthy') throw new EngineFailure(`the server is ${health} after the upgrade`);
-      rmSync(saved, { recursive: true, force: true });
-      this.log.info({ version: now }, 'upgrade: done');
-      return { version: now };
-    } catch (err) {
-      const e = err as Error & { logTail?: string };
-      this.log.error({ err: e.message }, 'upgrade failed: rolling back to the old build and data');
-      await this.lc.stop().catch(() => undefined);
-      if (existsSync(saved)) {
-        rmSync(data, { recursive: true, force: true });
-        renameSync(saved, data);
-      }
-      this.lc.useBuild(before);
-      let again = '';
-      await this.lc.start().catch((s: Error) => (again = ` The old server did not start again: ${s.message}`));
-      throw new EngineFailure(
-        `The upgrade from ${oldVersion} to ${version} failed and was rolled back to the old binaries and data: ${e.message}${again}`,
-        e.logTail ?? '',
-      );
-    }
+    return switchBuild(this.lc, {
+      target,
+      keep: [this.lc.paths.dataDir],
+      from: oldVersion,
+      to: version,
+      log: this.log,
+      check: async () => {
+        if (target.upgrade) await this.upgradeStep(target.upgrade);
+        const now = await this.lc.runningVersion();
+        if (!now.startsWith(version)) throw new EngineFailure(`${path.basename(target.mysqld)} reports version ${now}, not ${version}`);
+        const health = await this.lc.health();
+        if (health !== 'healthy') throw new EngineFailure(`the server is ${health} after the upgrade`);
+        return now;
+      },
+    });
   }
 
   /** The engine's upgrade program (mariadb-upgrade) over the socket as os_admin (credentials in a 0600 option file, never argv). */

@@ -32,6 +32,9 @@ async function persistence(r: Redis): Promise<Record<string, string>> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What tells a finished save from the ones before: the count of saves (Redis 7.0 and later), else the time of the last one. */
+const savesOf = (p: Record<string, string>): number => Number(p.rdb_saves ?? p.rdb_last_save_time);
+
 export class RedisBackup implements Backup {
   constructor(
     private readonly mountPoint: string,
@@ -55,8 +58,10 @@ export class RedisBackup implements Backup {
         await sleep(200);
         p = await persistence(r);
       }
-      before = Number(p.rdb_saves);
+      before = savesOf(p);
       statusBefore = p.rdb_last_bgsave_status;
+      // Redis before 7.0 counts no saves: the time of the last one (in seconds) tells ours, taken in a later second
+      if (p.rdb_saves === undefined) await sleep(Math.max(0, (before + 1) * 1000 - Date.now()));
       try {
         await r.call('BGSAVE', 'SCHEDULE');
         break;
@@ -69,7 +74,7 @@ export class RedisBackup implements Backup {
     for (;;) {
       await sleep(100);
       p = await persistence(r);
-      if (Number(p.rdb_saves) > before && p.rdb_bgsave_in_progress === '0') break;
+      if (savesOf(p) > before && p.rdb_bgsave_in_progress === '0') break;
       if (p.rdb_bgsave_in_progress === '1') sawRunning = true;
       else if (p.rdb_last_bgsave_status === 'err' && (sawRunning || statusBefore === 'ok'))
         throw new Error('the RDB snapshot (BGSAVE) failed: see the Redis log');
@@ -128,15 +133,20 @@ export class RedisBackup implements Backup {
     this.log.info({}, 'RDB backup installed; AOF rewritten from it');
   }
 
-  /** AOF on again as redis.conf says: CONFIG SET starts a rewrite from the loaded data; wait until it is on disk. */
+  /**
+   * AOF on again as redis.conf says: CONFIG SET starts a rewrite from the loaded data; wait until it
+   * is on disk. Redis 7.0 counts rewrites (aof_rewrites); before 7.0, this server (started for the
+   * restore, AOF off) has made none until it reports how long its last one took.
+   */
   private async enableAof(r: Redis): Promise<void> {
-    const before = Number((await persistence(r)).aof_rewrites);
+    const rewrites = (p: Record<string, string>) => Number(p.aof_rewrites ?? (p.aof_last_rewrite_time_sec === '-1' ? 0 : 1));
+    const before = rewrites(await persistence(r));
     await r.call('CONFIG', 'SET', 'appendonly', 'yes');
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       const p = await persistence(r);
       if (p.aof_rewrite_in_progress === '0' && p.aof_rewrite_scheduled === '0') {
-        if (Number(p.aof_rewrites) > before) return;
+        if (rewrites(p) > before) return;
         if (p.aof_last_bgrewrite_status === 'err') throw new Error('rewriting the AOF from the restored data failed: see the Redis log');
       }
       if (Date.now() > deadline) throw new Error('timed out waiting for the AOF rewrite after the restore');

@@ -74,7 +74,12 @@ export function parseConf(text: string): Record<string, string | number> {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** The initial ACL file: the agent's user by its password's hash (every command: it replicates, configures, saves); `default` (root) off, without a password, with root's commands only. */
-export function renderAcl(adminPassword: string): string {
-  return [`user ${ADMIN_USER} on #${sha256(adminPassword)} ~* &* +@all`, `user default off resetpass ~* &* ${ROOT_COMMAND_RULES.join(' ')}`, ''].join('\n');
+/**
+ * The initial ACL file: the agent's user by its password's hash (every command: it replicates,
+ * configures, saves); `default` (root) off, without a password, with root's commands only.
+ * `channels`: every pub/sub channel (`&*`) where the server knows channel rules (6.2 and later).
+ */
+export function renderAcl(adminPassword: string, channels: readonly string[] = ['&*']): string {
+  const ch = channels.map((c) => ` ${c}`).join('');
+  return [`user ${ADMIN_USER} on #${sha256(adminPassword)} ~*${ch} +@all`, `user default off resetpass ~*${ch} ${ROOT_COMMAND_RULES.join(' ')}`, ''].join('\n');
 }

@@ -11,10 +11,18 @@ export const redisSection = z.object({
   bind_host: opt.str('0.0.0.0'),
   /** (trove-ts) The server binary. */
   redis_server_bin: opt.str('/usr/bin/redis-server'),
+  /**
+   * (trove-ts) Other builds of Redis installed side by side, each a directory holding a package's
+   * tree (<dir>/usr/bin/redis-server, i.e. redis_server_bin under it): versions an instance can be
+   * created on or upgraded to, found by the version the server reports. Comma separated.
+   */
+  version_dirs: opt.list([]),
   /** (trove-ts) The OS user the server runs as when the agent runs as root. */
   run_as: opt.str('redis'),
   /** (trove-ts) Seconds to wait for the server to accept connections. */
   start_timeout: opt.int(60, 5),
+  /** (trove-ts) Seconds an upgrade waits for the server to write its data to disk (AOF rewrite or SAVE) before it stops it. */
+  save_timeout: opt.int(600, 5),
   /** (trove-ts) Seconds a replica waits for its link to the source to be up (the first sync loaded) before its attach fails. */
   replica_attach_timeout: opt.int(60, 1),
   /** The logs shown to callers who are not administrators (Trove's key and default: none; the server log is SYS). */
@@ -42,6 +50,8 @@ export interface RedisPaths {
   logFile: string;
   adminPasswordFile: string;
   preparedMarker: string;
+  /** The version directory of the build the server runs (absent: the configured redis_server_bin). */
+  buildFile: string;
 }
 
 export function redisPaths(c: RedisConfig, stateDir: string, runtimeDir = runtimeDirFor(stateDir)): RedisPaths {
@@ -60,5 +70,6 @@ export function redisPaths(c: RedisConfig, stateDir: string, runtimeDir = runtim
     logFile: path.join(stateDir, 'redis.log'),
     adminPasswordFile: path.join(stateDir, 'os_admin.secret'),
     preparedMarker: path.join(c.mount_point, '.trove-prepared'),
+    buildFile: path.join(stateDir, 'redis-build'),
   };
 }

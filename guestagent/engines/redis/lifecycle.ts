@@ -15,6 +15,7 @@ import { readSince } from '../../../src/common/file-tail.js';
 import { filesystemStats } from '../../platform/volume.js';
 import type { Redis } from 'ioredis';
 import { RedisAdmin } from './admin-client.js';
+import { findRedisBuild, redisBinariesAt, type RedisBinaries } from './binaries.js';
 import { redisPaths, type RedisConfig, type RedisPaths } from './config.js';
 import { confValue, LOCKED_COMMANDS_DIRECTIVES, renderAcl, renderRedisConf, renderReplication } from './conf-files.js';
 import { RedisOverrides, renderOverrides } from './overrides.js';
@@ -34,22 +35,54 @@ export class RedisLifecycle implements Lifecycle {
     runtimeDir?: string,
   ) {
     this.paths = redisPaths(c, stateDir, runtimeDir);
+    this.binRoot = existsSync(this.paths.buildFile) ? readFileSync(this.paths.buildFile, 'utf8').trim() : '';
     this.admin = new RedisAdmin(this.paths.socket, () => readFileSync(this.paths.adminPasswordFile, 'utf8').trim());
-    this.root = new RedisRoot(this.admin, () => this.applyWriteAccess());
+    this.root = new RedisRoot(
+      this.admin,
+      () => this.applyWriteAccess(),
+      () => this.channelRules(),
+    );
     this.overrides = new RedisOverrides(this.paths.overridesFile, this.admin, () => this.user(), this.paths.conf);
   }
 
-  private major: number | undefined;
+  /** The version directory of the build the server runs ('' = the configured redis_server_bin), kept in paths.buildFile. */
+  private binRoot: string;
+  private release: [number, number] | undefined;
 
-  /** The installed redis-server's major version (`redis-server --version`: `Redis server v=7.0.15 ...`), asked once. */
-  serverMajor(): number {
-    if (this.major === undefined) {
-      const out = execFileSync(this.c.redis_server_bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-      const m = /\bv=(\d+)\./.exec(out);
-      if (!m) throw new Error(`cannot tell the version of ${this.c.redis_server_bin} from: ${out.trim().slice(0, 200)}`);
-      this.major = Number(m[1]);
+  /** The binaries the server runs now. */
+  bins(): RedisBinaries {
+    return redisBinariesAt(this.c, this.binRoot);
+  }
+
+  /** Runs another build from the next start on (kept across restarts of the agent). */
+  useBuild(b: RedisBinaries): void {
+    this.binRoot = b.root;
+    if (b.root) writeFileSync(this.paths.buildFile, `${b.root}\n`, { mode: 0o600 });
+    else rmSync(this.paths.buildFile, { force: true });
+    this.release = undefined;
+  }
+
+  /** The build's redis-server version, major and minor (`redis-server --version`: `Redis server v=7.0.15 ...`), asked once per build. */
+  private serverRelease(): [number, number] {
+    if (this.release === undefined) {
+      const bin = this.bins().server;
+      const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+      const m = /\bv=(\d+)\.(\d+)\./.exec(out);
+      if (!m) throw new Error(`cannot tell the version of ${bin} from: ${out.trim().slice(0, 200)}`);
+      this.release = [Number(m[1]), Number(m[2])];
     }
-    return this.major;
+    return this.release;
+  }
+
+  /** The build's redis-server major version. */
+  serverMajor(): number {
+    return this.serverRelease()[0];
+  }
+
+  /** The ACL rule giving a user every pub/sub channel (`&*`, Redis 6.2 and later; 6.0 has no channel rules and refuses it). */
+  channelRules(): string[] {
+    const [major, minor] = this.serverRelease();
+    return major > 6 || (major === 6 && minor >= 2) ? ['&*'] : [];
   }
 
   /** The OS user the server runs as (undefined when the agent is not root: the agent's own). */
@@ -98,7 +131,7 @@ export class RedisLifecycle implements Lifecycle {
   private writeSecrets(): void {
     if (!existsSync(this.paths.adminPasswordFile)) writeFileSync(this.paths.adminPasswordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
     if (!existsSync(this.paths.aclFile))
-      writeFileSync(this.paths.aclFile, renderAcl(readFileSync(this.paths.adminPasswordFile, 'utf8').trim()), { mode: 0o600 });
+      writeFileSync(this.paths.aclFile, renderAcl(readFileSync(this.paths.adminPasswordFile, 'utf8').trim(), this.channelRules()), { mode: 0o600 });
   }
 
   private async ping(): Promise<boolean> {
@@ -112,7 +145,7 @@ export class RedisLifecycle implements Lifecycle {
       this.ownFiles();
       const u = this.user();
       const pid = startDaemon(
-        this.c.redis_server_bin,
+        this.bins().server,
         [this.paths.conf, ...extraArgs],
         this.paths.logFile,
         {},
@@ -139,6 +172,8 @@ export class RedisLifecycle implements Lifecycle {
 
   async prepare(spec: PrepareSpec): Promise<void> {
     const started = Date.now();
+    // the build of the instance's version when several are installed side by side (else the configured one)
+    if (spec.dsVersion && this.c.version_dirs.length) this.useBuild((await findRedisBuild(this.c, spec.dsVersion)) ?? redisBinariesAt(this.c, ''));
     this.ownFiles();
     this.writeSecrets();
     writeFileSync(this.paths.conf, renderRedisConf(this.c, this.paths, spec.memoryMb, this.serverMajor()), { mode: 0o600 });
@@ -216,7 +251,12 @@ export class RedisLifecycle implements Lifecycle {
    */
   async applyWriteAccess(): Promise<void> {
     const refuseWrites = this.volumeFull || this.writesStopped();
-    const rules = [...ROOT_COMMAND_RULES, ...(refuseWrites ? ['-@write'] : []), ...(refuseWrites || this.isReplica() ? ['-@admin'] : [])];
+    const rules = [
+      ...this.channelRules(),
+      ...ROOT_COMMAND_RULES,
+      ...(refuseWrites ? ['-@write'] : []),
+      ...(refuseWrites || this.isReplica() ? ['-@admin'] : []),
+    ];
     await this.admin.run(async (r) => {
       await r.call('ACL', 'SETUSER', ROOT_USER, ...rules);
       await this.saveAcl(r);

@@ -1,5 +1,5 @@
-// Redis: lifecycle, root (the `default` user's password), configuration groups, RDB backups and
-// replication (RedisSyncReplication); no databases or users, so those verbs answer NotSupportedError (Trove's 501).
+// Redis: lifecycle, root (the `default` user's password), configuration groups, RDB backups,
+// replication (RedisSyncReplication) and upgrades to another build (upgrade.ts); no databases or users, so those verbs answer NotSupportedError (Trove's 501).
 import type { Logger } from '../../../src/common/log.js';
 import type { RawConfig } from '../../../src/common/config/reader.js';
 import { configSection } from '../../../src/common/config/schema.js';
@@ -10,6 +10,7 @@ import { RedisLifecycle } from './lifecycle.js';
 import { RedisBackup } from './backup.js';
 import { RedisLogs } from './logs.js';
 import { RedisReplication } from './replication.js';
+import { RedisUpgrade } from './upgrade.js';
 
 export function redisEngine(raw: RawConfig, stateDir: string, log: Logger, runtimeDir?: string): Engine {
   const c = configSection(raw, 'redis', redisSection);
@@ -23,5 +24,6 @@ export function redisEngine(raw: RawConfig, stateDir: string, log: Logger, runti
     logs: new RedisLogs(c, lifecycle.paths),
     metrics: new RedisMetrics(lifecycle.admin),
     replication: new RedisReplication(c, lifecycle, log),
+    upgrade: new RedisUpgrade(c, lifecycle, log),
   };
 }

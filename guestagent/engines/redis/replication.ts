@@ -147,9 +147,15 @@ export class RedisReplication implements Replication {
     this.writeReplicationFile(master);
     const logFrom = existsSync(this.lifecycle.paths.logFile) ? statSync(this.lifecycle.paths.logFile).size : 0;
     const dropped = await this.run(async (r) => {
-      await r.call('CONFIG', 'SET', 'masteruser', master.user, 'masterauth', master.password, 'replica-read-only', 'yes').catch((err: unknown) => {
-        throw new Error(`could not set the replication account: ${scrub(err, master.password)}`);
-      });
+      // one CONFIG SET each: Redis before 7.0 takes a single parameter
+      for (const [k, v] of [
+        ['masteruser', master.user],
+        ['masterauth', master.password],
+        ['replica-read-only', 'yes'],
+      ])
+        await r.call('CONFIG', 'SET', k!, v!).catch((err: unknown) => {
+          throw new Error(`could not set the replication account: ${scrub(err, master.password)}`);
+        });
       // users' writes are refused (READONLY) from here on
       await r.call('REPLICAOF', master.host, String(master.port));
       return this.dropReplicationUsers(r);

@@ -48,6 +48,8 @@ export class RedisRoot implements Root {
     private readonly admin: RedisAdmin,
     /** The lifecycle's limits on the clients' user (read-only, replica) applied again after a change, and saved (the ACL file 0600 again). */
     private readonly reapplyLimits: () => Promise<void> = async () => undefined,
+    /** The channel rules the server knows (`&*` from Redis 6.2 on, none before). */
+    private readonly channels: () => string[] = () => ['&*'],
   ) {}
 
   async enableRoot(password?: string): Promise<{ name: string; password: string }> {
@@ -56,7 +58,7 @@ export class RedisRoot implements Root {
       throw new InvalidValueError('A Redis password must be 1 to 512 characters without spaces or control characters.');
     await this.admin.run(async (r) => {
       // Each rule is its own argument: nothing in the password can add a rule.
-      await r.call('ACL', 'SETUSER', ROOT_USER, 'on', 'resetpass', `>${pw}`, '~*', '&*', ...ROOT_COMMAND_RULES);
+      await r.call('ACL', 'SETUSER', ROOT_USER, 'on', 'resetpass', `>${pw}`, '~*', ...this.channels(), ...ROOT_COMMAND_RULES);
       await r.call('ACL', 'SAVE');
     });
     await this.reapplyLimits();
