@@ -44,7 +44,8 @@ command -v python3 >/dev/null || { echo "test/run-all.sh: python3 is needed (too
 # in dumpError), which hid every result of the run; ava 8, which fixes it, needs Node 22.
 # Four test files at once (ava's default is one a core, two here; TROVE_TEST_CONCURRENCY sets it): a file
 # spends most of its time waiting for guests, engines and the CLI. On the 2-core machine eight integration
-# files took 183 s at two, 133 s at four; eight replication and backup files 235 s and 163 s; all passed.
+# files took 183 s at two, 133 s at four; eight replication and backup files 235 s and 163 s; the eight
+# slowest CLI and all-in-one files 227 s and 168 s; all passed.
 python3 tools/reap-run.py -- npx ava --concurrency "${TROVE_TEST_CONCURRENCY:-4}" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 pass=$(grep -c '^  ✔ ' "$log"); fail=$(grep -c '^  ✘ \[fail\]' "$log"); skip=$(grep -c '^  - \[skip\]' "$log")
