@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, runBin } from '../helpers/run-bin.js';
-import { cliSync as cli, reapAio, startAio, stopAio, waitShow } from '../helpers/all-in-one.js';
+import { cliSync as cli, reapAio, startAio, stopAio, waitListed, waitShow } from '../helpers/all-in-one.js';
 import { freePort } from '../helpers/api-process.js';
 
 test.serial('all-in-one: CLI create → mysql row → restart the service → restart → delete', async (t) => {
@@ -77,7 +77,7 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   t.is(execFileSync('mariadb', ['-h', copyIp, '-u', 'app', '-pAio-Secret-9', 'shop', '-N', '-e', 'SELECT v FROM t']).toString().trim(), 'kept');
   cli(aio, 'database', 'instance', 'delete', 'db1-copy');
   const names = () => (JSON.parse(cli(aio, 'database', 'instance', 'list', '-f', 'json')) as Array<{ Name: string }>).map((i) => i.Name);
-  for (const end = Date.now() + 60_000; names().includes('db1-copy') && Date.now() < end;) await new Promise((r) => setTimeout(r, 500));
+  await waitListed(aio, (n) => !n.includes('db1-copy'));
   t.deepEqual(names(), ['db1']);
 
   // its own keys, never Trove's published defaults: made at the first start (0600), kept across starts
@@ -122,8 +122,7 @@ test.serial('all-in-one: CLI create → mysql row → restart the service → re
   cli(aio, 'database', 'instance', 'restart', 'db1');
   await waitShow(aio, 'db1', (s) => s.status === 'ACTIVE' && s.operating_status === 'HEALTHY');
   cli(aio, 'database', 'instance', 'delete', 'db1');
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && JSON.parse(cli(aio, 'database', 'instance', 'list', '-f', 'json')).length) await new Promise((r) => setTimeout(r, 500));
+  await waitListed(aio, (n) => n.length === 0);
   t.deepEqual(JSON.parse(cli(aio, 'database', 'instance', 'list', '-f', 'json')), []);
   t.deepEqual(readdirSync(path.join(state, 'local', 'servers')), [], 'the instance directory is gone');
   t.deepEqual(busUsers(), [], 'its bus user is gone');

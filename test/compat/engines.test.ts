@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import axios, { type AxiosInstance } from 'axios';
 import { detectPostgresql } from '../../guestagent/engines/postgresql/detect.js';
-import { startControlPlane, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
+import { startControlPlane, waitForBackup, waitForInstance, type ControlPlane } from '../helpers/control-plane.js';
 import { DEMO, keystoneAdmin, keystoneConfig } from '../helpers/keystone-lab.js';
 import { openstack, openstackJson } from '../helpers/openstack-cli.js';
 
@@ -139,17 +139,13 @@ test.serial('redis: instance create, root enable; redis-cli SET/GET with that pa
   t.is(def['maxmemory-policy'], undefined, 'no group: the engine default, not written');
 });
 
-/** `backup create -i <instance>`, then `backup show` until it is COMPLETED (or FAILED). */
+/** `backup create -i <instance>`, waited for until it is COMPLETED (or FAILED), then `backup show`. */
 async function backupAndWait(name: string, instance: string): Promise<Record<string, unknown>> {
   const b = await json<Record<string, unknown>>('database', 'backup', 'create', name, '-i', instance);
   if (b.status !== 'NEW') throw new Error(`${name}: ${JSON.stringify(b)}`);
-  const deadline = Date.now() + 180_000;
-  let shown: Record<string, unknown>;
-  do {
-    await new Promise((r) => setTimeout(r, 1000));
-    shown = await json<Record<string, unknown>>('database', 'backup', 'show', name);
-  } while (shown.status !== 'COMPLETED' && shown.status !== 'FAILED' && Date.now() < deadline);
-  return shown;
+  // waited for through the API (each CLI call is a Python start and a Keystone login), then shown by the CLI
+  await waitForBackup(http, String(b.id));
+  return json<Record<string, unknown>>('database', 'backup', 'show', name);
 }
 
 /** `instance create --backup`, waited for. */

@@ -140,25 +140,74 @@ export async function cliJson<T = Record<string, unknown>>(a: Aio, ...args: stri
   return JSON.parse(await cli(a, ...args, '-f', 'json')) as T;
 }
 
-/** `instance show` every second until `want` holds (or `ms` passes: an error with the last view). */
-export async function waitShow(a: Aio, name: string, want: (s: Record<string, string>) => boolean, ms = 120_000): Promise<Record<string, string>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const s = await cliJson<Record<string, string>>(a, 'database', 'instance', 'show', name);
-    if (want(s)) return s;
-    if (Date.now() > deadline) throw new Error(`instance ${name}: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 1000));
+/**
+ * The API's own view of the instance or backup named `name` (GET /instances/{id} or /backups/{id},
+ * found by name in the list), as JSON; undefined when no single one has that name or the API does
+ * not answer. waitShow and waitBackup run the CLI again only when this view changed: the CLI reads
+ * the same body, so an unchanged view is an unchanged `show` (each `openstack` call is a Python
+ * start of one to three seconds of CPU on this 2-core machine, and the waits ran it every second).
+ */
+async function apiView(a: Aio, kind: 'instances' | 'backups', name: string): Promise<string | undefined> {
+  const http = axios.create({ baseURL: `${a.url}/v1.0/admin`, headers: { 'X-Auth-Token': cliEnv(a).OS_TOKEN! }, timeout: 10_000, validateStatus: () => true });
+  try {
+    const list = await http.get(`/${kind}`);
+    const found = ((list.data?.[kind] ?? []) as Array<{ id: string; name: string }>).filter((x) => x.name === name);
+    if (list.status !== 200 || found.length !== 1) return undefined;
+    const one = await http.get(`/${kind}/${found[0]!.id}`);
+    return one.status === 200 ? JSON.stringify(one.data) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-/** `backup show` every second until it is COMPLETED or FAILED. */
-export async function waitBackup(a: Aio, name: string, ms = 180_000): Promise<Record<string, string>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const b = await cliJson<Record<string, string>>(a, 'database', 'backup', 'show', name);
-    if (b.status === 'COMPLETED' || b.status === 'FAILED' || Date.now() > deadline) return b;
-    await new Promise((r) => setTimeout(r, 1000));
+/** Polls the API's instance list (every 250 ms) until `want` holds for the names in it, or `ms` passes; a test then asserts on the CLI's own list. */
+export async function waitListed(a: Aio, want: (names: string[]) => boolean, ms = 60_000): Promise<void> {
+  const http = axios.create({ baseURL: `${a.url}/v1.0/admin`, headers: { 'X-Auth-Token': cliEnv(a).OS_TOKEN! }, timeout: 10_000, validateStatus: () => true });
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+    const r = await http.get('/instances').catch(() => undefined);
+    if (r?.status === 200 && want((r.data.instances as Array<{ name: string }>).map((i) => i.name))) return;
   }
+}
+
+/**
+ * `show` through the CLI until `want` holds (or `ms` passes: an error with the last view). The CLI
+ * runs first, then again each time the API's view of the object changed (polled every 250 ms), and
+ * at least every 5 s, or every second while the API cannot tell (no single object of that name).
+ */
+async function waitCli(
+  a: Aio,
+  kind: 'instances' | 'backups',
+  name: string,
+  want: (s: Record<string, string>) => boolean,
+  ms: number,
+): Promise<{ last: Record<string, string>; met: boolean }> {
+  const deadline = Date.now() + ms;
+  const noun = kind === 'instances' ? 'instance' : 'backup';
+  let seen: string | undefined;
+  let shownAt = 0;
+  for (;;) {
+    const view = await apiView(a, kind, name);
+    if (view === undefined || view !== seen || Date.now() - shownAt >= 5000 || Date.now() > deadline) {
+      shownAt = Date.now();
+      const s = await cliJson<Record<string, string>>(a, 'database', noun, 'show', name);
+      if (want(s)) return { last: s, met: true };
+      if (Date.now() > deadline) return { last: s, met: false };
+      seen = view;
+    }
+    await new Promise((r) => setTimeout(r, view === undefined ? 1000 : 250));
+  }
+}
+
+/** `instance show` until `want` holds (or `ms` passes: an error with the last view); see waitCli. */
+export async function waitShow(a: Aio, name: string, want: (s: Record<string, string>) => boolean, ms = 120_000): Promise<Record<string, string>> {
+  const { last, met } = await waitCli(a, 'instances', name, want, ms);
+  if (!met) throw new Error(`instance ${name}: ${JSON.stringify(last)}`);
+  return last;
+}
+
+/** `backup show` until it is COMPLETED or FAILED (or `ms` passes: the last view); see waitCli. */
+export async function waitBackup(a: Aio, name: string, ms = 180_000): Promise<Record<string, string>> {
+  return (await waitCli(a, 'backups', name, (b) => b.status === 'COMPLETED' || b.status === 'FAILED', ms)).last;
 }
 
 /** The first 127.0.x.y address in an instance's view. */

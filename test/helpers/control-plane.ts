@@ -174,3 +174,19 @@ export async function waitForInstance(
     await new Promise((res) => setTimeout(res, 500));
   }
 }
+
+/** Polls GET /backups/{id} until `done` says so (by default: COMPLETED or FAILED); returns the last backup body. */
+export async function waitForBackup(
+  http: AxiosInstance,
+  id: string,
+  done: (b: Record<string, unknown> | undefined, status: number) => boolean = (b) => b?.status === 'COMPLETED' || b?.status === 'FAILED',
+  timeoutMs = 180_000,
+): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await http.get(`/backups/${id}`);
+    if (done(r.data?.backup, r.status)) return r.data?.backup;
+    if (Date.now() > deadline) throw new Error(`backup ${id} did not get there in time; last: ${JSON.stringify(r.data)}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
