@@ -121,6 +121,6 @@ test.serial("a cluster pg_upgrade refuses stays ACTIVE on its major, the fault i
 test.serial('a PostgreSQL replication set cannot cross majors: the CLI shows the 422', async (t) => {
   await create('pg-r1', '--replica-of', 'pg-bad');
   const err = await t.throwsAsync(cli(aio!, 'database', 'instance', 'upgrade', 'pg-bad', newest));
-  t.regex(err!.message, /has replicas .*PostgreSQL replication does not cross major versions.*\(HTTP 422\)/s);
+  t.regex(err!.message, /has replicas .*its replication \(PostgresqlReplication, physical streaming\) does not cross major versions.*\(HTTP 422\)/s);
   t.is((await cliJson<Record<string, string>>(aio!, 'database', 'instance', 'show', 'pg-bad')).status, 'ACTIVE');
 });

@@ -41,6 +41,8 @@ test.before(async () => {
     image_id: 'img',
     packages: '',
     active,
+    // as the all-in-one registers a detected PostgreSQL: the strategy says its replicas stream WAL
+    repl_strategy: manager === 'postgresql' ? 'PostgresqlReplication' : null,
   });
   await h.tdb
     .db('datastore_versions')
@@ -185,14 +187,16 @@ test.serial(
     t.deepEqual(set.data, {
       unprocessableEntity: {
         code: 422,
-        message: `Instance ${source} has replicas (${replica}): PostgreSQL replication does not cross major versions, so a replication set cannot be upgraded from PostgreSQL 13.23 to 15.20. Detach the replicas (openstack database instance detach replica), upgrade the instance, then create the replicas again from it.`,
+        message: `Instance ${source} has replicas (${replica}): its replication (PostgresqlReplication, physical streaming) does not cross major versions, so a replication set cannot be upgraded from 13.23 to 15.20. Detach the replicas (openstack database instance detach replica), upgrade the instance, then create the replicas again from it.`,
       },
     });
     const one = await upgrade(replica, '15');
     t.is(one.status, 422, JSON.stringify(one.data));
     t.regex(
       one.data.unprocessableEntity.message,
-      new RegExp(`^Instance ${replica} is a replica of ${source}: PostgreSQL replication does not cross major versions`),
+      new RegExp(
+        `^Instance ${replica} is a replica of ${source}: its replication \\(PostgresqlReplication, physical streaming\\) does not cross major versions`,
+      ),
     );
     t.is(tm.calls.length, calls, 'nothing cast');
     for (const id of [source, replica]) t.is((await api().get(`${baseOf()}/${id}`)).data.instance.status, 'ACTIVE', id);

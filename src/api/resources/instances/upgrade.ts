@@ -60,19 +60,32 @@ export async function loadUpgradeTarget(
  * RDS upgrades the source and re-creates the replicas; here an instance in a replication set is
  * refused (Trove's 422) with what to do: detach the replicas, upgrade, create them again.
  */
-export function refuseMajorAcrossReplication(row: InstanceRecord, current: DatastoreVersionRow, target: DatastoreVersionRow, replicas: string[]): void {
-  if (current.manager !== 'postgresql') return;
+/**
+ * Trove's replication strategies whose replicas replay their source's storage block for block
+ * (physical WAL streaming), so that a replica and its source must run the same major version.
+ */
+const PHYSICAL_REPLICATION = new Set(['PostgresqlReplication']);
+
+export function refuseMajorAcrossReplication(
+  row: InstanceRecord,
+  current: DatastoreVersionRow,
+  target: DatastoreVersionRow,
+  replicas: string[],
+  strategy: string | undefined,
+): void {
+  if (!strategy || !PHYSICAL_REPLICATION.has(strategy)) return;
   const major = (v: DatastoreVersionRow) => numberOf(v).split('.')[0];
   if (major(current) === major(target)) return;
-  const move = `from PostgreSQL ${numberOf(current)} to ${numberOf(target)}`;
+  const move = `from ${numberOf(current)} to ${numberOf(target)}`;
+  const why = `its replication (${strategy}, physical streaming) does not cross major versions`;
   if (row.slave_of_id) {
     throw new UnprocessableEntityError(
-      `Instance ${row.id} is a replica of ${row.slave_of_id}: PostgreSQL replication does not cross major versions, so a replica cannot be upgraded ${move}. Upgrade its source instead (after detaching its replicas), then create the replicas again.`,
+      `Instance ${row.id} is a replica of ${row.slave_of_id}: ${why}, so a replica cannot be upgraded ${move}. Upgrade its source instead (after detaching its replicas), then create the replicas again.`,
     );
   }
   if (replicas.length) {
     throw new UnprocessableEntityError(
-      `Instance ${row.id} has replicas (${replicas.join(', ')}): PostgreSQL replication does not cross major versions, so a replication set cannot be upgraded ${move}. Detach the replicas (openstack database instance detach replica), upgrade the instance, then create the replicas again from it.`,
+      `Instance ${row.id} has replicas (${replicas.join(', ')}): ${why}, so a replication set cannot be upgraded ${move}. Detach the replicas (openstack database instance detach replica), upgrade the instance, then create the replicas again from it.`,
     );
   }
 }
@@ -88,7 +101,7 @@ export async function upgradeInstance(
   const { current, target } = await loadUpgradeTarget(deps, row, ref);
   // a source is upgraded with its replicas (all taken or none: Trove's 422 naming the busy one)
   const replicas = await replicasOf(deps.db, row.id);
-  refuseMajorAcrossReplication(row, current, target, replicas);
+  refuseMajorAcrossReplication(row, current, target, replicas, current.repl_strategy || deps.replicationStrategy?.(current.manager));
   const storage = await deps.backupStorage(requestContext(ctx), tokenInfo(ctx));
   await instanceService(deps).act({
     what: 'upgrade',
