@@ -40,6 +40,8 @@ export class RpcClient {
   private readonly pending = new Map<string, Pending>();
   private replyQueue?: Promise<string>;
   private replyConsumer?: Consumer;
+  /** Set by close(): a call still setting up then (its reply queue being declared) ends there, never sent. */
+  private closed = false;
   private readonly defaults: ClientDefaults;
   /** The service topics declared (or being declared) by this client: concurrent casts to a topic
    * not declared yet wait for one declaration instead of each making its own. */
@@ -58,7 +60,12 @@ export class RpcClient {
     this.replyQueue ??= (async () => {
       const name = `reply_${randomBytes(16).toString('hex')}`;
       await this.transport.declare(name, [], { durable: false, exclusive: true, replyExchange: true });
-      this.replyConsumer = await this.transport.consume(name, (body) => this.onReply(body));
+      const consumer = await this.transport.consume(name, (body) => this.onReply(body));
+      if (this.closed) {
+        await consumer.cancel(); // closed while this was being set up: nothing may consume for it
+        throw new Error('RPC client closed');
+      }
+      this.replyConsumer = consumer;
       return name;
     })().catch((err: unknown) => {
       this.replyQueue = undefined; // the next call tries again
@@ -161,7 +168,9 @@ export class RpcClient {
 
   private async roundTrip(topic: string, method: string, args: Record<string, unknown>, options: SendOptions & { timeoutMs?: number } = {}): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.defaults.timeoutMs;
+    if (this.closed) throw new Error('RPC client closed');
     const replyQ = await this.ensureReplyQueue();
+    if (this.closed) throw new Error('RPC client closed');
     const e = this.encode(method, args, options);
     const msgId = newId();
     const message = request(method, e.wireArgs, e.version, e.context, { msgId, replyQ, timeoutMs });
@@ -209,6 +218,7 @@ export class RpcClient {
 
   /** Fails the calls still waiting and removes the reply queue. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const [id, p] of this.pending) {
       this.settle(id, p);
       p.reject(new Error('RPC client closed'));

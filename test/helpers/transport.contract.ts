@@ -127,7 +127,8 @@ export function transportContract(test: TestFn, make: () => Promise<Transport>, 
     // the call's own timeout is long: a loaded machine took over 5 s to deliver it
     const HANDLER_MS = 3000;
     const pending = gone.client.stub(demo, name).slow({ ms: HANDLER_MS }, { timeoutMs: 120_000 });
-    await until(() => started.length > 0);
+    await until(() => started.length > 0, 60_000);
+    t.deepEqual(started, ['one:slow'], 'the handler runs before the caller goes away');
     const handlerStarted = Date.now();
     await gone.client.close();
     await t.throwsAsync(pending, { message: 'RPC client closed' });
@@ -136,6 +137,31 @@ export function transportContract(test: TestFn, make: () => Promise<Transport>, 
     const other = await pair(t);
     t.is(await other.client.stub(demo, name).add({ a: 5, b: 5 }), 10);
     t.notRegex(serverLog.text(), /could not send an RPC reply|handler failed/);
+  });
+
+  test(`${label}: a call whose reply queue is still being set up when its client closes is never sent`, async (t) => {
+    const name = topic();
+    const notes: string[] = [];
+    const { server, handlers } = await pair(t, notes);
+    await server.serve(name, demo, handlers);
+    // a loaded machine: the caller's reply queue takes a while to declare, and the client closes meanwhile
+    const tr = await make();
+    const declare = tr.declare.bind(tr);
+    tr.declare = async (...a: Parameters<Transport['declare']>) => {
+      await sleep(300);
+      return declare(...a);
+    };
+    const client = new RpcClient(tr, quietLog, { timeoutMs: 5000 });
+    t.teardown(async () => {
+      await client.close();
+      await tr.close();
+    });
+    const pending = client.stub(demo, name).slow({ ms: 10 });
+    await sleep(50);
+    await client.close();
+    await t.throwsAsync(pending, { message: 'RPC client closed' });
+    await sleep(700);
+    t.deepEqual(notes, [], 'the call was never sent');
   });
 
   test(`${label}: a cast sent before the server starts is delivered when it starts`, async (t) => {
