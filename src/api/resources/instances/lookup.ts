@@ -4,7 +4,14 @@ import { authorizeOnResource } from '../../authorizer.js';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
 import { getInstance, type InstanceRecord } from '../../../db/instances.js';
-import { getInstanceView, instanceViewRows, type InstanceShowView, type InstanceView, type InstanceViewRows } from '../../../db/instance-views.js';
+import {
+  getInstanceView,
+  instanceViewRows,
+  type InstanceShowView,
+  type InstanceView,
+  type InstanceViewRecord,
+  type InstanceViewRows,
+} from '../../../db/instance-views.js';
 import { linkBase, requestContext, type ApiDeps } from '../../deps.js';
 import { detailView, summaryView, type ViewInputs, type ViewOptions } from './views.js';
 import { isHeartbeatStale } from './status.js';
@@ -27,7 +34,7 @@ export async function loadInstanceView(ctx: Context, deps: ApiDeps, id: string):
 }
 
 /** The inputs of an instance's views from its rows (a page's come from one batch of queries). */
-export function inputsOf(deps: ApiDeps, r: InstanceRecord, rows: InstanceViewRows): ViewInputs {
+export function inputsOf(deps: ApiDeps, r: InstanceViewRecord, rows: InstanceViewRows): ViewInputs {
   return { ...rows, heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry) };
 }
 
