@@ -8,8 +8,9 @@ import {
   getInstanceView,
   instanceViewRows,
   type InstanceShowView,
+  type InstanceSummary,
+  type InstanceSummaryRecord,
   type InstanceView,
-  type InstanceViewRecord,
   type InstanceViewRows,
 } from '../../../db/instance-views.js';
 import { linkBase, requestContext, type ApiDeps } from '../../deps.js';
@@ -34,7 +35,7 @@ export async function loadInstanceView(ctx: Context, deps: ApiDeps, id: string):
 }
 
 /** The inputs of an instance's views from its rows (a page's come from one batch of queries). */
-export function inputsOf(deps: ApiDeps, r: InstanceViewRecord, rows: InstanceViewRows): ViewInputs {
+export function inputsOf(deps: ApiDeps, r: InstanceSummaryRecord, rows: InstanceViewRows): ViewInputs {
   return { ...rows, heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry) };
 }
 
@@ -55,9 +56,15 @@ export async function renderDetail(ctx: Context, deps: ApiDeps, r: InstanceRecor
   return detailView(r, await viewInputs(deps, r), viewOptions(ctx, deps));
 }
 
+/** A page of instances in the summary (list) view, from rows loaded for the whole page. */
+export function renderSummaries(ctx: Context, deps: ApiDeps, page: InstanceSummary[]): Array<Record<string, unknown>> {
+  const options = viewOptions(ctx, deps);
+  return page.map(({ record, rows }) => summaryView(record, inputsOf(deps, record, rows), options));
+}
+
 /** A page of instances in the summary (list) or detail view, from rows loaded for the whole page. */
 export function renderPage(ctx: Context, deps: ApiDeps, page: InstanceView[], detail: boolean): Array<Record<string, unknown>> {
+  if (!detail) return renderSummaries(ctx, deps, page);
   const options = viewOptions(ctx, deps);
-  const view = detail ? detailView : summaryView;
-  return page.map(({ record, rows }) => view(record, inputsOf(deps, record, rows), options));
+  return page.map(({ record, rows }) => detailView(record, inputsOf(deps, record, rows), options));
 }
