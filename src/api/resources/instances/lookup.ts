@@ -36,7 +36,15 @@ export async function loadInstanceView(ctx: Context, deps: ApiDeps, id: string):
 
 /** The inputs of an instance's views from its rows (a page's come from one batch of queries). */
 export function inputsOf(deps: ApiDeps, r: InstanceSummaryRecord, rows: InstanceViewRows): ViewInputs {
-  return { ...rows, heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry) };
+  // written out, not a spread of rows: a page builds one per instance
+  return {
+    datastore: rows.datastore,
+    version: rows.version,
+    configurationName: rows.configurationName,
+    backupRunning: rows.backupRunning,
+    replicaIds: rows.replicaIds,
+    heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry),
+  };
 }
 
 export async function viewInputs(deps: ApiDeps, r: InstanceRecord): Promise<ViewInputs> {

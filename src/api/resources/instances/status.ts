@@ -56,5 +56,6 @@ export function operatingStatus(r: InstanceSummaryRecord, inputs: StatusInputs):
 export function isHeartbeatStale(r: InstanceSummaryRecord, windowSeconds: number, now = Date.now()): boolean {
   if (r.server_status !== 'ACTIVE' || r.task_id !== Tasks.NONE.code) return false;
   if (!r.service_status_updated) return true;
-  return now - new Date(r.service_status_updated).getTime() > windowSeconds * 1000;
+  const updated = r.service_status_updated;
+  return now - (updated instanceof Date ? updated.getTime() : new Date(updated).getTime()) > windowSeconds * 1000;
 }
