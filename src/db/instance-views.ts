@@ -26,8 +26,79 @@ export interface InstanceViewRows {
   replicaIds: string[];
 }
 
+/**
+ * The columns of an instance its API views read (the summary and detail views, show, the
+ * management list): what the views' query selects instead of `i.*`. mysql2 decodes every column
+ * of every row it is sent, so the 11 columns no view shows (the flow lease, the host name, the
+ * volume type, ...) are left in the table; the views' parameter types are this record, so a view
+ * that starts to read another column fails the type check until it is added here.
+ */
+/** The columns of an instance the summary view (the list) reads; the other views read VIEW_COLUMNS. */
+export const SUMMARY_COLUMNS = [
+  'id',
+  'name',
+  'task_id',
+  'server_status',
+  'flavor_id',
+  'region_id',
+  'access',
+  'addresses',
+  'volume_size',
+  'slave_of_id',
+  'tenant_id',
+] as const satisfies ReadonlyArray<keyof InstanceRecord>;
+
+/** An instance as the summary view reads it: SUMMARY_COLUMNS and its service status (its status and operating status). */
+export type InstanceSummaryRecord = Pick<InstanceRecord, (typeof SUMMARY_COLUMNS)[number] | 'service_status_id' | 'service_status_updated'>;
+
+export const VIEW_COLUMNS = [
+  'id',
+  'created',
+  'updated',
+  'name',
+  'compute_instance_id',
+  'task_id',
+  'task_description',
+  'volume_id',
+  'flavor_id',
+  'volume_size',
+  'volume_used',
+  'tenant_id',
+  'server_status',
+  'deleted',
+  'deleted_at',
+  'configuration_id',
+  'slave_of_id',
+  'cluster_id',
+  'shard_id',
+  'region_id',
+  'encrypted_key',
+  'access',
+  'addresses',
+  'locality',
+] as const satisfies ReadonlyArray<keyof InstanceRecord>;
+
+/** An instance as its views read it: VIEW_COLUMNS, its service status and its newest fault not cleared. */
+export type InstanceViewRecord = Pick<
+  InstanceRecord,
+  | (typeof VIEW_COLUMNS)[number]
+  | 'service_status_id'
+  | 'service_status_updated'
+  | 'agent_version'
+  | 'agent_rpc_version'
+  | 'fault_message'
+  | 'fault_details'
+  | 'fault_created'
+>;
+
+/** An instance of a page of the list (the summary view): its summary columns and its views' rows. */
+export interface InstanceSummary {
+  record: InstanceSummaryRecord;
+  rows: InstanceViewRows;
+}
+
 export interface InstanceView {
-  record: InstanceRecord;
+  record: InstanceViewRecord;
   rows: InstanceViewRows;
 }
 
@@ -58,8 +129,15 @@ function relatedColumns(db: Db, fault: boolean): Knex.Raw[] {
   return columns;
 }
 
-/** The rows of the views of the instances `from` (as `i`): `record` adds the rows themselves, their service status and newest fault. */
-function selectViews(db: Db, from: Knex.QueryBuilder, record: boolean, metrics = false): Knex.QueryBuilder {
+/**
+ * What a query of the views selects besides their rows: nothing more ('rows'), the instance's
+ * summary columns and service status ('summary'), or its view columns, service status and newest
+ * fault ('record').
+ */
+type Selected = 'rows' | 'summary' | 'record';
+
+/** The rows of the views of the instances `from` (as `i`), and the instances' own columns as `what` says. */
+function selectViews(db: Db, from: Knex.QueryBuilder, what: Selected, metrics = false): Knex.QueryBuilder {
   const q = from
     .leftJoin('datastore_versions as v', 'v.id', 'i.datastore_version_id')
     .leftJoin('datastores as d', 'd.id', 'v.datastore_id')
@@ -72,13 +150,20 @@ function selectViews(db: Db, from: Knex.QueryBuilder, record: boolean, metrics =
       'd.id as view_datastore_id',
       'd.name as view_datastore_name',
       'c.name as view_configuration_name',
-      ...relatedColumns(db, record),
+      ...relatedColumns(db, what === 'record'),
       ...(metrics ? [latestMetricsColumn(db, 'view_latest_metrics')] : []),
     );
-  if (!record) return q;
-  return q
-    .leftJoin('service_statuses as s', 's.instance_id', 'i.id')
-    .select('i.*', 's.status_id as service_status_id', 's.updated_at as service_status_updated', 's.agent_version', 's.agent_rpc_version');
+  if (what === 'rows') return q;
+  const status = q.leftJoin('service_statuses as s', 's.instance_id', 'i.id');
+  if (what === 'summary')
+    return status.select(...SUMMARY_COLUMNS.map((c) => `i.${c}`), 's.status_id as service_status_id', 's.updated_at as service_status_updated');
+  return status.select(
+    ...VIEW_COLUMNS.map((c) => `i.${c}`),
+    's.status_id as service_status_id',
+    's.updated_at as service_status_updated',
+    's.agent_version',
+    's.agent_rpc_version',
+  );
 }
 
 interface Fault {
@@ -114,39 +199,81 @@ function rowsOf(j: Joined): InstanceViewRows {
   };
 }
 
-/** The instance's own row as getInstance has it: with its service status and newest fault not cleared. */
-function recordOf(j: Joined): InstanceRecord {
-  const {
-    view_version_id: _version,
-    view_version_name: _name,
-    view_version_number: _number,
-    view_datastore_id: _datastore,
-    view_datastore_name: _datastoreName,
-    view_configuration_name: _configuration,
-    view_fault: _fault,
-    view_backup_running: _backup,
-    view_replica_ids: _replicas,
-    view_latest_metrics: _metrics,
-    ...record
-  } = j;
+/**
+ * The instance's own columns as getInstance has them (VIEW_COLUMNS), with its service status and
+ * newest fault not cleared; written out (not a rest copy of the joined row without its view_*
+ * columns: V8 copies those key by key, the most costly step of shaping a page).
+ */
+function recordOf(j: Joined): InstanceViewRecord {
   const fault = faultOf(j);
-  record.deleted = Boolean(j.deleted);
-  record.fault_message = fault?.message ?? null;
-  record.fault_details = fault?.details ?? null;
-  record.fault_created = fault?.created ?? null;
-  return record as unknown as InstanceRecord;
+  const r = j as unknown as InstanceViewRecord;
+  return {
+    id: r.id,
+    created: r.created,
+    updated: r.updated,
+    name: r.name,
+    compute_instance_id: r.compute_instance_id,
+    task_id: r.task_id,
+    task_description: r.task_description,
+    volume_id: r.volume_id,
+    flavor_id: r.flavor_id,
+    volume_size: r.volume_size,
+    volume_used: r.volume_used,
+    tenant_id: r.tenant_id,
+    server_status: r.server_status,
+    deleted: Boolean(j.deleted),
+    deleted_at: r.deleted_at,
+    configuration_id: r.configuration_id,
+    slave_of_id: r.slave_of_id,
+    cluster_id: r.cluster_id,
+    shard_id: r.shard_id,
+    region_id: r.region_id,
+    encrypted_key: r.encrypted_key,
+    access: r.access,
+    addresses: r.addresses,
+    locality: r.locality,
+    service_status_id: r.service_status_id,
+    service_status_updated: r.service_status_updated,
+    agent_version: r.agent_version,
+    agent_rpc_version: r.agent_rpc_version,
+    fault_message: fault?.message ?? null,
+    fault_details: fault?.details ?? null,
+    fault_created: fault?.created ?? null,
+  };
+}
+
+/** The instance's summary columns and service status (the list's rows carry nothing else of it). */
+function summaryOf(j: Joined): InstanceSummaryRecord {
+  const r = j as unknown as InstanceSummaryRecord;
+  return {
+    id: r.id,
+    name: r.name,
+    task_id: r.task_id,
+    server_status: r.server_status,
+    flavor_id: r.flavor_id,
+    region_id: r.region_id,
+    access: r.access,
+    addresses: r.addresses,
+    volume_size: r.volume_size,
+    slave_of_id: r.slave_of_id,
+    tenant_id: r.tenant_id,
+    service_status_id: r.service_status_id,
+    service_status_updated: r.service_status_updated,
+  };
 }
 
 const views = (joined: Joined[]): InstanceView[] => joined.map((j) => ({ record: recordOf(j), rows: rowsOf(j) }));
 
-/** The page's (and with `metrics`, show's) SELECT, joins and sub-selects (no bindings), compiled by knex once per database handle. */
-const selects = { page: new WeakMap<Db, string>(), show: new WeakMap<Db, string>() };
+/** The SELECTs (joins and sub-selects, no bindings) of a page of summaries, of a page and of show, compiled by knex once per database handle. */
+const selects = { summary: new WeakMap<Db, string>(), page: new WeakMap<Db, string>(), show: new WeakMap<Db, string>() };
 
-function viewsSelect(db: Db, metrics = false): string {
-  const cache = metrics ? selects.show : selects.page;
+function viewsSelect(db: Db, of: keyof typeof selects): string {
+  const cache = selects[of];
   let sql = cache.get(db);
   if (sql === undefined) {
-    const compiled = selectViews(db, db('instances as i'), true, metrics).toSQL().toNative();
+    const compiled = selectViews(db, db('instances as i'), of === 'summary' ? 'summary' : 'record', of === 'show')
+      .toSQL()
+      .toNative();
     if (compiled.bindings.length) throw new Error('the instance views select must have no bindings');
     sql = compiled.sql;
     cache.set(db, sql);
@@ -154,10 +281,9 @@ function viewsSelect(db: Db, metrics = false): string {
   return sql;
 }
 
-/** A page of instances (as listInstances) with their views' rows: one query (three with a marker) whatever the page size. */
-export async function listInstanceViews(db: Db, q: ListQuery): Promise<{ items: InstanceView[]; more: boolean }> {
+/** The joined rows of a page (one past it, to know if there is more): one query (three with a marker) whatever the page size. */
+async function pageRows(db: Db, q: ListQuery, what: 'summary' | 'record'): Promise<Joined[]> {
   const marker = await pageMarker(db, q);
-  let joined: Joined[];
   if (marker) {
     // after a marker, the page's ids alone first: with the joins along MariaDB read the project's
     // rows newer than the marker one by one (its costs prefer the equal part of the index to the
@@ -171,24 +297,35 @@ export async function listInstanceViews(db: Db, q: ListQuery): Promise<{ items: 
       ]);
     if (where.sql) page.whereRaw(where.sql, where.bindings);
     const ids = ((await page.limit(q.limit + 1)) as Array<{ id: string }>).map((r) => r.id);
-    joined = (await selectViews(db, db('instances as i'), true)
+    return (await selectViews(db, db('instances as i'), what)
       .whereIn('i.id', ids)
       .orderBy([
         { column: 'i.created', order: 'desc' },
         { column: 'i.id', order: 'desc' },
       ])) as Joined[];
-  } else {
-    // the first page, the hot one: a text that only its bindings change, prepared once per connection
-    const where = pageWhere(q);
-    joined = await selectPrepared(db, `${viewsSelect(db)}${where.sql ? ` where ${where.sql}` : ''} ${PAGE_ORDER}`, [...where.bindings, q.limit + 1]);
   }
+  // the first page, the hot one: a text that only its bindings change, prepared once per connection
+  const where = pageWhere(q);
+  const select = viewsSelect(db, what === 'summary' ? 'summary' : 'page');
+  return selectPrepared(db, `${select}${where.sql ? ` where ${where.sql}` : ''} ${PAGE_ORDER}`, [...where.bindings, q.limit + 1]);
+}
+
+/** A page of instances (as listInstances) with their views' rows. */
+export async function listInstanceViews(db: Db, q: ListQuery): Promise<{ items: InstanceView[]; more: boolean }> {
+  const joined = await pageRows(db, q, 'record');
   return { items: views(joined.slice(0, q.limit)), more: joined.length > q.limit };
+}
+
+/** A page of instances as the list (the summary view) shows them: their summary columns and views' rows only. */
+export async function listInstanceSummaries(db: Db, q: ListQuery): Promise<{ items: InstanceSummary[]; more: boolean }> {
+  const joined = await pageRows(db, q, 'summary');
+  return { items: joined.slice(0, q.limit).map((j) => ({ record: summaryOf(j), rows: rowsOf(j) })), more: joined.length > q.limit };
 }
 
 /** One instance (as getInstance) with its view's rows and newest metrics sample, in one query (prepared, as a first page). */
 export async function getInstanceView(db: Db, id: string, projectId?: string, includeDeleted = false): Promise<InstanceShowView | undefined> {
   const bindings: Knex.Value[] = [id];
-  let sql = `${viewsSelect(db, true)} where i.id = ?`;
+  let sql = `${viewsSelect(db, 'show')} where i.id = ?`;
   if (!includeDeleted) sql += ' and i.deleted = 0';
   if (projectId !== undefined) {
     sql += ' and i.tenant_id = ?';
@@ -201,7 +338,7 @@ export async function getInstanceView(db: Db, id: string, projectId?: string, in
 /** The views' rows of instances already loaded, by id (each of them), in one query. */
 export async function instanceViewRows(db: Db, records: InstanceRecord[]): Promise<Map<string, InstanceViewRows>> {
   const ids = records.map((r) => r.id);
-  const joined = ids.length ? ((await selectViews(db, db('instances as i'), false).whereIn('i.id', ids)) as Joined[]) : [];
+  const joined = ids.length ? ((await selectViews(db, db('instances as i'), 'rows').whereIn('i.id', ids)) as Joined[]) : [];
   const byId = new Map(joined.map((j) => [j.id as string, rowsOf(j)]));
   return new Map(
     records.map((r) => [

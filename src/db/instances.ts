@@ -291,11 +291,11 @@ export async function markDeleted(db: Db | Knex.Transaction, id: string): Promis
     .update({ status_id: ServiceStatuses.DELETED.code, status_description: ServiceStatuses.DELETED.description, updated_at: now });
 }
 
-export function parseAddresses(row: InstanceRow): Address[] {
+export function parseAddresses(row: Pick<InstanceRow, 'addresses'>): Address[] {
   return row.addresses ? (JSON.parse(row.addresses) as Address[]) : [];
 }
 
-export function parseAccess(row: InstanceRow): Access | undefined {
+export function parseAccess(row: Pick<InstanceRow, 'access'>): Access | undefined {
   return row.access ? (JSON.parse(row.access) as Access) : undefined;
 }
 

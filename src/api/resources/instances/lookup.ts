@@ -4,7 +4,15 @@ import { authorizeOnResource } from '../../authorizer.js';
 import type { Context } from 'koa';
 import { NotFoundError } from '../../../common/errors.js';
 import { getInstance, type InstanceRecord } from '../../../db/instances.js';
-import { getInstanceView, instanceViewRows, type InstanceShowView, type InstanceView, type InstanceViewRows } from '../../../db/instance-views.js';
+import {
+  getInstanceView,
+  instanceViewRows,
+  type InstanceShowView,
+  type InstanceSummary,
+  type InstanceSummaryRecord,
+  type InstanceView,
+  type InstanceViewRows,
+} from '../../../db/instance-views.js';
 import { linkBase, requestContext, type ApiDeps } from '../../deps.js';
 import { detailView, summaryView, type ViewInputs, type ViewOptions } from './views.js';
 import { isHeartbeatStale } from './status.js';
@@ -27,8 +35,16 @@ export async function loadInstanceView(ctx: Context, deps: ApiDeps, id: string):
 }
 
 /** The inputs of an instance's views from its rows (a page's come from one batch of queries). */
-export function inputsOf(deps: ApiDeps, r: InstanceRecord, rows: InstanceViewRows): ViewInputs {
-  return { ...rows, heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry) };
+export function inputsOf(deps: ApiDeps, r: InstanceSummaryRecord, rows: InstanceViewRows): ViewInputs {
+  // written out, not a spread of rows: a page builds one per instance
+  return {
+    datastore: rows.datastore,
+    version: rows.version,
+    configurationName: rows.configurationName,
+    backupRunning: rows.backupRunning,
+    replicaIds: rows.replicaIds,
+    heartbeatStale: isHeartbeatStale(r, deps.config.agent_heartbeat_expiry),
+  };
 }
 
 export async function viewInputs(deps: ApiDeps, r: InstanceRecord): Promise<ViewInputs> {
@@ -48,9 +64,15 @@ export async function renderDetail(ctx: Context, deps: ApiDeps, r: InstanceRecor
   return detailView(r, await viewInputs(deps, r), viewOptions(ctx, deps));
 }
 
+/** A page of instances in the summary (list) view, from rows loaded for the whole page. */
+export function renderSummaries(ctx: Context, deps: ApiDeps, page: InstanceSummary[]): Array<Record<string, unknown>> {
+  const options = viewOptions(ctx, deps);
+  return page.map(({ record, rows }) => summaryView(record, inputsOf(deps, record, rows), options));
+}
+
 /** A page of instances in the summary (list) or detail view, from rows loaded for the whole page. */
 export function renderPage(ctx: Context, deps: ApiDeps, page: InstanceView[], detail: boolean): Array<Record<string, unknown>> {
+  if (!detail) return renderSummaries(ctx, deps, page);
   const options = viewOptions(ctx, deps);
-  const view = detail ? detailView : summaryView;
-  return page.map(({ record, rows }) => view(record, inputsOf(deps, record, rows), options));
+  return page.map(({ record, rows }) => detailView(record, inputsOf(deps, record, rows), options));
 }

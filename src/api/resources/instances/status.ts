@@ -2,7 +2,7 @@
 // status (Trove's SimpleInstance.status), plus trove-ts's heartbeat window.
 import { Tasks, taskFromCode } from '../../../common/instance-tasks.js';
 import { ServiceStatuses, serviceStatusFromCode } from '../../../common/service-status.js';
-import type { InstanceRecord } from '../../../db/instances.js';
+import type { InstanceSummaryRecord } from '../../../db/instance-views.js';
 
 export interface StatusInputs {
   backupRunning: boolean;
@@ -23,7 +23,7 @@ const TASK_STATUS: Record<string, string> = {
 };
 
 /** The status a task in progress shows (Trove's), or the task's own name when it shows none. */
-export function taskStatus(r: InstanceRecord): string {
+export function taskStatus(r: InstanceSummaryRecord): string {
   const task = taskFromCode(r.task_id);
   if (task.code === Tasks.BUILDING.code) return 'BUILD';
   return TASK_STATUS[task.action] ?? task.action;
@@ -31,7 +31,7 @@ export function taskStatus(r: InstanceRecord): string {
 
 const SERVER_STATUSES = new Set(['BUILD', 'ERROR', 'REBOOT', 'RESIZE', 'ACTIVE', 'SHUTDOWN']);
 
-export function instanceStatus(r: InstanceRecord, inputs: StatusInputs): string {
+export function instanceStatus(r: InstanceSummaryRecord, inputs: StatusInputs): string {
   const task = taskFromCode(r.task_id);
   if (task.isError) return 'ERROR';
   if (task.code === Tasks.BUILDING.code) return r.server_status === 'ERROR' ? 'ERROR' : 'BUILD';
@@ -44,7 +44,7 @@ export function instanceStatus(r: InstanceRecord, inputs: StatusInputs): string 
   return 'UNKNOWN';
 }
 
-export function operatingStatus(r: InstanceRecord, inputs: StatusInputs): string {
+export function operatingStatus(r: InstanceSummaryRecord, inputs: StatusInputs): string {
   const task = taskFromCode(r.task_id);
   if (task.code !== Tasks.NONE.code && task.code !== Tasks.RESTART_REQUIRED.code) return '';
   if (r.server_status !== 'ACTIVE') return '';
@@ -53,8 +53,9 @@ export function operatingStatus(r: InstanceRecord, inputs: StatusInputs): string
 }
 
 /** Whether the guest's last word is older than `windowSeconds` (only for a settled, running server). */
-export function isHeartbeatStale(r: InstanceRecord, windowSeconds: number, now = Date.now()): boolean {
+export function isHeartbeatStale(r: InstanceSummaryRecord, windowSeconds: number, now = Date.now()): boolean {
   if (r.server_status !== 'ACTIVE' || r.task_id !== Tasks.NONE.code) return false;
   if (!r.service_status_updated) return true;
-  return now - new Date(r.service_status_updated).getTime() > windowSeconds * 1000;
+  const updated = r.service_status_updated;
+  return now - (updated instanceof Date ? updated.getTime() : new Date(updated).getTime()) > windowSeconds * 1000;
 }

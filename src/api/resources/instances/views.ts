@@ -1,5 +1,6 @@
 // Wire JSON of an instance: the summary (list) and detail (show/create) views of Trove.
-import { parseAccess, parseAddresses, type InstanceRecord } from '../../../db/instances.js';
+import { parseAccess, parseAddresses } from '../../../db/instances.js';
+import type { InstanceSummaryRecord, InstanceViewRecord } from '../../../db/instance-views.js';
 import { resourceLinks, type LinkBase } from '../../links.js';
 import { instanceStatus, operatingStatus, type StatusInputs } from './status.js';
 
@@ -23,7 +24,7 @@ export function isoNaive(d: Date | string | null | undefined): string | null {
   return new Date(d).toISOString().replace(/\.\d{3}Z$/, '');
 }
 
-export function summaryView(r: InstanceRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
+export function summaryView(r: InstanceSummaryRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
   const addresses = parseAddresses(r);
   const access = parseAccess(r);
   const out: Record<string, unknown> = {
@@ -50,7 +51,7 @@ export function summaryView(r: InstanceRecord, inputs: ViewInputs, o: ViewOption
   return out;
 }
 
-export function detailView(r: InstanceRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
+export function detailView(r: InstanceViewRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
   const out = summaryView(r, inputs, o);
   (out.datastore as Record<string, unknown>).version_number = inputs.version?.version ?? inputs.version?.name ?? null;
   out.created = isoNaive(r.created);

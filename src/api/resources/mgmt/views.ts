@@ -4,6 +4,7 @@
 import { parseAddresses, type InstanceRecord } from '../../../db/instances.js';
 import type { DatastoreRow, DatastoreVersionRow } from '../../../db/datastores.js';
 import type { RootHistoryRow } from '../../../db/root-history.js';
+import type { InstanceViewRecord } from '../../../db/instance-views.js';
 import { serviceStatusFromCode } from '../../../common/service-status.js';
 import { detailView, isoNaive, type ViewInputs, type ViewOptions } from '../instances/views.js';
 
@@ -13,7 +14,7 @@ import { detailView, isoNaive, type ViewInputs, type ViewOptions } from '../inst
  * `tenant_id`, `deleted`, `deleted_at`, `task_description`, and trove-ts's `guest_agent` ({version,
  * rpc_version}). A deleted instance shows SHUTDOWN.
  */
-export function mgmtInstanceView(r: InstanceRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
+export function mgmtInstanceView(r: InstanceViewRecord, inputs: ViewInputs, o: ViewOptions): Record<string, unknown> {
   const out = detailView(r, inputs, { ...o, isAdmin: true });
   if (r.deleted) out.status = 'SHUTDOWN';
   out.server = r.compute_instance_id ? { id: r.compute_instance_id, name: r.name, status: r.server_status, tenant_id: r.tenant_id, host: null } : null;
