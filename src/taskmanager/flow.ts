@@ -6,6 +6,7 @@
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../common/log.js';
 import { flowDuration, flowsFailed, flowsStarted, flowStepDuration } from '../common/metrics/metrics.js';
+import { databaseUnavailable } from '../db/connection.js';
 import { claimLease, endFlow, flowsToResume, recordedFlow, recordFlow, recordFlowUnlessHeld, saveFlow, type FlowState } from '../db/flows.js';
 
 export interface StepContext<D> {
@@ -44,7 +45,16 @@ export interface FlowRunnerOptions {
   /** This taskmanager's identity for leases (host:pid). */
   owner: string;
   leaseSeconds?: number;
+  /** Waits (ms) before each new run of a step the control database failed under (down, paused, busy). */
+  databaseRetryMs?: number[];
 }
+
+/**
+ * A step that failed because the control database could not be reached runs again after these
+ * waits (about 75 s in all, never past the flow's deadline), as a resumed flow would run it: steps
+ * are written to be run again. Only then does the flow fail, with the database's error.
+ */
+const DATABASE_RETRY_MS = [1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000, 10_000, 10_000];
 
 /** Runs and resumes flows, one at a time per instance, with a lease renewed while a step runs. */
 export class FlowRunner {
@@ -121,6 +131,8 @@ export class FlowRunner {
     const persist = () => saveFlow(this.o.db, instanceId, this.o.owner, state);
     const ctx: StepContext<unknown> = { instanceId, data: state.data, deadline: state.deadline, log, save: persist };
     const endFlowTimer = flowDuration.startTimer({ flow: flow.name });
+    const retryMs = this.o.databaseRetryMs ?? DATABASE_RETRY_MS;
+    let databaseRetries = 0;
     try {
       while (state.step < flow.steps.length) {
         const step = flow.steps[state.step]!;
@@ -130,7 +142,16 @@ export class FlowRunner {
           log.info({ step: step.name }, 'flow step');
           await step.run(ctx);
           endStepTimer({ outcome: 'done' });
+          databaseRetries = 0;
         } catch (err) {
+          const wait = databaseUnavailable(err) ? retryMs[databaseRetries] : undefined;
+          if (wait !== undefined && Date.now() + wait < state.deadline) {
+            databaseRetries++;
+            endStepTimer({ outcome: 'retried' });
+            log.warn({ step: step.name, err: (err as Error).message, retry_in_ms: wait }, 'the control database failed under a flow step; the step runs again');
+            await new Promise((r) => setTimeout(r, wait));
+            continue;
+          }
           endStepTimer({ outcome: 'failed' });
           flowsFailed.inc({ flow: flow.name, step: step.name });
           const error = err instanceof Error ? err : new Error(String(err));

@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import { createThrowawayDb, type ThrowawayDb } from '../helpers/throwaway-db.js';
 import { FlowRunner, FlowTimeoutError, type FlowDefinition } from '../../src/taskmanager/flow.js';
 import { createLogger } from '../../src/common/log.js';
+import { openDatabase } from '../../src/db/connection.js';
+import { parseConnectionUrl, type DatabaseConfig } from '../../src/db/config.js';
 
 const log = createLogger('test', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -130,4 +132,47 @@ test('a failing step and an expired deadline call fail once and clear the flow',
     ['wait', 'timeout'],
   ]);
   t.is((await tdb.db('instances').where({ id: a }).first()).flow_state, null);
+});
+
+test('a step the control database fails under (unreachable) runs again, and the flow goes on; one whose database never comes back fails with its error', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  // a real mysql2 failure: a database on a port nothing listens on (as during an outage)
+  const target = parseConnectionUrl('mysql+pymysql://root@127.0.0.1:1/nothing');
+  if (typeof target === 'string') throw new Error(target);
+  const down = openDatabase({ connection: target, max_pool_size: 1 } as DatabaseConfig);
+  t.teardown(() => down.destroy());
+  const failures: Array<[string, string]> = [];
+  const runs: Record<string, number> = {};
+  const runner = new FlowRunner({ db: tdb.db, log, owner: 'tm', databaseRetryMs: [50, 50, 50] });
+  for (const [name, outage] of [
+    ['blip', 2],
+    ['outage', 99],
+  ] as const) {
+    runner.register<Data>({
+      name,
+      steps: [
+        {
+          name: 'write',
+          run: async (s) => {
+            runs[name] = (runs[name] ?? 0) + 1;
+            await (runs[name]! <= outage ? down : tdb.db).raw('select 1');
+            s.data.ran.push('write');
+          },
+        },
+        { name: 'after', run: async (s) => void s.data.ran.push('after') },
+      ],
+      fail: async (_c, err, step) => void failures.push([step, err.message]),
+    });
+  }
+  const a = await instanceRow(tdb);
+  await runner.start('blip', a, { ran: [] }, 60);
+  t.is(runs.blip, 3, 'two runs while the database was down, the third went through');
+  const b = await instanceRow(tdb);
+  await runner.start('outage', b, { ran: [] }, 60);
+  t.is(runs.outage, 4, 'the first run and three more');
+  t.is(failures.length, 1, JSON.stringify(failures));
+  t.is(failures[0]![0], 'write');
+  t.regex(failures[0]![1], /ECONNREFUSED/);
+  for (const id of [a, b]) t.is((await tdb.db('instances').where({ id }).first()).flow_state, null);
 });

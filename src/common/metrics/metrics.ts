@@ -50,7 +50,7 @@ export const flowDuration = new Histogram({
 
 export const flowStepDuration = new Histogram({
   name: 'trove_flow_step_duration_seconds',
-  help: 'taskmanager flow step run time, by flow, step and outcome (done, failed)',
+  help: 'taskmanager flow step run time, by flow, step and outcome (done, failed, retried: the control database failed under it)',
   labelNames: ['flow', 'step', 'outcome'] as const,
   buckets: SLOW,
   registers,
