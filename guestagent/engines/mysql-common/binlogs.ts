@@ -21,10 +21,17 @@ function firstEventTime(file: string): Date {
   }
 }
 
-/** Where the current binary log stood right after the last rotation (nothing written since: no rotation). */
+/**
+ * Where the current binary log stood right after the last rotation (nothing written since: no
+ * rotation), and the server's GTID position then. Transactions move the GTID position; MariaDB's
+ * binlog background thread also appends a Binlog_checkpoint event to the new log a moment after a
+ * rotation, which moves the file position though nothing was written: where the server keeps GTIDs
+ * (MariaDB's gtid_binlog_pos, MySQL's gtid_executed) they decide, else the file position.
+ */
 export interface Rotation {
   file?: string;
   position?: number;
+  gtid?: string;
 }
 
 /** Rotates the binary log if anything was written since the last rotation; the files before the current one, with their time span. */
@@ -32,12 +39,22 @@ export async function closedBinlogs(lifecycle: MysqlLifecycle, last: Rotation): 
   const c = await lifecycle.admin.connect();
   try {
     const status = async () => ((await c.query('SHOW MASTER STATUS')) as unknown as [Array<{ File: string; Position: number }>])[0][0];
+    const gtidPosition = async () => {
+      const [rows] = (await c.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('gtid_binlog_pos', 'gtid_executed')")) as unknown as [
+        Array<{ Variable_name: string; Value: string }>,
+      ];
+      return rows.map((r) => `${r.Variable_name}=${r.Value}`).join(';');
+    };
     const now = await status();
-    if (!now || now.File !== last.file || Number(now.Position) !== last.position) {
+    const gtid = await gtidPosition();
+    const hasGtids = /=[^;]/.test(gtid);
+    const written = !now || now.File !== last.file || (hasGtids ? gtid !== last.gtid : Number(now.Position) !== last.position);
+    if (written) {
       await c.query('FLUSH BINARY LOGS');
       const after = await status();
       last.file = after?.File;
       last.position = after ? Number(after.Position) : undefined;
+      last.gtid = gtid; // a rotation writes no transaction: the position read before it stands
     }
     const [rows] = (await c.query('SHOW BINARY LOGS')) as unknown as [Array<{ Log_name: string }>];
     return rows
