@@ -38,6 +38,16 @@ interface Sidecar {
   large: boolean;
 }
 
+/** Whether a process of this pid runs (one of another user's counts: EPERM). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 const missing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
 
 export class ObjectDirectory {
@@ -77,10 +87,25 @@ export class ObjectDirectory {
     await rename(tmp, target);
   }
 
+  /**
+   * A new file in <root>/.incoming for a write, named after the writing process. A writer killed
+   * mid-upload (a guest agent SIGKILLed during a backup) cannot remove its file; whoever writes or
+   * lists next removes the files of writers that no longer run, as an interrupted PUT leaves nothing
+   * in Swift.
+   */
   private async incoming(): Promise<string> {
     const dir = path.join(this.root, '.incoming');
     await mkdir(dir, { recursive: true });
-    return path.join(dir, randomUUID());
+    await this.sweepIncoming();
+    return path.join(dir, `${process.pid}-${randomUUID()}`);
+  }
+
+  private async sweepIncoming(): Promise<void> {
+    const dir = path.join(this.root, '.incoming');
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+      if (pid && !processRuns(pid)) await rm(path.join(dir, name), { force: true });
+    }
   }
 
   private checkWritable(container: string, name: string): void {
@@ -237,6 +262,7 @@ export class ObjectDirectory {
 
   async listObjects(container: string, prefix = ''): Promise<ObjectInfo[]> {
     checkObjectName(container);
+    await this.sweepIncoming();
     const top = path.join(this.root, container);
     const out: ObjectInfo[] = [];
     const walk = async (dir: string): Promise<void> => {
