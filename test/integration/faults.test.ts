@@ -207,11 +207,27 @@ test.serial('the taskmanager killed during a create, a resize and a backup', asy
   const { a, b } = shared;
   // the longest first, the shortest (a volume resize) last: the kill comes as soon as the last
   // flow is recorded (so it is the next taskmanager's to resume), while the others still run
+  // a's and b's guests are held (SIGSTOP) from the moment their flow is recorded until the next
+  // taskmanager runs: a small backup or a volume resize can otherwise end before the kill, and the
+  // kill must find them in flight (the create is the longest anyway)
+  const held: number[] = [];
+  const hold = (id: string) => {
+    const pid = agentPid(id);
+    if (!pid || !alive(pid)) return;
+    process.kill(pid, 'SIGSTOP');
+    held.push(pid);
+  };
+  const release = () => {
+    for (const pid of held.splice(0)) if (alive(pid)) process.kill(pid, 'SIGCONT');
+  };
+  t.teardown(release);
   const d = await create('tm-d');
   const bk = await backup(a, 'during-tm-kill');
-  await until('the backup flow recorded', async () => (await flowOf(a))?.flow === 'backup', 60_000);
+  await until('the backup flow recorded', async () => (await flowOf(a))?.flow === 'backup', 60_000, 20);
+  hold(a);
   await resize(b, 2);
   await until('the resize flow recorded', async () => Boolean(await flowOf(b)), 60_000, 20);
+  hold(b);
   tm!.kill('SIGKILL');
   await until('the taskmanager gone', async () => tm!.exitCode !== null || tm!.signalCode !== null, 10_000);
   const inFlight = [
@@ -220,6 +236,7 @@ test.serial('the taskmanager killed during a create, a resize and a backup', asy
     ['NEW', 'BUILDING', 'SAVING'].includes((await cp.tdb.db('backups').where({ id: bk }).first()).state),
   ];
   await startTaskmanager();
+  release();
   scenarios.push('taskmanager killed');
   hit += inFlight.filter(Boolean).length;
   t.deepEqual(inFlight, [true, true, true], 'the create, the resize and the backup were in flight');
