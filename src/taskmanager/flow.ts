@@ -61,6 +61,7 @@ export class FlowRunner {
   private readonly flows = new Map<string, FlowDefinition<unknown>>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly leaseSeconds: number;
+  private stopped = false;
 
   constructor(private readonly o: FlowRunnerOptions) {
     this.leaseSeconds = o.leaseSeconds ?? 60;
@@ -99,6 +100,14 @@ export class FlowRunner {
     return ids;
   }
 
+  /**
+   * Starts no further step (nor a database retry's next run): the flows in progress stay recorded,
+   * and the next taskmanager resumes them once their lease expires, as after a crash.
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Waits for every flow this runner is executing. */
   async idle(): Promise<void> {
     await Promise.allSettled([...this.running.values()]);
@@ -135,6 +144,7 @@ export class FlowRunner {
     let databaseRetries = 0;
     try {
       while (state.step < flow.steps.length) {
+        if (this.stopped) return;
         const step = flow.steps[state.step]!;
         const endStepTimer = flowStepDuration.startTimer({ flow: flow.name, step: step.name });
         try {
@@ -144,12 +154,18 @@ export class FlowRunner {
           endStepTimer({ outcome: 'done' });
           databaseRetries = 0;
         } catch (err) {
+          if (this.stopped) {
+            // the taskmanager is stopping (its bus and database going): not the flow's failure
+            endStepTimer({ outcome: 'retried' });
+            log.info({ step: step.name, err: (err as Error).message }, 'taskmanager stopping: the flow is left for the next one');
+            return;
+          }
           const wait = databaseUnavailable(err) ? retryMs[databaseRetries] : undefined;
           if (wait !== undefined && Date.now() + wait < state.deadline) {
             databaseRetries++;
             endStepTimer({ outcome: 'retried' });
             log.warn({ step: step.name, err: (err as Error).message, retry_in_ms: wait }, 'the control database failed under a flow step; the step runs again');
-            await new Promise((r) => setTimeout(r, wait));
+            await new Promise((r) => setTimeout(r, wait).unref());
             continue;
           }
           endStepTimer({ outcome: 'failed' });

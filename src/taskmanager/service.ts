@@ -86,6 +86,7 @@ export async function startTaskmanager(
     ctx,
     health: [databaseCheck(db), rpc.healthCheck()],
     async stop() {
+      runner.stop(); // no further step starts: flows in progress stay recorded for the next taskmanager
       stopSweeper();
       await stopScheduler();
       await stopExists();

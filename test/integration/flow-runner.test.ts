@@ -176,3 +176,40 @@ test('a step the control database fails under (unreachable) runs again, and the 
   t.regex(failures[0]![1], /ECONNREFUSED/);
   for (const id of [a, b]) t.is((await tdb.db('instances').where({ id }).first()).flow_state, null);
 });
+
+test('a runner stopped while a step runs starts nothing more and fails nothing: the flow stays recorded for the next taskmanager', async (t) => {
+  const tdb = await createThrowawayDb();
+  t.teardown(() => tdb.drop());
+  const failures: string[] = [];
+  let release!: (err: Error) => void;
+  const definition = (ran: string[]): FlowDefinition<Data> => ({
+    name: 'stopping',
+    steps: [
+      // the first runner's step ends with its own shutdown's error (its bus closed under it)
+      { name: 'call', run: async () => (ran.length ? undefined : new Promise<void>((_r, reject) => (release = reject))) },
+      { name: 'next', run: async () => void ran.push('next') },
+    ],
+    fail: async (_c, err) => void failures.push(err.message),
+  });
+  const first = new FlowRunner({ db: tdb.db, log, owner: 'tm-1', leaseSeconds: 1 });
+  const firstRan: string[] = [];
+  first.register(definition(firstRan));
+  const id = await instanceRow(tdb);
+  const running = first.start('stopping', id, { ran: [] }, 60);
+  while (!release) await new Promise((r) => setTimeout(r, 10));
+  first.stop();
+  release(new Error('RPC client closed'));
+  await running;
+  t.deepEqual(failures, [], 'not failed by its own shutdown');
+  t.deepEqual(firstRan, []);
+  t.not((await tdb.db('instances').where({ id }).first()).flow_state, null, 'still recorded');
+  // the next taskmanager resumes it once the lease has expired
+  await new Promise((r) => setTimeout(r, 1100));
+  const second = new FlowRunner({ db: tdb.db, log, owner: 'tm-2' });
+  const secondRan = ['resumed'];
+  second.register(definition(secondRan));
+  t.deepEqual(await second.resumeAll(), [id]);
+  await second.idle();
+  t.deepEqual(secondRan, ['resumed', 'next']);
+  t.is((await tdb.db('instances').where({ id }).first()).flow_state, null);
+});
