@@ -54,6 +54,9 @@ export interface FlowRunnerOptions {
  * waits (about 75 s in all, never past the flow's deadline), as a resumed flow would run it: steps
  * are written to be run again. Only then does the flow fail, with the database's error.
  */
+/** The control database failed under a step (an OpenStack API's HTTP error carries the same socket codes: not that). */
+const controlDatabaseFailed = (err: unknown) => databaseUnavailable(err) && (err as { isAxiosError?: unknown }).isAxiosError !== true;
+
 const DATABASE_RETRY_MS = [1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000, 10_000, 10_000];
 
 /** Runs and resumes flows, one at a time per instance, with a lease renewed while a step runs. */
@@ -160,7 +163,7 @@ export class FlowRunner {
             log.info({ step: step.name, err: (err as Error).message }, 'taskmanager stopping: the flow is left for the next one');
             return;
           }
-          const wait = databaseUnavailable(err) ? retryMs[databaseRetries] : undefined;
+          const wait = controlDatabaseFailed(err) ? retryMs[databaseRetries] : undefined;
           if (wait !== undefined && Date.now() + wait < state.deadline) {
             databaseRetries++;
             endStepTimer({ outcome: 'retried' });
