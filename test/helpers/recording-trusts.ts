@@ -3,6 +3,8 @@
 // automatic upgrades) in tests without a Keystone.
 import type { TokenInfo, TrustDelegation } from '../../src/clients/identity.js';
 import { BackendRequestError } from '../../src/clients/errors.js';
+import { SecretBox } from '../../src/common/secret-box.js';
+import type { Harness } from './api-harness.js';
 
 export class RecordingTrusts implements TrustDelegation {
   readonly created: Array<{ token: string; user: TokenInfo }> = [];
@@ -29,4 +31,22 @@ export class RecordingTrusts implements TrustDelegation {
       info: { userId, userName: 'u', projectId, projectName: projectId, roles: ['member'], expiresAt: new Date(), catalog: [] },
     };
   }
+}
+
+/**
+ * Points a test API at Swift storage (the caller's token in the URL's stead) with RecordingTrusts
+ * for `trustor` and a sealing box, as trust-making routes need; the harness's own back at teardown.
+ */
+export function useSwiftTrusts(
+  h: Harness,
+  t: { teardown(fn: () => void): void },
+  trustor: { userId: string; projectId: string },
+): { trusts: RecordingTrusts; box: SecretBox } {
+  const trusts = new RecordingTrusts(trustor);
+  const box = new SecretBox('test-secret');
+  const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
+  h.deps.backupStorage = async (context) => ({ driver: 'swift', url: 'http://swift.test/v1/AUTH_x', auth_token: context.authToken });
+  h.deps.trusts = { delegation: trusts, box };
+  t.teardown(() => Object.assign(h.deps, { backupStorage: saved.storage, trusts: saved.trusts }));
+  return { trusts, box };
 }

@@ -6,8 +6,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
 import type { Compute, Flavor } from '../../src/clients/compute.js';
-import { RecordingTrusts } from '../helpers/recording-trusts.js';
-import { SecretBox } from '../../src/common/secret-box.js';
+import { useSwiftTrusts } from '../helpers/recording-trusts.js';
 import { Policy } from '../../src/api/policy/policy.js';
 
 const P = 'proj-sched';
@@ -194,12 +193,7 @@ test.serial('policy: a reader may list and show but not create, update or delete
 test.serial(
   "Swift storage: create makes a trust from the caller (sealed in the row); delete removes it with the caller's token, or the trust's own when the caller is not the trustor",
   async (t) => {
-    const trusts = new RecordingTrusts({ userId: USER.userId, projectId: P });
-    const box = new SecretBox('test-secret');
-    const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
-    h.deps.backupStorage = async (context) => ({ driver: 'swift', url: 'http://swift.test/v1/AUTH_x', auth_token: context.authToken });
-    h.deps.trusts = { delegation: trusts, box };
-    t.teardown(() => Object.assign(h.deps, { backupStorage: saved.storage, trusts: saved.trusts }));
+    const { trusts, box } = useSwiftTrusts(h, t, { userId: USER.userId, projectId: P });
     const inst = await instance();
     const r = await api().post(path(inst), { backup_schedule: { name: 'swifty', cron: '0 4 * * *', retention: 2 } });
     t.is(r.status, 202, JSON.stringify(r.data));

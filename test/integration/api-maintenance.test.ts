@@ -7,8 +7,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startApi, RecordingTaskManager, type Harness } from '../helpers/api-harness.js';
 import type { Compute, Flavor } from '../../src/clients/compute.js';
-import { RecordingTrusts } from '../helpers/recording-trusts.js';
-import { SecretBox } from '../../src/common/secret-box.js';
+import { useSwiftTrusts } from '../helpers/recording-trusts.js';
 import { Policy } from '../../src/api/policy/policy.js';
 
 const P = 'proj-maint';
@@ -181,12 +180,7 @@ test.serial('bad input: a clear 400 with Trove body; unknown or another project 
 test.serial(
   'Swift storage: turning automatic upgrades on makes a trust (sealed in the row), once; off deletes it; a token that cannot delegate is a 403',
   async (t) => {
-    const trusts = new RecordingTrusts({ userId: USER.userId, projectId: P });
-    const box = new SecretBox('test-secret');
-    const saved = { storage: h.deps.backupStorage, trusts: h.deps.trusts };
-    h.deps.backupStorage = async (context) => ({ driver: 'swift', url: 'http://swift.test/v1/AUTH_x', auth_token: context.authToken });
-    h.deps.trusts = { delegation: trusts, box };
-    t.teardown(() => Object.assign(h.deps, { backupStorage: saved.storage, trusts: saved.trusts }));
+    const { trusts, box } = useSwiftTrusts(h, t, { userId: USER.userId, projectId: P });
     const inst = await instance();
     const on = await api().put(path(inst), { maintenance: { window: 'sun:03:00-sun:04:00', auto_minor_version_upgrade: true } });
     t.is(on.status, 200, JSON.stringify(on.data));
